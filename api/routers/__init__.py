@@ -1,0 +1,7 @@
+"""The routers, one per resource, collected in one place."""
+
+from api.routers import campaigns, credits, health, lead_groups, sandbox, sender_accounts
+
+ALL = [health.router, campaigns.router, lead_groups.router, sender_accounts.router, credits.router]
+DEV = [sandbox.router]
+__all__ = ["ALL", "DEV", "sandbox"]

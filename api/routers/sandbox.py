@@ -1,0 +1,37 @@
+"""Embedded and development routes: the sandbox outbox, and the dev clock under --dev-clock."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter
+
+from api.deps import BrandDep, ServicesDep
+from api.errors import Problem
+from api.schemas import ClockAdvance, ClockOut, OutboxPage
+
+router = APIRouter(tags=["development"])
+clock_router = APIRouter(prefix="/v1/dev/clock", tags=["development"])
+
+
+@router.get("/v1/sandbox/outbox", response_model=OutboxPage, response_model_by_alias=True)
+def sandbox_outbox(brand: BrandDep, services: ServicesDep, campaign_id: UUID | None = None):
+    if services.read_outbox is None:
+        raise Problem(404, "Not found", "the sandbox provider is not in use")
+    if campaign_id is not None:
+        from api.routers.campaigns import get_campaign
+
+        get_campaign(campaign_id, brand, services)  # 404 for another brand's campaign
+    rows = services.read_outbox(campaign_id)
+    return {"items": [{**row, "sender": row["from"]} for row in rows]}
+
+
+@clock_router.get("", response_model=ClockOut)
+def read_clock(services: ServicesDep):
+    return {"now": services.clock.now()}
+
+
+@clock_router.post("/advance", response_model=ClockOut)
+def advance_clock(body: ClockAdvance, services: ServicesDep):
+    assert services.dev_clock is not None
+    return {"now": services.dev_clock.advance(body.seconds)}

@@ -1,0 +1,77 @@
+"""Use case: create a campaign in DRAFT from its name, audience and steps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from commands.application import CampaignApplication, NotFound
+from commands.audience import missing_lead_groups
+from domain.campaign import Campaign
+from domain.steps import Step, StepType
+from storage.database import Database
+
+EVERY_DAY = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+DEFAULT_WINDOW = {"days": EVERY_DAY, "start": "00:00", "end": "24:00"}
+
+
+@dataclass(frozen=True)
+class CreateCampaign:
+    brand_id: UUID
+    name: str
+    steps: list[dict[str, Any]]
+    audience_type: str = "leads"
+    ai_personalization: bool = False
+    lead_group_ids: list[UUID] = field(default_factory=list)
+    timezone: str = "UTC"
+    sending_window: dict[str, Any] | None = None
+
+
+def create_campaign(
+    app: CampaignApplication, db: Database, command: CreateCampaign, now: datetime
+) -> tuple[UUID, int | None]:
+    """Create the campaign; return its id and the notification id written."""
+    missing = missing_lead_groups(db, command.brand_id, command.lead_group_ids)
+    if missing:
+        raise NotFound(f"lead group {missing[0]}")
+    order_in_group: dict[int, int] = {}
+    steps = []
+    for raw in command.steps:
+        group = int(raw.get("group", 0))
+        order = order_in_group.get(group, 0)
+        order_in_group[group] = order + 1
+        steps.append(
+            Step(
+                id=str(raw.get("id") or uuid4()),
+                type=StepType(raw["type"]),
+                group=group,
+                order=order,
+                subject=raw.get("subject"),
+                body=raw.get("body"),
+                audio_url=raw.get("audio_url"),
+                wait_days=int(raw.get("wait_days") or 0),
+            )
+        )
+    campaign = Campaign.create(
+        campaign_id=uuid4(),
+        brand_id=command.brand_id,
+        name=command.name,
+        steps=steps,
+        created_at=now,
+        audience_type=command.audience_type,
+        ai_personalization=command.ai_personalization,
+        lead_group_ids=[str(group_id) for group_id in command.lead_group_ids],
+        timezone=command.timezone,
+        sending_window=command.sending_window or DEFAULT_WINDOW,
+    )
+    return campaign.id, app.save_all([campaign])
+
+
+def brand_campaign(app: CampaignApplication, brand_id: UUID, campaign_id: UUID) -> Campaign:
+    """The campaign if it belongs to the brand; another brand's campaign does not exist."""
+    campaign = app.get(campaign_id)
+    if not isinstance(campaign, Campaign) or campaign.brand_id != brand_id:
+        raise NotFound(f"campaign {campaign_id}")
+    return campaign

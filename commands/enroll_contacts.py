@@ -1,0 +1,68 @@
+"""Use case: enrol a launched campaign's audience in chunks, dispatching the groups already due.
+
+Enrollment ids are uuid5(campaign, contact), so a chunk saved twice (a crash between the save and
+the cursor update) is detected as existing and skipped: enrolling is idempotent.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError
+
+from commands import launch_audience
+from commands.application import CampaignApplication
+from domain.campaign import Campaign, CampaignStatus
+from domain.enrollment import Enrollment
+from storage.database import Database
+
+CHUNK_SIZE = 1000
+
+
+def enrol_next_chunk(
+    app: CampaignApplication, db: Database, campaign_id: UUID, now: datetime,
+    chunk_size: int = CHUNK_SIZE,
+) -> int:
+    """Enrol the next chunk of the campaign's launch audience; return how many were enrolled."""
+    campaign: Campaign = app.get(campaign_id)
+    if campaign.status is CampaignStatus.DRAFT:
+        return 0  # the launch that took the snapshot has not been saved (or was refused)
+    if campaign.status in (CampaignStatus.ARCHIVED, CampaignStatus.COMPLETED):
+        launch_audience.advance(db, campaign_id, None)
+        return 0
+    rows = launch_audience.next_chunk(db, campaign_id, chunk_size)
+    if not rows:
+        launch_audience.advance(db, campaign_id, None)
+        return 0
+    enrollments = []
+    for row in rows:
+        addresses = {"email": row["email"], "sms": row["phone"], "voicemail": row["phone"]}
+        enrollment = Enrollment.enroll(
+            campaign_id,
+            campaign.brand_id,
+            row["contact_id"],
+            {channel: address for channel, address in addresses.items() if address},
+            campaign.steps,
+            now,
+        )
+        if enrollment is None:
+            continue
+        if campaign.status is CampaignStatus.ACTIVE:
+            enrollment.dispatch_due(now)
+        enrollments.append(enrollment)
+    try:
+        app.save_all(enrollments)
+    except IntegrityError:
+        enrollments = [e for e in enrollments if app.find(e.id) is None]
+        app.save_all(enrollments)
+    launch_audience.advance(db, campaign_id, rows[-1]["contact_id"])
+    return len(enrollments)
+
+
+def enrol_pending_campaigns(app: CampaignApplication, db: Database, now: datetime) -> int:
+    """One pass of the enrollment process over every campaign still being enrolled."""
+    return sum(
+        enrol_next_chunk(app, db, campaign_id, now)
+        for campaign_id in launch_audience.campaigns_to_enrol(db)
+    )

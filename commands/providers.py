@@ -1,0 +1,42 @@
+"""The port every delivery provider adapter implements (Gmail, Twilio, the sandbox)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    message_key: str  # deterministic per enrollment and step: the provider-side idempotency key
+    channel: str
+    to: str
+    sender: str
+    sender_account_id: str
+    campaign_id: str
+    contact_id: str
+    step_id: str
+    subject: str | None = None
+    body: str | None = None
+    audio_url: str | None = None
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    provider_message_id: str | None = None
+    error: str | None = None
+    permanent: bool = False
+
+    @property
+    def accepted(self) -> bool:
+        return self.provider_message_id is not None
+
+
+class Provider(Protocol):
+    def send(self, message: OutboundMessage) -> SendOutcome:
+        """Hand one message to the provider; never raises for provider errors."""
+        ...
+
+    def find_sent(self, message_key: str) -> str | None:
+        """The provider message id of an earlier accepted send with this key, if any."""
+        ...

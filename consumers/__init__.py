@@ -1,0 +1,1 @@
+"""What reacts to messages and time: the relay, channel workers, provider adapters, background loops."""

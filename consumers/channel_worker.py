@@ -1,0 +1,48 @@
+"""A channel worker: takes batches of dispatches from `sends.<channel>` and sends them.
+
+It only parses and hands on; the send use case decides. A message that cannot be decoded goes to
+the dead-letter topic with its error instead of blocking the partition.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from datetime import datetime
+
+from commands.application import CampaignApplication
+from commands.providers import Provider
+from commands.send_steps import send_dispatches
+from consumers.messages import DEAD_LETTER_TOPIC, SEND_TOPICS, decode_dispatch
+from consumers.transport import Transport
+from storage.database import Database
+
+log = logging.getLogger(__name__)
+
+
+class ChannelWorker:
+    def __init__(self, channel: str, app: CampaignApplication, db: Database, transport: Transport,
+                 providers: Mapping[str, Provider], now: Callable[[], datetime]) -> None:
+        self.channel, self.app, self.db, self.transport = channel, app, db, transport
+        self.providers, self.now = providers, now
+
+    def handle(self, batch: list[bytes]) -> None:
+        dispatches, dead = [], False
+        for raw in batch:
+            try:
+                dispatches.append(decode_dispatch(raw))
+            except (ValueError, KeyError, TypeError) as bad:
+                log.warning("undecodable dispatch sent to %s: %s", DEAD_LETTER_TOPIC, bad)
+                letter = {"topic": SEND_TOPICS[self.channel], "error": str(bad), "raw": raw.decode("utf-8", "replace")}
+                self.transport.publish(DEAD_LETTER_TOPIC, self.channel, json.dumps(letter).encode())
+                dead = True
+        if dispatches:
+            report = send_dispatches(self.app, self.db, self.providers, dispatches, self.now)
+            log.debug("%s batch: %s", self.channel, report)
+        if dead:
+            self.transport.flush()
+
+    def run_forever(self, stop: threading.Event) -> None:
+        self.transport.consume(SEND_TOPICS[self.channel], f"campaign-workers-{self.channel}", self.handle, stop)

@@ -1,0 +1,68 @@
+"""The sandbox provider: "sends" by writing to an outbox table that the API shows.
+
+Every call is written, duplicates included, so a double send shows up as two rows: the outbox is
+the independent witness of the exactly-once promise. `find_sent` answers from it like a provider
+that can look a message up by its idempotency key.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID, uuid4
+
+from commands.providers import OutboundMessage, SendOutcome
+from storage.database import Database
+
+DDL = """
+CREATE TABLE IF NOT EXISTS sandbox_outbox (
+    seq bigserial PRIMARY KEY,
+    provider_message_id text NOT NULL,
+    message_key text NOT NULL,
+    channel text NOT NULL,
+    "to" text NOT NULL,
+    "from" text NOT NULL,
+    subject text,
+    body text,
+    audio_url text,
+    campaign_id uuid NOT NULL,
+    contact_id uuid NOT NULL,
+    step_id text NOT NULL,
+    sent_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS sandbox_outbox_key ON sandbox_outbox (message_key);
+CREATE INDEX IF NOT EXISTS sandbox_outbox_campaign ON sandbox_outbox (campaign_id, seq)
+"""
+
+
+class SandboxProvider:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def send(self, message: OutboundMessage) -> SendOutcome:
+        provider_message_id = f"sandbox-{uuid4()}"
+        self.db.execute(
+            """INSERT INTO sandbox_outbox (provider_message_id, message_key, channel, "to", "from",
+               subject, body, audio_url, campaign_id, contact_id, step_id)
+               VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)""",
+            (provider_message_id, message.message_key, message.channel, message.to, message.sender,
+             message.subject, message.body, message.audio_url, message.campaign_id,
+             message.contact_id, message.step_id),
+        )
+        return SendOutcome(provider_message_id=provider_message_id)
+
+    def find_sent(self, message_key: str) -> str | None:
+        row = self.db.fetch_one(
+            "SELECT provider_message_id FROM sandbox_outbox WHERE message_key = %s ORDER BY seq LIMIT 1",
+            (message_key,),
+        )
+        return row["provider_message_id"] if row else None
+
+
+def outbox(db: Database, campaign_id: UUID | None, limit: int = 500) -> list[dict[str, Any]]:
+    return db.fetch_all(
+        """SELECT channel, "to", "from", subject, body, audio_url, campaign_id, contact_id, step_id,
+                  provider_message_id, sent_at
+           FROM sandbox_outbox WHERE (%(campaign)s::uuid IS NULL OR campaign_id = %(campaign)s)
+           ORDER BY seq LIMIT %(limit)s""",
+        {"campaign": campaign_id, "limit": limit},
+    )

@@ -1,0 +1,136 @@
+"""How dispatches travel from the relay to the channel workers: Kafka, or in-process queues.
+
+Both deliver at least once and hand workers batches; a worker's batch is acknowledged (Kafka:
+offsets committed) only after its outcomes are recorded. The in-process transport lets the relay wait
+until its batch is handled before it records its position, so a crash loses nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from typing import Protocol
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[list[bytes]], None]
+
+
+class Transport(Protocol):
+    def publish(self, topic: str, key: str, value: bytes) -> None: ...
+
+    def flush(self) -> None:
+        """Return once everything published so far is safely handed over."""
+
+    def wait_until_handled(self) -> None:
+        """Return once consumers have handled what was published (only in-process can tell)."""
+
+    def consume(self, topic: str, group: str, handle: Handler, stop: threading.Event) -> None:
+        """Hand batches to `handle` until `stop` is set."""
+
+    def close(self) -> None: ...
+
+
+class InProcessTransport:
+    """Queues in this process; `flush` waits until the workers have handled what was published."""
+
+    def __init__(self, batch_size: int = 500) -> None:
+        self.batch_size = batch_size
+        self._queues: dict[str, queue.Queue[bytes]] = {}
+        self._consumed: set[str] = set()
+        self._lock = threading.Lock()
+
+    def _queue(self, topic: str) -> queue.Queue[bytes]:
+        with self._lock:
+            return self._queues.setdefault(topic, queue.Queue())
+
+    def publish(self, topic: str, key: str, value: bytes) -> None:
+        self._queue(topic).put(value)
+
+    def flush(self) -> None:
+        pass  # a put on an in-memory queue is already handed over
+
+    def wait_until_handled(self) -> None:
+        with self._lock:
+            queues = [self._queues[topic] for topic in self._consumed]
+        for q in queues:
+            q.join()
+
+    def consume(self, topic: str, group: str, handle: Handler, stop: threading.Event) -> None:
+        q = self._queue(topic)
+        with self._lock:
+            self._consumed.add(topic)
+        while not stop.is_set():
+            try:
+                batch = [q.get(timeout=0.1)]
+            except queue.Empty:
+                continue
+            while len(batch) < self.batch_size:
+                try:
+                    batch.append(q.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                handle(batch)
+            except Exception:
+                log.exception("handling a batch from %s failed; it will be redelivered", topic)
+                for value in batch:
+                    q.put(value)
+                stop.wait(1.0)
+            finally:
+                for _ in batch:
+                    q.task_done()
+
+    def close(self) -> None:
+        pass
+
+
+class KafkaTransport:
+    """kafka-python producer (idempotent, acks=all) and one consumer per worker loop."""
+
+    def __init__(self, bootstrap_servers: str, batch_size: int = 500) -> None:
+        from kafka import KafkaProducer
+
+        self.bootstrap_servers = bootstrap_servers
+        self.batch_size = batch_size
+        self.producer = KafkaProducer(bootstrap_servers=bootstrap_servers, acks="all", linger_ms=5)
+
+    def publish(self, topic: str, key: str, value: bytes) -> None:
+        self.producer.send(topic, key=key.encode(), value=value)
+
+    def flush(self) -> None:
+        self.producer.flush(timeout=30)
+
+    def wait_until_handled(self) -> None:
+        pass  # the broker keeps what is unhandled; consumers' committed offsets say how far they are
+
+    def consume(self, topic: str, group: str, handle: Handler, stop: threading.Event) -> None:
+        from kafka import KafkaConsumer
+
+        while not stop.is_set():
+            consumer = KafkaConsumer(
+                topic,
+                bootstrap_servers=self.bootstrap_servers,
+                group_id=group,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                max_poll_records=self.batch_size,
+            )
+            try:
+                while not stop.is_set():
+                    polled = consumer.poll(timeout_ms=200)
+                    batch = [record.value for records in polled.values() for record in records]
+                    if batch:
+                        handle(batch)
+                        consumer.commit()
+            except Exception:
+                # Uncommitted messages come back when the consumer rejoins the group.
+                log.exception("handling a batch from %s failed; rejoining the group", topic)
+                stop.wait(1.0)
+            finally:
+                consumer.close(autocommit=False)
+
+    def close(self) -> None:
+        self.producer.close(timeout=10)

@@ -1,0 +1,177 @@
+"""The Campaign aggregate: its definition (audience, steps) and its lifecycle from DRAFT to ARCHIVED."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import DomainError, IllegalTransition
+from domain.steps import Step, ordered, validate_steps
+
+
+class CampaignStatus(StrEnum):
+    DRAFT = "DRAFT"
+    ACTIVE = "ACTIVE"
+    PAUSED = "PAUSED"
+    COMPLETED = "COMPLETED"
+    ARCHIVED = "ARCHIVED"
+
+
+_ALLOWED = {
+    "launch": {CampaignStatus.DRAFT},
+    "pause": {CampaignStatus.ACTIVE},
+    "resume": {CampaignStatus.PAUSED},
+    "complete": {CampaignStatus.ACTIVE},
+    "archive": {
+        CampaignStatus.DRAFT,
+        CampaignStatus.ACTIVE,
+        CampaignStatus.PAUSED,
+        CampaignStatus.COMPLETED,
+    },
+}
+
+
+class Campaign(Aggregate):
+    """A multi-step outreach campaign of one brand."""
+
+    class CampaignCreated(Aggregate.Created):
+        brand_id: UUID
+        name: str
+        audience_type: str
+        ai_personalization: bool
+        lead_group_ids: list[str]
+        steps: list[dict[str, Any]]
+        timezone: str
+        sending_window: dict[str, Any]
+        created_at: datetime
+
+    @event(CampaignCreated)
+    def __init__(
+        self,
+        brand_id: UUID,
+        name: str,
+        audience_type: str,
+        ai_personalization: bool,
+        lead_group_ids: list[str],
+        steps: list[dict[str, Any]],
+        timezone: str,
+        sending_window: dict[str, Any],
+        created_at: datetime,
+    ) -> None:
+        self.brand_id = brand_id
+        self.name = name
+        self.audience_type = audience_type
+        self.ai_personalization = ai_personalization
+        self.lead_group_ids = list(lead_group_ids)
+        self.steps = ordered([Step.from_dict(step) for step in steps])
+        self.timezone = timezone
+        self.sending_window = dict(sending_window)
+        self.created_at = created_at
+        self.status = CampaignStatus.DRAFT
+        self.launched_at: datetime | None = None
+        self.completed_at: datetime | None = None
+        self.archived_at: datetime | None = None
+        self.credits_reserved = 0
+
+    @classmethod
+    def create(
+        cls,
+        campaign_id: UUID,
+        brand_id: UUID,
+        name: str,
+        steps: list[Step],
+        created_at: datetime,
+        audience_type: str = "leads",
+        ai_personalization: bool = False,
+        lead_group_ids: list[str] | None = None,
+        timezone: str = "UTC",
+        sending_window: dict[str, Any] | None = None,
+    ) -> Campaign:
+        validate_steps(steps)
+        return cls._create(
+            cls.CampaignCreated,
+            id=campaign_id,
+            brand_id=brand_id,
+            name=name,
+            audience_type=audience_type,
+            ai_personalization=ai_personalization,
+            lead_group_ids=list(lead_group_ids or []),
+            steps=[step.as_dict() for step in steps],
+            timezone=timezone,
+            sending_window=dict(sending_window or {}),
+            created_at=created_at,
+        )
+
+    def step(self, step_id: str) -> Step:
+        for step in self.steps:
+            if step.id == step_id:
+                return step
+        raise DomainError(f"campaign {self.id} has no step {step_id}")
+
+    def _require(self, action: str) -> None:
+        if self.status not in _ALLOWED[action]:
+            raise IllegalTransition(f"cannot {action} a campaign that is {self.status.value}")
+
+    class CampaignLaunched(Aggregate.Event):
+        launched_at: datetime
+        credits_reserved: int
+
+    def launch(self, launched_at: datetime, credits_reserved: int) -> None:
+        self._require("launch")
+        self._launched(launched_at, credits_reserved)
+
+    @event(CampaignLaunched)
+    def _launched(self, launched_at: datetime, credits_reserved: int) -> None:
+        self.status = CampaignStatus.ACTIVE
+        self.launched_at = launched_at
+        self.credits_reserved = credits_reserved
+
+    class CampaignPaused(Aggregate.Event):
+        paused_at: datetime
+
+    def pause(self, paused_at: datetime) -> None:
+        self._require("pause")
+        self._paused(paused_at)
+
+    @event(CampaignPaused)
+    def _paused(self, paused_at: datetime) -> None:
+        self.status = CampaignStatus.PAUSED
+
+    class CampaignResumed(Aggregate.Event):
+        resumed_at: datetime
+
+    def resume(self, resumed_at: datetime) -> None:
+        self._require("resume")
+        self._resumed(resumed_at)
+
+    @event(CampaignResumed)
+    def _resumed(self, resumed_at: datetime) -> None:
+        self.status = CampaignStatus.ACTIVE
+
+    class CampaignCompleted(Aggregate.Event):
+        completed_at: datetime
+
+    def complete(self, completed_at: datetime) -> None:
+        self._require("complete")
+        self._completed(completed_at)
+
+    @event(CampaignCompleted)
+    def _completed(self, completed_at: datetime) -> None:
+        self.status = CampaignStatus.COMPLETED
+        self.completed_at = completed_at
+
+    class CampaignArchived(Aggregate.Event):
+        archived_at: datetime
+
+    def archive(self, archived_at: datetime) -> None:
+        self._require("archive")
+        self._archived(archived_at)
+
+    @event(CampaignArchived)
+    def _archived(self, archived_at: datetime) -> None:
+        self.status = CampaignStatus.ARCHIVED
+        self.archived_at = archived_at

@@ -1,0 +1,147 @@
+"""The CreditLedger aggregate: one per brand; grants, reservations per campaign and their settlement.
+
+Balance is what the brand can still reserve: granted minus reserved plus released. Consumption
+settles part of a reservation without changing the balance (the credit was already taken from it).
+Sends never touch this aggregate; they are settled here per campaign in batches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import DomainError, InsufficientCredits
+
+CREDIT_PRICE_USD = 0.001
+
+
+class Plan(StrEnum):
+    BASIC = "basic"
+    STANDARD = "standard"
+    PREMIUM = "premium"
+
+    @property
+    def credits(self) -> int:
+        return {"basic": 1_000, "standard": 10_000, "premium": 100_000}[self.value]
+
+
+@dataclass
+class Reservation:
+    reserved: int = 0
+    consumed: int = 0
+    released: int = 0
+
+    @property
+    def outstanding(self) -> int:
+        return self.reserved - self.consumed - self.released
+
+
+class CreditLedger(Aggregate):
+    """The credits of one brand."""
+
+    @staticmethod
+    def create_id(brand_id: UUID) -> UUID:
+        return uuid5(NAMESPACE_URL, f"/credit-ledgers/{brand_id}")
+
+    class LedgerOpened(Aggregate.Created):
+        brand_id: UUID
+        plan: str
+
+    @event(LedgerOpened)
+    def __init__(self, brand_id: UUID, plan: str) -> None:
+        self.brand_id = brand_id
+        self.plan = Plan(plan)
+        self.granted = 0
+        self.balance = 0
+        self.reservations: dict[UUID, Reservation] = {}
+
+    @classmethod
+    def open(cls, brand_id: UUID, plan: Plan, opened_at: datetime) -> CreditLedger:
+        ledger = cls(brand_id=brand_id, plan=plan.value)
+        ledger.grant(plan.credits, reason=f"plan {plan.value}", granted_at=opened_at)
+        return ledger
+
+    def reservation(self, campaign_id: UUID) -> Reservation:
+        return self.reservations.get(campaign_id, Reservation())
+
+    @property
+    def reserved_outstanding(self) -> int:
+        return sum(r.outstanding for r in self.reservations.values())
+
+    class CreditsGranted(Aggregate.Event):
+        amount: int
+        reason: str
+        granted_at: datetime
+
+    def grant(self, amount: int, reason: str, granted_at: datetime) -> None:
+        _require_positive(amount)
+        self._granted(amount, reason, granted_at)
+
+    @event(CreditsGranted)
+    def _granted(self, amount: int, reason: str, granted_at: datetime) -> None:
+        self.granted += amount
+        self.balance += amount
+
+    class CreditsReserved(Aggregate.Event):
+        campaign_id: UUID
+        amount: int
+        reserved_at: datetime
+
+    def reserve(self, campaign_id: UUID, amount: int, reserved_at: datetime) -> None:
+        if amount < 0:
+            raise DomainError("a reservation cannot be negative")
+        if campaign_id in self.reservations:
+            raise DomainError(f"campaign {campaign_id} already holds a reservation")
+        if amount > self.balance:
+            raise InsufficientCredits(needed=amount, available=self.balance)
+        self._reserved(campaign_id, amount, reserved_at)
+
+    @event(CreditsReserved)
+    def _reserved(self, campaign_id: UUID, amount: int, reserved_at: datetime) -> None:
+        self.reservations[campaign_id] = Reservation(reserved=amount)
+        self.balance -= amount
+
+    class CreditsConsumed(Aggregate.Event):
+        campaign_id: UUID
+        amount: int
+        consumed_at: datetime
+
+    def consume(self, campaign_id: UUID, amount: int, consumed_at: datetime) -> None:
+        self._require_outstanding(campaign_id, amount)
+        self._consumed(campaign_id, amount, consumed_at)
+
+    @event(CreditsConsumed)
+    def _consumed(self, campaign_id: UUID, amount: int, consumed_at: datetime) -> None:
+        self.reservations[campaign_id].consumed += amount
+
+    class CreditsReleased(Aggregate.Event):
+        campaign_id: UUID
+        amount: int
+        reason: str
+        released_at: datetime
+
+    def release(self, campaign_id: UUID, amount: int, reason: str, released_at: datetime) -> None:
+        self._require_outstanding(campaign_id, amount)
+        self._released(campaign_id, amount, reason, released_at)
+
+    @event(CreditsReleased)
+    def _released(self, campaign_id: UUID, amount: int, reason: str, released_at: datetime) -> None:
+        self.reservations[campaign_id].released += amount
+        self.balance += amount
+
+    def _require_outstanding(self, campaign_id: UUID, amount: int) -> None:
+        _require_positive(amount)
+        outstanding = self.reservation(campaign_id).outstanding
+        if amount > outstanding:
+            raise DomainError(
+                f"campaign {campaign_id} has {outstanding} credits outstanding, not {amount}"
+            )
+
+
+def _require_positive(amount: int) -> None:
+    if amount <= 0:
+        raise DomainError("an amount of credits must be positive")

@@ -1,0 +1,248 @@
+"""The Enrollment aggregate: one contact's progress through one campaign's steps.
+
+Its events are the StepExecutions: a group becomes due, its steps are dispatched, attempted,
+sent or failed (or cancelled by a pause), then the next group is scheduled. A step is sent at
+most once: once it has an outcome it is never dispatched again.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import DomainError
+from domain.schedule import group_due_at
+from domain.steps import Step, StepType
+
+FINAL = frozenset({"sent", "failed"})
+
+
+class Enrollment(Aggregate):
+    """A contact enrolled in a campaign; id = uuid5(campaign, contact)."""
+
+    @staticmethod
+    def create_id(campaign_id: UUID, contact_id: UUID) -> UUID:
+        return uuid5(NAMESPACE_URL, f"/campaigns/{campaign_id}/contacts/{contact_id}")
+
+    class ContactEnrolled(Aggregate.Created):
+        campaign_id: UUID
+        brand_id: UUID
+        contact_id: UUID
+        addresses: dict[str, str]
+        plan: list[dict[str, Any]]
+        enrolled_at: datetime
+
+    @event(ContactEnrolled)
+    def __init__(
+        self,
+        campaign_id: UUID,
+        brand_id: UUID,
+        contact_id: UUID,
+        addresses: dict[str, str],
+        plan: list[dict[str, Any]],
+        enrolled_at: datetime,
+    ) -> None:
+        self.campaign_id = campaign_id
+        self.brand_id = brand_id
+        self.contact_id = contact_id
+        self.addresses = dict(addresses)
+        self.plan = [Step.from_dict(step) for step in plan]
+        self.enrolled_at = enrolled_at
+        self.step_status: dict[str, str] = {}
+        self.sender_of: dict[str, str] = {}
+        self.current_group: int | None = None
+        self.due_at: datetime | None = None
+        self.finished_at: datetime | None = None
+
+    @classmethod
+    def enroll(
+        cls,
+        campaign_id: UUID,
+        brand_id: UUID,
+        contact_id: UUID,
+        addresses: dict[str, str],
+        steps: list[Step],
+        enrolled_at: datetime,
+    ) -> Enrollment | None:
+        """Enroll a contact in the steps it can receive; None when it can receive none."""
+        plan = [
+            step
+            for step in steps
+            if step.type is StepType.WAIT or (step.channel and addresses.get(step.channel))
+        ]
+        if not any(step.type is not StepType.WAIT for step in plan):
+            return None
+        enrollment = cls(
+            campaign_id=campaign_id,
+            brand_id=brand_id,
+            contact_id=contact_id,
+            addresses=addresses,
+            plan=[step.as_dict() for step in plan],
+            enrolled_at=enrolled_at,
+        )
+        enrollment._schedule_next(None, enrolled_at)
+        return enrollment
+
+    @property
+    def finished(self) -> bool:
+        return self.finished_at is not None
+
+    def sends_in(self, group: int) -> list[Step]:
+        return [s for s in self.plan if s.group == group and s.type is not StepType.WAIT]
+
+    def status_of(self, step_id: str) -> str:
+        return self.step_status.get(step_id, "pending")
+
+    class GroupScheduled(Aggregate.Event):
+        group: int
+        due_at: datetime
+
+    @event(GroupScheduled)
+    def _group_scheduled(self, group: int, due_at: datetime) -> None:
+        self.current_group = group
+        self.due_at = due_at
+
+    class EnrollmentFinished(Aggregate.Event):
+        finished_at: datetime
+
+    @event(EnrollmentFinished)
+    def _finished(self, finished_at: datetime) -> None:
+        self.finished_at = finished_at
+        self.current_group = None
+        self.due_at = None
+
+    def _schedule_next(self, previous_group: int | None, finished_at: datetime) -> None:
+        later = sorted(
+            {s.group for s in self.plan if s.type is not StepType.WAIT}
+            - set(range((previous_group if previous_group is not None else -1) + 1))
+        )
+        if not later:
+            self._finished(finished_at)
+            return
+        group = later[0]
+        self._group_scheduled(group, group_due_at(self.plan, group, previous_group, finished_at))
+
+    class StepDispatched(Aggregate.Event):
+        campaign_id: UUID
+        step_id: str
+        channel: str
+        group: int
+        dispatched_at: datetime
+
+    def dispatch_due(self, now: datetime) -> list[Step]:
+        """Dispatch the due group's steps that have no outcome and are not in flight."""
+        if self.current_group is None or self.due_at is None or self.due_at > now:
+            return []
+        dispatched = []
+        for step in self.sends_in(self.current_group):
+            if self.status_of(step.id) in ("pending", "cancelled"):
+                self._dispatched(self.campaign_id, step.id, step.channel or "", step.group, now)
+                dispatched.append(step)
+        return dispatched
+
+    @event(StepDispatched)
+    def _dispatched(self, campaign_id: UUID, step_id: str, channel: str, group: int, dispatched_at: datetime) -> None:
+        self.step_status[step_id] = "dispatched"
+
+    class StepAttempted(Aggregate.Event):
+        step_id: str
+        sender_account_id: str
+        message_key: str
+        attempted_at: datetime
+
+    def attempt(self, step_id: str, sender_account_id: str, attempted_at: datetime) -> str:
+        """Record that a provider call is about to be made; returns its idempotency key."""
+        if self.status_of(step_id) != "dispatched":
+            raise DomainError(f"step {step_id} is {self.status_of(step_id)}, not dispatched")
+        key = f"{self.id}:{step_id}"
+        self._attempted(step_id, sender_account_id, key, attempted_at)
+        return key
+
+    @event(StepAttempted)
+    def _attempted(
+        self, step_id: str, sender_account_id: str, message_key: str, attempted_at: datetime
+    ) -> None:
+        self.step_status[step_id] = "attempted"
+        self.sender_of[step_id] = sender_account_id
+
+    class StepSent(Aggregate.Event):
+        campaign_id: UUID
+        step_id: str
+        channel: str
+        sender_account_id: str
+        provider_message_id: str
+        credits: int
+        sent_at: datetime
+
+    def record_sent(self, step_id: str, provider_message_id: str, credits: int, sent_at: datetime):
+        if self.status_of(step_id) != "attempted":
+            raise DomainError(f"step {step_id} is {self.status_of(step_id)}, not attempted")
+        step = self._step(step_id)
+        sender = self.sender_of[step_id]
+        self._sent(self.campaign_id, step_id, step.channel or "", sender, provider_message_id, credits, sent_at)
+        self._after_outcome(step.group, sent_at)
+
+    @event(StepSent)
+    def _sent(
+        self,
+        campaign_id: UUID,
+        step_id: str,
+        channel: str,
+        sender_account_id: str,
+        provider_message_id: str,
+        credits: int,
+        sent_at: datetime,
+    ) -> None:
+        self.step_status[step_id] = "sent"
+
+    class StepFailed(Aggregate.Event):
+        campaign_id: UUID
+        step_id: str
+        channel: str
+        reason: str
+        credits_released: int
+        failed_at: datetime
+
+    def record_failed(self, step_id: str, reason: str, credits: int, failed_at: datetime) -> None:
+        if self.status_of(step_id) in FINAL:
+            raise DomainError(f"step {step_id} already has an outcome")
+        step = self._step(step_id)
+        self._failed(self.campaign_id, step_id, step.channel or "", reason, credits, failed_at)
+        self._after_outcome(step.group, failed_at)
+
+    @event(StepFailed)
+    def _failed(
+        self, campaign_id: UUID, step_id: str, channel: str, reason: str, credits_released: int, failed_at: datetime
+    ) -> None:
+        self.step_status[step_id] = "failed"
+
+    class StepCancelled(Aggregate.Event):
+        campaign_id: UUID
+        step_id: str
+        reason: str
+        cancelled_at: datetime
+
+    def cancel(self, step_id: str, reason: str, cancelled_at: datetime) -> None:
+        """Take back a dispatch that will not be sent now (the campaign was paused)."""
+        if self.status_of(step_id) != "dispatched":
+            raise DomainError(f"step {step_id} is {self.status_of(step_id)}, not dispatched")
+        self._cancelled(self.campaign_id, step_id, reason, cancelled_at)
+
+    @event(StepCancelled)
+    def _cancelled(self, campaign_id: UUID, step_id: str, reason: str, cancelled_at: datetime) -> None:
+        self.step_status[step_id] = "cancelled"
+
+    def _step(self, step_id: str) -> Step:
+        for step in self.plan:
+            if step.id == step_id:
+                return step
+        raise DomainError(f"step {step_id} is not in this enrollment's plan")
+
+    def _after_outcome(self, group: int, at: datetime) -> None:
+        if group != self.current_group:
+            return  # an outcome outside the current group does not move the schedule
+        if all(self.status_of(s.id) in FINAL for s in self.sends_in(group)):
+            self._schedule_next(group, at)

@@ -1,0 +1,133 @@
+"""Read model: one row per campaign with its definition, status, metrics and credits.
+
+Serves the campaign list and detail. Counters are summed per campaign over a batch of events and
+written with one UPDATE per campaign, so applying thousands of sends costs a few statements.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections import Counter, defaultdict
+from typing import Any
+from uuid import UUID
+
+from psycopg.types.json import Jsonb
+
+from domain.campaign import Campaign
+from domain.credit_ledger import CreditLedger
+from domain.enrollment import Enrollment
+from storage.database import Database
+
+COUNTERS = [
+    "enrolled", "sent_email", "sent_sms", "sent_voicemail", "delivered", "opened", "clicked",
+    "replied", "bounced", "failed", "unsubscribed", "cancelled",
+    "credits_consumed", "credits_released",
+]
+
+DDL = [
+    f"""
+    CREATE TABLE IF NOT EXISTS campaign_summaries (
+        id uuid PRIMARY KEY,
+        brand_id uuid NOT NULL,
+        name text NOT NULL,
+        status text NOT NULL,
+        audience_type text NOT NULL,
+        ai_personalization boolean NOT NULL,
+        lead_group_ids jsonb NOT NULL,
+        steps jsonb NOT NULL,
+        timezone text NOT NULL,
+        sending_window jsonb NOT NULL,
+        created_at timestamptz NOT NULL,
+        launched_at timestamptz,
+        completed_at timestamptz,
+        archived_at timestamptz,
+        credits_reserved integer NOT NULL DEFAULT 0,
+        {", ".join(f"{c} integer NOT NULL DEFAULT 0" for c in COUNTERS)}
+    )""",
+    "CREATE INDEX IF NOT EXISTS campaign_summaries_brand ON campaign_summaries (brand_id, created_at, id)",
+]
+
+
+class CampaignSummaries:
+    name = "campaign_summaries"
+    ddl = DDL
+
+    def reset(self, cur: Any) -> None:
+        cur.execute("DELETE FROM campaign_summaries")
+
+    def apply(self, cur: Any, events: list[tuple[int, Any]]) -> None:
+        deltas: dict[UUID, Counter[str]] = defaultdict(Counter)
+        for _, event in events:
+            if isinstance(event, Campaign.CampaignCreated):
+                cur.execute(
+                    """INSERT INTO campaign_summaries (id, brand_id, name, status, audience_type,
+                       ai_personalization, lead_group_ids, steps, timezone, sending_window, created_at)
+                       VALUES (%s,%s,%s,'DRAFT',%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (id) DO NOTHING""",
+                    (event.originator_id, event.brand_id, event.name, event.audience_type,
+                     event.ai_personalization, Jsonb(event.lead_group_ids), Jsonb(event.steps),
+                     event.timezone, Jsonb(event.sending_window), event.created_at),
+                )
+            elif isinstance(event, Campaign.CampaignLaunched):
+                self._set(cur, event.originator_id, status="ACTIVE", launched_at=event.launched_at)
+            elif isinstance(event, Campaign.CampaignPaused):
+                self._set(cur, event.originator_id, status="PAUSED")
+            elif isinstance(event, Campaign.CampaignResumed):
+                self._set(cur, event.originator_id, status="ACTIVE")
+            elif isinstance(event, Campaign.CampaignCompleted):
+                self._set(cur, event.originator_id, status="COMPLETED", completed_at=event.completed_at)
+            elif isinstance(event, Campaign.CampaignArchived):
+                self._set(cur, event.originator_id, status="ARCHIVED", archived_at=event.archived_at)
+            elif isinstance(event, CreditLedger.CreditsReserved):
+                self._set(cur, event.campaign_id, credits_reserved=event.amount)
+            elif isinstance(event, CreditLedger.CreditsReleased):
+                deltas[event.campaign_id]["credits_released"] += event.amount
+            elif isinstance(event, Enrollment.ContactEnrolled):
+                deltas[event.campaign_id]["enrolled"] += 1
+            elif isinstance(event, Enrollment.StepSent | Enrollment.StepFailed | Enrollment.StepCancelled):
+                self._count_execution(event, deltas[event.campaign_id])
+        for campaign_id, delta in deltas.items():
+            sets = ", ".join(f"{column} = {column} + %s" for column in delta)
+            cur.execute(f"UPDATE campaign_summaries SET {sets} WHERE id = %s", (*delta.values(), campaign_id))
+
+    @staticmethod
+    def _count_execution(event: Any, delta: Counter[str]) -> None:
+        if isinstance(event, Enrollment.StepSent):
+            delta[f"sent_{event.channel}"] += 1
+            delta["credits_consumed"] += event.credits
+        elif isinstance(event, Enrollment.StepFailed):
+            delta["failed"] += 1
+            delta["credits_released"] += event.credits_released
+        else:
+            delta["cancelled"] += 1
+
+    @staticmethod
+    def _set(cur: Any, campaign_id: UUID, **values: Any) -> None:
+        sets = ", ".join(f"{column} = %s" for column in values)
+        cur.execute(f"UPDATE campaign_summaries SET {sets} WHERE id = %s", (*values.values(), campaign_id))
+
+
+def summary(db: Database, brand_id: UUID, campaign_id: UUID) -> dict[str, Any] | None:
+    return db.fetch_one(
+        "SELECT * FROM campaign_summaries WHERE id = %s AND brand_id = %s", (campaign_id, brand_id)
+    )
+
+
+def summaries(
+    db: Database, brand_id: UUID, status: str | None, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of the brand's campaigns, oldest first; the cursor is opaque to clients."""
+    after = json.loads(base64.urlsafe_b64decode(cursor)) if cursor else None
+    rows = db.fetch_all(
+        """SELECT * FROM campaign_summaries
+           WHERE brand_id = %(brand)s AND (%(status)s::text IS NULL OR status = %(status)s)
+             AND (%(after_at)s::timestamptz IS NULL OR (created_at, id) > (%(after_at)s, %(after_id)s))
+           ORDER BY created_at, id LIMIT %(limit)s""",
+        {"brand": brand_id, "status": status, "limit": limit + 1,
+         "after_at": after[0] if after else None, "after_id": after[1] if after else None},
+    )
+    if len(rows) <= limit:
+        return rows, None
+    last = rows[limit - 1]
+    token = json.dumps([last["created_at"].isoformat(), str(last["id"])])
+    return rows[:limit], base64.urlsafe_b64encode(token.encode()).decode()

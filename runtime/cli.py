@@ -1,0 +1,156 @@
+"""The `campaign-service` command line: serve, the single roles, brand creation, replay."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from runtime.settings import Settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {}
+    for name in ("host", "port", "data_dir"):
+        if getattr(args, name, None) is not None:
+            overrides[name] = getattr(args, name)
+    if getattr(args, "dev_clock", False):
+        overrides["dev_clock"] = True
+    return Settings(**overrides)
+
+
+def _container(args: argparse.Namespace):
+    from runtime.container import build
+
+    settings = _settings(args)
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return build(settings)
+
+
+def serve(args: argparse.Namespace, roles: tuple[str, ...] | None = None, with_api: bool = True) -> int:
+    import uvicorn
+
+    from runtime.container import ROLES
+
+    container = _container(args)
+    try:
+        container.start(ROLES if roles is None else roles)
+        if not with_api:
+            print(f"campaign-service: running {', '.join(roles or ())}", flush=True)
+            stop = threading.Event()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, lambda *_: stop.set())
+            stop.wait()
+            return 0
+        settings = container.settings
+        config = uvicorn.Config(container.http_app(), host=settings.host, port=settings.port, log_level="warning")
+        server = uvicorn.Server(config)
+
+        def announce() -> None:
+            while not server.started and not server.should_exit:
+                threading.Event().wait(0.05)
+            if server.started:
+                print(f"Campaign Service ready at http://{settings.host}:{settings.port}", flush=True)
+
+        threading.Thread(target=announce, name="announce", daemon=True).start()
+        server.run()  # in the main thread, so SIGINT and SIGTERM stop it cleanly
+        return 0 if server.started else 1
+    finally:
+        container.close()
+
+
+def create_brand(args: argparse.Namespace) -> int:
+    from commands.brands import create_brand as create
+    from domain.credit_ledger import Plan
+
+    container = _container(args)
+    try:
+        brand = create(container.app, container.db, args.name, Plan(args.plan), container.clock.now())
+    finally:
+        container.close()
+    print(json.dumps({"brand_id": str(brand.brand_id), "api_key": brand.api_key}))
+    return 0
+
+
+def replay(args: argparse.Namespace) -> int:
+    from projections.runner import ProjectionRunner
+    from runtime.container import PROJECTIONS
+
+    container = _container(args)
+    try:
+        chosen = [p for p in PROJECTIONS if args.projection in (None, p.name)]
+        if not chosen:
+            names = ", ".join(p.name for p in PROJECTIONS)
+            print(f"campaign-service: no projection {args.projection!r}; there are: {names}", file=sys.stderr)
+            return 2
+        for projection in chosen:
+            def progress(done: int, total: int, name: str = projection.name) -> None:
+                width = 30
+                filled = width * done // max(total, 1)
+                print(f"\r{name} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}",
+                      end="", file=sys.stderr, flush=True)
+
+            applied = ProjectionRunner(container.app, container.db, projection, 2000).rebuild(progress)
+            print(f"\n{projection.name}: rebuilt from {applied} events", file=sys.stderr)
+    finally:
+        container.close()
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="campaign-service", description=__doc__)
+    commands = top.add_subparsers(dest="command", required=True)
+
+    def with_data_dir(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--data-dir", type=Path, help="embedded PostgreSQL folder (also DATA_DIR)")
+        return p
+
+    run = with_data_dir(commands.add_parser("serve", help="everything in one process"))
+    run.add_argument("--host")
+    run.add_argument("--port", type=int)
+    run.add_argument("--dev-clock", action="store_true", help="expose /v1/dev/clock to move time forward")
+    run.set_defaults(func=serve)
+
+    api = with_data_dir(commands.add_parser("api", help="the HTTP API alone"))
+    api.add_argument("--host")
+    api.add_argument("--port", type=int)
+    api.set_defaults(func=lambda a: serve(a, roles=()))
+    worker = with_data_dir(commands.add_parser("worker", help="one channel's send worker"))
+    worker.add_argument("--channel", choices=["email", "sms", "voicemail"], required=True)
+    worker.set_defaults(func=lambda a: serve(a, roles=(f"worker:{a.channel}",), with_api=False))
+    for role in ("relay", "projector"):
+        single = with_data_dir(commands.add_parser(role, help=f"the {role} alone"))
+        single.set_defaults(func=lambda a, r=role: serve(a, roles=(r,), with_api=False))
+    scheduler = with_data_dir(commands.add_parser("scheduler", help="enrollment process and timed jobs"))
+    scheduler.set_defaults(func=lambda a: serve(a, roles=("enroller",), with_api=False))
+
+    brand = commands.add_parser("brand", help="brands and their API keys")
+    brand_commands = brand.add_subparsers(dest="brand_command", required=True)
+    create = with_data_dir(brand_commands.add_parser("create", help="create a brand with its plan's credits"))
+    create.add_argument("name")
+    create.add_argument("--plan", choices=["basic", "standard", "premium"], required=True)
+    create.set_defaults(func=create_brand)
+
+    rebuild = with_data_dir(commands.add_parser("replay", help="rebuild read models from the event store"))
+    rebuild.add_argument("--projection", help="one read model by name (default: all)")
+    rebuild.set_defaults(func=replay)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except ValueError as bad:
+        print(f"campaign-service: {bad}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

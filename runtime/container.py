@@ -1,0 +1,134 @@
+"""The composition root: builds every part from the settings and runs the background roles.
+
+Nothing is built at import time. `Container.start(roles)` runs the chosen roles on threads: the
+projector, the relay, the enrollment process and one worker per channel; the API is built on top.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from api.app import create_app
+from api.deps import Services
+from commands import audience, brands, idempotency, launch_audience, sender_accounts
+from commands.application import CampaignApplication
+from commands.clock import Clock, DevClock, SystemClock
+from commands.enroll_contacts import enrol_pending_campaigns
+from consumers import relay as relay_module
+from consumers.background import run_periodically
+from consumers.channel_worker import ChannelWorker
+from consumers.providers import sandbox
+from consumers.relay import Relay
+from consumers.transport import InProcessTransport, KafkaTransport, Transport
+from projections import runner
+from projections.campaign_summaries import CampaignSummaries
+from runtime.embedded_postgres import EmbeddedPostgres
+from runtime.settings import Settings
+from storage.database import Database, event_store_env
+
+log = logging.getLogger(__name__)
+
+ROLES = ("projector", "relay", "enroller", "worker:email", "worker:sms", "worker:voicemail")
+PROJECTIONS = [CampaignSummaries()]
+
+
+@dataclass
+class Container:
+    settings: Settings
+    app: CampaignApplication
+    db: Database
+    clock: Clock
+    transport: Transport
+    embedded: EmbeddedPostgres | None = None
+    stop: threading.Event = field(default_factory=threading.Event)
+    threads: list[threading.Thread] = field(default_factory=list)
+
+    @property
+    def dev_clock(self) -> DevClock | None:
+        return self.clock if isinstance(self.clock, DevClock) else None
+
+    def providers(self) -> dict:
+        return {"sandbox": sandbox.SandboxProvider(self.db)}
+
+    def services(self) -> Services:
+        return Services(
+            app=self.app,
+            db=self.db,
+            clock=self.clock,
+            read_outbox=lambda campaign_id: sandbox.outbox(self.db, campaign_id),
+            dev_clock=self.dev_clock,
+            ready=self.readiness,
+            projections=tuple(p.name for p in PROJECTIONS),
+        )
+
+    def http_app(self):
+        return create_app(self.services())
+
+    def readiness(self) -> dict[str, bool]:
+        checks = {"database": False, "background": all(t.is_alive() for t in self.threads)}
+        try:
+            checks["database"] = self.db.fetch_one("SELECT 1 AS ok") is not None
+        except Exception:
+            log.exception("readiness: database unreachable")
+        return checks
+
+    def start(self, roles: tuple[str, ...] = ROLES) -> None:
+        interval = self.settings.poll_interval
+        for role in roles:
+            if role == "projector":
+                for projection in PROJECTIONS:
+                    projector = runner.ProjectionRunner(self.app, self.db, projection, self.settings.batch_size * 2)
+                    self._spawn(f"projector:{projection.name}", lambda p=projector: p.run_forever(self.stop, interval))
+            elif role == "relay":
+                relay = Relay(self.app, self.db, self.transport,
+                              publish_events=isinstance(self.transport, KafkaTransport))
+                self._spawn("relay", lambda: relay.run_forever(self.stop, interval))
+            elif role == "enroller":
+                wake = self.dev_clock.advanced if self.dev_clock else None
+                work = lambda: enrol_pending_campaigns(self.app, self.db, self.clock.now())  # noqa: E731
+                self._spawn("enroller", lambda: run_periodically("enroller", work, self.stop, 0.2, wake))
+            elif role.startswith("worker:"):
+                channel = role.split(":", 1)[1]
+                worker = ChannelWorker(channel, self.app, self.db, self.transport, self.providers(), self.clock.now)
+                self._spawn(role, lambda w=worker: w.run_forever(self.stop))
+            else:
+                raise ValueError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
+
+    def _spawn(self, name: str, target: Callable[[], None]) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self.threads.append(thread)
+
+    def close(self) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout=10)
+        self.transport.close()
+        self.app.close()
+        self.db.close()
+        if self.embedded is not None:
+            self.embedded.stop()
+
+
+def build(settings: Settings) -> Container:
+    embedded = None
+    url = settings.database_url
+    if url is None:
+        embedded = EmbeddedPostgres(settings.data_dir, durable=settings.durable)
+        url = embedded.start()
+    db = Database(url)
+    db.ensure_schema(
+        brands.DDL, *audience.DDL, *launch_audience.DDL, sender_accounts.DDL, idempotency.DDL,
+        runner.DDL, relay_module.DDL, sandbox.DDL, *[ddl for p in PROJECTIONS for ddl in p.ddl],
+    )
+    app = CampaignApplication(env=event_store_env(url, lock_timeout_s=settings.postgres_lock_timeout))
+    transport: Transport = (
+        KafkaTransport(settings.kafka_bootstrap_servers, settings.batch_size)
+        if settings.kafka_bootstrap_servers
+        else InProcessTransport(settings.batch_size)
+    )
+    clock: Clock = DevClock() if settings.dev_clock else SystemClock()
+    return Container(settings, app, db, clock, transport, embedded)

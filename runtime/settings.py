@@ -1,0 +1,24 @@
+"""The one settings object, read from the environment and `.env` (names documented in the README)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str | None = Field(None, description="PostgreSQL URL; unset = embedded PostgreSQL")
+    data_dir: Path = Field(Path(".campaign-data"), description="embedded PostgreSQL data folder")
+    kafka_bootstrap_servers: str | None = Field(None, description="unset = in-process transport")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    dev_clock: bool = False
+    durable: bool = Field(True, description="embedded PostgreSQL fsync; tests turn it off")
+    postgres_lock_timeout: int = 5
+    batch_size: int = 500
+    poll_interval: float = 0.05
+    log_level: str = "INFO"

@@ -1,0 +1,74 @@
+"""A psycopg connection pool for plain tables, and the conninfo shared with the event store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+
+class Database:
+    """Plain-SQL access to the service's PostgreSQL database (not the event store's pool)."""
+
+    def __init__(self, url: str, *, max_size: int = 8) -> None:
+        self.url = url
+        self.pool = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=max_size,
+            kwargs={"row_factory": dict_row, "autocommit": False},
+            open=True,
+        )
+
+    @contextmanager
+    def transaction(self) -> Iterator[psycopg.Cursor[dict[str, Any]]]:
+        """A cursor inside one transaction: committed on success, rolled back on error."""
+        with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            yield cur
+
+    def fetch_all(self, sql: Any, params: Any = None) -> list[dict[str, Any]]:
+        with self.transaction() as cur:
+            cur.execute(sql, params)
+            return cur.fetchall()
+
+    def fetch_one(self, sql: Any, params: Any = None) -> dict[str, Any] | None:
+        with self.transaction() as cur:
+            cur.execute(sql, params)
+            return cur.fetchone()
+
+    def execute(self, sql: Any, params: Any = None) -> int:
+        with self.transaction() as cur:
+            cur.execute(sql, params)
+            return cur.rowcount
+
+    def ensure_schema(self, *ddl: str) -> None:
+        """Create tables idempotently; an advisory lock keeps concurrent starters apart."""
+        with self.transaction() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(727274)")
+            for statement in ddl:
+                cur.execute(statement)
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+def event_store_env(url: str, *, lock_timeout_s: int = 5, pool_size: int = 5) -> dict[str, str]:
+    """The eventsourcing POSTGRES_* settings that point the event store at the same database."""
+    info = psycopg.conninfo.conninfo_to_dict(url)
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": str(info.get("dbname", "postgres")),
+        "POSTGRES_HOST": str(info.get("host", "127.0.0.1")),
+        "POSTGRES_PORT": str(info.get("port", "5432")),
+        "POSTGRES_USER": str(info.get("user", "postgres")),
+        "POSTGRES_PASSWORD": str(info.get("password", "")),
+        "POSTGRES_LOCK_TIMEOUT": str(lock_timeout_s),
+        "POSTGRES_POOL_SIZE": str(pool_size),
+        "POSTGRES_MAX_OVERFLOW": "5",
+        "POSTGRES_CONNECT_TIMEOUT": "10",
+        "CREATE_TABLE": "y",
+    }
