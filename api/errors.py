@@ -36,8 +36,9 @@ def problem_response(status: int, title: str, detail: str, **extra: Any) -> JSON
 
 def _from_domain(error: Exception) -> JSONResponse:
     if isinstance(error, InsufficientCredits):
-        return problem_response(402, "Insufficient credits", str(error),
-                                needed=error.needed, available=error.available)
+        return problem_response(
+            402, "Insufficient credits", str(error), needed=error.needed, available=error.available
+        )
     if isinstance(error, CannotRun):
         return problem_response(422, "Campaign cannot run", str(error), problems=error.problems)
     if isinstance(error, InvalidCampaign):

@@ -167,7 +167,9 @@ class SenderAccountIn(BaseModel):
 
     @model_validator(mode="after")
     def provider_fits_channel(self) -> SenderAccountIn:
-        if (self.channel == "email") != (self.provider in ("gmail", "sandbox")) and self.provider != "sandbox":
+        if (self.channel == "email") != (
+            self.provider in ("gmail", "sandbox")
+        ) and self.provider != "sandbox":
             raise ValueError(f"provider {self.provider} does not serve channel {self.channel}")
         return self
 
@@ -218,5 +220,3 @@ class ClockAdvance(BaseModel):
 
 class ClockOut(BaseModel):
     now: datetime
-
-

@@ -32,9 +32,7 @@ def _digest(api_key: str) -> str:
     return hashlib.sha256(api_key.encode()).hexdigest()
 
 
-def create_brand(
-    app: CampaignApplication, db: Database, name: str, plan: Plan, now
-) -> NewBrand:
+def create_brand(app: CampaignApplication, db: Database, name: str, plan: Plan, now) -> NewBrand:
     """Open the brand's ledger with its plan's credits, then record the brand and its key."""
     if not name.strip():
         raise ValueError("a brand needs a name")

@@ -21,7 +21,10 @@ CHUNK_SIZE = 1000
 
 
 def enrol_next_chunk(
-    app: CampaignApplication, db: Database, campaign_id: UUID, now: datetime,
+    app: CampaignApplication,
+    db: Database,
+    campaign_id: UUID,
+    now: datetime,
     chunk_size: int = CHUNK_SIZE,
 ) -> int:
     """Enrol the next chunk of the campaign's launch audience; return how many were enrolled."""
@@ -63,6 +66,5 @@ def enrol_next_chunk(
 def enrol_pending_campaigns(app: CampaignApplication, db: Database, now: datetime) -> int:
     """One pass of the enrollment process over every campaign still being enrolled."""
     return sum(
-        enrol_next_chunk(app, db, campaign_id, now)
-        for campaign_id in launch_audience.campaigns_to_enrol(db)
+        enrol_next_chunk(app, db, campaign_id, now) for campaign_id in launch_audience.campaigns_to_enrol(db)
     )

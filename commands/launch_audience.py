@@ -91,8 +91,7 @@ def next_chunk(db: Database, campaign_id: UUID, size: int) -> list[dict]:
 
 def advance(db: Database, campaign_id: UUID, last_contact_id: UUID | None) -> None:
     if last_contact_id is None:
-        db.execute("UPDATE enrollment_progress SET done = true WHERE campaign_id = %s",
-                   (campaign_id,))
+        db.execute("UPDATE enrollment_progress SET done = true WHERE campaign_id = %s", (campaign_id,))
     else:
         db.execute(
             "UPDATE enrollment_progress SET last_contact_id = %s WHERE campaign_id = %s",

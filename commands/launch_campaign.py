@@ -54,9 +54,7 @@ def launch_campaign(
         if problems:
             discard_snapshot(db, campaign_id)
             raise CannotRun(problems)
-        cost = credit_cost(
-            campaign.steps, {t: eligible[t.channel] for t in StepType if t.channel}
-        )
+        cost = credit_cost(campaign.steps, {t: eligible[t.channel] for t in StepType if t.channel})
         ledger: CreditLedger = app.get(CreditLedger.create_id(brand_id))
         try:
             ledger.reserve(campaign_id, cost, now)

@@ -151,8 +151,7 @@ def _deliver(attempt, campaigns, contacts, providers, db) -> SendOutcome:
         if found:
             return SendOutcome(provider_message_id=found)
     try:
-        message = _message(key, campaigns[dispatch.campaign_id], enrollment, dispatch, attempt,
-                           contacts, db)
+        message = _message(key, campaigns[dispatch.campaign_id], enrollment, dispatch, attempt, contacts, db)
     except MissingField as missing:
         return SendOutcome(error=f"template field {missing} is missing", permanent=True)
     return provider.send(message)

@@ -61,8 +61,19 @@ def register_sender_account(
         f"""INSERT INTO sender_accounts (id, brand_id, channel, provider, address, daily_limit,
             warmup_enabled, warmup_start_limit, warmup_daily_increment, limit_today, created_at)
             VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) RETURNING {COLUMNS}""",
-        (account_id, brand_id, channel, provider, address, daily_limit, enabled, start, increment,
-         warmup_limit(daily_limit, enabled, start, increment, 0), now),
+        (
+            account_id,
+            brand_id,
+            channel,
+            provider,
+            address,
+            daily_limit,
+            enabled,
+            start,
+            increment,
+            warmup_limit(daily_limit, enabled, start, increment, 0),
+            now,
+        ),
     )
     return sender_account(db, brand_id, account_id)
 

@@ -10,7 +10,10 @@ log = logging.getLogger(__name__)
 
 
 def run_periodically(
-    name: str, work: Callable[[], int], stop: threading.Event, interval: float,
+    name: str,
+    work: Callable[[], int],
+    stop: threading.Event,
+    interval: float,
     wake: threading.Event | None = None,
 ) -> None:
     """Call `work` until stop; again at once while it reports progress, else after `interval`.

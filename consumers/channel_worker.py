@@ -23,8 +23,15 @@ log = logging.getLogger(__name__)
 
 
 class ChannelWorker:
-    def __init__(self, channel: str, app: CampaignApplication, db: Database, transport: Transport,
-                 providers: Mapping[str, Provider], now: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        channel: str,
+        app: CampaignApplication,
+        db: Database,
+        transport: Transport,
+        providers: Mapping[str, Provider],
+        now: Callable[[], datetime],
+    ) -> None:
         self.channel, self.app, self.db, self.transport = channel, app, db, transport
         self.providers, self.now = providers, now
 
@@ -35,7 +42,11 @@ class ChannelWorker:
                 dispatches.append(decode_dispatch(raw))
             except (ValueError, KeyError, TypeError) as bad:
                 log.warning("undecodable dispatch sent to %s: %s", DEAD_LETTER_TOPIC, bad)
-                letter = {"topic": SEND_TOPICS[self.channel], "error": str(bad), "raw": raw.decode("utf-8", "replace")}
+                letter = {
+                    "topic": SEND_TOPICS[self.channel],
+                    "error": str(bad),
+                    "raw": raw.decode("utf-8", "replace"),
+                }
                 self.transport.publish(DEAD_LETTER_TOPIC, self.channel, json.dumps(letter).encode())
                 dead = True
         if dispatches:
@@ -45,4 +56,6 @@ class ChannelWorker:
             self.transport.flush()
 
     def run_forever(self, stop: threading.Event) -> None:
-        self.transport.consume(SEND_TOPICS[self.channel], f"campaign-workers-{self.channel}", self.handle, stop)
+        self.transport.consume(
+            SEND_TOPICS[self.channel], f"campaign-workers-{self.channel}", self.handle, stop
+        )

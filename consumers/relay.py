@@ -31,8 +31,16 @@ CREATE TABLE IF NOT EXISTS relay_positions (
 
 
 class Relay:
-    def __init__(self, app: Application, db: Database, transport: Transport, *,
-                 publish_events: bool, name: str = "relay", batch_size: int = 1000) -> None:
+    def __init__(
+        self,
+        app: Application,
+        db: Database,
+        transport: Transport,
+        *,
+        publish_events: bool,
+        name: str = "relay",
+        batch_size: int = 1000,
+    ) -> None:
         self.app, self.db, self.transport = app, db, transport
         self.publish_events, self.name, self.batch_size = publish_events, name, batch_size
 
@@ -51,7 +59,8 @@ class Relay:
             if isinstance(event, Enrollment.StepDispatched):
                 dispatch = Dispatch(event.originator_id, event.campaign_id, event.step_id, event.channel)
                 self.transport.publish(
-                    SEND_TOPICS[event.channel], str(event.originator_id),
+                    SEND_TOPICS[event.channel],
+                    str(event.originator_id),
                     encode_dispatch(dispatch, notification.id),
                 )
             if self.publish_events:

@@ -90,15 +90,16 @@ class InProcessTransport:
 class KafkaTransport:
     """kafka-python producer (idempotent, acks=all) and one consumer per worker loop."""
 
-    def __init__(self, bootstrap_servers: str, batch_size: int = 500) -> None:
+    def __init__(self, bootstrap_servers: str, batch_size: int = 500, prefix: str = "") -> None:
         from kafka import KafkaProducer
 
         self.bootstrap_servers = bootstrap_servers
+        self.prefix = prefix  # lets several deployments (or test runs) share one cluster
         self.batch_size = batch_size
         self.producer = KafkaProducer(bootstrap_servers=bootstrap_servers, acks="all", linger_ms=5)
 
     def publish(self, topic: str, key: str, value: bytes) -> None:
-        self.producer.send(topic, key=key.encode(), value=value)
+        self.producer.send(self.prefix + topic, key=key.encode(), value=value)
 
     def flush(self) -> None:
         self.producer.flush(timeout=30)
@@ -111,9 +112,9 @@ class KafkaTransport:
 
         while not stop.is_set():
             consumer = KafkaConsumer(
-                topic,
+                self.prefix + topic,
                 bootstrap_servers=self.bootstrap_servers,
-                group_id=group,
+                group_id=self.prefix + group,
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
                 max_poll_records=self.batch_size,

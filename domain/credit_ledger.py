@@ -137,9 +137,7 @@ class CreditLedger(Aggregate):
         _require_positive(amount)
         outstanding = self.reservation(campaign_id).outstanding
         if amount > outstanding:
-            raise DomainError(
-                f"campaign {campaign_id} has {outstanding} credits outstanding, not {amount}"
-            )
+            raise DomainError(f"campaign {campaign_id} has {outstanding} credits outstanding, not {amount}")
 
 
 def _require_positive(amount: int) -> None:

@@ -144,7 +144,9 @@ class Enrollment(Aggregate):
         return dispatched
 
     @event(StepDispatched)
-    def _dispatched(self, campaign_id: UUID, step_id: str, channel: str, group: int, dispatched_at: datetime) -> None:
+    def _dispatched(
+        self, campaign_id: UUID, step_id: str, channel: str, group: int, dispatched_at: datetime
+    ) -> None:
         self.step_status[step_id] = "dispatched"
 
     class StepAttempted(Aggregate.Event):
@@ -182,7 +184,9 @@ class Enrollment(Aggregate):
             raise DomainError(f"step {step_id} is {self.status_of(step_id)}, not attempted")
         step = self._step(step_id)
         sender = self.sender_of[step_id]
-        self._sent(self.campaign_id, step_id, step.channel or "", sender, provider_message_id, credits, sent_at)
+        self._sent(
+            self.campaign_id, step_id, step.channel or "", sender, provider_message_id, credits, sent_at
+        )
         self._after_outcome(step.group, sent_at)
 
     @event(StepSent)
@@ -215,7 +219,13 @@ class Enrollment(Aggregate):
 
     @event(StepFailed)
     def _failed(
-        self, campaign_id: UUID, step_id: str, channel: str, reason: str, credits_released: int, failed_at: datetime
+        self,
+        campaign_id: UUID,
+        step_id: str,
+        channel: str,
+        reason: str,
+        credits_released: int,
+        failed_at: datetime,
     ) -> None:
         self.step_status[step_id] = "failed"
 

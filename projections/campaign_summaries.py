@@ -20,9 +20,20 @@ from domain.enrollment import Enrollment
 from storage.database import Database
 
 COUNTERS = [
-    "enrolled", "sent_email", "sent_sms", "sent_voicemail", "delivered", "opened", "clicked",
-    "replied", "bounced", "failed", "unsubscribed", "cancelled",
-    "credits_consumed", "credits_released",
+    "enrolled",
+    "sent_email",
+    "sent_sms",
+    "sent_voicemail",
+    "delivered",
+    "opened",
+    "clicked",
+    "replied",
+    "bounced",
+    "failed",
+    "unsubscribed",
+    "cancelled",
+    "credits_consumed",
+    "credits_released",
 ]
 
 DDL = [
@@ -64,9 +75,18 @@ class CampaignSummaries:
                     """INSERT INTO campaign_summaries (id, brand_id, name, status, audience_type,
                        ai_personalization, lead_group_ids, steps, timezone, sending_window, created_at)
                        VALUES (%s,%s,%s,'DRAFT',%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (id) DO NOTHING""",
-                    (event.originator_id, event.brand_id, event.name, event.audience_type,
-                     event.ai_personalization, Jsonb(event.lead_group_ids), Jsonb(event.steps),
-                     event.timezone, Jsonb(event.sending_window), event.created_at),
+                    (
+                        event.originator_id,
+                        event.brand_id,
+                        event.name,
+                        event.audience_type,
+                        event.ai_personalization,
+                        Jsonb(event.lead_group_ids),
+                        Jsonb(event.steps),
+                        event.timezone,
+                        Jsonb(event.sending_window),
+                        event.created_at,
+                    ),
                 )
             elif isinstance(event, Campaign.CampaignLaunched):
                 self._set(cur, event.originator_id, status="ACTIVE", launched_at=event.launched_at)
@@ -123,8 +143,13 @@ def summaries(
            WHERE brand_id = %(brand)s AND (%(status)s::text IS NULL OR status = %(status)s)
              AND (%(after_at)s::timestamptz IS NULL OR (created_at, id) > (%(after_at)s, %(after_id)s))
            ORDER BY created_at, id LIMIT %(limit)s""",
-        {"brand": brand_id, "status": status, "limit": limit + 1,
-         "after_at": after[0] if after else None, "after_id": after[1] if after else None},
+        {
+            "brand": brand_id,
+            "status": status,
+            "limit": limit + 1,
+            "after_at": after[0] if after else None,
+            "after_id": after[1] if after else None,
+        },
     )
     if len(rows) <= limit:
         return rows, None

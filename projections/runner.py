@@ -46,8 +46,9 @@ def position_of(db: Database, name: str) -> int:
 class ProjectionRunner:
     """Runs one projection over the application's notification log."""
 
-    def __init__(self, app: Application, db: Database, projection: Projection,
-                 batch_size: int = 1000) -> None:
+    def __init__(
+        self, app: Application, db: Database, projection: Projection, batch_size: int = 1000
+    ) -> None:
         self.app, self.db, self.projection, self.batch_size = app, db, projection, batch_size
         self.caught_up = threading.Condition()
 
@@ -81,7 +82,9 @@ class ProjectionRunner:
         while applied := self.run_once():
             total += applied
             if progress:
-                progress(position_of(self.db, self.projection.name), self.app.recorder.max_notification_id() or 0)
+                progress(
+                    position_of(self.db, self.projection.name), self.app.recorder.max_notification_id() or 0
+                )
         return total
 
     def rebuild(self, progress: Callable[[int, int], None] | None = None) -> int:
@@ -106,9 +109,7 @@ def wait_for_position(db: Database, names: list[str], position: int | None, time
         return True
     deadline = time.monotonic() + timeout
     while True:
-        rows = db.fetch_all(
-            "SELECT position FROM projection_positions WHERE projection = ANY(%s)", (names,)
-        )
+        rows = db.fetch_all("SELECT position FROM projection_positions WHERE projection = ANY(%s)", (names,))
         if len(rows) == len(names) and all(row["position"] >= position for row in rows):
             return True
         if time.monotonic() > deadline:

@@ -47,7 +47,9 @@ def serve(args: argparse.Namespace, roles: tuple[str, ...] | None = None, with_a
             stop.wait()
             return 0
         settings = container.settings
-        config = uvicorn.Config(container.http_app(), host=settings.host, port=settings.port, log_level="warning")
+        config = uvicorn.Config(
+            container.http_app(), host=settings.host, port=settings.port, log_level="warning"
+        )
         server = uvicorn.Server(config)
 
         def announce() -> None:
@@ -88,11 +90,16 @@ def replay(args: argparse.Namespace) -> int:
             print(f"campaign-service: no projection {args.projection!r}; there are: {names}", file=sys.stderr)
             return 2
         for projection in chosen:
+
             def progress(done: int, total: int, name: str = projection.name) -> None:
                 width = 30
                 filled = width * done // max(total, 1)
-                print(f"\r{name} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}",
-                      end="", file=sys.stderr, flush=True)
+                print(
+                    f"\r{name} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}",
+                    end="",
+                    file=sys.stderr,
+                    flush=True,
+                )
 
             applied = ProjectionRunner(container.app, container.db, projection, 2000).rebuild(progress)
             print(f"\n{projection.name}: rebuilt from {applied} events", file=sys.stderr)

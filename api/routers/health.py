@@ -18,5 +18,6 @@ def healthz():
 @router.get("/readyz")
 def readyz(services: ServicesDep):
     checks = services.ready()
-    return JSONResponse({"ready": all(checks.values()), "checks": checks},
-                        status_code=200 if all(checks.values()) else 503)
+    return JSONResponse(
+        {"ready": all(checks.values()), "checks": checks}, status_code=200 if all(checks.values()) else 503
+    )

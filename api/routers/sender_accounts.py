@@ -17,11 +17,20 @@ AVAILABLE_PROVIDERS = {"sandbox"}
 @router.post("", status_code=201, response_model=SenderAccountOut)
 def create(body: SenderAccountIn, brand: BrandDep, services: ServicesDep):
     if body.provider not in AVAILABLE_PROVIDERS:
-        raise Problem(422, "Provider not available",
-                      f"provider {body.provider} is not available in this version; use sandbox")
+        raise Problem(
+            422,
+            "Provider not available",
+            f"provider {body.provider} is not available in this version; use sandbox",
+        )
     return register_sender_account(
-        services.db, brand, body.channel, body.provider, body.address, body.daily_limit,
-        body.warmup.model_dump(), services.clock.now(),
+        services.db,
+        brand,
+        body.channel,
+        body.provider,
+        body.address,
+        body.daily_limit,
+        body.warmup.model_dump(),
+        services.clock.now(),
     )
 
 

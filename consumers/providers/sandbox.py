@@ -44,9 +44,19 @@ class SandboxProvider:
             """INSERT INTO sandbox_outbox (provider_message_id, message_key, channel, "to", "from",
                subject, body, audio_url, campaign_id, contact_id, step_id)
                VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)""",
-            (provider_message_id, message.message_key, message.channel, message.to, message.sender,
-             message.subject, message.body, message.audio_url, message.campaign_id,
-             message.contact_id, message.step_id),
+            (
+                provider_message_id,
+                message.message_key,
+                message.channel,
+                message.to,
+                message.sender,
+                message.subject,
+                message.body,
+                message.audio_url,
+                message.campaign_id,
+                message.contact_id,
+                message.step_id,
+            ),
         )
         return SendOutcome(provider_message_id=provider_message_id)
 

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs the whole test suite on real infrastructure: sets up .venv, starts an embedded PostgreSQL
+# and a single-node Kafka broker on loopback, checks lint and layering, runs pytest (unit and
+# integration together) and stops both servers. Fails if pytest collected no test.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+"$root/scripts/bootstrap.sh" test
+py="$root/.venv/bin/python"
+state="$(mktemp -d /tmp/campaign-service-test.XXXXXX)"
+export KAFKA_STATE_DIR="$state/kafka" PYTHON="$py"
+
+cleanup() {
+    "$py" -m runtime.embedded_postgres stop "$state/pg" >/dev/null 2>&1 || true
+    "$root/scripts/kafka.sh" stop >/dev/null 2>&1 || true
+    rm -rf "$state"
+}
+trap cleanup EXIT
+
+echo "== lint and layering" >&2
+"$root/.venv/bin/ruff" check .
+"$root/.venv/bin/ruff" format --check .
+"$root/.venv/bin/lint-imports" >/dev/null
+
+echo "== starting PostgreSQL and Kafka" >&2
+export $("$py" -m runtime.embedded_postgres start "$state/pg" --fast)
+export $("$root/scripts/kafka.sh" start)
+export REQUIRE_KAFKA=1
+
+echo "== pytest" >&2
+set +e
+"$py" -m pytest "$@"
+status=$?
+set -e
+if [ "$status" -eq 5 ]; then
+    echo "test.sh: pytest collected no tests; that is a failure" >&2
+    exit 1
+fi
+exit "$status"

@@ -1,0 +1,51 @@
+"""Shared fixtures: a real PostgreSQL (a fresh database per test) and, where marked, a real Kafka.
+
+`scripts/test.sh` starts both and exports DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS. Run alone,
+pytest starts an embedded PostgreSQL itself; Kafka tests then skip, unless REQUIRE_KAFKA=1 (set by
+the test script and CI), which turns a missing broker into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from runtime.embedded_postgres import EmbeddedPostgres
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if os.environ.get("DATABASE_URL"):
+        yield os.environ["DATABASE_URL"]
+        return
+    server = EmbeddedPostgres(Path(tmp_path_factory.mktemp("pg")), durable=False)
+    yield server.start()
+    server.stop()
+
+
+@pytest.fixture
+def database_url(server_url: str) -> Iterator[str]:
+    """A database of its own for one test, dropped afterwards."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    info = psycopg.conninfo.conninfo_to_dict(server_url)
+    info["dbname"] = name
+    yield psycopg.conninfo.make_conninfo(**info)
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> str:
+    servers = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if not servers:
+        if os.environ.get("REQUIRE_KAFKA") == "1":
+            pytest.fail("REQUIRE_KAFKA=1 but KAFKA_BOOTSTRAP_SERVERS is not set")
+        pytest.skip("no Kafka broker: run scripts/test.sh, or set KAFKA_BOOTSTRAP_SERVERS")
+    return servers

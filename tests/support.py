@@ -1,0 +1,99 @@
+"""Test helpers that drive the service the way a client does: over its HTTP API."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+from uuid import uuid4
+
+from fastapi.testclient import TestClient
+
+from commands.brands import create_brand
+from domain.credit_ledger import Plan
+from runtime.container import Container, build
+from runtime.settings import Settings
+
+T = TypeVar("T")
+
+
+@contextmanager
+def running_service(database_url: str, kafka: str | None = None, **settings: Any) -> Iterator[Container]:
+    """Every background role started on real PostgreSQL (and Kafka when given); closed afterwards."""
+    container = build(
+        Settings(
+            database_url=database_url,
+            kafka_bootstrap_servers=kafka,
+            kafka_topic_prefix=f"t{uuid4().hex[:8]}." if kafka else "",
+            poll_interval=0.02,
+            **settings,
+        )
+    )
+    try:
+        container.start()
+        yield container
+    finally:
+        container.close()
+
+
+class Client:
+    """An API client for one brand."""
+
+    def __init__(self, container: Container, plan: Plan = Plan.BASIC) -> None:
+        self.container = container
+        brand = create_brand(
+            container.app, container.db, f"brand-{uuid4().hex[:6]}", plan, container.clock.now()
+        )
+        self.brand_id, self.api_key = brand.brand_id, brand.api_key
+        self.http = TestClient(container.http_app())
+        self.http.headers["Authorization"] = f"Bearer {self.api_key}"
+
+    def post(self, path: str, body: Any = None, **kwargs: Any):
+        return self.http.post(path, json=body, **kwargs)
+
+    def get(self, path: str, **kwargs: Any):
+        return self.http.get(path, **kwargs)
+
+    def ok(self, response, status: int = 200) -> Any:
+        assert response.status_code == status, response.text
+        return response.json()
+
+    def lead_group(self, contacts: list[dict[str, Any]]) -> str:
+        group = self.ok(self.post("/v1/lead-groups", {"name": "leads"}), 201)
+        self.ok(self.post(f"/v1/lead-groups/{group['id']}/contacts", {"contacts": contacts}))
+        return group["id"]
+
+    def sender(self, channel: str, address: str, daily_limit: int = 1000) -> dict[str, Any]:
+        body = {"channel": channel, "provider": "sandbox", "address": address, "daily_limit": daily_limit}
+        return self.ok(self.post("/v1/sender-accounts", body), 201)
+
+    def campaign(self, group_id: str, steps: list[dict[str, Any]], name: str = "Q4 outreach") -> str:
+        body = {"name": name, "lead_group_ids": [group_id], "steps": steps}
+        return self.ok(self.post("/v1/campaign/", body), 201)["id"]
+
+    def outbox(self, campaign_id: str) -> list[dict[str, Any]]:
+        return self.ok(self.get("/v1/sandbox/outbox", params={"campaign_id": campaign_id}))["items"]
+
+
+def eventually(check: Callable[[], T], timeout: float = 30.0, interval: float = 0.05) -> T:
+    """Poll until `check` returns a truthy value; fail with its last value after `timeout`."""
+    deadline = time.monotonic() + timeout
+    value = check()
+    while not value:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s (last value: {value!r})")
+        time.sleep(interval)
+        value = check()
+    return value
+
+
+def contacts(count: int, *, phones: bool = True, start: int = 0) -> list[dict[str, Any]]:
+    return [
+        {
+            "email": f"lead{i}@example.com",
+            "phone": f"+1415555{i:04d}" if phones else None,
+            "first_name": f"Lead{i}",
+        }
+        for i in range(start, start + count)
+    ]
