@@ -81,7 +81,12 @@ def _record_attempts(app, db, dispatches, campaigns, now, report) -> list[_Attem
     """Cancel what may not be sent now, take quota and record attempts, in one write."""
     enrollments: dict[UUID, Enrollment] = {}
     attempts: list[_Attempt] = []
+    seen: set[tuple[UUID, str]] = set()
     for dispatch in dispatches:
+        if (dispatch.enrollment_id, dispatch.step_id) in seen:
+            report.skipped += 1  # the same dispatch twice in one batch
+            continue
+        seen.add((dispatch.enrollment_id, dispatch.step_id))
         enrollment = enrollments.get(dispatch.enrollment_id) or app.find(dispatch.enrollment_id)
         if enrollment is None:
             report.skipped += 1

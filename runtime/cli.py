@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import signal
@@ -50,7 +51,9 @@ def serve(args: argparse.Namespace, roles: tuple[str, ...] | None = None, with_a
         config = uvicorn.Config(
             container.http_app(), host=settings.host, port=settings.port, log_level="warning"
         )
-        server = uvicorn.Server(config)
+        server = _server_without_signal_capture(config)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: setattr(server, "should_exit", True))
 
         def announce() -> None:
             while not server.started and not server.should_exit:
@@ -59,10 +62,23 @@ def serve(args: argparse.Namespace, roles: tuple[str, ...] | None = None, with_a
                 print(f"Campaign Service ready at http://{settings.host}:{settings.port}", flush=True)
 
         threading.Thread(target=announce, name="announce", daemon=True).start()
-        server.run()  # in the main thread, so SIGINT and SIGTERM stop it cleanly
+        server.run()
         return 0 if server.started else 1
     finally:
         container.close()
+
+
+def _server_without_signal_capture(config):
+    """uvicorn's server, minus its signal capture: that re-raises SIGTERM after shutdown and would
+    kill the process before the background roles and the embedded PostgreSQL are stopped."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self):
+            yield
+
+    return Server(config)
 
 
 def create_brand(args: argparse.Namespace) -> int:

@@ -12,14 +12,16 @@ from fastapi.testclient import TestClient
 
 from commands.brands import create_brand
 from domain.credit_ledger import Plan
-from runtime.container import Container, build
+from runtime.container import ROLES, Container, build
 from runtime.settings import Settings
 
 T = TypeVar("T")
 
 
 @contextmanager
-def running_service(database_url: str, kafka: str | None = None, **settings: Any) -> Iterator[Container]:
+def running_service(
+    database_url: str, kafka: str | None = None, roles: tuple[str, ...] = ROLES, **settings: Any
+) -> Iterator[Container]:
     """Every background role started on real PostgreSQL (and Kafka when given); closed afterwards."""
     container = build(
         Settings(
@@ -31,7 +33,7 @@ def running_service(database_url: str, kafka: str | None = None, **settings: Any
         )
     )
     try:
-        container.start()
+        container.start(roles)
         yield container
     finally:
         container.close()

@@ -1,0 +1,77 @@
+"""A send interrupted after the provider accepted it is never repeated.
+
+The worker records the attempt before calling the provider. If it dies after the provider took
+the message but before the outcome is saved, the redelivered dispatch finds the attempt, asks the
+provider for the message by its key, and records it as sent without a second call.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import pytest
+
+from commands.enroll_contacts import enrol_next_chunk
+from commands.launch_campaign import launch_campaign
+from commands.send_steps import Dispatch, send_dispatches
+from consumers.providers.sandbox import SandboxProvider, outbox
+from domain.enrollment import Enrollment
+from tests.support import Client, contacts, running_service
+
+
+class CrashAfterAccept:
+    """The real sandbox provider, but the worker 'dies' right after each accepted send."""
+
+    def __init__(self, provider: SandboxProvider) -> None:
+        self.provider = provider
+
+    def send(self, message):
+        self.provider.send(message)
+        raise SystemExit("worker killed after the provider accepted the message")
+
+    def find_sent(self, key):
+        return self.provider.find_sent(key)
+
+
+@pytest.mark.integration
+def test_a_redelivered_dispatch_after_a_crash_is_reconciled_not_resent(database_url):
+    with running_service(database_url) as service:
+        client = Client(service)
+        client.sender("email", "sales@brand.example")
+        group = client.lead_group(contacts(3, phones=False))
+        campaign_id = UUID(
+            client.campaign(group, [{"type": "EMAIL", "group": 0, "subject": "s", "body": "b"}])
+        )
+
+    # The same database, now driven by hand with no background roles running.
+    with running_service(database_url, roles=()) as service:
+        app, db, now = service.app, service.db, service.clock.now
+        launch_campaign(app, db, client.brand_id, campaign_id, now())
+        assert enrol_next_chunk(app, db, campaign_id, now()) == 3
+        step_id = app.get(campaign_id).steps[0].id
+        enrollment_ids = [
+            Enrollment.create_id(campaign_id, row["contact_id"]) for row in _audience(db, campaign_id)
+        ]
+        dispatches = [Dispatch(e, campaign_id, step_id, "email") for e in enrollment_ids]
+
+        with pytest.raises(SystemExit):
+            send_dispatches(app, db, {"sandbox": CrashAfterAccept(SandboxProvider(db))}, dispatches[:1], now)
+        assert len(outbox(db, campaign_id)) == 1
+        assert app.get(enrollment_ids[0]).status_of(step_id) == "attempted"
+
+        report = send_dispatches(app, db, {"sandbox": SandboxProvider(db)}, dispatches + dispatches, now)
+
+        assert report.sent == 3
+        assert report.skipped == 3  # the second copy of each dispatch in the same batch
+        sent = outbox(db, campaign_id)
+        assert len(sent) == 3
+        assert len({row["contact_id"] for row in sent}) == 3
+        assert all(app.get(e).status_of(step_id) == "sent" for e in enrollment_ids)
+        quota = db.fetch_one(
+            "SELECT sends_today FROM sender_accounts WHERE brand_id = %s", (client.brand_id,)
+        )
+        assert quota["sends_today"] == 3
+
+
+def _audience(db, campaign_id):
+    return db.fetch_all("SELECT contact_id FROM launch_audiences WHERE campaign_id = %s", (campaign_id,))
