@@ -24,6 +24,7 @@ class Services:
     read_outbox: Callable[[UUID | None], list[dict[str, Any]]] | None = None
     dev_clock: DevClock | None = None
     ready: Callable[[], dict[str, bool]] = lambda: {}
+    gauges: Callable[[], dict[str, float]] = lambda: {}
     projections: tuple[str, ...] = ("campaign_summaries",)
 
 

@@ -54,22 +54,20 @@ class ProjectionRunner:
 
     def run_once(self) -> int:
         """Apply the next batch; return how many notifications it covered."""
-        start = position_of(self.db, self.projection.name)
-        notifications = self.app.recorder.select_notifications(
-            start, self.batch_size, inclusive_of_start=False
-        )
-        if not notifications:
-            return 0
-        events = [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
         with self.db.transaction() as cur:
+            # One runner at a time per projection (a rebuild and a live runner, or two processes).
+            cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.projection.name,))
             cur.execute(
-                "SELECT position FROM projection_positions WHERE projection = %s FOR UPDATE",
-                (self.projection.name,),
+                "SELECT position FROM projection_positions WHERE projection = %s", (self.projection.name,)
             )
             row = cur.fetchone()
-            if (row["position"] if row else 0) != start:
-                return 0  # another runner applied this batch meanwhile
-            self.projection.apply(cur, events)
+            start = row["position"] if row else 0
+            notifications = self.app.recorder.select_notifications(
+                start, self.batch_size, inclusive_of_start=False
+            )
+            if not notifications:
+                return 0
+            self.projection.apply(cur, [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications])
             cur.execute(
                 """INSERT INTO projection_positions (projection, position) VALUES (%s, %s)
                    ON CONFLICT (projection) DO UPDATE SET position = EXCLUDED.position""",
@@ -89,6 +87,7 @@ class ProjectionRunner:
 
     def rebuild(self, progress: Callable[[int, int], None] | None = None) -> int:
         with self.db.transaction() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.projection.name,))
             self.projection.reset(cur)
             cur.execute("DELETE FROM projection_positions WHERE projection = %s", (self.projection.name,))
         return self.catch_up(progress)

@@ -61,6 +61,7 @@ class Container:
             read_outbox=lambda campaign_id: sandbox.outbox(self.db, campaign_id),
             dev_clock=self.dev_clock,
             ready=self.readiness,
+            gauges=self.gauges,
             projections=tuple(p.name for p in PROJECTIONS),
         )
 
@@ -74,6 +75,17 @@ class Container:
         except Exception:
             log.exception("readiness: database unreachable")
         return checks
+
+    def gauges(self) -> dict[str, float]:
+        """Log positions: the store's head, and how far the relay and each projection have got."""
+        values = {"event_store_position": float(self.app.recorder.max_notification_id() or 0)}
+        for row in self.db.fetch_all("SELECT relay, position FROM relay_positions"):
+            values[f'relay_position{{relay="{row["relay"]}"}}'] = float(row["position"])
+        for row in self.db.fetch_all("SELECT projection, position FROM projection_positions"):
+            values[f'projection_position{{projection="{row["projection"]}"}}'] = float(row["position"])
+        for row in self.db.fetch_all("SELECT status, count(*) AS n FROM campaign_summaries GROUP BY status"):
+            values[f'campaigns{{status="{row["status"]}"}}'] = float(row["n"])
+        return values
 
     def start(self, roles: tuple[str, ...] = ROLES) -> None:
         interval = self.settings.poll_interval

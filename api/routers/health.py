@@ -1,9 +1,9 @@
-"""Liveness and readiness probes."""
+"""Liveness and readiness probes, and Prometheus gauges."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 
 from api.deps import ServicesDep
 
@@ -21,3 +21,12 @@ def readyz(services: ServicesDep):
     return JSONResponse(
         {"ready": all(checks.values()), "checks": checks}, status_code=200 if all(checks.values()) else 503
     )
+
+
+@router.get("/metrics", response_class=PlainTextResponse)
+def metrics(services: ServicesDep):
+    """Prometheus text format: positions in the event log of the store, the relay and each projection."""
+    lines = []
+    for name, value in sorted(services.gauges().items()):
+        lines.append(f"campaign_service_{name} {value}")
+    return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")

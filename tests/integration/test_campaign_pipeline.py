@@ -77,6 +77,14 @@ def test_a_campaign_is_sent_end_to_end_on_the_in_process_transport(database_url)
         assert_sent_exactly_once(client, campaign_id, detail)
         credits = client.ok(client.get("/v1/credits"))
         assert credits == {"plan": "basic", "balance": 1000 - COST, "reserved_outstanding": COST}
+        assert client.ok(client.get("/readyz")) == {
+            "ready": True,
+            "checks": {"database": True, "background": True},
+        }
+        gauges = dict(line.rsplit(" ", 1) for line in client.get("/metrics").text.splitlines())
+        assert gauges['campaign_service_campaigns{status="ACTIVE"}'] == "1.0"
+        head = float(gauges["campaign_service_event_store_position"])
+        assert 0 < float(gauges['campaign_service_relay_position{relay="relay"}']) <= head
 
 
 @pytest.mark.integration
