@@ -178,8 +178,18 @@ class Enrollment(Aggregate):
         provider_message_id: str
         credits: int
         sent_at: datetime
+        personalisation: str = "template"
 
-    def record_sent(self, step_id: str, provider_message_id: str, credits: int, sent_at: datetime):
+    def record_sent(
+        self,
+        step_id: str,
+        provider_message_id: str,
+        credits: int,
+        sent_at: datetime,
+        personalisation: str = "template",
+    ) -> None:
+        """Record the provider's acceptance; `personalisation` says how the text was made
+        ("template", or e.g. "model" / "template: model failed ...")."""
         if self.status_of(step_id) != "attempted":
             raise DomainError(f"step {step_id} is {self.status_of(step_id)}, not attempted")
         step = self._step(step_id)
@@ -199,6 +209,7 @@ class Enrollment(Aggregate):
         provider_message_id: str,
         credits: int,
         sent_at: datetime,
+        personalisation: str,
     ) -> None:
         self.step_status[step_id] = "sent"
 
