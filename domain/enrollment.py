@@ -195,7 +195,14 @@ class Enrollment(Aggregate):
         step = self._step(step_id)
         sender = self.sender_of[step_id]
         self._sent(
-            self.campaign_id, step_id, step.channel or "", sender, provider_message_id, credits, sent_at
+            self.campaign_id,
+            step_id,
+            step.channel or "",
+            sender,
+            provider_message_id,
+            credits,
+            sent_at,
+            personalisation,
         )
         self._after_outcome(step.group, sent_at)
 
