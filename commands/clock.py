@@ -17,12 +17,13 @@ class SystemClock:
 
 
 class DevClock:
-    """System time plus an offset that only grows; advancing it wakes whoever waits on it."""
+    """System time plus an offset that only grows; advancing it wakes every loop that waits on it."""
 
     def __init__(self) -> None:
         self._offset = timedelta()
         self._lock = threading.Lock()
-        self.advanced = threading.Event()
+        self._advanced = threading.Condition(self._lock)
+        self._generation = 0
 
     def now(self) -> datetime:
         with self._lock:
@@ -33,5 +34,12 @@ class DevClock:
             raise ValueError("the clock only moves forward")
         with self._lock:
             self._offset += timedelta(seconds=seconds)
-        self.advanced.set()
+            self._generation += 1
+            self._advanced.notify_all()
         return self.now()
+
+    def nap(self, seconds: float) -> None:
+        """Sleep up to `seconds` of real time, waking at once if the clock is advanced meanwhile."""
+        with self._lock:
+            generation = self._generation
+            self._advanced.wait_for(lambda: self._generation != generation, timeout=seconds)

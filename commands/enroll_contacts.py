@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from eventsourcing.persistence import IntegrityError
 
@@ -48,19 +49,29 @@ def enrol_next_chunk(
             {channel: address for channel, address in addresses.items() if address},
             campaign.steps,
             now,
+            window=campaign.sending_window,
+            timezone=_valid_zone(row["timezone"]) or campaign.timezone,
         )
         if enrollment is None:
             continue
         if campaign.status is CampaignStatus.ACTIVE:
             enrollment.dispatch_due(now)
         enrollments.append(enrollment)
+    enrolled = len(enrollments)
     try:
         app.save_all(enrollments)
-    except IntegrityError:
+    except IntegrityError:  # the chunk was saved before a crash, or partly: save only what is new
         enrollments = [e for e in enrollments if app.find(e.id) is None]
         app.save_all(enrollments)
-    launch_audience.advance(db, campaign_id, rows[-1]["contact_id"])
+    launch_audience.advance(db, campaign_id, rows[-1]["contact_id"], enrolled)
     return len(enrollments)
+
+
+def _valid_zone(name: str | None) -> str | None:
+    try:
+        return name if name and ZoneInfo(name) else None
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
 
 
 def enrol_pending_campaigns(app: CampaignApplication, db: Database, now: datetime) -> int:

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from psycopg import sql
+
+from commands.personalisation import CONTACT_COLUMNS
 from storage.database import Database
 
 DDL = [
@@ -27,7 +30,21 @@ DDL = [
         last_contact_id uuid,
         done boolean NOT NULL DEFAULT false
     )""",
+    "ALTER TABLE launch_audiences ADD COLUMN IF NOT EXISTS timezone text",
+    "ALTER TABLE enrollment_progress ADD COLUMN IF NOT EXISTS enrolled integer NOT NULL DEFAULT 0",
 ]
+
+
+# The launch audience: each contact of the lead groups once, an address blanked when suppressed.
+ELIGIBLE_AUDIENCE = """
+    SELECT DISTINCT c.id AS contact_id, c.timezone,
+        CASE WHEN se.address IS NULL THEN c.email END AS email,
+        CASE WHEN sp.address IS NULL THEN c.phone END AS phone
+    FROM lead_group_members m
+    JOIN contacts c ON c.id = m.contact_id AND c.brand_id = %(brand)s
+    LEFT JOIN suppressions se ON se.brand_id = c.brand_id AND se.address = c.email
+    LEFT JOIN suppressions sp ON sp.brand_id = c.brand_id AND sp.address = c.phone
+    WHERE m.lead_group_id = ANY(%(groups)s)"""
 
 
 def snapshot_audience(
@@ -37,15 +54,10 @@ def snapshot_audience(
     with db.transaction() as cur:
         cur.execute("DELETE FROM launch_audiences WHERE campaign_id = %s", (campaign_id,))
         cur.execute(
-            """INSERT INTO launch_audiences (campaign_id, contact_id, email, phone)
-               SELECT DISTINCT %(campaign)s, c.id,
-                   CASE WHEN se.address IS NULL THEN c.email END,
-                   CASE WHEN sp.address IS NULL THEN c.phone END
-               FROM lead_group_members m
-               JOIN contacts c ON c.id = m.contact_id AND c.brand_id = %(brand)s
-               LEFT JOIN suppressions se ON se.brand_id = c.brand_id AND se.address = c.email
-               LEFT JOIN suppressions sp ON sp.brand_id = c.brand_id AND sp.address = c.phone
-               WHERE m.lead_group_id = ANY(%(groups)s)""",
+            """INSERT INTO launch_audiences (campaign_id, contact_id, timezone, email, phone)
+               SELECT %(campaign)s, contact_id, timezone, email, phone FROM ("""
+            + ELIGIBLE_AUDIENCE
+            + ") eligible",
             {"campaign": campaign_id, "brand": brand_id, "groups": lead_group_ids},
         )
         cur.execute(
@@ -54,7 +66,7 @@ def snapshot_audience(
         )
         cur.execute(
             """INSERT INTO enrollment_progress (campaign_id, brand_id) VALUES (%s, %s)
-               ON CONFLICT (campaign_id) DO UPDATE SET last_contact_id = NULL, done = false""",
+               ON CONFLICT (campaign_id) DO UPDATE SET last_contact_id = NULL, done = false, enrolled = 0""",
             (campaign_id, brand_id),
         )
         cur.execute(
@@ -64,6 +76,42 @@ def snapshot_audience(
         )
         counts = cur.fetchone() or {"email": 0, "phone": 0}
     return {"email": counts["email"], "sms": counts["phone"], "voicemail": counts["phone"]}
+
+
+def count_eligible(db: Database, brand_id: UUID, lead_group_ids: list[UUID]) -> dict[str, int]:
+    """What `snapshot_audience` would return now, read-only: eligible contacts per channel."""
+    counts = db.fetch_one(
+        "SELECT count(email) AS email, count(phone) AS phone FROM (" + ELIGIBLE_AUDIENCE + ") eligible",
+        {"brand": brand_id, "groups": lead_group_ids},
+    ) or {"email": 0, "phone": 0}
+    return {"email": counts["email"], "sms": counts["phone"], "voicemail": counts["phone"]}
+
+
+def contacts_missing_field(
+    db: Database, campaign_id: UUID, field: str, channels: set[str], limit: int
+) -> tuple[int, list[UUID]]:
+    """Snapshot contacts reached on `channels` whose `field` is empty: how many, and the first ids.
+    A contact column when it has a value, else the custom field (as placeholders read them)."""
+    column = field if field in CONTACT_COLUMNS else None
+    value = sql.SQL("COALESCE(NULLIF({}::text, ''), NULLIF(c.fields->>{}, ''))").format(
+        sql.Identifier("c", column) if column else sql.SQL("NULL"), sql.Literal(field)
+    )
+    rows = db.fetch_all(
+        sql.SQL(
+            """SELECT a.contact_id, count(*) OVER () AS total FROM launch_audiences a
+               JOIN contacts c ON c.id = a.contact_id
+               WHERE a.campaign_id = %(campaign)s AND {value} IS NULL
+                 AND ((%(email)s AND a.email IS NOT NULL) OR (%(phone)s AND a.phone IS NOT NULL))
+               ORDER BY a.contact_id LIMIT %(limit)s"""
+        ).format(value=value),
+        {
+            "campaign": campaign_id,
+            "email": "email" in channels,
+            "phone": bool(channels & {"sms", "voicemail"}),
+            "limit": limit,
+        },
+    )
+    return (rows[0]["total"] if rows else 0), [row["contact_id"] for row in rows]
 
 
 def discard_snapshot(db: Database, campaign_id: UUID) -> None:
@@ -80,7 +128,7 @@ def campaigns_to_enrol(db: Database) -> list[UUID]:
 
 def next_chunk(db: Database, campaign_id: UUID, size: int) -> list[dict]:
     return db.fetch_all(
-        """SELECT a.contact_id, a.email, a.phone FROM launch_audiences a
+        """SELECT a.contact_id, a.email, a.phone, a.timezone FROM launch_audiences a
            JOIN enrollment_progress p ON p.campaign_id = a.campaign_id
            WHERE a.campaign_id = %s
              AND (p.last_contact_id IS NULL OR a.contact_id > p.last_contact_id)
@@ -89,11 +137,19 @@ def next_chunk(db: Database, campaign_id: UUID, size: int) -> list[dict]:
     )
 
 
-def advance(db: Database, campaign_id: UUID, last_contact_id: UUID | None) -> None:
+def advance(db: Database, campaign_id: UUID, last_contact_id: UUID | None, enrolled: int = 0) -> None:
+    """Move the cursor past a saved chunk (counting its enrollments), or mark enrolling done."""
     if last_contact_id is None:
         db.execute("UPDATE enrollment_progress SET done = true WHERE campaign_id = %s", (campaign_id,))
     else:
         db.execute(
-            "UPDATE enrollment_progress SET last_contact_id = %s WHERE campaign_id = %s",
-            (last_contact_id, campaign_id),
+            """UPDATE enrollment_progress SET last_contact_id = %s, enrolled = enrolled + %s
+               WHERE campaign_id = %s""",
+            (last_contact_id, enrolled, campaign_id),
         )
+
+
+def fully_enrolled(db: Database) -> dict[UUID, int]:
+    """Campaigns whose whole launch audience is enrolled, with how many enrollments that made."""
+    rows = db.fetch_all("SELECT campaign_id, enrolled FROM enrollment_progress WHERE done")
+    return {row["campaign_id"]: row["enrolled"] for row in rows}

@@ -1,29 +1,45 @@
 """Use case: send a batch of dispatched steps, exactly once each, and record the outcomes.
 
-For each dispatch: skip it if it already has an outcome (a redelivery); cancel it if the campaign
-is no longer ACTIVE; otherwise take sender quota and record the attempt. All attempts are saved in
-one write *before* any provider call, then the outcomes in a second write. A redelivered dispatch
-whose attempt is recorded asks the provider for the send first and never sends it again.
+Phase one decides each dispatch: skip it if it has an outcome already (a redelivery), cancel it if
+the campaign is no longer ACTIVE, defer it if every sender is at its cap, else take quota through
+the rotation and record the attempt; all in one write *before* any provider call. Phase two calls
+the providers (asking first, for a step attempted before, whether the provider already has it) and
+records every outcome in a second write: sent, failed for good (its credit released, its quota
+given back), or deferred with backoff after a transient error.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
 from commands.application import CampaignApplication, retry_on_conflict
 from commands.audience import contacts_by_id
+from commands.personalisation import TEMPLATE, Personaliser, contact_values, personalise_step
 from commands.providers import OutboundMessage, Provider, SendOutcome
-from commands.sender_accounts import claim_quota, give_back_quota
+from commands.sender_rotation import claim_sender, give_back, remember_senders
 from domain.campaign import Campaign, CampaignStatus
 from domain.credit_cost import DEFAULT_UNIT_COSTS
 from domain.enrollment import Enrollment
-from domain.templates import MissingField, render
+from domain.templates import MissingField
 from storage.database import Database
+
+MAX_TRANSIENT_TRIES = 5
+WITHHELD = SendOutcome(error="withheld: the campaign is not active")
+
+
+def retry_delay(tries: int) -> timedelta:
+    """Backoff after the n-th transient failure: 30 s, 1 min, 2 min, ... at most an hour."""
+    return min(timedelta(seconds=30 * 2 ** max(tries - 1, 0)), timedelta(hours=1))
+
+
+def next_quota_reset(now: datetime) -> datetime:
+    return datetime.combine(now.astimezone(UTC).date() + timedelta(days=1), datetime.min.time(), UTC)
 
 
 @dataclass(frozen=True)
@@ -48,8 +64,11 @@ class SendReport:
 class _Attempt:
     dispatch: Dispatch
     enrollment: Enrollment
-    account: dict
-    reconcile: bool
+    account: dict[str, Any]
+    reconcile: bool  # attempted before: ask the provider before calling it again
+    may_send: bool = True  # False when the campaign stopped meanwhile: only reconcile
+    claimed: bool = False  # quota taken by this run
+    personalisation: str = "template"  # how the text was made, recorded on StepSent
 
 
 def send_dispatches(
@@ -58,12 +77,13 @@ def send_dispatches(
     providers: Mapping[str, Provider],
     dispatches: list[Dispatch],
     now: Callable[[], datetime],
+    personaliser: Personaliser = TEMPLATE,
 ) -> SendReport:
     report = SendReport()
     campaigns: dict[UUID, Campaign] = {}
     attempts = retry_on_conflict(lambda: _record_attempts(app, db, dispatches, campaigns, now, report))
     contacts = contacts_by_id(db, [a.enrollment.contact_id for a in attempts])
-    outcomes = [_deliver(a, campaigns, contacts, providers, db) for a in attempts]
+    outcomes = [_deliver(a, campaigns, contacts, providers, db, personaliser) for a in attempts]
     try:
         _record_outcomes(attempts, outcomes, campaigns, db, now, report)
         app.save_all([a.enrollment for a in attempts])
@@ -74,11 +94,19 @@ def send_dispatches(
             if attempt.enrollment.status_of(attempt.dispatch.step_id) == "attempted":
                 _record_outcomes([attempt], [outcome], campaigns, db, now, SendReport())
                 app.save_all([attempt.enrollment])
+    by_brand: dict[UUID, list[tuple[UUID, str, UUID]]] = {}
+    for attempt, outcome in zip(attempts, outcomes, strict=True):
+        if outcome.accepted:
+            by_brand.setdefault(attempt.enrollment.brand_id, []).append(
+                (attempt.enrollment.contact_id, attempt.dispatch.channel, attempt.account["id"])
+            )
+    for brand_id, sends in by_brand.items():
+        remember_senders(db, brand_id, sends)
     return report
 
 
 def _record_attempts(app, db, dispatches, campaigns, now, report) -> list[_Attempt]:
-    """Cancel what may not be sent now, take quota and record attempts, in one write."""
+    """Cancel, defer or attempt each dispatch; one write for the whole batch."""
     enrollments: dict[UUID, Enrollment] = {}
     attempts: list[_Attempt] = []
     seen: set[tuple[UUID, str]] = set()
@@ -94,101 +122,116 @@ def _record_attempts(app, db, dispatches, campaigns, now, report) -> list[_Attem
         enrollments[enrollment.id] = enrollment
         campaign = campaigns.get(dispatch.campaign_id) or app.get(dispatch.campaign_id)
         campaigns[campaign.id] = campaign
-        status = enrollment.status_of(dispatch.step_id)
+        step, status = dispatch.step_id, enrollment.status_of(dispatch.step_id)
         if status not in ("dispatched", "attempted"):
-            report.skipped += 1  # sent, failed, or cancelled already: a redelivery
+            report.skipped += 1  # sent, failed, cancelled or deferred already: a stale delivery
             continue
-        if campaign.status is not CampaignStatus.ACTIVE:
-            if status == "dispatched":
-                enrollment.cancel(dispatch.step_id, f"campaign {campaign.status.value}", now())
-                report.cancelled += 1
-            else:
-                report.skipped += 1
-            continue
-        if status == "attempted":
-            account = {"id": UUID(enrollment.sender_of[dispatch.step_id])}
-            attempts.append(_Attempt(dispatch, enrollment, account, reconcile=True))
-            continue
-        account = claim_quota(db, campaign.brand_id, dispatch.channel)
-        if account is None:
-            enrollment.cancel(dispatch.step_id, "every sender account is at its daily cap", now())
+        active = campaign.status is CampaignStatus.ACTIVE
+        if status == "attempted" or (enrollment.was_attempted(step) and not active):
+            previous = {"id": UUID(enrollment.sender_of[step])}
+            attempts.append(_Attempt(dispatch, enrollment, previous, reconcile=True, may_send=active))
+        elif not active:
+            enrollment.cancel(step, f"campaign {campaign.status.value}", now())
+            report.cancelled += 1
+        elif (
+            account := claim_sender(db, campaign.brand_id, dispatch.channel, enrollment.contact_id)
+        ) is None:
+            enrollment.defer(step, "every sender account is at its daily cap", next_quota_reset(now()))
             report.deferred += 1
-            continue
-        enrollment.attempt(dispatch.step_id, str(account["id"]), now())
-        attempts.append(_Attempt(dispatch, enrollment, account, reconcile=False))
+        else:
+            reconcile = enrollment.was_attempted(step)
+            enrollment.attempt(step, str(account["id"]), now())
+            attempts.append(_Attempt(dispatch, enrollment, account, reconcile=reconcile, claimed=True))
     try:
         app.save_all(list(enrollments.values()))
     except IntegrityError:
         for attempt in attempts:
-            if not attempt.reconcile:
-                give_back_quota(db, attempt.account["id"])
+            if attempt.claimed:
+                give_back(db, attempt.account["id"])
         report.cancelled = report.deferred = report.skipped = 0
         raise
     return attempts
 
 
-def _record_outcomes(attempts, outcomes, campaigns, db, now, report) -> None:
-    for attempt, outcome in zip(attempts, outcomes, strict=True):
-        dispatch, enrollment = attempt.dispatch, attempt.enrollment
-        unit = DEFAULT_UNIT_COSTS[campaigns[dispatch.campaign_id].step(dispatch.step_id).type]
-        if outcome.accepted:
-            enrollment.record_sent(dispatch.step_id, outcome.provider_message_id, unit, now())
-            report.sent += 1
-            report.outcomes.append((dispatch, "sent"))
-        elif outcome.permanent:
-            give_back_quota(db, attempt.account["id"])
-            enrollment.record_failed(dispatch.step_id, outcome.error or "failed", unit, now())
-            report.failed += 1
-            report.outcomes.append((dispatch, "failed"))
-        else:
-            # Transient: the attempt stays recorded; the redelivered dispatch reconciles, retries.
-            report.deferred += 1
-            report.outcomes.append((dispatch, "retry"))
-
-
-def _deliver(attempt, campaigns, contacts, providers, db) -> SendOutcome:
+def _deliver(attempt, campaigns, contacts, providers, db, personaliser=TEMPLATE) -> SendOutcome:
     """Call the provider, or find the earlier send of a recorded attempt instead of repeating it."""
     dispatch, enrollment = attempt.dispatch, attempt.enrollment
-    provider = providers[attempt.account.get("provider") or _provider_of(db, attempt.account["id"])]
+    if "provider" not in attempt.account:
+        attempt.account.update(_account(db, attempt.account["id"]))
+    provider = providers.get(attempt.account["provider"])
+    if provider is None:  # an account whose provider has no adapter in this build
+        return SendOutcome(error=f"no {attempt.account['provider']} adapter in this build", permanent=True)
     key = f"{enrollment.id}:{dispatch.step_id}"
     if attempt.reconcile:
         found = provider.find_sent(key)
         if found:
             return SendOutcome(provider_message_id=found)
+    if not attempt.may_send:
+        return WITHHELD
     try:
-        message = _message(key, campaigns[dispatch.campaign_id], enrollment, dispatch, attempt, contacts, db)
+        campaign = campaigns[dispatch.campaign_id]
+        message = _message(key, campaign, enrollment, dispatch, attempt, contacts, personaliser)
     except MissingField as missing:
         return SendOutcome(error=f"template field {missing} is missing", permanent=True)
     return provider.send(message)
 
 
-def _message(key, campaign, enrollment, dispatch, attempt, contacts, db) -> OutboundMessage:
+def _record_outcomes(attempts, outcomes, campaigns, db, now, report) -> None:
+    for attempt, outcome in zip(attempts, outcomes, strict=True):
+        dispatch, enrollment, step = attempt.dispatch, attempt.enrollment, attempt.dispatch.step_id
+        unit = DEFAULT_UNIT_COSTS[campaigns[dispatch.campaign_id].step(step).type]
+        if outcome.accepted:
+            if attempt.claimed and attempt.reconcile:
+                give_back(db, attempt.account["id"])  # found sent earlier: this run sent nothing
+            if enrollment.status_of(step) != "attempted":
+                enrollment.attempt(step, str(attempt.account["id"]), now())
+            enrollment.record_sent(
+                step, outcome.provider_message_id, unit, now(), personalisation=attempt.personalisation
+            )
+            report.sent += 1
+            report.outcomes.append((dispatch, "sent"))
+            continue
+        if attempt.claimed:
+            give_back(db, attempt.account["id"])
+        if outcome is WITHHELD:
+            enrollment.cancel(step, outcome.error or "withheld", now())
+            report.cancelled += 1
+            report.outcomes.append((dispatch, "cancelled"))
+        elif outcome.permanent or enrollment.attempts.get(step, 0) >= MAX_TRANSIENT_TRIES:
+            reason = outcome.error or "failed"
+            if not outcome.permanent:
+                reason = f"gave up after {MAX_TRANSIENT_TRIES} transient errors: {reason}"
+            enrollment.record_failed(step, reason, unit, now())
+            report.failed += 1
+            report.outcomes.append((dispatch, "failed"))
+        else:
+            tries = enrollment.attempts.get(step, 1)
+            enrollment.defer(step, f"transient: {outcome.error}", now() + retry_delay(tries))
+            report.deferred += 1
+            report.outcomes.append((dispatch, "retry"))
+
+
+def _message(key, campaign, enrollment, dispatch, attempt, contacts, personaliser) -> OutboundMessage:
     step = campaign.step(dispatch.step_id)
-    contact = contacts.get(enrollment.contact_id) or {}
-    values = {**(contact.get("fields") or {}), **{k: v for k, v in contact.items() if k != "fields"}}
-    address = attempt.account.get("address") or _address_of(db, attempt.account["id"])
+    values = contact_values(contacts.get(enrollment.contact_id) or {})
+    text = personalise_step(personaliser, campaign.ai_personalization, step, values)
+    attempt.personalisation = text.note
     return OutboundMessage(
         message_key=key,
         channel=dispatch.channel,
         to=enrollment.addresses[dispatch.channel],
-        sender=address,
+        sender=attempt.account["address"],
         sender_account_id=str(attempt.account["id"]),
         campaign_id=str(campaign.id),
         contact_id=str(enrollment.contact_id),
         step_id=step.id,
-        subject=render(step.subject, values) if step.subject else None,
-        body=render(step.body, values) if step.body else None,
+        subject=text.subject,
+        body=text.body,
         audio_url=step.audio_url,
     )
 
 
-def _provider_of(db: Database, account_id: UUID) -> str:
-    row = db.fetch_one("SELECT provider FROM sender_accounts WHERE id = %s", (account_id,))
-    assert row is not None
-    return row["provider"]
-
-
-def _address_of(db: Database, account_id: UUID) -> str:
-    row = db.fetch_one("SELECT address FROM sender_accounts WHERE id = %s", (account_id,))
-    assert row is not None
-    return row["address"]
+def _account(db: Database, account_id: UUID) -> dict[str, Any]:
+    row = db.fetch_one("SELECT id, provider, address FROM sender_accounts WHERE id = %s", (account_id,))
+    assert row is not None, f"sender account {account_id} vanished"
+    return row

@@ -1,4 +1,4 @@
-"""Supervised background loops: the enrollment process and (later) the scheduler and cron jobs."""
+"""Supervised background loops for the enrollment process, the scheduler, cron and settlement."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ def run_periodically(
     work: Callable[[], int],
     stop: threading.Event,
     interval: float,
-    wake: threading.Event | None = None,
+    nap: Callable[[float], None] | None = None,
 ) -> None:
     """Call `work` until stop; again at once while it reports progress, else after `interval`.
 
@@ -28,8 +28,4 @@ def run_periodically(
             progressed = 0
             stop.wait(1.0)
         if not progressed:
-            if wake is not None:
-                wake.wait(interval)
-                wake.clear()
-            else:
-                stop.wait(interval)
+            (nap or stop.wait)(interval)  # the dev clock's nap ends early when time is moved

@@ -118,6 +118,9 @@ class KafkaTransport:
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
                 max_poll_records=self.batch_size,
+                # A worker that dies hands its partitions on within seconds, not the default 45 s.
+                session_timeout_ms=10_000,
+                heartbeat_interval_ms=2_000,
             )
             try:
                 while not stop.is_set():

@@ -6,10 +6,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import DomainError, IllegalTransition
+from domain.errors import DomainError, IllegalTransition, InvalidCampaign
+from domain.sending_window import SendingWindow
 from domain.steps import Step, ordered, validate_steps
 
 
@@ -92,6 +94,13 @@ class Campaign(Aggregate):
         sending_window: dict[str, Any] | None = None,
     ) -> Campaign:
         validate_steps(steps)
+        SendingWindow.from_dict(sending_window)
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError) as unknown:
+            raise InvalidCampaign(
+                f"unknown time zone {timezone!r}: use an IANA name such as Europe/Paris"
+            ) from unknown
         return cls._create(
             cls.CampaignCreated,
             id=campaign_id,

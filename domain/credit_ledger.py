@@ -58,6 +58,7 @@ class CreditLedger(Aggregate):
         self.granted = 0
         self.balance = 0
         self.reservations: dict[UUID, Reservation] = {}
+        self.settled_through = 0  # the event-log position the settlement process has applied
 
     @classmethod
     def open(cls, brand_id: UUID, plan: Plan, opened_at: datetime) -> CreditLedger:
@@ -109,29 +110,39 @@ class CreditLedger(Aggregate):
         campaign_id: UUID
         amount: int
         consumed_at: datetime
+        settled_through: int = 0
 
-    def consume(self, campaign_id: UUID, amount: int, consumed_at: datetime) -> None:
+    def consume(
+        self, campaign_id: UUID, amount: int, consumed_at: datetime, settled_through: int = 0
+    ) -> None:
         self._require_outstanding(campaign_id, amount)
-        self._consumed(campaign_id, amount, consumed_at)
+        self._consumed(campaign_id, amount, consumed_at, settled_through)
 
     @event(CreditsConsumed)
-    def _consumed(self, campaign_id: UUID, amount: int, consumed_at: datetime) -> None:
+    def _consumed(self, campaign_id: UUID, amount: int, consumed_at: datetime, settled_through: int) -> None:
         self.reservations[campaign_id].consumed += amount
+        self.settled_through = max(self.settled_through, settled_through)
 
     class CreditsReleased(Aggregate.Event):
         campaign_id: UUID
         amount: int
         reason: str
         released_at: datetime
+        settled_through: int = 0
 
-    def release(self, campaign_id: UUID, amount: int, reason: str, released_at: datetime) -> None:
+    def release(
+        self, campaign_id: UUID, amount: int, reason: str, released_at: datetime, settled_through: int = 0
+    ) -> None:
         self._require_outstanding(campaign_id, amount)
-        self._released(campaign_id, amount, reason, released_at)
+        self._released(campaign_id, amount, reason, released_at, settled_through)
 
     @event(CreditsReleased)
-    def _released(self, campaign_id: UUID, amount: int, reason: str, released_at: datetime) -> None:
+    def _released(
+        self, campaign_id: UUID, amount: int, reason: str, released_at: datetime, settled_through: int
+    ) -> None:
         self.reservations[campaign_id].released += amount
         self.balance += amount
+        self.settled_through = max(self.settled_through, settled_through)
 
     def _require_outstanding(self, campaign_id: UUID, amount: int) -> None:
         _require_positive(amount)

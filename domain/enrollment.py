@@ -1,8 +1,10 @@
 """The Enrollment aggregate: one contact's progress through one campaign's steps.
 
 Its events are the StepExecutions: a group becomes due, its steps are dispatched, attempted,
-sent or failed (or cancelled by a pause), then the next group is scheduled. A step is sent at
-most once: once it has an outcome it is never dispatched again.
+sent or failed (or cancelled by a pause, or deferred when no sender has quota or the provider
+asks to retry), then the next group is scheduled. A step is sent at most once: once it has an
+outcome it is never dispatched again, and a step attempted before is reconciled with the
+provider before any new call.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.errors import DomainError
 from domain.schedule import group_due_at
+from domain.sending_window import SendingWindow
 from domain.steps import Step, StepType
 
 FINAL = frozenset({"sent", "failed"})
@@ -34,6 +37,8 @@ class Enrollment(Aggregate):
         addresses: dict[str, str]
         plan: list[dict[str, Any]]
         enrolled_at: datetime
+        window: dict[str, Any] | None = None
+        timezone: str = "UTC"
 
     @event(ContactEnrolled)
     def __init__(
@@ -44,6 +49,8 @@ class Enrollment(Aggregate):
         addresses: dict[str, str],
         plan: list[dict[str, Any]],
         enrolled_at: datetime,
+        window: dict[str, Any] | None,
+        timezone: str,
     ) -> None:
         self.campaign_id = campaign_id
         self.brand_id = brand_id
@@ -51,8 +58,11 @@ class Enrollment(Aggregate):
         self.addresses = dict(addresses)
         self.plan = [Step.from_dict(step) for step in plan]
         self.enrolled_at = enrolled_at
+        self.window = SendingWindow.from_dict(window)
+        self.timezone = timezone
         self.step_status: dict[str, str] = {}
         self.sender_of: dict[str, str] = {}
+        self.attempts: dict[str, int] = {}
         self.current_group: int | None = None
         self.due_at: datetime | None = None
         self.finished_at: datetime | None = None
@@ -66,8 +76,14 @@ class Enrollment(Aggregate):
         addresses: dict[str, str],
         steps: list[Step],
         enrolled_at: datetime,
+        window: dict[str, Any] | None = None,
+        timezone: str = "UTC",
     ) -> Enrollment | None:
-        """Enroll a contact in the steps it can receive; None when it can receive none."""
+        """Enroll a contact in the steps it can receive; None when it can receive none.
+
+        `window` and `timezone` are the campaign's sending window and the contact's time zone
+        (the campaign's when the contact has none): due times move forward into the window.
+        """
         plan = [
             step
             for step in steps
@@ -82,6 +98,8 @@ class Enrollment(Aggregate):
             addresses=addresses,
             plan=[step.as_dict() for step in plan],
             enrolled_at=enrolled_at,
+            window=window,
+            timezone=timezone,
         )
         enrollment._schedule_next(None, enrolled_at)
         return enrollment
@@ -97,19 +115,21 @@ class Enrollment(Aggregate):
         return self.step_status.get(step_id, "pending")
 
     class GroupScheduled(Aggregate.Event):
+        campaign_id: UUID
         group: int
         due_at: datetime
 
     @event(GroupScheduled)
-    def _group_scheduled(self, group: int, due_at: datetime) -> None:
+    def _group_scheduled(self, campaign_id: UUID, group: int, due_at: datetime) -> None:
         self.current_group = group
         self.due_at = due_at
 
     class EnrollmentFinished(Aggregate.Event):
+        campaign_id: UUID
         finished_at: datetime
 
     @event(EnrollmentFinished)
-    def _finished(self, finished_at: datetime) -> None:
+    def _finished(self, campaign_id: UUID, finished_at: datetime) -> None:
         self.finished_at = finished_at
         self.current_group = None
         self.due_at = None
@@ -120,10 +140,11 @@ class Enrollment(Aggregate):
             - set(range((previous_group if previous_group is not None else -1) + 1))
         )
         if not later:
-            self._finished(finished_at)
+            self._finished(self.campaign_id, finished_at)
             return
         group = later[0]
-        self._group_scheduled(group, group_due_at(self.plan, group, previous_group, finished_at))
+        due = group_due_at(self.plan, group, previous_group, finished_at)
+        self._group_scheduled(self.campaign_id, group, self.window.next_open(due, self.timezone))
 
     class StepDispatched(Aggregate.Event):
         campaign_id: UUID
@@ -168,6 +189,7 @@ class Enrollment(Aggregate):
         self, step_id: str, sender_account_id: str, message_key: str, attempted_at: datetime
     ) -> None:
         self.step_status[step_id] = "attempted"
+        self.attempts[step_id] = self.attempts.get(step_id, 0) + 1
         self.sender_of[step_id] = sender_account_id
 
     class StepSent(Aggregate.Event):
@@ -247,6 +269,35 @@ class Enrollment(Aggregate):
     ) -> None:
         self.step_status[step_id] = "failed"
 
+    class StepDeferred(Aggregate.Event):
+        campaign_id: UUID
+        step_id: str
+        reason: str
+        due_at: datetime
+
+    def defer(self, step_id: str, reason: str, until: datetime) -> datetime:
+        """Put a dispatched or attempted step back to wait until `until` (moved into the window).
+
+        Used when every sender is at its cap, or the provider answered "try again later"; the
+        attempt count stays, so the next try asks the provider first whether it already sent.
+        """
+        if self.status_of(step_id) not in ("dispatched", "attempted"):
+            raise DomainError(
+                f"step {step_id} is {self.status_of(step_id)}; only a step in flight is deferred"
+            )
+        due_at = self.window.next_open(until, self.timezone)
+        self._deferred(self.campaign_id, step_id, reason, due_at)
+        return due_at
+
+    @event(StepDeferred)
+    def _deferred(self, campaign_id: UUID, step_id: str, reason: str, due_at: datetime) -> None:
+        self.step_status[step_id] = "pending"
+        if self.due_at is None or due_at > self.due_at:
+            self.due_at = due_at
+
+    def was_attempted(self, step_id: str) -> bool:
+        return self.attempts.get(step_id, 0) > 0
+
     class StepCancelled(Aggregate.Event):
         campaign_id: UUID
         step_id: str
@@ -254,9 +305,12 @@ class Enrollment(Aggregate):
         cancelled_at: datetime
 
     def cancel(self, step_id: str, reason: str, cancelled_at: datetime) -> None:
-        """Take back a dispatch that will not be sent now (the campaign was paused)."""
-        if self.status_of(step_id) != "dispatched":
-            raise DomainError(f"step {step_id} is {self.status_of(step_id)}, not dispatched")
+        """Take back a dispatch that will not be sent now (the campaign was paused).
+
+        An attempted step is cancelled only once the provider has said it never got it.
+        """
+        if self.status_of(step_id) not in ("dispatched", "attempted"):
+            raise DomainError(f"step {step_id} is {self.status_of(step_id)}, not in flight")
         self._cancelled(self.campaign_id, step_id, reason, cancelled_at)
 
     @event(StepCancelled)

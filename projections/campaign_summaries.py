@@ -1,6 +1,7 @@
 """Read model: one row per campaign with its definition, status, metrics and credits.
 
-Serves the campaign list and detail. Counters are summed per campaign over a batch of events and
+Serves the campaign list and detail. Credits come from the ledger's settlement events (the
+ledger is the credit authority); sends and failures from the enrollments. Counters are summed per campaign over a batch of events and
 written with one UPDATE per campaign, so applying thousands of sends costs a few statements.
 """
 
@@ -34,6 +35,7 @@ COUNTERS = [
     "cancelled",
     "credits_consumed",
     "credits_released",
+    "finished",
 ]
 
 DDL = [
@@ -56,6 +58,7 @@ DDL = [
         credits_reserved integer NOT NULL DEFAULT 0,
         {", ".join(f"{c} integer NOT NULL DEFAULT 0" for c in COUNTERS)}
     )""",
+    "ALTER TABLE campaign_summaries ADD COLUMN IF NOT EXISTS finished integer NOT NULL DEFAULT 0",
     "CREATE INDEX IF NOT EXISTS campaign_summaries_brand ON campaign_summaries (brand_id, created_at, id)",
 ]
 
@@ -100,8 +103,12 @@ class CampaignSummaries:
                 self._set(cur, event.originator_id, status="ARCHIVED", archived_at=event.archived_at)
             elif isinstance(event, CreditLedger.CreditsReserved):
                 self._set(cur, event.campaign_id, credits_reserved=event.amount)
+            elif isinstance(event, CreditLedger.CreditsConsumed):
+                deltas[event.campaign_id]["credits_consumed"] += event.amount
             elif isinstance(event, CreditLedger.CreditsReleased):
                 deltas[event.campaign_id]["credits_released"] += event.amount
+            elif isinstance(event, Enrollment.EnrollmentFinished):
+                deltas[event.campaign_id]["finished"] += 1
             elif isinstance(event, Enrollment.ContactEnrolled):
                 deltas[event.campaign_id]["enrolled"] += 1
             elif isinstance(event, Enrollment.StepSent | Enrollment.StepFailed | Enrollment.StepCancelled):
@@ -114,10 +121,8 @@ class CampaignSummaries:
     def _count_execution(event: Any, delta: Counter[str]) -> None:
         if isinstance(event, Enrollment.StepSent):
             delta[f"sent_{event.channel}"] += 1
-            delta["credits_consumed"] += event.credits
         elif isinstance(event, Enrollment.StepFailed):
             delta["failed"] += 1
-            delta["credits_released"] += event.credits_released
         else:
             delta["cancelled"] += 1
 
@@ -156,3 +161,12 @@ def summaries(
     last = rows[limit - 1]
     token = json.dumps([last["created_at"].isoformat(), str(last["id"])])
     return rows[:limit], base64.urlsafe_b64encode(token.encode()).decode()
+
+
+def finished_counts(db: Database, campaign_ids: list[UUID]) -> dict[UUID, int]:
+    """How many enrollments have finished, for ACTIVE campaigns among those given."""
+    rows = db.fetch_all(
+        "SELECT id, finished FROM campaign_summaries WHERE id = ANY(%s) AND status = 'ACTIVE'",
+        (campaign_ids,),
+    )
+    return {row["id"]: row["finished"] for row in rows}

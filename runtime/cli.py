@@ -148,8 +148,12 @@ def parser() -> argparse.ArgumentParser:
     for role in ("relay", "projector"):
         single = with_data_dir(commands.add_parser(role, help=f"the {role} alone"))
         single.set_defaults(func=lambda a, r=role: serve(a, roles=(r,), with_api=False))
-    scheduler = with_data_dir(commands.add_parser("scheduler", help="enrollment process and timed jobs"))
-    scheduler.set_defaults(func=lambda a: serve(a, roles=("enroller",), with_api=False))
+    scheduler = with_data_dir(
+        commands.add_parser("scheduler", help="enrollment, follow-ups, daily reset and credit settlement")
+    )
+    scheduler.set_defaults(
+        func=lambda a: serve(a, roles=("enroller", "scheduler", "cron", "settlement"), with_api=False)
+    )
 
     brand = commands.add_parser("brand", help="brands and their API keys")
     brand_commands = brand.add_subparsers(dest="brand_command", required=True)

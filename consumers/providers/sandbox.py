@@ -7,6 +7,7 @@ that can look a message up by its idempotency key.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -35,10 +36,13 @@ CREATE INDEX IF NOT EXISTS sandbox_outbox_campaign ON sandbox_outbox (campaign_i
 
 
 class SandboxProvider:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, delay_s: float = 0.0) -> None:
         self.db = db
+        self.delay_s = delay_s  # a provider's latency, for load and crash tests
 
     def send(self, message: OutboundMessage) -> SendOutcome:
+        if self.delay_s:
+            time.sleep(self.delay_s)
         provider_message_id = f"sandbox-{uuid4()}"
         self.db.execute(
             """INSERT INTO sandbox_outbox (provider_message_id, message_key, channel, "to", "from",

@@ -34,13 +34,12 @@ def run_campaign(client: Client) -> tuple[str, dict]:
     launched = client.ok(client.post(f"/v1/campaign/{campaign_id}/launch"))
     assert launched == {"id": campaign_id, "status": "ACTIVE", "credits_reserved": COST}
 
-    def group_zero_sent():
+    def group_zero_sent_and_settled():
         detail = client.ok(client.get(f"/v1/campaign/{campaign_id}"))
-        return (
-            detail if detail["metrics"]["sent"] == {"email": EMAILS, "sms": PHONES, "voicemail": 0} else None
-        )
+        sent = detail["metrics"]["sent"] == {"email": EMAILS, "sms": PHONES, "voicemail": 0}
+        return detail if sent and detail["credits"]["consumed"] == EMAILS + PHONES else None
 
-    return campaign_id, eventually(group_zero_sent, timeout=60)
+    return campaign_id, eventually(group_zero_sent_and_settled, timeout=60)
 
 
 def assert_sent_exactly_once(client: Client, campaign_id: str, detail: dict) -> list[dict]:
@@ -76,7 +75,11 @@ def test_a_campaign_is_sent_end_to_end_on_the_in_process_transport(database_url)
         campaign_id, detail = run_campaign(client)
         assert_sent_exactly_once(client, campaign_id, detail)
         credits = client.ok(client.get("/v1/credits"))
-        assert credits == {"plan": "basic", "balance": 1000 - COST, "reserved_outstanding": COST}
+        assert credits == {
+            "plan": "basic",
+            "balance": 1000 - COST,
+            "reserved_outstanding": COST - EMAILS - PHONES,
+        }
         assert client.ok(client.get("/readyz")) == {
             "ready": True,
             "checks": {"database": True, "background": True},

@@ -147,12 +147,27 @@ def test_cancelled_dispatch_is_dispatched_again_and_sent_steps_are_not() -> None
     assert [s.id for s in enrollment.dispatch_due(T0 + DAY)] == ["s0"]
 
 
-def test_an_attempted_step_cannot_be_cancelled() -> None:
+def test_a_sent_step_cannot_be_cancelled_but_an_unanswered_attempt_can() -> None:
+    enrollment = enroll([step("e0", EMAIL, 0), step("s0", SMS, 0)])
+    enrollment.dispatch_due(T0)
+    send(enrollment, "e0", T0)
+    with pytest.raises(DomainError):
+        enrollment.cancel("e0", "paused", T0)
+    enrollment.attempt("s0", "sender-1", T0)
+    enrollment.cancel("s0", "paused; the provider never got it", T0)  # after reconciliation
+    assert enrollment.status_of("s0") == "cancelled"
+    assert enrollment.dispatch_due(T0) == [enrollment.plan[1]]
+
+
+def test_a_deferred_step_waits_and_keeps_its_attempt_count() -> None:
     enrollment = enroll([step("e0", EMAIL, 0)])
     enrollment.dispatch_due(T0)
     enrollment.attempt("e0", "sender-1", T0)
-    with pytest.raises(DomainError):
-        enrollment.cancel("e0", "paused", T0)
+    due = enrollment.defer("e0", "transient: 429", T0 + DAY)
+    assert due == T0 + DAY and enrollment.status_of("e0") == "pending"
+    assert enrollment.dispatch_due(T0) == []
+    assert [s.id for s in enrollment.dispatch_due(T0 + DAY)] == ["e0"]
+    assert enrollment.was_attempted("e0") and enrollment.attempts["e0"] == 1
 
 
 def test_enrollment_finishes_after_the_last_group() -> None:

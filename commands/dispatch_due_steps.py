@@ -1,0 +1,40 @@
+"""Use case (the follow-up processor): dispatch the due steps of the given enrollments, in one write.
+
+Only enrollments of ACTIVE campaigns are dispatched; a finished enrollment (replied, unsubscribed,
+bounced, or done) has nothing due. Idempotent: a step already dispatched is not dispatched again,
+and two schedulers racing on one enrollment meet a version conflict and re-check.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from commands.application import CampaignApplication, retry_on_conflict
+from domain.campaign import CampaignStatus
+from domain.enrollment import Enrollment
+
+
+def dispatch_due_steps(app: CampaignApplication, enrollment_ids: list[UUID], now: datetime) -> int:
+    """Dispatch what is due now; return how many steps were dispatched."""
+
+    def decide() -> int:
+        statuses: dict[UUID, CampaignStatus] = {}
+        changed: list[Enrollment] = []
+        dispatched = 0
+        for enrollment_id in enrollment_ids:
+            enrollment: Enrollment | None = app.find(enrollment_id)
+            if enrollment is None:
+                continue
+            if enrollment.campaign_id not in statuses:
+                statuses[enrollment.campaign_id] = app.get(enrollment.campaign_id).status
+            if statuses[enrollment.campaign_id] is not CampaignStatus.ACTIVE:
+                continue
+            steps = enrollment.dispatch_due(now)
+            if steps:
+                dispatched += len(steps)
+                changed.append(enrollment)
+        app.save_all(changed)
+        return dispatched
+
+    return retry_on_conflict(decide)

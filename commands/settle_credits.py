@@ -1,0 +1,97 @@
+"""Use case (the settlement process): settle sends and failures on the brands' ledgers, in batches.
+
+Follows the event log. Each StepSent consumes its credit and each StepFailed releases its credit,
+summed per campaign; when a campaign completes or is archived, what it still holds is released.
+Ledger events carry the log position they settle through, so a batch applied before a crash is
+recognised and skipped: each send is settled exactly once. The send path never touches a ledger.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from commands.application import CampaignApplication, retry_on_conflict
+from domain.campaign import Campaign
+from domain.credit_ledger import CreditLedger
+from domain.enrollment import Enrollment
+from storage.database import Database
+
+log = logging.getLogger(__name__)
+
+DDL = """
+CREATE TABLE IF NOT EXISTS settlement_position (
+    id boolean PRIMARY KEY DEFAULT true CHECK (id),
+    position bigint NOT NULL
+)
+"""
+
+
+def settle_next_batch(app: CampaignApplication, db: Database, now: datetime, batch_size: int = 2000) -> int:
+    row = db.fetch_one("SELECT position FROM settlement_position")
+    start = row["position"] if row else 0
+    notifications = app.recorder.select_notifications(start, batch_size, inclusive_of_start=False)
+    if not notifications:
+        return 0
+    events = [(n.id, app.mapper.to_domain_event(n)) for n in notifications]
+    retry_on_conflict(lambda: _settle(app, events, now))
+    db.execute(
+        """INSERT INTO settlement_position (id, position) VALUES (true, %s)
+           ON CONFLICT (id) DO UPDATE SET position = EXCLUDED.position""",
+        (notifications[-1].id,),
+    )
+    return len(notifications)
+
+
+def _settle(app: CampaignApplication, events: list[tuple[int, Any]], now: datetime) -> None:
+    ledgers: dict[UUID, CreditLedger] = {}
+    brands: dict[UUID, UUID] = {}
+    consumed: Counter[UUID] = Counter()
+    released: Counter[UUID] = Counter()
+
+    def ledger_of(campaign_id: UUID) -> CreditLedger:
+        if campaign_id not in brands:
+            brands[campaign_id] = app.get(campaign_id).brand_id
+        brand_id = brands[campaign_id]
+        if brand_id not in ledgers:
+            ledgers[brand_id] = app.get(CreditLedger.create_id(brand_id))
+        return ledgers[brand_id]
+
+    def flush(campaign_id: UUID, position: int) -> None:
+        ledger = ledger_of(campaign_id)
+        outstanding = ledger.reservation(campaign_id).outstanding
+        use = min(consumed.pop(campaign_id, 0), outstanding)
+        if use:
+            ledger.consume(campaign_id, use, now, settled_through=position)
+        give = min(released.pop(campaign_id, 0), outstanding - use)
+        if give:
+            ledger.release(campaign_id, give, "steps that will not be sent", now, settled_through=position)
+
+    last = events[-1][0]
+    for position, event in events:
+        if isinstance(event, Enrollment.StepSent | Enrollment.StepFailed):
+            if position <= ledger_of(event.campaign_id).settled_through:
+                continue  # settled before a crash
+            if isinstance(event, Enrollment.StepSent):
+                consumed[event.campaign_id] += event.credits
+            else:
+                released[event.campaign_id] += event.credits_released
+        elif isinstance(event, Campaign.CampaignCompleted | Campaign.CampaignArchived):
+            ledger = ledger_of(event.originator_id)
+            if position <= ledger.settled_through:
+                continue
+            flush(event.originator_id, position)
+            remaining = ledger.reservation(event.originator_id).outstanding
+            if remaining:
+                reason = (
+                    "campaign completed"
+                    if isinstance(event, Campaign.CampaignCompleted)
+                    else "campaign archived"
+                )
+                ledger.release(event.originator_id, remaining, reason, now, settled_through=position)
+    for campaign_id in list(consumed | released):
+        flush(campaign_id, last)
+    app.save_all(list(ledgers.values()))
