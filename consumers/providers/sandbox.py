@@ -2,11 +2,14 @@
 
 Every call is written, duplicates included, so a double send shows up as two rows: the outbox is
 the independent witness of the exactly-once promise. `find_sent` answers from it like a provider
-that can look a message up by its idempotency key.
+that can look a message up by its idempotency key. Recipients can ask for failures, as a real
+provider's test numbers do: an address starting `fail-permanent` is refused for good, and one
+starting `fail-transient-N` answers "try again later" to its first N calls.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 from uuid import UUID, uuid4
@@ -31,6 +34,12 @@ CREATE TABLE IF NOT EXISTS sandbox_outbox (
     sent_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS sandbox_outbox_key ON sandbox_outbox (message_key);
+CREATE TABLE IF NOT EXISTS sandbox_refusals (
+    seq bigserial PRIMARY KEY,
+    message_key text NOT NULL,
+    error text NOT NULL,
+    refused_at timestamptz NOT NULL DEFAULT now()
+);
 CREATE INDEX IF NOT EXISTS sandbox_outbox_campaign ON sandbox_outbox (campaign_id, seq)
 """
 
@@ -43,6 +52,13 @@ class SandboxProvider:
     def send(self, message: OutboundMessage) -> SendOutcome:
         if self.delay_s:
             time.sleep(self.delay_s)
+        refusal = self._refusal(message)
+        if refusal is not None:
+            self.db.execute(
+                "INSERT INTO sandbox_refusals (message_key, error) VALUES (%s, %s)",
+                (message.message_key, refusal.error),
+            )
+            return refusal
         provider_message_id = f"sandbox-{uuid4()}"
         self.db.execute(
             """INSERT INTO sandbox_outbox (provider_message_id, message_key, channel, "to", "from",
@@ -63,6 +79,19 @@ class SandboxProvider:
             ),
         )
         return SendOutcome(provider_message_id=provider_message_id)
+
+    def _refusal(self, message: OutboundMessage) -> SendOutcome | None:
+        to = message.to.lstrip("+")
+        if to.startswith("fail-permanent"):
+            return SendOutcome(error="sandbox: recipient refused (permanent)", permanent=True)
+        match = re.match(r"fail-transient-(\d+)", to)
+        if match:
+            refused = self.db.fetch_one(
+                "SELECT count(*) AS n FROM sandbox_refusals WHERE message_key = %s", (message.message_key,)
+            )
+            if refused["n"] < int(match.group(1)):
+                return SendOutcome(error="sandbox: 429 too many requests (transient)")
+        return None
 
     def find_sent(self, message_key: str) -> str | None:
         row = self.db.fetch_one(

@@ -1,0 +1,118 @@
+"""Quotas under concurrency, the daily reset, and the follow-up processor run twice at once."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from datetime import timedelta
+from uuid import UUID, uuid4
+
+import pytest
+
+from commands.campaign_lifecycle import pause_campaign, resume_campaign
+from commands.daily_reset import reset_daily_quotas
+from commands.dispatch_due_steps import dispatch_due_steps
+from commands.enroll_contacts import enrol_next_chunk
+from commands.launch_campaign import launch_campaign
+from commands.sender_rotation import claim_sender, give_back
+from domain.enrollment import Enrollment
+from tests.support import Client, contacts, running_service
+
+LIMITS = {"a@brand.example": 5, "b@brand.example": 7, "c@brand.example": 3}
+
+
+@pytest.mark.integration
+def test_many_concurrent_workers_never_push_an_account_past_its_limit(database_url):
+    with running_service(database_url, roles=()) as service:
+        client = Client(service)
+        ids = {
+            client.sender("email", address, daily_limit=limit)["id"]: limit
+            for address, limit in LIMITS.items()
+        }
+        claims: Counter[str] = Counter()
+        lock = threading.Lock()
+        start = threading.Barrier(8)
+
+        def worker() -> None:
+            start.wait()
+            for _ in range(10):
+                taken = claim_sender(service.db, client.brand_id, "email", uuid4())
+                if taken is not None:
+                    with lock:
+                        claims[str(taken["id"])] += 1
+
+        threads = [threading.Thread(target=worker) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+
+        assert claims == Counter(ids)  # 80 tries for 15 sends: every account exactly full
+        rows = service.db.fetch_all("SELECT id, sends_today, limit_today FROM sender_accounts")
+        assert all(row["sends_today"] == row["limit_today"] == ids[str(row["id"])] for row in rows)
+        assert claim_sender(service.db, client.brand_id, "email", uuid4()) is None
+        give_back(service.db, UUID(next(iter(ids))))
+        assert claim_sender(service.db, client.brand_id, "email", uuid4()) is not None
+
+
+@pytest.mark.integration
+def test_the_daily_reset_is_idempotent_and_advances_warmup(database_url):
+    with running_service(database_url, roles=()) as service:
+        client = Client(service)
+        body = {
+            "channel": "email",
+            "provider": "sandbox",
+            "address": "warm@brand.example",
+            "daily_limit": 20,
+            "warmup": {"enabled": True, "start_limit": 4, "daily_increment": 3},
+        }
+        client.ok(client.post("/v1/sender-accounts", body), 201)
+        for _ in range(4):
+            claim_sender(service.db, client.brand_id, "email", uuid4())
+        tomorrow = service.clock.now() + timedelta(days=1)
+
+        assert reset_daily_quotas(service.db, tomorrow) == 1
+        assert reset_daily_quotas(service.db, tomorrow) == 0  # the second run changes nothing
+        row = service.db.fetch_one("SELECT sends_today, limit_today, warmup_day FROM sender_accounts")
+        assert row == {"sends_today": 0, "limit_today": 7, "warmup_day": 1}
+        assert reset_daily_quotas(service.db, tomorrow + timedelta(days=3)) == 1
+        row = service.db.fetch_one("SELECT limit_today, warmup_day FROM sender_accounts")
+        assert row == {"limit_today": 16, "warmup_day": 4}  # days while down count too
+
+
+@pytest.mark.integration
+def test_two_follow_up_processors_at_once_dispatch_each_step_once(database_url):
+    with running_service(database_url, roles=("projector",)) as service:
+        client = Client(service)
+        client.sender("email", "sales@brand.example")
+        group = client.lead_group(contacts(40, phones=False))
+        campaign_id = UUID(
+            client.campaign(group, [{"type": "EMAIL", "group": 0, "subject": "s", "body": "b"}])
+        )
+        now = service.clock.now()
+        launch_campaign(service.app, service.db, client.brand_id, campaign_id, now)
+        # Enrolled while paused, the contacts' first steps wait for the follow-up processor.
+        pause_campaign(service.app, client.brand_id, campaign_id, now)
+        assert enrol_next_chunk(service.app, service.db, campaign_id, now) == 40
+        resume_campaign(service.app, client.brand_id, campaign_id, now)
+        audience = service.db.fetch_all("SELECT contact_id FROM launch_audiences")
+        ids = [Enrollment.create_id(campaign_id, row["contact_id"]) for row in audience]
+        results: list[int] = []
+        start = threading.Barrier(2)
+
+        def processor() -> None:
+            start.wait()
+            results.append(dispatch_due_steps(service.app, ids, now))
+
+        threads = [threading.Thread(target=processor) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+
+        assert sorted(results) == [0, 40]  # one wins; the other re-checks and finds nothing due
+        dispatched = [
+            e for i in ids for e in service.app.events.get(i) if isinstance(e, Enrollment.StepDispatched)
+        ]
+        assert len(dispatched) == 40
+        assert dispatch_due_steps(service.app, ids, now) == 0  # and a third run changes nothing
