@@ -1,0 +1,86 @@
+"""Two worker processes share the partitions; one killed with SIGKILL mid-run loses and repeats nothing.
+
+The killed worker leaves attempts recorded and offsets uncommitted; after the rebalance the other
+worker receives those dispatches again, asks the provider for each attempted step by its key, and
+records what was already sent instead of sending it twice. Bounded: 200 sends, 2 minutes at most.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.support import Client, contacts, eventually, running_service
+
+CONTACTS = 200
+
+
+def start_worker(database_url: str, kafka: str, prefix: str, log: Path) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "KAFKA_BOOTSTRAP_SERVERS": kafka,
+        "KAFKA_TOPIC_PREFIX": prefix,
+        "SANDBOX_DELAY_MS": "15",
+        "BATCH_SIZE": "25",
+        "LOG_LEVEL": "WARNING",
+        "PYTHONUNBUFFERED": "1",
+    }
+    with log.open("w") as output:  # a file, not a pipe: a full pipe would stall the worker
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "runtime.cli", "worker", "--channel", "email"],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    eventually(lambda: "running worker:email" in log.read_text() or worker.poll() is not None, timeout=60)
+    assert worker.poll() is None, log.read_text()
+    return worker
+
+
+@pytest.mark.integration
+@pytest.mark.kafka
+def test_killing_one_of_two_workers_mid_run_loses_no_send_and_duplicates_none(
+    database_url, kafka_bootstrap, tmp_path
+):
+    roles = ("projector", "relay", "enroller", "scheduler", "settlement")
+    with running_service(database_url, kafka=kafka_bootstrap, roles=roles) as service:
+        prefix = service.settings.kafka_topic_prefix
+        workers = [
+            start_worker(database_url, kafka_bootstrap, prefix, tmp_path / f"worker{i}.log") for i in range(2)
+        ]
+        try:
+            client = Client(service)
+            client.sender("email", "sales@brand.example", daily_limit=10_000)
+            group = client.lead_group(contacts(CONTACTS, phones=False))
+            campaign_id = client.campaign(group, [{"type": "EMAIL", "group": 0, "subject": "s", "body": "b"}])
+            client.ok(client.post(f"/v1/campaign/{campaign_id}/launch"))
+
+            eventually(lambda: len(client.outbox(campaign_id)) >= CONTACTS // 5, timeout=60)
+            workers[0].send_signal(signal.SIGKILL)
+            assert workers[0].wait(timeout=10) == -signal.SIGKILL
+            sent_before_kill_done = len(client.outbox(campaign_id))
+            assert sent_before_kill_done < CONTACTS  # the kill landed mid-run
+
+            def all_sent():
+                detail = client.ok(client.get(f"/v1/campaign/{campaign_id}"))
+                return detail["metrics"]["sent"]["email"] == CONTACTS and detail
+
+            detail = eventually(all_sent, timeout=120)
+            outbox = client.outbox(campaign_id)
+            per_contact = Counter(item["contact_id"] for item in outbox)
+            assert len(outbox) == CONTACTS
+            assert set(per_contact.values()) == {1}
+            assert detail["metrics"]["failed"] == 0
+            assert workers[1].poll() is None  # the survivor kept running
+        finally:
+            for worker in workers:
+                if worker.poll() is None:
+                    worker.terminate()
+                    worker.wait(timeout=30)
