@@ -7,8 +7,6 @@ written with one UPDATE per campaign, so applying thousands of sends costs a few
 
 from __future__ import annotations
 
-import base64
-import json
 from collections import Counter, defaultdict
 from typing import Any
 from uuid import UUID
@@ -19,6 +17,7 @@ from domain.campaign import Campaign
 from domain.credit_ledger import CreditLedger
 from domain.enrollment import Enrollment
 from storage.database import Database
+from storage.paging import AFTER, decode_cursor, page
 
 COUNTERS = [
     "enrolled",
@@ -141,26 +140,15 @@ def summary(db: Database, brand_id: UUID, campaign_id: UUID) -> dict[str, Any] |
 def summaries(
     db: Database, brand_id: UUID, status: str | None, limit: int, cursor: str | None
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """A page of the brand's campaigns, oldest first; the cursor is opaque to clients."""
-    after = json.loads(base64.urlsafe_b64decode(cursor)) if cursor else None
+    """A page of the brand's campaigns, oldest first; ValueError for a cursor not handed out."""
+    after_at, after_id = decode_cursor(cursor)
     rows = db.fetch_all(
-        """SELECT * FROM campaign_summaries
-           WHERE brand_id = %(brand)s AND (%(status)s::text IS NULL OR status = %(status)s)
-             AND (%(after_at)s::timestamptz IS NULL OR (created_at, id) > (%(after_at)s, %(after_id)s))
+        f"""SELECT * FROM campaign_summaries
+           WHERE brand_id = %(brand)s AND (%(status)s::text IS NULL OR status = %(status)s) AND {AFTER}
            ORDER BY created_at, id LIMIT %(limit)s""",
-        {
-            "brand": brand_id,
-            "status": status,
-            "limit": limit + 1,
-            "after_at": after[0] if after else None,
-            "after_id": after[1] if after else None,
-        },
+        {"brand": brand_id, "status": status, "limit": limit + 1, "after_at": after_at, "after_id": after_id},
     )
-    if len(rows) <= limit:
-        return rows, None
-    last = rows[limit - 1]
-    token = json.dumps([last["created_at"].isoformat(), str(last["id"])])
-    return rows[:limit], base64.urlsafe_b64encode(token.encode()).decode()
+    return page(rows, limit)
 
 
 def finished_counts(db: Database, campaign_ids: list[UUID]) -> dict[UUID, int]:

@@ -1,0 +1,100 @@
+"""Idempotency-Key on the POSTs that create or launch, over HTTP on real PostgreSQL.
+
+A repeat of POST /v1/campaign/ or POST /v1/campaign/{id}/launch with the same key returns the first
+answer and does nothing more: one campaign is created however often the create is repeated, even if
+the repeat's body differs or the read model lags behind, and credits are reserved once however often
+the launch is repeated.
+Keys belong to a brand, so another brand using the same key is a request of its own.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.api.api_support import EMAIL_STEP, launchable_campaign, service_on_own_database
+from tests.support import Client
+
+
+@pytest.fixture(scope="module")
+def service(server_url):
+    """One service (every role) for the module; each test works as brands of its own."""
+    with service_on_own_database(server_url) as running:
+        yield running
+
+
+@pytest.mark.integration
+def test_repeating_a_create_with_the_same_key_returns_the_first_campaign_and_creates_one(service):
+    client = Client(service)
+    key = {"Idempotency-Key": "create-q4-once"}
+    body = {"name": "Q4 outreach", "steps": [EMAIL_STEP]}
+
+    first = client.post("/v1/campaign/", body, headers=key)
+    again = client.post("/v1/campaign/", body, headers=key)
+    changed = client.post("/v1/campaign/", {**body, "name": "something else"}, headers=key)
+
+    assert first.status_code == again.status_code == changed.status_code == 201
+    assert again.json() == first.json()
+    assert changed.json()["id"] == first.json()["id"]
+    assert changed.json()["name"] == "Q4 outreach"
+    listed = client.ok(client.get("/v1/campaign/"))["items"]
+    assert [c["id"] for c in listed] == [first.json()["id"]]
+
+
+@pytest.mark.integration
+def test_creates_with_different_keys_or_without_a_key_each_create_a_campaign(service):
+    client = Client(service)
+    body = {"name": "n", "steps": [EMAIL_STEP]}
+    ids = {
+        client.ok(client.post("/v1/campaign/", body, headers={"Idempotency-Key": "a"}), 201)["id"],
+        client.ok(client.post("/v1/campaign/", body, headers={"Idempotency-Key": "b"}), 201)["id"],
+        client.ok(client.post("/v1/campaign/", body), 201)["id"],
+        client.ok(client.post("/v1/campaign/", body), 201)["id"],
+    }
+    assert len(ids) == 4
+    assert len(client.ok(client.get("/v1/campaign/"))["items"]) == 4
+
+
+@pytest.mark.integration
+def test_a_key_belongs_to_its_brand(service):
+    first, second = Client(service), Client(service)
+    key = {"Idempotency-Key": "shared-key"}
+    mine = first.ok(first.post("/v1/campaign/", {"name": "first's"}, headers=key), 201)
+    theirs = second.ok(second.post("/v1/campaign/", {"name": "second's"}, headers=key), 201)
+
+    assert mine["id"] != theirs["id"]
+    assert theirs["name"] == "second's"
+    assert [c["id"] for c in second.ok(second.get("/v1/campaign/"))["items"]] == [theirs["id"]]
+    assert [c["id"] for c in first.ok(first.get("/v1/campaign/"))["items"]] == [mine["id"]]
+
+
+@pytest.mark.integration
+def test_repeating_a_launch_with_the_same_key_returns_the_first_answer_and_reserves_once(service):
+    client = Client(service)
+    campaign_id = launchable_campaign(client, contact_count=7)
+    key = {"Idempotency-Key": "launch-once"}
+
+    first = client.post(f"/v1/campaign/{campaign_id}/launch", headers=key)
+    again = client.post(f"/v1/campaign/{campaign_id}/launch", headers=key)
+
+    assert first.status_code == again.status_code == 200
+    assert first.json() == again.json() == {"id": campaign_id, "status": "ACTIVE", "credits_reserved": 7}
+    assert client.ok(client.get("/v1/credits")) == {
+        "plan": "basic",
+        "balance": 1000 - 7,
+        "reserved_outstanding": 7,
+    }
+    assert client.ok(client.get(f"/v1/campaign/{campaign_id}"))["credits"]["reserved"] == 7
+    # Without the key, a second launch is a new request: the campaign is no longer a DRAFT.
+    assert client.post(f"/v1/campaign/{campaign_id}/launch").status_code == 409
+
+
+@pytest.mark.integration
+def test_a_create_answers_201_and_stays_idempotent_while_the_read_model_lags(server_url):
+    with service_on_own_database(server_url, roles=()) as api_alone:  # no projector running
+        client = Client(api_alone)
+        key = {"Idempotency-Key": "create-while-lagging"}
+        first = client.post("/v1/campaign/", {"name": "lagging"}, headers=key)
+        assert first.status_code == 201, first.text
+        again = client.post("/v1/campaign/", {"name": "lagging"}, headers=key)
+        assert again.status_code == 201, again.text
+        assert again.json()["id"] == first.json()["id"]

@@ -1,0 +1,109 @@
+"""The OpenAPI document at /openapi.json describes every route of the contract this service serves.
+
+Each contract route is present with its method (path parameters may be named freely), the create
+and launch routes document the Idempotency-Key header, and the list and detail answers are described
+by schemas holding the contract's fields.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.api.api_support import service_on_own_database
+
+ROUTES = {
+    ("post", "/v1/campaign/"),
+    ("get", "/v1/campaign/"),
+    ("get", "/v1/campaign/{}"),
+    ("post", "/v1/campaign/{}/launch"),
+    ("post", "/v1/campaign/{}/pause"),
+    ("post", "/v1/campaign/{}/resume"),
+    ("post", "/v1/campaign/{}/archive"),
+    ("post", "/v1/lead-groups"),
+    ("get", "/v1/lead-groups"),
+    ("get", "/v1/lead-groups/{}"),
+    ("post", "/v1/lead-groups/{}/contacts"),
+    ("post", "/v1/sender-accounts"),
+    ("get", "/v1/sender-accounts"),
+    ("get", "/v1/credits"),
+    ("get", "/healthz"),
+    ("get", "/readyz"),
+}
+
+
+def _shape(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "{}", path)
+
+
+@pytest.fixture(scope="module")
+def document(server_url):
+    with service_on_own_database(server_url, roles=()) as service:
+        response = TestClient(service.http_app()).get("/openapi.json")
+        assert response.status_code == 200, response.text
+        yield response.json()
+
+
+@pytest.mark.integration
+def test_openapi_describes_every_contract_route_served_here(document):
+    served = {
+        (method, _shape(path))
+        for path, operations in document["paths"].items()
+        for method in operations
+        if method in {"get", "post", "put", "patch", "delete"}
+    }
+    assert served >= ROUTES, sorted(ROUTES - served)
+
+
+@pytest.mark.integration
+def test_openapi_documents_the_idempotency_key_on_create_and_launch(document):
+    operations = {
+        (method, _shape(path)): operation
+        for path, ops in document["paths"].items()
+        for method, operation in ops.items()
+    }
+    for route in [("post", "/v1/campaign/"), ("post", "/v1/campaign/{}/launch")]:
+        headers = {
+            p["name"].lower() for p in operations[route].get("parameters", []) if p.get("in") == "header"
+        }
+        assert "idempotency-key" in headers, route
+
+
+@pytest.mark.integration
+def test_openapi_schemas_hold_the_contract_fields(document):
+    schemas = document["components"]["schemas"]
+
+    def fields(name: str) -> set[str]:
+        return set(schemas[name]["properties"])
+
+    assert fields("CampaignOut") >= {
+        "id",
+        "name",
+        "status",
+        "audience_type",
+        "ai_personalization",
+        "lead_group_ids",
+        "steps",
+        "created_at",
+        "launched_at",
+        "completed_at",
+        "metrics",
+        "credits",
+    }
+    assert fields("CampaignPage") >= {"items", "next_cursor"}
+    assert fields("LaunchOut") >= {"id", "status", "credits_reserved"}
+    assert fields("LeadGroupOut") >= {"id", "name", "contact_count"}
+    assert fields("ImportOut") >= {"added", "updated", "invalid"}
+    assert fields("SenderAccountOut") >= {
+        "id",
+        "channel",
+        "provider",
+        "address",
+        "daily_limit",
+        "limit_today",
+        "sends_today",
+        "status",
+    }
+    assert fields("CreditsOut") >= {"plan", "balance", "reserved_outstanding"}
