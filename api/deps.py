@@ -7,12 +7,16 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Query, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
 
 from api.errors import Problem
 from commands.application import CampaignApplication
 from commands.brands import brand_for_key
 from commands.clock import Clock, DevClock
+from commands.credentials import CredentialCipher
+from commands.idempotency import KeyInUse, once
 from storage.database import Database
 
 
@@ -26,6 +30,9 @@ class Services:
     ready: Callable[[], dict[str, bool]] = lambda: {}
     gauges: Callable[[], dict[str, float]] = lambda: {}
     projections: tuple[str, ...] = ("campaign_summaries",)
+    default_phone_region: str = "US"  # phones without a +country code are read as this region's
+    credential_cipher: CredentialCipher | None = None  # None: credentials cannot be stored
+    sending_providers: frozenset[str] | None = None  # providers with an adapter; None: any
 
 
 def services(request: Request) -> Services:
@@ -43,3 +50,22 @@ def brand(request: Request, authorization: Annotated[str | None, Header()] = Non
 
 ServicesDep = Annotated[Services, Depends(services)]
 BrandDep = Annotated[UUID, Depends(brand)]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+Limit = Annotated[int, Query(ge=1, le=500, description="items per page")]
+Cursor = Annotated[str | None, Query(description="next_cursor of the previous page")]
+
+
+def answer_once(
+    services: Services, brand: UUID, key: str | None, scope: str, run: Callable[[], tuple[int, Any]]
+) -> JSONResponse:
+    """A create or launch that a repeat with the same Idempotency-Key answers again, doing nothing."""
+
+    def answer() -> tuple[int, Any]:
+        status, body = run()
+        return status, jsonable_encoder(body)
+
+    try:
+        status, body = once(services.db, brand, key, scope, answer)
+    except KeyInUse as clash:
+        raise Problem(409, "Idempotency key in use", str(clash)) from clash
+    return JSONResponse(body, status_code=status)

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 from commands.application import NotFound
 from commands.launch_campaign import CannotRun
 from domain.errors import DomainError, IllegalTransition, InsufficientCredits, InvalidCampaign
+from storage.paging import InvalidCursor
 
 MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://campaign-service.dev/problems/"
@@ -52,6 +53,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def on_problem(_: Request, error: Problem) -> JSONResponse:
         return problem_response(error.status, error.title, error.detail, **error.extra)
+
+    @app.exception_handler(InvalidCursor)
+    async def on_invalid_cursor(_: Request, error: InvalidCursor) -> JSONResponse:
+        return problem_response(400, "Invalid cursor", str(error))
 
     @app.exception_handler(NotFound)
     async def on_not_found(_: Request, error: NotFound) -> JSONResponse:

@@ -95,10 +95,30 @@ class CampaignOut(CampaignSummary):
     completed_at: datetime | None
     archived_at: datetime | None
     credits: Credits
+    estimated_credits: int | None = Field(
+        None, description="while DRAFT: the credits a launch would reserve now; null otherwise"
+    )
 
 
 class CampaignPage(BaseModel):
     items: list[CampaignSummary]
+    next_cursor: str | None
+
+
+class TemplateIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    steps: list[StepIn] = Field(min_length=1, max_length=100)
+
+
+class TemplateOut(BaseModel):
+    id: UUID
+    name: str
+    steps: list[StepIn]
+    created_at: datetime
+
+
+class TemplatePage(BaseModel):
+    items: list[TemplateOut]
     next_cursor: str | None
 
 
@@ -151,6 +171,23 @@ class ImportOut(BaseModel):
     invalid: list[InvalidRow]
 
 
+class SuppressionIn(BaseModel):
+    address: str = Field(min_length=1, max_length=320, description="an email address or a phone number")
+    reason: str = Field("manual", min_length=1, max_length=200)
+
+
+class SuppressionOut(BaseModel):
+    address: str = Field(description="normalised: a lowercased email or an E.164 phone number")
+    channel: Literal["email", "phone"]
+    reason: str
+    created_at: datetime
+
+
+class SuppressionPage(BaseModel):
+    items: list[SuppressionOut]
+    next_cursor: str | None
+
+
 class Warmup(BaseModel):
     enabled: bool = False
     start_limit: int = Field(10, ge=0)
@@ -163,7 +200,9 @@ class SenderAccountIn(BaseModel):
     address: str = Field(min_length=3, max_length=320)
     daily_limit: int = Field(50, ge=0, le=100_000)
     warmup: Warmup = Field(default_factory=Warmup)
-    credentials: dict[str, Any] | None = Field(None, description="write-only; never returned")
+    credentials: dict[str, Any] | None = Field(
+        None, description="write-only; never returned", repr=False, exclude=True
+    )
 
     @model_validator(mode="after")
     def provider_fits_channel(self) -> SenderAccountIn:

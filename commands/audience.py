@@ -1,17 +1,18 @@
-"""Lead groups and contacts of a brand: idempotent imports that report bad rows and keep good ones."""
+"""Lead groups, contacts and suppressions of a brand: their tables, and the lead groups' reads and writes.
+
+Importing contacts is its own use case (commands/import_contacts.py), and so is the suppression
+list (commands/suppressions.py); both write the tables declared here.
+"""
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from psycopg.types.json import Jsonb
-
 from commands.application import NotFound
 from storage.database import Database
+from storage.paging import after, cursor_params, page
 
 DDL = [
     """
@@ -50,38 +51,11 @@ DDL = [
         created_at timestamptz NOT NULL,
         PRIMARY KEY (brand_id, address)
     )""",
+    # Added after the first release: derived from the address, so older rows and writers need no change.
+    """
+    ALTER TABLE suppressions ADD COLUMN IF NOT EXISTS channel text
+        GENERATED ALWAYS AS (CASE WHEN address LIKE '%@%' THEN 'email' ELSE 'phone' END) STORED""",
 ]
-
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-PROFILE = ("first_name", "last_name", "company", "timezone")
-
-
-@dataclass
-class ImportReport:
-    added: int = 0
-    updated: int = 0
-    invalid: list[dict[str, Any]] = field(default_factory=list)
-
-
-def normalise_email(raw: str | None) -> str | None:
-    if raw is None or not raw.strip():
-        return None
-    email = raw.strip().lower()
-    if not EMAIL.match(email):
-        raise ValueError(f"invalid email {raw!r}")
-    return email
-
-
-def normalise_phone(raw: str | None) -> str | None:
-    """E.164: a plus sign and 8 to 15 digits; spaces, dots, dashes and brackets are dropped."""
-    if raw is None or not raw.strip():
-        return None
-    phone = re.sub(r"[\s().-]", "", raw.strip())
-    if phone.startswith("00"):
-        phone = "+" + phone[2:]
-    if not re.fullmatch(r"\+[1-9]\d{7,14}", phone):
-        raise ValueError(f"invalid phone {raw!r}: expected an E.164 number such as +14155550100")
-    return phone
 
 
 def create_lead_group(db: Database, brand_id: UUID, name: str, now: datetime) -> dict[str, Any]:
@@ -105,13 +79,19 @@ def lead_group(db: Database, brand_id: UUID, group_id: UUID) -> dict[str, Any]:
     return row
 
 
-def lead_groups(db: Database, brand_id: UUID) -> list[dict[str, Any]]:
-    return db.fetch_all(
-        """SELECT g.id, g.name, g.created_at, count(m.contact_id) AS contact_count
-           FROM lead_groups g LEFT JOIN lead_group_members m ON m.lead_group_id = g.id
-           WHERE g.brand_id = %s GROUP BY g.id ORDER BY g.created_at, g.id""",
-        (brand_id,),
+def lead_groups(
+    db: Database, brand_id: UUID, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of the brand's lead groups, oldest first; InvalidCursor for a cursor not handed out."""
+    rows = db.fetch_all(
+        f"""SELECT g.id, g.name, g.created_at,
+               (SELECT count(*) FROM lead_group_members m WHERE m.lead_group_id = g.id) AS contact_count
+           FROM (SELECT * FROM lead_groups WHERE brand_id = %(brand)s AND {after()}
+                 ORDER BY created_at, id LIMIT %(limit)s) g
+           ORDER BY g.created_at, g.id""",
+        {"brand": brand_id, "limit": limit + 1, **cursor_params(cursor)},
     )
+    return page(rows, limit)
 
 
 def missing_lead_groups(db: Database, brand_id: UUID, group_ids: list[UUID]) -> list[UUID]:
@@ -120,63 +100,6 @@ def missing_lead_groups(db: Database, brand_id: UUID, group_ids: list[UUID]) -> 
     )
     found = {row["id"] for row in rows}
     return [group_id for group_id in group_ids if group_id not in found]
-
-
-def import_contacts(
-    db: Database, brand_id: UUID, group_id: UUID, rows: list[dict[str, Any]], now: datetime
-) -> ImportReport:
-    """Upsert contacts (same email or phone in a brand = same contact) and add them to the group."""
-    lead_group(db, brand_id, group_id)
-    report = ImportReport()
-    with db.transaction() as cur:
-        for number, row in enumerate(rows, start=1):
-            try:
-                email = normalise_email(row.get("email"))
-                phone = normalise_phone(row.get("phone"))
-                if not (email or phone):
-                    raise ValueError("a contact needs an email or a phone")
-            except ValueError as bad:
-                report.invalid.append({"row": number, "error": str(bad)})
-                continue
-            profile = {key: row.get(key) for key in PROFILE}
-            fields = dict(row.get("fields") or {})
-            cur.execute(
-                """SELECT id, email, phone, first_name, last_name, company, timezone, fields
-                   FROM contacts WHERE brand_id = %s AND (email = %s OR phone = %s)
-                   ORDER BY id LIMIT 1""",
-                (brand_id, email, phone),
-            )
-            existing = cur.fetchone()
-            if existing is None:
-                contact_id = uuid4()
-                cur.execute(
-                    """INSERT INTO contacts (id, brand_id, email, phone, first_name, last_name,
-                       company, timezone, fields, created_at)
-                       VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)""",
-                    (contact_id, brand_id, email, phone, *profile.values(), Jsonb(fields), now),
-                )
-                report.added += 1
-            else:
-                contact_id = existing["id"]
-                merged = {
-                    "email": email or existing["email"],
-                    "phone": phone or existing["phone"],
-                    **{key: profile[key] or existing[key] for key in PROFILE},
-                    "fields": {**existing["fields"], **fields},
-                }
-                if any(merged[key] != existing[key] for key in merged):
-                    cur.execute(
-                        """UPDATE contacts SET email=%s, phone=%s, first_name=%s, last_name=%s,
-                           company=%s, timezone=%s, fields=%s WHERE id=%s""",
-                        (*list(merged.values())[:-1], Jsonb(merged["fields"]), contact_id),
-                    )
-                    report.updated += 1
-            cur.execute(
-                """INSERT INTO lead_group_members (lead_group_id, contact_id) VALUES (%s,%s)
-                   ON CONFLICT DO NOTHING""",
-                (group_id, contact_id),
-            )
-    return report
 
 
 def contacts_by_id(db: Database, contact_ids: list[UUID]) -> dict[UUID, dict[str, Any]]:

@@ -1,4 +1,8 @@
-"""Use case: create a campaign in DRAFT from its name, audience and steps."""
+"""Use case: create a campaign in DRAFT from its name, audience and steps (given, or a template's).
+
+Steps are checked before anything is saved (commands/templates.py): the domain's step rules and
+the syntax of every `{{field|fallback}}` placeholder, each problem listed in one 422.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,9 @@ from uuid import UUID, uuid4
 
 from commands.application import CampaignApplication, NotFound
 from commands.audience import missing_lead_groups
+from commands.templates import checked_steps, template
 from domain.campaign import Campaign
-from domain.steps import Step, StepType
+from domain.errors import InvalidCampaign
 from storage.database import Database
 
 EVERY_DAY = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -27,6 +32,7 @@ class CreateCampaign:
     lead_group_ids: list[UUID] = field(default_factory=list)
     timezone: str = "UTC"
     sending_window: dict[str, Any] | None = None
+    template_id: UUID | None = None  # copy this stored template's steps; `steps` must then be empty
 
 
 def create_campaign(
@@ -36,24 +42,12 @@ def create_campaign(
     missing = missing_lead_groups(db, command.brand_id, command.lead_group_ids)
     if missing:
         raise NotFound(f"lead group {missing[0]}")
-    order_in_group: dict[int, int] = {}
-    steps = []
-    for raw in command.steps:
-        group = int(raw.get("group", 0))
-        order = order_in_group.get(group, 0)
-        order_in_group[group] = order + 1
-        steps.append(
-            Step(
-                id=str(raw.get("id") or uuid4()),
-                type=StepType(raw["type"]),
-                group=group,
-                order=order,
-                subject=raw.get("subject"),
-                body=raw.get("body"),
-                audio_url=raw.get("audio_url"),
-                wait_days=int(raw.get("wait_days") or 0),
-            )
-        )
+    raw_steps = command.steps
+    if command.template_id is not None:
+        if command.steps:
+            raise InvalidCampaign("give either steps or template_id, not both")
+        raw_steps = template(db, command.brand_id, command.template_id)["steps"]
+    steps = checked_steps(raw_steps)
     campaign = Campaign.create(
         campaign_id=uuid4(),
         brand_id=command.brand_id,

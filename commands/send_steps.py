@@ -81,7 +81,9 @@ def send_dispatches(
 ) -> SendReport:
     report = SendReport()
     campaigns: dict[UUID, Campaign] = {}
-    attempts = retry_on_conflict(lambda: _record_attempts(app, db, dispatches, campaigns, now, report))
+    attempts = retry_on_conflict(
+        lambda: _record_attempts(app, db, dispatches, campaigns, now, report, list(providers))
+    )
     contacts = contacts_by_id(db, [a.enrollment.contact_id for a in attempts])
     outcomes = [_deliver(a, campaigns, contacts, providers, db, personaliser) for a in attempts]
     try:
@@ -105,7 +107,7 @@ def send_dispatches(
     return report
 
 
-def _record_attempts(app, db, dispatches, campaigns, now, report) -> list[_Attempt]:
+def _record_attempts(app, db, dispatches, campaigns, now, report, providers) -> list[_Attempt]:
     """Cancel, defer or attempt each dispatch; one write for the whole batch."""
     enrollments: dict[UUID, Enrollment] = {}
     attempts: list[_Attempt] = []
@@ -134,7 +136,7 @@ def _record_attempts(app, db, dispatches, campaigns, now, report) -> list[_Attem
             enrollment.cancel(step, f"campaign {campaign.status.value}", now())
             report.cancelled += 1
         elif (
-            account := claim_sender(db, campaign.brand_id, dispatch.channel, enrollment.contact_id)
+            account := claim_sender(db, campaign.brand_id, dispatch.channel, enrollment.contact_id, providers)
         ) is None:
             enrollment.defer(step, "every sender account is at its daily cap", next_quota_reset(now()))
             report.deferred += 1

@@ -1,16 +1,25 @@
-"""Sender accounts (mailboxes and phone numbers) with their daily quotas and warm-up.
+"""Sender accounts (mailboxes and phone numbers): registration with limits, warm-up and credentials.
 
-Quota is taken with one conditional UPDATE before the provider call, so concurrent workers can
-never push an account past its limit; a permanent failure gives the unit back.
+Registration refuses what a provider could never use (a channel it does not serve, an address of
+the wrong kind, a warm-up that cannot start, credentials missing a key) and seals the credentials
+(commands/credentials.py); the `credentials` column is never selected for an answer. Quota is
+taken by commands/sender_rotation.py; the daily reset and warm-up by commands/daily_reset.py.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
+from psycopg.errors import UniqueViolation
+
+from commands.contact_normalisation import normalise_email, normalise_phone
+from commands.credentials import CredentialCipher, credential_problems, require_cipher
+from domain.sender_rotation import warmup_limit
 from storage.database import Database
+from storage.paging import after, cursor_params, page
 
 DDL = """
 CREATE TABLE IF NOT EXISTS sender_accounts (
@@ -30,18 +39,56 @@ CREATE TABLE IF NOT EXISTS sender_accounts (
     created_at timestamptz NOT NULL,
     UNIQUE (brand_id, channel, address),
     CHECK (sends_today <= limit_today)
-)
+);
+ALTER TABLE sender_accounts ADD COLUMN IF NOT EXISTS credentials bytea
 """
 
 # Steps use the channel "voicemail"; the sender account for it is a "voice" number.
 ACCOUNT_CHANNEL = {"email": "email", "sms": "sms", "voicemail": "voice"}
+PROVIDERS = {"email": ("gmail", "sandbox"), "sms": ("twilio", "sandbox"), "voice": ("twilio", "sandbox")}
 COLUMNS = """id, channel, provider, address, daily_limit, limit_today, sends_today, status,
              warmup_enabled, warmup_start_limit, warmup_daily_increment, created_at"""
 
 
-def warmup_limit(daily_limit: int, enabled: bool, start: int, increment: int, day: int) -> int:
-    """An account's limit today: its warm-up limit while warming up, else its daily limit."""
-    return min(daily_limit, start + increment * day) if enabled else daily_limit
+class InvalidSenderAccount(ValueError):
+    """The account could never send as given; `errors` names each field and what is wrong."""
+
+    def __init__(self, errors: list[dict[str, str]]) -> None:
+        super().__init__("; ".join(f"{e['field']}: {e['error']}" for e in errors))
+        self.errors = errors
+
+
+class DuplicateSenderAccount(Exception):
+    """The brand already has an account with this channel and address."""
+
+
+def sender_address(channel: str, address: str) -> str:
+    """The address in its stored form: a lower-case email, or a valid E.164 phone number."""
+    if channel != "email" and not address.strip().startswith("+"):
+        raise ValueError(f"{address!r} is not in E.164 form: a + then the country code, e.g. +14155550100")
+    normalised = normalise_email(address) if channel == "email" else normalise_phone(address)
+    if not normalised:
+        raise ValueError(f"a {channel} sender account needs an address")
+    return normalised
+
+
+def _problems(channel, provider, address, daily_limit, warmup, credentials) -> tuple[str, list[dict]]:
+    errors = []
+    if provider not in PROVIDERS.get(channel, ()):
+        serves = " or ".join(PROVIDERS.get(channel, ()))
+        errors.append({"field": "provider", "error": f"channel {channel} is served by {serves}"})
+    try:
+        address = sender_address(channel, address)
+    except ValueError as bad:
+        errors.append({"field": "address", "error": str(bad)})
+    if warmup.get("enabled"):
+        if not 1 <= int(warmup.get("start_limit", 10)) <= daily_limit:
+            error = f"a warm-up starts between 1 and the daily limit ({daily_limit})"
+            errors.append({"field": "warmup.start_limit", "error": error})
+        if int(warmup.get("daily_increment", 5)) < 1:
+            errors.append({"field": "warmup.daily_increment", "error": "a warm-up grows by 1 or more a day"})
+    errors += [{"field": "credentials", "error": p} for p in credential_problems(provider, credentials)]
+    return address, errors
 
 
 def register_sender_account(
@@ -53,28 +100,40 @@ def register_sender_account(
     daily_limit: int,
     warmup: dict[str, Any],
     now: datetime,
+    *,
+    credentials: dict[str, Any] | None = None,
+    cipher: CredentialCipher | None = None,
 ) -> dict[str, Any]:
+    """Register the account with its credentials sealed (the sandbox takes none: any given are dropped)."""
+    address, errors = _problems(channel, provider, address, daily_limit, warmup, credentials)
+    if errors:
+        raise InvalidSenderAccount(errors)
+    sealed = require_cipher(cipher).seal(credentials or {}) if provider != "sandbox" else None
     account_id = uuid4()
     enabled = bool(warmup.get("enabled", False))
     start, increment = int(warmup.get("start_limit", 10)), int(warmup.get("daily_increment", 5))
-    db.execute(
-        f"""INSERT INTO sender_accounts (id, brand_id, channel, provider, address, daily_limit,
-            warmup_enabled, warmup_start_limit, warmup_daily_increment, limit_today, created_at)
-            VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) RETURNING {COLUMNS}""",
-        (
-            account_id,
-            brand_id,
-            channel,
-            provider,
-            address,
-            daily_limit,
-            enabled,
-            start,
-            increment,
-            warmup_limit(daily_limit, enabled, start, increment, 0),
-            now,
-        ),
-    )
+    try:
+        db.execute(
+            """INSERT INTO sender_accounts (id, brand_id, channel, provider, address, daily_limit,
+                warmup_enabled, warmup_start_limit, warmup_daily_increment, limit_today, credentials,
+                created_at) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)""",
+            (
+                account_id,
+                brand_id,
+                channel,
+                provider,
+                address,
+                daily_limit,
+                enabled,
+                start,
+                increment,
+                warmup_limit(daily_limit, enabled, start, increment, 0),
+                sealed,
+                now,
+            ),
+        )
+    except UniqueViolation as taken:
+        raise DuplicateSenderAccount(f"a {channel} sender account for {address} already exists") from taken
     return sender_account(db, brand_id, account_id)
 
 
@@ -87,44 +146,27 @@ def sender_account(db: Database, brand_id: UUID, account_id: UUID) -> dict[str, 
     return row
 
 
-def sender_accounts(db: Database, brand_id: UUID) -> list[dict[str, Any]]:
-    return db.fetch_all(
-        f"SELECT {COLUMNS} FROM sender_accounts WHERE brand_id = %s ORDER BY created_at, id",
-        (brand_id,),
-    )
-
-
-def channels_with_active_accounts(db: Database, brand_id: UUID) -> set[str]:
+def sender_accounts(
+    db: Database, brand_id: UUID, limit: int = 500, cursor: str | None = None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of the brand's accounts, oldest first; InvalidCursor for a cursor not handed out."""
     rows = db.fetch_all(
-        "SELECT DISTINCT channel FROM sender_accounts WHERE brand_id = %s AND status = 'active'",
-        (brand_id,),
+        f"""SELECT {COLUMNS} FROM sender_accounts WHERE brand_id = %(brand)s AND {after()}
+            ORDER BY created_at, id LIMIT %(limit)s""",
+        {"brand": brand_id, "limit": limit + 1, **cursor_params(cursor)},
+    )
+    return page(rows, limit)
+
+
+def channels_with_active_accounts(
+    db: Database, brand_id: UUID, providers: Collection[str] | None = None
+) -> set[str]:
+    """Step channels the brand can send on: an active account whose provider this build can use
+    (`providers`; None means any)."""
+    rows = db.fetch_all(
+        """SELECT DISTINCT channel FROM sender_accounts WHERE brand_id = %(brand)s
+           AND status = 'active' AND (%(providers)s::text[] IS NULL OR provider = ANY(%(providers)s))""",
+        {"brand": brand_id, "providers": None if providers is None else list(providers)},
     )
     have = {row["channel"] for row in rows}
     return {step_channel for step_channel, acc in ACCOUNT_CHANNEL.items() if acc in have}
-
-
-def claim_quota(
-    db: Database, brand_id: UUID, channel: str, preferred: UUID | None = None
-) -> dict[str, Any] | None:
-    """Take one send from the preferred account if it has quota, else the one with most left."""
-    with db.transaction() as cur:
-        cur.execute(
-            f"""UPDATE sender_accounts SET sends_today = sends_today + 1
-                WHERE id = (
-                    SELECT id FROM sender_accounts
-                    WHERE brand_id = %s AND channel = %s AND status = 'active'
-                      AND sends_today < limit_today
-                    ORDER BY (id = %s) DESC, limit_today - sends_today DESC, id
-                    LIMIT 1 FOR UPDATE SKIP LOCKED)
-                  AND sends_today < limit_today
-                RETURNING {COLUMNS}""",
-            (brand_id, ACCOUNT_CHANNEL[channel], preferred),
-        )
-        return cur.fetchone()
-
-
-def give_back_quota(db: Database, account_id: UUID) -> None:
-    db.execute(
-        "UPDATE sender_accounts SET sends_today = sends_today - 1 WHERE id = %s AND sends_today > 0",
-        (account_id,),
-    )

@@ -7,6 +7,7 @@ a send that fails for good, or never happened, gives its unit back.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 from uuid import UUID
 
@@ -26,13 +27,18 @@ DDL = [
 ]
 
 
-def claim_sender(db: Database, brand_id: UUID, channel: str, contact_id: UUID) -> dict[str, Any] | None:
-    """Take one send of quota from the best account for this contact; None when all are at cap."""
+def claim_sender(
+    db: Database, brand_id: UUID, channel: str, contact_id: UUID, providers: Collection[str] | None = None
+) -> dict[str, Any] | None:
+    """Take one send of quota from the best account for this contact; None when all are at cap.
+
+    Only accounts whose provider has an adapter in this process (`providers`) are considered.
+    """
     with db.transaction() as cur:
         cur.execute(
             """SELECT id, limit_today, sends_today, status FROM sender_accounts
-               WHERE brand_id = %s AND channel = %s""",
-            (brand_id, ACCOUNT_CHANNEL[channel]),
+               WHERE brand_id = %s AND channel = %s AND (%s::text[] IS NULL OR provider = ANY(%s::text[]))""",
+            (brand_id, ACCOUNT_CHANNEL[channel], *(2 * [None if providers is None else list(providers)])),
         )
         accounts = [
             SenderQuota(row["id"], row["limit_today"], row["sends_today"], row["status"] == "active")

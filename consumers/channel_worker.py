@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from commands.application import CampaignApplication
+from commands.personalisation import TEMPLATE, Personaliser
 from commands.providers import Provider
 from commands.send_steps import send_dispatches
 from consumers.messages import DEAD_LETTER_TOPIC, SEND_TOPICS, decode_dispatch
@@ -31,9 +32,10 @@ class ChannelWorker:
         transport: Transport,
         providers: Mapping[str, Provider],
         now: Callable[[], datetime],
+        personaliser: Personaliser = TEMPLATE,
     ) -> None:
         self.channel, self.app, self.db, self.transport = channel, app, db, transport
-        self.providers, self.now = providers, now
+        self.providers, self.now, self.personaliser = providers, now, personaliser
 
     def handle(self, batch: list[bytes]) -> None:
         dispatches, dead = [], False
@@ -50,7 +52,9 @@ class ChannelWorker:
                 self.transport.publish(DEAD_LETTER_TOPIC, self.channel, json.dumps(letter).encode())
                 dead = True
         if dispatches:
-            report = send_dispatches(self.app, self.db, self.providers, dispatches, self.now)
+            report = send_dispatches(
+                self.app, self.db, self.providers, dispatches, self.now, self.personaliser
+            )
             log.debug("%s batch: %s", self.channel, report)
         if dead:
             self.transport.flush()

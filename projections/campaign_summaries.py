@@ -17,7 +17,7 @@ from domain.campaign import Campaign
 from domain.credit_ledger import CreditLedger
 from domain.enrollment import Enrollment
 from storage.database import Database
-from storage.paging import AFTER, decode_cursor, page
+from storage.paging import after, cursor_params, page
 
 COUNTERS = [
     "enrolled",
@@ -141,12 +141,11 @@ def summaries(
     db: Database, brand_id: UUID, status: str | None, limit: int, cursor: str | None
 ) -> tuple[list[dict[str, Any]], str | None]:
     """A page of the brand's campaigns, oldest first; ValueError for a cursor not handed out."""
-    after_at, after_id = decode_cursor(cursor)
     rows = db.fetch_all(
         f"""SELECT * FROM campaign_summaries
-           WHERE brand_id = %(brand)s AND (%(status)s::text IS NULL OR status = %(status)s) AND {AFTER}
+           WHERE brand_id = %(brand)s AND (%(status)s::text IS NULL OR status = %(status)s) AND {after()}
            ORDER BY created_at, id LIMIT %(limit)s""",
-        {"brand": brand_id, "status": status, "limit": limit + 1, "after_at": after_at, "after_id": after_id},
+        {"brand": brand_id, "status": status, "limit": limit + 1, **cursor_params(cursor)},
     )
     return page(rows, limit)
 

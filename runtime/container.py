@@ -10,29 +10,54 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from api.app import create_app
 from api.deps import Services
-from commands import audience, brands, idempotency, launch_audience, sender_accounts
+from commands import (
+    audience,
+    brands,
+    daily_reset,
+    idempotency,
+    launch_audience,
+    sender_accounts,
+    sender_rotation,
+    settle_credits,
+    templates,
+)
 from commands.application import CampaignApplication
 from commands.clock import Clock, DevClock, SystemClock
+from commands.credentials import CredentialCipher, cipher_for
 from commands.enroll_contacts import enrol_pending_campaigns
+from commands.personalisation import Personaliser, load_personaliser
 from consumers import relay as relay_module
 from consumers.background import run_periodically
 from consumers.channel_worker import ChannelWorker
 from consumers.providers import sandbox
 from consumers.relay import Relay
+from consumers.scheduler import DailyReset, FollowUpProcessor, Settlement
 from consumers.transport import InProcessTransport, KafkaTransport, Transport
 from projections import runner
 from projections.campaign_summaries import CampaignSummaries
+from projections.due_steps import DueSteps
 from runtime.embedded_postgres import EmbeddedPostgres
 from runtime.settings import Settings
 from storage.database import Database, event_store_env
 
 log = logging.getLogger(__name__)
 
-ROLES = ("projector", "relay", "enroller", "worker:email", "worker:sms", "worker:voicemail")
-PROJECTIONS = [CampaignSummaries()]
+ROLES = (
+    "projector",
+    "relay",
+    "enroller",
+    "scheduler",
+    "cron",
+    "settlement",
+    "worker:email",
+    "worker:sms",
+    "worker:voicemail",
+)
+PROJECTIONS = [CampaignSummaries(), DueSteps()]
 
 
 @dataclass
@@ -51,7 +76,18 @@ class Container:
         return self.clock if isinstance(self.clock, DevClock) else None
 
     def providers(self) -> dict:
-        return {"sandbox": sandbox.SandboxProvider(self.db)}
+        return {"sandbox": sandbox.SandboxProvider(self.db, self.settings.sandbox_delay_ms / 1000)}
+
+    @cached_property
+    def credential_cipher(self) -> CredentialCipher | None:
+        """CREDENTIALS_KEY; else, embedded only, a key kept in the data dir; else none (nothing stored)."""
+        key = self.settings.credentials_key
+        folder = self.settings.data_dir if self.embedded is not None else None
+        return cipher_for(key.get_secret_value() if key else None, folder)
+
+    @cached_property
+    def personaliser(self) -> Personaliser:
+        return load_personaliser(self.settings.personaliser, self.settings.personaliser_timeout)
 
     def services(self) -> Services:
         return Services(
@@ -63,6 +99,9 @@ class Container:
             ready=self.readiness,
             gauges=self.gauges,
             projections=tuple(p.name for p in PROJECTIONS),
+            default_phone_region=self.settings.default_phone_region,
+            credential_cipher=self.credential_cipher,
+            sending_providers=frozenset(self.providers()),
         )
 
     def http_app(self):
@@ -106,26 +145,36 @@ class Container:
                     publish_events=isinstance(self.transport, KafkaTransport),
                 )
                 self._spawn("relay", lambda r=relay: r.run_forever(self.stop, interval))
-            elif role == "enroller":
-                self._spawn("enroller", self._run_enroller)
+            elif role in self.periodic_jobs():
+                work, period = self.periodic_jobs()[role]
+                nap = self.dev_clock.nap if self.dev_clock else None
+                self._spawn(
+                    role, lambda n=role, w=work, p=period, z=nap: run_periodically(n, w, self.stop, p, z)
+                )
             elif role.startswith("worker:"):
                 channel = role.split(":", 1)[1]
                 worker = ChannelWorker(
-                    channel, self.app, self.db, self.transport, self.providers(), self.clock.now
+                    channel,
+                    self.app,
+                    self.db,
+                    self.transport,
+                    self.providers(),
+                    self.clock.now,
+                    self.personaliser,
                 )
                 self._spawn(role, lambda w=worker: w.run_forever(self.stop))
             else:
                 raise ValueError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
 
-    def _run_enroller(self) -> None:
-        wake = self.dev_clock.advanced if self.dev_clock else None
-        run_periodically(
-            "enroller",
-            lambda: enrol_pending_campaigns(self.app, self.db, self.clock.now()),
-            self.stop,
-            0.2,
-            wake,
-        )
+    def periodic_jobs(self) -> dict[str, tuple[Callable[[], int], float]]:
+        """The timed roles: what each does per pass, and its idle period in seconds."""
+        now = self.clock.now
+        return {
+            "enroller": (lambda: enrol_pending_campaigns(self.app, self.db, now()), 0.2),
+            "scheduler": (FollowUpProcessor(self.app, self.db, now, self.settings.batch_size).tick, 1.0),
+            "cron": (DailyReset(self.db, now).tick, 30.0),
+            "settlement": (Settlement(self.app, self.db, now).tick, 0.5),
+        }
 
     def _spawn(self, name: str, target: Callable[[], None]) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)
@@ -155,10 +204,14 @@ def build(settings: Settings) -> Container:
         *audience.DDL,
         *launch_audience.DDL,
         sender_accounts.DDL,
+        *daily_reset.DDL,
+        *sender_rotation.DDL,
+        settle_credits.DDL,
         idempotency.DDL,
         runner.DDL,
         relay_module.DDL,
         sandbox.DDL,
+        templates.DDL,
         *[ddl for p in PROJECTIONS for ddl in p.ddl],
     )
     app = CampaignApplication(env=event_store_env(url, lock_timeout_s=settings.postgres_lock_timeout))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,3 +23,15 @@ class Settings(BaseSettings):
     batch_size: int = 500
     poll_interval: float = 0.05
     log_level: str = "INFO"
+    sandbox_delay_ms: int = Field(
+        0, description="sandbox provider latency per send, for tests and benchmarks"
+    )
+    default_phone_region: str = Field(
+        "US", pattern=r"^[A-Za-z]{2}$", description="region of phone numbers imported without +country code"
+    )
+    credentials_key: SecretStr | None = Field(
+        None,
+        description="Fernet key sealing sender credentials; embedded default: <data_dir>/credentials.key",
+    )
+    personaliser: str | None = Field(None, description="`module:factory` of a model-backed personaliser")
+    personaliser_timeout: float = Field(10.0, gt=0, description="seconds before the template text is used")

@@ -1,4 +1,4 @@
-"""Keyset paging shared by every list: opaque cursors over (created_at, id), oldest first."""
+"""Keyset paging shared by every list: opaque cursors over (created_at, key), oldest first."""
 
 from __future__ import annotations
 
@@ -10,28 +10,39 @@ from typing import Any
 from uuid import UUID
 
 
-def encode_cursor(row: dict[str, Any]) -> str:
-    token = json.dumps([row["created_at"].isoformat(), str(row["id"])])
+class InvalidCursor(ValueError):
+    """A cursor this API did not hand out (answered as 400)."""
+
+
+def encode_cursor(row: dict[str, Any], key: str = "id") -> str:
+    token = json.dumps([row["created_at"].isoformat(), str(row[key])])
     return base64.urlsafe_b64encode(token.encode()).decode()
 
 
-def decode_cursor(cursor: str | None) -> tuple[datetime | None, UUID | None]:
-    """The (created_at, id) a page ended at; ValueError for anything this API did not hand out."""
+def cursor_params(cursor: str | None, uuid_key: bool = True) -> dict[str, Any]:
+    """The `after_at` and `after_key` parameters that `after()` expects; InvalidCursor if forged."""
     if not cursor:
-        return None, None
+        return {"after_at": None, "after_key": None}
     try:
-        created_at, row_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        return datetime.fromisoformat(created_at), UUID(row_id)
+        created_at, key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        return {
+            "after_at": datetime.fromisoformat(created_at),
+            "after_key": str(UUID(key)) if uuid_key else str(key),
+        }
     except (TypeError, ValueError, binascii.Error, UnicodeDecodeError) as bad:
-        raise ValueError("not a cursor this API handed out") from bad
+        raise InvalidCursor("the cursor is not one this API handed out") from bad
 
 
-def page(rows: list[dict[str, Any]], limit: int) -> tuple[list[dict[str, Any]], str | None]:
-    """Split a query's `limit + 1` rows into the page and the cursor of the next one (None at the end)."""
+def after(key: str = "id", key_type: str = "uuid") -> str:
+    """A WHERE condition: rows after the cursor's position (all rows without a cursor)."""
+    return (
+        f"(%(after_at)s::timestamptz IS NULL"
+        f" OR (created_at, {key}) > (%(after_at)s::timestamptz, %(after_key)s::{key_type}))"
+    )
+
+
+def page(rows: list[dict[str, Any]], limit: int, key: str = "id") -> tuple[list[dict[str, Any]], str | None]:
+    """Split a query's `limit + 1` rows into the page and the next page's cursor (None at the end)."""
     if len(rows) <= limit:
         return rows, None
-    return rows[:limit], encode_cursor(rows[limit - 1])
-
-
-# Add to a WHERE clause with the parameters `after_at` and `after_id` from decode_cursor.
-AFTER = "(%(after_at)s::timestamptz IS NULL OR (created_at, id) > (%(after_at)s, %(after_id)s))"
+    return rows[:limit], encode_cursor(rows[limit - 1], key)

@@ -1,7 +1,24 @@
 """The routers, one per resource, collected in one place."""
 
-from api.routers import campaigns, credits, health, lead_groups, sandbox, sender_accounts
+from api.routers import (
+    campaigns,
+    credits,
+    health,
+    lead_groups,
+    sandbox,
+    sender_accounts,
+    suppressions,
+    templates,
+)
 
-ALL = [health.router, campaigns.router, lead_groups.router, sender_accounts.router, credits.router]
+ALL = [
+    health.router,
+    campaigns.router,
+    lead_groups.router,
+    sender_accounts.router,
+    credits.router,
+    suppressions.router,
+    templates.router,
+]
 DEV = [sandbox.router]
 __all__ = ["ALL", "DEV", "sandbox"]

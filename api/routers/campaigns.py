@@ -5,31 +5,28 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Query
-from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Query
 
-from api.deps import BrandDep, Services, ServicesDep
-from api.errors import Problem
+from api.deps import BrandDep, Cursor, IdempotencyKey, Limit, Services, ServicesDep, answer_once
 from api.schemas import CampaignIn, CampaignOut, CampaignPage, LaunchOut, StatusOut
 from commands.application import NotFound
 from commands.campaign_lifecycle import archive_campaign, pause_campaign, resume_campaign
-from commands.create_campaign import CreateCampaign, create_campaign
-from commands.idempotency import KeyInUse, once
-from commands.launch_campaign import launch_campaign
+from commands.create_campaign import CreateCampaign, brand_campaign, create_campaign
+from commands.launch_campaign import estimated_launch_cost, launch_campaign
 from projections.campaign_summaries import summaries, summary
 from projections.runner import wait_for_position
 
 router = APIRouter(prefix="/v1/campaign", tags=["campaigns"])
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+
+
+COUNTERS = ("delivered", "opened", "clicked", "replied", "bounced", "failed", "unsubscribed", "cancelled")
 
 
 def _metrics(row: dict[str, Any]) -> dict[str, Any]:
-    counters = ("delivered", "opened", "clicked", "replied", "bounced", "failed", "unsubscribed", "cancelled")
     return {
         "enrolled": row["enrolled"],
         "sent": {"email": row["sent_email"], "sms": row["sent_sms"], "voicemail": row["sent_voicemail"]},
-        **{name: row[name] for name in counters},
+        **{name: row[name] for name in COUNTERS},
     }
 
 
@@ -47,31 +44,35 @@ def _campaign(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _read(services: Services, brand: UUID, campaign_id: UUID, position: int | None = None) -> dict:
-    wait_for_position(services.db, list(services.projections), position)
+def _read(services: Services, brand: UUID, campaign_id: UUID) -> dict:
     row = summary(services.db, brand, campaign_id)
     if row is None:
         raise NotFound(f"campaign {campaign_id}")
-    return _campaign(row)
+    estimate = None
+    if row["status"] == "DRAFT":
+        estimate = estimated_launch_cost(services.app, services.db, brand, campaign_id)
+    return {**_campaign(row), "estimated_credits": estimate}
 
 
-def _idempotent(services: Services, brand: UUID, key: str | None, scope: str, run) -> JSONResponse:
-    def answer() -> tuple[int, Any]:
-        status, body = run()
-        return status, jsonable_encoder(body)
-
-    try:
-        status, body = once(services.db, brand, key, scope, answer)
-    except KeyInUse as clash:
-        raise Problem(409, "Idempotency key in use", str(clash)) from clash
-    return JSONResponse(body, status_code=status)
+def _new_draft(services: Services, brand: UUID, campaign_id: UUID) -> dict:
+    """A campaign just created, from its aggregate: the read model lags, and a new DRAFT has no metrics."""
+    campaign = brand_campaign(services.app, brand, campaign_id)
+    return {
+        **{name: getattr(campaign, name) for name in CampaignOut.model_fields if hasattr(campaign, name)},
+        "status": campaign.status.value,
+        "steps": [step.as_dict() for step in campaign.steps],
+        "metrics": {
+            "enrolled": 0,
+            "sent": {"email": 0, "sms": 0, "voicemail": 0},
+            **dict.fromkeys(COUNTERS, 0),
+        },
+        "credits": {"reserved": 0, "consumed": 0, "released": 0, "outstanding": 0},
+        "estimated_credits": estimated_launch_cost(services.app, services.db, brand, campaign_id),
+    }
 
 
 @router.post("/", status_code=201, response_model=CampaignOut)
 def create(body: CampaignIn, brand: BrandDep, services: ServicesDep, idempotency_key: IdempotencyKey = None):
-    if body.template_id is not None:
-        raise NotFound(f"template {body.template_id}")
-
     def run():
         command = CreateCampaign(
             brand_id=brand,
@@ -82,11 +83,14 @@ def create(body: CampaignIn, brand: BrandDep, services: ServicesDep, idempotency
             lead_group_ids=body.lead_group_ids,
             timezone=body.timezone,
             sending_window=body.sending_window.model_dump() if body.sending_window else None,
+            template_id=body.template_id,
         )
         campaign_id, position = create_campaign(services.app, services.db, command, services.clock.now())
-        return 201, CampaignOut.model_validate(_read(services, brand, campaign_id, position))
+        if wait_for_position(services.db, list(services.projections), position):
+            return 201, CampaignOut.model_validate(_read(services, brand, campaign_id))
+        return 201, CampaignOut.model_validate(_new_draft(services, brand, campaign_id))
 
-    return _idempotent(services, brand, idempotency_key, "POST /v1/campaign/", run)
+    return answer_once(services, brand, idempotency_key, "POST /v1/campaign/", run)
 
 
 @router.get("/", response_model=CampaignPage)
@@ -94,13 +98,10 @@ def list_campaigns(
     brand: BrandDep,
     services: ServicesDep,
     status: Annotated[str | None, Query(pattern="^(DRAFT|ACTIVE|PAUSED|COMPLETED|ARCHIVED)$")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: str | None = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ):
-    try:
-        rows, next_cursor = summaries(services.db, brand, status, limit, cursor)
-    except ValueError as bad:
-        raise Problem(400, "Invalid cursor", "the cursor is not one this API gave out") from bad
+    rows, next_cursor = summaries(services.db, brand, status, limit, cursor)
     return {"items": [_campaign(row) for row in rows], "next_cursor": next_cursor}
 
 
@@ -112,17 +113,18 @@ def get_campaign(campaign_id: UUID, brand: BrandDep, services: ServicesDep):
 @router.post("/{campaign_id}/launch", response_model=LaunchOut)
 def launch(campaign_id: UUID, brand: BrandDep, services: ServicesDep, idempotency_key: IdempotencyKey = None):
     def run():
-        launched = launch_campaign(services.app, services.db, brand, campaign_id, services.clock.now())
+        now, providers = services.clock.now(), services.sending_providers
+        launched = launch_campaign(services.app, services.db, brand, campaign_id, now, providers)
         wait_for_position(services.db, list(services.projections), launched.position)
         return 200, {"id": campaign_id, "status": "ACTIVE", "credits_reserved": launched.credits_reserved}
 
-    return _idempotent(services, brand, idempotency_key, f"POST /v1/campaign/{campaign_id}/launch", run)
+    return answer_once(services, brand, idempotency_key, f"POST /v1/campaign/{campaign_id}/launch", run)
 
 
 def _transition(services: Services, brand: UUID, campaign_id: UUID, change) -> dict:
     position = change(services.app, brand, campaign_id, services.clock.now())
-    row = _read(services, brand, campaign_id, position)
-    return {"id": campaign_id, "status": row["status"]}
+    wait_for_position(services.db, list(services.projections), position)  # so a GET then shows it
+    return {"id": campaign_id, "status": brand_campaign(services.app, brand, campaign_id).status.value}
 
 
 @router.post("/{campaign_id}/pause", response_model=StatusOut)

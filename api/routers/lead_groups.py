@@ -1,16 +1,58 @@
-"""Lead group routes: create and read groups, upload contacts as JSON."""
+"""Lead group routes: create and read groups, upload contacts as JSON or as a streamed CSV file.
+
+A CSV upload is streamed into a spooled temporary file (memory up to 1 MiB, disk beyond) and
+imported on a worker thread, so a 100,000-row file never sits in memory as one string.
+"""
 
 from __future__ import annotations
 
+import io
+from datetime import datetime
+from tempfile import SpooledTemporaryFile
+from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
-from api.deps import BrandDep, ServicesDep
+from api.deps import BrandDep, Cursor, Limit, Services, ServicesDep
+from api.errors import Problem
 from api.schemas import ContactsIn, ImportOut, LeadGroupIn, LeadGroupOut, LeadGroupPage
-from commands.audience import create_lead_group, import_contacts, lead_group, lead_groups
+from commands.application import NotFound
+from commands.audience import create_lead_group, lead_group, lead_groups, missing_lead_groups
+from commands.contact_rows import MalformedCsv, csv_rows
+from commands.import_contacts import ImportReport, import_contacts
 
 router = APIRouter(prefix="/v1/lead-groups", tags=["lead groups"])
+
+SPOOL_IN_MEMORY = 1 << 20
+MAX_CSV_BYTES = 256 << 20
+CSV_EXAMPLE = "email,phone,first_name,company,plan\nann@example.com,+14155550100,Ann,Acme,gold\n"
+
+
+def _inline(schema: Any, defs: dict[str, Any]) -> Any:
+    """A pydantic JSON schema with its local $refs replaced by their definitions."""
+    if isinstance(schema, dict):
+        if "$ref" in schema:
+            return _inline(defs[schema["$ref"].rsplit("/", 1)[-1]], defs)
+        return {key: _inline(value, defs) for key, value in schema.items() if key != "$defs"}
+    if isinstance(schema, list):
+        return [_inline(value, defs) for value in schema]
+    return schema
+
+
+_CONTACTS_SCHEMA = ContactsIn.model_json_schema()
+CONTACTS_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": _inline(_CONTACTS_SCHEMA, _CONTACTS_SCHEMA.get("$defs", {}))},
+            "text/csv": {"schema": {"type": "string"}, "example": CSV_EXAMPLE},
+        },
+    }
+}
 
 
 @router.post("", status_code=201, response_model=LeadGroupOut)
@@ -19,8 +61,9 @@ def create(body: LeadGroupIn, brand: BrandDep, services: ServicesDep):
 
 
 @router.get("", response_model=LeadGroupPage)
-def list_groups(brand: BrandDep, services: ServicesDep):
-    return {"items": lead_groups(services.db, brand), "next_cursor": None}
+def list_groups(brand: BrandDep, services: ServicesDep, limit: Limit = 50, cursor: Cursor = None):
+    rows, next_cursor = lead_groups(services.db, brand, limit, cursor)
+    return {"items": rows, "next_cursor": next_cursor}
 
 
 @router.get("/{group_id}", response_model=LeadGroupOut)
@@ -28,8 +71,78 @@ def get_group(group_id: UUID, brand: BrandDep, services: ServicesDep):
     return lead_group(services.db, brand, group_id)
 
 
-@router.post("/{group_id}/contacts", response_model=ImportOut)
-def add_contacts(group_id: UUID, body: ContactsIn, brand: BrandDep, services: ServicesDep):
-    rows = [contact.model_dump() for contact in body.contacts]
-    report = import_contacts(services.db, brand, group_id, rows, services.clock.now())
+@router.post(
+    "/{group_id}/contacts",
+    response_model=ImportOut,
+    openapi_extra=CONTACTS_BODY,
+    responses={404: {"description": "no such lead group"}, 415: {"description": "not JSON or CSV"}},
+)
+async def add_contacts(group_id: UUID, request: Request, brand: BrandDep, services: ServicesDep):
+    """Contacts as JSON `{"contacts": [...]}`, or as `text/csv` with a header row (other columns: fields)."""
+    media_type, _, params = request.headers.get("content-type", "").partition(";")
+    media_type = media_type.strip().lower()
+    now = services.clock.now()
+    if media_type == "application/json":
+        rows = _json_rows(await request.body())
+        report = await run_in_threadpool(
+            import_contacts, services.db, brand, group_id, rows, now, services.default_phone_region
+        )
+    elif media_type == "text/csv":
+        if await run_in_threadpool(missing_lead_groups, services.db, brand, [group_id]):
+            raise NotFound(f"lead group {group_id}")  # before reading what may be a large body
+        with SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as upload:
+            await _spool(request, upload)
+            report = await run_in_threadpool(
+                _import_csv, services, brand, group_id, upload, _charset(params), now
+            )
+    else:
+        raise Problem(
+            415,
+            "Unsupported media type",
+            f"send contacts as application/json or text/csv, not {media_type or 'a body without a type'}",
+        )
     return {"added": report.added, "updated": report.updated, "invalid": report.invalid}
+
+
+def _json_rows(body: bytes) -> list[dict[str, Any]]:
+    try:
+        upload = ContactsIn.model_validate_json(body)
+    except ValidationError as invalid:
+        errors = [{**error, "loc": ("body", *error["loc"])} for error in invalid.errors()]
+        raise RequestValidationError(errors) from None
+    return [contact.model_dump() for contact in upload.contacts]
+
+
+def _charset(params: str) -> str:
+    for param in params.split(";"):
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset":
+            charset = value.strip().strip('"')
+            return "utf-8-sig" if charset.lower() in ("utf-8", "utf8") else charset
+    return "utf-8-sig"  # UTF-8, ignoring the byte order mark spreadsheets write
+
+
+async def _spool(request: Request, upload: Any) -> None:
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_CSV_BYTES:
+            raise Problem(413, "Upload too large", f"a CSV upload may hold at most {MAX_CSV_BYTES >> 20} MiB")
+        upload.write(chunk)
+
+
+def _import_csv(
+    services: Services, brand: UUID, group_id: UUID, upload: Any, charset: str, now: datetime
+) -> ImportReport:
+    upload.seek(0)
+    try:
+        text = io.TextIOWrapper(upload, encoding=charset, newline="")
+    except LookupError:
+        raise Problem(415, "Unsupported media type", f"unknown charset {charset!r}") from None
+    try:
+        rows = csv_rows(text)
+        return import_contacts(services.db, brand, group_id, rows, now, services.default_phone_region)
+    except MalformedCsv as malformed:
+        raise Problem(422, "Malformed CSV", str(malformed)) from None
+    finally:
+        text.detach()

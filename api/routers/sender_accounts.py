@@ -1,39 +1,62 @@
-"""Sender account routes: register a mailbox or number with its limits, list them."""
+"""Sender account routes: register a mailbox or number with its limits and credentials, list them.
+
+Credentials are write-only: the request model hides them from its repr and dumps, and no answer
+schema has a field for them.
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import BrandDep, ServicesDep
+from api.deps import BrandDep, Cursor, IdempotencyKey, Limit, ServicesDep, answer_once
 from api.errors import Problem
 from api.schemas import SenderAccountIn, SenderAccountOut, SenderAccountPage
-from commands.sender_accounts import register_sender_account, sender_accounts
+from commands.credentials import CredentialsUnavailable
+from commands.sender_accounts import (
+    DuplicateSenderAccount,
+    InvalidSenderAccount,
+    register_sender_account,
+    sender_accounts,
+)
 
 router = APIRouter(prefix="/v1/sender-accounts", tags=["sender accounts"])
 
-AVAILABLE_PROVIDERS = {"sandbox"}
-
 
 @router.post("", status_code=201, response_model=SenderAccountOut)
-def create(body: SenderAccountIn, brand: BrandDep, services: ServicesDep):
-    if body.provider not in AVAILABLE_PROVIDERS:
-        raise Problem(
-            422,
-            "Provider not available",
-            f"provider {body.provider} is not available in this version; use sandbox",
-        )
-    return register_sender_account(
-        services.db,
-        brand,
-        body.channel,
-        body.provider,
-        body.address,
-        body.daily_limit,
-        body.warmup.model_dump(),
-        services.clock.now(),
+def create(
+    body: SenderAccountIn, brand: BrandDep, services: ServicesDep, idempotency_key: IdempotencyKey = None
+):
+    return answer_once(
+        services, brand, idempotency_key, "POST /v1/sender-accounts", lambda: _register(body, brand, services)
     )
 
 
+def _register(body: SenderAccountIn, brand, services) -> tuple[int, SenderAccountOut]:
+    try:
+        account = register_sender_account(
+            services.db,
+            brand,
+            body.channel,
+            body.provider,
+            body.address,
+            body.daily_limit,
+            body.warmup.model_dump(),
+            services.clock.now(),
+            credentials=body.credentials,
+            cipher=services.credential_cipher,
+        )
+    except InvalidSenderAccount as invalid:
+        errors = [{"field": f"body.{e['field']}", "error": e["error"]} for e in invalid.errors]
+        detail = "; ".join(f"{e['field']}: {e['error']}" for e in errors)
+        raise Problem(422, "Invalid sender account", detail, errors=errors) from None
+    except DuplicateSenderAccount as taken:
+        raise Problem(409, "Sender account exists", str(taken)) from None
+    except CredentialsUnavailable as unavailable:
+        raise Problem(503, "Credentials storage not configured", str(unavailable)) from None
+    return 201, SenderAccountOut.model_validate(account)
+
+
 @router.get("", response_model=SenderAccountPage)
-def list_accounts(brand: BrandDep, services: ServicesDep):
-    return {"items": sender_accounts(services.db, brand), "next_cursor": None}
+def list_accounts(brand: BrandDep, services: ServicesDep, limit: Limit = 50, cursor: Cursor = None):
+    rows, next_cursor = sender_accounts(services.db, brand, limit, cursor)
+    return {"items": rows, "next_cursor": next_cursor}

@@ -168,11 +168,6 @@ def test_a_row_matching_two_different_contacts_is_reported_and_the_others_are_ke
 
 
 @pytest.mark.integration
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: the contract pages every list (?limit=, ?cursor=, next_cursor); GET "
-    "/v1/lead-groups and /v1/sender-accounts ignore limit and always answer every item",
-)
 @pytest.mark.parametrize("path", ["/v1/lead-groups", "/v1/sender-accounts"])
 def test_lead_group_and_sender_account_lists_are_paged(service, path):
     client = Client(service)

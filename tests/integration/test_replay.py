@@ -30,9 +30,11 @@ def test_replay_rebuilds_the_campaign_read_model_identically(database_url):
         )
         client.ok(client.post(f"/v1/campaign/{campaign_id}/pause"))
 
-        def settled():  # every email either sent before the pause or cancelled by it
+        def settled():  # every email sent before the pause or cancelled by it, and every send settled
             detail = client.ok(client.get(f"/v1/campaign/{campaign_id}"))
-            return detail["metrics"]["sent"]["email"] + detail["metrics"]["cancelled"] == 20 and detail
+            sent = detail["metrics"]["sent"]["email"] + detail["metrics"]["sent"]["sms"]
+            stopped = detail["metrics"]["sent"]["email"] + detail["metrics"]["cancelled"] == 20
+            return stopped and detail["credits"]["consumed"] == sent and detail
 
         before = eventually(settled)
         listing = client.ok(client.get("/v1/campaign/"))

@@ -1,0 +1,68 @@
+"""Suppression list routes: the brand's addresses that are never contacted; add, list, remove.
+
+Addresses are normalised the way contacts are (lowercased emails, E.164 phones), so
+`+1 (415) 555-0100` and `+14155550100` are one entry. Adding an address twice answers the first
+entry (201 the first time, 200 after).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse, Response
+
+from api.deps import BrandDep, Cursor, Limit, ServicesDep
+from api.errors import Problem
+from api.schemas import SuppressionIn, SuppressionOut, SuppressionPage
+from commands.suppressions import suppress, suppressions, unsuppress
+
+router = APIRouter(prefix="/v1/suppressions", tags=["suppressions"])
+
+
+@router.get("", response_model=SuppressionPage)
+def list_suppressions(
+    brand: BrandDep,
+    services: ServicesDep,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    channel: Literal["email", "phone"] | None = None,
+):
+    rows, next_cursor = suppressions(services.db, brand, limit, cursor, channel)
+    return {"items": rows, "next_cursor": next_cursor}
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=SuppressionOut,
+    responses={200: {"model": SuppressionOut, "description": "the address was already suppressed"}},
+)
+def add_suppression(body: SuppressionIn, brand: BrandDep, services: ServicesDep):
+    try:
+        suppressed = suppress(
+            services.db,
+            brand,
+            body.address,
+            body.reason,
+            services.clock.now(),
+            services.default_phone_region,
+        )
+    except ValueError as bad:
+        raise Problem(
+            422, "Invalid address", str(bad), errors=[{"field": "body.address", "error": str(bad)}]
+        ) from bad
+    entry = jsonable_encoder(SuppressionOut.model_validate(suppressed.entry))
+    return JSONResponse(entry, status_code=201 if suppressed.created else 200)
+
+
+@router.delete(
+    "/{address:path}", status_code=204, responses={404: {"description": "the address is not suppressed"}}
+)
+def remove_suppression(address: str, brand: BrandDep, services: ServicesDep):
+    try:
+        unsuppress(services.db, brand, address, services.default_phone_region)
+    except ValueError as bad:
+        raise Problem(422, "Invalid address", str(bad)) from bad
+    return Response(status_code=204)

@@ -1,0 +1,113 @@
+"""The rows of a contact upload, JSON or CSV, read into normalised contacts one at a time.
+
+A JSON row already has the contract's shape; a CSV row is a record under a header naming the same
+columns, where any other column becomes a custom field. A row that cannot be a contact raises
+ValueError with the reason, which the import reports against the row's number.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from commands.contact_normalisation import normalise_email, normalise_phone, normalise_timezone
+
+PROFILE = ("first_name", "last_name", "company", "timezone")
+COLUMNS = ("email", "phone", *PROFILE)
+
+
+class MalformedCsv(ValueError):
+    """The upload is not a CSV file of contacts at all (no header, no address column)."""
+
+
+@dataclass(frozen=True)
+class Contact:
+    email: str | None
+    phone: str | None
+    first_name: str | None = None
+    last_name: str | None = None
+    company: str | None = None
+    timezone: str | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    def profile(self) -> dict[str, str | None]:
+        return {key: getattr(self, key) for key in PROFILE}
+
+
+def parse_contact(row: Mapping[str | None, Any], region: str) -> Contact:
+    """A contact from one uploaded row; custom fields are its `fields` plus any unknown column."""
+    if row.get(None):
+        raise ValueError(f"the row has {len(row[None])} more cells than the header has columns")
+    email = normalise_email(_text(row.get("email")))
+    phone = normalise_phone(_text(row.get("phone")), region)
+    if not (email or phone):
+        raise ValueError("a contact needs an email or a phone")
+    given = row.get("fields")
+    fields = dict(given) if isinstance(given, Mapping) else {}
+    for key, value in row.items():
+        if (
+            key is not None
+            and key not in COLUMNS
+            and not isinstance(value, Mapping)
+            and value not in (None, "")
+        ):
+            fields[key] = value
+    return Contact(
+        email=email,
+        phone=phone,
+        first_name=_text(row.get("first_name")),
+        last_name=_text(row.get("last_name")),
+        company=_text(row.get("company")),
+        timezone=normalise_timezone(_text(row.get("timezone"))),
+        fields=fields,
+    )
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"expected text, got {type(value).__name__} {value!r}")
+    return value.strip() or None
+
+
+def csv_rows(text: TextIO) -> Iterator[dict[str | None, Any]]:
+    """The data rows of a contacts CSV, read lazily; the header is checked before this returns."""
+    reader = csv.reader(text)
+    try:
+        header = next(reader, None)
+    except (csv.Error, UnicodeDecodeError) as broken:
+        raise MalformedCsv(f"the CSV header cannot be read: {broken}") from None
+    names = [name.strip().lower() for name in header or []]
+    if not any(names):
+        raise MalformedCsv("the CSV file is empty: expected a header row naming its columns")
+    if "email" not in names and "phone" not in names:
+        raise MalformedCsv(
+            f"the CSV header has no email or phone column (it has: {', '.join(names)}); "
+            f"expected a header row naming some of {', '.join(COLUMNS)}"
+        )
+    duplicates = sorted({name for name in names if name and names.count(name) > 1})
+    if duplicates:
+        raise MalformedCsv(f"the CSV header names these columns twice: {', '.join(duplicates)}")
+    return _records(reader, names)
+
+
+def _records(reader: Any, names: list[str]) -> Iterator[dict[str | None, Any]]:
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except (csv.Error, UnicodeDecodeError) as broken:
+            raise MalformedCsv(
+                f"the CSV file cannot be read after line {reader.line_num}: {broken}"
+            ) from None
+        if not any(cell.strip() for cell in cells):
+            yield {}  # a blank line: skipped, but counted so later row numbers match the file
+            continue
+        record: dict[str | None, Any] = {name: cell for name, cell in zip(names, cells, strict=False) if name}
+        if len(cells) > len(names):
+            record[None] = cells[len(names) :]
+        yield record
