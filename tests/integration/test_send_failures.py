@@ -6,6 +6,7 @@ clock to move past backoffs and quota resets.
 
 from __future__ import annotations
 
+import time
 from uuid import UUID
 
 import pytest
@@ -94,3 +95,29 @@ def test_when_every_sender_is_at_cap_steps_wait_for_the_next_reset_instead_of_fa
         done = eventually(lambda: (d := detail(client, campaign_id))["status"] == "COMPLETED" and d)
         assert done["metrics"]["failed"] == 0
         assert len(client.outbox(campaign_id)) == 5
+
+
+@pytest.mark.integration
+def test_archiving_a_running_campaign_settles_what_was_sent_and_releases_the_rest(database_url):
+    with running_service(database_url, dev_clock=True) as service:
+        client = Client(service)
+        client.sender("email", "sales@brand.example")
+        group = client.lead_group(contacts(4, phones=False))
+        steps = [*ONE_EMAIL, {"type": "EMAIL", "group": 3, "subject": "Later", "body": "Much later"}]
+        campaign_id = client.campaign(group, steps)
+        client.ok(client.post(f"/v1/campaign/{campaign_id}/launch"))
+        eventually(lambda: detail(client, campaign_id)["credits"]["consumed"] == 4)
+
+        assert client.ok(client.post(f"/v1/campaign/{campaign_id}/archive"))["status"] == "ARCHIVED"
+        done = eventually(lambda: (d := detail(client, campaign_id))["credits"]["outstanding"] == 0 and d)
+        assert done["credits"] == {"reserved": 8, "consumed": 4, "released": 4, "outstanding": 0}
+        assert client.ok(client.get("/v1/credits")) == {
+            "plan": "basic",
+            "balance": 996,
+            "reserved_outstanding": 0,
+        }
+
+        client.ok(client.post("/v1/dev/clock/advance", {"seconds": 4 * 86_400}))
+        time.sleep(1.5)  # the later group is due now, but an archived campaign sends nothing more
+        assert detail(client, campaign_id)["metrics"]["sent"]["email"] == 4
+        assert len(client.outbox(campaign_id)) == 4
