@@ -8,8 +8,6 @@ records its position only after the transport has taken the batch: at least once
 from __future__ import annotations
 
 import json
-import logging
-import threading
 
 from eventsourcing.application import Application
 
@@ -19,8 +17,6 @@ from consumers.transport import Transport
 from domain.enrollment import Enrollment
 from projections.event_json import event_to_json
 from storage.database import Database
-
-log = logging.getLogger(__name__)
 
 DDL = """
 CREATE TABLE IF NOT EXISTS relay_positions (
@@ -74,12 +70,3 @@ class Relay:
             (self.name, notifications[-1].id),
         )
         return len(notifications)
-
-    def run_forever(self, stop: threading.Event, poll_interval: float = 0.05) -> None:
-        while not stop.is_set():
-            try:
-                if not self.run_once():
-                    stop.wait(poll_interval)
-            except Exception:
-                log.exception("relay failed; retrying")
-                stop.wait(1.0)

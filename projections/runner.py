@@ -1,14 +1,13 @@
 """Follows the notification log and applies events to read models, exactly once per projection.
 
 A batch of events and the projection's new position are written in one transaction, so a crash
-replays nothing twice and loses nothing. The runner polls (no LISTEN to die silently), keeps going
-after an error (logged, retried after a pause), and can rebuild a projection from zero.
+replays nothing twice and loses nothing. The runner polls (no LISTEN to die silently); the runtime
+calls `run_once` from a supervised loop that logs and retries after an error. It can also rebuild
+a projection from zero.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -16,8 +15,6 @@ from typing import Any, Protocol
 from eventsourcing.application import Application
 
 from storage.database import Database
-
-log = logging.getLogger(__name__)
 
 DDL = """
 CREATE TABLE IF NOT EXISTS projection_positions (
@@ -50,7 +47,6 @@ class ProjectionRunner:
         self, app: Application, db: Database, projection: Projection, batch_size: int = 1000
     ) -> None:
         self.app, self.db, self.projection, self.batch_size = app, db, projection, batch_size
-        self.caught_up = threading.Condition()
 
     def run_once(self) -> int:
         """Apply the next batch; return how many notifications it covered."""
@@ -91,15 +87,6 @@ class ProjectionRunner:
             self.projection.reset(cur)
             cur.execute("DELETE FROM projection_positions WHERE projection = %s", (self.projection.name,))
         return self.catch_up(progress)
-
-    def run_forever(self, stop: threading.Event, poll_interval: float = 0.05) -> None:
-        while not stop.is_set():
-            try:
-                if not self.run_once():
-                    stop.wait(poll_interval)
-            except Exception:
-                log.exception("projection %s failed; retrying", self.projection.name)
-                stop.wait(1.0)
 
 
 def wait_for_position(db: Database, names: list[str], position: int | None, timeout: float = 5.0) -> bool:

@@ -134,8 +134,9 @@ class Container:
                     projector = runner.ProjectionRunner(
                         self.app, self.db, projection, self.settings.batch_size * 2
                     )
+                    name = f"projector:{projection.name}"
                     self._spawn(
-                        f"projector:{projection.name}", lambda p=projector: p.run_forever(self.stop, interval)
+                        name, lambda n=name, p=projector: run_periodically(n, p.run_once, self.stop, interval)
                     )
             elif role == "relay":
                 relay = Relay(
@@ -144,7 +145,9 @@ class Container:
                     self.transport,
                     publish_events=isinstance(self.transport, KafkaTransport),
                 )
-                self._spawn("relay", lambda r=relay: r.run_forever(self.stop, interval))
+                self._spawn(
+                    "relay", lambda r=relay: run_periodically("relay", r.run_once, self.stop, interval)
+                )
             elif role in self.periodic_jobs():
                 work, period = self.periodic_jobs()[role]
                 nap = self.dev_clock.nap if self.dev_clock else None

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.api_support import EMAIL_STEP, assert_problem, lenient, service_on_own_database
+from tests.api.api_support import EMAIL_STEP, assert_problem, lenient
 from tests.support import Client, contacts
 
 ACCOUNT_KEYS = {"id", "channel", "provider", "address", "daily_limit", "limit_today", "sends_today", "status"}
@@ -30,11 +30,7 @@ def _count(client: Client, group_id: str) -> int:
     return client.ok(client.get(f"/v1/lead-groups/{group_id}"))["contact_count"]
 
 
-@pytest.fixture(scope="module")
-def service(server_url):
-    """One service for the module; these tests never launch, so only the projector runs."""
-    with service_on_own_database(server_url, roles=("projector",)) as running:
-        yield running
+SERVICE_ROLES = ("projector",)  # these tests never launch
 
 
 @pytest.mark.integration

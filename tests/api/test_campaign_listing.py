@@ -12,7 +12,7 @@ import base64
 
 import pytest
 
-from tests.api.api_support import EMAIL_STEP, assert_problem, lenient, service_on_own_database
+from tests.api.api_support import EMAIL_STEP, assert_problem, lenient
 from tests.support import Client
 
 SUMMARY_KEYS = {"id", "name", "status", "created_at", "launched_at", "metrics"}
@@ -39,11 +39,7 @@ def _all_pages(client: Client, **params) -> tuple[list[list[dict]], list[str | N
         assert len(pages) <= 10, "the cursor does not advance"
 
 
-@pytest.fixture(scope="module")
-def service(server_url):
-    """One service for the module; these tests never launch, so only the projector runs."""
-    with service_on_own_database(server_url, roles=("projector",)) as running:
-        yield running
+SERVICE_ROLES = ("projector",)  # these tests never launch
 
 
 @pytest.mark.integration

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tests.api.api_support import EMAIL_STEP, assert_problem, launchable_campaign, service_on_own_database
+from tests.api.api_support import EMAIL_STEP, assert_problem, launchable_campaign
 from tests.support import Client, contacts
 
 METRICS = {
@@ -38,13 +38,6 @@ def _utc(value: str) -> datetime:
 
 def _status(client: Client, campaign_id: str) -> str:
     return client.ok(client.get(f"/v1/campaign/{campaign_id}"))["status"]
-
-
-@pytest.fixture(scope="module")
-def service(server_url):
-    """One service (every role) for the module; each test works as brands of its own."""
-    with service_on_own_database(server_url) as running:
-        yield running
 
 
 @pytest.mark.integration

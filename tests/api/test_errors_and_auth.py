@@ -13,7 +13,7 @@ from uuid import uuid4
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.api_support import EMAIL_STEP, assert_problem, service_on_own_database
+from tests.api.api_support import EMAIL_STEP, assert_problem
 from tests.support import Client
 
 ROUTES = [
@@ -34,11 +34,7 @@ def _call(http: TestClient, method: str, path: str, body, headers: dict[str, str
     return http.request(method, path, json=body, headers=headers)
 
 
-@pytest.fixture(scope="module")
-def service(server_url):
-    """One service for the module; these tests never launch, so only the projector runs."""
-    with service_on_own_database(server_url, roles=("projector",)) as running:
-        yield running
+SERVICE_ROLES = ("projector",)  # these tests never launch
 
 
 @pytest.mark.integration

@@ -15,13 +15,6 @@ from tests.api.api_support import EMAIL_STEP, launchable_campaign, service_on_ow
 from tests.support import Client
 
 
-@pytest.fixture(scope="module")
-def service(server_url):
-    """One service (every role) for the module; each test works as brands of its own."""
-    with service_on_own_database(server_url) as running:
-        yield running
-
-
 @pytest.mark.integration
 def test_repeating_a_create_with_the_same_key_returns_the_first_campaign_and_creates_one(service):
     client = Client(service)

@@ -19,7 +19,6 @@ from tests.api.api_support import (
     SMS_STEP,
     VOICEMAIL_STEP,
     assert_problem,
-    service_on_own_database,
 )
 from tests.support import Client, contacts, eventually
 
@@ -28,13 +27,6 @@ HUNDRED_EMAILS = [{"type": "EMAIL", "group": 0, "subject": f"Note {i}", "body": 
 
 def _launch_problem(client: Client, campaign_id: str, status: int) -> dict:
     return assert_problem(client.post(f"/v1/campaign/{campaign_id}/launch"), status)
-
-
-@pytest.fixture(scope="module")
-def service(server_url):
-    """One service (every role) for the module; each test works as brands of its own."""
-    with service_on_own_database(server_url) as running:
-        yield running
 
 
 @pytest.mark.integration

@@ -1,0 +1,20 @@
+"""The API tests' shared service: one per module, on a database of its own.
+
+A module that never launches a campaign sets `SERVICE_ROLES = ("projector",)` to run only what
+its reads need; every test stays independent by working as brands of its own.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from runtime.container import ROLES
+from tests.api.api_support import service_on_own_database
+
+
+@pytest.fixture(scope="module")
+def service(request, server_url):
+    with service_on_own_database(
+        server_url, roles=getattr(request.module, "SERVICE_ROLES", ROLES)
+    ) as running:
+        yield running
