@@ -12,7 +12,8 @@ if [ ! -e "$stamp" ]; then
     "$venv/bin/python" -m pip install -q --upgrade pip >&2
     target="$root"
     [ -n "$extras" ] && target="$root[$extras]"
-    "$venv/bin/python" -m pip install -q -e "$target" >&2
+    # PYTHONWARNINGS quiets setuptools' editable-install banner, which is not about this project.
+    PYTHONWARNINGS=ignore "$venv/bin/python" -m pip install -q -e "$target" >&2
     rm -f "$venv"/.installed-*
     touch "$stamp"
 fi

@@ -23,8 +23,18 @@ echo "== lint and layering" >&2
 "$root/.venv/bin/lint-imports" >/dev/null
 
 echo "== starting PostgreSQL and Kafka" >&2
-export $("$py" -m runtime.embedded_postgres start "$state/pg" --fast)
-export $("$root/scripts/kafka.sh" start)
+# Assignments (unlike `export $(...)`) stop the script when a server fails to start.
+pg_env=$("$py" -m runtime.embedded_postgres start "$state/pg" --fast)
+export "$pg_env"
+# Free loopback ports, so a broker a developer already runs elsewhere is left alone.
+read -r KAFKA_PORT KAFKA_CONTROLLER_PORT < <("$py" -c '
+import socket
+a, b = socket.socket(), socket.socket()
+a.bind(("127.0.0.1", 0)); b.bind(("127.0.0.1", 0))
+print(a.getsockname()[1], b.getsockname()[1])')
+export KAFKA_PORT KAFKA_CONTROLLER_PORT
+kafka_env=$("$root/scripts/kafka.sh" start)
+export "$kafka_env"
 export REQUIRE_KAFKA=1
 
 echo "== pytest" >&2
