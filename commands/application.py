@@ -6,8 +6,10 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.application import AggregateNotFoundError, Application, project_aggregate
+from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.postgres import PostgresAggregateRecorder
+from psycopg.sql import SQL, Identifier
 
 T = TypeVar("T")
 
@@ -34,6 +36,30 @@ class CampaignApplication(Application[UUID]):
             return self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
+
+    def get_many(self, aggregate_ids: list[UUID]) -> dict[UUID, Any]:
+        """Many aggregates in one query (the send path loads a batch of enrollments at once).
+
+        Reads the PostgreSQL recorder's events table directly, ordered like `select_events`;
+        with another recorder it falls back to one `get` per aggregate.
+        """
+        recorder = self.recorder
+        if not isinstance(recorder, PostgresAggregateRecorder) or not aggregate_ids:
+            return {i: a for i in aggregate_ids if (a := self.find(i)) is not None}
+        statement = SQL(
+            "SELECT originator_id, originator_version, topic, state FROM {schema}.{table}"
+            " WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
+        ).format(schema=Identifier(recorder.datastore.schema), table=Identifier(recorder.events_table_name))
+        with recorder.datastore.get_connection() as conn, conn.cursor() as cur:
+            cur.execute(statement, [list(aggregate_ids)])
+            rows = cur.fetchall()
+        events: dict[UUID, list[Any]] = {}
+        for row in rows:
+            stored = StoredEvent(
+                row["originator_id"], row["originator_version"], row["topic"], bytes(row["state"])
+            )
+            events.setdefault(row["originator_id"], []).append(self.mapper.to_domain_event(stored))
+        return {aggregate_id: project_aggregate(None, stream) for aggregate_id, stream in events.items()}
 
     def save_all(self, aggregates: Sequence[Any]) -> int | None:
         """Save in one atomic write; return the last notification id written."""

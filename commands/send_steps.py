@@ -10,7 +10,9 @@ given back), or deferred with backoff after a transient error.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,7 +24,7 @@ from commands.application import CampaignApplication, retry_on_conflict
 from commands.audience import contacts_by_id
 from commands.personalisation import TEMPLATE, Personaliser, contact_values, personalise_step
 from commands.providers import OutboundMessage, Provider, SendOutcome
-from commands.sender_rotation import claim_sender, give_back, remember_senders
+from commands.sender_rotation import claim_senders, give_back, remember_senders
 from domain.campaign import Campaign, CampaignStatus
 from domain.credit_cost import DEFAULT_UNIT_COSTS
 from domain.enrollment import Enrollment
@@ -30,6 +32,7 @@ from domain.templates import MissingField
 from storage.database import Database
 
 MAX_TRANSIENT_TRIES = 5
+PROVIDER_CONCURRENCY = 8
 WITHHELD = SendOutcome(error="withheld: the campaign is not active")
 
 
@@ -85,7 +88,11 @@ def send_dispatches(
         lambda: _record_attempts(app, db, dispatches, campaigns, now, report, list(providers))
     )
     contacts = contacts_by_id(db, [a.enrollment.contact_id for a in attempts])
-    outcomes = [_deliver(a, campaigns, contacts, providers, db, personaliser) for a in attempts]
+    # Provider calls are network-bound: several at once, each independent of the others.
+    with ThreadPoolExecutor(max_workers=max(1, min(PROVIDER_CONCURRENCY, len(attempts)))) as calls:
+        outcomes = list(
+            calls.map(lambda a: _deliver(a, campaigns, contacts, providers, db, personaliser), attempts)
+        )
     try:
         _record_outcomes(attempts, outcomes, campaigns, db, now, report)
         app.save_all([a.enrollment for a in attempts])
@@ -108,16 +115,18 @@ def send_dispatches(
 
 
 def _record_attempts(app, db, dispatches, campaigns, now, report, providers) -> list[_Attempt]:
-    """Cancel, defer or attempt each dispatch; one write for the whole batch."""
+    """Cancel, defer or attempt each dispatch; quota for the batch in one claim, one write in all."""
     enrollments: dict[UUID, Enrollment] = {}
     attempts: list[_Attempt] = []
+    to_claim: dict[tuple[UUID, str], list[tuple[Dispatch, Enrollment]]] = defaultdict(list)
     seen: set[tuple[UUID, str]] = set()
+    loaded = app.get_many(list({d.enrollment_id for d in dispatches}))
     for dispatch in dispatches:
         if (dispatch.enrollment_id, dispatch.step_id) in seen:
             report.skipped += 1  # the same dispatch twice in one batch
             continue
         seen.add((dispatch.enrollment_id, dispatch.step_id))
-        enrollment = enrollments.get(dispatch.enrollment_id) or app.find(dispatch.enrollment_id)
+        enrollment = loaded.get(dispatch.enrollment_id)
         if enrollment is None:
             report.skipped += 1
             continue
@@ -135,21 +144,32 @@ def _record_attempts(app, db, dispatches, campaigns, now, report, providers) -> 
         elif not active:
             enrollment.cancel(step, f"campaign {campaign.status.value}", now())
             report.cancelled += 1
-        elif (
-            account := claim_sender(db, campaign.brand_id, dispatch.channel, enrollment.contact_id, providers)
-        ) is None:
-            enrollment.defer(step, "every sender account is at its daily cap", next_quota_reset(now()))
-            report.deferred += 1
         else:
+            to_claim[(campaign.brand_id, dispatch.channel)].append((dispatch, enrollment))
+    claimed: list[dict[str, Any]] = []
+    for (brand_id, channel), waiting in to_claim.items():
+        accounts = claim_senders(db, brand_id, channel, [e.contact_id for _, e in waiting], providers)
+        granted: set[UUID] = set()  # one unit per contact was claimed; a second step waits a moment
+        for dispatch, enrollment in waiting:
+            step, account = dispatch.step_id, accounts[enrollment.contact_id]
+            if account is None:
+                enrollment.defer(step, "every sender account is at its daily cap", next_quota_reset(now()))
+                report.deferred += 1
+                continue
+            if enrollment.contact_id in granted:
+                enrollment.defer(step, "another step to this contact is being sent", now())
+                report.deferred += 1
+                continue
+            granted.add(enrollment.contact_id)
+            claimed.append(account)
             reconcile = enrollment.was_attempted(step)
             enrollment.attempt(step, str(account["id"]), now())
             attempts.append(_Attempt(dispatch, enrollment, account, reconcile=reconcile, claimed=True))
     try:
         app.save_all(list(enrollments.values()))
     except IntegrityError:
-        for attempt in attempts:
-            if attempt.claimed:
-                give_back(db, attempt.account["id"])
+        for account in claimed:
+            give_back(db, account["id"])
         report.cancelled = report.deferred = report.skipped = 0
         raise
     return attempts

@@ -1,12 +1,14 @@
 """Taking sender quota for a send: rotation over the brand's accounts, with atomic conditional increments.
 
-`sends_today` is incremented with one conditional UPDATE (`WHERE sends_today < limit_today`)
-before the provider call, so no number of concurrent workers can push an account past its limit;
-a send that fails for good, or never happened, gives its unit back.
+A batch's quota is taken in one transaction that locks the brand's accounts of the channel and
+moves their `sends_today` before any provider call, so no number of concurrent workers can push an
+account past its limit (a CHECK constraint guards it too); a send that fails for good, or never
+happened, gives its unit back.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection
 from typing import Any
 from uuid import UUID
@@ -27,45 +29,73 @@ DDL = [
 ]
 
 
+def claim_senders(
+    db: Database,
+    brand_id: UUID,
+    channel: str,
+    contact_ids: list[UUID],
+    providers: Collection[str] | None = None,
+) -> dict[UUID, dict[str, Any] | None]:
+    """Take one send of quota for each contact, from its best account; None where all are at cap.
+
+    One transaction for the whole batch: the brand's accounts of the channel are locked (in id
+    order, so concurrent workers queue rather than deadlock), each contact gets the first account
+    of its rotation with quota left, and the counters move with one UPDATE. Only accounts whose
+    provider has an adapter in this process (`providers`) are considered.
+    """
+    wanted = list(dict.fromkeys(contact_ids))
+    with db.transaction() as cur:
+        cur.execute(
+            """SELECT id, provider, address, limit_today, sends_today, status FROM sender_accounts
+               WHERE brand_id = %(brand)s AND channel = %(channel)s
+                 AND (%(providers)s::text[] IS NULL OR provider = ANY(%(providers)s::text[]))
+               ORDER BY id FOR UPDATE""",
+            {
+                "brand": brand_id,
+                "channel": ACCOUNT_CHANNEL[channel],
+                "providers": providers and list(providers),
+            },
+        )
+        rows = {row["id"]: row for row in cur.fetchall()}
+        cur.execute(
+            """SELECT contact_id, sender_account_id FROM contact_senders
+               WHERE brand_id = %s AND channel = %s AND contact_id = ANY(%s)""",
+            (brand_id, channel, wanted),
+        )
+        previous = {row["contact_id"]: row["sender_account_id"] for row in cur.fetchall()}
+        used = Counter[UUID]()
+        chosen: dict[UUID, dict[str, Any] | None] = {}
+        for contact_id in wanted:
+            quotas = [
+                SenderQuota(i, r["limit_today"], r["sends_today"] + used[i], r["status"] == "active")
+                for i, r in rows.items()
+            ]
+            order = rotation_order(quotas, previous.get(contact_id))
+            chosen[contact_id] = rows[order[0]] if order else None
+            if order:
+                used[order[0]] += 1
+        if used:
+            cur.executemany(
+                "UPDATE sender_accounts SET sends_today = sends_today + %s WHERE id = %s",
+                [(count, account_id) for account_id, count in used.items()],
+            )
+    return {
+        contact_id: {k: row[k] for k in ("id", "provider", "address")} if row else None
+        for contact_id, row in chosen.items()
+    }
+
+
 def claim_sender(
     db: Database, brand_id: UUID, channel: str, contact_id: UUID, providers: Collection[str] | None = None
 ) -> dict[str, Any] | None:
-    """Take one send of quota from the best account for this contact; None when all are at cap.
-
-    Only accounts whose provider has an adapter in this process (`providers`) are considered.
-    """
-    with db.transaction() as cur:
-        cur.execute(
-            """SELECT id, limit_today, sends_today, status FROM sender_accounts
-               WHERE brand_id = %s AND channel = %s AND (%s::text[] IS NULL OR provider = ANY(%s::text[]))""",
-            (brand_id, ACCOUNT_CHANNEL[channel], *(2 * [None if providers is None else list(providers)])),
-        )
-        accounts = [
-            SenderQuota(row["id"], row["limit_today"], row["sends_today"], row["status"] == "active")
-            for row in cur.fetchall()
-        ]
-        cur.execute(
-            """SELECT sender_account_id FROM contact_senders
-               WHERE brand_id = %s AND contact_id = %s AND channel = %s""",
-            (brand_id, contact_id, channel),
-        )
-        previous = cur.fetchone()
-    for account_id in rotation_order(accounts, previous["sender_account_id"] if previous else None):
-        taken = db.fetch_one(
-            """UPDATE sender_accounts SET sends_today = sends_today + 1
-               WHERE id = %s AND status = 'active' AND sends_today < limit_today
-               RETURNING id, provider, address""",
-            (account_id,),
-        )
-        if taken is not None:
-            return taken
-    return None
+    """One send's quota for one contact; see claim_senders."""
+    return claim_senders(db, brand_id, channel, [contact_id], providers)[contact_id]
 
 
-def give_back(db: Database, account_id: UUID) -> None:
+def give_back(db: Database, account_id: UUID, count: int = 1) -> None:
     db.execute(
-        "UPDATE sender_accounts SET sends_today = sends_today - 1 WHERE id = %s AND sends_today > 0",
-        (account_id,),
+        "UPDATE sender_accounts SET sends_today = GREATEST(sends_today - %s, 0) WHERE id = %s",
+        (count, account_id),
     )
 
 
