@@ -25,7 +25,7 @@ class Services:
     app: CampaignApplication
     db: Database
     clock: Clock
-    read_outbox: Callable[[UUID | None], list[dict[str, Any]]] | None = None
+    read_outbox: Callable[[UUID, UUID | None], list[dict[str, Any]]] | None = None
     dev_clock: DevClock | None = None
     ready: Callable[[], dict[str, bool]] = lambda: {}
     gauges: Callable[[], dict[str, float]] = lambda: {}

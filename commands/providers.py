@@ -16,6 +16,7 @@ class OutboundMessage:
     campaign_id: str
     contact_id: str
     step_id: str
+    brand_id: str = ""
     subject: str | None = None
     body: str | None = None
     audio_url: str | None = None

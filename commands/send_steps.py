@@ -247,6 +247,7 @@ def _message(key, campaign, enrollment, dispatch, attempt, contacts, personalise
         campaign_id=str(campaign.id),
         contact_id=str(enrollment.contact_id),
         step_id=step.id,
+        brand_id=str(enrollment.brand_id),
         subject=text.subject,
         body=text.body,
         audio_url=step.audio_url,

@@ -63,7 +63,10 @@ def _settle(app: CampaignApplication, events: list[tuple[int, Any]], now: dateti
     def flush(campaign_id: UUID, position: int) -> None:
         ledger = ledger_of(campaign_id)
         outstanding = ledger.reservation(campaign_id).outstanding
-        use = min(consumed.pop(campaign_id, 0), outstanding)
+        sent = consumed.pop(campaign_id, 0)
+        use = min(sent, outstanding)
+        if use < sent:
+            log.warning("campaign %s: %d sends recorded beyond its reservation", campaign_id, sent - use)
         if use:
             ledger.consume(campaign_id, use, now, settled_through=position)
         give = min(released.pop(campaign_id, 0), outstanding - use)

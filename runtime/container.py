@@ -94,7 +94,7 @@ class Container:
             app=self.app,
             db=self.db,
             clock=self.clock,
-            read_outbox=lambda campaign_id: sandbox.outbox(self.db, campaign_id),
+            read_outbox=lambda brand_id, campaign_id: sandbox.outbox(self.db, brand_id, campaign_id),
             dev_clock=self.dev_clock,
             ready=self.readiness,
             gauges=self.gauges,

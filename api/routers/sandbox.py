@@ -9,6 +9,8 @@ from fastapi import APIRouter
 from api.deps import BrandDep, ServicesDep
 from api.errors import Problem
 from api.schemas import ClockAdvance, ClockOut, OutboxPage
+from commands.application import NotFound
+from projections.campaign_summaries import summary
 
 router = APIRouter(tags=["development"])
 clock_router = APIRouter(prefix="/v1/dev/clock", tags=["development"])
@@ -18,11 +20,9 @@ clock_router = APIRouter(prefix="/v1/dev/clock", tags=["development"])
 def sandbox_outbox(brand: BrandDep, services: ServicesDep, campaign_id: UUID | None = None):
     if services.read_outbox is None:
         raise Problem(404, "Not found", "the sandbox provider is not in use")
-    if campaign_id is not None:
-        from api.routers.campaigns import get_campaign
-
-        get_campaign(campaign_id, brand, services)  # 404 for another brand's campaign
-    rows = services.read_outbox(campaign_id)
+    if campaign_id is not None and summary(services.db, brand, campaign_id) is None:
+        raise NotFound(f"campaign {campaign_id}")  # another brand's campaign does not exist
+    rows = services.read_outbox(brand, campaign_id)
     return {"items": [{**row, "sender": row["from"]} for row in rows]}
 
 

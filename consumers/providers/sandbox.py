@@ -34,6 +34,8 @@ CREATE TABLE IF NOT EXISTS sandbox_outbox (
     sent_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS sandbox_outbox_key ON sandbox_outbox (message_key);
+ALTER TABLE sandbox_outbox ADD COLUMN IF NOT EXISTS brand_id uuid;
+CREATE INDEX IF NOT EXISTS sandbox_outbox_brand ON sandbox_outbox (brand_id, seq);
 CREATE TABLE IF NOT EXISTS sandbox_refusals (
     seq bigserial PRIMARY KEY,
     message_key text NOT NULL,
@@ -62,8 +64,8 @@ class SandboxProvider:
         provider_message_id = f"sandbox-{uuid4()}"
         self.db.execute(
             """INSERT INTO sandbox_outbox (provider_message_id, message_key, channel, "to", "from",
-               subject, body, audio_url, campaign_id, contact_id, step_id)
-               VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)""",
+               subject, body, audio_url, campaign_id, contact_id, step_id, brand_id)
+               VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)""",
             (
                 provider_message_id,
                 message.message_key,
@@ -76,6 +78,7 @@ class SandboxProvider:
                 message.campaign_id,
                 message.contact_id,
                 message.step_id,
+                message.brand_id or None,
             ),
         )
         return SendOutcome(provider_message_id=provider_message_id)
@@ -101,11 +104,13 @@ class SandboxProvider:
         return row["provider_message_id"] if row else None
 
 
-def outbox(db: Database, campaign_id: UUID | None, limit: int = 500) -> list[dict[str, Any]]:
+def outbox(db: Database, brand_id: UUID, campaign_id: UUID | None, limit: int = 500) -> list[dict[str, Any]]:
+    """What the sandbox "sent" for one brand, optionally for one of its campaigns, oldest first."""
     return db.fetch_all(
         """SELECT channel, "to", "from", subject, body, audio_url, campaign_id, contact_id, step_id,
                   provider_message_id, sent_at
-           FROM sandbox_outbox WHERE (%(campaign)s::uuid IS NULL OR campaign_id = %(campaign)s)
+           FROM sandbox_outbox
+           WHERE brand_id = %(brand)s AND (%(campaign)s::uuid IS NULL OR campaign_id = %(campaign)s)
            ORDER BY seq LIMIT %(limit)s""",
-        {"campaign": campaign_id, "limit": limit},
+        {"brand": brand_id, "campaign": campaign_id, "limit": limit},
     )

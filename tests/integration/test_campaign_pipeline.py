@@ -74,6 +74,10 @@ def test_a_campaign_is_sent_end_to_end_on_the_in_process_transport(database_url)
         client = Client(service)
         campaign_id, detail = run_campaign(client)
         assert_sent_exactly_once(client, campaign_id, detail)
+        stranger = Client(service)  # another brand sees none of these sends
+        assert stranger.ok(stranger.get("/v1/sandbox/outbox")) == {"items": []}
+        assert stranger.get("/v1/sandbox/outbox", params={"campaign_id": campaign_id}).status_code == 404
+        assert len(client.ok(client.get("/v1/sandbox/outbox"))["items"]) == EMAILS + PHONES
         credits = client.ok(client.get("/v1/credits"))
         assert credits == {
             "plan": "basic",

@@ -56,14 +56,14 @@ def test_a_redelivered_dispatch_after_a_crash_is_reconciled_not_resent(database_
 
         with pytest.raises(SystemExit):
             send_dispatches(app, db, {"sandbox": CrashAfterAccept(SandboxProvider(db))}, dispatches[:1], now)
-        assert len(outbox(db, campaign_id)) == 1
+        assert len(outbox(db, client.brand_id, campaign_id)) == 1
         assert app.get(enrollment_ids[0]).status_of(step_id) == "attempted"
 
         report = send_dispatches(app, db, {"sandbox": SandboxProvider(db)}, dispatches + dispatches, now)
 
         assert report.sent == 3
         assert report.skipped == 3  # the second copy of each dispatch in the same batch
-        sent = outbox(db, campaign_id)
+        sent = outbox(db, client.brand_id, campaign_id)
         assert len(sent) == 3
         assert len({row["contact_id"] for row in sent}) == 3
         assert all(app.get(e).status_of(step_id) == "sent" for e in enrollment_ids)
