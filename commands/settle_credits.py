@@ -19,8 +19,16 @@ from domain.campaign import Campaign
 from domain.credit_ledger import CreditLedger
 from domain.enrollment import Enrollment
 from storage.database import Database
+from storage.event_log import read_log
 
 log = logging.getLogger(__name__)
+
+SETTLED_EVENTS = (
+    Enrollment.StepSent,
+    Enrollment.StepFailed,
+    Campaign.CampaignCompleted,
+    Campaign.CampaignArchived,
+)
 
 DDL = """
 CREATE TABLE IF NOT EXISTS settlement_position (
@@ -33,17 +41,17 @@ CREATE TABLE IF NOT EXISTS settlement_position (
 def settle_next_batch(app: CampaignApplication, db: Database, now: datetime, batch_size: int = 2000) -> int:
     row = db.fetch_one("SELECT position FROM settlement_position")
     start = row["position"] if row else 0
-    notifications = app.recorder.select_notifications(start, batch_size, inclusive_of_start=False)
-    if not notifications:
+    events, through = read_log(app, start, batch_size, SETTLED_EVENTS)
+    if through == start:
         return 0
-    events = [(n.id, app.mapper.to_domain_event(n)) for n in notifications]
-    retry_on_conflict(lambda: _settle(app, events, now))
+    if events:
+        retry_on_conflict(lambda: _settle(app, events, now))
     db.execute(
         """INSERT INTO settlement_position (id, position) VALUES (true, %s)
            ON CONFLICT (id) DO UPDATE SET position = EXCLUDED.position""",
-        (notifications[-1].id,),
+        (through,),
     )
-    return len(notifications)
+    return max(len(events), 1)
 
 
 def _settle(app: CampaignApplication, events: list[tuple[int, Any]], now: datetime) -> None:

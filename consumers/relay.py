@@ -17,6 +17,7 @@ from consumers.transport import Transport
 from domain.enrollment import Enrollment
 from projections.event_json import event_to_json
 from storage.database import Database
+from storage.event_log import read_log
 
 DDL = """
 CREATE TABLE IF NOT EXISTS relay_positions (
@@ -45,28 +46,28 @@ class Relay:
         return row["position"] if row else 0
 
     def run_once(self) -> int:
-        notifications = self.app.recorder.select_notifications(
-            self.position(), self.batch_size, inclusive_of_start=False
-        )
-        if not notifications:
+        start = self.position()
+        # Without the campaign.events feed only dispatches matter: read (and decode) only those.
+        wanted = () if self.publish_events else (Enrollment.StepDispatched,)
+        events, through = read_log(self.app, start, self.batch_size, wanted)
+        if through == start:
             return 0
-        for notification in notifications:
-            event = self.app.mapper.to_domain_event(notification)
+        for position, event in events:
             if isinstance(event, Enrollment.StepDispatched):
                 dispatch = Dispatch(event.originator_id, event.campaign_id, event.step_id, event.channel)
                 self.transport.publish(
                     SEND_TOPICS[event.channel],
                     str(event.originator_id),
-                    encode_dispatch(dispatch, notification.id),
+                    encode_dispatch(dispatch, position),
                 )
             if self.publish_events:
-                body = json.dumps(event_to_json(notification.id, event)).encode()
+                body = json.dumps(event_to_json(position, event)).encode()
                 self.transport.publish(EVENTS_TOPIC, str(event.originator_id), body)
         self.transport.flush()
         self.transport.wait_until_handled()
         self.db.execute(
             """INSERT INTO relay_positions (relay, position) VALUES (%s, %s)
                ON CONFLICT (relay) DO UPDATE SET position = EXCLUDED.position""",
-            (self.name, notifications[-1].id),
+            (self.name, through),
         )
-        return len(notifications)
+        return max(len(events), 1)

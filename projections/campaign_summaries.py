@@ -65,6 +65,22 @@ DDL = [
 class CampaignSummaries:
     name = "campaign_summaries"
     ddl = DDL
+    events = (
+        Campaign.CampaignCreated,
+        Campaign.CampaignLaunched,
+        Campaign.CampaignPaused,
+        Campaign.CampaignResumed,
+        Campaign.CampaignCompleted,
+        Campaign.CampaignArchived,
+        CreditLedger.CreditsReserved,
+        CreditLedger.CreditsConsumed,
+        CreditLedger.CreditsReleased,
+        Enrollment.ContactEnrolled,
+        Enrollment.EnrollmentFinished,
+        Enrollment.StepSent,
+        Enrollment.StepFailed,
+        Enrollment.StepCancelled,
+    )
 
     def reset(self, cur: Any) -> None:
         cur.execute("DELETE FROM campaign_summaries")

@@ -27,6 +27,13 @@ DDL = [
 class DueSteps:
     name = "due_steps"
     ddl = DDL
+    events = (
+        Enrollment.GroupScheduled,
+        Enrollment.StepDeferred,
+        Enrollment.StepCancelled,
+        Enrollment.StepDispatched,
+        Enrollment.EnrollmentFinished,
+    )
 
     def reset(self, cur: Any) -> None:
         cur.execute("DELETE FROM due_steps")

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from eventsourcing.application import Application
 
 from storage.database import Database
+from storage.event_log import read_log
 
 DDL = """
 CREATE TABLE IF NOT EXISTS projection_positions (
@@ -27,6 +28,7 @@ CREATE TABLE IF NOT EXISTS projection_positions (
 class Projection(Protocol):
     name: str
     ddl: list[str]
+    events: tuple[type, ...]  # the event classes it applies; the runner reads only those
 
     def apply(self, cur: Any, events: list[tuple[int, Any]]) -> None:
         """Apply (notification id, domain event) pairs inside the caller's transaction."""
@@ -49,7 +51,7 @@ class ProjectionRunner:
         self.app, self.db, self.projection, self.batch_size = app, db, projection, batch_size
 
     def run_once(self) -> int:
-        """Apply the next batch; return how many notifications it covered."""
+        """Apply the next batch; return how many events it applied (at least 1 if it moved on)."""
         with self.db.transaction() as cur:
             # One runner at a time per projection (a rebuild and a live runner, or two processes).
             cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.projection.name,))
@@ -58,18 +60,17 @@ class ProjectionRunner:
             )
             row = cur.fetchone()
             start = row["position"] if row else 0
-            notifications = self.app.recorder.select_notifications(
-                start, self.batch_size, inclusive_of_start=False
-            )
-            if not notifications:
+            events, through = read_log(self.app, start, self.batch_size, self.projection.events)
+            if through == start:
                 return 0
-            self.projection.apply(cur, [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications])
+            if events:
+                self.projection.apply(cur, events)
             cur.execute(
                 """INSERT INTO projection_positions (projection, position) VALUES (%s, %s)
                    ON CONFLICT (projection) DO UPDATE SET position = EXCLUDED.position""",
-                (self.projection.name, notifications[-1].id),
+                (self.projection.name, through),
             )
-        return len(notifications)
+        return max(len(events), 1)
 
     def catch_up(self, progress: Callable[[int, int], None] | None = None) -> int:
         total = 0

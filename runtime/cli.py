@@ -95,7 +95,7 @@ def create_brand(args: argparse.Namespace) -> int:
 
 
 def replay(args: argparse.Namespace) -> int:
-    from projections.runner import ProjectionRunner
+    from projections.runner import ProjectionRunner, position_of
     from runtime.container import PROJECTIONS
 
     container = _container(args)
@@ -117,8 +117,9 @@ def replay(args: argparse.Namespace) -> int:
                     flush=True,
                 )
 
-            applied = ProjectionRunner(container.app, container.db, projection, 2000).rebuild(progress)
-            print(f"\n{projection.name}: rebuilt from {applied} events", file=sys.stderr)
+            ProjectionRunner(container.app, container.db, projection, 2000).rebuild(progress)
+            through = position_of(container.db, projection.name)
+            print(f"\n{projection.name}: rebuilt through log position {through}", file=sys.stderr)
     finally:
         container.close()
     return 0

@@ -44,7 +44,7 @@ def test_replay_rebuilds_the_campaign_read_model_identically(database_url):
         [sys.executable, "-m", "runtime.cli", "replay"], env=env, capture_output=True, text=True, timeout=120
     )
     assert replay.returncode == 0, replay.stderr
-    assert "campaign_summaries: rebuilt from" in replay.stderr
+    assert "campaign_summaries: rebuilt through log position" in replay.stderr
 
     with running_service(database_url, roles=()) as service:
         client.http = Client(service).http
