@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from domain.errors import InvalidCampaign
@@ -23,7 +24,7 @@ class SendingWindow:
     end: time | None = None  # None: until midnight ("24:00")
 
     @classmethod
-    def from_dict(cls, data: dict | None) -> SendingWindow:
+    def from_dict(cls, data: dict[str, Any] | None) -> SendingWindow:
         if not data:
             return cls()
         days = frozenset(data.get("days", DAYS))
