@@ -64,9 +64,6 @@ class SendingWindow:
             day += timedelta(days=1)
         raise InvalidCampaign("the sending window is never open")  # unreachable for a valid window
 
-    def is_open(self, moment: datetime, timezone: str) -> bool:
-        return self.next_open(moment, timezone) == moment
-
 
 def _parse(text: str) -> time | None:
     if text == "24:00":
