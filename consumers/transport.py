@@ -7,11 +7,14 @@ until its batch is handled before it records its position, so a crash loses noth
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
 from collections.abc import Callable
 from typing import Protocol
+
+from consumers.messages import DEAD_LETTER_TOPIC, EVENTS_TOPIC, SEND_TOPICS
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +100,26 @@ class KafkaTransport:
         self.prefix = prefix  # lets several deployments (or test runs) share one cluster
         self.batch_size = batch_size
         self.producer = KafkaProducer(bootstrap_servers=bootstrap_servers, acks="all", linger_ms=5)
+        self._ensure_topics()
+
+    def _ensure_topics(self) -> None:
+        """Create the service's topics (broker defaults for partitions and replicas) before use.
+
+        A consumer subscribed to a topic that a producer only later auto-creates would not see
+        its partitions until its next metadata refresh; creating them first avoids that wait.
+        """
+        from kafka.admin import KafkaAdminClient, NewTopic
+        from kafka.errors import TopicAlreadyExistsError
+
+        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap_servers)
+        try:
+            for topic in (*SEND_TOPICS.values(), EVENTS_TOPIC, DEAD_LETTER_TOPIC):
+                with contextlib.suppress(TopicAlreadyExistsError):
+                    admin.create_topics(
+                        [NewTopic(self.prefix + topic, num_partitions=-1, replication_factor=-1)]
+                    )
+        finally:
+            admin.close()
 
     def publish(self, topic: str, key: str, value: bytes) -> None:
         self.producer.send(self.prefix + topic, key=key.encode(), value=value)
@@ -121,6 +144,7 @@ class KafkaTransport:
                 # A worker that dies hands its partitions on within seconds, not the default 45 s.
                 session_timeout_ms=10_000,
                 heartbeat_interval_ms=2_000,
+                metadata_max_age_ms=10_000,  # see partitions added to a topic within seconds
             )
             try:
                 while not stop.is_set():
