@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 HOUR = r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$"
@@ -203,14 +203,6 @@ class SenderAccountIn(BaseModel):
     credentials: dict[str, Any] | None = Field(
         None, description="write-only; never returned", repr=False, exclude=True
     )
-
-    @model_validator(mode="after")
-    def provider_fits_channel(self) -> SenderAccountIn:
-        if (self.channel == "email") != (
-            self.provider in ("gmail", "sandbox")
-        ) and self.provider != "sandbox":
-            raise ValueError(f"provider {self.provider} does not serve channel {self.channel}")
-        return self
 
 
 class SenderAccountOut(BaseModel):

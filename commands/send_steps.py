@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -60,7 +60,6 @@ class SendReport:
     cancelled: int = 0
     skipped: int = 0
     deferred: int = 0
-    outcomes: list[tuple[Dispatch, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -211,26 +210,22 @@ def _record_outcomes(attempts, outcomes, campaigns, db, now, report) -> None:
                 step, outcome.provider_message_id, unit, now(), personalisation=attempt.personalisation
             )
             report.sent += 1
-            report.outcomes.append((dispatch, "sent"))
             continue
         if attempt.claimed:
             give_back(db, attempt.account["id"])
         if outcome is WITHHELD:
             enrollment.cancel(step, outcome.error or "withheld", now())
             report.cancelled += 1
-            report.outcomes.append((dispatch, "cancelled"))
         elif outcome.permanent or enrollment.attempts.get(step, 0) >= MAX_TRANSIENT_TRIES:
             reason = outcome.error or "failed"
             if not outcome.permanent:
                 reason = f"gave up after {MAX_TRANSIENT_TRIES} transient errors: {reason}"
             enrollment.record_failed(step, reason, unit, now())
             report.failed += 1
-            report.outcomes.append((dispatch, "failed"))
         else:
             tries = enrollment.attempts.get(step, 1)
             enrollment.defer(step, f"transient: {outcome.error}", now() + retry_delay(tries))
             report.deferred += 1
-            report.outcomes.append((dispatch, "retry"))
 
 
 def _message(key, campaign, enrollment, dispatch, attempt, contacts, personaliser) -> OutboundMessage:
