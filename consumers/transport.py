@@ -11,6 +11,7 @@ import contextlib
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Protocol
 
@@ -113,11 +114,15 @@ class KafkaTransport:
 
         admin = KafkaAdminClient(bootstrap_servers=self.bootstrap_servers)
         try:
-            for topic in (*SEND_TOPICS.values(), EVENTS_TOPIC, DEAD_LETTER_TOPIC):
+            names = [self.prefix + t for t in (*SEND_TOPICS.values(), EVENTS_TOPIC, DEAD_LETTER_TOPIC)]
+            for name in names:
                 with contextlib.suppress(TopicAlreadyExistsError):
-                    admin.create_topics(
-                        [NewTopic(self.prefix + topic, num_partitions=-1, replication_factor=-1)]
-                    )
+                    admin.create_topics([NewTopic(name, num_partitions=-1, replication_factor=-1)])
+            deadline = time.monotonic() + 30
+            while not all(_has_leaders(t) for t in admin.describe_topics(names)):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"Kafka topics {names} have no partition leaders after 30 s")
+                time.sleep(0.1)
         finally:
             admin.close()
 
@@ -135,7 +140,6 @@ class KafkaTransport:
 
         while not stop.is_set():
             consumer = KafkaConsumer(
-                self.prefix + topic,
                 bootstrap_servers=self.bootstrap_servers,
                 group_id=self.prefix + group,
                 enable_auto_commit=False,
@@ -146,8 +150,21 @@ class KafkaTransport:
                 heartbeat_interval_ms=2_000,
                 metadata_max_age_ms=10_000,  # see partitions added to a topic within seconds
             )
+            # Learn the topic's partitions before joining: a first join without them is followed
+            # at once by a second one, and kafka-python was seen to hang in that second join.
+            consumer.partitions_for_topic(self.prefix + topic)
+            consumer.subscribe([self.prefix + topic])
+            joined_at = time.monotonic()
             try:
                 while not stop.is_set():
+                    # kafka-python can keep a topic's "unknown" metadata from before it existed; a
+                    # fresh consumer asks again (one merely left without partitions by a larger
+                    # group knows the topic's partitions and is not recreated).
+                    if time.monotonic() - joined_at > 5 and not consumer.partitions_for_topic(
+                        self.prefix + topic
+                    ):
+                        log.warning("no partition metadata for %s; resubscribing", topic)
+                        break
                     polled = consumer.poll(timeout_ms=200)
                     batch = [record.value for records in polled.values() for record in records]
                     if batch:
@@ -162,3 +179,12 @@ class KafkaTransport:
 
     def close(self) -> None:
         self.producer.close(timeout=10)
+
+
+def _has_leaders(description: dict) -> bool:
+    partitions = description.get("partitions") or []
+    return (
+        description.get("error_code") == 0
+        and bool(partitions)
+        and all(p["leader_id"] >= 0 for p in partitions)
+    )
