@@ -3,15 +3,21 @@
 Launch copies the eligible, non-suppressed contacts of the campaign's lead groups into
 `launch_audiences`; credits are computed from that snapshot and the enrollment process enrols
 exactly it, so contacts added to a lead group later never spend credits nobody reserved.
+Taking and discarding a snapshot both hold the campaign's advisory lock and re-check that the
+campaign is still a DRAFT: a launch that lost a race to another launch of the same campaign can
+neither replace nor discard the audience the winner reserved for.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
 from uuid import UUID
 
 from psycopg import sql
 
 from commands.personalisation import CONTACT_COLUMNS
+from domain.errors import IllegalTransition
 from storage.database import Database
 
 DDL = [
@@ -48,10 +54,20 @@ ELIGIBLE_AUDIENCE = """
 
 
 def snapshot_audience(
-    db: Database, brand_id: UUID, campaign_id: UUID, lead_group_ids: list[UUID]
+    db: Database,
+    brand_id: UUID,
+    campaign_id: UUID,
+    lead_group_ids: list[UUID],
+    still_draft: Callable[[], bool],
 ) -> dict[str, int]:
-    """Take (again) the launch snapshot; return eligible contacts per channel."""
+    """Take (again) the launch snapshot; return eligible contacts per channel.
+
+    IllegalTransition, changing nothing, when `still_draft()` says another launch got there first.
+    """
     with db.transaction() as cur:
+        _lock(cur, campaign_id)
+        if not still_draft():
+            raise IllegalTransition("the campaign was launched meanwhile")
         cur.execute("DELETE FROM launch_audiences WHERE campaign_id = %s", (campaign_id,))
         cur.execute(
             """INSERT INTO launch_audiences (campaign_id, contact_id, timezone, email, phone)
@@ -114,16 +130,26 @@ def contacts_missing_field(
     return (rows[0]["total"] if rows else 0), [row["contact_id"] for row in rows]
 
 
-def discard_snapshot(db: Database, campaign_id: UUID) -> None:
-    """A launch that was refused leaves nothing to enrol."""
+def discard_snapshot(db: Database, campaign_id: UUID, still_draft: Callable[[], bool]) -> bool:
+    """A launch that was refused leaves nothing to enrol, unless another launch of it won meanwhile."""
     with db.transaction() as cur:
+        _lock(cur, campaign_id)
+        if not still_draft():
+            return False
         cur.execute("DELETE FROM launch_audiences WHERE campaign_id = %s", (campaign_id,))
         cur.execute("DELETE FROM enrollment_progress WHERE campaign_id = %s", (campaign_id,))
+    return True
 
 
-def campaigns_to_enrol(db: Database) -> list[UUID]:
-    rows = db.fetch_all("SELECT campaign_id FROM enrollment_progress WHERE NOT done")
-    return [row["campaign_id"] for row in rows]
+def _lock(cur: Any, campaign_id: UUID) -> None:
+    """One snapshot change per campaign at a time (released when the transaction ends)."""
+    cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"launch-audience:{campaign_id}",))
+
+
+def campaigns_to_enrol(db: Database) -> dict[UUID, UUID]:
+    """Campaigns whose launch audience is still being enrolled, with their brands."""
+    rows = db.fetch_all("SELECT campaign_id, brand_id FROM enrollment_progress WHERE NOT done")
+    return {row["campaign_id"]: row["brand_id"] for row in rows}
 
 
 def next_chunk(db: Database, campaign_id: UUID, size: int) -> list[dict]:

@@ -75,23 +75,30 @@ def launch_campaign(
 ) -> Launched:
     """Launch; `providers` are those this build can send through (None: any provider counts)."""
 
+    def still_draft() -> bool:
+        return brand_campaign(app, brand_id, campaign_id).status is CampaignStatus.DRAFT
+
+    def refuse(error: DomainError) -> DomainError:
+        """A refusal discards the snapshot; if another launch won meanwhile, say that instead."""
+        if discard_snapshot(db, campaign_id, still_draft):
+            return error
+        return IllegalTransition("cannot launch a campaign that is being or was launched")
+
     def decide() -> Launched:
         campaign = brand_campaign(app, brand_id, campaign_id)
         if campaign.status is not CampaignStatus.DRAFT:
             raise IllegalTransition(f"cannot launch a campaign that is {campaign.status.value}")
         groups = [UUID(group_id) for group_id in campaign.lead_group_ids]
-        eligible = snapshot_audience(db, brand_id, campaign_id, groups)
+        eligible = snapshot_audience(db, brand_id, campaign_id, groups, still_draft)
         problems = _problems(db, campaign, eligible, providers)
         if problems:
-            discard_snapshot(db, campaign_id)
-            raise CannotRun(problems)
+            raise refuse(CannotRun(problems))
         cost = launch_cost(campaign.steps, eligible)
         ledger: CreditLedger = app.get(CreditLedger.create_id(brand_id))
         try:
             ledger.reserve(campaign_id, cost, now)
-        except DomainError:
-            discard_snapshot(db, campaign_id)
-            raise
+        except DomainError as short:
+            raise refuse(short) from None
         campaign.launch(now, cost)
         return Launched(campaign_id, cost, app.save_all([ledger, campaign]))
 
