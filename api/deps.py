@@ -29,6 +29,7 @@ class Services:
     dev_clock: DevClock | None = None
     ready: Callable[[], dict[str, bool]] = lambda: {}
     gauges: Callable[[], dict[str, float]] = lambda: {}
+    parked: Callable[[], dict[str, int]] = lambda: {}  # items set aside per follower (storage/parked.py)
     projections: tuple[str, ...] = ("campaign_summaries",)
     default_phone_region: str = "US"  # phones without a +country code are read as this region's
     credential_cipher: CredentialCipher | None = None  # None: credentials cannot be stored

@@ -2,33 +2,58 @@
 
 Idempotent by construction: an account is reset only if its last reset was before today, so a
 second run, or a run on another machine at the same moment, changes nothing more. Days the
-service was down still count towards warm-up.
+service was down still count towards warm-up. The warm-up arithmetic runs in 64 bits and is capped
+by the daily limit, and one statement covers every account; should it fail all the same, each
+account is reset on its own and a failing one is parked (storage/parked.py), so one brand's bad
+row never keeps every other brand's quota from resetting.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
 
+from storage import parked
 from storage.database import Database
+
+FOLLOWER = "daily_reset"
 
 DDL = [
     """ALTER TABLE sender_accounts
        ADD COLUMN IF NOT EXISTS last_reset_on date NOT NULL DEFAULT (now() AT TIME ZONE 'UTC')::date""",
 ]
 
+RESET = """
+    UPDATE sender_accounts SET
+        warmup_day = LEAST(warmup_day::bigint + GREATEST(%(today)s - last_reset_on, 0), 100000),
+        sends_today = 0,
+        limit_today = CASE WHEN warmup_enabled
+            THEN LEAST(daily_limit::bigint, warmup_start_limit::bigint + warmup_daily_increment::bigint
+                       * (warmup_day::bigint + GREATEST(%(today)s - last_reset_on, 0)))
+            ELSE daily_limit END,
+        last_reset_on = %(today)s
+    WHERE last_reset_on < %(today)s AND NOT (id = ANY(%(skip)s::uuid[]))"""
+
 
 def reset_daily_quotas(db: Database, now: datetime) -> int:
     """Reset `sends_today` and advance warm-up for accounts not yet reset today; return how many."""
     today = now.astimezone(UTC).date()
-    return db.execute(
-        """UPDATE sender_accounts SET
-               warmup_day = warmup_day + GREATEST(%(today)s - last_reset_on, 0),
-               sends_today = 0,
-               limit_today = CASE WHEN warmup_enabled
-                   THEN LEAST(daily_limit, warmup_start_limit + warmup_daily_increment
-                              * (warmup_day + GREATEST(%(today)s - last_reset_on, 0)))
-                   ELSE daily_limit END,
-               last_reset_on = %(today)s
-           WHERE last_reset_on < %(today)s""",
-        {"today": today},
+    skip = sorted(parked.held_back(db, FOLLOWER))
+    try:
+        return db.execute(RESET, {"today": today, "skip": skip})
+    except Exception as error:
+        if parked.transient(error):
+            raise
+    due = db.fetch_all(
+        "SELECT id, brand_id FROM sender_accounts WHERE last_reset_on < %s AND NOT (id = ANY(%s::uuid[]))",
+        (today, skip),
     )
+
+    def reset_one(account: dict[str, Any]) -> int:
+        return db.execute(RESET + " AND id = %(id)s", {"today": today, "skip": [], "id": account["id"]})
+
+    def brand(account: dict[str, Any]) -> UUID:
+        return account["brand_id"]
+
+    return parked.each_contained(db, FOLLOWER, due, reset_one, key=lambda a: str(a["id"]), brand=brand)

@@ -1,7 +1,8 @@
 """Use case: enrol a launched campaign's audience in chunks, dispatching the groups already due.
 
 Enrollment ids are uuid5(campaign, contact), so a chunk saved twice (a crash between the save and
-the cursor update) is detected as existing and skipped: enrolling is idempotent.
+the cursor update) is detected as existing and skipped: enrolling is idempotent. Each campaign is
+enrolled on its own: one that keeps failing is parked (storage/parked.py) and the others go on.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from commands import launch_audience
 from commands.application import CampaignApplication
 from domain.campaign import Campaign, CampaignStatus
 from domain.enrollment import Enrollment
+from storage import parked
 from storage.database import Database
 
 CHUNK_SIZE = 1000
+FOLLOWER = "enroller"
 
 
 def enrol_next_chunk(
@@ -76,6 +79,11 @@ def _valid_zone(name: str | None) -> str | None:
 
 def enrol_pending_campaigns(app: CampaignApplication, db: Database, now: datetime) -> int:
     """One pass of the enrollment process over every campaign still being enrolled."""
-    return sum(
-        enrol_next_chunk(app, db, campaign_id, now) for campaign_id in launch_audience.campaigns_to_enrol(db)
+    pending = launch_audience.campaigns_to_enrol(db)
+    return parked.each_contained(
+        db,
+        FOLLOWER,
+        pending,
+        lambda campaign_id: enrol_next_chunk(app, db, campaign_id, now),
+        brand=pending.get,
     )

@@ -4,12 +4,15 @@ Follows the event log. Each StepSent consumes its credit and each StepFailed rel
 summed per campaign; when a campaign completes or is archived, what it still holds is released.
 Ledger events carry the log position they settle through, so a batch applied before a crash is
 recognised and skipped: each send is settled exactly once. The send path never touches a ledger.
+An event that cannot be settled is retried a few times and then parked (storage/parked.py): the
+other brands' ledgers keep settling, and `campaign-service parked retry` settles it after a fix.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -18,10 +21,13 @@ from commands.application import CampaignApplication, retry_on_conflict
 from domain.campaign import Campaign
 from domain.credit_ledger import CreditLedger
 from domain.enrollment import Enrollment
+from storage import parked
 from storage.database import Database
-from storage.event_log import read_log
+from storage.event_log import brand_of, read_log, read_one
 
 log = logging.getLogger(__name__)
+
+FOLLOWER = "settlement"
 
 SETTLED_EVENTS = (
     Enrollment.StepSent,
@@ -43,9 +49,14 @@ def settle_next_batch(app: CampaignApplication, db: Database, now: datetime, bat
     start = row["position"] if row else 0
     events, through = read_log(app, start, batch_size, SETTLED_EVENTS)
     if through == start:
-        return 0
+        return parked.retry_parked(db, FOLLOWER, lambda position: _settle_handed_back(app, position, now))
+
+    def park(item: tuple[int, Any], error: BaseException, tries: int) -> None:
+        with db.transaction() as cur:
+            parked.park(cur, FOLLOWER, str(item[0]), brand_of(app, item[1]), error, tries)
+
     if events:
-        retry_on_conflict(lambda: _settle(app, events, now))
+        parked.contain(events, lambda batch: retry_on_conflict(lambda: _settle(app, batch, now)), park)
     db.execute(
         """INSERT INTO settlement_position (id, position) VALUES (true, %s)
            ON CONFLICT (id) DO UPDATE SET position = EXCLUDED.position""",
@@ -54,7 +65,14 @@ def settle_next_batch(app: CampaignApplication, db: Database, now: datetime, bat
     return max(len(events), 1)
 
 
-def _settle(app: CampaignApplication, events: list[tuple[int, Any]], now: datetime) -> None:
+def _settle_handed_back(app: CampaignApplication, position: int, now: datetime) -> None:
+    """Settle one parked event after a fix; the ledger has settled past it, so it is not skipped."""
+    retry_on_conflict(lambda: _settle(app, [read_one(app, position)], now, handed_back=True))
+
+
+def _settle(
+    app: CampaignApplication, events: Sequence[tuple[int, Any]], now: datetime, handed_back: bool = False
+) -> None:
     ledgers: dict[UUID, CreditLedger] = {}
     brands: dict[UUID, UUID] = {}
     consumed: Counter[UUID] = Counter()
@@ -84,7 +102,7 @@ def _settle(app: CampaignApplication, events: list[tuple[int, Any]], now: dateti
     last = events[-1][0]
     for position, event in events:
         if isinstance(event, Enrollment.StepSent | Enrollment.StepFailed):
-            if position <= ledger_of(event.campaign_id).settled_through:
+            if position <= ledger_of(event.campaign_id).settled_through and not handed_back:
                 continue  # settled before a crash
             if isinstance(event, Enrollment.StepSent):
                 consumed[event.campaign_id] += event.credits
@@ -92,7 +110,7 @@ def _settle(app: CampaignApplication, events: list[tuple[int, Any]], now: dateti
                 released[event.campaign_id] += event.credits_released
         elif isinstance(event, Campaign.CampaignCompleted | Campaign.CampaignArchived):
             ledger = ledger_of(event.originator_id)
-            if position <= ledger.settled_through:
+            if position <= ledger.settled_through and not handed_back:
                 continue
             flush(event.originator_id, position)
             remaining = ledger.reservation(event.originator_id).outstanding

@@ -1,7 +1,10 @@
 """A channel worker: takes batches of dispatches from `sends.<channel>` and sends them.
 
 It only parses and hands on; the send use case decides. A message that cannot be decoded goes to
-the dead-letter topic with its error instead of blocking the partition.
+the dead-letter topic with its error instead of blocking the partition. A batch that fails for one
+dispatch's fault is sent again one dispatch at a time (safe: a step attempted before is reconciled
+with the provider by its key, never sent twice), and the dispatch that keeps failing is parked
+(storage/parked.py), so the rest of the partition, every other brand's sends, goes on.
 """
 
 from __future__ import annotations
@@ -9,16 +12,18 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from commands.application import CampaignApplication
 from commands.personalisation import TEMPLATE, Personaliser
 from commands.providers import Provider
-from commands.send_steps import send_dispatches
+from commands.send_steps import Dispatch, send_dispatches
 from consumers.messages import DEAD_LETTER_TOPIC, SEND_TOPICS, decode_dispatch
 from consumers.transport import Transport
+from storage import parked
 from storage.database import Database
+from storage.event_log import brand_of
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +57,20 @@ class ChannelWorker:
                 self.transport.publish(DEAD_LETTER_TOPIC, self.channel, json.dumps(letter).encode())
                 dead = True
         if dispatches:
-            report = send_dispatches(
-                self.app, self.db, self.providers, dispatches, self.now, self.personaliser
-            )
-            log.debug("%s batch: %s", self.channel, report)
+            parked.contain(dispatches, self._send, self._park)
         if dead:
             self.transport.flush()
+
+    def _send(self, dispatches: Sequence[Dispatch]) -> None:
+        report = send_dispatches(
+            self.app, self.db, self.providers, list(dispatches), self.now, self.personaliser
+        )
+        log.debug("%s batch: %s", self.channel, report)
+
+    def _park(self, dispatch: Dispatch, error: BaseException, tries: int) -> None:
+        with self.db.transaction() as cur:
+            item = f"{dispatch.enrollment_id}:{dispatch.step_id}"
+            parked.park(cur, f"worker:{self.channel}", item, brand_of(self.app, dispatch), error, tries)
 
     def run_forever(self, stop: threading.Event) -> None:
         self.transport.consume(

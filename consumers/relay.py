@@ -2,12 +2,17 @@
 
 The event store is the outbox. Each StepDispatched becomes a message on `sends.<channel>` keyed by
 enrollment id; with Kafka every event also goes to `campaign.events` as documented JSON. The relay
-records its position only after the transport has taken the batch: at least once, never lost.
+records its position only after the transport has taken the whole batch (a failed produce raises,
+and the batch is read again): at least once, never lost. An event that cannot be turned into a
+message is retried a few times, then parked (storage/parked.py) so the log keeps moving for
+everyone else.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from typing import Any
 
 from eventsourcing.application import Application
 
@@ -16,8 +21,9 @@ from consumers.messages import EVENTS_TOPIC, SEND_TOPICS, encode_dispatch
 from consumers.transport import Transport
 from domain.enrollment import Enrollment
 from projections.event_json import event_to_json
+from storage import parked
 from storage.database import Database
-from storage.event_log import read_log
+from storage.event_log import brand_of, read_log, read_one
 
 DDL = """
 CREATE TABLE IF NOT EXISTS relay_positions (
@@ -51,23 +57,45 @@ class Relay:
         wanted = () if self.publish_events else (Enrollment.StepDispatched,)
         events, through = read_log(self.app, start, self.batch_size, wanted)
         if through == start:
-            return 0
-        for position, event in events:
-            if isinstance(event, Enrollment.StepDispatched):
-                dispatch = Dispatch(event.originator_id, event.campaign_id, event.step_id, event.channel)
-                self.transport.publish(
-                    SEND_TOPICS[event.channel],
-                    str(event.originator_id),
-                    encode_dispatch(dispatch, position),
-                )
-            if self.publish_events:
-                body = json.dumps(event_to_json(position, event)).encode()
-                self.transport.publish(EVENTS_TOPIC, str(event.originator_id), body)
-        self.transport.flush()
-        self.transport.wait_until_handled()
+            return parked.retry_parked(self.db, self.name, self._republish)
+        messages: list[tuple[str, str, bytes]] = []
+
+        def park(item: tuple[int, Any], error: BaseException, tries: int) -> None:
+            with self.db.transaction() as cur:
+                parked.park(cur, self.name, str(item[0]), brand_of(self.app, item[1]), error, tries)
+
+        parked.contain(events, lambda batch: messages.extend(self._messages(batch)), park)
+        self._hand_over(messages)
         self.db.execute(
             """INSERT INTO relay_positions (relay, position) VALUES (%s, %s)
                ON CONFLICT (relay) DO UPDATE SET position = EXCLUDED.position""",
             (self.name, through),
         )
         return max(len(events), 1)
+
+    def _messages(self, events: Sequence[tuple[int, Any]]) -> list[tuple[str, str, bytes]]:
+        """(topic, key, value) of every message the events make; nothing is published yet."""
+        messages = []
+        for position, event in events:
+            if isinstance(event, Enrollment.StepDispatched):
+                dispatch = Dispatch(event.originator_id, event.campaign_id, event.step_id, event.channel)
+                messages.append(
+                    (
+                        SEND_TOPICS[event.channel],
+                        str(event.originator_id),
+                        encode_dispatch(dispatch, position),
+                    )
+                )
+            if self.publish_events:
+                body = json.dumps(event_to_json(position, event)).encode()
+                messages.append((EVENTS_TOPIC, str(event.originator_id), body))
+        return messages
+
+    def _hand_over(self, messages: list[tuple[str, str, bytes]]) -> None:
+        for topic, key, value in messages:
+            self.transport.publish(topic, key, value)
+        self.transport.flush()  # raises TransportUnavailable when the broker did not take them all
+        self.transport.wait_until_handled()
+
+    def _republish(self, position: int) -> None:
+        self._hand_over(self._messages([read_one(self.app, position)]))

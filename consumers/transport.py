@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from consumers.messages import DEAD_LETTER_TOPIC, EVENTS_TOPIC, SEND_TOPICS
+from storage.parked import TransportUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,7 @@ class KafkaTransport:
         self.prefix = prefix  # lets several deployments (or test runs) share one cluster
         self.batch_size = batch_size
         self.producer = KafkaProducer(bootstrap_servers=bootstrap_servers, acks="all", linger_ms=5)
+        self._sent = threading.local()
         self._ensure_topics()
 
     def _ensure_topics(self) -> None:
@@ -127,10 +129,31 @@ class KafkaTransport:
             admin.close()
 
     def publish(self, topic: str, key: str, value: bytes) -> None:
-        self.producer.send(self.prefix + topic, key=key.encode(), value=value)
+        sent = self.producer.send(self.prefix + topic, key=key.encode(), value=value)
+        self._pending().append(sent)
 
     def flush(self) -> None:
-        self.producer.flush(timeout=30)
+        """Wait for this thread's sends; raise TransportUnavailable if the broker refused any.
+
+        kafka-python's own `flush` returns even when a send failed (its future holds the error), so
+        a caller that records a position after it must look at every future.
+        """
+        from kafka.errors import KafkaError
+
+        pending, self._sent.futures = self._pending(), []
+        try:
+            self.producer.flush(timeout=30)
+        except KafkaError as error:
+            raise TransportUnavailable(f"Kafka did not take the batch: {error}") from error
+        failed = [future.exception for future in pending if not future.succeeded()]
+        if failed:
+            raise TransportUnavailable(f"Kafka refused {len(failed)} of {len(pending)} messages: {failed[0]}")
+
+    def _pending(self) -> list:
+        """The futures of this thread's sends since its last flush (relay and workers share a producer)."""
+        if not hasattr(self._sent, "futures"):
+            self._sent.futures = []
+        return self._sent.futures
 
     def wait_until_handled(self) -> None:
         pass  # the broker keeps what is unhandled; consumers' committed offsets say how far they are

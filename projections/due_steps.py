@@ -6,6 +6,7 @@ was deferred, or a dispatch was cancelled by a pause. Dispatching or finishing r
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -59,12 +60,13 @@ class DueSteps:
             )
 
 
-def due_enrollments(db: Database, now: datetime, limit: int) -> list[UUID]:
-    """Enrollments of ACTIVE campaigns whose waiting steps are due, oldest first."""
+def due_enrollments(db: Database, now: datetime, limit: int, skip: Collection[UUID | str] = ()) -> list[UUID]:
+    """Enrollments of ACTIVE campaigns whose waiting steps are due, oldest first, except `skip`."""
     rows = db.fetch_all(
         """SELECT d.enrollment_id FROM due_steps d
            JOIN campaign_summaries c ON c.id = d.campaign_id AND c.status = 'ACTIVE'
-           WHERE d.due_at <= %s ORDER BY d.due_at LIMIT %s""",
-        (now, limit),
+           WHERE d.due_at <= %s AND NOT (d.enrollment_id = ANY(%s::uuid[]))
+           ORDER BY d.due_at LIMIT %s""",
+        (now, [str(item) for item in skip], limit),
     )
     return [row["enrollment_id"] for row in rows]

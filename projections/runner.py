@@ -1,7 +1,9 @@
 """Follows the notification log and applies events to read models, exactly once per projection.
 
 A batch of events and the projection's new position are written in one transaction, so a crash
-replays nothing twice and loses nothing. The runner polls (no LISTEN to die silently); the runtime
+replays nothing twice and loses nothing. An event the projection cannot apply is retried a few
+times and then parked (storage/parked.py) in that same transaction, so one brand's poison event
+never stalls every brand's read model. The runner polls (no LISTEN to die silently); the runtime
 calls `run_once` from a supervised loop that logs and retries after an error. It can also rebuild
 a projection from zero.
 """
@@ -9,13 +11,14 @@ a projection from zero.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from eventsourcing.application import Application
 
+from storage import parked
 from storage.database import Database
-from storage.event_log import read_log
+from storage.event_log import brand_of, read_log, read_one
 
 DDL = """
 CREATE TABLE IF NOT EXISTS projection_positions (
@@ -62,15 +65,42 @@ class ProjectionRunner:
             start = row["position"] if row else 0
             events, through = read_log(self.app, start, self.batch_size, self.projection.events)
             if through == start:
-                return 0
-            if events:
-                self.projection.apply(cur, events)
-            cur.execute(
-                """INSERT INTO projection_positions (projection, position) VALUES (%s, %s)
-                   ON CONFLICT (projection) DO UPDATE SET position = EXCLUDED.position""",
-                (self.projection.name, through),
-            )
+                events = []
+            elif events:
+                parked.contain(
+                    events,
+                    lambda batch: self._apply(cur, batch),
+                    lambda item, error, tries: parked.park(
+                        cur, self.follower, str(item[0]), brand_of(self.app, item[1]), error, tries
+                    ),
+                )
+            if through != start:
+                cur.execute(
+                    """INSERT INTO projection_positions (projection, position) VALUES (%s, %s)
+                       ON CONFLICT (projection) DO UPDATE SET position = EXCLUDED.position""",
+                    (self.projection.name, through),
+                )
+        if through == start:
+            return self.retry_parked()  # idle: the moment to apply what an operator handed back
         return max(len(events), 1)
+
+    @property
+    def follower(self) -> str:
+        return f"projection:{self.projection.name}"
+
+    def _apply(self, cur: Any, events: Sequence[tuple[int, Any]]) -> None:
+        with cur.connection.transaction():  # a savepoint: a failed batch leaves nothing behind
+            self.projection.apply(cur, list(events))
+
+    def retry_parked(self) -> int:
+        """Apply again the events an operator handed back with `campaign-service parked retry`."""
+
+        def reapply(position: int) -> None:
+            with self.db.transaction() as cur:
+                cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.projection.name,))
+                self.projection.apply(cur, [read_one(self.app, position)])
+
+        return parked.retry_parked(self.db, self.follower, reapply)
 
     def catch_up(self, progress: Callable[[int, int], None] | None = None) -> int:
         total = 0
@@ -86,6 +116,7 @@ class ProjectionRunner:
         with self.db.transaction() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.projection.name,))
             self.projection.reset(cur)
+            cur.execute("DELETE FROM parked_items WHERE follower = %s", (self.follower,))
             cur.execute("DELETE FROM projection_positions WHERE projection = %s", (self.projection.name,))
         return self.catch_up(progress)
 

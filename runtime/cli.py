@@ -125,6 +125,48 @@ def replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def parked_list(args: argparse.Namespace) -> int:
+    from storage import parked
+
+    container = _container(args)
+    try:
+        rows = parked.listing(container.db, args.follower)
+    finally:
+        container.close()
+    if args.format == "json":
+        print(json.dumps(rows, default=str, indent=2))
+        return 0
+    if not rows:
+        print("no parked items" + (f" for {args.follower}" if args.follower else ""))
+        return 0
+    print(f"{'id':>5}  {'follower':<28} {'item':<38} {'brand':<36} {'status':<8} {'tries':>5}  last seen")
+    for row in rows:
+        print(
+            f"{row['id']:>5}  {row['follower']:<28} {row['item']:<38} {row['brand_id'] or '-'!s:<36} "
+            f"{row['status']:<8} {row['attempts']:>5}  {row['last_seen']:%Y-%m-%d %H:%M:%S}\n"
+            f"       first seen {row['first_seen']:%Y-%m-%d %H:%M:%S}: {row['error']}"
+        )
+    return 0
+
+
+def parked_retry(args: argparse.Namespace) -> int:
+    from storage import parked
+
+    if not args.all and args.id is None:
+        print("campaign-service: name a parked item's ID, or --all", file=sys.stderr)
+        return 2
+    container = _container(args)
+    try:
+        handed = parked.hand_back(container.db, None if args.all else [args.id])
+    finally:
+        container.close()
+    if not handed and not args.all:
+        print(f"campaign-service: no parked item {args.id}", file=sys.stderr)
+        return 1
+    print(f"handed back {handed} item(s); their followers apply them again on their next pass")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="campaign-service", description=__doc__)
     commands = top.add_subparsers(dest="command", required=True)
@@ -166,6 +208,17 @@ def parser() -> argparse.ArgumentParser:
     rebuild = with_data_dir(commands.add_parser("replay", help="rebuild read models from the event store"))
     rebuild.add_argument("--projection", help="one read model by name (default: all)")
     rebuild.set_defaults(func=replay)
+
+    setaside = commands.add_parser("parked", help="items a follower or periodic job could not process")
+    setaside_commands = setaside.add_subparsers(dest="parked_command", required=True)
+    listed = with_data_dir(setaside_commands.add_parser("list", help="list parked items with their errors"))
+    listed.add_argument("--follower", help="only this follower's items (e.g. projection:campaign_summaries)")
+    listed.add_argument("--format", choices=["table", "json"], default="table")
+    listed.set_defaults(func=parked_list)
+    retry = with_data_dir(setaside_commands.add_parser("retry", help="hand parked items back after a fix"))
+    retry.add_argument("id", nargs="?", type=int, help="the item's id from `parked list`")
+    retry.add_argument("--all", action="store_true", help="every parked item")
+    retry.set_defaults(func=parked_retry)
     return top
 
 

@@ -42,6 +42,7 @@ from projections.campaign_summaries import CampaignSummaries
 from projections.due_steps import DueSteps
 from runtime.embedded_postgres import EmbeddedPostgres
 from runtime.settings import Settings
+from storage import parked
 from storage.database import Database, event_store_env
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,7 @@ class Container:
             dev_clock=self.dev_clock,
             ready=self.readiness,
             gauges=self.gauges,
+            parked=lambda: parked.counts(self.db),
             projections=tuple(p.name for p in PROJECTIONS),
             default_phone_region=self.settings.default_phone_region,
             credential_cipher=self.credential_cipher,
@@ -124,6 +126,8 @@ class Container:
             values[f'projection_position{{projection="{row["projection"]}"}}'] = float(row["position"])
         for row in self.db.fetch_all("SELECT status, count(*) AS n FROM campaign_summaries GROUP BY status"):
             values[f'campaigns{{status="{row["status"]}"}}'] = float(row["n"])
+        for follower, count in parked.counts(self.db).items():
+            values[f'parked_items{{follower="{follower}"}}'] = float(count)
         return values
 
     def start(self, roles: tuple[str, ...] = ROLES) -> None:
@@ -215,6 +219,7 @@ def build(settings: Settings) -> Container:
         relay_module.DDL,
         sandbox.DDL,
         templates.DDL,
+        parked.DDL,
         *[ddl for p in PROJECTIONS for ddl in p.ddl],
     )
     app = CampaignApplication(env=event_store_env(url, lock_timeout_s=settings.postgres_lock_timeout))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.utils import get_topic
@@ -29,3 +30,25 @@ def read_log(
     notes = recorder.select_notifications(after, limit, stop=head, topics=topics, inclusive_of_start=False)
     through = notes[-1].id if len(notes) == limit else head
     return [(n.id, app.mapper.to_domain_event(n)) for n in notes], through
+
+
+def read_one(app: Application, position: int) -> tuple[int, Any]:
+    """The (position, event) stored at one log position (LookupError if there is none)."""
+    notes = app.recorder.select_notifications(position, 1)
+    if not notes or notes[0].id != position:
+        raise LookupError(f"no event at log position {position}")
+    return position, app.mapper.to_domain_event(notes[0])
+
+
+def brand_of(app: Application, event: Any) -> UUID | None:
+    """The brand an event belongs to, for the operator: its own field, else its creator's event's."""
+    brand = getattr(event, "brand_id", None)
+    if isinstance(brand, UUID):
+        return brand
+    owner = getattr(event, "campaign_id", None) or getattr(event, "originator_id", None)
+    try:
+        first = app.recorder.select_events(owner, limit=1) if isinstance(owner, UUID) else []
+        found = getattr(app.mapper.to_domain_event(first[0]), "brand_id", None) if first else None
+    except Exception:  # only a hint for the operator: never a reason to fail
+        return None
+    return found if isinstance(found, UUID) else None

@@ -17,10 +17,13 @@ def healthz():
 
 @router.get("/readyz")
 def readyz(services: ServicesDep):
+    """Ready when every check passes; `parked` counts items set aside per follower (they do not make
+    the service unready: `campaign-service parked list` shows them)."""
     checks = services.ready()
-    return JSONResponse(
-        {"ready": all(checks.values()), "checks": checks}, status_code=200 if all(checks.values()) else 503
-    )
+    body: dict = {"ready": all(checks.values()), "checks": checks}
+    if checks.get("database", True):
+        body["parked"] = services.parked()
+    return JSONResponse(body, status_code=200 if all(checks.values()) else 503)
 
 
 @router.get("/metrics", response_class=PlainTextResponse)

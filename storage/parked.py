@@ -1,0 +1,268 @@
+"""Parked items: what a log follower or periodic job could not process, set aside so the rest goes on.
+
+A follower retries a failing item a bounded number of times with backoff, then parks it here (its
+follower, its log position or row id, its brand, the error, first and last seen, attempts) and
+moves past it, so one brand's poison event or row never stalls another brand. Trouble that is not
+the item's fault (a lost connection, a lock timeout, a version conflict, a broker away) is
+`transient`: it is never counted against an item, the follower just waits and tries again.
+Operators list parked items and hand them back after a fix (`campaign-service parked`); /readyz
+and /metrics count them.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
+from uuid import UUID
+
+import psycopg
+import psycopg_pool
+from eventsourcing import persistence
+
+from storage.database import Database
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# A log follower retries in place (it cannot move past an item without deciding its fate), so its
+# pauses are short; a periodic job retries an item on later passes, with a longer backoff.
+IN_PLACE_TRIES = 3
+IN_PLACE_PAUSES = (0.1, 0.4)
+PERIODIC_TRIES = 5
+ERROR_CHARS = 2000
+
+DDL = """
+CREATE TABLE IF NOT EXISTS parked_items (
+    id bigserial PRIMARY KEY,
+    follower text NOT NULL,
+    item text NOT NULL,
+    brand_id uuid,
+    error text NOT NULL,
+    attempts integer NOT NULL,
+    status text NOT NULL CHECK (status IN ('failing', 'parked', 'retry')),
+    first_seen timestamptz NOT NULL DEFAULT now(),
+    last_seen timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (follower, item)
+)
+"""
+
+TRANSIENT: tuple[type[BaseException], ...] = (
+    psycopg.OperationalError,  # connection lost, lock timeout, deadlock, serialization failure
+    psycopg.InterfaceError,
+    psycopg_pool.PoolTimeout,
+    persistence.OperationalError,
+    persistence.InterfaceError,
+    persistence.IntegrityError,  # a version conflict in the event store: someone wrote first
+    persistence.ConnectionUnavailableError,
+    ConnectionError,
+    TimeoutError,
+)
+
+
+class TransportUnavailable(ConnectionError):
+    """The message transport did not take what was published (broker away): try the batch again."""
+
+
+def transient(error: BaseException) -> bool:
+    """Not the item's fault: the follower waits and tries again without counting an attempt."""
+    return isinstance(error, TRANSIENT)
+
+
+def describe(error: BaseException) -> str:
+    """One line for the operator: the error's class and message, cut short."""
+    text = f"{type(error).__name__}: {error}".replace("\x00", "\\0")
+    return " ".join(text.split())[:ERROR_CHARS]
+
+
+def contain(
+    items: Sequence[T],
+    apply: Callable[[Sequence[T]], None],
+    park: Callable[[T, BaseException, int], None],
+    *,
+    pause: Callable[[float], None] = time.sleep,
+) -> None:
+    """Apply a batch; if it fails for an item's fault, apply one item at a time and park the poison.
+
+    `apply` must be atomic for what it is given (a savepoint, or work with no side effect until it
+    returns), so a failed try leaves nothing behind. Transient errors propagate untouched.
+    """
+    try:
+        apply(items)
+        return
+    except Exception as error:
+        if transient(error):
+            raise
+        if len(items) > 1:
+            log.warning(
+                "a batch of %d failed (%s); applying its items one by one", len(items), describe(error)
+            )
+    for item in items:
+        for attempt in range(1, IN_PLACE_TRIES + 1):
+            try:
+                apply([item])
+                break
+            except Exception as error:
+                if transient(error):
+                    raise
+                if attempt == IN_PLACE_TRIES:
+                    park(item, error, attempt)
+                else:
+                    pause(IN_PLACE_PAUSES[min(attempt, len(IN_PLACE_PAUSES)) - 1])
+
+
+def park(
+    cur: Any, follower: str, item: str, brand_id: UUID | None, error: BaseException, attempts: int
+) -> None:
+    """Record the item as parked (inside the caller's transaction, beside its position)."""
+    log.error(
+        "%s: parked %s (brand %s) after %d attempts: %s", follower, item, brand_id, attempts, describe(error)
+    )
+    cur.execute(
+        """INSERT INTO parked_items (follower, item, brand_id, error, attempts, status)
+           VALUES (%s, %s, %s, %s, %s, 'parked')
+           ON CONFLICT (follower, item) DO UPDATE SET error = EXCLUDED.error, status = 'parked',
+               attempts = parked_items.attempts + EXCLUDED.attempts, last_seen = now(),
+               brand_id = COALESCE(parked_items.brand_id, EXCLUDED.brand_id)""",
+        (follower, item, brand_id, describe(error), attempts),
+    )
+
+
+def held_back(db: Database, follower: str) -> set[str]:
+    """Items a periodic job must skip now: parked ones, and failing ones still in their backoff."""
+    return {item for item, held in _known(db, follower).items() if held}
+
+
+def _known(db: Database, follower: str) -> dict[str, bool]:
+    """Every item the follower has on record, and whether it is to be skipped now."""
+    rows = db.fetch_all(
+        """SELECT item, (status = 'parked' OR (status = 'failing'
+               AND last_seen > now() - interval '1 second' * power(2, attempts))) AS held
+           FROM parked_items WHERE follower = %s""",
+        (follower,),
+    )
+    return {row["item"]: row["held"] for row in rows}
+
+
+def record_failure(
+    db: Database, follower: str, item: str, brand_id: UUID | None, error: BaseException
+) -> bool:
+    """Count a periodic job's failed try at an item; park it at the last try. True when parked."""
+    row = db.fetch_one(
+        """INSERT INTO parked_items (follower, item, brand_id, error, attempts, status)
+           VALUES (%(follower)s, %(item)s, %(brand)s, %(error)s, 1, 'failing')
+           ON CONFLICT (follower, item) DO UPDATE SET error = EXCLUDED.error, last_seen = now(),
+               attempts = parked_items.attempts + 1,
+               status = CASE WHEN parked_items.attempts + 1 >= %(tries)s THEN 'parked' ELSE 'failing' END
+           RETURNING status, attempts""",
+        {
+            "follower": follower,
+            "item": item,
+            "brand": brand_id,
+            "error": describe(error),
+            "tries": PERIODIC_TRIES,
+        },
+    )
+    parked = row is not None and row["status"] == "parked"
+    level = logging.ERROR if parked else logging.WARNING
+    log.log(
+        level,
+        "%s: %s failed (%s)%s",
+        follower,
+        item,
+        describe(error),
+        "; parked" if parked else "; will retry",
+    )
+    return parked
+
+
+def cleared(db: Database, follower: str, items: Iterable[str]) -> None:
+    """Forget items that went through after earlier failures."""
+    wanted = list(items)
+    if wanted:
+        db.execute("DELETE FROM parked_items WHERE follower = %s AND item = ANY(%s)", (follower, wanted))
+
+
+def each_contained(
+    db: Database,
+    follower: str,
+    items: Iterable[T],
+    work: Callable[[T], int],
+    *,
+    key: Callable[[T], str] = str,
+    brand: Callable[[T], UUID | None] = lambda _: None,
+) -> int:
+    """Run `work` on each item, counting and parking the failures of each on its own."""
+    known = _known(db, follower)
+    done, recovered = 0, []
+    for item in items:
+        name = key(item)
+        if known.get(name):
+            continue
+        try:
+            done += work(item)
+        except Exception as error:
+            if transient(error):
+                raise
+            record_failure(db, follower, name, brand(item), error)
+            continue
+        recovered.append(name)
+    known = {
+        row["item"] for row in db.fetch_all("SELECT item FROM parked_items WHERE follower = %s", (follower,))
+    }
+    cleared(db, follower, [name for name in recovered if name in known])
+    return done
+
+
+def to_retry(db: Database, follower: str) -> list[dict[str, Any]]:
+    """Log positions an operator handed back (`parked retry`), for the follower to apply again."""
+    return db.fetch_all(
+        "SELECT id, item FROM parked_items WHERE follower = %s AND status = 'retry' ORDER BY id", (follower,)
+    )
+
+
+def retry_parked(db: Database, follower: str, reapply: Callable[[int], None]) -> int:
+    """Apply handed-back log positions again: a success forgets the item, a failure parks it again."""
+    done = 0
+    for row in to_retry(db, follower):
+        try:
+            reapply(int(row["item"]))
+        except Exception as error:
+            if transient(error):
+                raise
+            with db.transaction() as cur:
+                park(cur, follower, row["item"], None, error, 1)
+            continue
+        db.execute("DELETE FROM parked_items WHERE id = %s", (row["id"],))
+        done += 1
+    return done
+
+
+def listing(db: Database, follower: str | None = None) -> list[dict[str, Any]]:
+    return db.fetch_all(
+        """SELECT id, follower, item, brand_id, status, attempts, first_seen, last_seen, error
+           FROM parked_items WHERE %(f)s::text IS NULL OR follower = %(f)s ORDER BY id""",
+        {"f": follower},
+    )
+
+
+def hand_back(db: Database, ids: Sequence[int] | None) -> int:
+    """Hand parked items back to their followers: log positions are applied again, rows retried.
+
+    `None` hands back every parked item. A row item (a campaign, an account, an enrollment) is
+    simply forgotten, so its periodic job tries it afresh; a log position is marked for its follower.
+    """
+    return db.execute(
+        """UPDATE parked_items SET status = 'retry', attempts = 0
+           WHERE status IN ('parked', 'failing') AND (%(ids)s::bigint[] IS NULL OR id = ANY(%(ids)s::bigint[]))""",
+        {"ids": list(ids) if ids is not None else None},
+    )
+
+
+def counts(db: Database) -> dict[str, int]:
+    rows = db.fetch_all(
+        "SELECT follower, count(*) AS n FROM parked_items WHERE status = 'parked' GROUP BY follower"
+    )
+    return {row["follower"]: row["n"] for row in rows}

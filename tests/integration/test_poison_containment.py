@@ -1,0 +1,181 @@
+"""One brand's poison event or row is parked; every other brand's campaigns keep moving.
+
+The poison is injected below the API (the API refuses such input since issue 7): a stored event
+that the campaign read model cannot apply, a campaign whose due dates overflow, an account that
+the midnight reset cannot update. Each time, another brand runs a whole campaign meanwhile.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from uuid import UUID, uuid4
+
+import psycopg
+import pytest
+
+from commands.daily_reset import reset_daily_quotas
+from domain.campaign import Campaign
+from runtime import cli
+from storage import parked
+from tests.support import Client, contacts, eventually, running_service
+
+pytestmark = pytest.mark.integration
+
+EMAIL_STEP = {"type": "EMAIL", "group": 0, "subject": "Hi {{first_name|there}}", "body": "Hello"}
+
+
+def _run_campaign_to_completion(client: Client, name: str) -> dict:
+    group = client.lead_group(contacts(3, phones=False))
+    client.sender("email", f"{uuid4().hex[:8]}@acme.example")
+    campaign = client.campaign(group, [EMAIL_STEP], name=name)
+    client.ok(client.post(f"/v1/campaign/{campaign}/launch"))
+    return eventually(
+        lambda: (c := client.ok(client.get(f"/v1/campaign/{campaign}")))["status"] == "COMPLETED" and c
+    )
+
+
+def _inject_campaign(service, brand_id: UUID, **fields) -> UUID:
+    """Save a Campaign's creation event as given, skipping the checks of Campaign.create."""
+    campaign_id = uuid4()
+    values = {
+        "brand_id": brand_id,
+        "name": "injected",
+        "audience_type": "leads",
+        "ai_personalization": False,
+        "lead_group_ids": [],
+        "steps": [],
+        "timezone": "UTC",
+        "sending_window": {},
+        "created_at": datetime.now(UTC),
+        **fields,
+    }
+    service.app.save(Campaign._create(Campaign.CampaignCreated, id=campaign_id, **values))
+    return campaign_id
+
+
+def test_an_event_the_read_model_cannot_apply_is_parked_and_other_brands_keep_moving(
+    database_url, capsys, monkeypatch
+):
+    with running_service(database_url) as service:
+        hostile, other = Client(service), Client(service)
+        poison = _inject_campaign(service, hostile.brand_id, name="bad\x00name")
+
+        done = _run_campaign_to_completion(other, "after the poison")
+        assert done["metrics"]["sent"]["email"] == 3
+        assert done["credits"] == {"reserved": 3, "consumed": 3, "released": 0, "outstanding": 0}
+        # The hostile brand's own next campaign is not held back either.
+        assert _run_campaign_to_completion(hostile, "its next one")["metrics"]["sent"]["email"] == 3
+
+        items = parked.listing(service.db, "projection:campaign_summaries")
+        assert len(items) == 1
+        assert items[0]["brand_id"] == hostile.brand_id
+        assert items[0]["status"] == "parked"
+        assert items[0]["attempts"] == parked.IN_PLACE_TRIES
+        assert "NUL" in items[0]["error"]
+        assert hostile.get(f"/v1/campaign/{poison}").status_code == 404
+        assert 'parked_items{follower="projection:campaign_summaries"} 1.0' in other.get("/metrics").text
+        assert other.ok(other.get("/readyz"))["parked"] == {"projection:campaign_summaries": 1}
+
+        # The operator sees it from the CLI, and a retry of an item that still fails parks it again.
+        monkeypatch.setenv("DATABASE_URL", database_url)
+        status = cli.main(["parked", "list", "--follower", "projection:campaign_summaries"])
+        listed = capsys.readouterr().out
+        assert status == 0
+        assert str(hostile.brand_id) in listed and "NUL" in listed
+        assert cli.main(["parked", "retry", str(items[0]["id"])]) == 0
+        eventually(lambda: parked.listing(service.db)[0]["status"] == "parked")
+        assert cli.main(["parked", "retry", "999999"]) == 1
+
+
+def test_a_campaign_whose_due_dates_overflow_is_parked_by_the_enroller_alone(database_url):
+    with running_service(database_url) as service:
+        hostile, other = Client(service), Client(service)
+        group = hostile.lead_group(contacts(2, phones=False))
+        hostile.sender("email", "sales@hostile.example")
+        steps = [  # a WAIT delays its own group: group 0 falls due after year 9999
+            {"id": "s1", "type": "WAIT", "group": 0, "order": 0, "wait_days": 3_000_000},
+            {"id": "s2", "type": "EMAIL", "group": 0, "order": 1, "subject": "Hi", "body": "Hello"},
+        ]
+        poison = _inject_campaign(service, hostile.brand_id, steps=steps, lead_group_ids=[group])
+        hostile.ok(hostile.post(f"/v1/campaign/{poison}/launch"))
+
+        assert _run_campaign_to_completion(other, "while the enroller chokes")["status"] == "COMPLETED"
+        item = eventually(
+            lambda: [i for i in parked.listing(service.db, "enroller") if i["status"] == "parked"]
+        )
+        assert item[0]["item"] == str(poison)
+        assert item[0]["brand_id"] == hostile.brand_id
+        assert item[0]["attempts"] == parked.PERIODIC_TRIES
+        assert "Overflow" in item[0]["error"]
+
+
+def test_a_dispatch_whose_outcome_cannot_be_recorded_is_parked_by_the_worker_alone(database_url):
+    with running_service(database_url) as service:
+        hostile, other = Client(service), Client(service)
+        group = hostile.lead_group(contacts(2, phones=False))
+        hostile.sender("email", "sales@hostile.example")
+        steps = [  # group 0 goes out; scheduling group 1 when it is sent overflows
+            {"id": "s0", "type": "EMAIL", "group": 0, "order": 0, "subject": "Hi", "body": "Hello"},
+            {"id": "s1", "type": "WAIT", "group": 1, "order": 0, "wait_days": 3_000_000},
+            {"id": "s2", "type": "EMAIL", "group": 1, "order": 1, "subject": "Hi", "body": "Hello"},
+        ]
+        poison = _inject_campaign(service, hostile.brand_id, steps=steps, lead_group_ids=[group])
+        hostile.ok(hostile.post(f"/v1/campaign/{poison}/launch"))
+
+        assert _run_campaign_to_completion(other, "while the worker chokes")["status"] == "COMPLETED"
+        items = eventually(
+            lambda: len(parked.listing(service.db, "worker:email")) == 2 and parked.listing(service.db)
+        )
+        assert {item["brand_id"] for item in items} == {hostile.brand_id}
+        assert all("Overflow" in item["error"] for item in items)
+        # Tried three times each, yet the provider got each message once (attempts are reconciled).
+        assert len(hostile.outbox(str(poison))) == 2
+
+
+def test_an_enormous_warmup_increment_no_longer_stops_the_midnight_reset(database_url):
+    with running_service(database_url, roles=()) as service:
+        hostile, other = Client(service), Client(service)
+        bad = hostile.sender("email", "warm@hostile.example")
+        good = other.sender("email", "sales@other.example")
+        service.db.execute(
+            """UPDATE sender_accounts SET warmup_enabled = true, warmup_daily_increment = 2000000000,
+                      warmup_day = 5, sends_today = 3 WHERE id = %s""",
+            (bad["id"],),
+        )
+        service.db.execute("UPDATE sender_accounts SET sends_today = 7 WHERE id = %s", (good["id"],))
+        assert reset_daily_quotas(service.db, datetime.now(UTC) + timedelta(days=1)) == 2
+        rows = {str(r["id"]): r for r in service.db.fetch_all("SELECT * FROM sender_accounts")}
+        assert rows[good["id"]]["sends_today"] == 0
+        assert rows[bad["id"]]["sends_today"] == 0
+        assert rows[bad["id"]]["limit_today"] == rows[bad["id"]]["daily_limit"]  # capped, not overflowed
+
+
+def test_an_account_the_reset_cannot_update_is_parked_and_the_others_are_reset(database_url):
+    with running_service(database_url, roles=()) as service:
+        hostile, other = Client(service), Client(service)
+        bad = hostile.sender("email", "broken@hostile.example")
+        good = other.sender("email", "sales@other.example")
+        service.db.execute("UPDATE sender_accounts SET sends_today = 1")
+        # A fault in one row, injected in PostgreSQL itself: updating that account raises.
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute(
+                """CREATE FUNCTION refuse_update() RETURNS trigger LANGUAGE plpgsql AS
+                   $$ BEGIN RAISE EXCEPTION 'this row cannot be updated'; END $$"""
+            )
+            conn.execute(
+                f"""CREATE TRIGGER refuse BEFORE UPDATE ON sender_accounts FOR EACH ROW
+                    WHEN (OLD.id = '{bad["id"]}') EXECUTE FUNCTION refuse_update()"""
+            )
+        day = datetime.now(UTC)
+        for days in range(1, parked.PERIODIC_TRIES + 1):
+            service.db.execute(
+                "UPDATE parked_items SET last_seen = now() - interval '1 hour'"
+            )  # backoff over
+            reset_daily_quotas(service.db, day + timedelta(days=days))
+            assert service.db.fetch_one(
+                "SELECT sends_today FROM sender_accounts WHERE id = %s", (good["id"],)
+            ) == {"sends_today": 0}
+        [item] = parked.listing(service.db, "daily_reset")
+        assert (item["item"], item["status"], item["brand_id"]) == (bad["id"], "parked", hostile.brand_id)
+        assert item["attempts"] == parked.PERIODIC_TRIES
+        assert "this row cannot be updated" in item["error"]
