@@ -33,6 +33,21 @@ CREATE TABLE IF NOT EXISTS relay_positions (
 """
 
 
+# Kafka's default largest message is 1 MiB; a campaign of 100 steps with 100 KB bodies is larger.
+MAX_FEED_BYTES = 900_000
+
+
+def feed_message(position: int, event: Any) -> bytes:
+    """The event's JSON for `campaign.events`; past the broker's size, its envelope and a note."""
+    document = event_to_json(position, event)
+    body = json.dumps(document).encode()
+    if len(body) <= MAX_FEED_BYTES:
+        return body
+    document["data"] = None
+    document["truncated"] = f"{len(body)} bytes; read it from GET /v1/campaign/{{id}}/events or the export"
+    return json.dumps(document).encode()
+
+
 class Relay:
     def __init__(
         self,
@@ -87,8 +102,7 @@ class Relay:
                     )
                 )
             if self.publish_events:
-                body = json.dumps(event_to_json(position, event)).encode()
-                messages.append((EVENTS_TOPIC, str(event.originator_id), body))
+                messages.append((EVENTS_TOPIC, str(event.originator_id), feed_message(position, event)))
         return messages
 
     def _hand_over(self, messages: list[tuple[str, str, bytes]]) -> None:

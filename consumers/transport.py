@@ -129,7 +129,13 @@ class KafkaTransport:
             admin.close()
 
     def publish(self, topic: str, key: str, value: bytes) -> None:
-        sent = self.producer.send(self.prefix + topic, key=key.encode(), value=value)
+        from kafka.errors import KafkaError
+
+        try:  # kafka-python raises some refusals (size, no metadata in time) at once
+            sent = self.producer.send(self.prefix + topic, key=key.encode(), value=value)
+        except KafkaError as error:
+            self._sent.futures = []  # the whole batch is read again
+            raise TransportUnavailable(f"Kafka did not take a message for {topic}: {error}") from error
         self._pending().append(sent)
 
     def flush(self) -> None:
