@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 SETTLED_EVENTS = (
     Enrollment.StepSent,
     Enrollment.StepFailed,
+    Enrollment.StepWithdrawn,
     Campaign.CampaignCompleted,
     Campaign.CampaignArchived,
 )
@@ -83,12 +84,12 @@ def _settle(app: CampaignApplication, events: list[tuple[int, Any]], now: dateti
 
     last = events[-1][0]
     for position, event in events:
-        if isinstance(event, Enrollment.StepSent | Enrollment.StepFailed):
+        if isinstance(event, Enrollment.StepSent | Enrollment.StepFailed | Enrollment.StepWithdrawn):
             if position <= ledger_of(event.campaign_id).settled_through:
                 continue  # settled before a crash
             if isinstance(event, Enrollment.StepSent):
                 consumed[event.campaign_id] += event.credits
-            else:
+            else:  # failed, or withdrawn (a suppressed address): its credit comes back
                 released[event.campaign_id] += event.credits_released
         elif isinstance(event, Campaign.CampaignCompleted | Campaign.CampaignArchived):
             ledger = ledger_of(event.originator_id)
