@@ -1,4 +1,4 @@
-"""The timed jobs: the follow-up processor, completion check, daily quota reset and settlement.
+"""The timed jobs: follow-ups, completion check, the sweeper, daily quota reset and settlement.
 
 Each `tick` is one idempotent pass that returns how much it did; runtime runs them on a short
 period (and at once when the dev clock moves). Running them twice, or on two machines, changes
@@ -7,18 +7,22 @@ nothing more: the use cases re-check state and the reset only touches accounts n
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from commands.application import CampaignApplication
 from commands.complete_campaigns import complete_campaign
 from commands.daily_reset import reset_daily_quotas
 from commands.dispatch_due_steps import dispatch_due_steps
 from commands.launch_audience import fully_enrolled
+from commands.redispatch_steps import redispatch_stale_steps
 from commands.settle_credits import settle_next_batch
 from projections.campaign_summaries import finished_counts
-from projections.due_steps import due_enrollments
+from projections.due_steps import due_enrollments, stale_in_flight
 from storage.database import Database
+
+log = logging.getLogger(__name__)
 
 
 class FollowUpProcessor:
@@ -42,6 +46,35 @@ class FollowUpProcessor:
         finished = finished_counts(self.db, list(enrolled))
         ready = [c for c, count in enrolled.items() if finished.get(c, -1) == count]
         return sum(complete_campaign(self.app, campaign_id, now) for campaign_id in ready)
+
+
+class Sweeper:
+    """Dispatches again the steps left in flight past the lease (their message was lost).
+
+    Campaign by campaign, so a campaign that cannot be swept costs only itself: it is logged
+    and the next pass tries it again.
+    """
+
+    def __init__(
+        self,
+        app: CampaignApplication,
+        db: Database,
+        now: Callable[[], datetime],
+        lease_seconds: float,
+        batch: int = 500,
+    ) -> None:
+        self.app, self.db, self.now, self.batch = app, db, now, batch
+        self.lease = timedelta(seconds=lease_seconds)
+
+    def tick(self) -> int:
+        now = self.now()
+        done = 0
+        for campaign_id, enrollment_ids in stale_in_flight(self.db, now - self.lease, self.batch).items():
+            try:
+                done += redispatch_stale_steps(self.app, campaign_id, enrollment_ids, now, self.lease)
+            except Exception:
+                log.exception("sweeper: campaign %s could not be swept; tried again next pass", campaign_id)
+        return done
 
 
 class DailyReset:
