@@ -109,7 +109,13 @@ def record_outcomes(
         retry_on_conflict(again)
 
 
-def _record(attempt: Attempt, outcome: SendOutcome, campaigns, now, report: SendReport) -> None:
+def _record(
+    attempt: Attempt,
+    outcome: SendOutcome,
+    campaigns: dict[UUID, Campaign],
+    now: Callable[[], datetime],
+    report: SendReport,
+) -> None:
     dispatch, enrollment, step = attempt.dispatch, attempt.enrollment, attempt.dispatch.step_id
     unit = DEFAULT_UNIT_COSTS[campaigns[dispatch.campaign_id].step(step).type]
     if outcome.accepted:

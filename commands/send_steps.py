@@ -83,7 +83,9 @@ def send_dispatches(
     return report
 
 
-def _still_ours(app: CampaignApplication, attempts: list[Attempt], held: set[str], report) -> list[Attempt]:
+def _still_ours(
+    app: CampaignApplication, attempts: list[Attempt], held: set[str], report: SendReport
+) -> list[Attempt]:
     """Keep the attempts whose lock is ours and that nobody moved on since we looked.
 
     A step whose lock another delivery holds is being sent by it; one whose attempt changed

@@ -125,3 +125,48 @@ def test_a_suppression_landing_after_dispatch_is_caught_by_the_worker_before_the
         ]
         assert not any(isinstance(e, Enrollment.StepSent) for e in events)
         assert sends_today(client) == {"sales@brand.example": 1}  # the withheld send took no quota
+
+
+@pytest.mark.integration
+def test_a_phone_suppression_withdraws_texts_and_voicemails_of_a_paused_campaign_and_spares_its_emails(
+    database_url,
+):
+    with running_service(database_url, dev_clock=True) as service:
+        client = Client(service)
+        client.sender("email", "sales@brand.example")
+        client.sender("sms", "+14155550199")
+        client.sender("voice", "+14155550198")
+        steps = [
+            {"type": "EMAIL", "group": 0, "subject": "Hello", "body": "first"},
+            {"type": "WAIT", "group": 1, "wait_days": 1},
+            {"type": "SMS", "group": 1, "body": "a text"},
+            {"type": "VOICEMAIL", "group": 1, "audio_url": "https://brand.example/hello.mp3"},
+            {"type": "EMAIL", "group": 1, "subject": "Re: hello", "body": "follow-up"},
+        ]
+        campaign_id = client.campaign(client.lead_group(LEADS[:1]), steps)
+        assert client.ok(client.post(f"/v1/campaign/{campaign_id}/launch"))["credits_reserved"] == 4
+        eventually(lambda: len(client.outbox(campaign_id)) == 1)
+        client.ok(client.post(f"/v1/campaign/{campaign_id}/pause"))
+
+        client.ok(client.post("/v1/suppressions", {"address": "+1 (415) 555-0100", "reason": "STOP"}), 201)
+        withdrawn = [
+            e
+            for e in enrollment_events(service, campaign_id, "ann@example.com")
+            if isinstance(e, Enrollment.StepWithdrawn)
+        ]
+        assert sorted(e.channel for e in withdrawn) == ["sms", "voicemail"]
+
+        client.ok(client.post(f"/v1/campaign/{campaign_id}/resume"))
+        client.ok(client.post("/v1/dev/clock/advance", {"seconds": 2 * DAY}))
+        done = eventually(
+            lambda: (
+                (d := detail(client, campaign_id))["status"] == "COMPLETED"
+                and d["credits"]["outstanding"] == 0
+                and d
+            )
+        )
+        assert done["credits"] == {"reserved": 4, "consumed": 2, "released": 2, "outstanding": 0}
+        assert [(item["channel"], item["body"]) for item in client.outbox(campaign_id)] == [
+            ("email", "first"),
+            ("email", "follow-up"),
+        ]
