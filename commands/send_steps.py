@@ -89,8 +89,9 @@ def _still_ours(
     """Keep the attempts whose lock is ours and that nobody moved on since we looked.
 
     A step whose lock another delivery holds is being sent by it; one whose attempt changed
-    while we waited for the lock was handled by another delivery. Either way this run leaves it,
-    and keeps any quota it took: that quota pays for the other delivery's send.
+    since this run recorded or read it was handled by another delivery meanwhile. Either way this
+    run leaves it, and keeps any quota it took: that quota pays for the other delivery's send.
+    Only enrollments whose stored version moved are loaded again.
     """
     mine = [a for a in attempts if a.message_key in held]
     report.skipped += len(attempts) - len(mine)
