@@ -61,6 +61,24 @@ class CampaignApplication(Application[UUID]):
             events.setdefault(row["originator_id"], []).append(self.mapper.to_domain_event(stored))
         return {aggregate_id: project_aggregate(None, stream) for aggregate_id, stream in events.items()}
 
+    def versions(self, aggregate_ids: list[UUID]) -> dict[UUID, int] | None:
+        """The stored version of each aggregate in one query; None with a recorder other than PostgreSQL.
+
+        Cheaper than loading them: a caller holding aggregates can tell which ones changed.
+        """
+        recorder = self.recorder
+        if not isinstance(recorder, PostgresAggregateRecorder):
+            return None
+        if not aggregate_ids:
+            return {}
+        statement = SQL(
+            "SELECT originator_id, max(originator_version) AS version FROM {schema}.{table}"
+            " WHERE originator_id = ANY(%s) GROUP BY originator_id"
+        ).format(schema=Identifier(recorder.datastore.schema), table=Identifier(recorder.events_table_name))
+        with recorder.datastore.get_connection() as conn, conn.cursor() as cur:
+            cur.execute(statement, [list(aggregate_ids)])
+            return {row["originator_id"]: row["version"] for row in cur.fetchall()}
+
     def save_all(self, aggregates: Sequence[Any]) -> int | None:
         """Save in one atomic write; return the last notification id written."""
         recordings = self.save(*aggregates)

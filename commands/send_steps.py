@@ -2,10 +2,11 @@
 
 Phase one decides each dispatch: skip it if it has an outcome already (a redelivery), cancel it if
 the campaign is no longer ACTIVE, defer it if every sender is at its cap, else take quota through
-the rotation and record the attempt; all in one write *before* any provider call. Phase two calls
-the providers (asking first, for a step attempted before, whether the provider already has it) and
-records every outcome in a second write: sent, failed for good (its credit released, its quota
-given back), or deferred with backoff after a transient error.
+the rotation and record the attempt; all in one write *before* any provider call. Phase two takes
+each step's lock (commands/step_locks.py), leaves alone a step another delivery is sending,
+checks the suppression list as late as it can (one query for the batch), calls the providers
+(asking first, for a step attempted before, whether the provider already has it) and records
+every outcome (commands/send_outcomes.py) before the locks are let go.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -24,53 +24,28 @@ from commands.application import CampaignApplication, retry_on_conflict
 from commands.audience import contacts_by_id
 from commands.personalisation import TEMPLATE, Personaliser, contact_values, personalise_step
 from commands.providers import OutboundMessage, Provider, SendOutcome
+from commands.send_outcomes import (
+    SUPPRESSED,
+    WITHHELD,
+    Attempt,
+    Dispatch,
+    SendReport,
+    give_back_unused_quota,
+    record_outcomes,
+)
 from commands.sender_rotation import claim_senders, give_back, remember_senders
+from commands.step_locks import step_locks
+from commands.suppressions import suppressed_addresses
 from domain.campaign import Campaign, CampaignStatus
-from domain.credit_cost import DEFAULT_UNIT_COSTS
 from domain.enrollment import Enrollment
 from domain.templates import MissingField
 from storage.database import Database
 
-MAX_TRANSIENT_TRIES = 5
 PROVIDER_CONCURRENCY = 8
-WITHHELD = SendOutcome(error="withheld: the campaign is not active")
-
-
-def retry_delay(tries: int) -> timedelta:
-    """Backoff after the n-th transient failure: 30 s, 1 min, 2 min, ... at most an hour."""
-    return min(timedelta(seconds=30 * 2 ** max(tries - 1, 0)), timedelta(hours=1))
 
 
 def next_quota_reset(now: datetime) -> datetime:
     return datetime.combine(now.astimezone(UTC).date() + timedelta(days=1), datetime.min.time(), UTC)
-
-
-@dataclass(frozen=True)
-class Dispatch:
-    enrollment_id: UUID
-    campaign_id: UUID
-    step_id: str
-    channel: str
-
-
-@dataclass
-class SendReport:
-    sent: int = 0
-    failed: int = 0
-    cancelled: int = 0
-    skipped: int = 0
-    deferred: int = 0
-
-
-@dataclass
-class _Attempt:
-    dispatch: Dispatch
-    enrollment: Enrollment
-    account: dict[str, Any]
-    reconcile: bool  # attempted before: ask the provider before calling it again
-    may_send: bool = True  # False when the campaign stopped meanwhile: only reconcile
-    claimed: bool = False  # quota taken by this run
-    personalisation: str = "template"  # how the text was made, recorded on StepSent
 
 
 def send_dispatches(
@@ -86,22 +61,17 @@ def send_dispatches(
     attempts = retry_on_conflict(
         lambda: _record_attempts(app, db, dispatches, campaigns, now, report, list(providers))
     )
-    contacts = contacts_by_id(db, [a.enrollment.contact_id for a in attempts])
-    # Provider calls are network-bound: several at once, each independent of the others.
-    with ThreadPoolExecutor(max_workers=max(1, min(PROVIDER_CONCURRENCY, len(attempts)))) as calls:
-        outcomes = list(
-            calls.map(lambda a: _deliver(a, campaigns, contacts, providers, db, personaliser), attempts)
-        )
-    try:
-        _record_outcomes(attempts, outcomes, campaigns, db, now, report)
-        app.save_all([a.enrollment for a in attempts])
-    except IntegrityError:
-        # Someone else wrote one of these enrollments meanwhile: record each outcome on fresh state.
-        for attempt, outcome in zip(attempts, outcomes, strict=True):
-            attempt.enrollment = app.get(attempt.enrollment.id)
-            if attempt.enrollment.status_of(attempt.dispatch.step_id) == "attempted":
-                _record_outcomes([attempt], [outcome], campaigns, db, now, SendReport())
-                app.save_all([attempt.enrollment])
+    with step_locks(db, [a.message_key for a in attempts]) as held:
+        attempts = _still_ours(app, attempts, held, report)
+        _check_consent(db, attempts)
+        contacts = contacts_by_id(db, [a.enrollment.contact_id for a in attempts])
+        # Provider calls are network-bound: several at once, each independent of the others.
+        with ThreadPoolExecutor(max_workers=max(1, min(PROVIDER_CONCURRENCY, len(attempts)))) as calls:
+            outcomes = list(
+                calls.map(lambda a: _deliver(a, campaigns, contacts, providers, db, personaliser), attempts)
+            )
+        give_back_unused_quota(db, attempts, outcomes)
+        record_outcomes(app, attempts, outcomes, campaigns, now, report)
     by_brand: dict[UUID, list[tuple[UUID, str, UUID]]] = {}
     for attempt, outcome in zip(attempts, outcomes, strict=True):
         if outcome.accepted:
@@ -113,10 +83,50 @@ def send_dispatches(
     return report
 
 
-def _record_attempts(app, db, dispatches, campaigns, now, report, providers) -> list[_Attempt]:
+def _still_ours(
+    app: CampaignApplication, attempts: list[Attempt], held: set[str], report: SendReport
+) -> list[Attempt]:
+    """Keep the attempts whose lock is ours and that nobody moved on since we looked.
+
+    A step whose lock another delivery holds is being sent by it; one whose attempt changed
+    since this run recorded or read it was handled by another delivery meanwhile. Either way this
+    run leaves it, and keeps any quota it took: that quota pays for the other delivery's send.
+    Only enrollments whose stored version moved are loaded again.
+    """
+    mine = [a for a in attempts if a.message_key in held]
+    report.skipped += len(attempts) - len(mine)
+    versions = app.versions([a.enrollment.id for a in mine])
+    moved = [
+        a.enrollment.id
+        for a in mine
+        if versions is None or versions.get(a.enrollment.id) != a.enrollment.version
+    ]
+    fresh = app.get_many(list(set(moved))) if moved else {}
+    kept = []
+    for attempt in mine:
+        step, seen = attempt.dispatch.step_id, attempt.enrollment
+        current = fresh.get(seen.id, seen)
+        if current.status_of(step) != "attempted" or current.attempts.get(step) != seen.attempts.get(step):
+            report.skipped += 1
+            continue
+        attempt.enrollment = current
+        kept.append(attempt)
+    return kept
+
+
+def _check_consent(db: Database, attempts: list[Attempt]) -> None:
+    """Mark the attempts whose address is on the brand's suppression list now."""
+    wanted = {(a.enrollment.brand_id, a.enrollment.addresses[a.dispatch.channel]) for a in attempts}
+    suppressed = suppressed_addresses(db, list(wanted))
+    for attempt in attempts:
+        address = attempt.enrollment.addresses[attempt.dispatch.channel]
+        attempt.suppressed = (attempt.enrollment.brand_id, address) in suppressed
+
+
+def _record_attempts(app, db, dispatches, campaigns, now, report, providers) -> list[Attempt]:
     """Cancel, defer or attempt each dispatch; quota for the batch in one claim, one write in all."""
     enrollments: dict[UUID, Enrollment] = {}
-    attempts: list[_Attempt] = []
+    attempts: list[Attempt] = []
     to_claim: dict[tuple[UUID, str], list[tuple[Dispatch, Enrollment]]] = defaultdict(list)
     seen: set[tuple[UUID, str]] = set()
     loaded = app.get_many(list({d.enrollment_id for d in dispatches}))
@@ -139,7 +149,7 @@ def _record_attempts(app, db, dispatches, campaigns, now, report, providers) -> 
         active = campaign.status is CampaignStatus.ACTIVE
         if status == "attempted" or (enrollment.was_attempted(step) and not active):
             previous = {"id": UUID(enrollment.sender_of[step])}
-            attempts.append(_Attempt(dispatch, enrollment, previous, reconcile=True, may_send=active))
+            attempts.append(Attempt(dispatch, enrollment, previous, reconcile=True, may_send=active))
         elif not active:
             enrollment.cancel(step, f"campaign {campaign.status.value}", now())
             report.cancelled += 1
@@ -163,7 +173,7 @@ def _record_attempts(app, db, dispatches, campaigns, now, report, providers) -> 
             claimed.append(account)
             reconcile = enrollment.was_attempted(step)
             enrollment.attempt(step, str(account["id"]), now())
-            attempts.append(_Attempt(dispatch, enrollment, account, reconcile=reconcile, claimed=True))
+            attempts.append(Attempt(dispatch, enrollment, account, reconcile=reconcile, claimed=True))
     try:
         app.save_all(list(enrollments.values()))
     except IntegrityError:
@@ -175,18 +185,22 @@ def _record_attempts(app, db, dispatches, campaigns, now, report, providers) -> 
 
 
 def _deliver(attempt, campaigns, contacts, providers, db, personaliser=TEMPLATE) -> SendOutcome:
-    """Call the provider, or find the earlier send of a recorded attempt instead of repeating it."""
+    """Call the provider, or find the earlier send of a recorded attempt instead of repeating it;
+    nothing goes to a suppressed address."""
     dispatch, enrollment = attempt.dispatch, attempt.enrollment
     if "provider" not in attempt.account:
         attempt.account.update(_account(db, attempt.account["id"]))
     provider = providers.get(attempt.account["provider"])
     if provider is None:  # an account whose provider has no adapter in this build
         return SendOutcome(error=f"no {attempt.account['provider']} adapter in this build", permanent=True)
-    key = f"{enrollment.id}:{dispatch.step_id}"
+    key = attempt.message_key
     if attempt.reconcile:
         found = provider.find_sent(key)
         if found:
+            attempt.found_earlier = True
             return SendOutcome(provider_message_id=found)
+    if attempt.suppressed:
+        return SUPPRESSED
     if not attempt.may_send:
         return WITHHELD
     try:
@@ -195,37 +209,6 @@ def _deliver(attempt, campaigns, contacts, providers, db, personaliser=TEMPLATE)
     except MissingField as missing:
         return SendOutcome(error=f"template field {missing} is missing", permanent=True)
     return provider.send(message)
-
-
-def _record_outcomes(attempts, outcomes, campaigns, db, now, report) -> None:
-    for attempt, outcome in zip(attempts, outcomes, strict=True):
-        dispatch, enrollment, step = attempt.dispatch, attempt.enrollment, attempt.dispatch.step_id
-        unit = DEFAULT_UNIT_COSTS[campaigns[dispatch.campaign_id].step(step).type]
-        if outcome.accepted:
-            if attempt.claimed and attempt.reconcile:
-                give_back(db, attempt.account["id"])  # found sent earlier: this run sent nothing
-            if enrollment.status_of(step) != "attempted":
-                enrollment.attempt(step, str(attempt.account["id"]), now())
-            enrollment.record_sent(
-                step, outcome.provider_message_id, unit, now(), personalisation=attempt.personalisation
-            )
-            report.sent += 1
-            continue
-        if attempt.claimed:
-            give_back(db, attempt.account["id"])
-        if outcome is WITHHELD:
-            enrollment.cancel(step, outcome.error or "withheld", now())
-            report.cancelled += 1
-        elif outcome.permanent or enrollment.attempts.get(step, 0) >= MAX_TRANSIENT_TRIES:
-            reason = outcome.error or "failed"
-            if not outcome.permanent:
-                reason = f"gave up after {MAX_TRANSIENT_TRIES} transient errors: {reason}"
-            enrollment.record_failed(step, reason, unit, now())
-            report.failed += 1
-        else:
-            tries = enrollment.attempts.get(step, 1)
-            enrollment.defer(step, f"transient: {outcome.error}", now() + retry_delay(tries))
-            report.deferred += 1
 
 
 def _message(key, campaign, enrollment, dispatch, attempt, contacts, personaliser) -> OutboundMessage:
@@ -251,5 +234,6 @@ def _message(key, campaign, enrollment, dispatch, attempt, contacts, personalise
 
 def _account(db: Database, account_id: UUID) -> dict[str, Any]:
     row = db.fetch_one("SELECT id, provider, address FROM sender_accounts WHERE id = %s", (account_id,))
-    assert row is not None, f"sender account {account_id} vanished"
+    if row is None:
+        raise LookupError(f"sender account {account_id} vanished")
     return row

@@ -32,6 +32,7 @@ FOLLOWER = "settlement"
 SETTLED_EVENTS = (
     Enrollment.StepSent,
     Enrollment.StepFailed,
+    Enrollment.StepWithdrawn,
     Campaign.CampaignCompleted,
     Campaign.CampaignArchived,
 )
@@ -101,12 +102,12 @@ def _settle(
 
     last = events[-1][0]
     for position, event in events:
-        if isinstance(event, Enrollment.StepSent | Enrollment.StepFailed):
+        if isinstance(event, Enrollment.StepSent | Enrollment.StepFailed | Enrollment.StepWithdrawn):
             if position <= ledger_of(event.campaign_id).settled_through and not handed_back:
                 continue  # settled before a crash
             if isinstance(event, Enrollment.StepSent):
                 consumed[event.campaign_id] += event.credits
-            else:
+            else:  # failed, or withdrawn (a suppressed address): its credit comes back
                 released[event.campaign_id] += event.credits_released
         elif isinstance(event, Campaign.CampaignCompleted | Campaign.CampaignArchived):
             ledger = ledger_of(event.originator_id)

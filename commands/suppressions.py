@@ -3,7 +3,9 @@
 Launch leaves suppressed addresses out of the audience it reserves credits for
 (commands/launch_audience.py), so an address is stored exactly as contacts store it (normalised
 by commands/contact_normalisation.py). `suppress` is the one way in: the API calls it, and so do
-STOP keywords, unsubscribes and bounces. Adding an address twice keeps the first entry.
+STOP keywords, unsubscribes and bounces; it also withdraws the address's pending steps in the
+brand's running campaigns. Adding an address twice keeps the first entry. The channel workers
+ask `suppressed_addresses` right before each batch of provider calls.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from commands.application import NotFound
+from commands.application import CampaignApplication, NotFound
 from commands.contact_normalisation import normalise_address
+from commands.withdraw_suppressed import withdraw_suppressed_address
 from storage.database import Database
 from storage.paging import after, cursor_params, page
 
@@ -28,9 +31,20 @@ class Suppressed:
 
 
 def suppress(
-    db: Database, brand_id: UUID, address: str, reason: str, now: datetime, region: str = "US"
+    app: CampaignApplication,
+    db: Database,
+    brand_id: UUID,
+    address: str,
+    reason: str,
+    now: datetime,
+    region: str = "US",
 ) -> Suppressed:
-    """Put the address on the brand's list (ValueError if it is not an email or a phone number)."""
+    """Put the address on the brand's list (ValueError if it is not an email or a phone number),
+    and withdraw its pending steps.
+
+    The withdrawal runs on a re-add too: it is idempotent, and it finishes the work of an earlier
+    call that stopped between the two writes. Until then the workers' own check keeps it safe.
+    """
     normalised, _ = normalise_address(address, region)
     # The no-op update makes a re-add answer the first entry; xmax = 0 only on a fresh insert.
     row = db.fetch_one(
@@ -39,9 +53,24 @@ def suppress(
             RETURNING {COLUMNS}, (xmax = 0) AS created""",
         (brand_id, normalised, reason, now),
     )
-    assert row is not None  # INSERT ... ON CONFLICT DO UPDATE always returns the row
+    if row is None:
+        raise RuntimeError("INSERT ... ON CONFLICT DO UPDATE returned no row")
     created = row.pop("created")
+    withdraw_suppressed_address(app, db, brand_id, normalised, f"address suppressed: {row['reason']}", now)
     return Suppressed(row, created)
+
+
+def suppressed_addresses(db: Database, wanted: list[tuple[UUID, str]]) -> set[tuple[UUID, str]]:
+    """Which of these (brand, address) pairs are on their brand's list now, in one query."""
+    if not wanted:
+        return set()
+    rows = db.fetch_all(
+        """SELECT s.brand_id, s.address FROM suppressions s
+           JOIN unnest(%s::uuid[], %s::text[]) AS w(brand_id, address)
+             ON s.brand_id = w.brand_id AND s.address = w.address""",
+        ([brand for brand, _ in wanted], [address for _, address in wanted]),
+    )
+    return {(row["brand_id"], row["address"]) for row in rows}
 
 
 def unsuppress(db: Database, brand_id: UUID, address: str, region: str = "US") -> None:

@@ -1,4 +1,4 @@
-"""The timed jobs: the follow-up processor, completion check, daily quota reset and settlement.
+"""The timed jobs: follow-ups, completion check, the sweeper, daily quota reset and settlement.
 
 Each `tick` is one idempotent pass that returns how much it did; runtime runs them on a short
 period (and at once when the dev clock moves). Running them twice, or on two machines, changes
@@ -10,7 +10,7 @@ the item that keeps failing is parked (storage/parked.py): the other brands' ste
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from commands.application import CampaignApplication
@@ -18,14 +18,16 @@ from commands.complete_campaigns import complete_campaign
 from commands.daily_reset import reset_daily_quotas
 from commands.dispatch_due_steps import dispatch_due_steps
 from commands.launch_audience import fully_enrolled
+from commands.redispatch_steps import redispatch_stale_steps
 from commands.settle_credits import settle_next_batch
 from projections.campaign_summaries import finished_counts
-from projections.due_steps import due_enrollments
+from projections.due_steps import due_enrollments, stale_in_flight
 from storage import parked
 from storage.database import Database
 
 DISPATCHER = "follow_ups"
 COMPLETION = "completion"
+SWEEPER = "sweeper"
 
 
 class FollowUpProcessor:
@@ -63,6 +65,38 @@ class FollowUpProcessor:
             return int(complete_campaign(self.app, campaign_id, now))
 
         return parked.each_contained(self.db, COMPLETION, ready, complete)
+
+
+class Sweeper:
+    """Dispatches again the steps left in flight past the lease (their message was lost).
+
+    Campaign by campaign, so a campaign that cannot be swept costs only itself (it is parked
+    after repeated failures); a dispatch a worker parked is left alone until an operator retries it.
+    """
+
+    def __init__(
+        self,
+        app: CampaignApplication,
+        db: Database,
+        now: Callable[[], datetime],
+        lease_seconds: float,
+        batch: int = 500,
+    ) -> None:
+        self.app, self.db, self.now, self.batch = app, db, now, batch
+        self.lease = timedelta(seconds=lease_seconds)
+
+    def tick(self) -> int:
+        now = self.now()
+        left_alone = parked.parked_dispatches(self.db)
+        stale = {
+            campaign_id: [e for e in enrollment_ids if str(e) not in left_alone]
+            for campaign_id, enrollment_ids in stale_in_flight(self.db, now - self.lease, self.batch).items()
+        }
+
+        def sweep(campaign_id: UUID) -> int:
+            return redispatch_stale_steps(self.app, campaign_id, stale[campaign_id], now, self.lease)
+
+        return parked.each_contained(self.db, SWEEPER, [c for c, ids in stale.items() if ids], sweep)
 
 
 class DailyReset:

@@ -1,15 +1,16 @@
 """The Enrollment aggregate: one contact's progress through one campaign's steps.
 
 Its events are the StepExecutions: a group becomes due, its steps are dispatched, attempted,
-sent or failed (or cancelled by a pause, or deferred when no sender has quota or the provider
-asks to retry), then the next group is scheduled. A step is sent at most once: once it has an
-outcome it is never dispatched again, and a step attempted before is reconciled with the
-provider before any new call.
+sent or failed (or cancelled by a pause, deferred when no sender has quota or the provider asks
+to retry, or withdrawn for good when the address is suppressed), then the next group is
+scheduled. A step is sent at most once: once it has an outcome it is never dispatched again, and
+a step attempted before is reconciled with the provider before any new call.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Collection, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -20,7 +21,8 @@ from domain.schedule import group_due_at
 from domain.sending_window import SendingWindow
 from domain.steps import Step, StepType
 
-FINAL = frozenset({"sent", "failed"})
+FINAL = frozenset({"sent", "failed", "withdrawn"})
+IN_FLIGHT = frozenset({"dispatched", "attempted"})
 
 
 class Enrollment(Aggregate):
@@ -63,6 +65,7 @@ class Enrollment(Aggregate):
         self.step_status: dict[str, str] = {}
         self.sender_of: dict[str, str] = {}
         self.attempts: dict[str, int] = {}
+        self.in_flight_since: dict[str, datetime] = {}  # dispatched or attempted steps, from when
         self.current_group: int | None = None
         self.due_at: datetime | None = None
         self.finished_at: datetime | None = None
@@ -135,9 +138,14 @@ class Enrollment(Aggregate):
         self.due_at = None
 
     def _schedule_next(self, previous_group: int | None, finished_at: datetime) -> None:
+        after = previous_group if previous_group is not None else -1
+        # A later group whose every send was withdrawn already has nothing left to wait for.
         later = sorted(
-            {s.group for s in self.plan if s.type is not StepType.WAIT}
-            - set(range((previous_group if previous_group is not None else -1) + 1))
+            {
+                s.group
+                for s in self.plan
+                if s.type is not StepType.WAIT and s.group > after and self.status_of(s.id) not in FINAL
+            }
         )
         if not later:
             self._finished(self.campaign_id, finished_at)
@@ -152,6 +160,7 @@ class Enrollment(Aggregate):
         channel: str
         group: int
         dispatched_at: datetime
+        redispatched: bool = False  # sent again by the sweeper: its first message was lost
 
     def dispatch_due(self, now: datetime) -> list[Step]:
         """Dispatch the due group's steps that have no outcome and are not in flight."""
@@ -164,11 +173,33 @@ class Enrollment(Aggregate):
                 dispatched.append(step)
         return dispatched
 
+    def redispatch_stale(self, now: datetime, lease: timedelta) -> list[Step]:
+        """Dispatch again the steps in flight for longer than `lease` (their message was lost).
+
+        The lease outlasts any provider call, so nobody is still sending them; a step attempted
+        before is reconciled with the provider by its key before any new call.
+        """
+        stale = [
+            self._step(step_id)
+            for step_id, since in sorted(self.in_flight_since.items())
+            if since <= now - lease and self.status_of(step_id) in IN_FLIGHT
+        ]
+        for step in stale:
+            self._dispatched(self.campaign_id, step.id, step.channel or "", step.group, now, True)
+        return stale
+
     @event(StepDispatched)
     def _dispatched(
-        self, campaign_id: UUID, step_id: str, channel: str, group: int, dispatched_at: datetime
+        self,
+        campaign_id: UUID,
+        step_id: str,
+        channel: str,
+        group: int,
+        dispatched_at: datetime,
+        redispatched: bool = False,
     ) -> None:
         self.step_status[step_id] = "dispatched"
+        self.in_flight_since[step_id] = dispatched_at
 
     class StepAttempted(Aggregate.Event):
         step_id: str
@@ -191,6 +222,7 @@ class Enrollment(Aggregate):
         self.step_status[step_id] = "attempted"
         self.attempts[step_id] = self.attempts.get(step_id, 0) + 1
         self.sender_of[step_id] = sender_account_id
+        self.in_flight_since[step_id] = attempted_at
 
     class StepSent(Aggregate.Event):
         campaign_id: UUID
@@ -241,6 +273,7 @@ class Enrollment(Aggregate):
         personalisation: str,
     ) -> None:
         self.step_status[step_id] = "sent"
+        self.in_flight_since.pop(step_id, None)
 
     class StepFailed(Aggregate.Event):
         campaign_id: UUID
@@ -268,6 +301,7 @@ class Enrollment(Aggregate):
         failed_at: datetime,
     ) -> None:
         self.step_status[step_id] = "failed"
+        self.in_flight_since.pop(step_id, None)
 
     class StepDeferred(Aggregate.Event):
         campaign_id: UUID
@@ -292,6 +326,7 @@ class Enrollment(Aggregate):
     @event(StepDeferred)
     def _deferred(self, campaign_id: UUID, step_id: str, reason: str, due_at: datetime) -> None:
         self.step_status[step_id] = "pending"
+        self.in_flight_since.pop(step_id, None)
         if self.due_at is None or due_at > self.due_at:
             self.due_at = due_at
 
@@ -316,6 +351,61 @@ class Enrollment(Aggregate):
     @event(StepCancelled)
     def _cancelled(self, campaign_id: UUID, step_id: str, reason: str, cancelled_at: datetime) -> None:
         self.step_status[step_id] = "cancelled"
+        self.in_flight_since.pop(step_id, None)
+
+    class StepWithdrawn(Aggregate.Event):
+        campaign_id: UUID
+        step_id: str
+        channel: str
+        reason: str
+        credits_released: int
+        withdrawn_at: datetime
+
+    def withdraw(
+        self,
+        channels: Collection[str],
+        reason: str,
+        unit_costs: Mapping[StepType, int],
+        withdrawn_at: datetime,
+    ) -> list[Step]:
+        """Withdraw for good every step on `channels` not yet sent (the address was suppressed).
+
+        An attempted step is left to its worker, which checks consent right before calling the
+        provider and withdraws it there; every other unsent step ends now and frees its credit.
+        """
+        if self.finished:
+            return []
+        steps = [
+            step
+            for step in self.plan
+            if step.channel in channels and self.status_of(step.id) not in FINAL | {"attempted"}
+        ]
+        for step in steps:
+            self.withdraw_step(step.id, reason, unit_costs[step.type], withdrawn_at)
+        return steps
+
+    def withdraw_step(self, step_id: str, reason: str, credits: int, withdrawn_at: datetime) -> None:
+        """End one unsent step for good, releasing its credit; the schedule moves on without it."""
+        if self.status_of(step_id) in FINAL:
+            raise DomainError(f"step {step_id} already has an outcome")
+        step = self._step(step_id)
+        self._withdrawn(self.campaign_id, step_id, step.channel or "", reason, credits, withdrawn_at)
+        # A group withdrawn before it was due is "finished" at its due time, not earlier.
+        due = self.due_at if self.due_at is not None and self.due_at > withdrawn_at else withdrawn_at
+        self._after_outcome(step.group, due)
+
+    @event(StepWithdrawn)
+    def _withdrawn(
+        self,
+        campaign_id: UUID,
+        step_id: str,
+        channel: str,
+        reason: str,
+        credits_released: int,
+        withdrawn_at: datetime,
+    ) -> None:
+        self.step_status[step_id] = "withdrawn"
+        self.in_flight_since.pop(step_id, None)
 
     def _step(self, step_id: str) -> Step:
         for step in self.plan:

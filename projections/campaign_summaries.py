@@ -80,6 +80,7 @@ class CampaignSummaries:
         Enrollment.StepSent,
         Enrollment.StepFailed,
         Enrollment.StepCancelled,
+        Enrollment.StepWithdrawn,
     )
 
     def reset(self, cur: Any) -> None:
@@ -126,7 +127,13 @@ class CampaignSummaries:
                 deltas[event.campaign_id]["finished"] += 1
             elif isinstance(event, Enrollment.ContactEnrolled):
                 deltas[event.campaign_id]["enrolled"] += 1
-            elif isinstance(event, Enrollment.StepSent | Enrollment.StepFailed | Enrollment.StepCancelled):
+            elif isinstance(
+                event,
+                Enrollment.StepSent
+                | Enrollment.StepFailed
+                | Enrollment.StepCancelled
+                | Enrollment.StepWithdrawn,
+            ):
                 self._count_execution(event, deltas[event.campaign_id])
         for campaign_id, delta in deltas.items():
             sets = ", ".join(f"{column} = {column} + %s" for column in delta)
@@ -138,7 +145,7 @@ class CampaignSummaries:
             delta[f"sent_{event.channel}"] += 1
         elif isinstance(event, Enrollment.StepFailed):
             delta["failed"] += 1
-        else:
+        else:  # paused (sent later) or withdrawn for good (a suppressed address): not sent now
             delta["cancelled"] += 1
 
     @staticmethod

@@ -1,7 +1,10 @@
-"""Read model for the scheduler: which enrollments have steps waiting, and from when.
+"""Read model for the scheduler: which enrollments have steps waiting, and which steps are in flight.
 
-A row exists while an enrollment has something to dispatch: its next group was scheduled, a step
-was deferred, or a dispatch was cancelled by a pause. Dispatching or finishing removes it.
+A `due_steps` row exists while an enrollment has something to dispatch: its next group was
+scheduled, a step was deferred, or a dispatch was cancelled by a pause. Dispatching or finishing
+removes it. A `steps_in_flight` row exists while a step is dispatched or attempted, with the time
+of its last dispatch or attempt; any outcome removes it. The sweeper looks there for steps whose
+message was lost.
 """
 
 from __future__ import annotations
@@ -22,7 +25,24 @@ DDL = [
         due_at timestamptz NOT NULL
     )""",
     "CREATE INDEX IF NOT EXISTS due_steps_due ON due_steps (due_at)",
+    """
+    CREATE TABLE IF NOT EXISTS steps_in_flight (
+        enrollment_id uuid NOT NULL,
+        step_id text NOT NULL,
+        campaign_id uuid NOT NULL,
+        since timestamptz NOT NULL,
+        PRIMARY KEY (enrollment_id, step_id)
+    )""",
+    "CREATE INDEX IF NOT EXISTS steps_in_flight_since ON steps_in_flight (since)",
 ]
+# Events that end a step's flight: an outcome, or back to waiting.
+LANDED = (
+    Enrollment.StepSent,
+    Enrollment.StepFailed,
+    Enrollment.StepWithdrawn,
+    Enrollment.StepCancelled,
+    Enrollment.StepDeferred,
+)
 
 
 class DueSteps:
@@ -34,10 +54,15 @@ class DueSteps:
         Enrollment.StepCancelled,
         Enrollment.StepDispatched,
         Enrollment.EnrollmentFinished,
+        Enrollment.StepAttempted,
+        Enrollment.StepSent,
+        Enrollment.StepFailed,
+        Enrollment.StepWithdrawn,
     )
 
     def reset(self, cur: Any) -> None:
         cur.execute("DELETE FROM due_steps")
+        cur.execute("DELETE FROM steps_in_flight")
 
     def apply(self, cur: Any, events: list[tuple[int, Any]]) -> None:
         due: dict[UUID, tuple[UUID, datetime] | None] = {}  # the last word per enrollment in this batch
@@ -46,8 +71,11 @@ class DueSteps:
                 due[event.originator_id] = (event.campaign_id, event.due_at)
             elif isinstance(event, Enrollment.StepCancelled):
                 due[event.originator_id] = (event.campaign_id, event.cancelled_at)
-            elif isinstance(event, Enrollment.StepDispatched | Enrollment.EnrollmentFinished):
+            elif isinstance(event, Enrollment.EnrollmentFinished):
                 due[event.originator_id] = None
+            elif isinstance(event, Enrollment.StepDispatched) and not event.redispatched:
+                due[event.originator_id] = None  # a re-dispatch changes nothing that is waiting
+        self._apply_flights(cur, events)
         gone = [enrollment for enrollment, row in due.items() if row is None]
         if gone:
             cur.execute("DELETE FROM due_steps WHERE enrollment_id = ANY(%s)", (gone,))
@@ -57,6 +85,42 @@ class DueSteps:
                 """INSERT INTO due_steps (enrollment_id, campaign_id, due_at) VALUES (%s, %s, %s)
                    ON CONFLICT (enrollment_id) DO UPDATE SET due_at = EXCLUDED.due_at""",
                 rows,
+            )
+
+    @staticmethod
+    def _apply_flights(cur: Any, events: list[tuple[int, Any]]) -> None:
+        # The last word per step in this batch: (campaign, since), (None, since) for an attempt
+        # of a step dispatched in an earlier batch, or None once it landed.
+        flights: dict[tuple[UUID, str], tuple[UUID | None, datetime] | None] = {}
+        for _, event in events:
+            key = (event.originator_id, getattr(event, "step_id", ""))
+            if isinstance(event, Enrollment.StepDispatched):
+                flights[key] = (event.campaign_id, event.dispatched_at)
+            elif isinstance(event, Enrollment.StepAttempted):
+                known = flights.get(key)
+                flights[key] = (known[0] if known else None, event.attempted_at)
+            elif isinstance(event, LANDED):
+                flights[key] = None
+        landed = [key for key, flight in flights.items() if flight is None]
+        if landed:
+            cur.execute(
+                """DELETE FROM steps_in_flight f USING unnest(%s::uuid[], %s::text[]) AS l(e, s)
+                   WHERE f.enrollment_id = l.e AND f.step_id = l.s""",
+                ([e for e, _ in landed], [s for _, s in landed]),
+            )
+        flying = [(*key, *flight) for key, flight in flights.items() if flight and flight[0] is not None]
+        if flying:
+            cur.executemany(
+                """INSERT INTO steps_in_flight (enrollment_id, step_id, campaign_id, since)
+                   VALUES (%s, %s, %s, %s)
+                   ON CONFLICT (enrollment_id, step_id) DO UPDATE SET since = EXCLUDED.since""",
+                flying,
+            )
+        attempted = [(flight[1], *key) for key, flight in flights.items() if flight and flight[0] is None]
+        if attempted:
+            cur.executemany(
+                "UPDATE steps_in_flight SET since = %s WHERE enrollment_id = %s AND step_id = %s",
+                attempted,
             )
 
 
@@ -70,3 +134,17 @@ def due_enrollments(db: Database, now: datetime, limit: int, skip: Collection[UU
         (now, [str(item) for item in skip], limit),
     )
     return [row["enrollment_id"] for row in rows]
+
+
+def stale_in_flight(db: Database, before: datetime, limit: int) -> dict[UUID, list[UUID]]:
+    """Enrollments of ACTIVE campaigns with a step in flight since `before` or earlier, per campaign."""
+    rows = db.fetch_all(
+        """SELECT f.campaign_id, f.enrollment_id, min(f.since) AS since FROM steps_in_flight f
+           JOIN campaign_summaries c ON c.id = f.campaign_id AND c.status = 'ACTIVE'
+           WHERE f.since <= %s GROUP BY f.campaign_id, f.enrollment_id ORDER BY since LIMIT %s""",
+        (before, limit),
+    )
+    per_campaign: dict[UUID, list[UUID]] = {}
+    for row in rows:
+        per_campaign.setdefault(row["campaign_id"], []).append(row["enrollment_id"])
+    return per_campaign

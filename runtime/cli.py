@@ -192,10 +192,12 @@ def parser() -> argparse.ArgumentParser:
         single = with_data_dir(commands.add_parser(role, help=f"the {role} alone"))
         single.set_defaults(func=lambda a, r=role: serve(a, roles=(r,), with_api=False))
     scheduler = with_data_dir(
-        commands.add_parser("scheduler", help="enrollment, follow-ups, daily reset and credit settlement")
+        commands.add_parser("scheduler", help="enrollment, follow-ups, sweeping, daily reset and settlement")
     )
     scheduler.set_defaults(
-        func=lambda a: serve(a, roles=("enroller", "scheduler", "cron", "settlement"), with_api=False)
+        func=lambda a: serve(
+            a, roles=("enroller", "scheduler", "sweeper", "cron", "settlement"), with_api=False
+        )
     )
 
     brand = commands.add_parser("brand", help="brands and their API keys")

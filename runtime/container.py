@@ -35,7 +35,7 @@ from consumers.background import run_periodically
 from consumers.channel_worker import ChannelWorker
 from consumers.providers import sandbox
 from consumers.relay import Relay
-from consumers.scheduler import DailyReset, FollowUpProcessor, Settlement
+from consumers.scheduler import DailyReset, FollowUpProcessor, Settlement, Sweeper
 from consumers.transport import InProcessTransport, KafkaTransport, Transport
 from projections import runner
 from projections.campaign_summaries import CampaignSummaries
@@ -52,6 +52,7 @@ ROLES = (
     "relay",
     "enroller",
     "scheduler",
+    "sweeper",
     "cron",
     "settlement",
     "worker:email",
@@ -179,6 +180,7 @@ class Container:
         return {
             "enroller": (lambda: enrol_pending_campaigns(self.app, self.db, now()), 0.2),
             "scheduler": (FollowUpProcessor(self.app, self.db, now, self.settings.batch_size).tick, 1.0),
+            "sweeper": (Sweeper(self.app, self.db, now, self.settings.dispatch_lease_seconds).tick, 30.0),
             "cron": (DailyReset(self.db, now).tick, 30.0),
             "settlement": (Settlement(self.app, self.db, now).tick, 0.5),
         }

@@ -33,5 +33,11 @@ class Settings(BaseSettings):
         None,
         description="Fernet key sealing sender credentials; embedded default: <data_dir>/credentials.key",
     )
+    dispatch_lease_seconds: int = Field(
+        600,
+        ge=60,
+        le=86_400,
+        description="a step in flight this long (longer than any provider call) is dispatched again",
+    )
     personaliser: str | None = Field(None, description="`module:factory` of a model-backed personaliser")
     personaliser_timeout: float = Field(10.0, gt=0, description="seconds before the template text is used")

@@ -261,6 +261,15 @@ def hand_back(db: Database, ids: Sequence[int] | None) -> int:
     )
 
 
+def parked_dispatches(db: Database) -> set[str]:
+    """Enrollments with a dispatch a channel worker parked (items are `enrollment:step`)."""
+    rows = db.fetch_all(
+        """SELECT DISTINCT split_part(item, ':', 1) AS enrollment FROM parked_items
+           WHERE follower LIKE 'worker:%%' AND status = 'parked'"""
+    )
+    return {row["enrollment"] for row in rows}
+
+
 def counts(db: Database) -> dict[str, int]:
     rows = db.fetch_all(
         "SELECT follower, count(*) AS n FROM parked_items WHERE status = 'parked' GROUP BY follower"

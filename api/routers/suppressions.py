@@ -42,6 +42,7 @@ def list_suppressions(
 def add_suppression(body: SuppressionIn, brand: BrandDep, services: ServicesDep):
     try:
         suppressed = suppress(
+            services.app,
             services.db,
             brand,
             body.address,

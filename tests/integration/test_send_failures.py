@@ -121,3 +121,23 @@ def test_archiving_a_running_campaign_settles_what_was_sent_and_releases_the_res
         time.sleep(1.5)  # the later group is due now, but an archived campaign sends nothing more
         assert detail(client, campaign_id)["metrics"]["sent"]["email"] == 4
         assert len(client.outbox(campaign_id)) == 4
+
+
+@pytest.mark.integration
+def test_a_send_that_succeeds_after_a_transient_failure_counts_once_against_the_quota(database_url):
+    with running_service(database_url, dev_clock=True) as service:
+        client = Client(service)
+        account = client.sender("email", "sales@brand.example")
+        group = client.lead_group([{"email": "fail-transient-1@example.com"}])
+        campaign_id = client.campaign(group, ONE_EMAIL)
+        client.ok(client.post(f"/v1/campaign/{campaign_id}/launch"))
+        eventually(
+            lambda: any(
+                isinstance(e, Enrollment.StepDeferred)
+                for e in enrollment_events(service, campaign_id, "fail-transient-1@example.com")
+            )
+        )
+        client.ok(client.post("/v1/dev/clock/advance", {"seconds": 31}))
+        eventually(lambda: detail(client, campaign_id)["metrics"]["sent"]["email"] == 1)
+        accounts = client.ok(client.get("/v1/sender-accounts"))["items"]
+        assert [a["sends_today"] for a in accounts if a["id"] == account["id"]] == [1]

@@ -1,0 +1,41 @@
+"""Use case (the sweeper): dispatch again the steps of a campaign whose dispatch message was lost.
+
+A step stays "dispatched" or "attempted" for good when its message never reaches a worker (a
+transport that lost it, a worker that died without a redelivery). Past a lease longer than any
+provider call nobody is sending it any more, so a new StepDispatched for the same step is safe:
+the worker reconciles a step attempted before with the provider by its key before any new call,
+and holds the step's lock while it sends. One campaign per call, in one write; only ACTIVE
+campaigns (a paused one's steps are dealt with on resume).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from commands.application import CampaignApplication, retry_on_conflict
+from domain.campaign import CampaignStatus
+from domain.enrollment import Enrollment
+
+
+def redispatch_stale_steps(
+    app: CampaignApplication, campaign_id: UUID, enrollment_ids: list[UUID], now: datetime, lease: timedelta
+) -> int:
+    """Dispatch again what has been in flight longer than `lease`; return how many steps."""
+
+    def decide() -> int:
+        if app.get(campaign_id).status is not CampaignStatus.ACTIVE:
+            return 0
+        changed: list[Enrollment] = []
+        redispatched = 0
+        for enrollment in app.get_many(enrollment_ids).values():
+            if enrollment.campaign_id != campaign_id:
+                continue
+            steps = enrollment.redispatch_stale(now, lease)
+            if steps:
+                redispatched += len(steps)
+                changed.append(enrollment)
+        app.save_all(changed)
+        return redispatched
+
+    return retry_on_conflict(decide)
