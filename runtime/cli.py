@@ -14,30 +14,40 @@ from pathlib import Path
 from runtime.settings import Settings
 
 
-def _settings(args: argparse.Namespace) -> Settings:
+def _settings(args: argparse.Namespace, **forced: object) -> Settings:
     overrides = {}
     for name in ("host", "port", "data_dir"):
         if getattr(args, name, None) is not None:
             overrides[name] = getattr(args, name)
     if getattr(args, "dev_clock", False):
         overrides["dev_clock"] = True
-    return Settings(**overrides)
+    return Settings(**{**overrides, **forced})
 
 
-def _container(args: argparse.Namespace):
+def _container(args: argparse.Namespace, **forced: object):
     from runtime.container import build
 
-    settings = _settings(args)
+    settings = _settings(args, **forced)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return build(settings)
 
 
-def serve(args: argparse.Namespace, roles: tuple[str, ...] | None = None, with_api: bool = True) -> int:
+def serve(
+    args: argparse.Namespace,
+    roles: tuple[str, ...] | None = None,
+    with_api: bool = True,
+    development: bool = False,
+) -> int:
+    """Run `roles` (default: all) and the API; `development` adds the sandbox outbox and dev clock."""
     import uvicorn
 
     from runtime.container import ROLES
 
-    container = _container(args)
+    # The development routes show sandbox sends and move time: only `serve` passes development=True;
+    # a production role (`api`, `worker`, ...) never has them, whatever the environment says.
+    container = _container(
+        args, development_routes=development, **({} if development else {"dev_clock": False})
+    )
     try:
         container.start(ROLES if roles is None else roles)
         if not with_api:
@@ -179,7 +189,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--host")
     run.add_argument("--port", type=int)
     run.add_argument("--dev-clock", action="store_true", help="expose /v1/dev/clock to move time forward")
-    run.set_defaults(func=serve)
+    run.set_defaults(func=lambda a: serve(a, development=True))
 
     api = with_data_dir(commands.add_parser("api", help="the HTTP API alone"))
     api.add_argument("--host")

@@ -92,12 +92,16 @@ class Container:
         return load_personaliser(self.settings.personaliser, self.settings.personaliser_timeout)
 
     def services(self) -> Services:
+        # Development routes show every brand's sandbox sends and move time: only `serve` asks for them.
+        development = self.settings.development_routes
         return Services(
             app=self.app,
             db=self.db,
             clock=self.clock,
-            read_outbox=lambda brand_id, campaign_id: sandbox.outbox(self.db, brand_id, campaign_id),
-            dev_clock=self.dev_clock,
+            read_outbox=(lambda brand_id, campaign_id: sandbox.outbox(self.db, brand_id, campaign_id))
+            if development
+            else None,
+            dev_clock=self.dev_clock if development else None,
             ready=self.readiness,
             gauges=self.gauges,
             parked=lambda: parked.counts(self.db),

@@ -18,6 +18,11 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     dev_clock: bool = False
+    development_routes: bool = Field(
+        False,
+        description="the sandbox outbox and, with dev_clock, the dev clock routes; `serve` turns it on,"
+        " the `api` role never",
+    )
     durable: bool = Field(True, description="embedded PostgreSQL fsync; tests turn it off")
     postgres_lock_timeout: int = 5
     batch_size: int = 500
