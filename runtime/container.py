@@ -72,6 +72,7 @@ class Container:
     embedded: EmbeddedPostgres | None = None
     stop: threading.Event = field(default_factory=threading.Event)
     threads: list[threading.Thread] = field(default_factory=list)
+    fatal: str | None = None  # why the roles stopped on their own (serve exits non-zero with it)
 
     @property
     def dev_clock(self) -> DevClock | None:
@@ -115,11 +116,17 @@ class Container:
         return create_app(self.services())
 
     def readiness(self) -> dict[str, bool]:
-        checks = {"database": False, "background": all(t.is_alive() for t in self.threads)}
+        """What /readyz reports; each check bounded to a couple of seconds so it answers in an outage."""
+        checks = {
+            "database": False,
+            "transport": self.transport.reachable(),
+            "background": all(t.is_alive() for t in self.threads) and self.fatal is None,
+        }
         try:
-            checks["database"] = self.db.fetch_one("SELECT 1 AS ok") is not None
-        except Exception:
-            log.exception("readiness: database unreachable")
+            with self.db.pool.connection(timeout=2) as conn:
+                checks["database"] = conn.execute("SELECT 1").fetchone() is not None
+        except Exception as failure:
+            log.warning("readiness: database unreachable: %s", failure)
         return checks
 
     def gauges(self) -> dict[str, float]:
@@ -230,7 +237,12 @@ def build(settings: Settings) -> Container:
     )
     app = CampaignApplication(env=event_store_env(url, lock_timeout_s=settings.postgres_lock_timeout))
     transport: Transport = (
-        KafkaTransport(settings.kafka_bootstrap_servers, settings.batch_size, settings.kafka_topic_prefix)
+        KafkaTransport(
+            settings.kafka_bootstrap_servers,
+            settings.batch_size,
+            settings.kafka_topic_prefix,
+            settings.kafka_start_timeout,
+        )
         if settings.kafka_bootstrap_servers
         else InProcessTransport(settings.batch_size)
     )

@@ -15,6 +15,12 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path(".campaign-data"), description="embedded PostgreSQL data folder")
     kafka_bootstrap_servers: str | None = Field(None, description="unset = in-process transport")
     kafka_topic_prefix: str = Field("", description="prefix for topics and consumer groups")
+    kafka_start_timeout: float = Field(
+        300.0, gt=0, description="seconds a starting role waits for an unreachable Kafka before failing"
+    )
+    embedded_restart_timeout: float = Field(
+        120.0, gt=0, description="seconds serve keeps restarting a dead embedded PostgreSQL before exiting"
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     dev_clock: bool = False
