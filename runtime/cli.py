@@ -52,14 +52,17 @@ def serve(
         container.start(ROLES if roles is None else roles)
         if not with_api:
             print(f"campaign-service: running {', '.join(roles or ())}", flush=True)
-            stop = threading.Event()
             for sig in (signal.SIGINT, signal.SIGTERM):
-                signal.signal(sig, lambda *_: stop.set())
-            stop.wait()
-            return 0
+                signal.signal(sig, lambda *_: container.stop.set())
+            container.stop.wait()
+            return _exit_status(container)
         settings = container.settings
         config = uvicorn.Config(
-            container.http_app(), host=settings.host, port=settings.port, log_level="warning"
+            container.http_app(),
+            host=settings.host,
+            port=settings.port,
+            log_level="warning",
+            timeout_graceful_shutdown=3,  # a request stuck on a dead database must not hold up SIGTERM
         )
         server = _server_without_signal_capture(config)
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -71,11 +74,24 @@ def serve(
             if server.started:
                 print(f"Campaign Service ready at http://{settings.host}:{settings.port}", flush=True)
 
+        def stop_serving_when_the_roles_give_up() -> None:
+            container.stop.wait()
+            server.should_exit = True
+
         threading.Thread(target=announce, name="announce", daemon=True).start()
+        threading.Thread(target=stop_serving_when_the_roles_give_up, name="give-up", daemon=True).start()
         server.run()
-        return 0 if server.started else 1
+        return _exit_status(container) if server.started else 1
     finally:
         container.close()
+
+
+def _exit_status(container) -> int:
+    """0 on a requested stop; 1, with the reason on stderr, when the roles could not go on."""
+    if container.fatal is None:
+        return 0
+    print(f"campaign-service: {container.fatal}", file=sys.stderr, flush=True)
+    return 1
 
 
 def _server_without_signal_capture(config):

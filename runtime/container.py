@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -40,6 +41,7 @@ from consumers.transport import InProcessTransport, KafkaTransport, Transport
 from projections import runner
 from projections.campaign_summaries import CampaignSummaries
 from projections.due_steps import DueSteps
+from runtime.database_watchdog import watch_embedded_postgres
 from runtime.embedded_postgres import EmbeddedPostgres
 from runtime.settings import Settings
 from storage import parked
@@ -144,6 +146,12 @@ class Container:
 
     def start(self, roles: tuple[str, ...] = ROLES) -> None:
         interval = self.settings.poll_interval
+        if self.embedded is not None and self.embedded.owned:
+            after = self.settings.embedded_restart_timeout
+            self._spawn(
+                "database-watchdog",
+                lambda: watch_embedded_postgres(self.embedded, self.stop, self._give_up, after),
+            )
         for role in roles:
             if role == "projector":
                 for projection in PROJECTIONS:
@@ -201,13 +209,33 @@ class Container:
         thread.start()
         self.threads.append(thread)
 
-    def close(self) -> None:
+    def _give_up(self, reason: str) -> None:
+        log.critical("stopping: %s", reason)
+        self.fatal = reason
         self.stop.set()
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the roles and close the pools within about `timeout` seconds, then the embedded
+        server. With the database down a role or a pool can hang on it; they are daemon threads, so
+        they are left behind rather than holding up a SIGTERM."""
+        self.stop.set()
+        deadline = time.monotonic() + timeout
         for thread in self.threads:
-            thread.join(timeout=10)
-        self.transport.close()
-        self.app.close()
-        self.db.close()
+            thread.join(timeout=max(0.0, deadline - 0.4 * timeout - time.monotonic()))
+        stuck = [thread.name for thread in self.threads if thread.is_alive()]
+        if stuck:
+            log.warning("roles still busy at shutdown, left behind: %s", ", ".join(stuck))
+
+        def close_connections() -> None:
+            self.transport.close()
+            self.app.close()
+            self.db.close()
+
+        closing = threading.Thread(target=close_connections, name="close-connections", daemon=True)
+        closing.start()
+        closing.join(timeout=max(1.0, deadline - time.monotonic()))
+        if closing.is_alive():
+            log.warning("connections still closing at shutdown; left behind")
         if self.embedded is not None:
             self.embedded.stop()
 

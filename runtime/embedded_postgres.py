@@ -96,7 +96,10 @@ class EmbeddedPostgres:
 
     def stop(self) -> None:
         if self.owned and (self.pgdata / "postmaster.pid").exists():
-            self._run("pg_ctl", "-D", str(self.pgdata), "-m", "fast", "-w", "stop", check=False)
+            # Bounded: a hung server gets the immediate mode (crash recovery on the next start).
+            pg_ctl = ("pg_ctl", "-D", str(self.pgdata), "-w", "-t", "5", "stop")
+            if not self._run(*pg_ctl, "-m", "fast", check=False) and self.is_running():
+                self._run(*pg_ctl, "-m", "immediate", check=False)
             self.owned = False
 
     def is_running(self) -> bool:
@@ -204,7 +207,7 @@ class EmbeddedPostgres:
         os.chown(self.pgdata, entry.pw_uid, entry.pw_gid)
         os.chmod(self.pgdata, 0o700)
 
-    def _run(self, program: str, *args: str, check: bool = True) -> None:
+    def _run(self, program: str, *args: str, check: bool = True) -> bool:
         result = subprocess.run(
             [str(POSTGRES_BIN_PATH / program), *args],
             user=self._user,
@@ -219,6 +222,7 @@ class EmbeddedPostgres:
             log = self.pgdata / "server.log"
             tail = log.read_text()[-2000:] if log.exists() else ""
             raise RuntimeError(f"{program} failed: {result.stderr.strip()}\n{tail}")
+        return result.returncode == 0
 
 
 def main(argv: list[str] | None = None) -> int:

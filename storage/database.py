@@ -20,7 +20,8 @@ class Database:
             url,
             min_size=1,
             max_size=max_size,
-            kwargs={"row_factory": dict_row, "autocommit": False},
+            # connect_timeout: a database that accepts but never answers must not hang a role forever
+            kwargs={"row_factory": dict_row, "autocommit": False, "connect_timeout": 10},
             open=True,
         )
 
