@@ -12,15 +12,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 
+from consumers.transport import KafkaTransport
 from domain.enrollment import Enrollment
 from runtime.embedded_postgres import EmbeddedPostgres, free_port
 from tests.support import Client, contacts, eventually, running_service
@@ -194,3 +196,41 @@ def test_a_kafka_restart_mid_campaign_loses_and_repeats_nothing(database_url, ow
 
         assert_each_contact_got_each_step_once(client, campaign_id)
         assert all(thread.is_alive() for thread in service.threads)
+
+
+@pytest.mark.integration
+@pytest.mark.kafka
+def test_kafka_clients_outlive_an_outage_longer_than_their_connect_timeout(own_kafka):
+    prefix = f"t{uuid4().hex[:8]}."
+    transport = KafkaTransport(own_kafka.bootstrap, batch_size=10, prefix=prefix)
+    own_kafka.run("stop")
+    handled: list[bytes] = []
+    stop = threading.Event()
+    worker = threading.Thread(
+        target=transport.consume, args=("sends.email", "workers", handled.extend, stop), daemon=True
+    )
+    worker.start()
+    started: list[Any] = []
+    starting = threading.Thread(
+        target=lambda: started.append(quietly(lambda: KafkaTransport(own_kafka.bootstrap, prefix=prefix))),
+        daemon=True,
+    )
+    starting.start()
+    try:
+        with pytest.raises(RuntimeError, match=f"Kafka at {own_kafka.bootstrap} not usable after 2 s"):
+            KafkaTransport(own_kafka.bootstrap, prefix=prefix, start_timeout=2)
+        time.sleep(35)  # past kafka-python's 30 s bootstrap timeout, which used to end the worker
+        assert worker.is_alive() and starting.is_alive()
+
+        own_kafka.run("resume")
+        starting.join(timeout=60)
+        assert started and isinstance(started[0], KafkaTransport)  # the waiting start went through
+        transport.publish("sends.email", "key", b"dispatch")
+        transport.flush()
+        assert eventually(lambda: handled == [b"dispatch"], timeout=60)
+    finally:
+        stop.set()
+        worker.join(timeout=15)
+        transport.close()
+        if started and started[0] is not None:
+            started[0].close()
