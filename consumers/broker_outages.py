@@ -2,13 +2,21 @@
 
 kafka-python's own reconnects back off for up to 30 s, and a client whose construction fails can leave
 its network thread behind, so loops probe the broker with a plain TCP connection before building a
-client, and wait between attempts with a jittered, doubling backoff.
+client, and wait between attempts with a jittered, doubling backoff. A role starting while the
+broker is away waits for it, for a bounded time.
 """
 
 from __future__ import annotations
 
+import logging
 import random
 import socket
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def broker_answers(bootstrap_servers: str, timeout: float = 1.0) -> bool:
@@ -36,3 +44,29 @@ class Backoff:
 
     def reset(self) -> None:
         self.current = self.first
+
+
+def start_when_reachable(bootstrap_servers: str, start: Callable[[], T], timeout: float) -> T:
+    """`start()`'s result once the broker lets it succeed; retried with a log line until `timeout`
+    seconds have passed, then a RuntimeError saying where and why."""
+    deadline, backoff = time.monotonic() + timeout, Backoff()
+    while True:
+        try:
+            if not broker_answers(bootstrap_servers):
+                raise ConnectionError("no broker answers")
+            return start()
+        except Exception as failure:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise RuntimeError(
+                    f"Kafka at {bootstrap_servers} not usable after {timeout:g} s: {failure}"
+                ) from failure
+            delay = min(backoff.next(), left)
+            log.warning(
+                "Kafka at %s not usable yet (%s); retrying in %.1f s, giving up in %.0f s",
+                bootstrap_servers,
+                failure,
+                delay,
+                left,
+            )
+            time.sleep(delay)

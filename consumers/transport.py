@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from consumers.broker_outages import Backoff, broker_answers
+from consumers.broker_outages import Backoff, broker_answers, start_when_reachable
 from consumers.messages import DEAD_LETTER_TOPIC, EVENTS_TOPIC, SEND_TOPICS
 from storage.parked import TransportUnavailable
 
@@ -116,37 +116,21 @@ class KafkaTransport:
         """The producer, once the topics exist; a broker briefly away is waited for, up to `timeout`."""
         from kafka import KafkaProducer
 
-        deadline, backoff = time.monotonic() + timeout, Backoff()
-        while True:
-            producer = None
+        def start():
+            producer = KafkaProducer(
+                bootstrap_servers=self.bootstrap_servers,
+                acks="all",
+                linger_ms=5,
+                reconnect_backoff_max_ms=2_000,  # back within seconds of the broker, not 30 s
+            )
             try:
-                if not self.reachable():
-                    raise ConnectionError("no broker answers")
-                producer = KafkaProducer(
-                    bootstrap_servers=self.bootstrap_servers,
-                    acks="all",
-                    linger_ms=5,
-                    reconnect_backoff_max_ms=2_000,  # back within seconds of the broker, not 30 s
-                )
                 self._ensure_topics()
-                return producer
-            except Exception as failure:
-                if producer is not None:
-                    producer.close(timeout=1)
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise RuntimeError(
-                        f"Kafka at {self.bootstrap_servers} not usable after {timeout:g} s: {failure}"
-                    ) from failure
-                delay = min(backoff.next(), left)
-                log.warning(
-                    "Kafka at %s not usable yet (%s); retrying in %.1f s, giving up in %.0f s",
-                    self.bootstrap_servers,
-                    failure,
-                    delay,
-                    left,
-                )
-                time.sleep(delay)
+            except Exception:
+                producer.close(timeout=1)
+                raise
+            return producer
+
+        return start_when_reachable(self.bootstrap_servers, start, timeout)
 
     def _ensure_topics(self) -> None:
         """Create the service's topics (broker defaults for partitions and replicas) before use.
