@@ -45,12 +45,23 @@ def watch_embedded_postgres(
             if waited >= give_up_after:
                 give_up(
                     f"the embedded PostgreSQL in {server.pgdata} died and could not be restarted "
-                    f"for {waited:.0f} s: {str(failure).strip().splitlines()[0]}"
+                    f"for {waited:.0f} s: {_why(failure)}"
                 )
                 return
-            log.warning("restarting the embedded PostgreSQL failed (%s); trying again", failure)
+            log.warning("restarting the embedded PostgreSQL failed (%s); trying again", _why(failure))
             continue
         if stop.is_set():
             return  # shutting down: close() stops the server it finds
         log.warning("the embedded PostgreSQL is back on port %s", server.port)
         down_since = None
+
+
+def _why(failure: Exception) -> str:
+    """The telling line of a failed start: a bind failure (its port taken), else the server log's last
+    FATAL, else the first line of the error."""
+    lines = [line.strip() for line in str(failure).splitlines() if line.strip()] or [repr(failure)]
+    for marker in ("could not bind", "FATAL:"):
+        found = [line for line in lines if marker in line]
+        if found:
+            return found[-1][found[-1].index(marker) :].removeprefix("FATAL:").strip()[:300]
+    return lines[0][:300]

@@ -164,5 +164,7 @@ def test_serve_exits_non_zero_saying_why_when_its_embedded_postgres_cannot_come_
             assert server.wait(timeout=30) == 1
         finally:
             blocker.close()
-    assert "campaign-service: the embedded PostgreSQL in" in log.read_text()
-    assert "could not be restarted" in log.read_text()
+    said = [line for line in log.read_text().splitlines() if line.startswith("campaign-service: ")]
+    assert len(said) == 1, log.read_text()
+    assert "the embedded PostgreSQL in" in said[0] and "could not be restarted" in said[0]
+    assert "Address already in use" in said[0]  # the reason, not just the symptom
