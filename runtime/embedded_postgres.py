@@ -118,10 +118,15 @@ class EmbeddedPostgres:
         except FileNotFoundError:
             pass
         password = secrets.token_urlsafe(24)  # URL-safe: goes into DATABASE_URL unquoted
-        with contextlib.suppress(FileExistsError):  # a concurrent starter wrote it first
-            fd = os.open(self.password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as out:
-                out.write(password + "\n")
+        draft = self.data_dir / f".{PASSWORD_FILE}.{os.getpid()}"
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(password + "\n")
+        try:  # linked whole, so a concurrent starter never reads it half written; the first one wins
+            with contextlib.suppress(FileExistsError):
+                os.link(draft, self.password_file)
+        finally:
+            draft.unlink()
         return self.password_file.read_text().strip()
 
     def _initdb(self) -> None:
@@ -134,17 +139,8 @@ class EmbeddedPostgres:
             if self._user is not None:
                 entry = pwd.getpwnam(self._user)
                 os.chown(handover, entry.pw_uid, entry.pw_gid)
-            self._run(
-                "initdb",
-                "-D",
-                str(self.pgdata),
-                "--auth=scram-sha-256",
-                f"--pwfile={handover}",
-                "-U",
-                "postgres",
-                "--encoding=utf8",
-                "--no-instructions",
-            )
+            options = ("--auth=scram-sha-256", f"--pwfile={handover}", "-U", "postgres", "--encoding=utf8")
+            self._run("initdb", "-D", str(self.pgdata), *options, "--no-instructions")
         finally:
             handover.unlink(missing_ok=True)
 
