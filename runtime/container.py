@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 
 from api.app import create_app
 from api.deps import Services
@@ -43,6 +42,7 @@ from projections.campaign_summaries import CampaignSummaries
 from projections.due_steps import DueSteps
 from runtime.database_watchdog import watch_embedded_postgres
 from runtime.embedded_postgres import EmbeddedPostgres
+from runtime.lifecycle import readiness_checks, stop_within
 from runtime.settings import Settings
 from storage import parked
 from storage.database import Database, event_store_env
@@ -101,9 +101,7 @@ class Container:
             app=self.app,
             db=self.db,
             clock=self.clock,
-            read_outbox=(lambda brand_id, campaign_id: sandbox.outbox(self.db, brand_id, campaign_id))
-            if development
-            else None,
+            read_outbox=partial(sandbox.outbox, self.db) if development else None,
             dev_clock=self.dev_clock if development else None,
             ready=self.readiness,
             gauges=self.gauges,
@@ -118,18 +116,7 @@ class Container:
         return create_app(self.services())
 
     def readiness(self) -> dict[str, bool]:
-        """What /readyz reports; each check bounded to a couple of seconds so it answers in an outage."""
-        checks = {
-            "database": False,
-            "transport": self.transport.reachable(),
-            "background": all(t.is_alive() for t in self.threads) and self.fatal is None,
-        }
-        try:
-            with self.db.pool.connection(timeout=2) as conn:
-                checks["database"] = conn.execute("SELECT 1").fetchone() is not None
-        except Exception as failure:
-            log.warning("readiness: database unreachable: %s", failure)
-        return checks
+        return readiness_checks(self.db, self.transport, self.threads, gave_up=self.fatal is not None)
 
     def gauges(self) -> dict[str, float]:
         """Log positions: the store's head, and how far the relay and each projection have got."""
@@ -215,29 +202,17 @@ class Container:
         self.stop.set()
 
     def close(self, timeout: float = 5.0) -> None:
-        """Stop the roles and close the pools within about `timeout` seconds, then the embedded
-        server. With the database down a role or a pool can hang on it; they are daemon threads, so
-        they are left behind rather than holding up a SIGTERM."""
+        """Stop the roles and close the pools within about `timeout` seconds (see `stop_within`),
+        then the embedded server."""
         self.stop.set()
-        deadline = time.monotonic() + timeout
-        for thread in self.threads:
-            thread.join(timeout=max(0.0, deadline - 0.4 * timeout - time.monotonic()))
-        stuck = [thread.name for thread in self.threads if thread.is_alive()]
-        if stuck:
-            log.warning("roles still busy at shutdown, left behind: %s", ", ".join(stuck))
-
-        def close_connections() -> None:
-            self.transport.close()
-            self.app.close()
-            self.db.close()
-
-        closing = threading.Thread(target=close_connections, name="close-connections", daemon=True)
-        closing.start()
-        closing.join(timeout=max(1.0, deadline - time.monotonic()))
-        if closing.is_alive():
-            log.warning("connections still closing at shutdown; left behind")
+        stop_within(self.threads, self._close_connections, timeout)
         if self.embedded is not None:
             self.embedded.stop()
+
+    def _close_connections(self) -> None:
+        self.transport.close()
+        self.app.close()
+        self.db.close()
 
 
 def build(settings: Settings) -> Container:
