@@ -4,13 +4,16 @@ Every message goes through a `Personaliser`. The default renders the template. A
 personaliser (plugged in by the composition root, see the README) is consulted only for campaigns
 with `ai_personalization`, always through `ModelWithTemplateFallback`: a model that raises or
 runs past its timeout never stops a send, the template text goes out instead and the note
-recorded on `StepSent` says so (`template (personaliser failed: <reason>)`).
+recorded on `StepSent` says so (`template (personaliser failed: <reason>)`); the reason is a
+model's own error text, so it is scrubbed of secrets and control characters and cut short first.
 """
 
 from __future__ import annotations
 
 import importlib
+import re
 import threading
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -19,6 +22,26 @@ from domain.steps import Step
 from domain.templates import body_is_html, render
 
 CONTACT_COLUMNS = ("id", "email", "phone", "first_name", "last_name", "company", "timezone")
+REASON_LIMIT = 200
+# A model client's exception text often quotes its request: headers, keys, URLs with a password.
+_SECRETS = (
+    (re.compile(r"(?i)\b(bearer)\s+[^\s,;'\"]+"), r"\1 [redacted]"),
+    (re.compile(r"\b(Basic)\s+[A-Za-z0-9+/]{8,}=*"), r"\1 [redacted]"),
+    (re.compile(r"(?i)([a-z][a-z0-9+.-]*://)[^\s/@]*@"), r"\1[redacted]@"),
+    (
+        re.compile(
+            r"(?i)\b((?:[a-z0-9]+[_-])*(?:api[_-]?key|apikey|key|token|secret|password|passwd|pwd|"
+            r"authorization|auth|credentials?|signature|sig))\W{0,3}\s*[=:]\s*['\"]?[^\s,;&'\"]+"
+        ),
+        r"\1=[redacted]",
+    ),
+    (re.compile(r"[A-Za-z0-9_\-+=]{32,}"), lambda m: "[redacted]" if _opaque(m.group()) else m.group()),
+)
+
+
+def _opaque(word: str) -> bool:
+    """A long run of letters mixed with digits reads as a key or token (sk-..., AIza..., JWT parts)."""
+    return any(c.isdigit() for c in word) and any(c.isalpha() for c in word)
 
 
 @dataclass(frozen=True)
@@ -82,11 +105,22 @@ class ModelWithTemplateFallback:
         if not answer:
             reason = f"timed out after {self.timeout_s:g}s"
         elif isinstance(made, BaseException):
-            reason = f"{type(made).__name__}: {made}"[:200]
+            reason = scrub_reason(f"{type(made).__name__}: {made}")
         else:
             reason = f"it returned {type(made).__name__}, not Personalised"
         fallback = TEMPLATE.personalise(step, contact_values)
         return Personalised(fallback.subject, fallback.body, f"template (personaliser failed: {reason})")
+
+
+def scrub_reason(text: str, limit: int = REASON_LIMIT) -> str:
+    """An error text safe to keep in the event history: one printable line, no secrets, `limit` long."""
+    printable = "".join(
+        " " if unicodedata.category(ch).startswith(("C", "Z")) else ch for ch in text
+    )  # control, format, surrogate and separator characters (NUL, newlines, bidi overrides)
+    for pattern, replacement in _SECRETS:
+        printable = pattern.sub(replacement, printable)
+    line = " ".join(printable.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def personalise_step(

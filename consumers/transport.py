@@ -2,7 +2,8 @@
 
 Both deliver at least once and hand workers batches; a worker's batch is acknowledged (Kafka:
 offsets committed) only after its outcomes are recorded. The in-process transport lets the relay wait
-until its batch is handled before it records its position, so a crash loses nothing.
+until its batch is handled before it records its position, so a crash loses nothing. A Kafka outage
+makes the producer's start and every consumer loop wait and retry with backoff, never die.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
+from consumers.broker_outages import Backoff, broker_answers, start_when_reachable
 from consumers.messages import DEAD_LETTER_TOPIC, EVENTS_TOPIC, SEND_TOPICS
 from storage.parked import TransportUnavailable
 
@@ -34,6 +36,9 @@ class Transport(Protocol):
 
     def consume(self, topic: str, group: str, handle: Handler, stop: threading.Event) -> None:
         """Hand batches to `handle` until `stop` is set."""
+
+    def reachable(self) -> bool:
+        """Whether the transport can take messages now (for /readyz)."""
 
     def close(self) -> None: ...
 
@@ -88,6 +93,9 @@ class InProcessTransport:
                 for _ in batch:
                     q.task_done()
 
+    def reachable(self) -> bool:
+        return True
+
     def close(self) -> None:
         pass
 
@@ -95,15 +103,34 @@ class InProcessTransport:
 class KafkaTransport:
     """kafka-python producer (idempotent, acks=all) and one consumer per worker loop."""
 
-    def __init__(self, bootstrap_servers: str, batch_size: int = 500, prefix: str = "") -> None:
-        from kafka import KafkaProducer
-
+    def __init__(
+        self, bootstrap_servers: str, batch_size: int = 500, prefix: str = "", start_timeout: float = 300.0
+    ) -> None:
         self.bootstrap_servers = bootstrap_servers
         self.prefix = prefix  # lets several deployments (or test runs) share one cluster
         self.batch_size = batch_size
-        self.producer = KafkaProducer(bootstrap_servers=bootstrap_servers, acks="all", linger_ms=5)
+        self.producer = self._start_producer(start_timeout)
         self._sent = threading.local()
-        self._ensure_topics()
+
+    def _start_producer(self, timeout: float):
+        """The producer, once the topics exist; a broker briefly away is waited for, up to `timeout`."""
+        from kafka import KafkaProducer
+
+        def start():
+            producer = KafkaProducer(
+                bootstrap_servers=self.bootstrap_servers,
+                acks="all",
+                linger_ms=5,
+                reconnect_backoff_max_ms=2_000,  # back within seconds of the broker, not 30 s
+            )
+            try:
+                self._ensure_topics()
+            except Exception:
+                producer.close(timeout=1)
+                raise
+            return producer
+
+        return start_when_reachable(self.bootstrap_servers, start, timeout)
 
     def _ensure_topics(self) -> None:
         """Create the service's topics (broker defaults for partitions and replicas) before use.
@@ -165,26 +192,17 @@ class KafkaTransport:
         pass  # the broker keeps what is unhandled; consumers' committed offsets say how far they are
 
     def consume(self, topic: str, group: str, handle: Handler, stop: threading.Event) -> None:
-        from kafka import KafkaConsumer
-
+        """Until `stop`: join the group, hand batches on, commit; any failure (the broker away
+        included) closes the consumer, waits with backoff and joins again. Uncommitted messages come
+        back on rejoining, and the send path records each attempt, so nothing is sent twice."""
+        backoff = Backoff()
         while not stop.is_set():
-            consumer = KafkaConsumer(
-                bootstrap_servers=self.bootstrap_servers,
-                group_id=self.prefix + group,
-                enable_auto_commit=False,
-                auto_offset_reset="earliest",
-                max_poll_records=self.batch_size,
-                # A worker that dies hands its partitions on within seconds, not the default 45 s.
-                session_timeout_ms=10_000,
-                heartbeat_interval_ms=2_000,
-                metadata_max_age_ms=10_000,  # see partitions added to a topic within seconds
-            )
-            # Learn the topic's partitions before joining: a first join without them is followed
-            # at once by a second one, and kafka-python was seen to hang in that second join.
-            consumer.partitions_for_topic(self.prefix + topic)
-            consumer.subscribe([self.prefix + topic])
-            joined_at = time.monotonic()
+            consumer = None
             try:
+                if not self.reachable():
+                    raise ConnectionError(f"no broker answers at {self.bootstrap_servers}")
+                consumer = self._consumer(topic, group)
+                joined_at = time.monotonic()
                 while not stop.is_set():
                     # kafka-python can keep a topic's "unknown" metadata from before it existed; a
                     # fresh consumer asks again (one merely left without partitions by a larger
@@ -199,12 +217,46 @@ class KafkaTransport:
                     if batch:
                         handle(batch)
                         consumer.commit()
-            except Exception:
-                # Uncommitted messages come back when the consumer rejoins the group.
-                log.exception("handling a batch from %s failed; rejoining the group", topic)
-                stop.wait(1.0)
+                        backoff.reset()
+            except Exception as failure:
+                delay = backoff.next()
+                if isinstance(failure, ConnectionError):
+                    log.warning("consuming %s: %s; retrying in %.1f s", topic, failure, delay)
+                else:
+                    log.exception("consuming %s failed; rejoining the group in %.1f s", topic, delay)
+                stop.wait(delay)
             finally:
-                consumer.close(autocommit=False)
+                if consumer is not None:
+                    with contextlib.suppress(Exception):
+                        consumer.close(autocommit=False)
+
+    def _consumer(self, topic: str, group: str):
+        from kafka import KafkaConsumer
+
+        consumer = KafkaConsumer(
+            bootstrap_servers=self.bootstrap_servers,
+            group_id=self.prefix + group,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=self.batch_size,
+            # A worker that dies hands its partitions on within seconds, not the default 45 s.
+            session_timeout_ms=10_000,
+            heartbeat_interval_ms=2_000,
+            metadata_max_age_ms=10_000,  # see partitions added to a topic within seconds
+            reconnect_backoff_max_ms=2_000,  # back within seconds of the broker, not 30 s
+        )
+        try:
+            # Learn the topic's partitions before joining: a first join without them is followed
+            # at once by a second one, and kafka-python was seen to hang in that second join.
+            consumer.partitions_for_topic(self.prefix + topic)
+            consumer.subscribe([self.prefix + topic])
+        except Exception:
+            consumer.close(autocommit=False)
+            raise
+        return consumer
+
+    def reachable(self) -> bool:
+        return broker_answers(self.bootstrap_servers)
 
     def close(self) -> None:
         self.producer.close(timeout=10)

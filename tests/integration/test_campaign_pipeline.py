@@ -86,7 +86,7 @@ def test_a_campaign_is_sent_end_to_end_on_the_in_process_transport(database_url)
         }
         assert client.ok(client.get("/readyz")) == {
             "ready": True,
-            "checks": {"database": True, "background": True},
+            "checks": {"database": True, "transport": True, "background": True},
             "parked": {},
         }
         gauges = dict(line.rsplit(" ", 1) for line in client.get("/metrics").text.splitlines())
