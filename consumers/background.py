@@ -1,4 +1,10 @@
-"""Supervised background loops for the enrollment process, the scheduler, cron and settlement."""
+"""Supervised background loops for the log followers, the enrollment process, the scheduler and cron.
+
+A loop never dies silently: an error is logged and the pass is tried again. Transient trouble (the
+database or the broker away) is logged in one line and waited out with a growing pause, up to a
+few seconds, so an outage neither floods the log with tracebacks nor spins; anything else is a
+bug or a poison item that containment did not catch, and is logged with its traceback.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,11 @@ import logging
 import threading
 from collections.abc import Callable
 
+from storage.parked import describe, transient
+
 log = logging.getLogger(__name__)
+
+LONGEST_PAUSE = 5.0
 
 
 def run_periodically(
@@ -16,16 +26,22 @@ def run_periodically(
     interval: float,
     nap: Callable[[float], None] | None = None,
 ) -> None:
-    """Call `work` until stop; again at once while it reports progress, else after `interval`.
-
-    An exception is logged and the loop goes on: a background role never dies silently.
-    """
+    """Call `work` until stop; again at once while it reports progress, else after `interval`."""
+    failures = 0
     while not stop.is_set():
         try:
             progressed = work()
-        except Exception:
-            log.exception("%s failed; retrying", name)
-            progressed = 0
-            stop.wait(1.0)
+        except Exception as error:
+            failures += 1
+            pause = min(0.5 * 2 ** (failures - 1), LONGEST_PAUSE)
+            if transient(error):
+                log.warning("%s waits %.1f s: %s", name, pause, describe(error))
+            else:
+                log.exception("%s failed; retrying in %.1f s", name, pause)
+            stop.wait(pause)
+            continue
+        if failures:
+            log.info("%s is running again after %d failed passes", name, failures)
+            failures = 0
         if not progressed:
             (nap or stop.wait)(interval)  # the dev clock's nap ends early when time is moved
