@@ -217,7 +217,7 @@ class Container:
 
 def build(settings: Settings) -> Container:
     embedded = None
-    url = settings.database_url
+    url = settings.database_url.get_secret_value() if settings.database_url else None
     if url is None:
         embedded = EmbeddedPostgres(settings.data_dir, durable=settings.durable)
         url = embedded.start()

@@ -11,7 +11,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
-    database_url: str | None = Field(None, description="PostgreSQL URL; unset = embedded PostgreSQL")
+    database_url: SecretStr | None = Field(
+        None, description="PostgreSQL URL (it may carry a password: kept out of reprs); unset = embedded"
+    )
     data_dir: Path = Field(Path(".campaign-data"), description="embedded PostgreSQL data folder")
     kafka_bootstrap_servers: str | None = Field(None, description="unset = in-process transport")
     kafka_topic_prefix: str = Field("", description="prefix for topics and consumer groups")
