@@ -12,6 +12,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from api.errors import Problem
+from api.text import SafeText
 from commands.application import CampaignApplication
 from commands.brands import brand_for_key
 from commands.clock import Clock, DevClock
@@ -50,9 +51,9 @@ def brand(request: Request, authorization: Annotated[str | None, Header()] = Non
 
 ServicesDep = Annotated[Services, Depends(services)]
 BrandDep = Annotated[UUID, Depends(brand)]
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+IdempotencyKey = Annotated[SafeText | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
 Limit = Annotated[int, Query(ge=1, le=500, description="items per page")]
-Cursor = Annotated[str | None, Query(description="next_cursor of the previous page")]
+Cursor = Annotated[SafeText | None, Query(max_length=500, description="next_cursor of the previous page")]
 
 
 def answer_once(

@@ -3,40 +3,97 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from api.text import (
+    Address,
+    AudioUrl,
+    Body,
+    ContactFields,
+    DailyIncrement,
+    DailyLimit,
+    FreeText,
+    Group,
+    Name,
+    ShortText,
+    Subject,
+    TimeZone,
+    WaitDays,
+)
+from domain.limits import MAX_LEAD_GROUPS, MAX_SMS_BODY, MAX_STEPS
 
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 HOUR = r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$"
 
 
-class SendingWindow(BaseModel):
-    days: list[Day] = Field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri", "sat", "sun"])
+class RequestBody(BaseModel):
+    """A request body: unknown fields are refused (a typo is an error), and the schema says so."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class SendingWindow(RequestBody):
+    days: list[Day] = Field(
+        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], max_length=7
+    )
     start: str = Field("00:00", pattern=HOUR)
     end: str = Field("24:00", pattern=HOUR)
 
 
-class StepIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+# What the step types need, as the schema can say it: the API's checks (domain/steps.py) agree.
+STEP_RULES = {
+    "allOf": [
+        {
+            "if": {"properties": {"type": {"const": "EMAIL"}}},
+            "then": {
+                "required": ["subject", "body"],
+                "properties": {"subject": {"type": "string"}, "body": {"type": "string"}},
+            },
+        },
+        {
+            "if": {"properties": {"type": {"const": "SMS"}}},
+            "then": {
+                "required": ["body"],
+                "properties": {"body": {"type": "string", "maxLength": MAX_SMS_BODY}},
+            },
+        },
+        {
+            "if": {"properties": {"type": {"const": "VOICEMAIL"}}},
+            "then": {"required": ["audio_url"], "properties": {"audio_url": {"type": "string"}}},
+        },
+    ]
+}
+
+
+class StepIn(RequestBody):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=STEP_RULES)
     type: Literal["EMAIL", "SMS", "VOICEMAIL", "WAIT"]
-    group: int = Field(0, ge=0, le=365)
-    subject: str | None = None
-    body: str | None = None
-    audio_url: str | None = None
-    wait_days: int | None = Field(None, ge=0, le=365)
+    group: Group = 0
+    subject: Subject | None = None
+    body: Body | None = None
+    audio_url: AudioUrl | None = None
+    wait_days: WaitDays | None = None
+
+    @field_validator("body")
+    @classmethod
+    def _sms_fits(cls, body: str | None, info: ValidationInfo) -> str | None:
+        if body is not None and info.data.get("type") == "SMS" and len(body) > MAX_SMS_BODY:
+            raise ValueError(f"an SMS body has at most {MAX_SMS_BODY} characters")
+        return body
 
 
-class CampaignIn(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    audience_type: str = "leads"
+class CampaignIn(RequestBody):
+    name: Name
+    audience_type: ShortText = "leads"
     ai_personalization: bool = False
-    lead_group_ids: list[UUID] = Field(default_factory=list)
+    lead_group_ids: list[UUID] = Field(default_factory=list, max_length=MAX_LEAD_GROUPS)
     template_id: UUID | None = None
-    timezone: str = "UTC"
+    timezone: TimeZone = "UTC"
     sending_window: SendingWindow | None = None
-    steps: list[StepIn] = Field(default_factory=list)
+    steps: list[StepIn] = Field(default_factory=list, max_length=MAX_STEPS)
 
 
 class Sent(BaseModel):
@@ -105,9 +162,9 @@ class CampaignPage(BaseModel):
     next_cursor: str | None
 
 
-class TemplateIn(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    steps: list[StepIn] = Field(min_length=1, max_length=100)
+class TemplateIn(RequestBody):
+    name: Name
+    steps: list[StepIn] = Field(min_length=1, max_length=MAX_STEPS)
 
 
 class TemplateOut(BaseModel):
@@ -131,8 +188,8 @@ class LaunchOut(StatusOut):
     credits_reserved: int
 
 
-class LeadGroupIn(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
+class LeadGroupIn(RequestBody):
+    name: Name
 
 
 class LeadGroupOut(BaseModel):
@@ -146,17 +203,19 @@ class LeadGroupPage(BaseModel):
     next_cursor: str | None = None
 
 
-class ContactIn(BaseModel):
-    email: str | None = None
-    phone: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    company: str | None = None
-    timezone: str | None = None
-    fields: dict[str, Any] = Field(default_factory=dict)
+class ContactIn(RequestBody):
+    """A contact; what cannot be one (a bad address or zone) is reported as an invalid row, not a 422."""
+
+    email: ShortText | None = None
+    phone: ShortText | None = None
+    first_name: ShortText | None = None
+    last_name: ShortText | None = None
+    company: ShortText | None = None
+    timezone: ShortText | None = None
+    fields: ContactFields = Field(default_factory=dict)
 
 
-class ContactsIn(BaseModel):
+class ContactsIn(RequestBody):
     contacts: list[ContactIn] = Field(max_length=10_000)
 
 
@@ -171,9 +230,9 @@ class ImportOut(BaseModel):
     invalid: list[InvalidRow]
 
 
-class SuppressionIn(BaseModel):
-    address: str = Field(min_length=1, max_length=320, description="an email address or a phone number")
-    reason: str = Field("manual", min_length=1, max_length=200)
+class SuppressionIn(RequestBody):
+    address: Address = Field(description="an email address or a phone number")
+    reason: Name = "manual"
 
 
 class SuppressionOut(BaseModel):
@@ -188,20 +247,20 @@ class SuppressionPage(BaseModel):
     next_cursor: str | None
 
 
-class Warmup(BaseModel):
+class Warmup(RequestBody):
     enabled: bool = False
-    start_limit: int = Field(10, ge=0)
-    daily_increment: int = Field(5, ge=0)
+    start_limit: DailyLimit = 10
+    daily_increment: DailyIncrement = 5
 
 
-class SenderAccountIn(BaseModel):
+class SenderAccountIn(RequestBody):
     channel: Literal["email", "sms", "voice"]
     provider: Literal["gmail", "twilio", "sandbox"]
-    address: str = Field(min_length=3, max_length=320)
-    daily_limit: int = Field(50, ge=0, le=100_000)
+    address: Annotated[Address, Field(min_length=3)]
+    daily_limit: DailyLimit = 50
     warmup: Warmup = Field(default_factory=Warmup)
-    credentials: dict[str, Any] | None = Field(
-        None, description="write-only; never returned", repr=False, exclude=True
+    credentials: dict[ShortText, FreeText] | None = Field(
+        None, description="write-only; never returned", repr=False, exclude=True, max_length=20
     )
 
 
@@ -245,7 +304,7 @@ class OutboxPage(BaseModel):
     items: list[OutboxItem]
 
 
-class ClockAdvance(BaseModel):
+class ClockAdvance(RequestBody):
     seconds: float = Field(gt=0, le=366 * 86400)
 
 

@@ -7,15 +7,16 @@ entry (201 the first time, 200 after).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 
 from api.deps import BrandDep, Cursor, Limit, ServicesDep
 from api.errors import Problem
 from api.schemas import SuppressionIn, SuppressionOut, SuppressionPage
+from api.text import Address
 from commands.suppressions import suppress, suppressions, unsuppress
 
 router = APIRouter(prefix="/v1/suppressions", tags=["suppressions"])
@@ -60,7 +61,7 @@ def add_suppression(body: SuppressionIn, brand: BrandDep, services: ServicesDep)
 @router.delete(
     "/{address:path}", status_code=204, responses={404: {"description": "the address is not suppressed"}}
 )
-def remove_suppression(address: str, brand: BrandDep, services: ServicesDep):
+def remove_suppression(address: Annotated[Address, Path()], brand: BrandDep, services: ServicesDep):
     try:
         unsuppress(services.db, brand, address, services.default_phone_region)
     except ValueError as bad:
