@@ -41,6 +41,10 @@ def services(request: Request) -> Services:
 
 
 def brand(request: Request, authorization: Annotated[str | None, Header()] = None) -> UUID:
+    """The caller's brand: decided by the request gate (api/gate.py) already, or looked up here."""
+    decided = request.scope.get("state", {}).get("brand_id")
+    if decided is not None:
+        return decided
     if not authorization or not authorization.lower().startswith("bearer "):
         raise Problem(401, "Unauthorized", "send Authorization: Bearer <api_key>")
     found = brand_for_key(services(request).db, authorization[7:].strip())
