@@ -10,6 +10,7 @@ from uuid import UUID
 from fastapi import Depends, Header, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from api.errors import Problem
 from api.text import SafeText
@@ -17,7 +18,7 @@ from commands.application import CampaignApplication
 from commands.brands import brand_for_key
 from commands.clock import Clock, DevClock
 from commands.credentials import CredentialCipher
-from commands.idempotency import KeyInUse, once
+from commands.idempotency import once
 from storage.database import Database
 
 
@@ -61,16 +62,20 @@ Cursor = Annotated[SafeText | None, Query(max_length=500, description="next_curs
 
 
 def answer_once(
-    services: Services, brand: UUID, key: str | None, scope: str, run: Callable[[], tuple[int, Any]]
+    services: Services,
+    brand: UUID,
+    key: str | None,
+    scope: str,
+    run: Callable[[], tuple[int, Any]],
+    request: BaseModel | dict[str, Any] | None = None,
 ) -> JSONResponse:
-    """A create or launch that a repeat with the same Idempotency-Key answers again, doing nothing."""
+    """A create or launch that a repeat with the same Idempotency-Key and request answers again,
+    doing nothing; `request` is the body that makes two requests the same one."""
 
     def answer() -> tuple[int, Any]:
         status, body = run()
         return status, jsonable_encoder(body)
 
-    try:
-        status, body = once(services.db, brand, key, scope, answer)
-    except KeyInUse as clash:
-        raise Problem(409, "Idempotency key in use", str(clash)) from clash
+    content = request.model_dump(mode="json") if isinstance(request, BaseModel) else request
+    status, body = once(services.db, brand, key, scope, answer, content)
     return JSONResponse(body, status_code=status)

@@ -19,6 +19,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from commands.application import NotFound
+from commands.idempotency import KeyInUse, KeyReused
 from commands.launch_campaign import CannotRun
 from domain.errors import DomainError, IllegalTransition, InsufficientCredits, InvalidCampaign
 from storage.paging import InvalidCursor
@@ -95,6 +96,15 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(InvalidCursor)
     async def on_invalid_cursor(_: Request, error: InvalidCursor) -> JSONResponse:
         return problem_response(400, "Invalid cursor", str(error))
+
+    @app.exception_handler(KeyInUse)
+    async def on_key_in_use(_: Request, error: KeyInUse) -> JSONResponse:
+        return problem_response(409, "Idempotency key in use", str(error))
+
+    @app.exception_handler(KeyReused)
+    async def on_key_reused(_: Request, error: KeyReused) -> JSONResponse:
+        field = [{"field": "header.Idempotency-Key", "error": str(error)}]
+        return problem_response(422, "Idempotency key reused", str(error), errors=field)
 
     @app.exception_handler(NotFound)
     async def on_not_found(_: Request, error: NotFound) -> JSONResponse:

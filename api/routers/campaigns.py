@@ -90,7 +90,7 @@ def create(body: CampaignIn, brand: BrandDep, services: ServicesDep, idempotency
             return 201, CampaignOut.model_validate(_read(services, brand, campaign_id))
         return 201, CampaignOut.model_validate(_new_draft(services, brand, campaign_id))
 
-    return answer_once(services, brand, idempotency_key, "POST /v1/campaign/", run)
+    return answer_once(services, brand, idempotency_key, "POST /v1/campaign/", run, body)
 
 
 @router.get("/", response_model=CampaignPage)

@@ -18,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import BrandDep, Cursor, Limit, Services, ServicesDep
+from api.deps import BrandDep, Cursor, IdempotencyKey, Limit, Services, ServicesDep, answer_once
 from api.errors import Problem
 from api.schemas import ContactsIn, ImportOut, LeadGroupIn, LeadGroupOut, LeadGroupPage
 from commands.application import NotFound
@@ -56,8 +56,13 @@ CONTACTS_BODY = {
 
 
 @router.post("", status_code=201, response_model=LeadGroupOut)
-def create(body: LeadGroupIn, brand: BrandDep, services: ServicesDep):
-    return create_lead_group(services.db, brand, body.name, services.clock.now())
+def create(body: LeadGroupIn, brand: BrandDep, services: ServicesDep, idempotency_key: IdempotencyKey = None):
+    def run():
+        return 201, LeadGroupOut.model_validate(
+            create_lead_group(services.db, brand, body.name, services.clock.now())
+        )
+
+    return answer_once(services, brand, idempotency_key, "POST /v1/lead-groups", run, body)
 
 
 @router.get("", response_model=LeadGroupPage)

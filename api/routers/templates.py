@@ -25,7 +25,7 @@ def create(body: TemplateIn, brand: BrandDep, services: ServicesDep, idempotency
             raise Problem(422, "Invalid template", str(invalid)) from None
         return 201, TemplateOut.model_validate(created)
 
-    return answer_once(services, brand, idempotency_key, "POST /v1/templates", run)
+    return answer_once(services, brand, idempotency_key, "POST /v1/templates", run, body)
 
 
 @router.get("", response_model=TemplatePage)
