@@ -8,6 +8,7 @@ from api import routers
 from api.deps import Services
 from api.errors import ProblemOnCrash, install_error_handlers
 from api.gate import RequestGate
+from api.openapi import install_problem_documents
 from api.routers.sandbox import clock_router
 from commands.brands import brand_for_key
 
@@ -20,6 +21,7 @@ def create_app(services: Services) -> FastAPI:
     )
     app.state.services = services
     install_error_handlers(app)
+    install_problem_documents(app)
     # The last added is the outermost: a crash anywhere, the gate included, is a 500 problem.
     app.add_middleware(RequestGate, brand_for_key=lambda key: brand_for_key(services.db, key))
     app.add_middleware(ProblemOnCrash)

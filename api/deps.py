@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from api.errors import Problem
-from api.text import SafeText
+from api.text import CursorText, SafeText
 from commands.application import CampaignApplication
 from commands.brands import brand_for_key
 from commands.clock import Clock, DevClock
@@ -41,7 +41,9 @@ def services(request: Request) -> Services:
     return request.app.state.services
 
 
-def brand(request: Request, authorization: Annotated[str | None, Header()] = None) -> UUID:
+def brand(
+    request: Request, authorization: Annotated[str | None, Header(include_in_schema=False)] = None
+) -> UUID:
     """The caller's brand: decided by the request gate (api/gate.py) already, or looked up here."""
     decided = request.scope.get("state", {}).get("brand_id")
     if decided is not None:
@@ -58,7 +60,7 @@ ServicesDep = Annotated[Services, Depends(services)]
 BrandDep = Annotated[UUID, Depends(brand)]
 IdempotencyKey = Annotated[SafeText | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
 Limit = Annotated[int, Query(ge=1, le=500, description="items per page")]
-Cursor = Annotated[SafeText | None, Query(max_length=500, description="next_cursor of the previous page")]
+Cursor = Annotated[CursorText | None, Query(description="next_cursor of the previous page")]
 
 
 def answer_once(

@@ -6,16 +6,16 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationInfo, field_validator
 
 from api.text import (
     Address,
     AudioUrl,
     Body,
     ContactFields,
+    Credentials,
     DailyIncrement,
     DailyLimit,
-    FreeText,
     Group,
     Name,
     ShortText,
@@ -26,7 +26,8 @@ from api.text import (
 from domain.limits import MAX_LEAD_GROUPS, MAX_SMS_BODY, MAX_STEPS
 
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-HOUR = r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$"
+OPENS = r"^([01]\d|2[0-3]):[0-5]\d$"
+CLOSES = r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$"
 
 
 class RequestBody(BaseModel):
@@ -37,10 +38,12 @@ class RequestBody(BaseModel):
 
 class SendingWindow(RequestBody):
     days: list[Day] = Field(
-        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], max_length=7
+        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], min_length=1, max_length=7
     )
-    start: str = Field("00:00", pattern=HOUR)
-    end: str = Field("24:00", pattern=HOUR)
+    start: str = Field("00:00", pattern=OPENS)
+    end: str = Field(
+        "24:00", pattern=CLOSES, description="after start; 24:00 is midnight at the end of the day"
+    )
 
 
 # What the step types need, as the schema can say it: the API's checks (domain/steps.py) agree.
@@ -86,9 +89,19 @@ class StepIn(RequestBody):
 
 
 class CampaignIn(RequestBody):
+    # Steps come from the template or from the body, not both.
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "not": {
+                "required": ["template_id", "steps"],
+                "properties": {"template_id": {"type": "string"}, "steps": {"minItems": 1}},
+            }
+        },
+    )
     name: Name
     audience_type: ShortText = "leads"
-    ai_personalization: bool = False
+    ai_personalization: StrictBool = False
     lead_group_ids: list[UUID] = Field(default_factory=list, max_length=MAX_LEAD_GROUPS)
     template_id: UUID | None = None
     timezone: TimeZone = "UTC"
@@ -248,7 +261,7 @@ class SuppressionPage(BaseModel):
 
 
 class Warmup(RequestBody):
-    enabled: bool = False
+    enabled: StrictBool = False
     start_limit: DailyLimit = 10
     daily_increment: DailyIncrement = 5
 
@@ -259,8 +272,8 @@ class SenderAccountIn(RequestBody):
     address: Annotated[Address, Field(min_length=3)]
     daily_limit: DailyLimit = 50
     warmup: Warmup = Field(default_factory=Warmup)
-    credentials: dict[ShortText, FreeText] | None = Field(
-        None, description="write-only; never returned", repr=False, exclude=True, max_length=20
+    credentials: Credentials | None = Field(
+        None, description="write-only; never returned", repr=False, exclude=True
     )
 
 

@@ -15,7 +15,7 @@ def healthz():
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses={503: {"description": "not ready", "content": {"application/json": {}}}})
 def readyz(services: ServicesDep):
     checks = services.ready()
     return JSONResponse(

@@ -22,7 +22,15 @@ from commands.sender_accounts import (
 router = APIRouter(prefix="/v1/sender-accounts", tags=["sender accounts"])
 
 
-@router.post("", status_code=201, response_model=SenderAccountOut)
+@router.post(
+    "",
+    status_code=201,
+    response_model=SenderAccountOut,
+    responses={
+        409: {"description": "the brand has this channel and address already"},
+        503: {"description": "credentials cannot be stored: no CREDENTIALS_KEY is configured"},
+    },
+)
 def create(
     body: SenderAccountIn, brand: BrandDep, services: ServicesDep, idempotency_key: IdempotencyKey = None
 ):
