@@ -90,11 +90,15 @@ def _not_a_bool(value: Any) -> Any:
     return value
 
 
-Whole = Annotated[int, BeforeValidator(_not_a_bool)]
-DailyLimit = Annotated[Whole, Field(ge=1, le=limits.MAX_DAILY_LIMIT)]
-DailyIncrement = Annotated[Whole, Field(ge=0, le=limits.MAX_DAILY_LIMIT)]
-Group = Annotated[Whole, Field(ge=0, le=limits.MAX_GROUP, description="day offset from launch")]
-WaitDays = Annotated[Whole, Field(ge=0, le=limits.MAX_WAIT_DAYS)]
+def whole(low: int, high: int, description: str | None = None) -> Any:
+    """An integer in [low, high] that is not a boolean (bounds first, so the schema shows them)."""
+    return Annotated[int, Field(ge=low, le=high, description=description), BeforeValidator(_not_a_bool)]
+
+
+DailyLimit = whole(1, limits.MAX_DAILY_LIMIT)
+DailyIncrement = whole(0, limits.MAX_DAILY_LIMIT)
+Group = whole(0, limits.MAX_GROUP, "day offset from launch")
+WaitDays = whole(0, limits.MAX_WAIT_DAYS)
 # A cursor is opaque base64url; any other is refused as one this API did not hand out (400).
 CursorText = Annotated[
     str,

