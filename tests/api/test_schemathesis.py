@@ -73,10 +73,6 @@ def test_schemathesis_finds_no_failure_and_no_server_error(service, live_url, tm
         "none",
         "--max-time",
         "75",
-        # Stateful runs mark bodies built from API links as valid when they are not (schemathesis
-        # issue #2983), so they are left out: every operation is still fuzzed on its own.
-        "--phases",
-        "examples,coverage,fuzzing",
         "--workers",
         "2",
         "--no-color",
