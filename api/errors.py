@@ -1,6 +1,5 @@
-"""The one error mapping: domain and use-case errors become RFC 9457 problem+json answers.
-
-Anything else a route raises (a bug, a bare ValueError) is a 500 problem with a generic detail and
+"""The one error mapping: domain and use-case errors become RFC 9457 problem+json answers. Anything
+else a route raises (a bug, a bare ValueError) is a 500 problem with a generic detail and
 an id to find its traceback in the log; the answer never shows the code's own words.
 """
 

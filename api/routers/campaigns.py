@@ -7,8 +7,9 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 
+from api.definitions import CampaignIn
 from api.deps import BrandDep, Cursor, IdempotencyKey, Limit, Services, ServicesDep, answer_once
-from api.schemas import CampaignIn, CampaignOut, CampaignPage, LaunchOut, StatusOut
+from api.schemas import CampaignOut, CampaignPage, LaunchOut, StatusOut
 from commands.application import NotFound
 from commands.campaign_lifecycle import archive_campaign, pause_campaign, resume_campaign
 from commands.create_campaign import CreateCampaign, brand_campaign, create_campaign

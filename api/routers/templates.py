@@ -6,9 +6,10 @@ from uuid import UUID
 
 from fastapi import APIRouter
 
+from api.definitions import TemplateIn
 from api.deps import BrandDep, Cursor, IdempotencyKey, Limit, ServicesDep, answer_once
 from api.errors import Problem
-from api.schemas import TemplateIn, TemplateOut, TemplatePage
+from api.schemas import TemplateOut, TemplatePage
 from commands.templates import create_template, template, templates
 from domain.errors import InvalidCampaign
 
