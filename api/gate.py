@@ -76,9 +76,8 @@ class RequestGate:
         limit = body_limit(method, path, headers.get("content-type", "").lower())
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
-            await problem_response(413, "Request body too large", BodyTooLarge(limit).detail)(
-                scope, receive, send
-            )
+            too_large = BodyTooLarge(limit)  # the same answer as when the stream passes the limit
+            await problem_response(413, "Content Too Large", too_large.detail)(scope, receive, send)
             return
         await self.app(scope, _counting(receive, limit), send)
 
