@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from api.gate import body_limit
 from tests.api.api_support import assert_problem
 from tests.support import Client
 
@@ -79,3 +80,11 @@ def test_an_unexpected_error_is_a_500_problem_that_shows_no_internals(service):
     response = http.get("/v1/broken", headers={"Authorization": f"Bearer {client.api_key}"})
     problem = assert_problem(response, 500)
     assert "secret" not in response.text and "ValueError" not in response.text, problem
+
+
+def test_contact_uploads_have_the_larger_limits():
+    upload = "/v1/lead-groups/0f0e2b6c-5c61-4d6a-9a55-6f3f0e4c2a11/contacts"
+    assert body_limit("POST", upload, "text/csv; charset=utf-8") == 256 * MIB
+    assert body_limit("POST", upload, "application/json") == 16 * MIB
+    assert body_limit("POST", "/v1/campaign/", "application/json") == MIB
+    assert body_limit("POST", "/v1/lead-groups", "text/csv") == MIB
