@@ -10,13 +10,15 @@ from uuid import UUID
 from fastapi import Depends, Header, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from api.errors import Problem
+from api.text import CursorText, SafeText
 from commands.application import CampaignApplication
 from commands.brands import brand_for_key
 from commands.clock import Clock, DevClock
 from commands.credentials import CredentialCipher
-from commands.idempotency import KeyInUse, once
+from commands.idempotency import once
 from storage.database import Database
 
 
@@ -40,7 +42,13 @@ def services(request: Request) -> Services:
     return request.app.state.services
 
 
-def brand(request: Request, authorization: Annotated[str | None, Header()] = None) -> UUID:
+def brand(
+    request: Request, authorization: Annotated[str | None, Header(include_in_schema=False)] = None
+) -> UUID:
+    """The caller's brand: decided by the request gate (api/gate.py) already, or looked up here."""
+    decided = request.scope.get("state", {}).get("brand_id")
+    if decided is not None:
+        return decided
     if not authorization or not authorization.lower().startswith("bearer "):
         raise Problem(401, "Unauthorized", "send Authorization: Bearer <api_key>")
     found = brand_for_key(services(request).db, authorization[7:].strip())
@@ -51,22 +59,26 @@ def brand(request: Request, authorization: Annotated[str | None, Header()] = Non
 
 ServicesDep = Annotated[Services, Depends(services)]
 BrandDep = Annotated[UUID, Depends(brand)]
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+IdempotencyKey = Annotated[SafeText | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
 Limit = Annotated[int, Query(ge=1, le=500, description="items per page")]
-Cursor = Annotated[str | None, Query(description="next_cursor of the previous page")]
+Cursor = Annotated[CursorText | None, Query(description="next_cursor of the previous page")]
 
 
 def answer_once(
-    services: Services, brand: UUID, key: str | None, scope: str, run: Callable[[], tuple[int, Any]]
+    services: Services,
+    brand: UUID,
+    key: str | None,
+    scope: str,
+    run: Callable[[], tuple[int, Any]],
+    request: BaseModel | dict[str, Any] | None = None,
 ) -> JSONResponse:
-    """A create or launch that a repeat with the same Idempotency-Key answers again, doing nothing."""
+    """A create or launch that a repeat with the same Idempotency-Key and request answers again,
+    doing nothing; `request` is the body that makes two requests the same one."""
 
     def answer() -> tuple[int, Any]:
         status, body = run()
         return status, jsonable_encoder(body)
 
-    try:
-        status, body = once(services.db, brand, key, scope, answer)
-    except KeyInUse as clash:
-        raise Problem(409, "Idempotency key in use", str(clash)) from clash
+    content = request.model_dump(mode="json") if isinstance(request, BaseModel) else request
+    status, body = once(services.db, brand, key, scope, answer, content)
     return JSONResponse(body, status_code=status)

@@ -1,21 +1,32 @@
-"""The one error mapping: domain and use-case errors become RFC 9457 problem+json answers."""
+"""The one error mapping: domain and use-case errors become RFC 9457 problem+json answers. Anything
+else a route raises (a bug, a bare ValueError) is a 500 problem with a generic detail and
+an id to find its traceback in the log; the answer never shows the code's own words.
+"""
 
 from __future__ import annotations
 
+import logging
+from http import HTTPStatus
 from typing import Any
+from uuid import uuid4
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from commands.application import NotFound
+from commands.idempotency import KeyInUse, KeyReused
 from commands.launch_campaign import CannotRun
 from domain.errors import DomainError, IllegalTransition, InsufficientCredits, InvalidCampaign
 from storage.paging import InvalidCursor
 
 MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://campaign-service.dev/problems/"
+log = logging.getLogger(__name__)
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
 
 class Problem(Exception):
@@ -24,7 +35,9 @@ class Problem(Exception):
         self.status, self.title, self.detail, self.extra = status, title, detail, extra
 
 
-def problem_response(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
+def problem_response(
+    status: int, title: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
     body = {
         "type": TYPE_BASE + title.lower().replace(" ", "-"),
         "title": title,
@@ -32,7 +45,32 @@ def problem_response(status: int, title: str, detail: str, **extra: Any) -> JSON
         "detail": detail,
         **extra,
     }
-    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE)
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+class ProblemOnCrash:
+    """Pure ASGI middleware: an exception no handler mapped is logged and answered as a 500 problem."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception:
+            if scope["type"] != "http" or started:
+                raise  # too late to answer: the server closes the connection
+            error_id = uuid4()
+            log.exception("unexpected error %s answering %s %s", error_id, scope["method"], scope["path"])
+            detail = f"the service failed to answer; the error is logged as {error_id}"
+            await problem_response(500, "Internal server error", detail)(scope, receive, send)
 
 
 def _from_domain(error: Exception) -> JSONResponse:
@@ -58,6 +96,15 @@ def install_error_handlers(app: FastAPI) -> None:
     async def on_invalid_cursor(_: Request, error: InvalidCursor) -> JSONResponse:
         return problem_response(400, "Invalid cursor", str(error))
 
+    @app.exception_handler(KeyInUse)
+    async def on_key_in_use(_: Request, error: KeyInUse) -> JSONResponse:
+        return problem_response(409, "Idempotency key in use", str(error))
+
+    @app.exception_handler(KeyReused)
+    async def on_key_reused(_: Request, error: KeyReused) -> JSONResponse:
+        field = [{"field": "header.Idempotency-Key", "error": str(error)}]
+        return problem_response(422, "Idempotency key reused", str(error), errors=field)
+
     @app.exception_handler(NotFound)
     async def on_not_found(_: Request, error: NotFound) -> JSONResponse:
         return problem_response(404, "Not found", f"{error} does not exist")
@@ -76,5 +123,19 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem_response(422, "Invalid request", detail, errors=fields)
 
     @app.exception_handler(HTTPException)
-    async def on_http(_: Request, error: HTTPException) -> JSONResponse:
-        return problem_response(error.status_code, str(error.detail), str(error.detail))
+    async def on_http(request: Request, error: HTTPException) -> JSONResponse:
+        title, headers = HTTPStatus(error.status_code).phrase, dict(error.headers or {})
+        if error.status_code == 405:
+            headers["Allow"] = _allowed_methods(request)
+        return problem_response(error.status_code, title, str(error.detail), headers=headers)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route takes at this path (starlette names only the first route's)."""
+    routes = request.app.router.routes
+    allowed = [
+        method
+        for method in METHODS
+        if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes)
+    ]
+    return ", ".join(allowed)

@@ -1,42 +1,24 @@
-"""Request and response bodies of the HTTP API (pydantic models; the OpenAPI document comes from them)."""
+"""Request and response bodies of the HTTP API (pydantic models; the OpenAPI document comes from them);
+the bodies that define a campaign or a template are in api/definitions.py."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field, StrictBool
 
-Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-HOUR = r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$"
-
-
-class SendingWindow(BaseModel):
-    days: list[Day] = Field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri", "sat", "sun"])
-    start: str = Field("00:00", pattern=HOUR)
-    end: str = Field("24:00", pattern=HOUR)
-
-
-class StepIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    type: Literal["EMAIL", "SMS", "VOICEMAIL", "WAIT"]
-    group: int = Field(0, ge=0, le=365)
-    subject: str | None = None
-    body: str | None = None
-    audio_url: str | None = None
-    wait_days: int | None = Field(None, ge=0, le=365)
-
-
-class CampaignIn(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    audience_type: str = "leads"
-    ai_personalization: bool = False
-    lead_group_ids: list[UUID] = Field(default_factory=list)
-    template_id: UUID | None = None
-    timezone: str = "UTC"
-    sending_window: SendingWindow | None = None
-    steps: list[StepIn] = Field(default_factory=list)
+from api.definitions import RequestBody, StepIn
+from api.text import (
+    Address,
+    ContactFields,
+    Credentials,
+    DailyIncrement,
+    DailyLimit,
+    Name,
+    ShortText,
+)
 
 
 class Sent(BaseModel):
@@ -105,11 +87,6 @@ class CampaignPage(BaseModel):
     next_cursor: str | None
 
 
-class TemplateIn(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    steps: list[StepIn] = Field(min_length=1, max_length=100)
-
-
 class TemplateOut(BaseModel):
     id: UUID
     name: str
@@ -131,8 +108,8 @@ class LaunchOut(StatusOut):
     credits_reserved: int
 
 
-class LeadGroupIn(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
+class LeadGroupIn(RequestBody):
+    name: Name
 
 
 class LeadGroupOut(BaseModel):
@@ -146,17 +123,19 @@ class LeadGroupPage(BaseModel):
     next_cursor: str | None = None
 
 
-class ContactIn(BaseModel):
-    email: str | None = None
-    phone: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    company: str | None = None
-    timezone: str | None = None
-    fields: dict[str, Any] = Field(default_factory=dict)
+class ContactIn(RequestBody):
+    """A contact; what cannot be one (a bad address or zone) is reported as an invalid row, not a 422."""
+
+    email: ShortText | None = None
+    phone: ShortText | None = None
+    first_name: ShortText | None = None
+    last_name: ShortText | None = None
+    company: ShortText | None = None
+    timezone: ShortText | None = None
+    fields: ContactFields = Field(default_factory=dict)
 
 
-class ContactsIn(BaseModel):
+class ContactsIn(RequestBody):
     contacts: list[ContactIn] = Field(max_length=10_000)
 
 
@@ -171,9 +150,9 @@ class ImportOut(BaseModel):
     invalid: list[InvalidRow]
 
 
-class SuppressionIn(BaseModel):
-    address: str = Field(min_length=1, max_length=320, description="an email address or a phone number")
-    reason: str = Field("manual", min_length=1, max_length=200)
+class SuppressionIn(RequestBody):
+    address: Address = Field(description="an email address or a phone number")
+    reason: Name = "manual"
 
 
 class SuppressionOut(BaseModel):
@@ -188,19 +167,19 @@ class SuppressionPage(BaseModel):
     next_cursor: str | None
 
 
-class Warmup(BaseModel):
-    enabled: bool = False
-    start_limit: int = Field(10, ge=0)
-    daily_increment: int = Field(5, ge=0)
+class Warmup(RequestBody):
+    enabled: StrictBool = False
+    start_limit: DailyLimit = 10
+    daily_increment: DailyIncrement = 5
 
 
-class SenderAccountIn(BaseModel):
+class SenderAccountIn(RequestBody):
     channel: Literal["email", "sms", "voice"]
     provider: Literal["gmail", "twilio", "sandbox"]
-    address: str = Field(min_length=3, max_length=320)
-    daily_limit: int = Field(50, ge=0, le=100_000)
+    address: Annotated[Address, Field(min_length=3)]
+    daily_limit: DailyLimit = 50
     warmup: Warmup = Field(default_factory=Warmup)
-    credentials: dict[str, Any] | None = Field(
+    credentials: Credentials | None = Field(
         None, description="write-only; never returned", repr=False, exclude=True
     )
 
@@ -245,7 +224,7 @@ class OutboxPage(BaseModel):
     items: list[OutboxItem]
 
 
-class ClockAdvance(BaseModel):
+class ClockAdvance(RequestBody):
     seconds: float = Field(gt=0, le=366 * 86400)
 
 

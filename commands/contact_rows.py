@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from commands.contact_normalisation import normalise_email, normalise_phone, normalise_timezone
+from domain.limits import MAX_NAME, MAX_TEXT, text_problem
 
 PROFILE = ("first_name", "last_name", "company", "timezone")
 COLUMNS = ("email", "phone", *PROFILE)
+MAX_FIELDS, MAX_FIELD_NAME = 100, 100  # custom fields per contact, and a field name's length
 
 
 class MalformedCsv(ValueError):
@@ -40,6 +42,7 @@ def parse_contact(row: Mapping[str | None, Any], region: str) -> Contact:
     """A contact from one uploaded row; custom fields are its `fields` plus any unknown column."""
     if row.get(None):
         raise ValueError(f"the row has {len(row[None])} more cells than the header has columns")
+    _check_cells(row)
     email = normalise_email(_text(row.get("email")))
     phone = normalise_phone(_text(row.get("phone")), region)
     if not (email or phone):
@@ -54,6 +57,8 @@ def parse_contact(row: Mapping[str | None, Any], region: str) -> Contact:
             and value not in (None, "")
         ):
             fields[key] = value
+    if len(fields) > MAX_FIELDS:
+        raise ValueError(f"a contact has at most {MAX_FIELDS} custom fields, this row has {len(fields)}")
     return Contact(
         email=email,
         phone=phone,
@@ -63,6 +68,25 @@ def parse_contact(row: Mapping[str | None, Any], region: str) -> Contact:
         timezone=normalise_timezone(_text(row.get("timezone"))),
         fields=fields,
     )
+
+
+def _check_cells(row: Mapping[str | None, Any]) -> None:
+    """Refuse a row whose text storage cannot hold (NUL, unpaired surrogates) or past its length."""
+    given = row.get("fields")
+    cells = [*row.items(), *(given.items() if isinstance(given, Mapping) else [])]
+    for key, value in cells:
+        if key is None or isinstance(value, Mapping):
+            continue
+        name = str(key)
+        limit = MAX_NAME if name in COLUMNS else MAX_TEXT
+        for what, text, most in (("column name", name, MAX_FIELD_NAME), ("value", value, limit)):
+            if not isinstance(text, str):
+                continue
+            problem = text_problem(text)
+            if problem:
+                raise ValueError(f"{name!r}: the {what} {problem}")
+            if len(text) > most:
+                raise ValueError(f"{name!r}: the {what} is longer than {most} characters")
 
 
 def _text(value: Any) -> str | None:

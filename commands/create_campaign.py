@@ -44,9 +44,9 @@ def create_campaign(
         raise NotFound(f"lead group {missing[0]}")
     raw_steps = command.steps
     if command.template_id is not None:
+        raw_steps = template(db, command.brand_id, command.template_id)["steps"]  # NotFound first
         if command.steps:
             raise InvalidCampaign("give either steps or template_id, not both")
-        raw_steps = template(db, command.brand_id, command.template_id)["steps"]
     steps = checked_steps(raw_steps)
     campaign = Campaign.create(
         campaign_id=uuid4(),

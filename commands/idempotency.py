@@ -1,8 +1,18 @@
-"""Idempotency keys: a repeated create or launch with the same key returns the first answer."""
+"""Idempotency keys: a repeated create or launch with the same key and request returns the first answer.
+
+The first request with a key claims it; its answer is stored, and a repeat with the same request
+(the same route and body, compared by fingerprint) gets that answer without running again. The
+same key on another request is refused (KeyReused), and while the first is still running a repeat
+waits its turn (KeyInUse). A claim is a lease: if its request died before answering (a crash leaves
+no answer and nothing to delete it), the claim may be taken over once `LEASE` has passed.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -10,56 +20,96 @@ from psycopg.types.json import Jsonb
 
 from storage.database import Database
 
-DDL = """
-CREATE TABLE IF NOT EXISTS idempotency_keys (
-    brand_id uuid NOT NULL,
-    key text NOT NULL,
-    scope text NOT NULL,
-    status integer,
-    body jsonb,
-    created_at timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (brand_id, key)
-)
-"""
+LEASE = timedelta(seconds=60)  # longer than any create or launch takes
+
+DDL = [
+    """CREATE TABLE IF NOT EXISTS idempotency_keys (
+        brand_id uuid NOT NULL,
+        key text NOT NULL,
+        scope text NOT NULL,
+        status integer,
+        body jsonb,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (brand_id, key)
+    )""",
+    # When the running request claimed the key (null on claims older than the lease: created_at).
+    "ALTER TABLE idempotency_keys ADD COLUMN IF NOT EXISTS claimed_at timestamptz",
+    # sha256 of the route and body that claimed the key (null on keys claimed before it was kept).
+    "ALTER TABLE idempotency_keys ADD COLUMN IF NOT EXISTS fingerprint text",
+]
 
 
 class KeyInUse(Exception):
-    """The key is being used by a request still running, or was used for another request."""
+    """A request with this key is still running."""
+
+
+class KeyReused(Exception):
+    """The key was used for another request (another route, or another body)."""
+
+
+def fingerprint(scope: str, request: Any) -> str:
+    """What makes two requests the same one: the route (method and path) and the body's content."""
+    canonical = json.dumps([scope, request], sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def once(
-    db: Database, brand_id: UUID, key: str | None, scope: str, run: Callable[[], tuple[int, Any]]
+    db: Database,
+    brand_id: UUID,
+    key: str | None,
+    scope: str,
+    run: Callable[[], tuple[int, Any]],
+    request: Any = None,
 ) -> tuple[int, Any]:
     """Run `run` the first time `key` is seen for this brand; replay its answer afterwards."""
     if not key:
         return run()
-    with db.transaction() as cur:
-        cur.execute(
-            """INSERT INTO idempotency_keys (brand_id, key, scope) VALUES (%s, %s, %s)
-               ON CONFLICT DO NOTHING RETURNING key""",
-            (brand_id, key, scope),
-        )
-        claimed = cur.fetchone() is not None
-        if not claimed:
-            cur.execute(
-                "SELECT scope, status, body FROM idempotency_keys WHERE brand_id = %s AND key = %s",
-                (brand_id, key),
-            )
-            first = cur.fetchone()
-    if not claimed:
-        assert first is not None
-        if first["scope"] != scope:
-            raise KeyInUse(f"Idempotency-Key {key!r} was used for another request")
-        if first["status"] is None:
-            raise KeyInUse(f"a request with Idempotency-Key {key!r} is still running")
-        return first["status"], first["body"]
+    claimed_at = _claim(db, brand_id, key, scope, fingerprint(scope, request))
+    if not isinstance(claimed_at, datetime):
+        return claimed_at  # the first answer, replayed
     try:
         status, body = run()
     except Exception:
-        db.execute("DELETE FROM idempotency_keys WHERE brand_id = %s AND key = %s", (brand_id, key))
+        db.execute(
+            "DELETE FROM idempotency_keys WHERE brand_id = %s AND key = %s AND claimed_at = %s",
+            (brand_id, key, claimed_at),
+        )
         raise
     db.execute(
-        "UPDATE idempotency_keys SET status = %s, body = %s WHERE brand_id = %s AND key = %s",
-        (status, Jsonb(body), brand_id, key),
+        """UPDATE idempotency_keys SET status = %s, body = %s
+           WHERE brand_id = %s AND key = %s AND claimed_at = %s""",
+        (status, Jsonb(body), brand_id, key, claimed_at),
     )
     return status, body
+
+
+def _claim(
+    db: Database, brand_id: UUID, key: str, scope: str, request_print: str
+) -> datetime | tuple[int, Any]:
+    """Claim the key (new, or left unanswered past its lease) and return the claim's time; or return
+    the answer the same request got before; KeyReused or KeyInUse otherwise."""
+    with db.transaction() as cur:
+        cur.execute(
+            """INSERT INTO idempotency_keys AS k (brand_id, key, scope, fingerprint, claimed_at)
+               VALUES (%(brand)s, %(key)s, %(scope)s, %(print)s, now())
+               ON CONFLICT (brand_id, key) DO UPDATE
+                   SET scope = EXCLUDED.scope, fingerprint = EXCLUDED.fingerprint, claimed_at = now()
+                   WHERE k.status IS NULL AND coalesce(k.claimed_at, k.created_at) < now() - %(lease)s
+               RETURNING claimed_at""",
+            {"brand": brand_id, "key": key, "scope": scope, "print": request_print, "lease": LEASE},
+        )
+        claim = cur.fetchone()
+        if claim is not None:
+            return claim["claimed_at"]
+        cur.execute(
+            "SELECT scope, fingerprint, status, body FROM idempotency_keys WHERE brand_id = %s AND key = %s",
+            (brand_id, key),
+        )
+        first = cur.fetchone()
+    if first is None:  # answered and deleted in between: rare; the client may simply retry
+        raise KeyInUse(f"a request with Idempotency-Key {key!r} has just finished; retry")
+    if first["scope"] != scope or first["fingerprint"] not in (None, request_print):
+        raise KeyReused(f"Idempotency-Key {key!r} was used for another request; use a new key")
+    if first["status"] is None:
+        raise KeyInUse(f"a request with Idempotency-Key {key!r} is still running")
+    return first["status"], first["body"]

@@ -17,6 +17,7 @@ from psycopg.errors import UniqueViolation
 
 from commands.contact_normalisation import normalise_email, normalise_phone
 from commands.credentials import CredentialCipher, credential_problems, require_cipher
+from domain.limits import MAX_DAILY_LIMIT
 from domain.sender_rotation import warmup_limit
 from storage.database import Database
 from storage.paging import after, cursor_params, page
@@ -81,6 +82,11 @@ def _problems(channel, provider, address, daily_limit, warmup, credentials) -> t
         address = sender_address(channel, address)
     except ValueError as bad:
         errors.append({"field": "address", "error": str(bad)})
+    if not 1 <= daily_limit <= MAX_DAILY_LIMIT:  # the daily reset's arithmetic stays small
+        errors.append({"field": "daily_limit", "error": f"a daily limit is 1 to {MAX_DAILY_LIMIT:,}"})
+    if not 0 <= int(warmup.get("daily_increment", 5)) <= MAX_DAILY_LIMIT:
+        error = f"a warm-up grows by at most {MAX_DAILY_LIMIT:,} a day"
+        errors.append({"field": "warmup.daily_increment", "error": error})
     if warmup.get("enabled"):
         if not 1 <= int(warmup.get("start_limit", 10)) <= daily_limit:
             error = f"a warm-up starts between 1 and the daily limit ({daily_limit})"

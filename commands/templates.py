@@ -16,6 +16,7 @@ from psycopg.types.json import Jsonb
 
 from commands.application import NotFound
 from domain.errors import InvalidCampaign
+from domain.limits import MAX_NAME, text_problem
 from domain.steps import Step, StepType, validate_steps
 from domain.templates import step_problems
 from storage.database import Database
@@ -62,6 +63,9 @@ def checked_steps(raw_steps: list[dict[str, Any]]) -> list[Step]:
 def create_template(
     db: Database, brand_id: UUID, name: str, raw_steps: list[dict[str, Any]], now: datetime
 ) -> dict[str, Any]:
+    """Store the template; InvalidCampaign if its name or steps break a rule or a limit."""
+    if not 1 <= len(name) <= MAX_NAME or text_problem(name):
+        raise InvalidCampaign(f"a template name has 1 to {MAX_NAME} characters, and no NUL")
     checked_steps(raw_steps)
     template_id = uuid4()
     db.execute(

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import DomainError, IllegalTransition, InvalidCampaign
+from domain.limits import MAX_LEAD_GROUPS, MAX_NAME, text_problem
 from domain.sending_window import SendingWindow
 from domain.steps import Step, ordered, validate_steps
 
@@ -35,6 +36,17 @@ _ALLOWED = {
         CampaignStatus.COMPLETED,
     },
 }
+
+
+def _check_definition(name: str, audience_type: str, lead_group_ids: list[str]) -> None:
+    if not 1 <= len(name) <= MAX_NAME:
+        raise InvalidCampaign(f"a campaign name has 1 to {MAX_NAME} characters")
+    if len(lead_group_ids) > MAX_LEAD_GROUPS:
+        raise InvalidCampaign(f"a campaign has at most {MAX_LEAD_GROUPS} lead groups")
+    for field, text in (("name", name), ("audience_type", audience_type)):
+        problem = text_problem(text)
+        if problem:
+            raise InvalidCampaign(f"the campaign's {field} {problem}")
 
 
 class Campaign(Aggregate):
@@ -93,6 +105,7 @@ class Campaign(Aggregate):
         timezone: str = "UTC",
         sending_window: dict[str, Any] | None = None,
     ) -> Campaign:
+        _check_definition(name, audience_type, lead_group_ids or [])
         validate_steps(steps)
         SendingWindow.from_dict(sending_window)
         try:

@@ -7,6 +7,16 @@ from enum import StrEnum
 from typing import Any
 
 from domain.errors import InvalidCampaign
+from domain.limits import (
+    MAX_BODY,
+    MAX_GROUP,
+    MAX_SMS_BODY,
+    MAX_STEPS,
+    MAX_SUBJECT,
+    MAX_URL,
+    MAX_WAIT_DAYS,
+    text_problem,
+)
 
 
 class StepType(StrEnum):
@@ -52,21 +62,40 @@ class Step:
 
 
 def validate_steps(steps: list[Step]) -> None:
-    """Refuse step lists a campaign could never run: bad groups, waits or missing content."""
+    """Refuse step lists a campaign could never run or store: bad groups, waits, content or sizes."""
+    if len(steps) > MAX_STEPS:
+        raise InvalidCampaign(f"a campaign has at most {MAX_STEPS} steps, not {len(steps)}")
     ids = [step.id for step in steps]
     if len(set(ids)) != len(ids):
         raise InvalidCampaign("step ids must be unique")
     for step in steps:
-        if step.group < 0:
-            raise InvalidCampaign(f"step {step.id}: group must be 0 or more")
-        if step.type is StepType.WAIT and step.wait_days < 0:
-            raise InvalidCampaign(f"step {step.id}: wait_days must be 0 or more")
+        if not 0 <= step.group <= MAX_GROUP:
+            raise InvalidCampaign(f"step {step.id}: group must be 0 to {MAX_GROUP}")
+        if not 0 <= step.wait_days <= MAX_WAIT_DAYS:
+            raise InvalidCampaign(f"step {step.id}: wait_days must be 0 to {MAX_WAIT_DAYS}")
+        _check_content(step)
         if step.type is StepType.EMAIL and not (step.subject and step.body):
             raise InvalidCampaign(f"step {step.id}: an EMAIL step needs a subject and a body")
         if step.type is StepType.SMS and not step.body:
             raise InvalidCampaign(f"step {step.id}: an SMS step needs a body")
         if step.type is StepType.VOICEMAIL and not step.audio_url:
             raise InvalidCampaign(f"step {step.id}: a VOICEMAIL step needs an audio_url")
+
+
+def _check_content(step: Step) -> None:
+    body_limit = MAX_SMS_BODY if step.type is StepType.SMS else MAX_BODY
+    limits = {"subject": MAX_SUBJECT, "body": body_limit, "audio_url": MAX_URL}
+    for name, limit in limits.items():
+        text = getattr(step, name)
+        if text is None:
+            continue
+        if len(text) > limit:
+            raise InvalidCampaign(f"step {step.id}: {name} is longer than {limit} characters")
+        problem = text_problem(text)
+        if problem:
+            raise InvalidCampaign(f"step {step.id}: {name} {problem}")
+    if step.audio_url and not step.audio_url.lower().startswith(("http://", "https://")):
+        raise InvalidCampaign(f"step {step.id}: audio_url must be an http(s) URL")
 
 
 def ordered(steps: list[Step]) -> list[Step]:

@@ -230,7 +230,7 @@ def build(settings: Settings) -> Container:
         *daily_reset.DDL,
         *sender_rotation.DDL,
         settle_credits.DDL,
-        idempotency.DDL,
+        *idempotency.DDL,
         runner.DDL,
         relay_module.DDL,
         sandbox.DDL,

@@ -7,8 +7,9 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 
+from api.definitions import CampaignIn
 from api.deps import BrandDep, Cursor, IdempotencyKey, Limit, Services, ServicesDep, answer_once
-from api.schemas import CampaignIn, CampaignOut, CampaignPage, LaunchOut, StatusOut
+from api.schemas import CampaignOut, CampaignPage, LaunchOut, StatusOut
 from commands.application import NotFound
 from commands.campaign_lifecycle import archive_campaign, pause_campaign, resume_campaign
 from commands.create_campaign import CreateCampaign, brand_campaign, create_campaign
@@ -17,6 +18,7 @@ from projections.campaign_summaries import summaries, summary
 from projections.runner import wait_for_position
 
 router = APIRouter(prefix="/v1/campaign", tags=["campaigns"])
+NOT_NOW: dict[int | str, Any] = {409: {"description": "the campaign's status does not allow this"}}
 
 
 COUNTERS = ("delivered", "opened", "clicked", "replied", "bounced", "failed", "unsubscribed", "cancelled")
@@ -71,7 +73,12 @@ def _new_draft(services: Services, brand: UUID, campaign_id: UUID) -> dict:
     }
 
 
-@router.post("/", status_code=201, response_model=CampaignOut)
+@router.post(
+    "/",
+    status_code=201,
+    response_model=CampaignOut,
+    responses={404: {"description": "a lead group or the template does not exist"}},
+)
 def create(body: CampaignIn, brand: BrandDep, services: ServicesDep, idempotency_key: IdempotencyKey = None):
     def run():
         command = CreateCampaign(
@@ -90,7 +97,7 @@ def create(body: CampaignIn, brand: BrandDep, services: ServicesDep, idempotency
             return 201, CampaignOut.model_validate(_read(services, brand, campaign_id))
         return 201, CampaignOut.model_validate(_new_draft(services, brand, campaign_id))
 
-    return answer_once(services, brand, idempotency_key, "POST /v1/campaign/", run)
+    return answer_once(services, brand, idempotency_key, "POST /v1/campaign/", run, body)
 
 
 @router.get("/", response_model=CampaignPage)
@@ -110,7 +117,15 @@ def get_campaign(campaign_id: UUID, brand: BrandDep, services: ServicesDep):
     return _read(services, brand, campaign_id)
 
 
-@router.post("/{campaign_id}/launch", response_model=LaunchOut)
+@router.post(
+    "/{campaign_id}/launch",
+    response_model=LaunchOut,
+    responses={
+        402: {"description": "credits are short: `needed` and `available` say by how much"},
+        409: {"description": "the campaign is not a DRAFT, or the key's first request is running"},
+        422: {"description": "the campaign cannot run: `problems` lists why"},
+    },
+)
 def launch(campaign_id: UUID, brand: BrandDep, services: ServicesDep, idempotency_key: IdempotencyKey = None):
     def run():
         now, providers = services.clock.now(), services.sending_providers
@@ -127,16 +142,16 @@ def _transition(services: Services, brand: UUID, campaign_id: UUID, change) -> d
     return {"id": campaign_id, "status": brand_campaign(services.app, brand, campaign_id).status.value}
 
 
-@router.post("/{campaign_id}/pause", response_model=StatusOut)
+@router.post("/{campaign_id}/pause", response_model=StatusOut, responses=NOT_NOW)
 def pause(campaign_id: UUID, brand: BrandDep, services: ServicesDep):
     return _transition(services, brand, campaign_id, pause_campaign)
 
 
-@router.post("/{campaign_id}/resume", response_model=StatusOut)
+@router.post("/{campaign_id}/resume", response_model=StatusOut, responses=NOT_NOW)
 def resume(campaign_id: UUID, brand: BrandDep, services: ServicesDep):
     return _transition(services, brand, campaign_id, resume_campaign)
 
 
-@router.post("/{campaign_id}/archive", response_model=StatusOut)
+@router.post("/{campaign_id}/archive", response_model=StatusOut, responses=NOT_NOW)
 def archive(campaign_id: UUID, brand: BrandDep, services: ServicesDep):
     return _transition(services, brand, campaign_id, archive_campaign)

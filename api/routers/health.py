@@ -15,7 +15,7 @@ def healthz():
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses={503: {"description": "not ready", "content": {"application/json": {}}}})
 def readyz(services: ServicesDep):
     """Ready when every check passes; `parked` counts items set aside per follower (they do not make
     the service unready: `campaign-service parked list` shows them)."""

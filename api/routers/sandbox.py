@@ -16,7 +16,12 @@ router = APIRouter(tags=["development"])
 clock_router = APIRouter(prefix="/v1/dev/clock", tags=["development"])
 
 
-@router.get("/v1/sandbox/outbox", response_model=OutboxPage, response_model_by_alias=True)
+@router.get(
+    "/v1/sandbox/outbox",
+    response_model=OutboxPage,
+    response_model_by_alias=True,
+    responses={404: {"description": "no such campaign"}},
+)
 def sandbox_outbox(brand: BrandDep, services: ServicesDep, campaign_id: UUID | None = None):
     if services.read_outbox is None:
         raise Problem(404, "Not found", "the sandbox provider is not in use")

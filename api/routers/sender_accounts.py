@@ -22,13 +22,24 @@ from commands.sender_accounts import (
 router = APIRouter(prefix="/v1/sender-accounts", tags=["sender accounts"])
 
 
-@router.post("", status_code=201, response_model=SenderAccountOut)
+@router.post(
+    "",
+    status_code=201,
+    response_model=SenderAccountOut,
+    responses={
+        409: {"description": "the brand has this channel and address already"},
+        503: {"description": "credentials cannot be stored: no CREDENTIALS_KEY is configured"},
+    },
+)
 def create(
     body: SenderAccountIn, brand: BrandDep, services: ServicesDep, idempotency_key: IdempotencyKey = None
 ):
-    return answer_once(
-        services, brand, idempotency_key, "POST /v1/sender-accounts", lambda: _register(body, brand, services)
-    )
+    def register() -> tuple[int, SenderAccountOut]:
+        return _register(body, brand, services)
+
+    # credentials are left out of the body's dump (write-only), yet make a request another one
+    request = {**body.model_dump(mode="json"), "credentials": body.credentials}
+    return answer_once(services, brand, idempotency_key, "POST /v1/sender-accounts", register, request)
 
 
 def _register(body: SenderAccountIn, brand, services) -> tuple[int, SenderAccountOut]:

@@ -7,15 +7,15 @@ entry (201 the first time, 200 after).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter
-from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse, Response
+from fastapi import APIRouter, Path
+from fastapi.responses import Response
 
-from api.deps import BrandDep, Cursor, Limit, ServicesDep
+from api.deps import BrandDep, Cursor, IdempotencyKey, Limit, ServicesDep, answer_once
 from api.errors import Problem
 from api.schemas import SuppressionIn, SuppressionOut, SuppressionPage
+from api.text import Address
 from commands.suppressions import suppress, suppressions, unsuppress
 
 router = APIRouter(prefix="/v1/suppressions", tags=["suppressions"])
@@ -39,29 +39,33 @@ def list_suppressions(
     response_model=SuppressionOut,
     responses={200: {"model": SuppressionOut, "description": "the address was already suppressed"}},
 )
-def add_suppression(body: SuppressionIn, brand: BrandDep, services: ServicesDep):
-    try:
-        suppressed = suppress(
-            services.app,
-            services.db,
-            brand,
-            body.address,
-            body.reason,
-            services.clock.now(),
-            services.default_phone_region,
-        )
-    except ValueError as bad:
-        raise Problem(
-            422, "Invalid address", str(bad), errors=[{"field": "body.address", "error": str(bad)}]
-        ) from bad
-    entry = jsonable_encoder(SuppressionOut.model_validate(suppressed.entry))
-    return JSONResponse(entry, status_code=201 if suppressed.created else 200)
+def add_suppression(
+    body: SuppressionIn, brand: BrandDep, services: ServicesDep, idempotency_key: IdempotencyKey = None
+):
+    def run():
+        try:
+            suppressed = suppress(
+                services.app,
+                services.db,
+                brand,
+                body.address,
+                body.reason,
+                services.clock.now(),
+                services.default_phone_region,
+            )
+        except ValueError as bad:
+            raise Problem(
+                422, "Invalid address", str(bad), errors=[{"field": "body.address", "error": str(bad)}]
+            ) from bad
+        return 201 if suppressed.created else 200, SuppressionOut.model_validate(suppressed.entry)
+
+    return answer_once(services, brand, idempotency_key, "POST /v1/suppressions", run, body)
 
 
 @router.delete(
     "/{address:path}", status_code=204, responses={404: {"description": "the address is not suppressed"}}
 )
-def remove_suppression(address: str, brand: BrandDep, services: ServicesDep):
+def remove_suppression(address: Annotated[Address, Path()], brand: BrandDep, services: ServicesDep):
     try:
         unsuppress(services.db, brand, address, services.default_phone_region)
     except ValueError as bad:

@@ -6,9 +6,10 @@ from uuid import UUID
 
 from fastapi import APIRouter
 
+from api.definitions import TemplateIn
 from api.deps import BrandDep, Cursor, IdempotencyKey, Limit, ServicesDep, answer_once
 from api.errors import Problem
-from api.schemas import TemplateIn, TemplateOut, TemplatePage
+from api.schemas import TemplateOut, TemplatePage
 from commands.templates import create_template, template, templates
 from domain.errors import InvalidCampaign
 
@@ -25,7 +26,7 @@ def create(body: TemplateIn, brand: BrandDep, services: ServicesDep, idempotency
             raise Problem(422, "Invalid template", str(invalid)) from None
         return 201, TemplateOut.model_validate(created)
 
-    return answer_once(services, brand, idempotency_key, "POST /v1/templates", run)
+    return answer_once(services, brand, idempotency_key, "POST /v1/templates", run, body)
 
 
 @router.get("", response_model=TemplatePage)

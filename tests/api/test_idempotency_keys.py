@@ -1,17 +1,18 @@
 """Idempotency-Key on the POSTs that create or launch, over HTTP on real PostgreSQL.
 
-A repeat of POST /v1/campaign/ or POST /v1/campaign/{id}/launch with the same key returns the first
-answer and does nothing more: one campaign is created however often the create is repeated, even if
-the repeat's body differs or the read model lags behind, and credits are reserved once however often
-the launch is repeated.
-Keys belong to a brand, so another brand using the same key is a request of its own.
+A repeat of a create (campaign, template, sender account, lead group, suppression) or of a launch
+with the same key and the same body returns the first answer and does nothing more: one campaign is
+created however often the create is repeated, even while the read model lags behind, and credits
+are reserved once however often the launch is repeated. The same key with another body or on
+another route is a 422. A claim whose request died before answering is taken over once its lease
+(60 s) has passed. Keys belong to a brand, so another brand using the same key is a request of its own.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from tests.api.api_support import EMAIL_STEP, launchable_campaign, service_on_own_database
+from tests.api.api_support import EMAIL_STEP, assert_problem, launchable_campaign, service_on_own_database
 from tests.support import Client
 
 
@@ -23,12 +24,9 @@ def test_repeating_a_create_with_the_same_key_returns_the_first_campaign_and_cre
 
     first = client.post("/v1/campaign/", body, headers=key)
     again = client.post("/v1/campaign/", body, headers=key)
-    changed = client.post("/v1/campaign/", {**body, "name": "something else"}, headers=key)
 
-    assert first.status_code == again.status_code == changed.status_code == 201
+    assert first.status_code == again.status_code == 201
     assert again.json() == first.json()
-    assert changed.json()["id"] == first.json()["id"]
-    assert changed.json()["name"] == "Q4 outreach"
     listed = client.ok(client.get("/v1/campaign/"))["items"]
     assert [c["id"] for c in listed] == [first.json()["id"]]
 
@@ -91,3 +89,51 @@ def test_a_create_answers_201_and_stays_idempotent_while_the_read_model_lags(ser
         again = client.post("/v1/campaign/", {"name": "lagging"}, headers=key)
         assert again.status_code == 201, again.text
         assert again.json()["id"] == first.json()["id"]
+
+
+@pytest.mark.integration
+def test_the_same_key_with_another_body_or_on_another_route_is_a_422(service):
+    client = Client(service)
+    key = {"Idempotency-Key": "reused"}
+    first = client.ok(client.post("/v1/campaign/", {"name": "Q4", "steps": [EMAIL_STEP]}, headers=key), 201)
+
+    assert_problem(client.post("/v1/campaign/", {"name": "Q1", "steps": [EMAIL_STEP]}, headers=key), 422)
+    assert_problem(client.post("/v1/lead-groups", {"name": "Q4"}, headers=key), 422)
+    assert_problem(client.post(f"/v1/campaign/{first['id']}/launch", headers=key), 422)
+    assert [c["id"] for c in client.ok(client.get("/v1/campaign/"))["items"]] == [first["id"]]
+    assert client.ok(client.get("/v1/lead-groups"))["items"] == []
+
+
+@pytest.mark.integration
+def test_a_key_claimed_by_a_request_that_died_is_taken_over_after_its_lease(service):
+    client = Client(service)
+    body = {"name": "after a crash", "steps": [EMAIL_STEP]}
+    for key, age_seconds in [("died-long-ago", 120), ("still-running", 1)]:
+        service.db.execute(
+            """INSERT INTO idempotency_keys (brand_id, key, scope, created_at)
+               VALUES (%s, %s, 'POST /v1/campaign/', now() - make_interval(secs => %s))""",
+            (client.brand_id, key, age_seconds),
+        )
+
+    taken_over = client.post("/v1/campaign/", body, headers={"Idempotency-Key": "died-long-ago"})
+    assert taken_over.status_code == 201, taken_over.text
+    again = client.post("/v1/campaign/", body, headers={"Idempotency-Key": "died-long-ago"})
+    assert again.json() == taken_over.json()
+    assert_problem(client.post("/v1/campaign/", body, headers={"Idempotency-Key": "still-running"}), 409)
+    assert len(client.ok(client.get("/v1/campaign/"))["items"]) == 1
+
+
+@pytest.mark.integration
+def test_lead_group_and_suppression_creates_take_a_key(service):
+    client = Client(service)
+    key = {"Idempotency-Key": "group-once"}
+    groups = [client.post("/v1/lead-groups", {"name": "fair"}, headers=key) for _ in range(2)]
+    assert groups[0].status_code == groups[1].status_code == 201
+    assert groups[0].json() == groups[1].json()
+    assert len(client.ok(client.get("/v1/lead-groups"))["items"]) == 1
+
+    key = {"Idempotency-Key": "suppress-once"}
+    body = {"address": "ann@example.com", "reason": "asked"}
+    answers = [client.post("/v1/suppressions", body, headers=key) for _ in range(2)]
+    assert answers[0].status_code == answers[1].status_code == 201  # the first answer, replayed
+    assert answers[0].json() == answers[1].json()

@@ -107,3 +107,54 @@ def test_openapi_schemas_hold_the_contract_fields(document):
         "status",
     }
     assert fields("CreditsOut") >= {"plan", "balance", "reserved_outstanding"}
+
+
+def _operations(document):
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if method in {"get", "post", "put", "patch", "delete"}:
+                yield method, path, operation
+
+
+@pytest.mark.integration
+def test_openapi_documents_every_error_as_a_problem(document):
+    problem = document["components"]["schemas"]["Problem"]
+    assert {"type", "title", "status", "detail", "errors"} <= set(problem["properties"])
+    for method, path, operation in _operations(document):
+        responses = operation["responses"]
+        expected = {"500"}
+        if path.startswith("/v1"):
+            expected |= {"401", "422"}
+        if "{" in path:
+            expected |= {"404"}
+        if operation.get("requestBody"):
+            expected |= {"413"}
+        assert expected <= set(responses), (method, path, sorted(responses))
+        for status, response in responses.items():
+            if status.startswith(("4", "5")) and status != "503":
+                assert "application/problem+json" in response.get("content", {}), (method, path, status)
+
+
+@pytest.mark.integration
+def test_openapi_documents_the_idempotency_key_on_every_create(document):
+    for method, path, operation in _operations(document):
+        if method == "post" and (path.endswith("/launch") or path.rstrip("/") in CREATES):
+            headers = {p["name"].lower() for p in operation.get("parameters", []) if p.get("in") == "header"}
+            assert "idempotency-key" in headers, path
+            assert "409" in operation["responses"], path
+
+
+CREATES = {"/v1/campaign", "/v1/templates", "/v1/lead-groups", "/v1/sender-accounts", "/v1/suppressions"}
+
+
+@pytest.mark.integration
+def test_openapi_request_bodies_refuse_unknown_fields_as_the_server_does(document):
+    schemas = document["components"]["schemas"]
+    for name in ["CampaignIn", "StepIn", "SendingWindow", "TemplateIn", "LeadGroupIn"]:
+        assert schemas[name].get("additionalProperties") is False, name
+    for name in ["SuppressionIn", "SenderAccountIn", "Warmup"]:
+        assert schemas[name].get("additionalProperties") is False, name
+    upload = next(op for m, path, op in _operations(document) if path.endswith("/contacts"))
+    contacts = upload["requestBody"]["content"]["application/json"]["schema"]
+    assert contacts.get("additionalProperties") is False
+    assert contacts["properties"]["contacts"]["items"].get("additionalProperties") is False
