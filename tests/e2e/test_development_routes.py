@@ -6,6 +6,7 @@ every environment switch that could turn the routes on, and still has neither.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -31,7 +32,13 @@ def started(command: list[str], database_url: str) -> Iterator[httpx.Client]:
     process = subprocess.Popen(
         [*CLI, *command, "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
-    http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5)
+    created = subprocess.run(
+        [*CLI, "brand", "create", "Acme", "--plan", "basic"], env=env, capture_output=True, check=True
+    )
+    key = json.loads(created.stdout)["api_key"]
+    http = httpx.Client(
+        base_url=f"http://127.0.0.1:{port}", timeout=5, headers={"Authorization": f"Bearer {key}"}
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -65,5 +72,6 @@ def test_the_api_role_has_no_sandbox_outbox_and_no_dev_clock(database_url):
 def test_serve_has_the_sandbox_outbox_and_with_dev_clock_the_clock(database_url):
     with started(["serve", "--dev-clock"], database_url) as http:
         assert documented_paths(http) >= DEVELOPMENT_PATHS
-        assert http.get("/v1/sandbox/outbox").status_code == 401  # there, behind the API key
+        assert http.get("/v1/sandbox/outbox").status_code == 200
+        assert http.get("/v1/sandbox/outbox", headers={"Authorization": ""}).status_code == 401
         assert http.get("/v1/dev/clock").status_code == 200
