@@ -10,7 +10,7 @@ from api.errors import ProblemOnCrash, install_error_handlers
 from api.gate import RequestGate
 from api.openapi import install_problem_documents
 from api.routers.sandbox import clock_router
-from commands.brands import brand_for_key
+from commands.credits.brands import brand_for_key
 
 
 def create_app(services: Services) -> FastAPI:

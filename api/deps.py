@@ -15,10 +15,10 @@ from pydantic import BaseModel
 from api.errors import Problem
 from api.text import CursorText, SafeText
 from commands.application import CampaignApplication
-from commands.brands import brand_for_key
 from commands.clock import Clock, DevClock
-from commands.credentials import CredentialCipher
+from commands.credits.brands import brand_for_key
 from commands.idempotency import once
+from commands.sending.credentials import CredentialCipher
 from storage.database import Database
 
 

@@ -18,8 +18,8 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from commands.application import NotFound
+from commands.campaigns.launch_campaign import CannotRun
 from commands.idempotency import KeyInUse, KeyReused
-from commands.launch_campaign import CannotRun
 from domain.errors import DomainError, IllegalTransition, InsufficientCredits, InvalidCampaign
 from storage.paging import InvalidCursor
 

@@ -1,7 +1,7 @@
 """The gate every request passes before routing: a /v1 call's API key first, then its body's size.
 
 A pure ASGI middleware, so nothing is read before it decides: a request without a valid bearer key
-is a 401 however large or malformed its body (the key is looked up with commands.brands, and the
+is a 401 however large or malformed its body (the key is looked up with commands.credits.brands, and the
 brand it decides is left in the request's state for the `brand` dependency); a body past its limit
 is a 413, at once when Content-Length says so, else as soon as the stream passes it. Webhooks,
 tracking links, unsubscribes, probes and the documentation carry no key.

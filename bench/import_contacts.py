@@ -28,8 +28,8 @@ import uvicorn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from commands.brands import create_brand
-from commands.contact_rows import csv_rows, parse_contact
+from commands.audience.contact_rows import csv_rows, parse_contact
+from commands.credits.brands import create_brand
 from domain.credit_ledger import Plan
 from runtime.container import build
 from runtime.embedded_postgres import EmbeddedPostgres, free_port

@@ -16,11 +16,11 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from commands.application import CampaignApplication
-from commands.personalisation import TEMPLATE, Personaliser
-from commands.providers import Provider
-from commands.send_steps import Dispatch, send_dispatches
-from consumers.messages import DEAD_LETTER_TOPIC, SEND_TOPICS, decode_dispatch
+from commands.sending.personalisation import TEMPLATE, Personaliser
+from commands.sending.providers import Provider
+from commands.sending.send_steps import Dispatch, send_dispatches
 from consumers.transport import Transport
+from consumers.transport.messages import DEAD_LETTER_TOPIC, SEND_TOPICS, decode_dispatch
 from storage import parked
 from storage.database import Database
 from storage.event_log import brand_of

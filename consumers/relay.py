@@ -16,13 +16,13 @@ from typing import Any
 
 from eventsourcing.application import Application
 
-from commands.send_steps import Dispatch
-from consumers.messages import EVENTS_TOPIC, SEND_TOPICS, encode_dispatch
+from commands.sending.send_steps import Dispatch
 from consumers.transport import Transport
+from consumers.transport.messages import EVENTS_TOPIC, SEND_TOPICS, encode_dispatch
 from domain.enrollment import Enrollment
-from projections.event_json import event_to_json
 from storage import parked
 from storage.database import Database
+from storage.event_json import event_to_json
 from storage.event_log import brand_of, read_log, read_one
 
 DDL = """

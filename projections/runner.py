@@ -28,7 +28,7 @@ CREATE TABLE IF NOT EXISTS projection_positions (
 """
 
 
-class Projection(Protocol):
+class ReadModel(Protocol):
     name: str
     ddl: list[str]
     events: tuple[type, ...]  # the event classes it applies; the runner reads only those
@@ -45,12 +45,10 @@ def position_of(db: Database, name: str) -> int:
     return row["position"] if row else 0
 
 
-class ProjectionRunner:
+class ReadModelRunner:
     """Runs one projection over the application's notification log."""
 
-    def __init__(
-        self, app: Application, db: Database, projection: Projection, batch_size: int = 1000
-    ) -> None:
+    def __init__(self, app: Application, db: Database, projection: ReadModel, batch_size: int = 1000) -> None:
         self.app, self.db, self.projection, self.batch_size = app, db, projection, batch_size
 
     def run_once(self) -> int:

@@ -108,7 +108,7 @@ def _server_without_signal_capture(config):
 
 
 def create_brand(args: argparse.Namespace) -> int:
-    from commands.brands import create_brand as create
+    from commands.credits.brands import create_brand as create
     from domain.credit_ledger import Plan
 
     container = _container(args)
@@ -121,7 +121,7 @@ def create_brand(args: argparse.Namespace) -> int:
 
 
 def replay(args: argparse.Namespace) -> int:
-    from projections.runner import ProjectionRunner, position_of
+    from projections.runner import ReadModelRunner, position_of
     from runtime.container import PROJECTIONS
 
     container = _container(args)
@@ -143,7 +143,7 @@ def replay(args: argparse.Namespace) -> int:
                     flush=True,
                 )
 
-            ProjectionRunner(container.app, container.db, projection, 2000).rebuild(progress)
+            ReadModelRunner(container.app, container.db, projection, 2000).rebuild(progress)
             through = position_of(container.db, projection.name)
             print(f"\n{projection.name}: rebuilt through log position {through}", file=sys.stderr)
     finally:
@@ -222,7 +222,7 @@ def parser() -> argparse.ArgumentParser:
     )
     scheduler.set_defaults(
         func=lambda a: serve(
-            a, roles=("enroller", "scheduler", "sweeper", "cron", "settlement"), with_api=False
+            a, roles=("enroller", "follow_ups", "sweeper", "cron", "settlement"), with_api=False
         )
     )
 

@@ -14,29 +14,25 @@ from functools import cached_property, partial
 
 from api.app import create_app
 from api.deps import Services
-from commands import (
-    audience,
-    brands,
-    daily_reset,
-    idempotency,
-    launch_audience,
-    sender_accounts,
-    sender_rotation,
-    settle_credits,
-    templates,
-)
+from commands import idempotency
 from commands.application import CampaignApplication
+from commands.audience import lead_groups
+from commands.campaigns import campaign_templates, launch_audience
 from commands.clock import Clock, DevClock, SystemClock
-from commands.credentials import CredentialCipher, cipher_for
-from commands.enroll_contacts import enrol_pending_campaigns
-from commands.personalisation import Personaliser, load_personaliser
+from commands.credits import brands, settle_credits
+from commands.sending import daily_reset, sender_accounts, sender_rotation
+from commands.sending.credentials import CredentialCipher, cipher_for
+from commands.sending.enroll_contacts import enroll_pending_campaigns
+from commands.sending.personalisation import Personaliser, load_personaliser
 from consumers import relay as relay_module
 from consumers.background import run_periodically
 from consumers.channel_worker import ChannelWorker
 from consumers.providers import sandbox
 from consumers.relay import Relay
-from consumers.scheduler import DailyReset, FollowUpProcessor, Settlement, Sweeper
-from consumers.transport import InProcessTransport, KafkaTransport, Transport
+from consumers.timed_jobs import DailyReset, FollowUpProcessor, Settlement, Sweeper
+from consumers.transport import Transport
+from consumers.transport.in_process import InProcessTransport
+from consumers.transport.kafka import KafkaTransport
 from projections import runner
 from projections.campaign_summaries import CampaignSummaries
 from projections.due_steps import DueSteps
@@ -53,7 +49,7 @@ ROLES = (
     "projector",
     "relay",
     "enroller",
-    "scheduler",
+    "follow_ups",
     "sweeper",
     "cron",
     "settlement",
@@ -142,7 +138,7 @@ class Container:
         for role in roles:
             if role == "projector":
                 for projection in PROJECTIONS:
-                    projector = runner.ProjectionRunner(
+                    projector = runner.ReadModelRunner(
                         self.app, self.db, projection, self.settings.batch_size * 2
                     )
                     name = f"projector:{projection.name}"
@@ -184,8 +180,8 @@ class Container:
         """The timed roles: what each does per pass, and its idle period in seconds."""
         now = self.clock.now
         return {
-            "enroller": (lambda: enrol_pending_campaigns(self.app, self.db, now()), 0.2),
-            "scheduler": (FollowUpProcessor(self.app, self.db, now, self.settings.batch_size).tick, 1.0),
+            "enroller": (lambda: enroll_pending_campaigns(self.app, self.db, now()), 0.2),
+            "follow_ups": (FollowUpProcessor(self.app, self.db, now, self.settings.batch_size).tick, 1.0),
             "sweeper": (Sweeper(self.app, self.db, now, self.settings.dispatch_lease_seconds).tick, 30.0),
             "cron": (DailyReset(self.db, now).tick, 30.0),
             "settlement": (Settlement(self.app, self.db, now).tick, 0.5),
@@ -224,7 +220,7 @@ def build(settings: Settings) -> Container:
     db = Database(url)
     db.ensure_schema(
         brands.DDL,
-        *audience.DDL,
+        *lead_groups.DDL,
         *launch_audience.DDL,
         sender_accounts.DDL,
         *daily_reset.DDL,
@@ -234,7 +230,7 @@ def build(settings: Settings) -> Container:
         runner.DDL,
         relay_module.DDL,
         sandbox.DDL,
-        templates.DDL,
+        campaign_templates.DDL,
         parked.DDL,
         *[ddl for p in PROJECTIONS for ddl in p.ddl],
     )

@@ -10,7 +10,7 @@ from uuid import uuid4
 
 from fastapi.testclient import TestClient
 
-from commands.brands import create_brand
+from commands.credits.brands import create_brand
 from domain.credit_ledger import Plan
 from runtime.container import ROLES, Container, build
 from runtime.settings import Settings

@@ -22,9 +22,9 @@ from api.deps import BrandDep, Cursor, IdempotencyKey, Limit, Services, Services
 from api.errors import Problem
 from api.schemas import ContactsIn, ImportOut, LeadGroupIn, LeadGroupOut, LeadGroupPage
 from commands.application import NotFound
-from commands.audience import create_lead_group, lead_group, lead_groups, missing_lead_groups
-from commands.contact_rows import MalformedCsv, csv_rows
-from commands.import_contacts import ImportReport, import_contacts
+from commands.audience.contact_rows import MalformedCsv, csv_rows
+from commands.audience.import_contacts import ImportReport, import_contacts
+from commands.audience.lead_groups import create_lead_group, lead_group, lead_groups, missing_lead_groups
 
 router = APIRouter(prefix="/v1/lead-groups", tags=["lead groups"])
 

@@ -11,8 +11,8 @@ from fastapi import APIRouter
 from api.deps import BrandDep, Cursor, IdempotencyKey, Limit, ServicesDep, answer_once
 from api.errors import Problem
 from api.schemas import SenderAccountIn, SenderAccountOut, SenderAccountPage
-from commands.credentials import CredentialsUnavailable
-from commands.sender_accounts import (
+from commands.sending.credentials import CredentialsUnavailable
+from commands.sending.sender_accounts import (
     DuplicateSenderAccount,
     InvalidSenderAccount,
     register_sender_account,

@@ -16,7 +16,7 @@ from api.deps import BrandDep, Cursor, IdempotencyKey, Limit, ServicesDep, answe
 from api.errors import Problem
 from api.schemas import SuppressionIn, SuppressionOut, SuppressionPage
 from api.text import Address
-from commands.suppressions import suppress, suppressions, unsuppress
+from commands.audience.suppressions import suppress, suppressions, unsuppress
 
 router = APIRouter(prefix="/v1/suppressions", tags=["suppressions"])
 

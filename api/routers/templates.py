@@ -10,7 +10,7 @@ from api.definitions import TemplateIn
 from api.deps import BrandDep, Cursor, IdempotencyKey, Limit, ServicesDep, answer_once
 from api.errors import Problem
 from api.schemas import TemplateOut, TemplatePage
-from commands.templates import create_template, template, templates
+from commands.campaigns.campaign_templates import create_template, template, templates
 from domain.errors import InvalidCampaign
 
 router = APIRouter(prefix="/v1/templates", tags=["templates"])

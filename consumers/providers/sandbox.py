@@ -14,7 +14,7 @@ import time
 from typing import Any
 from uuid import UUID, uuid4
 
-from commands.providers import OutboundMessage, SendOutcome
+from commands.sending.providers import OutboundMessage, SendOutcome
 from storage.database import Database
 
 DDL = """

@@ -12,7 +12,7 @@ from collections import Counter
 import pytest
 from kafka import KafkaAdminClient, KafkaProducer
 
-from consumers.messages import SEND_TOPICS
+from consumers.transport.messages import SEND_TOPICS
 from tests.support import Client, contacts, eventually, running_service
 
 STEPS = [

@@ -88,7 +88,7 @@ def test_a_suppression_after_launch_withdraws_the_follow_up_and_releases_its_cre
 def test_a_suppression_landing_after_dispatch_is_caught_by_the_worker_before_the_provider_call(
     database_url,
 ):
-    roles = ("projector", "relay", "enroller", "scheduler", "settlement")  # no channel worker yet
+    roles = ("projector", "relay", "enroller", "follow_ups", "settlement")  # no channel worker yet
     with running_service(database_url, roles=roles) as service:
         client = Client(service)
         client.sender("email", "sales@brand.example")

@@ -11,9 +11,9 @@ from uuid import UUID
 
 import pytest
 
-from commands.enroll_contacts import enrol_next_chunk
-from commands.launch_campaign import launch_campaign
-from commands.send_steps import Dispatch, send_dispatches
+from commands.campaigns.launch_campaign import launch_campaign
+from commands.sending.enroll_contacts import enroll_next_chunk
+from commands.sending.send_steps import Dispatch, send_dispatches
 from consumers.providers.sandbox import SandboxProvider, outbox
 from domain.enrollment import Enrollment
 from tests.support import Client, contacts, running_service
@@ -47,7 +47,7 @@ def test_a_redelivered_dispatch_after_a_crash_is_reconciled_not_resent(database_
     with running_service(database_url, roles=()) as service:
         app, db, now = service.app, service.db, service.clock.now
         launch_campaign(app, db, client.brand_id, campaign_id, now())
-        assert enrol_next_chunk(app, db, campaign_id, now()) == 3
+        assert enroll_next_chunk(app, db, campaign_id, now()) == 3
         step_id = app.get(campaign_id).steps[0].id
         enrollment_ids = [
             Enrollment.create_id(campaign_id, row["contact_id"]) for row in _audience(db, campaign_id)

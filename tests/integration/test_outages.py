@@ -22,7 +22,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from consumers.transport import KafkaTransport
+from consumers.transport.kafka import KafkaTransport
 from domain.enrollment import Enrollment
 from runtime.embedded_postgres import EmbeddedPostgres, free_port
 from tests.support import Client, contacts, eventually, running_service

@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
 
-from consumers.messages import DEAD_LETTER_TOPIC, SEND_TOPICS
+from consumers.transport.messages import DEAD_LETTER_TOPIC, SEND_TOPICS
 from tests.support import Client, contacts, eventually, running_service
 
 CONTACTS = 150

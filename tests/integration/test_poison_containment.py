@@ -13,7 +13,7 @@ from uuid import UUID, uuid4
 import psycopg
 import pytest
 
-from commands.daily_reset import reset_daily_quotas
+from commands.sending.daily_reset import reset_daily_quotas
 from domain.campaign import Campaign
 from runtime import cli
 from storage import parked

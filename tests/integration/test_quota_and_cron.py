@@ -9,12 +9,12 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from commands.campaign_lifecycle import pause_campaign, resume_campaign
-from commands.daily_reset import reset_daily_quotas
-from commands.dispatch_due_steps import dispatch_due_steps
-from commands.enroll_contacts import enrol_next_chunk
-from commands.launch_campaign import launch_campaign
-from commands.sender_rotation import claim_sender, give_back
+from commands.campaigns.campaign_lifecycle import pause_campaign, resume_campaign
+from commands.campaigns.launch_campaign import launch_campaign
+from commands.sending.daily_reset import reset_daily_quotas
+from commands.sending.dispatch_due_steps import dispatch_due_steps
+from commands.sending.enroll_contacts import enroll_next_chunk
+from commands.sending.sender_rotation import claim_sender, give_back
 from domain.enrollment import Enrollment
 from tests.support import Client, contacts, running_service
 
@@ -93,7 +93,7 @@ def test_two_follow_up_processors_at_once_dispatch_each_step_once(database_url):
         launch_campaign(service.app, service.db, client.brand_id, campaign_id, now)
         # Enrolled while paused, the contacts' first steps wait for the follow-up processor.
         pause_campaign(service.app, client.brand_id, campaign_id, now)
-        assert enrol_next_chunk(service.app, service.db, campaign_id, now) == 40
+        assert enroll_next_chunk(service.app, service.db, campaign_id, now) == 40
         resume_campaign(service.app, client.brand_id, campaign_id, now)
         audience = service.db.fetch_all("SELECT contact_id FROM launch_audiences")
         ids = [Enrollment.create_id(campaign_id, row["contact_id"]) for row in audience]

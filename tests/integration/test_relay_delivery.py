@@ -9,9 +9,9 @@ from uuid import uuid4
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
 
-from consumers.messages import EVENTS_TOPIC
 from consumers.relay import Relay
-from consumers.transport import KafkaTransport
+from consumers.transport.kafka import KafkaTransport
+from consumers.transport.messages import EVENTS_TOPIC
 from domain.campaign import Campaign
 from runtime.container import build
 from runtime.settings import Settings

@@ -15,12 +15,12 @@ from uuid import UUID
 
 import pytest
 
-from commands.send_steps import Dispatch, send_dispatches
+from commands.sending.send_steps import Dispatch, send_dispatches
 from consumers.providers.sandbox import SandboxProvider
 from domain.enrollment import Enrollment
 from tests.support import Client, eventually, running_service
 
-NO_SENDING = ("projector", "enroller", "scheduler", "settlement")
+NO_SENDING = ("projector", "enroller", "follow_ups", "settlement")
 
 
 def dispatched(service, campaign_id: str, expected: int) -> list[Dispatch]:

@@ -16,7 +16,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from api.schemas import SenderAccountIn
-from commands.credentials import cipher_for, decrypt_credentials, load_or_create_key
+from commands.sending.credentials import cipher_for, decrypt_credentials, load_or_create_key
 from runtime.settings import Settings
 from tests.support import Client, running_service
 

@@ -14,7 +14,7 @@ from uuid import UUID
 import pytest
 from cryptography.fernet import Fernet
 
-from commands.personalisation import Personalised
+from commands.sending.personalisation import Personalised
 from domain.enrollment import Enrollment
 from tests.support import Client, contacts, eventually, running_service
 

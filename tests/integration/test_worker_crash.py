@@ -49,7 +49,7 @@ def start_worker(database_url: str, kafka: str, prefix: str, log: Path) -> subpr
 def test_killing_one_of_two_workers_mid_run_loses_no_send_and_duplicates_none(
     database_url, kafka_bootstrap, tmp_path
 ):
-    roles = ("projector", "relay", "enroller", "scheduler", "settlement")
+    roles = ("projector", "relay", "enroller", "follow_ups", "settlement")
     with running_service(database_url, kafka=kafka_bootstrap, roles=roles) as service:
         prefix = service.settings.kafka_topic_prefix
         workers = [

@@ -17,13 +17,13 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from commands.contact_normalisation import (
+from commands.audience.contact_normalisation import (
     normalise_address,
     normalise_email,
     normalise_phone,
     normalise_timezone,
 )
-from commands.contact_rows import MalformedCsv, csv_rows, parse_contact
+from commands.audience.contact_rows import MalformedCsv, csv_rows, parse_contact
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 REGIONS = sorted(phonenumbers.SUPPORTED_REGIONS)

@@ -12,7 +12,7 @@ import unicodedata
 from hypothesis import given
 from hypothesis import strategies as st
 
-from commands.personalisation import (
+from commands.sending.personalisation import (
     REASON_LIMIT,
     ModelWithTemplateFallback,
     Personalised,

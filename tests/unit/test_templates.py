@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from commands.personalisation import (
+from commands.sending.personalisation import (
     TEMPLATE,
     ModelWithTemplateFallback,
     Personalised,

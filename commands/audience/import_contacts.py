@@ -22,7 +22,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from commands.application import NotFound
-from commands.contact_rows import PROFILE, Contact, parse_contact
+from commands.audience.contact_rows import PROFILE, Contact, parse_contact
 from storage.database import Database
 
 CHUNK_SIZE = 1000

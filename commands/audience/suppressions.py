@@ -1,8 +1,8 @@
 """A brand's suppression list: email addresses and phone numbers that must never be contacted.
 
 Launch leaves suppressed addresses out of the audience it reserves credits for
-(commands/launch_audience.py), so an address is stored exactly as contacts store it (normalised
-by commands/contact_normalisation.py). `suppress` is the one way in: the API calls it, and so do
+(commands/campaigns/launch_audience.py), so an address is stored exactly as contacts store it (normalised
+by commands/audience/contact_normalisation.py). `suppress` is the one way in: the API calls it, and so do
 STOP keywords, unsubscribes and bounces; it also withdraws the address's pending steps in the
 brand's running campaigns. Adding an address twice keeps the first entry. The channel workers
 ask `suppressed_addresses` right before each batch of provider calls.
@@ -16,8 +16,8 @@ from typing import Any
 from uuid import UUID
 
 from commands.application import CampaignApplication, NotFound
-from commands.contact_normalisation import normalise_address
-from commands.withdraw_suppressed import withdraw_suppressed_address
+from commands.audience.contact_normalisation import normalise_address
+from commands.audience.withdraw_suppressed import withdraw_suppressed_address
 from storage.database import Database
 from storage.paging import after, cursor_params, page
 

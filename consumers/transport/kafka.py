@@ -1,103 +1,23 @@
-"""How dispatches travel from the relay to the channel workers: Kafka, or in-process queues.
+"""The Kafka transport: an idempotent producer (acks=all) and one consumer per worker loop.
 
-Both deliver at least once and hand workers batches; a worker's batch is acknowledged (Kafka:
-offsets committed) only after its outcomes are recorded. The in-process transport lets the relay wait
-until its batch is handled before it records its position, so a crash loses nothing. A Kafka outage
-makes the producer's start and every consumer loop wait and retry with backoff, never die.
+Offsets are committed only after a batch is handled. A broker outage makes the producer's start and
+every consumer loop wait and retry with backoff, never die; a send the broker refused or did not
+confirm makes `flush` raise, so the relay reads its batch again.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import queue
 import threading
 import time
-from collections.abc import Callable
-from typing import Protocol
 
-from consumers.broker_outages import Backoff, broker_answers, start_when_reachable
-from consumers.messages import DEAD_LETTER_TOPIC, EVENTS_TOPIC, SEND_TOPICS
+from consumers.transport import Handler
+from consumers.transport.broker_outages import Backoff, broker_answers, start_when_reachable
+from consumers.transport.messages import DEAD_LETTER_TOPIC, EVENTS_TOPIC, SEND_TOPICS
 from storage.parked import TransportUnavailable
 
 log = logging.getLogger(__name__)
-
-Handler = Callable[[list[bytes]], None]
-
-
-class Transport(Protocol):
-    def publish(self, topic: str, key: str, value: bytes) -> None: ...
-
-    def flush(self) -> None:
-        """Return once everything published so far is safely handed over."""
-
-    def wait_until_handled(self) -> None:
-        """Return once consumers have handled what was published (only in-process can tell)."""
-
-    def consume(self, topic: str, group: str, handle: Handler, stop: threading.Event) -> None:
-        """Hand batches to `handle` until `stop` is set."""
-
-    def reachable(self) -> bool:
-        """Whether the transport can take messages now (for /readyz)."""
-
-    def close(self) -> None: ...
-
-
-class InProcessTransport:
-    """Queues in this process; `flush` waits until the workers have handled what was published."""
-
-    def __init__(self, batch_size: int = 500) -> None:
-        self.batch_size = batch_size
-        self._queues: dict[str, queue.Queue[bytes]] = {}
-        self._consumed: set[str] = set()
-        self._lock = threading.Lock()
-
-    def _queue(self, topic: str) -> queue.Queue[bytes]:
-        with self._lock:
-            return self._queues.setdefault(topic, queue.Queue())
-
-    def publish(self, topic: str, key: str, value: bytes) -> None:
-        self._queue(topic).put(value)
-
-    def flush(self) -> None:
-        pass  # a put on an in-memory queue is already handed over
-
-    def wait_until_handled(self) -> None:
-        with self._lock:
-            queues = [self._queues[topic] for topic in self._consumed]
-        for q in queues:
-            q.join()
-
-    def consume(self, topic: str, group: str, handle: Handler, stop: threading.Event) -> None:
-        q = self._queue(topic)
-        with self._lock:
-            self._consumed.add(topic)
-        while not stop.is_set():
-            try:
-                batch = [q.get(timeout=0.1)]
-            except queue.Empty:
-                continue
-            while len(batch) < self.batch_size:
-                try:
-                    batch.append(q.get_nowait())
-                except queue.Empty:
-                    break
-            try:
-                handle(batch)
-            except Exception:
-                log.exception("handling a batch from %s failed; it will be redelivered", topic)
-                for value in batch:
-                    q.put(value)
-                stop.wait(1.0)
-            finally:
-                for _ in batch:
-                    q.task_done()
-
-    def reachable(self) -> bool:
-        return True
-
-    def close(self) -> None:
-        pass
 
 
 class KafkaTransport:

@@ -2,8 +2,8 @@
 
 Registration refuses what a provider could never use (a channel it does not serve, an address of
 the wrong kind, a warm-up that cannot start, credentials missing a key) and seals the credentials
-(commands/credentials.py); the `credentials` column is never selected for an answer. Quota is
-taken by commands/sender_rotation.py; the daily reset and warm-up by commands/daily_reset.py.
+(commands/sending/credentials.py); the `credentials` column is never selected for an answer. Quota is
+taken by commands/sending/sender_rotation.py; the daily reset and warm-up by commands/sending/daily_reset.py.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from uuid import UUID, uuid4
 
 from psycopg.errors import UniqueViolation
 
-from commands.contact_normalisation import normalise_email, normalise_phone
-from commands.credentials import CredentialCipher, credential_problems, require_cipher
+from commands.audience.contact_normalisation import normalise_email, normalise_phone
+from commands.sending.credentials import CredentialCipher, credential_problems, require_cipher
 from domain.limits import MAX_DAILY_LIMIT
 from domain.sender_rotation import warmup_limit
 from storage.database import Database

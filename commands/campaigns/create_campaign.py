@@ -1,6 +1,6 @@
 """Use case: create a campaign in DRAFT from its name, audience and steps (given, or a template's).
 
-Steps are checked before anything is saved (commands/templates.py): the domain's step rules and
+Steps are checked before anything is saved (commands/campaigns/campaign_templates.py): the domain's step rules and
 the syntax of every `{{field|fallback}}` placeholder, each problem listed in one 422.
 """
 
@@ -12,8 +12,8 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from commands.application import CampaignApplication, NotFound
-from commands.audience import missing_lead_groups
-from commands.templates import checked_steps, template
+from commands.audience.lead_groups import missing_lead_groups
+from commands.campaigns.campaign_templates import checked_steps, template
 from domain.campaign import Campaign
 from domain.errors import InvalidCampaign
 from storage.database import Database

@@ -1,7 +1,7 @@
 """The audience a launch reserved credits for: a snapshot taken at launch, enrolled in chunks.
 
 Launch copies the eligible, non-suppressed contacts of the campaign's lead groups into
-`launch_audiences`; credits are computed from that snapshot and the enrollment process enrols
+`launch_audiences`; credits are computed from that snapshot and the enrollment process enrolls
 exactly it, so contacts added to a lead group later never spend credits nobody reserved.
 Taking and discarding a snapshot both hold the campaign's advisory lock and re-check that the
 campaign is still a DRAFT: a launch that lost a race to another launch of the same campaign can
@@ -16,7 +16,7 @@ from uuid import UUID
 
 from psycopg import sql
 
-from commands.personalisation import CONTACT_COLUMNS
+from commands.sending.personalisation import CONTACT_COLUMNS
 from domain.errors import IllegalTransition
 from storage.database import Database
 
@@ -131,7 +131,7 @@ def contacts_missing_field(
 
 
 def discard_snapshot(db: Database, campaign_id: UUID, still_draft: Callable[[], bool]) -> bool:
-    """A launch that was refused leaves nothing to enrol, unless another launch of it won meanwhile."""
+    """A launch that was refused leaves nothing to enroll, unless another launch of it won meanwhile."""
     with db.transaction() as cur:
         _lock(cur, campaign_id)
         if not still_draft():

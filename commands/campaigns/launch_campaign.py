@@ -15,14 +15,14 @@ from datetime import datetime
 from uuid import UUID
 
 from commands.application import CampaignApplication, retry_on_conflict
-from commands.create_campaign import brand_campaign
-from commands.launch_audience import (
+from commands.campaigns.create_campaign import brand_campaign
+from commands.campaigns.launch_audience import (
     contacts_missing_field,
     count_eligible,
     discard_snapshot,
     snapshot_audience,
 )
-from commands.sender_accounts import channels_with_active_accounts
+from commands.sending.sender_accounts import channels_with_active_accounts
 from domain.campaign import Campaign, CampaignStatus
 from domain.credit_cost import credit_cost
 from domain.credit_ledger import CreditLedger

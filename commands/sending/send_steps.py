@@ -3,10 +3,10 @@
 Phase one decides each dispatch: skip it if it has an outcome already (a redelivery), cancel it if
 the campaign is no longer ACTIVE, defer it if every sender is at its cap, else take quota through
 the rotation and record the attempt; all in one write *before* any provider call. Phase two takes
-each step's lock (commands/step_locks.py), leaves alone a step another delivery is sending,
+each step's lock (commands/sending/step_locks.py), leaves alone a step another delivery is sending,
 checks the suppression list as late as it can (one query for the batch), calls the providers
 (asking first, for a step attempted before, whether the provider already has it) and records
-every outcome (commands/send_outcomes.py) before the locks are let go.
+every outcome (commands/sending/send_outcomes.py) before the locks are let go.
 """
 
 from __future__ import annotations
@@ -21,10 +21,11 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError
 
 from commands.application import CampaignApplication, retry_on_conflict
-from commands.audience import contacts_by_id
-from commands.personalisation import TEMPLATE, Personaliser, contact_values, personalise_step
-from commands.providers import OutboundMessage, Provider, SendOutcome
-from commands.send_outcomes import (
+from commands.audience.lead_groups import contacts_by_id
+from commands.audience.suppressions import suppressed_addresses
+from commands.sending.personalisation import TEMPLATE, Personaliser, contact_values, personalise_step
+from commands.sending.providers import OutboundMessage, Provider, SendOutcome
+from commands.sending.send_outcomes import (
     SUPPRESSED,
     WITHHELD,
     Attempt,
@@ -33,9 +34,8 @@ from commands.send_outcomes import (
     give_back_unused_quota,
     record_outcomes,
 )
-from commands.sender_rotation import claim_senders, give_back, remember_senders
-from commands.step_locks import step_locks
-from commands.suppressions import suppressed_addresses
+from commands.sending.sender_rotation import claim_senders, give_back, remember_senders
+from commands.sending.step_locks import step_locks
 from domain.campaign import Campaign, CampaignStatus
 from domain.enrollment import Enrollment
 from domain.templates import MissingField

@@ -12,7 +12,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from commands.contact_normalisation import normalise_email, normalise_phone, normalise_timezone
+from commands.audience.contact_normalisation import (
+    normalise_email,
+    normalise_phone,
+    normalise_timezone,
+)
 from domain.limits import MAX_NAME, MAX_TEXT, text_problem
 
 PROFILE = ("first_name", "last_name", "company", "timezone")

@@ -14,12 +14,12 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from commands.application import CampaignApplication
-from commands.complete_campaigns import complete_campaign
-from commands.daily_reset import reset_daily_quotas
-from commands.dispatch_due_steps import dispatch_due_steps
-from commands.launch_audience import fully_enrolled
-from commands.redispatch_steps import redispatch_stale_steps
-from commands.settle_credits import settle_next_batch
+from commands.campaigns.complete_campaign import complete_campaign
+from commands.campaigns.launch_audience import fully_enrolled
+from commands.credits.settle_credits import settle_next_batch
+from commands.sending.daily_reset import reset_daily_quotas
+from commands.sending.dispatch_due_steps import dispatch_due_steps
+from commands.sending.redispatch_steps import redispatch_stale_steps
 from projections.campaign_summaries import finished_counts
 from projections.due_steps import due_enrollments, stale_in_flight
 from storage import parked

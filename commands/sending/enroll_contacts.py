@@ -1,4 +1,4 @@
-"""Use case: enrol a launched campaign's audience in chunks, dispatching the groups already due.
+"""Use case: enroll a launched campaign's audience in chunks, dispatching the groups already due.
 
 Enrollment ids are uuid5(campaign, contact), so a chunk saved twice (a crash between the save and
 the cursor update) is detected as existing and skipped: enrolling is idempotent. Each campaign is
@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from eventsourcing.persistence import IntegrityError
 
-from commands import launch_audience
 from commands.application import CampaignApplication
+from commands.campaigns import launch_audience
 from domain.campaign import Campaign, CampaignStatus
 from domain.enrollment import Enrollment
 from storage import parked
@@ -24,14 +24,14 @@ CHUNK_SIZE = 1000
 FOLLOWER = "enroller"
 
 
-def enrol_next_chunk(
+def enroll_next_chunk(
     app: CampaignApplication,
     db: Database,
     campaign_id: UUID,
     now: datetime,
     chunk_size: int = CHUNK_SIZE,
 ) -> int:
-    """Enrol the next chunk of the campaign's launch audience; return how many were enrolled."""
+    """Enroll the next chunk of the campaign's launch audience; return how many were enrolled."""
     campaign: Campaign = app.get(campaign_id)
     if campaign.status is CampaignStatus.DRAFT:
         return 0  # the launch that took the snapshot has not been saved (or was refused)
@@ -77,13 +77,13 @@ def _valid_zone(name: str | None) -> str | None:
         return None
 
 
-def enrol_pending_campaigns(app: CampaignApplication, db: Database, now: datetime) -> int:
+def enroll_pending_campaigns(app: CampaignApplication, db: Database, now: datetime) -> int:
     """One pass of the enrollment process over every campaign still being enrolled."""
     pending = launch_audience.campaigns_to_enrol(db)
     return parked.each_contained(
         db,
         FOLLOWER,
         pending,
-        lambda campaign_id: enrol_next_chunk(app, db, campaign_id, now),
+        lambda campaign_id: enroll_next_chunk(app, db, campaign_id, now),
         brand=pending.get,
     )

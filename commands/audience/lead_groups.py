@@ -1,7 +1,7 @@
 """Lead groups, contacts and suppressions of a brand: their tables, and the lead groups' reads and writes.
 
-Importing contacts is its own use case (commands/import_contacts.py), and so is the suppression
-list (commands/suppressions.py); both write the tables declared here.
+Importing contacts is its own use case (commands/audience/import_contacts.py), and so is the suppression
+list (commands/audience/suppressions.py); both write the tables declared here.
 """
 
 from __future__ import annotations

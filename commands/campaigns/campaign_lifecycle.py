@@ -12,7 +12,7 @@ from datetime import datetime
 from uuid import UUID
 
 from commands.application import CampaignApplication, retry_on_conflict
-from commands.create_campaign import brand_campaign
+from commands.campaigns.create_campaign import brand_campaign
 from domain.campaign import Campaign
 
 

@@ -13,7 +13,7 @@ from collections.abc import Collection
 from typing import Any
 from uuid import UUID
 
-from commands.sender_accounts import ACCOUNT_CHANNEL
+from commands.sending.sender_accounts import ACCOUNT_CHANNEL
 from domain.sender_rotation import SenderQuota, rotation_order
 from storage.database import Database
 
