@@ -6,14 +6,13 @@ from fastapi import APIRouter
 
 from api.deps import BrandDep, ServicesDep
 from api.schemas import CreditsOut
-from domain.credit_ledger import CreditLedger
 
 router = APIRouter(prefix="/v1/credits", tags=["credits"])
 
 
 @router.get("", response_model=CreditsOut)
 def credits(brand: BrandDep, services: ServicesDep):
-    ledger: CreditLedger = services.app.get(CreditLedger.create_id(brand))
+    ledger = services.app.ledger(brand)
     return {
         "plan": ledger.plan.value,
         "balance": ledger.balance,

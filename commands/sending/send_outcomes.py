@@ -101,7 +101,7 @@ def record_outcomes(
     for attempt, outcome in zip(attempts, outcomes, strict=True):
 
         def again(attempt: Attempt = attempt, outcome: SendOutcome = outcome) -> None:
-            attempt.enrollment = app.get(attempt.enrollment.id)
+            attempt.enrollment = app.enrollment(attempt.enrollment.id)
             if attempt.enrollment.status_of(attempt.dispatch.step_id) == "attempted":
                 _record(attempt, outcome, campaigns, now, SendReport())
                 app.save_all([attempt.enrollment])

@@ -101,7 +101,7 @@ def _still_ours(
         for a in mine
         if versions is None or versions.get(a.enrollment.id) != a.enrollment.version
     ]
-    fresh = app.get_many(list(set(moved))) if moved else {}
+    fresh = app.enrollments(list(set(moved))) if moved else {}
     kept = []
     for attempt in mine:
         step, seen = attempt.dispatch.step_id, attempt.enrollment
@@ -129,7 +129,7 @@ def _record_attempts(app, db, dispatches, campaigns, now, report, providers) -> 
     attempts: list[Attempt] = []
     to_claim: dict[tuple[UUID, str], list[tuple[Dispatch, Enrollment]]] = defaultdict(list)
     seen: set[tuple[UUID, str]] = set()
-    loaded = app.get_many(list({d.enrollment_id for d in dispatches}))
+    loaded = app.enrollments(list({d.enrollment_id for d in dispatches}))
     for dispatch in dispatches:
         if (dispatch.enrollment_id, dispatch.step_id) in seen:
             report.skipped += 1  # the same dispatch twice in one batch
@@ -140,7 +140,7 @@ def _record_attempts(app, db, dispatches, campaigns, now, report, providers) -> 
             report.skipped += 1
             continue
         enrollments[enrollment.id] = enrollment
-        campaign = campaigns.get(dispatch.campaign_id) or app.get(dispatch.campaign_id)
+        campaign = campaigns.get(dispatch.campaign_id) or app.campaign(dispatch.campaign_id)
         campaigns[campaign.id] = campaign
         step, status = dispatch.step_id, enrollment.status_of(dispatch.step_id)
         if status not in ("dispatched", "attempted"):
