@@ -23,7 +23,7 @@ from commands.sending.providers import SendOutcome
 from commands.sending.sender_rotation import give_back
 from domain.campaign import Campaign
 from domain.credit_cost import DEFAULT_UNIT_COSTS
-from domain.enrollment import Enrollment
+from domain.enrollment import Enrollment, StepStatus
 from storage.database import Database
 
 MAX_TRANSIENT_TRIES = 5
@@ -102,7 +102,7 @@ def record_outcomes(
 
         def again(attempt: Attempt = attempt, outcome: SendOutcome = outcome) -> None:
             attempt.enrollment = app.enrollment(attempt.enrollment.id)
-            if attempt.enrollment.status_of(attempt.dispatch.step_id) == "attempted":
+            if attempt.enrollment.status_of(attempt.dispatch.step_id) is StepStatus.ATTEMPTED:
                 _record(attempt, outcome, campaigns, now, SendReport())
                 app.save_all([attempt.enrollment])
 
@@ -119,7 +119,7 @@ def _record(
     dispatch, enrollment, step = attempt.dispatch, attempt.enrollment, attempt.dispatch.step_id
     unit = DEFAULT_UNIT_COSTS[campaigns[dispatch.campaign_id].step(step).type]
     if outcome.accepted:
-        if enrollment.status_of(step) != "attempted":
+        if enrollment.status_of(step) is not StepStatus.ATTEMPTED:
             enrollment.attempt(step, str(attempt.account["id"]), now())
         enrollment.record_sent(
             step, outcome.provider_message_id, unit, now(), personalisation=attempt.personalisation

@@ -37,7 +37,7 @@ from commands.sending.send_outcomes import (
 from commands.sending.sender_rotation import claim_senders, give_back, remember_senders
 from commands.sending.step_locks import step_locks
 from domain.campaign import Campaign, CampaignStatus
-from domain.enrollment import Enrollment
+from domain.enrollment import IN_FLIGHT, Enrollment, StepStatus
 from domain.templates import MissingField
 from storage.database import Database
 
@@ -106,7 +106,9 @@ def _still_ours(
     for attempt in mine:
         step, seen = attempt.dispatch.step_id, attempt.enrollment
         current = fresh.get(seen.id, seen)
-        if current.status_of(step) != "attempted" or current.attempts.get(step) != seen.attempts.get(step):
+        if current.status_of(step) is not StepStatus.ATTEMPTED or current.attempts.get(
+            step
+        ) != seen.attempts.get(step):
             report.skipped += 1
             continue
         attempt.enrollment = current
@@ -143,11 +145,11 @@ def _record_attempts(app, db, dispatches, campaigns, now, report, providers) -> 
         campaign = campaigns.get(dispatch.campaign_id) or app.campaign(dispatch.campaign_id)
         campaigns[campaign.id] = campaign
         step, status = dispatch.step_id, enrollment.status_of(dispatch.step_id)
-        if status not in ("dispatched", "attempted"):
+        if status not in IN_FLIGHT:
             report.skipped += 1  # sent, failed, cancelled or deferred already: a stale delivery
             continue
         active = campaign.status is CampaignStatus.ACTIVE
-        if status == "attempted" or (enrollment.was_attempted(step) and not active):
+        if status is StepStatus.ATTEMPTED or (enrollment.was_attempted(step) and not active):
             previous = {"id": UUID(enrollment.sender_of[step])}
             attempts.append(Attempt(dispatch, enrollment, previous, reconcile=True, may_send=active))
         elif not active:

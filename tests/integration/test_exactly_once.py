@@ -15,7 +15,7 @@ from commands.campaigns.launch_campaign import launch_campaign
 from commands.sending.enroll_contacts import enroll_next_chunk
 from commands.sending.send_steps import Dispatch, send_dispatches
 from consumers.providers.sandbox import SandboxProvider, outbox
-from domain.enrollment import Enrollment
+from domain.enrollment import Enrollment, StepStatus
 from tests.support import Client, contacts, running_service
 
 
@@ -48,7 +48,7 @@ def test_a_redelivered_dispatch_after_a_crash_is_reconciled_not_resent(database_
         app, db, now = service.app, service.db, service.clock.now
         launch_campaign(app, db, client.brand_id, campaign_id, now())
         assert enroll_next_chunk(app, db, campaign_id, now()) == 3
-        step_id = app.get(campaign_id).steps[0].id
+        step_id = app.campaign(campaign_id).steps[0].id
         enrollment_ids = [
             Enrollment.create_id(campaign_id, row["contact_id"]) for row in _audience(db, campaign_id)
         ]
@@ -57,7 +57,7 @@ def test_a_redelivered_dispatch_after_a_crash_is_reconciled_not_resent(database_
         with pytest.raises(SystemExit):
             send_dispatches(app, db, {"sandbox": CrashAfterAccept(SandboxProvider(db))}, dispatches[:1], now)
         assert len(outbox(db, client.brand_id, campaign_id)) == 1
-        assert app.get(enrollment_ids[0]).status_of(step_id) == "attempted"
+        assert app.enrollment(enrollment_ids[0]).status_of(step_id) is StepStatus.ATTEMPTED
 
         report = send_dispatches(app, db, {"sandbox": SandboxProvider(db)}, dispatches + dispatches, now)
 
@@ -66,7 +66,7 @@ def test_a_redelivered_dispatch_after_a_crash_is_reconciled_not_resent(database_
         sent = outbox(db, client.brand_id, campaign_id)
         assert len(sent) == 3
         assert len({row["contact_id"] for row in sent}) == 3
-        assert all(app.get(e).status_of(step_id) == "sent" for e in enrollment_ids)
+        assert all(app.enrollment(e).status_of(step_id) is StepStatus.SENT for e in enrollment_ids)
         quota = db.fetch_one(
             "SELECT sends_today FROM sender_accounts WHERE brand_id = %s", (client.brand_id,)
         )
