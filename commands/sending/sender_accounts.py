@@ -148,7 +148,8 @@ def sender_account(db: Database, brand_id: UUID, account_id: UUID) -> dict[str, 
         f"SELECT {COLUMNS} FROM sender_accounts WHERE id = %s AND brand_id = %s",
         (account_id, brand_id),
     )
-    assert row is not None
+    if row is None:  # registered a moment ago: only a bug or a concurrent delete gets here
+        raise LookupError(f"sender account {account_id} vanished")
     return row
 
 
