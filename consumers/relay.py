@@ -16,7 +16,7 @@ from typing import Any
 
 from eventsourcing.application import Application
 
-from commands.sending.send_steps import Dispatch
+from commands.sending.send_outcomes import Dispatch
 from consumers.transport import Transport
 from consumers.transport.messages import EVENTS_TOPIC, SEND_TOPICS, encode_dispatch
 from domain.enrollment import Enrollment

@@ -118,12 +118,10 @@ def _record(
 ) -> None:
     dispatch, enrollment, step = attempt.dispatch, attempt.enrollment, attempt.dispatch.step_id
     unit = DEFAULT_UNIT_COSTS[campaigns[dispatch.campaign_id].step(step).type]
-    if outcome.accepted:
+    if (message_id := outcome.provider_message_id) is not None:  # accepted
         if enrollment.status_of(step) is not StepStatus.ATTEMPTED:
             enrollment.attempt(step, str(attempt.account["id"]), now())
-        enrollment.record_sent(
-            step, outcome.provider_message_id, unit, now(), personalisation=attempt.personalisation
-        )
+        enrollment.record_sent(step, message_id, unit, now(), personalisation=attempt.personalisation)
         report.sent += 1
     elif outcome is SUPPRESSED:
         enrollment.withdraw_step(step, outcome.error or "address suppressed", unit, now())

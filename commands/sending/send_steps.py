@@ -12,7 +12,7 @@ every outcome (commands/sending/send_outcomes.py) before the locks are let go.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -125,7 +125,15 @@ def _check_consent(db: Database, attempts: list[Attempt]) -> None:
         attempt.suppressed = (attempt.enrollment.brand_id, address) in suppressed
 
 
-def _record_attempts(app, db, dispatches, campaigns, now, report, providers) -> list[Attempt]:
+def _record_attempts(
+    app: CampaignApplication,
+    db: Database,
+    dispatches: list[Dispatch],
+    campaigns: dict[UUID, Campaign],
+    now: Callable[[], datetime],
+    report: SendReport,
+    providers: Collection[str],
+) -> list[Attempt]:
     """Cancel, defer or attempt each dispatch; quota for the batch in one claim, one write in all."""
     enrollments: dict[UUID, Enrollment] = {}
     attempts: list[Attempt] = []
@@ -186,7 +194,14 @@ def _record_attempts(app, db, dispatches, campaigns, now, report, providers) -> 
     return attempts
 
 
-def _deliver(attempt, campaigns, contacts, providers, db, personaliser=TEMPLATE) -> SendOutcome:
+def _deliver(
+    attempt: Attempt,
+    campaigns: Mapping[UUID, Campaign],
+    contacts: Mapping[UUID, dict[str, Any]],
+    providers: Mapping[str, Provider],
+    db: Database,
+    personaliser: Personaliser = TEMPLATE,
+) -> SendOutcome:
     """Call the provider, or find the earlier send of a recorded attempt instead of repeating it;
     nothing goes to a suppressed address."""
     dispatch, enrollment = attempt.dispatch, attempt.enrollment
@@ -213,7 +228,15 @@ def _deliver(attempt, campaigns, contacts, providers, db, personaliser=TEMPLATE)
     return provider.send(message)
 
 
-def _message(key, campaign, enrollment, dispatch, attempt, contacts, personaliser) -> OutboundMessage:
+def _message(
+    key: str,
+    campaign: Campaign,
+    enrollment: Enrollment,
+    dispatch: Dispatch,
+    attempt: Attempt,
+    contacts: Mapping[UUID, dict[str, Any]],
+    personaliser: Personaliser,
+) -> OutboundMessage:
     step = campaign.step(dispatch.step_id)
     values = contact_values(contacts.get(enrollment.contact_id) or {})
     text = personalise_step(personaliser, campaign.ai_personalization, step, values)

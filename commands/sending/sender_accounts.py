@@ -73,8 +73,15 @@ def sender_address(channel: str, address: str) -> str:
     return normalised
 
 
-def _problems(channel, provider, address, daily_limit, warmup, credentials) -> tuple[str, list[dict]]:
-    errors = []
+def _problems(
+    channel: str,
+    provider: str,
+    address: str,
+    daily_limit: int,
+    warmup: dict[str, Any],
+    credentials: dict[str, Any] | None,
+) -> tuple[str, list[dict[str, str]]]:
+    errors: list[dict[str, str]] = []
     if provider not in PROVIDERS.get(channel, ()):
         serves = " or ".join(PROVIDERS.get(channel, ()))
         errors.append({"field": "provider", "error": f"channel {channel} is served by {serves}"})
