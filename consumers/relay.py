@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.application import Application
 
@@ -51,7 +52,7 @@ def feed_message(position: int, event: Any) -> bytes:
 class Relay:
     def __init__(
         self,
-        app: Application,
+        app: Application[UUID],
         db: Database,
         transport: Transport,
         *,
