@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 
 from api.deps import BrandDep, ServicesDep
@@ -11,7 +13,7 @@ router = APIRouter(prefix="/v1/credits", tags=["credits"])
 
 
 @router.get("", response_model=CreditsOut)
-def credits(brand: BrandDep, services: ServicesDep):
+def credits(brand: BrandDep, services: ServicesDep) -> dict[str, Any]:
     ledger = services.app.ledger(brand)
     return {
         "plan": ledger.plan.value,
