@@ -32,7 +32,10 @@ CREATE TABLE IF NOT EXISTS projection_positions (
 class ReadModel(Protocol):
     name: str
     ddl: list[str]
-    events: tuple[type, ...]  # the event classes it applies; the runner reads only those
+
+    @property
+    def events(self) -> tuple[type, ...]:
+        """The event classes it applies; the runner reads only those (read-only: a class's own tuple fits)."""
 
     def apply(self, cur: Any, events: list[tuple[int, Any]]) -> None:
         """Apply (notification id, domain event) pairs inside the caller's transaction."""

@@ -9,9 +9,16 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from runtime.settings import Settings
+
+if TYPE_CHECKING:  # imported where used at run time: each command loads only what it needs
+    import uvicorn
+
+    from runtime.container import Container
 
 
 def _settings(args: argparse.Namespace, **forced: object) -> Settings:
@@ -24,7 +31,7 @@ def _settings(args: argparse.Namespace, **forced: object) -> Settings:
     return Settings(**{**overrides, **forced})
 
 
-def _container(args: argparse.Namespace, **forced: object):
+def _container(args: argparse.Namespace, **forced: object) -> Container:
     from runtime.container import build
 
     settings = _settings(args, **forced)
@@ -86,7 +93,7 @@ def serve(
         container.close()
 
 
-def _exit_status(container) -> int:
+def _exit_status(container: Container) -> int:
     """0 on a requested stop; 1, with the reason on stderr, when the roles could not go on."""
     if container.fatal is None:
         return 0
@@ -94,14 +101,14 @@ def _exit_status(container) -> int:
     return 1
 
 
-def _server_without_signal_capture(config):
+def _server_without_signal_capture(config: uvicorn.Config) -> uvicorn.Server:
     """uvicorn's server, minus its signal capture: that re-raises SIGTERM after shutdown and would
     kill the process before the background roles and the embedded PostgreSQL are stopped."""
     import uvicorn
 
     class Server(uvicorn.Server):
         @contextlib.contextmanager
-        def capture_signals(self):
+        def capture_signals(self) -> Iterator[None]:
             yield
 
     return Server(config)
@@ -253,7 +260,8 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        return args.func(args)
+        status: int = args.func(args)  # each subcommand's function (set_defaults above) returns one
+        return status
     except KeyboardInterrupt:
         return 130
     except ValueError as bad:

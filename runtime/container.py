@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property, partial
+from typing import TYPE_CHECKING
 
 from api.app import create_app
 from api.deps import Services
@@ -43,6 +44,11 @@ from runtime.settings import Settings
 from storage import parked
 from storage.database import Database, event_store_env
 
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from commands.sending.providers import Provider
+
 log = logging.getLogger(__name__)
 
 ROLES = (
@@ -57,7 +63,7 @@ ROLES = (
     "worker:sms",
     "worker:voicemail",
 )
-PROJECTIONS = [CampaignSummaries(), DueSteps()]
+PROJECTIONS: list[runner.ReadModel] = [CampaignSummaries(), DueSteps()]
 
 
 @dataclass
@@ -76,7 +82,7 @@ class Container:
     def dev_clock(self) -> DevClock | None:
         return self.clock if isinstance(self.clock, DevClock) else None
 
-    def providers(self) -> dict:
+    def providers(self) -> dict[str, Provider]:
         return {"sandbox": sandbox.SandboxProvider(self.db, self.settings.sandbox_delay_ms / 1000)}
 
     @cached_property
@@ -108,7 +114,7 @@ class Container:
             sending_providers=frozenset(self.providers()),
         )
 
-    def http_app(self):
+    def http_app(self) -> FastAPI:
         return create_app(self.services())
 
     def readiness(self) -> dict[str, bool]:
