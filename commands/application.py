@@ -11,13 +11,11 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.postgres import PostgresAggregateRecorder
 from psycopg.sql import SQL, Identifier
 
+from domain.errors import NotFound
+
 T = TypeVar("T")
 
 MAX_CONFLICT_RETRIES = 8
-
-
-class NotFound(Exception):
-    """A resource does not exist, or belongs to another brand (answered as 404)."""
 
 
 class CampaignApplication(Application[UUID]):

@@ -18,6 +18,7 @@ from uuid import UUID
 
 from psycopg.types.json import Jsonb
 
+from domain.errors import Conflict, InvalidInput
 from storage.database import Database
 
 LEASE = timedelta(seconds=60)  # longer than any create or launch takes
@@ -39,12 +40,15 @@ DDL = [
 ]
 
 
-class KeyInUse(Exception):
+class KeyInUse(Conflict):
     """A request with this key is still running."""
 
 
-class KeyReused(Exception):
+class KeyReused(InvalidInput):
     """The key was used for another request (another route, or another body)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, [{"field": "header.Idempotency-Key", "error": message}])
 
 
 def fingerprint(scope: str, request: Any) -> str:

@@ -8,10 +8,8 @@ from fastapi import APIRouter
 
 from api.definitions import TemplateIn
 from api.deps import BrandDep, Cursor, IdempotencyKey, Limit, ServicesDep, answer_once
-from api.errors import Problem
 from api.schemas import TemplateOut, TemplatePage
 from commands.campaigns.campaign_templates import create_template, template, templates
-from domain.errors import InvalidCampaign
 
 router = APIRouter(prefix="/v1/templates", tags=["templates"])
 
@@ -20,10 +18,7 @@ router = APIRouter(prefix="/v1/templates", tags=["templates"])
 def create(body: TemplateIn, brand: BrandDep, services: ServicesDep, idempotency_key: IdempotencyKey = None):
     def run():
         steps = [step.model_dump() for step in body.steps]
-        try:
-            created = create_template(services.db, brand, body.name, steps, services.clock.now())
-        except InvalidCampaign as invalid:
-            raise Problem(422, "Invalid template", str(invalid)) from None
+        created = create_template(services.db, brand, body.name, steps, services.clock.now())
         return 201, TemplateOut.model_validate(created)
 
     return answer_once(services, brand, idempotency_key, "POST /v1/templates", run, body)

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from commands.application import NotFound
+from domain.errors import NotFound
 from storage.database import Database
 from storage.paging import after, cursor_params, page
 

@@ -17,6 +17,7 @@ from psycopg.errors import UniqueViolation
 
 from commands.audience.contact_normalisation import normalise_email, normalise_phone
 from commands.sending.credentials import CredentialCipher, credential_problems, require_cipher
+from domain.errors import AlreadyExists, InvalidInput
 from domain.limits import MAX_DAILY_LIMIT
 from domain.sender_rotation import warmup_limit
 from storage.database import Database
@@ -51,15 +52,14 @@ COLUMNS = """id, channel, provider, address, daily_limit, limit_today, sends_tod
              warmup_enabled, warmup_start_limit, warmup_daily_increment, created_at"""
 
 
-class InvalidSenderAccount(ValueError):
+class InvalidSenderAccount(InvalidInput):
     """The account could never send as given; `errors` names each field and what is wrong."""
 
     def __init__(self, errors: list[dict[str, str]]) -> None:
-        super().__init__("; ".join(f"{e['field']}: {e['error']}" for e in errors))
-        self.errors = errors
+        super().__init__("; ".join(f"{e['field']}: {e['error']}" for e in errors), errors)
 
 
-class DuplicateSenderAccount(Exception):
+class DuplicateSenderAccount(AlreadyExists):
     """The brand already has an account with this channel and address."""
 
 
