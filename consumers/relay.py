@@ -113,3 +113,9 @@ class Relay:
 
     def _republish(self, position: int) -> None:
         self._hand_over(self._messages([read_one(self.app, position)]))
+
+
+def gauges(db: Database) -> dict[str, float]:
+    """How far each relay has read the log (Prometheus gauges)."""
+    rows = db.fetch_all("SELECT relay, position FROM relay_positions")
+    return {f'relay_position{{relay="{row["relay"]}"}}': float(row["position"]) for row in rows}

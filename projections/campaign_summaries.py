@@ -180,3 +180,9 @@ def finished_counts(db: Database, campaign_ids: list[UUID]) -> dict[UUID, int]:
         (campaign_ids,),
     )
     return {row["id"]: row["finished"] for row in rows}
+
+
+def gauges(db: Database) -> dict[str, float]:
+    """Campaigns per status, across brands (Prometheus gauges)."""
+    rows = db.fetch_all("SELECT status, count(*) AS n FROM campaign_summaries GROUP BY status")
+    return {f'campaigns{{status="{row["status"]}"}}': float(row["n"]) for row in rows}

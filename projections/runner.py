@@ -131,3 +131,11 @@ def wait_for_position(db: Database, names: list[str], position: int | None, time
         if time.monotonic() > deadline:
             return False
         time.sleep(0.01)
+
+
+def gauges(db: Database) -> dict[str, float]:
+    """How far each read model has applied the log (Prometheus gauges)."""
+    rows = db.fetch_all("SELECT projection, position FROM projection_positions")
+    return {
+        f'projection_position{{projection="{row["projection"]}"}}': float(row["position"]) for row in rows
+    }
