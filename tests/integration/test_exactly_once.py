@@ -34,7 +34,6 @@ class CrashAfterAccept:
         return self.provider.find_sent(key)
 
 
-@pytest.mark.integration
 def test_a_redelivered_dispatch_after_a_crash_is_reconciled_not_resent(database_url):
     with running_service(database_url) as service:
         client = Client(service)

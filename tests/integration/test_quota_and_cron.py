@@ -7,8 +7,6 @@ from collections import Counter
 from datetime import timedelta
 from uuid import UUID, uuid4
 
-import pytest
-
 from commands.campaigns.campaign_lifecycle import pause_campaign, resume_campaign
 from commands.campaigns.launch_campaign import launch_campaign
 from commands.sending.daily_reset import reset_daily_quotas
@@ -21,7 +19,6 @@ from tests.support import Client, contacts, running_service
 LIMITS = {"a@brand.example": 5, "b@brand.example": 7, "c@brand.example": 3}
 
 
-@pytest.mark.integration
 def test_many_concurrent_workers_never_push_an_account_past_its_limit(database_url):
     with running_service(database_url, roles=()) as service:
         client = Client(service)
@@ -55,7 +52,6 @@ def test_many_concurrent_workers_never_push_an_account_past_its_limit(database_u
         assert claim_sender(service.db, client.brand_id, "email", uuid4()) is not None
 
 
-@pytest.mark.integration
 def test_the_daily_reset_is_idempotent_and_advances_warmup(database_url):
     with running_service(database_url, roles=()) as service:
         client = Client(service)
@@ -80,7 +76,6 @@ def test_the_daily_reset_is_idempotent_and_advances_warmup(database_url):
         assert row == {"limit_today": 16, "warmup_day": 4}  # days while down count too
 
 
-@pytest.mark.integration
 def test_two_follow_up_processors_at_once_dispatch_each_step_once(database_url):
     with running_service(database_url, roles=("projector",)) as service:
         client = Client(service)
