@@ -85,13 +85,6 @@ def claim_senders(
     }
 
 
-def claim_sender(
-    db: Database, brand_id: UUID, channel: str, contact_id: UUID, providers: Collection[str] | None = None
-) -> dict[str, Any] | None:
-    """One send's quota for one contact; see claim_senders."""
-    return claim_senders(db, brand_id, channel, [contact_id], providers)[contact_id]
-
-
 def give_back(db: Database, account_id: UUID, count: int = 1) -> None:
     db.execute(
         "UPDATE sender_accounts SET sends_today = GREATEST(sends_today - %s, 0) WHERE id = %s",
