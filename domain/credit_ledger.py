@@ -1,9 +1,9 @@
 """The CreditLedger aggregate: one per brand; grants, reservations per campaign and their settlement.
 
 Balance (in credits; 1 credit = $0.001) is what the brand can still reserve: granted minus reserved
-plus released. Consumption
-settles part of a reservation without changing the balance (the credit was already taken from it).
-Sends never touch this aggregate; they are settled here per campaign in batches.
+plus released. Consumption settles part of a reservation without changing the balance (the credit
+was already taken from it). Sends never touch this aggregate; they are settled here per campaign in
+batches.
 """
 
 from __future__ import annotations
