@@ -1,4 +1,4 @@
-"""Read model for the scheduler: which enrollments have steps waiting, and which steps are in flight.
+"""Read model for the follow-up processor and the sweeper: steps waiting, and steps in flight.
 
 A `due_steps` row exists while an enrollment has something to dispatch: its next group was
 scheduled, a step was deferred, or a dispatch was cancelled by a pause. Dispatching or finishing
