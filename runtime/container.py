@@ -11,20 +11,15 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property, partial
+from typing import Literal
 
 from api.app import create_app
 from api.deps import Services
-from commands import idempotency
 from commands.application import CampaignApplication
-from commands.audience import lead_groups
-from commands.campaigns import campaign_templates, launch_audience
 from commands.clock import Clock, DevClock, SystemClock
-from commands.credits import brands, settle_credits
-from commands.sending import daily_reset, sender_accounts, sender_rotation
 from commands.sending.credentials import CredentialCipher, cipher_for
 from commands.sending.enroll_contacts import enroll_pending_campaigns
 from commands.sending.personalisation import Personaliser, load_personaliser
-from consumers import relay as relay_module
 from consumers.background import run_periodically
 from consumers.channel_worker import ChannelWorker
 from consumers.providers import sandbox
@@ -42,6 +37,8 @@ from runtime.lifecycle import readiness_checks, stop_within
 from runtime.settings import Settings
 from storage import parked
 from storage.database import Database, event_store_env
+from storage.schema import upgrade as upgrade_schema
+from storage.schema import wait_until_current
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +55,7 @@ ROLES = (
     "worker:voicemail",
 )
 PROJECTIONS = [CampaignSummaries(), DueSteps()]
+SchemaPolicy = Literal["upgrade", "wait", "skip"]
 
 
 @dataclass
@@ -211,29 +209,26 @@ class Container:
         self.db.close()
 
 
-def build(settings: Settings) -> Container:
+def build(settings: Settings, *, schema: SchemaPolicy = "upgrade") -> Container:
+    """`schema`: "upgrade" applies pending migrations (serve, api, tests); "wait" waits for another
+    process to apply them and fails with SchemaBehind after a while (worker, relay, projector,
+    scheduler); "skip" leaves the schema alone."""
     embedded = None
     url = settings.database_url.get_secret_value() if settings.database_url else None
     if url is None:
         embedded = EmbeddedPostgres(settings.data_dir, durable=settings.durable)
         url = embedded.start()
+    # The plain tables: serve, api and the operator commands migrate; the other roles wait for it.
+    try:
+        if schema == "upgrade":
+            upgrade_schema(url)
+        elif schema == "wait":
+            wait_until_current(url)
+    except BaseException:
+        if embedded is not None:
+            embedded.stop()
+        raise
     db = Database(url)
-    db.ensure_schema(
-        brands.DDL,
-        *lead_groups.DDL,
-        *launch_audience.DDL,
-        sender_accounts.DDL,
-        *daily_reset.DDL,
-        *sender_rotation.DDL,
-        settle_credits.DDL,
-        *idempotency.DDL,
-        runner.DDL,
-        relay_module.DDL,
-        sandbox.DDL,
-        campaign_templates.DDL,
-        parked.DDL,
-        *[ddl for p in PROJECTIONS for ddl in p.ddl],
-    )
     app = CampaignApplication(env=event_store_env(url, lock_timeout_s=settings.postgres_lock_timeout))
     transport: Transport = (
         KafkaTransport(
