@@ -22,6 +22,7 @@ import psycopg
 import pytest
 from yoyo import get_backend, read_migrations
 
+from runtime.cli import main
 from runtime.container import build
 from runtime.settings import Settings
 from storage import schema
@@ -239,6 +240,16 @@ def test_a_role_that_does_not_migrate_waits_then_names_what_is_missing(database_
     upgrade(database_url)
     container = build(Settings(database_url=database_url), schema="wait")
     container.close()
+
+
+def test_a_role_started_from_the_command_line_exits_1_saying_what_to_run(database_url, monkeypatch, capsys):
+    monkeypatch.setattr(schema, "WAIT_SECONDS", 0.3)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+
+    assert main(["relay"]) == 1
+
+    error = capsys.readouterr().err
+    assert "pending: 0001_initial" in error and "campaign-service db upgrade" in error, error
 
 
 def cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
