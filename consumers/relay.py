@@ -25,14 +25,6 @@ from storage.database import Database
 from storage.event_json import event_to_json
 from storage.event_log import brand_of, read_log, read_one
 
-DDL = """
-CREATE TABLE IF NOT EXISTS relay_positions (
-    relay text PRIMARY KEY,
-    position bigint NOT NULL
-)
-"""
-
-
 # Kafka's default largest message is 1 MiB; a campaign of 100 steps with 100 KB bodies is larger.
 MAX_FEED_BYTES = 900_000
 

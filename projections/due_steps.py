@@ -17,24 +17,6 @@ from uuid import UUID
 from domain.enrollment import Enrollment
 from storage.database import Database
 
-DDL = [
-    """
-    CREATE TABLE IF NOT EXISTS due_steps (
-        enrollment_id uuid PRIMARY KEY,
-        campaign_id uuid NOT NULL,
-        due_at timestamptz NOT NULL
-    )""",
-    "CREATE INDEX IF NOT EXISTS due_steps_due ON due_steps (due_at)",
-    """
-    CREATE TABLE IF NOT EXISTS steps_in_flight (
-        enrollment_id uuid NOT NULL,
-        step_id text NOT NULL,
-        campaign_id uuid NOT NULL,
-        since timestamptz NOT NULL,
-        PRIMARY KEY (enrollment_id, step_id)
-    )""",
-    "CREATE INDEX IF NOT EXISTS steps_in_flight_since ON steps_in_flight (since)",
-]
 # Events that end a step's flight: an outcome, or back to waiting.
 LANDED = (
     Enrollment.StepSent,
@@ -47,7 +29,6 @@ LANDED = (
 
 class DueSteps:
     name = "due_steps"
-    ddl = DDL
     events = (
         Enrollment.GroupScheduled,
         Enrollment.StepDeferred,

@@ -20,17 +20,9 @@ from storage import parked
 from storage.database import Database
 from storage.event_log import brand_of, read_log, read_one
 
-DDL = """
-CREATE TABLE IF NOT EXISTS projection_positions (
-    projection text PRIMARY KEY,
-    position bigint NOT NULL
-)
-"""
-
 
 class ReadModel(Protocol):
     name: str
-    ddl: list[str]
     events: tuple[type, ...]  # the event classes it applies; the runner reads only those
 
     def apply(self, cur: Any, events: list[tuple[int, Any]]) -> None:

@@ -11,21 +11,16 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, partial
+from typing import Literal
 
 from api.app import create_app
 from api.deps import Services
-from commands import idempotency
 from commands.application import CampaignApplication
-from commands.audience import lead_groups
-from commands.campaigns import campaign_templates, launch_audience
 from commands.clock import Clock, DevClock, SystemClock
-from commands.credits import brands, settle_credits
-from commands.sending import daily_reset, sender_accounts, sender_rotation
 from commands.sending.credentials import CredentialCipher, cipher_for
 from commands.sending.enroll_contacts import enroll_pending_campaigns
 from commands.sending.personalisation import Personaliser, load_personaliser
 from commands.sending.providers import Provider
-from consumers import relay as relay_module
 from consumers.background import run_periodically
 from consumers.channel_worker import ChannelWorker
 from consumers.providers import sandbox
@@ -44,6 +39,8 @@ from runtime.lifecycle import readiness_checks, stop_within
 from runtime.settings import Settings
 from storage import parked
 from storage.database import Database, event_store_env
+from storage.schema import upgrade as upgrade_schema
+from storage.schema import wait_until_current
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +57,7 @@ ROLES = (
     "worker:voicemail",
 )
 PROJECTIONS = [CampaignSummaries(), DueSteps()]
+SchemaPolicy = Literal["upgrade", "wait", "skip"]
 
 
 @dataclass
@@ -205,37 +203,35 @@ class Container:
 def build(
     settings: Settings,
     *,
+    schema: SchemaPolicy = "upgrade",
     providers: Callable[[Database], Mapping[str, Provider]] | None = None,
     clock: Clock | None = None,
     transport: Transport | None = None,
 ) -> Container:
     """Everything the settings describe; tests hand in fakes for the providers, clock or transport.
 
-    `providers` builds the delivery adapters from the database (the sandbox keeps its outbox
-    there); by default the sandbox, with the latency `SANDBOX_DELAY_MS` asks for.
+    `schema`: "upgrade" applies pending migrations (serve, api, tests); "wait" waits for another
+    process to apply them and fails with SchemaBehind after a while (worker, relay, projector,
+    scheduler); "skip" leaves the schema alone. `providers` builds the delivery adapters from the
+    database (the sandbox keeps its outbox there); by default the sandbox, with the latency
+    `SANDBOX_DELAY_MS` asks for.
     """
     embedded = None
     url = settings.database_url.get_secret_value() if settings.database_url else None
     if url is None:
         embedded = EmbeddedPostgres(settings.data_dir, durable=settings.durable)
         url = embedded.start()
+    # The plain tables: serve, api and the operator commands migrate; the other roles wait for it.
+    try:
+        if schema == "upgrade":
+            upgrade_schema(url)
+        elif schema == "wait":
+            wait_until_current(url)
+    except BaseException:
+        if embedded is not None:
+            embedded.stop()
+        raise
     db = Database(url)
-    db.ensure_schema(
-        brands.DDL,
-        *lead_groups.DDL,
-        *launch_audience.DDL,
-        sender_accounts.DDL,
-        *daily_reset.DDL,
-        *sender_rotation.DDL,
-        settle_credits.DDL,
-        *idempotency.DDL,
-        runner.DDL,
-        relay_module.DDL,
-        sandbox.DDL,
-        campaign_templates.DDL,
-        parked.DDL,
-        *[ddl for p in PROJECTIONS for ddl in p.ddl],
-    )
     app = CampaignApplication(env=event_store_env(url, lock_timeout_s=settings.postgres_lock_timeout))
     transport = transport or (
         KafkaTransport(

@@ -34,21 +34,6 @@ IN_PLACE_PAUSES = (0.1, 0.4)
 PERIODIC_TRIES = 5
 ERROR_CHARS = 2000
 
-DDL = """
-CREATE TABLE IF NOT EXISTS parked_items (
-    id bigserial PRIMARY KEY,
-    follower text NOT NULL,
-    item text NOT NULL,
-    brand_id uuid,
-    error text NOT NULL,
-    attempts integer NOT NULL,
-    status text NOT NULL CHECK (status IN ('failing', 'parked', 'retry')),
-    first_seen timestamptz NOT NULL DEFAULT now(),
-    last_seen timestamptz NOT NULL DEFAULT now(),
-    UNIQUE (follower, item)
-)
-"""
-
 TRANSIENT: tuple[type[BaseException], ...] = (
     psycopg.OperationalError,  # connection lost, lock timeout, deadlock, serialization failure
     psycopg.InterfaceError,

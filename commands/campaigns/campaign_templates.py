@@ -21,17 +21,6 @@ from domain.templates import step_problems
 from storage.database import Database
 from storage.paging import after, cursor_params, page
 
-DDL = """
-CREATE TABLE IF NOT EXISTS campaign_templates (
-    id uuid PRIMARY KEY,
-    brand_id uuid NOT NULL,
-    name text NOT NULL,
-    steps jsonb NOT NULL,
-    created_at timestamptz NOT NULL
-);
-CREATE INDEX IF NOT EXISTS campaign_templates_brand ON campaign_templates (brand_id, created_at, id)
-"""
-
 
 def checked_steps(raw_steps: list[dict[str, Any]]) -> list[Step]:
     """Steps numbered in the order given within each group, or InvalidCampaign listing every problem."""

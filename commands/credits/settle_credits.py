@@ -37,13 +37,6 @@ SETTLED_EVENTS = (
     Campaign.CampaignArchived,
 )
 
-DDL = """
-CREATE TABLE IF NOT EXISTS settlement_position (
-    id boolean PRIMARY KEY DEFAULT true CHECK (id),
-    position bigint NOT NULL
-)
-"""
-
 
 def settle_next_batch(app: CampaignApplication, db: Database, now: datetime, batch_size: int = 2000) -> int:
     row = db.fetch_one("SELECT position FROM settlement_position")

@@ -23,28 +23,6 @@ from domain.sender_rotation import warmup_limit
 from storage.database import Database
 from storage.paging import after, cursor_params, page
 
-DDL = """
-CREATE TABLE IF NOT EXISTS sender_accounts (
-    id uuid PRIMARY KEY,
-    brand_id uuid NOT NULL,
-    channel text NOT NULL,
-    provider text NOT NULL,
-    address text NOT NULL,
-    daily_limit integer NOT NULL CHECK (daily_limit >= 0),
-    warmup_enabled boolean NOT NULL DEFAULT false,
-    warmup_start_limit integer NOT NULL DEFAULT 0,
-    warmup_daily_increment integer NOT NULL DEFAULT 0,
-    warmup_day integer NOT NULL DEFAULT 0,
-    limit_today integer NOT NULL,
-    sends_today integer NOT NULL DEFAULT 0,
-    status text NOT NULL DEFAULT 'active',
-    created_at timestamptz NOT NULL,
-    UNIQUE (brand_id, channel, address),
-    CHECK (sends_today <= limit_today)
-);
-ALTER TABLE sender_accounts ADD COLUMN IF NOT EXISTS credentials bytea
-"""
-
 # Steps use the channel "voicemail"; the sender account for it is a "voice" number.
 ACCOUNT_CHANNEL = {"email": "email", "sms": "sms", "voicemail": "voice"}
 PROVIDERS = {"email": ("gmail", "sandbox"), "sms": ("twilio", "sandbox"), "voice": ("twilio", "sandbox")}

@@ -17,17 +17,6 @@ from commands.sending.sender_accounts import ACCOUNT_CHANNEL
 from domain.sender_rotation import SenderQuota, rotation_order
 from storage.database import Database
 
-DDL = [
-    """
-    CREATE TABLE IF NOT EXISTS contact_senders (
-        brand_id uuid NOT NULL,
-        contact_id uuid NOT NULL,
-        channel text NOT NULL,
-        sender_account_id uuid NOT NULL,
-        PRIMARY KEY (brand_id, contact_id, channel)
-    )""",
-]
-
 
 def claim_senders(
     db: Database,
