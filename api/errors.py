@@ -17,10 +17,24 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from commands.application import NotFound
+from commands.audience.contact_rows import MalformedCsv
+from commands.audience.suppressions import InvalidAddress
+from commands.campaigns.campaign_templates import InvalidTemplate
 from commands.campaigns.launch_campaign import CannotRun
 from commands.idempotency import KeyInUse, KeyReused
-from domain.errors import DomainError, IllegalTransition, InsufficientCredits, InvalidCampaign
+from commands.sending.credentials import CredentialsUnavailable
+from commands.sending.sender_accounts import DuplicateSenderAccount, InvalidSenderAccount
+from domain.errors import (
+    AlreadyExists,
+    Conflict,
+    IllegalTransition,
+    InsufficientCredits,
+    InvalidCampaign,
+    InvalidInput,
+    NotFound,
+    ServiceError,
+    Unavailable,
+)
 from storage.paging import InvalidCursor
 
 MEDIA_TYPE = "application/problem+json"
@@ -73,18 +87,42 @@ class ProblemOnCrash:
             await problem_response(500, "Internal server error", detail)(scope, receive, send)
 
 
-def _from_domain(error: Exception) -> JSONResponse:
-    if isinstance(error, InsufficientCredits):
-        return problem_response(
-            402, "Insufficient credits", str(error), needed=error.needed, available=error.available
-        )
-    if isinstance(error, CannotRun):
-        return problem_response(422, "Campaign cannot run", str(error), problems=error.problems)
-    if isinstance(error, InvalidCampaign):
-        return problem_response(422, "Invalid campaign", str(error))
-    if isinstance(error, IllegalTransition):
-        return problem_response(409, "Illegal transition", str(error))
-    return problem_response(409, "Conflict", str(error))
+# The one mapping from the errors use cases raise to HTTP: the most specific class listed wins.
+PROBLEMS: dict[type[Exception], tuple[int, str]] = {
+    InvalidCursor: (400, "Invalid cursor"),
+    InsufficientCredits: (402, "Insufficient credits"),
+    NotFound: (404, "Not found"),
+    DuplicateSenderAccount: (409, "Sender account exists"),
+    AlreadyExists: (409, "Already exists"),
+    IllegalTransition: (409, "Illegal transition"),
+    KeyInUse: (409, "Idempotency key in use"),
+    Conflict: (409, "Conflict"),
+    CannotRun: (422, "Campaign cannot run"),
+    InvalidCampaign: (422, "Invalid campaign"),
+    InvalidTemplate: (422, "Invalid template"),
+    InvalidSenderAccount: (422, "Invalid sender account"),
+    InvalidAddress: (422, "Invalid address"),
+    MalformedCsv: (422, "Malformed CSV"),
+    KeyReused: (422, "Idempotency key reused"),
+    InvalidInput: (422, "Invalid input"),
+    CredentialsUnavailable: (503, "Credentials storage not configured"),
+    Unavailable: (503, "Unavailable"),
+    ServiceError: (400, "Bad request"),
+}
+LOCATIONS = ("body.", "header.", "query.", "path.")
+
+
+def problem_for(error: Exception) -> JSONResponse:
+    """The problem answer of a use case's error, from the table."""
+    status, title = next(PROBLEMS[kind] for kind in type(error).__mro__ if kind in PROBLEMS)
+    details = error.details() if isinstance(error, ServiceError) else {}
+    if "errors" in details:  # fields a use case names are the request body's unless it says otherwise
+        details["errors"] = [
+            {**e, "field": e["field"] if e["field"].startswith(LOCATIONS) else f"body.{e['field']}"}
+            for e in details["errors"]
+        ]
+    detail = f"{error} does not exist" if isinstance(error, NotFound) else str(error)
+    return problem_response(status, title, detail, **details)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -92,26 +130,13 @@ def install_error_handlers(app: FastAPI) -> None:
     async def on_problem(_: Request, error: Problem) -> JSONResponse:
         return problem_response(error.status, error.title, error.detail, **error.extra)
 
+    @app.exception_handler(ServiceError)
+    async def on_service_error(_: Request, error: ServiceError) -> JSONResponse:
+        return problem_for(error)
+
     @app.exception_handler(InvalidCursor)
     async def on_invalid_cursor(_: Request, error: InvalidCursor) -> JSONResponse:
-        return problem_response(400, "Invalid cursor", str(error))
-
-    @app.exception_handler(KeyInUse)
-    async def on_key_in_use(_: Request, error: KeyInUse) -> JSONResponse:
-        return problem_response(409, "Idempotency key in use", str(error))
-
-    @app.exception_handler(KeyReused)
-    async def on_key_reused(_: Request, error: KeyReused) -> JSONResponse:
-        field = [{"field": "header.Idempotency-Key", "error": str(error)}]
-        return problem_response(422, "Idempotency key reused", str(error), errors=field)
-
-    @app.exception_handler(NotFound)
-    async def on_not_found(_: Request, error: NotFound) -> JSONResponse:
-        return problem_response(404, "Not found", f"{error} does not exist")
-
-    @app.exception_handler(DomainError)
-    async def on_domain_error(_: Request, error: DomainError) -> JSONResponse:
-        return _from_domain(error)
+        return problem_for(error)
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(_: Request, error: RequestValidationError) -> JSONResponse:

@@ -15,15 +15,12 @@ from psycopg.sql import SQL, Identifier
 from domain.campaign import Campaign
 from domain.credit_ledger import CreditLedger
 from domain.enrollment import Enrollment
+from domain.errors import NotFound
 
 T = TypeVar("T")
 A = TypeVar("A", bound=Aggregate)
 
 MAX_CONFLICT_RETRIES = 8
-
-
-class NotFound(Exception):
-    """A resource does not exist, or belongs to another brand (answered as 404)."""
 
 
 class CampaignApplication(Application[UUID]):

@@ -18,33 +18,21 @@ from uuid import UUID
 
 from psycopg.types.json import Jsonb
 
+from domain.errors import Conflict, InvalidInput
 from storage.database import Database
 
 LEASE = timedelta(seconds=60)  # longer than any create or launch takes
 
-DDL = [
-    """CREATE TABLE IF NOT EXISTS idempotency_keys (
-        brand_id uuid NOT NULL,
-        key text NOT NULL,
-        scope text NOT NULL,
-        status integer,
-        body jsonb,
-        created_at timestamptz NOT NULL DEFAULT now(),
-        PRIMARY KEY (brand_id, key)
-    )""",
-    # When the running request claimed the key (null on claims older than the lease: created_at).
-    "ALTER TABLE idempotency_keys ADD COLUMN IF NOT EXISTS claimed_at timestamptz",
-    # sha256 of the route and body that claimed the key (null on keys claimed before it was kept).
-    "ALTER TABLE idempotency_keys ADD COLUMN IF NOT EXISTS fingerprint text",
-]
 
-
-class KeyInUse(Exception):
+class KeyInUse(Conflict):
     """A request with this key is still running."""
 
 
-class KeyReused(Exception):
+class KeyReused(InvalidInput):
     """The key was used for another request (another route, or another body)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, [{"field": "header.Idempotency-Key", "error": message}])
 
 
 def fingerprint(scope: str, request: Any) -> str:

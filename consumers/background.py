@@ -1,4 +1,4 @@
-"""Supervised background loops for the log followers, the enrollment process, the scheduler and cron.
+"""Supervised background loops for the log followers, the enroller, the follow-ups and cron.
 
 A loop never dies silently: an error is logged and the pass is tried again. Transient trouble (the
 database or the broker away) is logged in one line and waited out with a growing pause, up to a

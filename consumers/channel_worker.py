@@ -18,7 +18,7 @@ from datetime import datetime
 from commands.application import CampaignApplication
 from commands.sending.personalisation import TEMPLATE, Personaliser
 from commands.sending.providers import Provider
-from commands.sending.send_outcomes import Dispatch
+from commands.sending.send_outcomes import Dispatch, SendReport
 from commands.sending.send_steps import send_dispatches
 from consumers.transport import Transport
 from consumers.transport.messages import DEAD_LETTER_TOPIC, SEND_TOPICS, decode_dispatch
@@ -43,7 +43,8 @@ class ChannelWorker:
         self.channel, self.app, self.db, self.transport = channel, app, db, transport
         self.providers, self.now, self.personaliser = providers, now, personaliser
 
-    def handle(self, batch: list[bytes]) -> None:
+    def handle(self, batch: list[bytes]) -> SendReport:
+        """Send a batch of messages; the report adds up every part of it that went through."""
         dispatches, dead = [], False
         for raw in batch:
             try:
@@ -57,16 +58,19 @@ class ChannelWorker:
                 }
                 self.transport.publish(DEAD_LETTER_TOPIC, self.channel, json.dumps(letter).encode())
                 dead = True
+        reports: list[SendReport] = []
         if dispatches:
-            parked.contain(dispatches, self._send, self._park)
+            parked.contain(dispatches, lambda part: reports.append(self._send(part)), self._park)
         if dead:
             self.transport.flush()
+        return SendReport.total(reports)
 
-    def _send(self, dispatches: Sequence[Dispatch]) -> None:
+    def _send(self, dispatches: Sequence[Dispatch]) -> SendReport:
         report = send_dispatches(
             self.app, self.db, self.providers, list(dispatches), self.now, self.personaliser
         )
         log.debug("%s batch: %s", self.channel, report)
+        return report
 
     def _park(self, dispatch: Dispatch, error: BaseException, tries: int) -> None:
         with self.db.transaction() as cur:

@@ -26,14 +26,6 @@ from storage.database import Database
 from storage.event_json import event_to_json
 from storage.event_log import brand_of, read_log, read_one
 
-DDL = """
-CREATE TABLE IF NOT EXISTS relay_positions (
-    relay text PRIMARY KEY,
-    position bigint NOT NULL
-)
-"""
-
-
 # Kafka's default largest message is 1 MiB; a campaign of 100 steps with 100 KB bodies is larger.
 MAX_FEED_BYTES = 900_000
 
@@ -114,3 +106,9 @@ class Relay:
 
     def _republish(self, position: int) -> None:
         self._hand_over(self._messages([read_one(self.app, position)]))
+
+
+def gauges(db: Database) -> dict[str, float]:
+    """How far each relay has read the log (Prometheus gauges)."""
+    rows = db.fetch_all("SELECT relay, position FROM relay_positions")
+    return {f'relay_position{{relay="{row["relay"]}"}}': float(row["position"]) for row in rows}

@@ -1,8 +1,9 @@
 """The CreditLedger aggregate: one per brand; grants, reservations per campaign and their settlement.
 
-Balance is what the brand can still reserve: granted minus reserved plus released. Consumption
-settles part of a reservation without changing the balance (the credit was already taken from it).
-Sends never touch this aggregate; they are settled here per campaign in batches.
+Balance (in credits; 1 credit = $0.001) is what the brand can still reserve: granted minus reserved
+plus released. Consumption settles part of a reservation without changing the balance (the credit
+was already taken from it). Sends never touch this aggregate; they are settled here per campaign in
+batches.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import DomainError, InsufficientCredits
-
-CREDIT_PRICE_USD = 0.001
 
 
 class Plan(StrEnum):

@@ -33,7 +33,6 @@ class StepType(StrEnum):
 
 _CHANNELS = {StepType.EMAIL: "email", StepType.SMS: "sms", StepType.VOICEMAIL: "voicemail"}
 _CHANNELS[StepType.WAIT] = None  # type: ignore[assignment]
-CHANNELS = ("email", "sms", "voicemail")
 
 
 @dataclass(frozen=True)

@@ -19,52 +19,9 @@ from domain.enrollment import Enrollment
 from storage.database import Database
 from storage.paging import after, cursor_params, page
 
-COUNTERS = [
-    "enrolled",
-    "sent_email",
-    "sent_sms",
-    "sent_voicemail",
-    "delivered",
-    "opened",
-    "clicked",
-    "replied",
-    "bounced",
-    "failed",
-    "unsubscribed",
-    "cancelled",
-    "credits_consumed",
-    "credits_released",
-    "finished",
-]
-
-DDL = [
-    f"""
-    CREATE TABLE IF NOT EXISTS campaign_summaries (
-        id uuid PRIMARY KEY,
-        brand_id uuid NOT NULL,
-        name text NOT NULL,
-        status text NOT NULL,
-        audience_type text NOT NULL,
-        ai_personalization boolean NOT NULL,
-        lead_group_ids jsonb NOT NULL,
-        steps jsonb NOT NULL,
-        timezone text NOT NULL,
-        sending_window jsonb NOT NULL,
-        created_at timestamptz NOT NULL,
-        launched_at timestamptz,
-        completed_at timestamptz,
-        archived_at timestamptz,
-        credits_reserved integer NOT NULL DEFAULT 0,
-        {", ".join(f"{c} integer NOT NULL DEFAULT 0" for c in COUNTERS)}
-    )""",
-    "ALTER TABLE campaign_summaries ADD COLUMN IF NOT EXISTS finished integer NOT NULL DEFAULT 0",
-    "CREATE INDEX IF NOT EXISTS campaign_summaries_brand ON campaign_summaries (brand_id, created_at, id)",
-]
-
 
 class CampaignSummaries:
     name = "campaign_summaries"
-    ddl = DDL
     events = (
         Campaign.CampaignCreated,
         Campaign.CampaignLaunched,
@@ -180,3 +137,9 @@ def finished_counts(db: Database, campaign_ids: list[UUID]) -> dict[UUID, int]:
         (campaign_ids,),
     )
     return {row["id"]: row["finished"] for row in rows}
+
+
+def gauges(db: Database) -> dict[str, float]:
+    """Campaigns per status, across brands (Prometheus gauges)."""
+    rows = db.fetch_all("SELECT status, count(*) AS n FROM campaign_summaries GROUP BY status")
+    return {f'campaigns{{status="{row["status"]}"}}': float(row["n"]) for row in rows}

@@ -1,4 +1,4 @@
-"""Read model for the scheduler: which enrollments have steps waiting, and which steps are in flight.
+"""Read model for the follow-up processor and the sweeper: steps waiting, and steps in flight.
 
 A `due_steps` row exists while an enrollment has something to dispatch: its next group was
 scheduled, a step was deferred, or a dispatch was cancelled by a pause. Dispatching or finishing
@@ -17,24 +17,6 @@ from uuid import UUID
 from domain.enrollment import Enrollment
 from storage.database import Database
 
-DDL = [
-    """
-    CREATE TABLE IF NOT EXISTS due_steps (
-        enrollment_id uuid PRIMARY KEY,
-        campaign_id uuid NOT NULL,
-        due_at timestamptz NOT NULL
-    )""",
-    "CREATE INDEX IF NOT EXISTS due_steps_due ON due_steps (due_at)",
-    """
-    CREATE TABLE IF NOT EXISTS steps_in_flight (
-        enrollment_id uuid NOT NULL,
-        step_id text NOT NULL,
-        campaign_id uuid NOT NULL,
-        since timestamptz NOT NULL,
-        PRIMARY KEY (enrollment_id, step_id)
-    )""",
-    "CREATE INDEX IF NOT EXISTS steps_in_flight_since ON steps_in_flight (since)",
-]
 # Events that end a step's flight: an outcome, or back to waiting.
 LANDED = (
     Enrollment.StepSent,
@@ -47,7 +29,6 @@ LANDED = (
 
 class DueSteps:
     name = "due_steps"
-    ddl = DDL
     events = (
         Enrollment.GroupScheduled,
         Enrollment.StepDeferred,

@@ -21,17 +21,9 @@ from storage import parked
 from storage.database import Database
 from storage.event_log import brand_of, read_log, read_one
 
-DDL = """
-CREATE TABLE IF NOT EXISTS projection_positions (
-    projection text PRIMARY KEY,
-    position bigint NOT NULL
-)
-"""
-
 
 class ReadModel(Protocol):
     name: str
-    ddl: list[str]
 
     @property
     def events(self) -> tuple[type, ...]:
@@ -137,3 +129,11 @@ def wait_for_position(db: Database, names: list[str], position: int | None, time
         if time.monotonic() > deadline:
             return False
         time.sleep(0.01)
+
+
+def gauges(db: Database) -> dict[str, float]:
+    """How far each read model has applied the log (Prometheus gauges)."""
+    rows = db.fetch_all("SELECT projection, position FROM projection_positions")
+    return {
+        f'projection_position{{projection="{row["projection"]}"}}': float(row["position"]) for row in rows
+    }

@@ -1,4 +1,4 @@
-"""The `campaign-service` command line: serve, the single roles, brand creation, replay."""
+"""The `campaign-service` command line: serve, the single roles, brand creation, replay, db migrations."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from runtime.settings import Settings
 if TYPE_CHECKING:  # imported where used at run time: each command loads only what it needs
     import uvicorn
 
-    from runtime.container import Container
+    from runtime.container import Container, SchemaPolicy
 
 
 def _settings(args: argparse.Namespace, **forced: object) -> Settings:
@@ -31,12 +31,12 @@ def _settings(args: argparse.Namespace, **forced: object) -> Settings:
     return Settings(**{**overrides, **forced})
 
 
-def _container(args: argparse.Namespace, **forced: object) -> Container:
+def _container(args: argparse.Namespace, *, schema: SchemaPolicy = "upgrade", **forced: object) -> Container:
     from runtime.container import build
 
     settings = _settings(args, **forced)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return build(settings)
+    return build(settings, schema=schema)
 
 
 def serve(
@@ -52,9 +52,20 @@ def serve(
 
     # The development routes show sandbox sends and move time: only `serve` passes development=True;
     # a production role (`api`, `worker`, ...) never has them, whatever the environment says.
-    container = _container(
-        args, development_routes=development, **({} if development else {"dev_clock": False})
-    )
+    # serve and api apply pending migrations before anything reads the tables; the other roles
+    # wait for them (SchemaBehind after a while): one deploy step migrates, the rest follow.
+    from storage.schema import SchemaBehind
+
+    try:
+        container = _container(
+            args,
+            schema="upgrade" if with_api else "wait",
+            development_routes=development,
+            **({} if development else {"dev_clock": False}),
+        )
+    except SchemaBehind as behind:
+        print(f"campaign-service: {behind}", file=sys.stderr, flush=True)
+        return 1
     try:
         container.start(ROLES if roles is None else roles)
         if not with_api:
@@ -200,6 +211,52 @@ def parked_retry(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _database_url(args: argparse.Namespace) -> Iterator[str]:
+    """The database the other commands use (DATABASE_URL, else the embedded one under the data
+    dir), without building the rest of the service."""
+    from runtime.embedded_postgres import EmbeddedPostgres
+
+    settings = _settings(args)
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if settings.database_url is not None:
+        yield settings.database_url.get_secret_value()
+        return
+    embedded = EmbeddedPostgres(settings.data_dir, durable=settings.durable)
+    try:
+        yield embedded.start()
+    finally:
+        embedded.stop()
+
+
+def db_upgrade(args: argparse.Namespace) -> int:
+    from storage.schema import status, upgrade
+
+    with _database_url(args) as url:
+        done = upgrade(url)
+        current = [state.id for state in status(url) if state.applied_at is not None]
+    for migration_id in done:
+        print(f"applied {migration_id}")
+    if not done:
+        print(f"nothing to apply: the schema is at {current[-1] if current else 'no migration'}")
+    return 0
+
+
+def db_status(args: argparse.Namespace) -> int:
+    from storage.schema import status
+
+    with _database_url(args) as url:
+        states = status(url)
+    width = max([len(state.id) for state in states] + [len("migration")])
+    print(f"{'migration':<{width}}  {'state':<8} applied at (UTC)")
+    for state in states:
+        word = "pending" if state.applied_at is None else "applied"
+        when = f"{state.applied_at:%Y-%m-%d %H:%M:%S}" if state.applied_at else "-"
+        note = "" if state.known else "  (not in this release: applied by a newer one)"
+        print(f"{state.id:<{width}}  {word:<8} {when}{note}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="campaign-service", description=__doc__)
     commands = top.add_subparsers(dest="command", required=True)
@@ -243,6 +300,13 @@ def parser() -> argparse.ArgumentParser:
     rebuild = with_data_dir(commands.add_parser("replay", help="rebuild read models from the event store"))
     rebuild.add_argument("--projection", help="one read model by name (default: all)")
     rebuild.set_defaults(func=replay)
+
+    schema = commands.add_parser("db", help="the database schema's migrations")
+    schema_commands = schema.add_subparsers(dest="db_command", required=True)
+    upgrading = with_data_dir(schema_commands.add_parser("upgrade", help="apply pending migrations"))
+    upgrading.set_defaults(func=db_upgrade)
+    listing = with_data_dir(schema_commands.add_parser("status", help="list applied and pending migrations"))
+    listing.set_defaults(func=db_status)
 
     setaside = commands.add_parser("parked", help="items a follower or periodic job could not process")
     setaside_commands = setaside.add_subparsers(dest="parked_command", required=True)

@@ -8,33 +8,29 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from api.app import create_app
 from api.deps import Services
-from commands import idempotency
 from commands.application import CampaignApplication
-from commands.audience import lead_groups
-from commands.campaigns import campaign_templates, launch_audience
 from commands.clock import Clock, DevClock, SystemClock
-from commands.credits import brands, settle_credits
-from commands.sending import daily_reset, sender_accounts, sender_rotation
 from commands.sending.credentials import CredentialCipher, cipher_for
 from commands.sending.enroll_contacts import enroll_pending_campaigns
 from commands.sending.personalisation import Personaliser, load_personaliser
-from consumers import relay as relay_module
+from commands.sending.providers import Provider
 from consumers.background import run_periodically
 from consumers.channel_worker import ChannelWorker
 from consumers.providers import sandbox
 from consumers.relay import Relay
+from consumers.relay import gauges as relay_gauges
 from consumers.timed_jobs import DailyReset, FollowUpProcessor, Settlement, Sweeper
 from consumers.transport import Transport
 from consumers.transport.in_process import InProcessTransport
 from consumers.transport.kafka import KafkaTransport
-from projections import runner
+from projections import campaign_summaries, runner
 from projections.campaign_summaries import CampaignSummaries
 from projections.due_steps import DueSteps
 from runtime.database_watchdog import watch_embedded_postgres
@@ -43,6 +39,8 @@ from runtime.lifecycle import readiness_checks, stop_within
 from runtime.settings import Settings
 from storage import parked
 from storage.database import Database, event_store_env
+from storage.schema import upgrade as upgrade_schema
+from storage.schema import wait_until_current
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -64,6 +62,7 @@ ROLES = (
     "worker:voicemail",
 )
 PROJECTIONS: list[runner.ReadModel] = [CampaignSummaries(), DueSteps()]
+SchemaPolicy = Literal["upgrade", "wait", "skip"]
 
 
 @dataclass
@@ -73,6 +72,7 @@ class Container:
     db: Database
     clock: Clock
     transport: Transport
+    providers: Mapping[str, Provider]
     embedded: EmbeddedPostgres | None = None
     stop: threading.Event = field(default_factory=threading.Event)
     threads: list[threading.Thread] = field(default_factory=list)
@@ -81,9 +81,6 @@ class Container:
     @property
     def dev_clock(self) -> DevClock | None:
         return self.clock if isinstance(self.clock, DevClock) else None
-
-    def providers(self) -> dict[str, Provider]:
-        return {"sandbox": sandbox.SandboxProvider(self.db, self.settings.sandbox_delay_ms / 1000)}
 
     @cached_property
     def credential_cipher(self) -> CredentialCipher | None:
@@ -111,7 +108,7 @@ class Container:
             projections=tuple(p.name for p in PROJECTIONS),
             default_phone_region=self.settings.default_phone_region,
             credential_cipher=self.credential_cipher,
-            sending_providers=frozenset(self.providers()),
+            sending_providers=frozenset(self.providers),
         )
 
     def http_app(self) -> FastAPI:
@@ -121,16 +118,10 @@ class Container:
         return readiness_checks(self.db, self.transport, self.threads, gave_up=self.fatal is not None)
 
     def gauges(self) -> dict[str, float]:
-        """Log positions: the store's head, and how far the relay and each projection have got."""
+        """Each module's own gauges (log positions, campaigns by status, parked items), in one list."""
         values = {"event_store_position": float(self.app.recorder.max_notification_id() or 0)}
-        for row in self.db.fetch_all("SELECT relay, position FROM relay_positions"):
-            values[f'relay_position{{relay="{row["relay"]}"}}'] = float(row["position"])
-        for row in self.db.fetch_all("SELECT projection, position FROM projection_positions"):
-            values[f'projection_position{{projection="{row["projection"]}"}}'] = float(row["position"])
-        for row in self.db.fetch_all("SELECT status, count(*) AS n FROM campaign_summaries GROUP BY status"):
-            values[f'campaigns{{status="{row["status"]}"}}'] = float(row["n"])
-        for follower, count in parked.counts(self.db).items():
-            values[f'parked_items{{follower="{follower}"}}'] = float(count)
+        for gauges in (relay_gauges, runner.gauges, campaign_summaries.gauges, parked.gauges):
+            values.update(gauges(self.db))
         return values
 
     def start(self, roles: tuple[str, ...] = ROLES) -> None:
@@ -168,19 +159,16 @@ class Container:
                     role, lambda n=role, w=work, p=period, z=nap: run_periodically(n, w, self.stop, p, z)
                 )
             elif role.startswith("worker:"):
-                channel = role.split(":", 1)[1]
-                worker = ChannelWorker(
-                    channel,
-                    self.app,
-                    self.db,
-                    self.transport,
-                    self.providers(),
-                    self.clock.now,
-                    self.personaliser,
-                )
+                worker = self.channel_worker(role.split(":", 1)[1])
                 self._spawn(role, lambda w=worker: w.run_forever(self.stop))
             else:
                 raise ValueError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
+
+    def channel_worker(self, channel: str) -> ChannelWorker:
+        """The worker of one channel, wired to this container's providers, clock and personaliser."""
+        return ChannelWorker(
+            channel, self.app, self.db, self.transport, self.providers, self.clock.now, self.personaliser
+        )
 
     def periodic_jobs(self) -> dict[str, tuple[Callable[[], int], float]]:
         """The timed roles: what each does per pass, and its idle period in seconds."""
@@ -217,31 +205,40 @@ class Container:
         self.db.close()
 
 
-def build(settings: Settings) -> Container:
+def build(
+    settings: Settings,
+    *,
+    schema: SchemaPolicy = "upgrade",
+    providers: Callable[[Database], Mapping[str, Provider]] | None = None,
+    clock: Clock | None = None,
+    transport: Transport | None = None,
+) -> Container:
+    """Everything the settings describe; tests hand in fakes for the providers, clock or transport.
+
+    `schema`: "upgrade" applies pending migrations (serve, api, tests); "wait" waits for another
+    process to apply them and fails with SchemaBehind after a while (worker, relay, projector,
+    scheduler); "skip" leaves the schema alone. `providers` builds the delivery adapters from the
+    database (the sandbox keeps its outbox there); by default the sandbox, with the latency
+    `SANDBOX_DELAY_MS` asks for.
+    """
     embedded = None
     url = settings.database_url.get_secret_value() if settings.database_url else None
     if url is None:
         embedded = EmbeddedPostgres(settings.data_dir, durable=settings.durable)
         url = embedded.start()
+    # The plain tables: serve, api and the operator commands migrate; the other roles wait for it.
+    try:
+        if schema == "upgrade":
+            upgrade_schema(url)
+        elif schema == "wait":
+            wait_until_current(url)
+    except BaseException:
+        if embedded is not None:
+            embedded.stop()
+        raise
     db = Database(url)
-    db.ensure_schema(
-        brands.DDL,
-        *lead_groups.DDL,
-        *launch_audience.DDL,
-        sender_accounts.DDL,
-        *daily_reset.DDL,
-        *sender_rotation.DDL,
-        settle_credits.DDL,
-        *idempotency.DDL,
-        runner.DDL,
-        relay_module.DDL,
-        sandbox.DDL,
-        campaign_templates.DDL,
-        parked.DDL,
-        *[ddl for p in PROJECTIONS for ddl in p.ddl],
-    )
     app = CampaignApplication(env=event_store_env(url, lock_timeout_s=settings.postgres_lock_timeout))
-    transport: Transport = (
+    transport = transport or (
         KafkaTransport(
             settings.kafka_bootstrap_servers,
             settings.batch_size,
@@ -251,5 +248,10 @@ def build(settings: Settings) -> Container:
         if settings.kafka_bootstrap_servers
         else InProcessTransport(settings.batch_size)
     )
-    clock: Clock = DevClock() if settings.dev_clock else SystemClock()
-    return Container(settings, app, db, clock, transport, embedded)
+    clock = clock or (DevClock() if settings.dev_clock else SystemClock())
+    adapters = (providers or _sandbox(settings))(db)
+    return Container(settings, app, db, clock, transport, adapters, embedded)
+
+
+def _sandbox(settings: Settings) -> Callable[[Database], Mapping[str, Provider]]:
+    return lambda db: {"sandbox": sandbox.SandboxProvider(db, settings.sandbox_delay_ms / 1000)}

@@ -51,13 +51,6 @@ class Database:
             cur.execute(sql, params)
             return cur.rowcount
 
-    def ensure_schema(self, *ddl: str) -> None:
-        """Create tables idempotently; an advisory lock keeps concurrent starters apart."""
-        with self.transaction() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(727274)")
-            for statement in ddl:
-                cur.execute(statement)
-
     def close(self) -> None:
         self.pool.close()
 

@@ -34,21 +34,6 @@ IN_PLACE_PAUSES = (0.1, 0.4)
 PERIODIC_TRIES = 5
 ERROR_CHARS = 2000
 
-DDL = """
-CREATE TABLE IF NOT EXISTS parked_items (
-    id bigserial PRIMARY KEY,
-    follower text NOT NULL,
-    item text NOT NULL,
-    brand_id uuid,
-    error text NOT NULL,
-    attempts integer NOT NULL,
-    status text NOT NULL CHECK (status IN ('failing', 'parked', 'retry')),
-    first_seen timestamptz NOT NULL DEFAULT now(),
-    last_seen timestamptz NOT NULL DEFAULT now(),
-    UNIQUE (follower, item)
-)
-"""
-
 TRANSIENT: tuple[type[BaseException], ...] = (
     psycopg.OperationalError,  # connection lost, lock timeout, deadlock, serialization failure
     psycopg.InterfaceError,
@@ -275,3 +260,8 @@ def counts(db: Database) -> dict[str, int]:
         "SELECT follower, count(*) AS n FROM parked_items WHERE status = 'parked' GROUP BY follower"
     )
     return {row["follower"]: row["n"] for row in rows}
+
+
+def gauges(db: Database) -> dict[str, float]:
+    """Parked items per follower (Prometheus gauges)."""
+    return {f'parked_items{{follower="{follower}"}}': float(n) for follower, n in counts(db).items()}

@@ -49,3 +49,16 @@ def kafka_bootstrap() -> str:
             pytest.fail("REQUIRE_KAFKA=1 but KAFKA_BOOTSTRAP_SERVERS is not set")
         pytest.skip("no Kafka broker: run scripts/test.sh, or set KAFKA_BOOTSTRAP_SERVERS")
     return servers
+
+
+KINDS = ("unit", "integration", "api", "e2e")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test's kind is its folder (`-m unit` runs the fast ones); `kafka` is whoever needs the broker."""
+    for item in items:
+        kind = next((part for part in item.path.parts if part in KINDS), None)
+        if kind:
+            item.add_marker(kind)
+        if "kafka_bootstrap" in getattr(item, "fixturenames", ()):
+            item.add_marker("kafka")

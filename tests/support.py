@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TypeVar
 from uuid import uuid4
@@ -11,18 +11,27 @@ from uuid import uuid4
 from fastapi.testclient import TestClient
 
 from commands.credits.brands import create_brand
+from commands.sending.providers import Provider
 from domain.credit_ledger import Plan
 from runtime.container import ROLES, Container, build
 from runtime.settings import Settings
+from storage.database import Database
 
 T = TypeVar("T")
 
 
 @contextmanager
 def running_service(
-    database_url: str, kafka: str | None = None, roles: tuple[str, ...] = ROLES, **settings: Any
+    database_url: str,
+    kafka: str | None = None,
+    roles: tuple[str, ...] = ROLES,
+    providers: Callable[[Database], Mapping[str, Provider]] | None = None,
+    **settings: Any,
 ) -> Iterator[Container]:
-    """Every background role started on real PostgreSQL (and Kafka when given); closed afterwards."""
+    """Every background role started on real PostgreSQL (and Kafka when given); closed afterwards.
+
+    `providers` replaces the sandbox adapters through the composition root, as a fake would.
+    """
     container = build(
         Settings(
             database_url=database_url,
@@ -30,7 +39,8 @@ def running_service(
             kafka_topic_prefix=f"t{uuid4().hex[:8]}." if kafka else "",
             poll_interval=0.02,
             **{"development_routes": True, **settings},  # as under `serve`: the outbox, the dev clock
-        )
+        ),
+        providers=providers,
     )
     try:
         container.start(roles)

@@ -20,5 +20,4 @@ ALL = [
     suppressions.router,
     templates.router,
 ]
-DEV = [sandbox.router]
-__all__ = ["ALL", "DEV", "sandbox"]
+__all__ = ["ALL", "sandbox"]

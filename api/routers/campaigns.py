@@ -13,10 +13,11 @@ from fastapi.responses import JSONResponse
 from api.definitions import CampaignIn
 from api.deps import BrandDep, Cursor, IdempotencyKey, Limit, Services, ServicesDep, answer_once
 from api.schemas import CampaignOut, CampaignPage, LaunchOut, StatusOut
-from commands.application import CampaignApplication, NotFound
+from commands.application import CampaignApplication
 from commands.campaigns.campaign_lifecycle import archive_campaign, pause_campaign, resume_campaign
 from commands.campaigns.create_campaign import CreateCampaign, brand_campaign, create_campaign
 from commands.campaigns.launch_campaign import estimated_launch_cost, launch_campaign
+from domain.errors import NotFound
 from projections.campaign_summaries import summaries, summary
 from projections.runner import wait_for_position
 

@@ -22,10 +22,10 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import BrandDep, Cursor, IdempotencyKey, Limit, Services, ServicesDep, answer_once
 from api.errors import Problem
 from api.schemas import ContactsIn, ImportOut, LeadGroupIn, LeadGroupOut, LeadGroupPage
-from commands.application import NotFound
-from commands.audience.contact_rows import MalformedCsv, csv_rows
+from commands.audience.contact_rows import csv_rows
 from commands.audience.import_contacts import ImportReport, import_contacts
 from commands.audience.lead_groups import create_lead_group, lead_group, lead_groups, missing_lead_groups
+from domain.errors import NotFound
 
 router = APIRouter(prefix="/v1/lead-groups", tags=["lead groups"])
 
@@ -162,7 +162,5 @@ def _import_csv(
     try:
         rows = csv_rows(text)
         return import_contacts(services.db, brand, group_id, rows, now, services.default_phone_region)
-    except MalformedCsv as malformed:
-        raise Problem(422, "Malformed CSV", str(malformed)) from None
     finally:
         text.detach()

@@ -11,7 +11,7 @@ from fastapi import APIRouter
 from api.deps import BrandDep, ServicesDep
 from api.errors import Problem
 from api.schemas import ClockAdvance, ClockOut, OutboxPage
-from commands.application import NotFound
+from domain.errors import NotFound
 from projections.campaign_summaries import summary
 
 router = APIRouter(tags=["development"])

@@ -13,12 +13,8 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from api.deps import BrandDep, Cursor, IdempotencyKey, Limit, Services, ServicesDep, answer_once
-from api.errors import Problem
 from api.schemas import SenderAccountIn, SenderAccountOut, SenderAccountPage
-from commands.sending.credentials import CredentialsUnavailable
 from commands.sending.sender_accounts import (
-    DuplicateSenderAccount,
-    InvalidSenderAccount,
     register_sender_account,
     sender_accounts,
 )
@@ -47,27 +43,18 @@ def create(
 
 
 def _register(body: SenderAccountIn, brand: UUID, services: Services) -> tuple[int, SenderAccountOut]:
-    try:
-        account = register_sender_account(
-            services.db,
-            brand,
-            body.channel,
-            body.provider,
-            body.address,
-            body.daily_limit,
-            body.warmup.model_dump(),
-            services.clock.now(),
-            credentials=body.credentials,
-            cipher=services.credential_cipher,
-        )
-    except InvalidSenderAccount as invalid:
-        errors = [{"field": f"body.{e['field']}", "error": e["error"]} for e in invalid.errors]
-        detail = "; ".join(f"{e['field']}: {e['error']}" for e in errors)
-        raise Problem(422, "Invalid sender account", detail, errors=errors) from None
-    except DuplicateSenderAccount as taken:
-        raise Problem(409, "Sender account exists", str(taken)) from None
-    except CredentialsUnavailable as unavailable:
-        raise Problem(503, "Credentials storage not configured", str(unavailable)) from None
+    account = register_sender_account(
+        services.db,
+        brand,
+        body.channel,
+        body.provider,
+        body.address,
+        body.daily_limit,
+        body.warmup.model_dump(),
+        services.clock.now(),
+        credentials=body.credentials,
+        cipher=services.credential_cipher,
+    )
     return 201, SenderAccountOut.model_validate(account)
 
 

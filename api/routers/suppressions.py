@@ -13,7 +13,6 @@ from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse, Response
 
 from api.deps import BrandDep, Cursor, IdempotencyKey, Limit, ServicesDep, answer_once
-from api.errors import Problem
 from api.schemas import SuppressionIn, SuppressionOut, SuppressionPage
 from api.text import Address
 from commands.audience.suppressions import suppress, suppressions, unsuppress
@@ -43,20 +42,15 @@ def add_suppression(
     body: SuppressionIn, brand: BrandDep, services: ServicesDep, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
     def run() -> tuple[int, SuppressionOut]:
-        try:
-            suppressed = suppress(
-                services.app,
-                services.db,
-                brand,
-                body.address,
-                body.reason,
-                services.clock.now(),
-                services.default_phone_region,
-            )
-        except ValueError as bad:
-            raise Problem(
-                422, "Invalid address", str(bad), errors=[{"field": "body.address", "error": str(bad)}]
-            ) from bad
+        suppressed = suppress(
+            services.app,
+            services.db,
+            brand,
+            body.address,
+            body.reason,
+            services.clock.now(),
+            services.default_phone_region,
+        )
         return 201 if suppressed.created else 200, SuppressionOut.model_validate(suppressed.entry)
 
     return answer_once(services, brand, idempotency_key, "POST /v1/suppressions", run, body)
@@ -68,8 +62,5 @@ def add_suppression(
 def remove_suppression(
     address: Annotated[Address, Path()], brand: BrandDep, services: ServicesDep
 ) -> Response:
-    try:
-        unsuppress(services.db, brand, address, services.default_phone_region)
-    except ValueError as bad:
-        raise Problem(422, "Invalid address", str(bad)) from bad
+    unsuppress(services.db, brand, address, services.default_phone_region)
     return Response(status_code=204)

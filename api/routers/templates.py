@@ -10,10 +10,8 @@ from fastapi.responses import JSONResponse
 
 from api.definitions import TemplateIn
 from api.deps import BrandDep, Cursor, IdempotencyKey, Limit, ServicesDep, answer_once
-from api.errors import Problem
 from api.schemas import TemplateOut, TemplatePage
 from commands.campaigns.campaign_templates import create_template, template, templates
-from domain.errors import InvalidCampaign
 
 router = APIRouter(prefix="/v1/templates", tags=["templates"])
 
@@ -24,10 +22,7 @@ def create(
 ) -> JSONResponse:
     def run() -> tuple[int, TemplateOut]:
         steps = [step.model_dump() for step in body.steps]
-        try:
-            created = create_template(services.db, brand, body.name, steps, services.clock.now())
-        except InvalidCampaign as invalid:
-            raise Problem(422, "Invalid template", str(invalid)) from None
+        created = create_template(services.db, brand, body.name, steps, services.clock.now())
         return 201, TemplateOut.model_validate(created)
 
     return answer_once(services, brand, idempotency_key, "POST /v1/templates", run, body)

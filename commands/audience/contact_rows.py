@@ -17,6 +17,7 @@ from commands.audience.contact_normalisation import (
     normalise_phone,
     normalise_timezone,
 )
+from domain.errors import InvalidInput
 from domain.limits import MAX_NAME, MAX_TEXT, text_problem
 
 PROFILE = ("first_name", "last_name", "company", "timezone")
@@ -24,7 +25,7 @@ COLUMNS = ("email", "phone", *PROFILE)
 MAX_FIELDS, MAX_FIELD_NAME = 100, 100  # custom fields per contact, and a field name's length
 
 
-class MalformedCsv(ValueError):
+class MalformedCsv(InvalidInput):
     """The upload is not a CSV file of contacts at all (no header, no address column)."""
 
 

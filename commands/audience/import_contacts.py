@@ -21,8 +21,8 @@ from uuid import UUID, uuid4
 import psycopg
 from psycopg.types.json import Jsonb
 
-from commands.application import NotFound
 from commands.audience.contact_rows import PROFILE, Contact, parse_contact
+from domain.errors import NotFound
 from storage.database import Database
 
 CHUNK_SIZE = 1000

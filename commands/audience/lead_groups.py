@@ -1,7 +1,8 @@
-"""Lead groups, contacts and suppressions of a brand: their tables, and the lead groups' reads and writes.
+"""A brand's lead groups: their reads and writes, and the contact reads a launch and a send need.
 
-Importing contacts is its own use case (commands/audience/import_contacts.py), and so is the suppression
-list (commands/audience/suppressions.py); both write the tables declared here.
+Importing contacts is its own use case (commands/audience/import_contacts.py, which writes
+`contacts` and `lead_group_members`), and so is the suppression list (commands/audience/suppressions.py).
+The tables are created by storage/migrations/.
 """
 
 from __future__ import annotations
@@ -10,52 +11,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from commands.application import NotFound
+from domain.errors import NotFound
 from storage.database import Database
 from storage.paging import after, cursor_params, page
-
-DDL = [
-    """
-    CREATE TABLE IF NOT EXISTS lead_groups (
-        id uuid PRIMARY KEY,
-        brand_id uuid NOT NULL,
-        name text NOT NULL,
-        created_at timestamptz NOT NULL
-    )""",
-    """
-    CREATE TABLE IF NOT EXISTS contacts (
-        id uuid PRIMARY KEY,
-        brand_id uuid NOT NULL,
-        email text,
-        phone text,
-        first_name text,
-        last_name text,
-        company text,
-        timezone text,
-        fields jsonb NOT NULL DEFAULT '{}',
-        created_at timestamptz NOT NULL,
-        UNIQUE (brand_id, email),
-        UNIQUE (brand_id, phone)
-    )""",
-    """
-    CREATE TABLE IF NOT EXISTS lead_group_members (
-        lead_group_id uuid NOT NULL REFERENCES lead_groups(id),
-        contact_id uuid NOT NULL REFERENCES contacts(id),
-        PRIMARY KEY (lead_group_id, contact_id)
-    )""",
-    """
-    CREATE TABLE IF NOT EXISTS suppressions (
-        brand_id uuid NOT NULL,
-        address text NOT NULL,
-        reason text NOT NULL,
-        created_at timestamptz NOT NULL,
-        PRIMARY KEY (brand_id, address)
-    )""",
-    # Added after the first release: derived from the address, so older rows and writers need no change.
-    """
-    ALTER TABLE suppressions ADD COLUMN IF NOT EXISTS channel text
-        GENERATED ALWAYS AS (CASE WHEN address LIKE '%@%' THEN 'email' ELSE 'phone' END) STORED""",
-]
 
 
 def create_lead_group(db: Database, brand_id: UUID, name: str, now: datetime) -> dict[str, Any]:

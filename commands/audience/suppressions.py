@@ -15,9 +15,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from commands.application import CampaignApplication, NotFound
+from commands.application import CampaignApplication
 from commands.audience.contact_normalisation import normalise_address
 from commands.audience.withdraw_suppressed import withdraw_suppressed_address
+from domain.errors import InvalidInput, NotFound
 from storage.database import Database
 from storage.paging import after, cursor_params, page
 
@@ -39,13 +40,13 @@ def suppress(
     now: datetime,
     region: str = "US",
 ) -> Suppressed:
-    """Put the address on the brand's list (ValueError if it is not an email or a phone number),
+    """Put the address on the brand's list (InvalidAddress if it is not an email or a phone number),
     and withdraw its pending steps.
 
     The withdrawal runs on a re-add too: it is idempotent, and it finishes the work of an earlier
     call that stopped between the two writes. Until then the workers' own check keeps it safe.
     """
-    normalised, _ = normalise_address(address, region)
+    normalised = _normalised(address, region, field="address")
     # The no-op update makes a re-add answer the first entry; xmax = 0 only on a fresh insert.
     row = db.fetch_one(
         f"""INSERT INTO suppressions (brand_id, address, reason, created_at) VALUES (%s, %s, %s, %s)
@@ -58,6 +59,18 @@ def suppress(
     created = row.pop("created")
     withdraw_suppressed_address(app, db, brand_id, normalised, f"address suppressed: {row['reason']}", now)
     return Suppressed(row, created)
+
+
+class InvalidAddress(InvalidInput):
+    """Neither an email address nor a dialable phone number."""
+
+
+def _normalised(address: str, region: str, field: str | None = None) -> str:
+    try:
+        normalised, _ = normalise_address(address, region)
+    except ValueError as bad:
+        raise InvalidAddress(str(bad), [{"field": field, "error": str(bad)}] if field else None) from None
+    return normalised
 
 
 def suppressed_addresses(db: Database, wanted: list[tuple[UUID, str]]) -> set[tuple[UUID, str]]:
@@ -75,7 +88,7 @@ def suppressed_addresses(db: Database, wanted: list[tuple[UUID, str]]) -> set[tu
 
 def unsuppress(db: Database, brand_id: UUID, address: str, region: str = "US") -> None:
     """Take the address off the list; NotFound if it was not on it."""
-    normalised, _ = normalise_address(address, region)
+    normalised = _normalised(address, region)
     removed = db.execute(
         "DELETE FROM suppressions WHERE brand_id = %s AND address = %s", (brand_id, normalised)
     )

@@ -14,24 +14,12 @@ from uuid import UUID, uuid4
 
 from psycopg.types.json import Jsonb
 
-from commands.application import NotFound
-from domain.errors import InvalidCampaign
+from domain.errors import InvalidCampaign, InvalidInput, NotFound
 from domain.limits import MAX_NAME, text_problem
 from domain.steps import Step, StepType, validate_steps
 from domain.templates import step_problems
 from storage.database import Database
 from storage.paging import after, cursor_params, page
-
-DDL = """
-CREATE TABLE IF NOT EXISTS campaign_templates (
-    id uuid PRIMARY KEY,
-    brand_id uuid NOT NULL,
-    name text NOT NULL,
-    steps jsonb NOT NULL,
-    created_at timestamptz NOT NULL
-);
-CREATE INDEX IF NOT EXISTS campaign_templates_brand ON campaign_templates (brand_id, created_at, id)
-"""
 
 
 def checked_steps(raw_steps: list[dict[str, Any]]) -> list[Step]:
@@ -60,13 +48,20 @@ def checked_steps(raw_steps: list[dict[str, Any]]) -> list[Step]:
     return steps
 
 
+class InvalidTemplate(InvalidInput):
+    """A template's name or steps break a rule or a limit."""
+
+
 def create_template(
     db: Database, brand_id: UUID, name: str, raw_steps: list[dict[str, Any]], now: datetime
 ) -> dict[str, Any]:
-    """Store the template; InvalidCampaign if its name or steps break a rule or a limit."""
+    """Store the template; InvalidTemplate if its name or steps break a rule or a limit."""
     if not 1 <= len(name) <= MAX_NAME or text_problem(name):
-        raise InvalidCampaign(f"a template name has 1 to {MAX_NAME} characters, and no NUL")
-    checked_steps(raw_steps)
+        raise InvalidTemplate(f"a template name has 1 to {MAX_NAME} characters, and no NUL")
+    try:
+        checked_steps(raw_steps)
+    except InvalidCampaign as invalid:
+        raise InvalidTemplate(str(invalid), invalid.errors) from None
     template_id = uuid4()
     db.execute(
         """INSERT INTO campaign_templates (id, brand_id, name, steps, created_at)

@@ -11,11 +11,11 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from commands.application import CampaignApplication, NotFound
+from commands.application import CampaignApplication
 from commands.audience.lead_groups import missing_lead_groups
 from commands.campaigns.campaign_templates import checked_steps, template
 from domain.campaign import Campaign
-from domain.errors import InvalidCampaign
+from domain.errors import InvalidCampaign, NotFound
 from storage.database import Database
 
 EVERY_DAY = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]

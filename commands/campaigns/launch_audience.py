@@ -20,27 +20,6 @@ from commands.sending.personalisation import CONTACT_COLUMNS
 from domain.errors import IllegalTransition
 from storage.database import Database
 
-DDL = [
-    """
-    CREATE TABLE IF NOT EXISTS launch_audiences (
-        campaign_id uuid NOT NULL,
-        contact_id uuid NOT NULL,
-        email text,
-        phone text,
-        PRIMARY KEY (campaign_id, contact_id)
-    )""",
-    """
-    CREATE TABLE IF NOT EXISTS enrollment_progress (
-        campaign_id uuid PRIMARY KEY,
-        brand_id uuid NOT NULL,
-        last_contact_id uuid,
-        done boolean NOT NULL DEFAULT false
-    )""",
-    "ALTER TABLE launch_audiences ADD COLUMN IF NOT EXISTS timezone text",
-    "ALTER TABLE enrollment_progress ADD COLUMN IF NOT EXISTS enrolled integer NOT NULL DEFAULT 0",
-]
-
-
 # The launch audience: each contact of the lead groups once, an address blanked when suppressed.
 ELIGIBLE_AUDIENCE = """
     SELECT DISTINCT c.id AS contact_id, c.timezone,

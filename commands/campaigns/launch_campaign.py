@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from commands.application import CampaignApplication, retry_on_conflict
@@ -39,6 +40,9 @@ class CannotRun(DomainError):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("; ".join(problems))
         self.problems = problems
+
+    def details(self) -> dict[str, Any]:
+        return {"problems": self.problems}
 
 
 @dataclass(frozen=True)

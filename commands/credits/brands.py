@@ -12,16 +12,6 @@ from commands.application import CampaignApplication
 from domain.credit_ledger import CreditLedger, Plan
 from storage.database import Database
 
-DDL = """
-CREATE TABLE IF NOT EXISTS brands (
-    id uuid PRIMARY KEY,
-    name text NOT NULL,
-    plan text NOT NULL,
-    api_key_sha256 text NOT NULL UNIQUE,
-    created_at timestamptz NOT NULL
-)
-"""
-
 
 @dataclass(frozen=True)
 class NewBrand:

@@ -37,13 +37,6 @@ SETTLED_EVENTS = (
     Campaign.CampaignArchived,
 )
 
-DDL = """
-CREATE TABLE IF NOT EXISTS settlement_position (
-    id boolean PRIMARY KEY DEFAULT true CHECK (id),
-    position bigint NOT NULL
-)
-"""
-
 
 def settle_next_batch(app: CampaignApplication, db: Database, now: datetime, batch_size: int = 2000) -> int:
     row = db.fetch_one("SELECT position FROM settlement_position")
@@ -57,7 +50,7 @@ def settle_next_batch(app: CampaignApplication, db: Database, now: datetime, bat
             parked.park(cur, FOLLOWER, str(item[0]), brand_of(app, item[1]), error, tries)
 
     if events:
-        parked.contain(events, lambda batch: retry_on_conflict(lambda: _settle(app, batch, now)), park)
+        parked.contain(events, lambda batch: retry_on_conflict(lambda: settle_events(app, batch, now)), park)
     db.execute(
         """INSERT INTO settlement_position (id, position) VALUES (true, %s)
            ON CONFLICT (id) DO UPDATE SET position = EXCLUDED.position""",
@@ -68,10 +61,10 @@ def settle_next_batch(app: CampaignApplication, db: Database, now: datetime, bat
 
 def _settle_handed_back(app: CampaignApplication, position: int, now: datetime) -> None:
     """Settle one parked event after a fix; the ledger has settled past it, so it is not skipped."""
-    retry_on_conflict(lambda: _settle(app, [read_one(app, position)], now, handed_back=True))
+    retry_on_conflict(lambda: settle_events(app, [read_one(app, position)], now, handed_back=True))
 
 
-def _settle(
+def settle_events(
     app: CampaignApplication, events: Sequence[tuple[int, Any]], now: datetime, handed_back: bool = False
 ) -> None:
     ledgers: dict[UUID, CreditLedger] = {}

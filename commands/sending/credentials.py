@@ -19,6 +19,7 @@ from uuid import UUID
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from domain.errors import Unavailable
 from storage.database import Database
 
 REQUIRED_KEYS = {
@@ -29,7 +30,7 @@ OPTIONAL_KEYS = {"gmail": ("token_uri",), "twilio": ("messaging_service_sid",)}
 KEY_FILE = "credentials.key"
 
 
-class CredentialsUnavailable(Exception):
+class CredentialsUnavailable(Unavailable):
     """No encryption key is configured, so credentials cannot be stored (or read)."""
 
 

@@ -19,11 +19,6 @@ from storage.database import Database
 
 FOLLOWER = "daily_reset"
 
-DDL = [
-    """ALTER TABLE sender_accounts
-       ADD COLUMN IF NOT EXISTS last_reset_on date NOT NULL DEFAULT (now() AT TIME ZONE 'UTC')::date""",
-]
-
 RESET = """
     UPDATE sender_accounts SET
         warmup_day = LEAST(warmup_day::bigint + GREATEST(%(today)s - last_reset_on, 0), 100000),

@@ -2,7 +2,7 @@
 
 Only enrollments of ACTIVE campaigns are dispatched; a finished enrollment (replied, unsubscribed,
 bounced, or done) has nothing due. Idempotent: a step already dispatched is not dispatched again,
-and two schedulers racing on one enrollment meet a version conflict and re-check.
+and two follow-up processors racing on one enrollment meet a version conflict and re-check.
 """
 
 from __future__ import annotations

@@ -48,6 +48,10 @@ class SendReport:
     deferred: int = 0
     withdrawn: int = 0
 
+    @classmethod
+    def total(cls, reports: list[SendReport]) -> SendReport:
+        return cls(**{name: sum(getattr(r, name) for r in reports) for name in vars(cls())})
+
 
 @dataclass
 class Attempt:

@@ -17,32 +17,11 @@ from psycopg.errors import UniqueViolation
 
 from commands.audience.contact_normalisation import normalise_email, normalise_phone
 from commands.sending.credentials import CredentialCipher, credential_problems, require_cipher
+from domain.errors import AlreadyExists, InvalidInput
 from domain.limits import MAX_DAILY_LIMIT
 from domain.sender_rotation import warmup_limit
 from storage.database import Database
 from storage.paging import after, cursor_params, page
-
-DDL = """
-CREATE TABLE IF NOT EXISTS sender_accounts (
-    id uuid PRIMARY KEY,
-    brand_id uuid NOT NULL,
-    channel text NOT NULL,
-    provider text NOT NULL,
-    address text NOT NULL,
-    daily_limit integer NOT NULL CHECK (daily_limit >= 0),
-    warmup_enabled boolean NOT NULL DEFAULT false,
-    warmup_start_limit integer NOT NULL DEFAULT 0,
-    warmup_daily_increment integer NOT NULL DEFAULT 0,
-    warmup_day integer NOT NULL DEFAULT 0,
-    limit_today integer NOT NULL,
-    sends_today integer NOT NULL DEFAULT 0,
-    status text NOT NULL DEFAULT 'active',
-    created_at timestamptz NOT NULL,
-    UNIQUE (brand_id, channel, address),
-    CHECK (sends_today <= limit_today)
-);
-ALTER TABLE sender_accounts ADD COLUMN IF NOT EXISTS credentials bytea
-"""
 
 # Steps use the channel "voicemail"; the sender account for it is a "voice" number.
 ACCOUNT_CHANNEL = {"email": "email", "sms": "sms", "voicemail": "voice"}
@@ -51,15 +30,14 @@ COLUMNS = """id, channel, provider, address, daily_limit, limit_today, sends_tod
              warmup_enabled, warmup_start_limit, warmup_daily_increment, created_at"""
 
 
-class InvalidSenderAccount(ValueError):
+class InvalidSenderAccount(InvalidInput):
     """The account could never send as given; `errors` names each field and what is wrong."""
 
     def __init__(self, errors: list[dict[str, str]]) -> None:
-        super().__init__("; ".join(f"{e['field']}: {e['error']}" for e in errors))
-        self.errors = errors
+        super().__init__("; ".join(f"{e['field']}: {e['error']}" for e in errors), errors)
 
 
-class DuplicateSenderAccount(Exception):
+class DuplicateSenderAccount(AlreadyExists):
     """The brand already has an account with this channel and address."""
 
 

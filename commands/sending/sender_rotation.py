@@ -17,17 +17,6 @@ from commands.sending.sender_accounts import ACCOUNT_CHANNEL
 from domain.sender_rotation import SenderQuota, rotation_order
 from storage.database import Database
 
-DDL = [
-    """
-    CREATE TABLE IF NOT EXISTS contact_senders (
-        brand_id uuid NOT NULL,
-        contact_id uuid NOT NULL,
-        channel text NOT NULL,
-        sender_account_id uuid NOT NULL,
-        PRIMARY KEY (brand_id, contact_id, channel)
-    )""",
-]
-
 
 def claim_senders(
     db: Database,
@@ -83,13 +72,6 @@ def claim_senders(
         contact_id: {k: row[k] for k in ("id", "provider", "address")} if row else None
         for contact_id, row in chosen.items()
     }
-
-
-def claim_sender(
-    db: Database, brand_id: UUID, channel: str, contact_id: UUID, providers: Collection[str] | None = None
-) -> dict[str, Any] | None:
-    """One send's quota for one contact; see claim_senders."""
-    return claim_senders(db, brand_id, channel, [contact_id], providers)[contact_id]
 
 
 def give_back(db: Database, account_id: UUID, count: int = 1) -> None:

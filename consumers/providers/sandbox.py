@@ -17,34 +17,6 @@ from uuid import UUID, uuid4
 from commands.sending.providers import OutboundMessage, SendOutcome
 from storage.database import Database
 
-DDL = """
-CREATE TABLE IF NOT EXISTS sandbox_outbox (
-    seq bigserial PRIMARY KEY,
-    provider_message_id text NOT NULL,
-    message_key text NOT NULL,
-    channel text NOT NULL,
-    "to" text NOT NULL,
-    "from" text NOT NULL,
-    subject text,
-    body text,
-    audio_url text,
-    campaign_id uuid NOT NULL,
-    contact_id uuid NOT NULL,
-    step_id text NOT NULL,
-    sent_at timestamptz NOT NULL DEFAULT now()
-);
-CREATE INDEX IF NOT EXISTS sandbox_outbox_key ON sandbox_outbox (message_key);
-ALTER TABLE sandbox_outbox ADD COLUMN IF NOT EXISTS brand_id uuid;
-CREATE INDEX IF NOT EXISTS sandbox_outbox_brand ON sandbox_outbox (brand_id, seq);
-CREATE TABLE IF NOT EXISTS sandbox_refusals (
-    seq bigserial PRIMARY KEY,
-    message_key text NOT NULL,
-    error text NOT NULL,
-    refused_at timestamptz NOT NULL DEFAULT now()
-);
-CREATE INDEX IF NOT EXISTS sandbox_outbox_campaign ON sandbox_outbox (campaign_id, seq)
-"""
-
 
 class SandboxProvider:
     def __init__(self, db: Database, delay_s: float = 0.0) -> None:

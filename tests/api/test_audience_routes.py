@@ -33,7 +33,6 @@ def _count(client: Client, group_id: str) -> int:
 SERVICE_ROLES = ("projector",)  # these tests never launch
 
 
-@pytest.mark.integration
 def test_a_new_lead_group_is_empty_and_listed(service):
     client = Client(service)
     created = client.ok(client.post("/v1/lead-groups", {"name": "Trade fair"}), 201)
@@ -44,7 +43,6 @@ def test_a_new_lead_group_is_empty_and_listed(service):
     assert_problem(client.post("/v1/lead-groups", {"name": ""}), 422)
 
 
-@pytest.mark.integration
 def test_an_import_reports_invalid_rows_by_number_and_keeps_the_good_ones(service):
     client = Client(service)
     group = _group(client)
@@ -68,7 +66,6 @@ def test_an_import_reports_invalid_rows_by_number_and_keeps_the_good_ones(servic
     assert client.ok(client.get("/v1/lead-groups"))["items"][0]["contact_count"] == 3
 
 
-@pytest.mark.integration
 def test_importing_the_same_contacts_again_adds_nothing(service):
     client = Client(service)
     group = _group(client)
@@ -81,7 +78,6 @@ def test_importing_the_same_contacts_again_adds_nothing(service):
     assert _count(client, other) == 3 and _count(client, group) == 5
 
 
-@pytest.mark.integration
 def test_a_contact_is_matched_by_email_or_by_phone_in_e164_and_updated(service):
     client = Client(service)
     group = _group(client)
@@ -99,7 +95,6 @@ def test_a_contact_is_matched_by_email_or_by_phone_in_e164_and_updated(service):
     assert _count(client, group) == 2
 
 
-@pytest.mark.integration
 def test_another_brands_lead_group_answers_404_and_its_contacts_are_not_shared(service):
     owner, stranger = Client(service), Client(service)
     group = _group(owner)
@@ -121,7 +116,6 @@ def test_another_brands_lead_group_answers_404_and_its_contacts_are_not_shared(s
     assert _count(stranger, theirs) == 2 and _count(owner, group) == 2
 
 
-@pytest.mark.integration
 def test_contacts_can_be_imported_as_csv_with_extra_columns_kept_as_fields(service):
     client = Client(service)
     group = _group(client)
@@ -141,7 +135,6 @@ def test_contacts_can_be_imported_as_csv_with_extra_columns_kept_as_fields(servi
     assert _count(client, group) == 2
 
 
-@pytest.mark.integration
 def test_a_row_matching_two_different_contacts_is_reported_and_the_others_are_kept(service):
     client = Client(service)
     group = _group(client)
@@ -163,7 +156,6 @@ def test_a_row_matching_two_different_contacts_is_reported_and_the_others_are_ke
     assert _count(client, group) == 3
 
 
-@pytest.mark.integration
 @pytest.mark.parametrize("path", ["/v1/lead-groups", "/v1/sender-accounts"])
 def test_lead_group_and_sender_account_lists_are_paged(service, path):
     client = Client(service)
@@ -179,7 +171,6 @@ def test_lead_group_and_sender_account_lists_are_paged(service, path):
     assert len(rest["items"]) == 1 and rest["next_cursor"] is None
 
 
-@pytest.mark.integration
 def test_a_sender_account_answers_its_limits_for_today(service):
     client = Client(service)
     plain = client.ok(
@@ -215,7 +206,6 @@ def test_a_sender_account_answers_its_limits_for_today(service):
     assert stranger.ok(stranger.get("/v1/sender-accounts"))["items"] == []
 
 
-@pytest.mark.integration
 def test_sender_account_credentials_are_never_returned(service):
     client = Client(service)
     secret = "hunter2-very-secret-token"
@@ -240,7 +230,6 @@ def test_sender_account_credentials_are_never_returned(service):
     assert "credentials" not in schema["properties"]
 
 
-@pytest.mark.integration
 def test_a_sender_account_with_a_bad_channel_or_limit_is_a_422_naming_the_field(service):
     client = Client(service)
     for body, field in [
@@ -256,7 +245,6 @@ def test_a_sender_account_with_a_bad_channel_or_limit_is_a_422_naming_the_field(
     assert client.ok(client.get("/v1/sender-accounts"))["items"] == []
 
 
-@pytest.mark.integration
 def test_registering_the_same_sender_account_twice_is_a_problem_not_a_server_error(service):
     client = Client(service)
     body = {"channel": "sms", "provider": "sandbox", "address": "+14155550000"}

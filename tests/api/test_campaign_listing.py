@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import base64
 
-import pytest
-
 from tests.api.api_support import EMAIL_STEP, assert_problem, lenient
 from tests.support import Client
 
@@ -42,7 +40,6 @@ def _all_pages(client: Client, **params) -> tuple[list[list[dict]], list[str | N
 SERVICE_ROLES = ("projector",)  # these tests never launch
 
 
-@pytest.mark.integration
 def test_following_next_cursor_visits_every_campaign_once_and_ends_with_null(service):
     client = Client(service)
     created = _create(client, 5)
@@ -60,7 +57,6 @@ def test_following_next_cursor_visits_every_campaign_once_and_ends_with_null(ser
     assert whole["next_cursor"] is None
 
 
-@pytest.mark.integration
 def test_a_limit_equal_to_the_count_ends_on_that_page_or_an_empty_last_one(service):
     client = Client(service)
     created = _create(client, 4)
@@ -69,7 +65,6 @@ def test_a_limit_equal_to_the_count_ends_on_that_page_or_an_empty_last_one(servi
     assert cursors[-1] is None and sum(len(page) for page in pages) == 4
 
 
-@pytest.mark.integration
 def test_the_status_filter_keeps_only_campaigns_in_that_status_across_pages(service):
     client = Client(service)
     created = _create(client, 5)
@@ -88,7 +83,6 @@ def test_the_status_filter_keeps_only_campaigns_in_that_status_across_pages(serv
     assert client.ok(client.get("/v1/campaign/", params={"status": "ACTIVE"}))["items"] == []
 
 
-@pytest.mark.integration
 def test_a_brand_lists_only_its_own_campaigns(service):
     first, second = Client(service), Client(service)
     mine = _create(first, 3)
@@ -99,7 +93,6 @@ def test_a_brand_lists_only_its_own_campaigns(service):
     assert sorted(item["id"] for page in pages for item in page) == sorted(theirs)
 
 
-@pytest.mark.integration
 def test_a_garbage_cursor_is_a_400_problem(service):
     client = Client(service)
     _create(client, 1)
@@ -111,7 +104,6 @@ def _b64(text: str) -> str:
     return base64.urlsafe_b64encode(text.encode()).decode()
 
 
-@pytest.mark.integration
 def test_a_well_encoded_cursor_the_api_never_gave_out_is_a_400_problem(service):
     client = Client(service)
     _create(client, 1)

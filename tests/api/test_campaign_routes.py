@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import pytest
-
 from tests.api.api_support import EMAIL_STEP, assert_problem, launchable_campaign
 from tests.support import Client, contacts
 
@@ -40,7 +38,6 @@ def _status(client: Client, campaign_id: str) -> str:
     return client.ok(client.get(f"/v1/campaign/{campaign_id}"))["status"]
 
 
-@pytest.mark.integration
 def test_a_created_campaign_is_a_draft_with_its_definition_defaults_and_steps_in_given_order(
     service,
 ):
@@ -94,7 +91,6 @@ def test_a_created_campaign_is_a_draft_with_its_definition_defaults_and_steps_in
     assert len({step["id"] for step in detail["steps"]}) == 5
 
 
-@pytest.mark.integration
 def test_launch_pause_resume_and_archive_answer_200_with_the_new_status(service):
     client = Client(service)
     campaign_id = launchable_campaign(client, contact_count=3)
@@ -115,7 +111,6 @@ def test_launch_pause_resume_and_archive_answer_200_with_the_new_status(service)
     assert [(c["id"], c["status"]) for c in listed] == [(campaign_id, "ARCHIVED")]
 
 
-@pytest.mark.integration
 def test_a_draft_and_a_paused_campaign_can_be_archived(service):
     client = Client(service)
     draft = client.ok(client.post("/v1/campaign/", {"name": "draft", "steps": [EMAIL_STEP]}), 201)["id"]
@@ -129,7 +124,6 @@ def test_a_draft_and_a_paused_campaign_can_be_archived(service):
         assert _status(client, campaign_id) == "ARCHIVED"
 
 
-@pytest.mark.integration
 def test_transitions_the_status_does_not_allow_are_409_problems_that_change_nothing(service):
     client = Client(service)
     campaign_id = launchable_campaign(client, contact_count=2)
@@ -157,7 +151,6 @@ def test_transitions_the_status_does_not_allow_are_409_problems_that_change_noth
     assert client.ok(client.get(f"/v1/campaign/{campaign_id}"))["credits"]["reserved"] == 2
 
 
-@pytest.mark.integration
 def test_another_brands_campaign_answers_404_to_every_route_and_is_left_untouched(service):
     owner, stranger = Client(service), Client(service)
     campaign_id = launchable_campaign(owner, contact_count=2)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from uuid import uuid4
 
-import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.api_support import EMAIL_STEP, assert_problem
@@ -37,7 +36,6 @@ def _call(http: TestClient, method: str, path: str, body, headers: dict[str, str
 SERVICE_ROLES = ("projector",)  # these tests never launch
 
 
-@pytest.mark.integration
 def test_requests_without_a_bearer_key_get_a_401_problem_and_change_nothing(service):
     owner = Client(service)
     anonymous = TestClient(service.http_app())
@@ -50,7 +48,6 @@ def test_requests_without_a_bearer_key_get_a_401_problem_and_change_nothing(serv
     assert owner.ok(owner.get("/v1/sender-accounts"))["items"] == []
 
 
-@pytest.mark.integration
 def test_a_wrong_or_malformed_bearer_key_gets_a_401_problem(service):
     owner = Client(service)
     anonymous = TestClient(service.http_app())
@@ -71,7 +68,6 @@ def test_a_wrong_or_malformed_bearer_key_gets_a_401_problem(service):
     assert owner.ok(owner.get("/v1/credits"))["balance"] == 1000
 
 
-@pytest.mark.integration
 def test_the_right_key_is_accepted_and_decides_the_brand(service):
     first, second = Client(service), Client(service)
     first.ok(first.post("/v1/campaign/", {"name": "first's", "steps": [EMAIL_STEP]}), 201)
@@ -85,7 +81,6 @@ def test_the_right_key_is_accepted_and_decides_the_brand(service):
     }
 
 
-@pytest.mark.integration
 def test_validation_errors_are_422_problems_listing_every_bad_field(service):
     client = Client(service)
     group = client.ok(client.post("/v1/lead-groups", {"name": "leads"}), 201)["id"]
@@ -105,7 +100,6 @@ def test_validation_errors_are_422_problems_listing_every_bad_field(service):
     assert client.ok(client.get("/v1/campaign/"))["items"] == []
 
 
-@pytest.mark.integration
 def test_bad_query_or_path_parameters_are_422_problems_naming_the_parameter(service):
     client = Client(service)
     for params, field in [
@@ -123,7 +117,6 @@ def test_bad_query_or_path_parameters_are_422_problems_naming_the_parameter(serv
     assert "path.campaign_id" in {error["field"] for error in problem["errors"]}
 
 
-@pytest.mark.integration
 def test_unknown_resources_and_routes_are_404_problems(service):
     client = Client(service)
     missing = uuid4()
@@ -140,7 +133,6 @@ def test_unknown_resources_and_routes_are_404_problems(service):
         assert_problem(response, 404)
 
 
-@pytest.mark.integration
 def test_health_and_readiness_probes_answer_without_a_key(service):
     anonymous = TestClient(service.http_app())
     assert anonymous.get("/healthz").status_code == 200

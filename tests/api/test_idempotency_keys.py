@@ -10,13 +10,10 @@ another route is a 422. A claim whose request died before answering is taken ove
 
 from __future__ import annotations
 
-import pytest
-
 from tests.api.api_support import EMAIL_STEP, assert_problem, launchable_campaign, service_on_own_database
 from tests.support import Client
 
 
-@pytest.mark.integration
 def test_repeating_a_create_with_the_same_key_returns_the_first_campaign_and_creates_one(service):
     client = Client(service)
     key = {"Idempotency-Key": "create-q4-once"}
@@ -31,7 +28,6 @@ def test_repeating_a_create_with_the_same_key_returns_the_first_campaign_and_cre
     assert [c["id"] for c in listed] == [first.json()["id"]]
 
 
-@pytest.mark.integration
 def test_creates_with_different_keys_or_without_a_key_each_create_a_campaign(service):
     client = Client(service)
     body = {"name": "n", "steps": [EMAIL_STEP]}
@@ -45,7 +41,6 @@ def test_creates_with_different_keys_or_without_a_key_each_create_a_campaign(ser
     assert len(client.ok(client.get("/v1/campaign/"))["items"]) == 4
 
 
-@pytest.mark.integration
 def test_a_key_belongs_to_its_brand(service):
     first, second = Client(service), Client(service)
     key = {"Idempotency-Key": "shared-key"}
@@ -58,7 +53,6 @@ def test_a_key_belongs_to_its_brand(service):
     assert [c["id"] for c in first.ok(first.get("/v1/campaign/"))["items"]] == [mine["id"]]
 
 
-@pytest.mark.integration
 def test_repeating_a_launch_with_the_same_key_returns_the_first_answer_and_reserves_once(service):
     client = Client(service)
     campaign_id = launchable_campaign(client, contact_count=7)
@@ -79,7 +73,6 @@ def test_repeating_a_launch_with_the_same_key_returns_the_first_answer_and_reser
     assert client.post(f"/v1/campaign/{campaign_id}/launch").status_code == 409
 
 
-@pytest.mark.integration
 def test_a_create_answers_201_and_stays_idempotent_while_the_read_model_lags(server_url):
     with service_on_own_database(server_url, roles=()) as api_alone:  # no projector running
         client = Client(api_alone)
@@ -91,7 +84,6 @@ def test_a_create_answers_201_and_stays_idempotent_while_the_read_model_lags(ser
         assert again.json()["id"] == first.json()["id"]
 
 
-@pytest.mark.integration
 def test_the_same_key_with_another_body_or_on_another_route_is_a_422(service):
     client = Client(service)
     key = {"Idempotency-Key": "reused"}
@@ -104,7 +96,6 @@ def test_the_same_key_with_another_body_or_on_another_route_is_a_422(service):
     assert client.ok(client.get("/v1/lead-groups"))["items"] == []
 
 
-@pytest.mark.integration
 def test_a_key_claimed_by_a_request_that_died_is_taken_over_after_its_lease(service):
     client = Client(service)
     body = {"name": "after a crash", "steps": [EMAIL_STEP]}
@@ -123,7 +114,6 @@ def test_a_key_claimed_by_a_request_that_died_is_taken_over_after_its_lease(serv
     assert len(client.ok(client.get("/v1/campaign/"))["items"]) == 1
 
 
-@pytest.mark.integration
 def test_lead_group_and_suppression_creates_take_a_key(service):
     client = Client(service)
     key = {"Idempotency-Key": "group-once"}

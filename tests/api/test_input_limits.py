@@ -31,7 +31,6 @@ def _fields(problem: dict) -> set[str]:
     return {error["field"] for error in problem.get("errors", [])}
 
 
-@pytest.mark.integration
 @pytest.mark.parametrize("bad", BAD_TEXT.values(), ids=BAD_TEXT.keys())
 def test_bad_characters_in_any_text_field_are_a_422_naming_the_field(service, bad):
     client = Client(service)
@@ -74,7 +73,6 @@ def test_bad_characters_in_any_text_field_are_a_422_naming_the_field(service, ba
     assert client.ok(client.get(f"/v1/lead-groups/{group}"))["contact_count"] == 0
 
 
-@pytest.mark.integration
 def test_a_csv_row_with_a_nul_is_an_invalid_row_and_the_rest_imports(service):
     client = Client(service)
     group = client.ok(client.post("/v1/lead-groups", {"name": "leads"}), 201)["id"]
@@ -94,7 +92,6 @@ def _campaign(**overrides) -> dict:
     return {"name": "limits", "steps": [EMAIL_STEP], **overrides}
 
 
-@pytest.mark.integration
 def test_lengths_counts_and_numbers_past_the_limits_are_422_problems(service):
     client = Client(service)
     email = {"channel": "email", "provider": "sandbox", "address": "sales@brand.example"}
@@ -139,7 +136,6 @@ def test_lengths_counts_and_numbers_past_the_limits_are_422_problems(service):
     assert client.ok(client.get("/v1/sender-accounts"))["items"] == []
 
 
-@pytest.mark.integration
 def test_contact_fields_are_bounded_in_keys_lengths_and_nesting(service):
     client = Client(service)
     group = client.ok(client.post("/v1/lead-groups", {"name": "leads"}), 201)["id"]
@@ -158,7 +154,6 @@ def test_contact_fields_are_bounded_in_keys_lengths_and_nesting(service):
     assert client.ok(client.post(f"/v1/lead-groups/{group}/contacts", body))["added"] == 1
 
 
-@pytest.mark.integration
 def test_values_at_the_limits_are_accepted(service):
     client = Client(service)
     steps = [{**EMAIL_STEP, "group": 365, "subject": "s" * 998, "body": "b" * 102_400}]
@@ -175,7 +170,6 @@ def test_values_at_the_limits_are_accepted(service):
     assert client.ok(client.post("/v1/sender-accounts", body), 201)["daily_limit"] == 100_000
 
 
-@pytest.mark.integration
 def test_unknown_body_fields_are_refused_by_every_create(service):
     client = Client(service)
     for path, body in [

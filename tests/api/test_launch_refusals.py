@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from tests.api.api_support import (
     EMAIL_STEP,
     SMS_STEP,
@@ -29,7 +27,6 @@ def _launch_problem(client: Client, campaign_id: str, status: int) -> dict:
     return assert_problem(client.post(f"/v1/campaign/{campaign_id}/launch"), status)
 
 
-@pytest.mark.integration
 def test_a_launch_costing_more_than_the_balance_is_a_402_that_changes_nothing(service):
     client = Client(service)  # basic plan: 1,000 credits
     client.sender("email", "sales@brand.example")
@@ -61,7 +58,6 @@ def test_a_launch_costing_more_than_the_balance_is_a_402_that_changes_nothing(se
     assert detail["metrics"]["enrolled"] == 0
 
 
-@pytest.mark.integration
 def test_a_refused_launch_can_be_retried_once_the_audience_fits_the_balance(service):
     client = Client(service)
     client.sender("email", "sales@brand.example")
@@ -84,7 +80,6 @@ def test_a_refused_launch_can_be_retried_once_the_audience_fits_the_balance(serv
     }
 
 
-@pytest.mark.integration
 def test_a_campaign_without_steps_or_audience_is_a_422_listing_both_problems(service):
     client = Client(service)
     client.sender("email", "sales@brand.example")
@@ -99,7 +94,6 @@ def test_a_campaign_without_steps_or_audience_is_a_422_listing_both_problems(ser
     assert client.ok(client.get(f"/v1/campaign/{campaign_id}"))["status"] == "DRAFT"
 
 
-@pytest.mark.integration
 def test_a_campaign_with_only_wait_steps_has_no_steps_that_send_and_cannot_run(service):
     client = Client(service)
     client.sender("email", "sales@brand.example")
@@ -111,7 +105,6 @@ def test_a_campaign_with_only_wait_steps_has_no_steps_that_send_and_cannot_run(s
     assert client.ok(client.get("/v1/credits"))["balance"] == 1000
 
 
-@pytest.mark.integration
 def test_every_reason_a_campaign_cannot_run_is_listed_at_once(service):
     client = Client(service)
     empty = client.ok(client.post("/v1/lead-groups", {"name": "nobody"}), 201)["id"]
@@ -128,7 +121,6 @@ def test_every_reason_a_campaign_cannot_run_is_listed_at_once(service):
     assert client.ok(client.get("/v1/credits"))["balance"] == 1000
 
 
-@pytest.mark.integration
 def test_only_the_channels_without_a_sender_account_are_listed_and_adding_one_lets_it_launch(
     service,
 ):
@@ -145,7 +137,6 @@ def test_only_the_channels_without_a_sender_account_are_listed_and_adding_one_le
     assert launched == {"id": campaign_id, "status": "ACTIVE", "credits_reserved": 8}
 
 
-@pytest.mark.integration
 def test_contacts_without_a_phone_are_not_eligible_for_an_sms_only_campaign(service):
     client = Client(service)
     client.sender("sms", "+14155550000")

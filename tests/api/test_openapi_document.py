@@ -46,7 +46,6 @@ def document(server_url):
         yield response.json()
 
 
-@pytest.mark.integration
 def test_openapi_describes_every_contract_route_served_here(document):
     served = {
         (method, _shape(path))
@@ -57,7 +56,6 @@ def test_openapi_describes_every_contract_route_served_here(document):
     assert served >= ROUTES, sorted(ROUTES - served)
 
 
-@pytest.mark.integration
 def test_openapi_documents_the_idempotency_key_on_create_and_launch(document):
     operations = {
         (method, _shape(path)): operation
@@ -71,7 +69,6 @@ def test_openapi_documents_the_idempotency_key_on_create_and_launch(document):
         assert "idempotency-key" in headers, route
 
 
-@pytest.mark.integration
 def test_openapi_schemas_hold_the_contract_fields(document):
     schemas = document["components"]["schemas"]
 
@@ -116,7 +113,6 @@ def _operations(document):
                 yield method, path, operation
 
 
-@pytest.mark.integration
 def test_openapi_documents_every_error_as_a_problem(document):
     problem = document["components"]["schemas"]["Problem"]
     assert {"type", "title", "status", "detail", "errors"} <= set(problem["properties"])
@@ -135,7 +131,6 @@ def test_openapi_documents_every_error_as_a_problem(document):
                 assert "application/problem+json" in response.get("content", {}), (method, path, status)
 
 
-@pytest.mark.integration
 def test_openapi_documents_the_idempotency_key_on_every_create(document):
     for method, path, operation in _operations(document):
         if method == "post" and (path.endswith("/launch") or path.rstrip("/") in CREATES):
@@ -147,7 +142,6 @@ def test_openapi_documents_the_idempotency_key_on_every_create(document):
 CREATES = {"/v1/campaign", "/v1/templates", "/v1/lead-groups", "/v1/sender-accounts", "/v1/suppressions"}
 
 
-@pytest.mark.integration
 def test_openapi_request_bodies_refuse_unknown_fields_as_the_server_does(document):
     schemas = document["components"]["schemas"]
     for name in ["CampaignIn", "StepIn", "SendingWindow", "TemplateIn", "LeadGroupIn"]:

@@ -8,7 +8,6 @@ nothing of the code.
 
 from __future__ import annotations
 
-import pytest
 from fastapi.testclient import TestClient
 
 from api.gate import body_limit
@@ -27,7 +26,6 @@ def _chunks(total: int, size: int = 64 * 1024):
         sent += size
 
 
-@pytest.mark.integration
 def test_a_malformed_or_huge_body_without_a_valid_key_is_a_401(service):
     anonymous = TestClient(service.http_app())
     json = {"Content-Type": "application/json"}
@@ -37,7 +35,6 @@ def test_a_malformed_or_huge_body_without_a_valid_key_is_a_401(service):
         assert_problem(anonymous.post("/v1/templates", content=_chunks(2 * MIB), headers=headers), 401)
 
 
-@pytest.mark.integration
 def test_a_body_past_its_limit_is_a_413_declared_or_streamed(service):
     client = Client(service)
     json = {"Content-Type": "application/json"}
@@ -48,7 +45,6 @@ def test_a_body_past_its_limit_is_a_413_declared_or_streamed(service):
     assert client.ok(client.get("/v1/lead-groups"))["items"] == []
 
 
-@pytest.mark.integration
 def test_a_json_contact_upload_may_pass_one_mib_but_not_sixteen(service):
     client = Client(service)
     group = client.ok(client.post("/v1/lead-groups", {"name": "leads"}), 201)["id"]
@@ -58,7 +54,6 @@ def test_a_json_contact_upload_may_pass_one_mib_but_not_sixteen(service):
     assert_problem(client.http.post(path, content=b" " * (16 * MIB + 1), headers=json), 413)
 
 
-@pytest.mark.integration
 def test_a_method_a_route_does_not_take_is_a_405_problem_naming_the_allowed_ones(service):
     client = Client(service)
     response = client.http.put("/v1/campaign/", json={})
@@ -67,7 +62,6 @@ def test_a_method_a_route_does_not_take_is_a_405_problem_naming_the_allowed_ones
     assert {"GET", "POST"} <= allowed <= {"GET", "HEAD", "POST"}, allowed
 
 
-@pytest.mark.integration
 def test_an_unexpected_error_is_a_500_problem_that_shows_no_internals(service):
     client = Client(service)
     app = service.http_app()

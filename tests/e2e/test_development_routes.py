@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
-import pytest
 
 from runtime.embedded_postgres import free_port
 
@@ -59,7 +58,6 @@ def documented_paths(http: httpx.Client) -> set[str]:
     return set(http.get("/openapi.json").json()["paths"])
 
 
-@pytest.mark.integration
 def test_the_api_role_has_no_sandbox_outbox_and_no_dev_clock(database_url):
     with started(["api"], database_url) as http:
         assert not DEVELOPMENT_PATHS & documented_paths(http)
@@ -68,7 +66,6 @@ def test_the_api_role_has_no_sandbox_outbox_and_no_dev_clock(database_url):
         assert http.post("/v1/dev/clock/advance", json={"seconds": 60}).status_code == 404
 
 
-@pytest.mark.integration
 def test_serve_has_the_sandbox_outbox_and_with_dev_clock_the_clock(database_url):
     with started(["serve", "--dev-clock"], database_url) as http:
         assert documented_paths(http) >= DEVELOPMENT_PATHS

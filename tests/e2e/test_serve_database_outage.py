@@ -21,7 +21,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-import pytest
 
 from runtime.embedded_postgres import free_port
 from tests.support import contacts, eventually
@@ -111,7 +110,6 @@ def readiness(http: httpx.Client) -> tuple[int, dict]:
     return answer.status_code, answer.json()
 
 
-@pytest.mark.integration
 def test_serve_restarts_a_killed_embedded_postgres_and_stops_within_10s_while_it_is_down(tmp_path):
     data_dir = tmp_path / "data"
     with serving(data_dir, tmp_path / "serve.log") as (server, http):
@@ -155,7 +153,6 @@ def test_serve_restarts_a_killed_embedded_postgres_and_stops_within_10s_while_it
     assert "is not running (postmaster gone); restarting it" in (tmp_path / "serve.log").read_text()
 
 
-@pytest.mark.integration
 def test_serve_exits_non_zero_saying_why_when_its_embedded_postgres_cannot_come_back(tmp_path):
     data_dir, log = tmp_path / "data", tmp_path / "serve.log"
     with serving(data_dir, log, EMBEDDED_RESTART_TIMEOUT="3") as (server, _http):

@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 
 from runtime.embedded_postgres import free_port
 from tests.support import contacts, eventually
@@ -29,7 +28,6 @@ def _embedded_env() -> dict[str, str]:
     return env
 
 
-@pytest.mark.integration
 def test_serve_runs_a_campaign_on_the_embedded_default_and_stops_cleanly(tmp_path: Path):
     data_dir, port = tmp_path / "data", free_port()
     server = subprocess.Popen(

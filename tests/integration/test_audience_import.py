@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
 from fastapi.testclient import TestClient
 
 from tests.support import Client, contacts, eventually, running_service
@@ -59,7 +58,6 @@ def _problem(response, status: int) -> dict:
     return response.json()
 
 
-@pytest.mark.integration
 def test_a_csv_upload_keeps_unknown_columns_as_fields_and_normalises_addresses(database_url):
     with running_service(database_url, roles=()) as service:
         client = Client(service)
@@ -77,7 +75,6 @@ def test_a_csv_upload_keeps_unknown_columns_as_fields_and_normalises_addresses(d
         ]
 
 
-@pytest.mark.integration
 def test_bad_csv_rows_are_reported_by_row_number_and_the_good_rows_kept(database_url):
     with running_service(database_url, roles=()) as service:
         client = Client(service)
@@ -90,7 +87,6 @@ def test_bad_csv_rows_are_reported_by_row_number_and_the_good_rows_kept(database
         assert _count(client, group) == 2
 
 
-@pytest.mark.integration
 def test_importing_the_same_file_again_changes_nothing(database_url):
     with running_service(database_url, roles=()) as service:
         client = Client(service)
@@ -107,7 +103,6 @@ def test_importing_the_same_file_again_changes_nothing(database_url):
         assert _count(client, group) == 1502
 
 
-@pytest.mark.integration
 def test_rows_naming_one_contact_twice_or_two_contacts_at_once(database_url):
     with running_service(database_url, roles=()) as service:
         client = Client(service)
@@ -133,7 +128,6 @@ def test_rows_naming_one_contact_twice_or_two_contacts_at_once(database_url):
         assert merged == {"phone": "+14155550199", "first_name": "Newer"}
 
 
-@pytest.mark.integration
 def test_a_contact_in_two_lead_groups_is_charged_once_at_launch(database_url):
     with running_service(database_url) as service:
         client = Client(service)
@@ -154,7 +148,6 @@ def test_a_contact_in_two_lead_groups_is_charged_once_at_launch(database_url):
         assert sorted(item["to"] for item in outbox) == sorted(f"lead{i}@example.com" for i in range(8))
 
 
-@pytest.mark.integration
 def test_suppressed_addresses_are_neither_enrolled_nor_charged(database_url):
     with running_service(database_url) as service:
         client = Client(service)
@@ -178,7 +171,6 @@ def test_suppressed_addresses_are_neither_enrolled_nor_charged(database_url):
         assert sent_to.isdisjoint({"lead1@example.com", "+14155550002", "gone@example.com"})
 
 
-@pytest.mark.integration
 def test_the_suppression_list_adds_idempotently_pages_and_removes(database_url):
     with running_service(database_url, roles=()) as service:
         client, stranger = Client(service), Client(service)
@@ -208,7 +200,6 @@ def test_the_suppression_list_adds_idempotently_pages_and_removes(database_url):
         assert client.ok(client.get("/v1/suppressions"))["items"] == []
 
 
-@pytest.mark.integration
 def test_uploads_that_are_not_contacts_are_problems(database_url):
     with running_service(database_url, roles=()) as service:
         client, stranger = Client(service), Client(service)
@@ -231,7 +222,6 @@ def test_uploads_that_are_not_contacts_are_problems(database_url):
         assert client.ok(_upload_csv(client, group, latin, "text/csv; charset=latin-1"))["added"] == 1
 
 
-@pytest.mark.integration
 def test_concurrent_uploads_of_the_same_new_contacts_create_each_once(database_url):
     with running_service(database_url, roles=()) as service:
         client = Client(service)

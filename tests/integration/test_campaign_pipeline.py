@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections import Counter
 
-import pytest
 from kafka import KafkaAdminClient, KafkaProducer
 
 from consumers.transport.messages import SEND_TOPICS
@@ -68,7 +67,6 @@ def assert_sent_exactly_once(client: Client, campaign_id: str, detail: dict) -> 
     return outbox
 
 
-@pytest.mark.integration
 def test_a_campaign_is_sent_end_to_end_on_the_in_process_transport(database_url):
     with running_service(database_url) as service:
         client = Client(service)
@@ -95,8 +93,6 @@ def test_a_campaign_is_sent_end_to_end_on_the_in_process_transport(database_url)
         assert 0 < float(gauges['campaign_service_relay_position{relay="relay"}']) <= head
 
 
-@pytest.mark.integration
-@pytest.mark.kafka
 def test_a_campaign_is_sent_end_to_end_over_kafka_and_a_redelivery_sends_nothing(
     database_url, kafka_bootstrap
 ):

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from uuid import UUID
 
-import pytest
-
 from domain.enrollment import Enrollment
 from tests.support import Client, eventually, running_service
 
@@ -41,7 +39,6 @@ def sends_today(client: Client) -> dict[str, int]:
     return {a["address"]: a["sends_today"] for a in client.ok(client.get("/v1/sender-accounts"))["items"]}
 
 
-@pytest.mark.integration
 def test_a_suppression_after_launch_withdraws_the_follow_up_and_releases_its_credit(database_url):
     with running_service(database_url, dev_clock=True) as service:
         client = Client(service)
@@ -84,7 +81,6 @@ def test_a_suppression_after_launch_withdraws_the_follow_up_and_releases_its_cre
         assert client.ok(client.get("/v1/credits"))["balance"] == 1000 - 5
 
 
-@pytest.mark.integration
 def test_a_suppression_landing_after_dispatch_is_caught_by_the_worker_before_the_provider_call(
     database_url,
 ):
@@ -127,7 +123,6 @@ def test_a_suppression_landing_after_dispatch_is_caught_by_the_worker_before_the
         assert sends_today(client) == {"sales@brand.example": 1}  # the withheld send took no quota
 
 
-@pytest.mark.integration
 def test_a_phone_suppression_withdraws_texts_and_voicemails_of_a_paused_campaign_and_spares_its_emails(
     database_url,
 ):

@@ -32,7 +32,6 @@ def service(server_url):
         yield running
 
 
-@pytest.mark.integration
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(audience=audiences, counts=step_counts)
 def test_launch_reserves_exactly_the_brute_force_cost(service, audience, counts):

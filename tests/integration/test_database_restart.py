@@ -9,13 +9,10 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import pytest
-
 from runtime.embedded_postgres import EmbeddedPostgres
 from storage.database import Database
 
 
-@pytest.mark.integration
 def test_no_call_fails_after_the_database_restarts(tmp_path: Path):
     server = EmbeddedPostgres(tmp_path / "pg", durable=False)
     db = Database(server.start(), max_size=4)

@@ -43,7 +43,6 @@ def assert_only_the_password_gets_in(server: EmbeddedPostgres) -> None:
     assert not [rule for rule in rules if "trust" in rule]
 
 
-@pytest.mark.integration
 def test_a_new_embedded_postgres_refuses_connections_without_its_password(tmp_path: Path):
     server = EmbeddedPostgres(tmp_path / "data", durable=False)
     url = server.start()
@@ -56,7 +55,6 @@ def test_a_new_embedded_postgres_refuses_connections_without_its_password(tmp_pa
         server.stop()
 
 
-@pytest.mark.integration
 def test_a_folder_made_with_trust_keeps_its_data_and_is_switched_to_the_password(tmp_path: Path):
     old = TrustingOldVersion(tmp_path / "data", durable=False)
     with psycopg.connect(old.start(), autocommit=True) as conn:

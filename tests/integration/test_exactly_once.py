@@ -13,8 +13,9 @@ import pytest
 
 from commands.campaigns.launch_campaign import launch_campaign
 from commands.sending.enroll_contacts import enroll_next_chunk
-from commands.sending.send_steps import Dispatch, send_dispatches
+from commands.sending.send_steps import Dispatch
 from consumers.providers.sandbox import SandboxProvider, outbox
+from consumers.transport.messages import encode_dispatch
 from domain.enrollment import Enrollment, StepStatus
 from tests.support import Client, contacts, running_service
 
@@ -33,7 +34,6 @@ class CrashAfterAccept:
         return self.provider.find_sent(key)
 
 
-@pytest.mark.integration
 def test_a_redelivered_dispatch_after_a_crash_is_reconciled_not_resent(database_url):
     with running_service(database_url) as service:
         client = Client(service)
@@ -43,8 +43,9 @@ def test_a_redelivered_dispatch_after_a_crash_is_reconciled_not_resent(database_
             client.campaign(group, [{"type": "EMAIL", "group": 0, "subject": "s", "body": "b"}])
         )
 
-    # The same database, now driven by hand with no background roles running.
-    with running_service(database_url, roles=()) as service:
+    # The same database, its email worker built by the composition root with a provider that dies.
+    crashing = lambda db: {"sandbox": CrashAfterAccept(SandboxProvider(db))}  # noqa: E731
+    with running_service(database_url, roles=(), providers=crashing) as service:
         app, db, now = service.app, service.db, service.clock.now
         launch_campaign(app, db, client.brand_id, campaign_id, now())
         assert enroll_next_chunk(app, db, campaign_id, now()) == 3
@@ -52,14 +53,17 @@ def test_a_redelivered_dispatch_after_a_crash_is_reconciled_not_resent(database_
         enrollment_ids = [
             Enrollment.create_id(campaign_id, row["contact_id"]) for row in _audience(db, campaign_id)
         ]
-        dispatches = [Dispatch(e, campaign_id, step_id, "email") for e in enrollment_ids]
+        messages = [encode_dispatch(Dispatch(e, campaign_id, step_id, "email"), 0) for e in enrollment_ids]
 
         with pytest.raises(SystemExit):
-            send_dispatches(app, db, {"sandbox": CrashAfterAccept(SandboxProvider(db))}, dispatches[:1], now)
+            service.channel_worker("email").handle(messages[:1])
         assert len(outbox(db, client.brand_id, campaign_id)) == 1
         assert app.enrollment(enrollment_ids[0]).status_of(step_id) is StepStatus.ATTEMPTED
 
-        report = send_dispatches(app, db, {"sandbox": SandboxProvider(db)}, dispatches + dispatches, now)
+    # Restarted with its real provider, the worker gets every message again, twice over.
+    with running_service(database_url, roles=()) as service:
+        app, db = service.app, service.db
+        report = service.channel_worker("email").handle(messages + messages)
 
         assert report.sent == 3
         assert report.skipped == 3  # the second copy of each dispatch in the same batch

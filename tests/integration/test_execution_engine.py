@@ -42,7 +42,6 @@ def transport(request) -> str | None:
     return request.getfixturevalue("kafka_bootstrap") if request.param == "kafka" else None
 
 
-@pytest.mark.integration
 def test_a_campaign_runs_day_by_day_with_rotation_warmup_pause_and_completion(database_url, transport):
     with running_service(database_url, kafka=transport, dev_clock=True) as service:
         client = Client(service)

@@ -19,8 +19,6 @@ from hypothesis import strategies as st
 
 from tests.support import Client, eventually, running_service
 
-pytestmark = pytest.mark.integration
-
 NASTY_TEXT = st.one_of(
     st.text(max_size=30),
     st.sampled_from(["\x00", "a\x00b", "\ud800", "x\udfff", "", " ", "\u202e", "💥" * 300]),

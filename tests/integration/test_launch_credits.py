@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 
-import pytest
 from fastapi.testclient import TestClient
 
 from tests.support import Client, contacts, running_service
@@ -12,7 +11,6 @@ from tests.support import Client, contacts, running_service
 SIX_EMAILS = [{"type": "EMAIL", "group": g, "subject": "s", "body": "b"} for g in range(6)]
 
 
-@pytest.mark.integration
 def test_two_concurrent_launches_against_a_balance_for_one_succeed_exactly_once(database_url):
     with running_service(database_url) as service:
         client = Client(service)  # basic plan: 1,000 credits

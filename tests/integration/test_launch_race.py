@@ -5,12 +5,9 @@ from __future__ import annotations
 import threading
 
 import psycopg
-import pytest
 from fastapi.testclient import TestClient
 
 from tests.support import Client, contacts, eventually, running_service
-
-pytestmark = pytest.mark.integration
 
 
 def _waiting_on_locks(database_url: str) -> int:

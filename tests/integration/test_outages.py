@@ -173,19 +173,14 @@ def restart_postgres_mid_campaign(server: EmbeddedPostgres, kafka: str | None) -
     return outage
 
 
-@pytest.mark.integration
 def test_a_postgres_restart_mid_campaign_loses_and_repeats_nothing_in_process(own_postgres):
     restart_postgres_mid_campaign(own_postgres, kafka=None)
 
 
-@pytest.mark.integration
-@pytest.mark.kafka
 def test_a_postgres_restart_mid_campaign_loses_and_repeats_nothing_over_kafka(own_postgres, kafka_bootstrap):
     restart_postgres_mid_campaign(own_postgres, kafka=kafka_bootstrap)
 
 
-@pytest.mark.integration
-@pytest.mark.kafka
 def test_a_kafka_restart_mid_campaign_loses_and_repeats_nothing(database_url, own_kafka):
     with running_service(database_url, kafka=own_kafka.bootstrap, sandbox_delay_ms=20) as service:
         client = Client(service)
@@ -201,8 +196,6 @@ def test_a_kafka_restart_mid_campaign_loses_and_repeats_nothing(database_url, ow
         assert all(thread.is_alive() for thread in service.threads)
 
 
-@pytest.mark.integration
-@pytest.mark.kafka
 def test_kafka_clients_outlive_an_outage_longer_than_their_connect_timeout(own_kafka):
     prefix = f"t{uuid4().hex[:8]}."
     transport = KafkaTransport(own_kafka.bootstrap, batch_size=10, prefix=prefix)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-import pytest
 from kafka import KafkaConsumer, KafkaProducer
 
 from consumers.transport.messages import DEAD_LETTER_TOPIC, SEND_TOPICS
@@ -14,8 +13,6 @@ from tests.support import Client, contacts, eventually, running_service
 CONTACTS = 150
 
 
-@pytest.mark.integration
-@pytest.mark.kafka
 def test_pausing_mid_run_cancels_queued_dispatches_and_resume_sends_each_exactly_once(
     database_url, kafka_bootstrap
 ):
@@ -44,8 +41,6 @@ def test_pausing_mid_run_cancels_queued_dispatches_and_resume_sends_each_exactly
         assert set(Counter(item["contact_id"] for item in outbox).values()) == {1}
 
 
-@pytest.mark.integration
-@pytest.mark.kafka
 def test_an_undecodable_dispatch_goes_to_the_dead_letter_topic_and_sending_goes_on(
     database_url, kafka_bootstrap
 ):

@@ -11,15 +11,12 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
 import psycopg
-import pytest
 
 from commands.sending.daily_reset import reset_daily_quotas
 from domain.campaign import Campaign
 from runtime import cli
 from storage import parked
 from tests.support import Client, contacts, eventually, running_service
-
-pytestmark = pytest.mark.integration
 
 EMAIL_STEP = {"type": "EMAIL", "group": 0, "subject": "Hi {{first_name|there}}", "body": "Hello"}
 

@@ -17,8 +17,6 @@ from runtime.container import build
 from runtime.settings import Settings
 from storage.parked import TransportUnavailable
 
-pytestmark = [pytest.mark.integration, pytest.mark.kafka]
-
 
 def _campaign(name: str, body: str = "Hello") -> Campaign:
     step = {"id": "s0", "type": "EMAIL", "group": 0, "order": 0, "subject": "Hi", "body": body}

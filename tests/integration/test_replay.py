@@ -6,8 +6,6 @@ import os
 import subprocess
 import sys
 
-import pytest
-
 from tests.support import Client, contacts, eventually, running_service
 
 STEPS = [
@@ -16,7 +14,6 @@ STEPS = [
 ]
 
 
-@pytest.mark.integration
 def test_replay_rebuilds_the_campaign_read_model_identically(database_url):
     with running_service(database_url) as service:
         client = Client(service)
@@ -55,7 +52,6 @@ def test_replay_rebuilds_the_campaign_read_model_identically(database_url):
         assert before["metrics"]["sent"]["sms"] == 20
 
 
-@pytest.mark.integration
 def test_replay_of_an_unknown_projection_is_a_clear_error(database_url):
     env = {**os.environ, "DATABASE_URL": database_url}
     replay = subprocess.run(

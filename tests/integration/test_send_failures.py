@@ -9,8 +9,6 @@ from __future__ import annotations
 import time
 from uuid import UUID
 
-import pytest
-
 from domain.enrollment import Enrollment
 from tests.support import Client, contacts, eventually, running_service
 
@@ -26,7 +24,6 @@ def enrollment_events(service, campaign_id: str, email: str) -> list:
     return list(service.app.events.get(Enrollment.create_id(UUID(campaign_id), row["id"])))
 
 
-@pytest.mark.integration
 def test_a_permanent_failure_is_recorded_its_credit_released_and_its_quota_given_back(database_url):
     with running_service(database_url) as service:
         client = Client(service)
@@ -51,7 +48,6 @@ def test_a_permanent_failure_is_recorded_its_credit_released_and_its_quota_given
         assert [a["sends_today"] for a in accounts if a["id"] == account["id"]] == [2]
 
 
-@pytest.mark.integration
 def test_transient_failures_retry_with_backoff_and_send_once(database_url):
     with running_service(database_url, dev_clock=True) as service:
         client = Client(service)
@@ -78,7 +74,6 @@ def test_transient_failures_retry_with_backoff_and_send_once(database_url):
         assert [d.due_at - first[0].due_at for d in deferrals()][1].total_seconds() >= 60 - 1
 
 
-@pytest.mark.integration
 def test_when_every_sender_is_at_cap_steps_wait_for_the_next_reset_instead_of_failing(database_url):
     with running_service(database_url, dev_clock=True) as service:
         client = Client(service)
@@ -97,7 +92,6 @@ def test_when_every_sender_is_at_cap_steps_wait_for_the_next_reset_instead_of_fa
         assert len(client.outbox(campaign_id)) == 5
 
 
-@pytest.mark.integration
 def test_archiving_a_running_campaign_settles_what_was_sent_and_releases_the_rest(database_url):
     with running_service(database_url, dev_clock=True) as service:
         client = Client(service)
@@ -123,7 +117,6 @@ def test_archiving_a_running_campaign_settles_what_was_sent_and_releases_the_res
         assert len(client.outbox(campaign_id)) == 4
 
 
-@pytest.mark.integration
 def test_a_send_that_succeeds_after_a_transient_failure_counts_once_against_the_quota(database_url):
     with running_service(database_url, dev_clock=True) as service:
         client = Client(service)

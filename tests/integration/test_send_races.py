@@ -13,8 +13,6 @@ from __future__ import annotations
 import threading
 from uuid import UUID
 
-import pytest
-
 from commands.sending.send_steps import Dispatch, send_dispatches
 from consumers.providers.sandbox import SandboxProvider
 from domain.enrollment import Enrollment, StepStatus
@@ -61,7 +59,6 @@ class SandboxWithSmsWorkerInBetween(SandboxProvider):
         return super().send(message)
 
 
-@pytest.mark.integration
 def test_quota_is_given_back_once_when_recording_outcomes_meets_a_version_conflict(database_url):
     with running_service(database_url, roles=NO_SENDING) as service:
         client = Client(service)
@@ -96,7 +93,6 @@ def test_quota_is_given_back_once_when_recording_outcomes_meets_a_version_confli
             )
 
 
-@pytest.mark.integration
 def test_a_step_delivered_twice_at_once_is_sent_once(database_url):
     with running_service(database_url, roles=NO_SENDING) as service:
         client = Client(service)

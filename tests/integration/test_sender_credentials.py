@@ -44,7 +44,6 @@ def _errors(response) -> dict[str, str]:
     return {error["field"]: error["error"] for error in response.json()["errors"]}
 
 
-@pytest.mark.integration
 def test_credentials_are_never_answered_logged_or_stored_in_plaintext_and_decrypt_back(database_url, caplog):
     caplog.set_level(logging.DEBUG)
     with running_service(database_url, credentials_key=KEY) as service:
@@ -87,7 +86,6 @@ def test_credentials_are_never_answered_logged_or_stored_in_plaintext_and_decryp
     assert KEY not in repr(Settings(credentials_key=KEY))
 
 
-@pytest.mark.integration
 def test_missing_or_unknown_credential_keys_are_a_422_naming_the_keys(database_url):
     with running_service(database_url, credentials_key=KEY) as service:
         client = Client(service)
@@ -113,7 +111,6 @@ def test_missing_or_unknown_credential_keys_are_a_422_naming_the_keys(database_u
         assert client.ok(client.get("/v1/sender-accounts"))["items"] == []
 
 
-@pytest.mark.integration
 def test_addresses_providers_and_warm_ups_that_could_never_send_are_refused(database_url):
     with running_service(database_url, credentials_key=KEY) as service:
         client = Client(service)
@@ -134,7 +131,6 @@ def test_addresses_providers_and_warm_ups_that_could_never_send_are_refused(data
         assert client.ok(client.get("/v1/sender-accounts"))["items"] == []
 
 
-@pytest.mark.integration
 def test_the_same_channel_and_address_twice_is_a_409(database_url):
     with running_service(database_url, credentials_key=KEY) as service:
         client = Client(service)
@@ -144,7 +140,6 @@ def test_the_same_channel_and_address_twice_is_a_409(database_url):
         assert again.headers["content-type"].startswith("application/problem+json")
 
 
-@pytest.mark.integration
 def test_without_a_key_on_an_external_database_credentials_are_refused_not_stored(database_url):
     with running_service(database_url) as service:
         assert service.credential_cipher is None

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 from domain.enrollment import Enrollment
 from runtime.container import ROLES
 from tests.integration.test_send_races import dispatched
@@ -20,7 +18,6 @@ from tests.support import Client, eventually, running_service
 MINUTE = 60
 
 
-@pytest.mark.integration
 def test_a_step_left_dispatched_by_a_lost_message_is_swept_and_sent_once(database_url):
     roles = tuple(role for role in ROLES if role != "relay")
     with running_service(database_url, roles=roles, dev_clock=True) as service:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from uuid import UUID
 
-import pytest
 from cryptography.fernet import Fernet
 
 from commands.sending.personalisation import Personalised
@@ -46,7 +45,6 @@ def _launch(client: Client, campaign_id: str):
     return client.post(f"/v1/campaign/{campaign_id}/launch")
 
 
-@pytest.mark.integration
 def test_a_stored_template_is_read_listed_in_pages_and_copied_into_a_new_campaign(database_url):
     with running_service(database_url) as service:
         client, stranger = Client(service), Client(service)
@@ -81,7 +79,6 @@ def test_a_stored_template_is_read_listed_in_pages_and_copied_into_a_new_campaig
         _problem(stranger.post("/v1/campaign/", {"name": "theirs", "template_id": created["id"]}), 404)
 
 
-@pytest.mark.integration
 def test_repeating_a_template_or_sender_account_create_with_the_same_key_creates_one(database_url):
     with running_service(database_url) as service:
         client = Client(service)
@@ -95,7 +92,6 @@ def test_repeating_a_template_or_sender_account_create_with_the_same_key_creates
         assert client.ok(client.post("/v1/sender-accounts", account, headers=key), 201) == made
 
 
-@pytest.mark.integration
 def test_malformed_placeholders_are_refused_when_a_campaign_or_template_is_created(database_url):
     with running_service(database_url) as service:
         client = Client(service)
@@ -114,7 +110,6 @@ def test_malformed_placeholders_are_refused_when_a_campaign_or_template_is_creat
         assert client.ok(client.get("/v1/templates"))["items"] == []
 
 
-@pytest.mark.integration
 def test_a_launch_lists_every_problem_including_each_contact_lacking_a_field(database_url):
     with running_service(database_url) as service:
         client = Client(service)
@@ -147,7 +142,6 @@ def test_a_launch_lists_every_problem_including_each_contact_lacking_a_field(dat
         assert client.ok(_launch(client, campaign_id))["status"] == "ACTIVE"
 
 
-@pytest.mark.integration
 def test_many_contacts_lacking_a_field_are_capped_in_the_listing_with_the_total(database_url):
     with running_service(database_url) as service:
         client = Client(service)
@@ -161,7 +155,6 @@ def test_many_contacts_lacking_a_field_are_capped_in_the_listing_with_the_total(
         assert sum(contact_id in problem for contact_id in _contact_ids(client).values()) == 20
 
 
-@pytest.mark.integration
 def test_a_channel_whose_accounts_use_a_provider_without_an_adapter_cannot_launch(database_url):
     with running_service(database_url, credentials_key=Fernet.generate_key().decode()) as service:
         client = Client(service)
@@ -173,7 +166,6 @@ def test_a_channel_whose_accounts_use_a_provider_without_an_adapter_cannot_launc
         assert "channel email" in problem and "provider this build can send through (sandbox)" in problem
 
 
-@pytest.mark.integration
 def test_a_draft_shows_the_credits_its_launch_would_reserve_and_launch_reserves_exactly_that(database_url):
     with running_service(database_url) as service:
         client = Client(service)
@@ -207,7 +199,6 @@ def failing_model() -> FailingModel:
     return FailingModel()
 
 
-@pytest.mark.integration
 def test_a_failing_personaliser_still_sends_the_escaped_template_text_and_step_sent_says_so(database_url):
     plugin, _ = f"{__name__}:failing_model", MODEL_CALLS.clear()
     with running_service(database_url, personaliser=plugin, personaliser_timeout=2) as service:

@@ -14,8 +14,6 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-import pytest
-
 from tests.support import Client, contacts, eventually, running_service
 
 CONTACTS = 200
@@ -44,8 +42,6 @@ def start_worker(database_url: str, kafka: str, prefix: str, log: Path) -> subpr
     return worker
 
 
-@pytest.mark.integration
-@pytest.mark.kafka
 def test_killing_one_of_two_workers_mid_run_loses_no_send_and_duplicates_none(
     database_url, kafka_bootstrap, tmp_path
 ):

@@ -9,10 +9,11 @@ from uuid import uuid4
 
 import pytest
 
-from commands.application import CampaignApplication, NotFound
+from commands.application import CampaignApplication
 from domain.campaign import Campaign
 from domain.credit_ledger import CreditLedger, Plan
 from domain.enrollment import Enrollment
+from domain.errors import NotFound
 from domain.steps import Step, StepType
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
