@@ -11,11 +11,13 @@ from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationInfo, field_validator
+from pydantic.config import JsonDict
 
 from api.text import AudioUrl, Body, Group, Name, ShortText, Subject, TimeZone, WaitDays
 from domain.limits import MAX_LEAD_GROUPS, MAX_SMS_BODY, MAX_STEPS
 
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+EVERY_DAY: list[Day] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 OPENS = r"^([01]\d|2[0-3]):[0-5]\d$"
 CLOSES = r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$"
 
@@ -27,9 +29,7 @@ class RequestBody(BaseModel):
 
 
 class SendingWindow(RequestBody):
-    days: list[Day] = Field(
-        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], min_length=1, max_length=7
-    )
+    days: list[Day] = Field(default_factory=EVERY_DAY.copy, min_length=1, max_length=7)
     start: str = Field("00:00", pattern=OPENS)
     end: str = Field(
         "24:00", pattern=CLOSES, description="after start; 24:00 is midnight at the end of the day"
@@ -37,7 +37,7 @@ class SendingWindow(RequestBody):
 
 
 # What the step types need, as the schema can say it: the API's checks (domain/steps.py) agree.
-STEP_RULES = {
+STEP_RULES: JsonDict = {
     "allOf": [
         {
             "if": {"properties": {"type": {"const": "EMAIL"}}},

@@ -39,14 +39,15 @@ class Services:
 
 
 def services(request: Request) -> Services:
-    return request.app.state.services
+    services: Services = request.app.state.services  # put there by api/app.py's create_app
+    return services
 
 
 def brand(
     request: Request, authorization: Annotated[str | None, Header(include_in_schema=False)] = None
 ) -> UUID:
     """The caller's brand: decided by the request gate (api/gate.py) already, or looked up here."""
-    decided = request.scope.get("state", {}).get("brand_id")
+    decided: UUID | None = request.scope.get("state", {}).get("brand_id")
     if decided is not None:
         return decided
     if not authorization or not authorization.lower().startswith("bearer "):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
 from uuid import UUID
 
 from starlette.concurrency import run_in_threadpool
@@ -88,7 +87,7 @@ def _counting(receive: Receive, limit: int) -> Receive:
 
     async def counted() -> Message:
         nonlocal received
-        message: Any = await receive()
+        message = await receive()
         if message["type"] == "http.request":
             received += len(message.get("body", b""))
             if received > limit:

@@ -7,7 +7,7 @@ The other types add a length, a shape or a range to it; their bounds show in the
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -62,12 +62,6 @@ def bounded(min_length: int = 0, max_length: int = limits.MAX_TEXT) -> Any:
     return Annotated[str, shape, AfterValidator(_storable), _DocumentedPattern(f"^{STORABLE}*$")]
 
 
-Name = bounded(1, limits.MAX_NAME)
-Subject = bounded(1, limits.MAX_SUBJECT)
-Body = bounded(1, limits.MAX_BODY)
-ShortText = bounded(0, limits.MAX_NAME)
-FreeText = bounded(0, limits.MAX_TEXT)
-Address = bounded(1, 320)
 # No space or control character (every regex engine agrees on those), so no NUL either.
 AudioUrl = Annotated[
     str,
@@ -76,11 +70,6 @@ AudioUrl = Annotated[
     ),
     AfterValidator(_storable),
     Field(description="an http(s) URL of the recording"),
-]
-TimeZone = Annotated[
-    bounded(1, 64),
-    AfterValidator(_known_zone),
-    Field(json_schema_extra={"enum": sorted(limits.time_zones())}),
 ]
 
 
@@ -95,10 +84,40 @@ def whole(low: int, high: int, description: str | None = None) -> Any:
     return Annotated[int, Field(ge=low, le=high, description=description), BeforeValidator(_not_a_bool)]
 
 
-DailyLimit = whole(1, limits.MAX_DAILY_LIMIT)
-DailyIncrement = whole(0, limits.MAX_DAILY_LIMIT)
-Group = whole(0, limits.MAX_GROUP, "day offset from launch")
-WaitDays = whole(0, limits.MAX_WAIT_DAYS)
+if TYPE_CHECKING:
+    # `bounded` and `whole` build their Annotated types at run time, which a type checker cannot
+    # read; to it these are the plain str and int that pydantic hands the code after its checks.
+    Name = str
+    Subject = str
+    Body = str
+    ShortText = str
+    FreeText = str
+    Address = str
+    TimeZone = str
+    FieldKey = str
+    DailyLimit = int
+    DailyIncrement = int
+    Group = int
+    WaitDays = int
+else:
+    Name = bounded(1, limits.MAX_NAME)
+    Subject = bounded(1, limits.MAX_SUBJECT)
+    Body = bounded(1, limits.MAX_BODY)
+    ShortText = bounded(0, limits.MAX_NAME)
+    FreeText = bounded(0, limits.MAX_TEXT)
+    Address = bounded(1, 320)
+    TimeZone = Annotated[
+        bounded(1, 64),
+        AfterValidator(_known_zone),
+        Field(json_schema_extra={"enum": sorted(limits.time_zones())}),
+    ]
+    DailyLimit = whole(1, limits.MAX_DAILY_LIMIT)
+    DailyIncrement = whole(0, limits.MAX_DAILY_LIMIT)
+    Group = whole(0, limits.MAX_GROUP, "day offset from launch")
+    WaitDays = whole(0, limits.MAX_WAIT_DAYS)
+    FieldKey = bounded(1, 100)
+
+
 # A cursor is opaque base64url; any other is refused as one this API did not hand out (400).
 CursorText = Annotated[
     str,
@@ -108,7 +127,6 @@ CursorText = Annotated[
 ]
 
 # A contact's custom fields: flat (no nesting), a bounded number of short keys and bounded values.
-FieldKey = bounded(1, 100)
 # Strict: pydantic would otherwise read a long string of digits as a number, past the text's bound.
 FieldValue = (
     FreeText

@@ -7,13 +7,18 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, project_aggregate
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.postgres import PostgresAggregateRecorder
 from psycopg.sql import SQL, Identifier
 
+from domain.campaign import Campaign
+from domain.credit_ledger import CreditLedger
+from domain.enrollment import Enrollment
 from domain.errors import NotFound
 
 T = TypeVar("T")
+A = TypeVar("A", bound=Aggregate)
 
 MAX_CONFLICT_RETRIES = 8
 
@@ -22,6 +27,36 @@ class CampaignApplication(Application[UUID]):
     """One event store and one notification log for campaigns, ledgers and enrollments."""
 
     name = "campaigns"
+
+    def campaign(self, campaign_id: UUID, brand_id: UUID | None = None) -> Campaign:
+        """The campaign; NotFound when missing or, given `brand_id`, when it is another brand's."""
+        campaign = self._load(campaign_id, Campaign)
+        if campaign is None or (brand_id is not None and campaign.brand_id != brand_id):
+            raise NotFound(f"campaign {campaign_id}")
+        return campaign
+
+    def ledger(self, brand_id: UUID) -> CreditLedger:
+        """The brand's credit ledger (opened with the brand); NotFound without one."""
+        ledger_id = CreditLedger.create_id(brand_id)
+        ledger = self._load(ledger_id, CreditLedger)
+        if ledger is None:
+            raise NotFound(str(ledger_id))
+        return ledger
+
+    def enrollment(self, enrollment_id: UUID) -> Enrollment:
+        """The enrollment; NotFound when that contact was never enrolled in that campaign."""
+        enrollment = self._load(enrollment_id, Enrollment)
+        if enrollment is None:
+            raise NotFound(f"enrollment {enrollment_id}")
+        return enrollment
+
+    def enrollments(self, enrollment_ids: list[UUID]) -> dict[UUID, Enrollment]:
+        """The enrollments that exist among `enrollment_ids`, loaded in one query (the send path's batch)."""
+        return {i: e for i, e in self.get_many(enrollment_ids).items() if isinstance(e, Enrollment)}
+
+    def _load(self, aggregate_id: UUID, kind: type[A]) -> A | None:
+        aggregate = self.find(aggregate_id)
+        return aggregate if isinstance(aggregate, kind) else None
 
     def get(self, aggregate_id: UUID) -> Any:
         try:

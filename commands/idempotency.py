@@ -88,7 +88,8 @@ def _claim(
         )
         claim = cur.fetchone()
         if claim is not None:
-            return claim["claimed_at"]
+            claimed_at: datetime = claim["claimed_at"]
+            return claimed_at
         cur.execute(
             "SELECT scope, fingerprint, status, body FROM idempotency_keys WHERE brand_id = %s AND key = %s",
             (brand_id, key),

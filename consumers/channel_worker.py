@@ -18,8 +18,8 @@ from datetime import datetime
 from commands.application import CampaignApplication
 from commands.sending.personalisation import TEMPLATE, Personaliser
 from commands.sending.providers import Provider
-from commands.sending.send_outcomes import SendReport
-from commands.sending.send_steps import Dispatch, send_dispatches
+from commands.sending.send_outcomes import Dispatch, SendReport
+from commands.sending.send_steps import send_dispatches
 from consumers.transport import Transport
 from consumers.transport.messages import DEAD_LETTER_TOPIC, SEND_TOPICS, decode_dispatch
 from storage import parked

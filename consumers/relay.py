@@ -13,10 +13,11 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.application import Application
 
-from commands.sending.send_steps import Dispatch
+from commands.sending.send_outcomes import Dispatch
 from consumers.transport import Transport
 from consumers.transport.messages import EVENTS_TOPIC, SEND_TOPICS, encode_dispatch
 from domain.enrollment import Enrollment
@@ -43,7 +44,7 @@ def feed_message(position: int, event: Any) -> bytes:
 class Relay:
     def __init__(
         self,
-        app: Application,
+        app: Application[UUID],
         db: Database,
         transport: Transport,
         *,

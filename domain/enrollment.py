@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -21,8 +22,21 @@ from domain.schedule import group_due_at
 from domain.sending_window import SendingWindow
 from domain.steps import Step, StepType
 
-FINAL = frozenset({"sent", "failed", "withdrawn"})
-IN_FLIGHT = frozenset({"dispatched", "attempted"})
+
+class StepStatus(StrEnum):
+    """Where one step of an enrollment stands; rebuilt from the events, never stored in them."""
+
+    PENDING = "pending"  # not dispatched yet, or deferred back to wait
+    DISPATCHED = "dispatched"  # handed to a channel worker
+    ATTEMPTED = "attempted"  # a provider call was (about to be) made under the step's key
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"  # a dispatch taken back (the campaign was paused); may be dispatched again
+    WITHDRAWN = "withdrawn"  # ended for good unsent (the address was suppressed)
+
+
+FINAL = frozenset({StepStatus.SENT, StepStatus.FAILED, StepStatus.WITHDRAWN})
+IN_FLIGHT = frozenset({StepStatus.DISPATCHED, StepStatus.ATTEMPTED})
 
 
 class Enrollment(Aggregate):
@@ -62,7 +76,7 @@ class Enrollment(Aggregate):
         self.enrolled_at = enrolled_at
         self.window = SendingWindow.from_dict(window)
         self.timezone = timezone
-        self.step_status: dict[str, str] = {}
+        self.step_status: dict[str, StepStatus] = {}
         self.sender_of: dict[str, str] = {}
         self.attempts: dict[str, int] = {}
         self.in_flight_since: dict[str, datetime] = {}  # dispatched or attempted steps, from when
@@ -114,8 +128,8 @@ class Enrollment(Aggregate):
     def sends_in(self, group: int) -> list[Step]:
         return [s for s in self.plan if s.group == group and s.type is not StepType.WAIT]
 
-    def status_of(self, step_id: str) -> str:
-        return self.step_status.get(step_id, "pending")
+    def status_of(self, step_id: str) -> StepStatus:
+        return self.step_status.get(step_id, StepStatus.PENDING)
 
     class GroupScheduled(Aggregate.Event):
         campaign_id: UUID
@@ -168,7 +182,7 @@ class Enrollment(Aggregate):
             return []
         dispatched = []
         for step in self.sends_in(self.current_group):
-            if self.status_of(step.id) in ("pending", "cancelled"):
+            if self.status_of(step.id) in (StepStatus.PENDING, StepStatus.CANCELLED):
                 self._dispatched(self.campaign_id, step.id, step.channel or "", step.group, now)
                 dispatched.append(step)
         return dispatched
@@ -198,7 +212,7 @@ class Enrollment(Aggregate):
         dispatched_at: datetime,
         redispatched: bool = False,
     ) -> None:
-        self.step_status[step_id] = "dispatched"
+        self.step_status[step_id] = StepStatus.DISPATCHED
         self.in_flight_since[step_id] = dispatched_at
 
     class StepAttempted(Aggregate.Event):
@@ -209,7 +223,7 @@ class Enrollment(Aggregate):
 
     def attempt(self, step_id: str, sender_account_id: str, attempted_at: datetime) -> str:
         """Record that a provider call is about to be made; returns its idempotency key."""
-        if self.status_of(step_id) != "dispatched":
+        if self.status_of(step_id) is not StepStatus.DISPATCHED:
             raise DomainError(f"step {step_id} is {self.status_of(step_id)}, not dispatched")
         key = f"{self.id}:{step_id}"
         self._attempted(step_id, sender_account_id, key, attempted_at)
@@ -219,7 +233,7 @@ class Enrollment(Aggregate):
     def _attempted(
         self, step_id: str, sender_account_id: str, message_key: str, attempted_at: datetime
     ) -> None:
-        self.step_status[step_id] = "attempted"
+        self.step_status[step_id] = StepStatus.ATTEMPTED
         self.attempts[step_id] = self.attempts.get(step_id, 0) + 1
         self.sender_of[step_id] = sender_account_id
         self.in_flight_since[step_id] = attempted_at
@@ -244,7 +258,7 @@ class Enrollment(Aggregate):
     ) -> None:
         """Record the provider's acceptance; `personalisation` says how the text was made
         ("template", or e.g. "model" / "template: model failed ...")."""
-        if self.status_of(step_id) != "attempted":
+        if self.status_of(step_id) is not StepStatus.ATTEMPTED:
             raise DomainError(f"step {step_id} is {self.status_of(step_id)}, not attempted")
         step = self._step(step_id)
         sender = self.sender_of[step_id]
@@ -272,7 +286,7 @@ class Enrollment(Aggregate):
         sent_at: datetime,
         personalisation: str,
     ) -> None:
-        self.step_status[step_id] = "sent"
+        self.step_status[step_id] = StepStatus.SENT
         self.in_flight_since.pop(step_id, None)
 
     class StepFailed(Aggregate.Event):
@@ -300,7 +314,7 @@ class Enrollment(Aggregate):
         credits_released: int,
         failed_at: datetime,
     ) -> None:
-        self.step_status[step_id] = "failed"
+        self.step_status[step_id] = StepStatus.FAILED
         self.in_flight_since.pop(step_id, None)
 
     class StepDeferred(Aggregate.Event):
@@ -315,7 +329,7 @@ class Enrollment(Aggregate):
         Used when every sender is at its cap, or the provider answered "try again later"; the
         attempt count stays, so the next try asks the provider first whether it already sent.
         """
-        if self.status_of(step_id) not in ("dispatched", "attempted"):
+        if self.status_of(step_id) not in IN_FLIGHT:
             raise DomainError(
                 f"step {step_id} is {self.status_of(step_id)}; only a step in flight is deferred"
             )
@@ -325,7 +339,7 @@ class Enrollment(Aggregate):
 
     @event(StepDeferred)
     def _deferred(self, campaign_id: UUID, step_id: str, reason: str, due_at: datetime) -> None:
-        self.step_status[step_id] = "pending"
+        self.step_status[step_id] = StepStatus.PENDING
         self.in_flight_since.pop(step_id, None)
         if self.due_at is None or due_at > self.due_at:
             self.due_at = due_at
@@ -344,13 +358,13 @@ class Enrollment(Aggregate):
 
         An attempted step is cancelled only once the provider has said it never got it.
         """
-        if self.status_of(step_id) not in ("dispatched", "attempted"):
+        if self.status_of(step_id) not in IN_FLIGHT:
             raise DomainError(f"step {step_id} is {self.status_of(step_id)}, not in flight")
         self._cancelled(self.campaign_id, step_id, reason, cancelled_at)
 
     @event(StepCancelled)
     def _cancelled(self, campaign_id: UUID, step_id: str, reason: str, cancelled_at: datetime) -> None:
-        self.step_status[step_id] = "cancelled"
+        self.step_status[step_id] = StepStatus.CANCELLED
         self.in_flight_since.pop(step_id, None)
 
     class StepWithdrawn(Aggregate.Event):
@@ -378,7 +392,7 @@ class Enrollment(Aggregate):
         steps = [
             step
             for step in self.plan
-            if step.channel in channels and self.status_of(step.id) not in FINAL | {"attempted"}
+            if step.channel in channels and self.status_of(step.id) not in FINAL | {StepStatus.ATTEMPTED}
         ]
         for step in steps:
             self.withdraw_step(step.id, reason, unit_costs[step.type], withdrawn_at)
@@ -404,7 +418,7 @@ class Enrollment(Aggregate):
         credits_released: int,
         withdrawn_at: datetime,
     ) -> None:
-        self.step_status[step_id] = "withdrawn"
+        self.step_status[step_id] = StepStatus.WITHDRAWN
         self.in_flight_since.pop(step_id, None)
 
     def _step(self, step_id: str) -> Step:

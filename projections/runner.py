@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
+from uuid import UUID
 
 from eventsourcing.application import Application
 
@@ -23,7 +24,10 @@ from storage.event_log import brand_of, read_log, read_one
 
 class ReadModel(Protocol):
     name: str
-    events: tuple[type, ...]  # the event classes it applies; the runner reads only those
+
+    @property
+    def events(self) -> tuple[type, ...]:
+        """The event classes it applies; the runner reads only those (read-only: a class's own tuple fits)."""
 
     def apply(self, cur: Any, events: list[tuple[int, Any]]) -> None:
         """Apply (notification id, domain event) pairs inside the caller's transaction."""
@@ -40,7 +44,9 @@ def position_of(db: Database, name: str) -> int:
 class ReadModelRunner:
     """Runs one projection over the application's notification log."""
 
-    def __init__(self, app: Application, db: Database, projection: ReadModel, batch_size: int = 1000) -> None:
+    def __init__(
+        self, app: Application[UUID], db: Database, projection: ReadModel, batch_size: int = 1000
+    ) -> None:
         self.app, self.db, self.projection, self.batch_size = app, db, projection, batch_size
 
     def run_once(self) -> int:

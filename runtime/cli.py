@@ -9,13 +9,16 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from runtime.settings import Settings
 
-if TYPE_CHECKING:
-    from runtime.container import SchemaPolicy
+if TYPE_CHECKING:  # imported where used at run time: each command loads only what it needs
+    import uvicorn
+
+    from runtime.container import Container, SchemaPolicy
 
 
 def _settings(args: argparse.Namespace, **forced: object) -> Settings:
@@ -28,7 +31,7 @@ def _settings(args: argparse.Namespace, **forced: object) -> Settings:
     return Settings(**{**overrides, **forced})
 
 
-def _container(args: argparse.Namespace, *, schema: SchemaPolicy = "upgrade", **forced: object):
+def _container(args: argparse.Namespace, *, schema: SchemaPolicy = "upgrade", **forced: object) -> Container:
     from runtime.container import build
 
     settings = _settings(args, **forced)
@@ -101,7 +104,7 @@ def serve(
         container.close()
 
 
-def _exit_status(container) -> int:
+def _exit_status(container: Container) -> int:
     """0 on a requested stop; 1, with the reason on stderr, when the roles could not go on."""
     if container.fatal is None:
         return 0
@@ -109,14 +112,14 @@ def _exit_status(container) -> int:
     return 1
 
 
-def _server_without_signal_capture(config):
+def _server_without_signal_capture(config: uvicorn.Config) -> uvicorn.Server:
     """uvicorn's server, minus its signal capture: that re-raises SIGTERM after shutdown and would
     kill the process before the background roles and the embedded PostgreSQL are stopped."""
     import uvicorn
 
     class Server(uvicorn.Server):
         @contextlib.contextmanager
-        def capture_signals(self):
+        def capture_signals(self) -> Iterator[None]:
             yield
 
     return Server(config)
@@ -209,7 +212,7 @@ def parked_retry(args: argparse.Namespace) -> int:
 
 
 @contextlib.contextmanager
-def _database_url(args: argparse.Namespace):
+def _database_url(args: argparse.Namespace) -> Iterator[str]:
     """The database the other commands use (DATABASE_URL, else the embedded one under the data
     dir), without building the rest of the service."""
     from runtime.embedded_postgres import EmbeddedPostgres
@@ -321,7 +324,8 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        return args.func(args)
+        status: int = args.func(args)  # each subcommand's function (set_defaults above) returns one
+        return status
     except KeyboardInterrupt:
         return 130
     except ValueError as bad:

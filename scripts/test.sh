@@ -21,7 +21,7 @@ echo "== lint and layering" >&2
 "$root/.venv/bin/ruff" check .
 "$root/.venv/bin/ruff" format --check .
 "$root/.venv/bin/lint-imports" >/dev/null
-"$root/.venv/bin/mypy" domain
+"$root/.venv/bin/mypy"  # strict, on every layer: [tool.mypy] in pyproject.toml
 
 echo "== starting PostgreSQL and Kafka" >&2
 # Assignments (unlike `export $(...)`) stop the script when a server fails to start.

@@ -32,7 +32,8 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[psycopg.Cursor[dict[str, Any]]]:
         """A cursor inside one transaction: committed on success, rolled back on error."""
-        with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+        # The pool's connections already make dict rows; saying so here lets the type checker know.
+        with self.pool.connection() as conn, conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
             yield cur
 
     def fetch_all(self, sql: Any, params: Any = None) -> list[dict[str, Any]]:

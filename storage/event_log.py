@@ -16,7 +16,7 @@ from eventsourcing.utils import get_topic
 
 
 def read_log(
-    app: Application, after: int, limit: int, classes: Sequence[type] = ()
+    app: Application[UUID], after: int, limit: int, classes: Sequence[type] = ()
 ) -> tuple[list[tuple[int, Any]], int]:
     """Up to `limit` (position, event) pairs after `after`, and the position read through."""
     recorder = app.recorder
@@ -32,7 +32,7 @@ def read_log(
     return [(n.id, app.mapper.to_domain_event(n)) for n in notes], through
 
 
-def read_one(app: Application, position: int) -> tuple[int, Any]:
+def read_one(app: Application[UUID], position: int) -> tuple[int, Any]:
     """The (position, event) stored at one log position (LookupError if there is none)."""
     notes = app.recorder.select_notifications(position, 1)
     if not notes or notes[0].id != position:
@@ -40,7 +40,7 @@ def read_one(app: Application, position: int) -> tuple[int, Any]:
     return position, app.mapper.to_domain_event(notes[0])
 
 
-def brand_of(app: Application, event: Any) -> UUID | None:
+def brand_of(app: Application[UUID], event: Any) -> UUID | None:
     """The brand an event belongs to, for the operator: its own field, else its creator's event's."""
     brand = getattr(event, "brand_id", None)
     if isinstance(brand, UUID):

@@ -194,10 +194,10 @@ def each_contained(
             record_failure(db, follower, name, brand(item), error)
             continue
         recovered.append(name)
-    known = {
+    still_parked = {
         row["item"] for row in db.fetch_all("SELECT item FROM parked_items WHERE follower = %s", (follower,))
     }
-    cleared(db, follower, [name for name in recovered if name in known])
+    cleared(db, follower, [name for name in recovered if name in still_parked])
     return done
 
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
 
 from api.definitions import CampaignIn
 from api.deps import BrandDep, Cursor, IdempotencyKey, Limit, Services, ServicesDep, answer_once
 from api.schemas import CampaignOut, CampaignPage, LaunchOut, StatusOut
+from commands.application import CampaignApplication
 from commands.campaigns.campaign_lifecycle import archive_campaign, pause_campaign, resume_campaign
 from commands.campaigns.create_campaign import CreateCampaign, brand_campaign, create_campaign
 from commands.campaigns.launch_campaign import estimated_launch_cost, launch_campaign
@@ -46,7 +50,7 @@ def _campaign(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _read(services: Services, brand: UUID, campaign_id: UUID) -> dict:
+def _read(services: Services, brand: UUID, campaign_id: UUID) -> dict[str, Any]:
     row = summary(services.db, brand, campaign_id)
     if row is None:
         raise NotFound(f"campaign {campaign_id}")
@@ -56,7 +60,7 @@ def _read(services: Services, brand: UUID, campaign_id: UUID) -> dict:
     return {**_campaign(row), "estimated_credits": estimate}
 
 
-def _new_draft(services: Services, brand: UUID, campaign_id: UUID) -> dict:
+def _new_draft(services: Services, brand: UUID, campaign_id: UUID) -> dict[str, Any]:
     """A campaign just created, from its aggregate: the read model lags, and a new DRAFT has no metrics."""
     campaign = brand_campaign(services.app, brand, campaign_id)
     return {
@@ -79,8 +83,10 @@ def _new_draft(services: Services, brand: UUID, campaign_id: UUID) -> dict:
     response_model=CampaignOut,
     responses={404: {"description": "a lead group or the template does not exist"}},
 )
-def create(body: CampaignIn, brand: BrandDep, services: ServicesDep, idempotency_key: IdempotencyKey = None):
-    def run():
+def create(
+    body: CampaignIn, brand: BrandDep, services: ServicesDep, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
+    def run() -> tuple[int, CampaignOut]:
         command = CreateCampaign(
             brand_id=brand,
             name=body.name,
@@ -107,13 +113,13 @@ def list_campaigns(
     status: Annotated[str | None, Query(pattern="^(DRAFT|ACTIVE|PAUSED|COMPLETED|ARCHIVED)$")] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
-):
+) -> dict[str, Any]:
     rows, next_cursor = summaries(services.db, brand, status, limit, cursor)
     return {"items": [_campaign(row) for row in rows], "next_cursor": next_cursor}
 
 
 @router.get("/{campaign_id}", response_model=CampaignOut)
-def get_campaign(campaign_id: UUID, brand: BrandDep, services: ServicesDep):
+def get_campaign(campaign_id: UUID, brand: BrandDep, services: ServicesDep) -> dict[str, Any]:
     return _read(services, brand, campaign_id)
 
 
@@ -126,8 +132,10 @@ def get_campaign(campaign_id: UUID, brand: BrandDep, services: ServicesDep):
         422: {"description": "the campaign cannot run: `problems` lists why"},
     },
 )
-def launch(campaign_id: UUID, brand: BrandDep, services: ServicesDep, idempotency_key: IdempotencyKey = None):
-    def run():
+def launch(
+    campaign_id: UUID, brand: BrandDep, services: ServicesDep, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
+    def run() -> tuple[int, dict[str, Any]]:
         now, providers = services.clock.now(), services.sending_providers
         launched = launch_campaign(services.app, services.db, brand, campaign_id, now, providers)
         wait_for_position(services.db, list(services.projections), launched.position)
@@ -136,22 +144,26 @@ def launch(campaign_id: UUID, brand: BrandDep, services: ServicesDep, idempotenc
     return answer_once(services, brand, idempotency_key, f"POST /v1/campaign/{campaign_id}/launch", run)
 
 
-def _transition(services: Services, brand: UUID, campaign_id: UUID, change) -> dict:
+# pause_campaign, resume_campaign or archive_campaign: the notification id written (None: nothing)
+Transition = Callable[[CampaignApplication, UUID, UUID, datetime], int | None]
+
+
+def _transition(services: Services, brand: UUID, campaign_id: UUID, change: Transition) -> dict[str, Any]:
     position = change(services.app, brand, campaign_id, services.clock.now())
     wait_for_position(services.db, list(services.projections), position)  # so a GET then shows it
     return {"id": campaign_id, "status": brand_campaign(services.app, brand, campaign_id).status.value}
 
 
 @router.post("/{campaign_id}/pause", response_model=StatusOut, responses=NOT_NOW)
-def pause(campaign_id: UUID, brand: BrandDep, services: ServicesDep):
+def pause(campaign_id: UUID, brand: BrandDep, services: ServicesDep) -> dict[str, Any]:
     return _transition(services, brand, campaign_id, pause_campaign)
 
 
 @router.post("/{campaign_id}/resume", response_model=StatusOut, responses=NOT_NOW)
-def resume(campaign_id: UUID, brand: BrandDep, services: ServicesDep):
+def resume(campaign_id: UUID, brand: BrandDep, services: ServicesDep) -> dict[str, Any]:
     return _transition(services, brand, campaign_id, resume_campaign)
 
 
 @router.post("/{campaign_id}/archive", response_model=StatusOut, responses=NOT_NOW)
-def archive(campaign_id: UUID, brand: BrandDep, services: ServicesDep):
+def archive(campaign_id: UUID, brand: BrandDep, services: ServicesDep) -> dict[str, Any]:
     return _transition(services, brand, campaign_id, archive_campaign)

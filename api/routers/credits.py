@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 
 from api.deps import BrandDep, ServicesDep
 from api.schemas import CreditsOut
-from domain.credit_ledger import CreditLedger
 
 router = APIRouter(prefix="/v1/credits", tags=["credits"])
 
 
 @router.get("", response_model=CreditsOut)
-def credits(brand: BrandDep, services: ServicesDep):
-    ledger: CreditLedger = services.app.get(CreditLedger.create_id(brand))
+def credits(brand: BrandDep, services: ServicesDep) -> dict[str, Any]:
+    ledger = services.app.ledger(brand)
     return {
         "plan": ledger.plan.value,
         "balance": ledger.balance,

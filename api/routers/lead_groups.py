@@ -15,6 +15,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
@@ -56,8 +57,10 @@ CONTACTS_BODY = {
 
 
 @router.post("", status_code=201, response_model=LeadGroupOut)
-def create(body: LeadGroupIn, brand: BrandDep, services: ServicesDep, idempotency_key: IdempotencyKey = None):
-    def run():
+def create(
+    body: LeadGroupIn, brand: BrandDep, services: ServicesDep, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
+    def run() -> tuple[int, LeadGroupOut]:
         return 201, LeadGroupOut.model_validate(
             create_lead_group(services.db, brand, body.name, services.clock.now())
         )
@@ -66,13 +69,15 @@ def create(body: LeadGroupIn, brand: BrandDep, services: ServicesDep, idempotenc
 
 
 @router.get("", response_model=LeadGroupPage)
-def list_groups(brand: BrandDep, services: ServicesDep, limit: Limit = 50, cursor: Cursor = None):
+def list_groups(
+    brand: BrandDep, services: ServicesDep, limit: Limit = 50, cursor: Cursor = None
+) -> dict[str, Any]:
     rows, next_cursor = lead_groups(services.db, brand, limit, cursor)
     return {"items": rows, "next_cursor": next_cursor}
 
 
 @router.get("/{group_id}", response_model=LeadGroupOut)
-def get_group(group_id: UUID, brand: BrandDep, services: ServicesDep):
+def get_group(group_id: UUID, brand: BrandDep, services: ServicesDep) -> dict[str, Any]:
     return lead_group(services.db, brand, group_id)
 
 
@@ -82,7 +87,9 @@ def get_group(group_id: UUID, brand: BrandDep, services: ServicesDep):
     openapi_extra=CONTACTS_BODY,
     responses={404: {"description": "no such lead group"}, 415: {"description": "not JSON or CSV"}},
 )
-async def add_contacts(group_id: UUID, request: Request, brand: BrandDep, services: ServicesDep):
+async def add_contacts(
+    group_id: UUID, request: Request, brand: BrandDep, services: ServicesDep
+) -> dict[str, Any]:
     """Contacts as JSON `{"contacts": [...]}`, or as `text/csv` with a header row (other columns: fields)."""
     media_type, _, params = request.headers.get("content-type", "").partition(";")
     media_type = media_type.strip().lower()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter
@@ -22,7 +24,7 @@ clock_router = APIRouter(prefix="/v1/dev/clock", tags=["development"])
     response_model_by_alias=True,
     responses={404: {"description": "no such campaign"}},
 )
-def sandbox_outbox(brand: BrandDep, services: ServicesDep, campaign_id: UUID | None = None):
+def sandbox_outbox(brand: BrandDep, services: ServicesDep, campaign_id: UUID | None = None) -> dict[str, Any]:
     if services.read_outbox is None:
         raise Problem(404, "Not found", "the sandbox provider is not in use")
     if campaign_id is not None and summary(services.db, brand, campaign_id) is None:
@@ -32,11 +34,13 @@ def sandbox_outbox(brand: BrandDep, services: ServicesDep, campaign_id: UUID | N
 
 
 @clock_router.get("", response_model=ClockOut)
-def read_clock(services: ServicesDep):
+def read_clock(services: ServicesDep) -> dict[str, datetime]:
     return {"now": services.clock.now()}
 
 
 @clock_router.post("/advance", response_model=ClockOut)
-def advance_clock(body: ClockAdvance, services: ServicesDep):
-    assert services.dev_clock is not None
-    return {"now": services.dev_clock.advance(body.seconds)}
+def advance_clock(body: ClockAdvance, services: ServicesDep) -> dict[str, datetime]:
+    clock = services.dev_clock
+    if clock is None:  # the router is mounted only with the development clock
+        raise RuntimeError("the development clock is not in use")
+    return {"now": clock.advance(body.seconds)}

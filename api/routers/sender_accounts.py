@@ -6,9 +6,13 @@ schema has a field for them.
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any
+from uuid import UUID
 
-from api.deps import BrandDep, Cursor, IdempotencyKey, Limit, ServicesDep, answer_once
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from api.deps import BrandDep, Cursor, IdempotencyKey, Limit, Services, ServicesDep, answer_once
 from api.schemas import SenderAccountIn, SenderAccountOut, SenderAccountPage
 from commands.sending.sender_accounts import (
     register_sender_account,
@@ -29,7 +33,7 @@ router = APIRouter(prefix="/v1/sender-accounts", tags=["sender accounts"])
 )
 def create(
     body: SenderAccountIn, brand: BrandDep, services: ServicesDep, idempotency_key: IdempotencyKey = None
-):
+) -> JSONResponse:
     def register() -> tuple[int, SenderAccountOut]:
         return _register(body, brand, services)
 
@@ -38,7 +42,7 @@ def create(
     return answer_once(services, brand, idempotency_key, "POST /v1/sender-accounts", register, request)
 
 
-def _register(body: SenderAccountIn, brand, services) -> tuple[int, SenderAccountOut]:
+def _register(body: SenderAccountIn, brand: UUID, services: Services) -> tuple[int, SenderAccountOut]:
     account = register_sender_account(
         services.db,
         brand,
@@ -55,6 +59,8 @@ def _register(body: SenderAccountIn, brand, services) -> tuple[int, SenderAccoun
 
 
 @router.get("", response_model=SenderAccountPage)
-def list_accounts(brand: BrandDep, services: ServicesDep, limit: Limit = 50, cursor: Cursor = None):
+def list_accounts(
+    brand: BrandDep, services: ServicesDep, limit: Limit = 50, cursor: Cursor = None
+) -> dict[str, Any]:
     rows, next_cursor = sender_accounts(services.db, brand, limit, cursor)
     return {"items": rows, "next_cursor": next_cursor}

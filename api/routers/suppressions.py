@@ -7,10 +7,10 @@ entry (201 the first time, 200 after).
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
 from api.deps import BrandDep, Cursor, IdempotencyKey, Limit, ServicesDep, answer_once
 from api.schemas import SuppressionIn, SuppressionOut, SuppressionPage
@@ -27,7 +27,7 @@ def list_suppressions(
     limit: Limit = 50,
     cursor: Cursor = None,
     channel: Literal["email", "phone"] | None = None,
-):
+) -> dict[str, Any]:
     rows, next_cursor = suppressions(services.db, brand, limit, cursor, channel)
     return {"items": rows, "next_cursor": next_cursor}
 
@@ -40,8 +40,8 @@ def list_suppressions(
 )
 def add_suppression(
     body: SuppressionIn, brand: BrandDep, services: ServicesDep, idempotency_key: IdempotencyKey = None
-):
-    def run():
+) -> JSONResponse:
+    def run() -> tuple[int, SuppressionOut]:
         suppressed = suppress(
             services.app,
             services.db,
@@ -59,6 +59,8 @@ def add_suppression(
 @router.delete(
     "/{address:path}", status_code=204, responses={404: {"description": "the address is not suppressed"}}
 )
-def remove_suppression(address: Annotated[Address, Path()], brand: BrandDep, services: ServicesDep):
+def remove_suppression(
+    address: Annotated[Address, Path()], brand: BrandDep, services: ServicesDep
+) -> Response:
     unsuppress(services.db, brand, address, services.default_phone_region)
     return Response(status_code=204)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 
 from api.definitions import TemplateIn
 from api.deps import BrandDep, Cursor, IdempotencyKey, Limit, ServicesDep, answer_once
@@ -15,8 +17,10 @@ router = APIRouter(prefix="/v1/templates", tags=["templates"])
 
 
 @router.post("", status_code=201, response_model=TemplateOut)
-def create(body: TemplateIn, brand: BrandDep, services: ServicesDep, idempotency_key: IdempotencyKey = None):
-    def run():
+def create(
+    body: TemplateIn, brand: BrandDep, services: ServicesDep, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
+    def run() -> tuple[int, TemplateOut]:
         steps = [step.model_dump() for step in body.steps]
         created = create_template(services.db, brand, body.name, steps, services.clock.now())
         return 201, TemplateOut.model_validate(created)
@@ -30,11 +34,11 @@ def list_templates(
     services: ServicesDep,
     limit: Limit = 50,
     cursor: Cursor = None,
-):
+) -> dict[str, Any]:
     rows, next_cursor = templates(services.db, brand, limit, cursor)
     return {"items": rows, "next_cursor": next_cursor}
 
 
 @router.get("/{template_id}", response_model=TemplateOut)
-def get_template(template_id: UUID, brand: BrandDep, services: ServicesDep):
+def get_template(template_id: UUID, brand: BrandDep, services: ServicesDep) -> dict[str, Any]:
     return template(services.db, brand, template_id)

@@ -87,7 +87,7 @@ def import_contacts(
 
 
 def _upsert_round(
-    cur: psycopg.Cursor,
+    cur: psycopg.Cursor[dict[str, Any]],
     brand_id: UUID,
     group_id: UUID,
     rows: list[tuple[int, Contact]],
@@ -107,7 +107,8 @@ def _upsert_round(
     found = cur.fetchall()
     by_email = {row["email"]: row for row in found if row["email"]}
     by_phone = {row["phone"]: row for row in found if row["phone"]}
-    writes, later, claimed = _Writes(), [], set()
+    writes, later = _Writes(), []
+    claimed: set[tuple[str, str | None] | UUID] = set()
     for number, contact in rows:
         keys = {("email", contact.email), ("phone", contact.phone)} - {("email", None), ("phone", None)}
         by_mail, by_number = by_email.get(contact.email), by_phone.get(contact.phone)
@@ -151,7 +152,9 @@ def _merged(existing: dict[str, Any], contact: Contact) -> dict[str, Any]:
     return {**merged, "fields": {**existing["fields"], **contact.fields}}
 
 
-def _write(cur: psycopg.Cursor, brand_id: UUID, group_id: UUID, writes: _Writes, now: datetime) -> None:
+def _write(
+    cur: psycopg.Cursor[dict[str, Any]], brand_id: UUID, group_id: UUID, writes: _Writes, now: datetime
+) -> None:
     if writes.updates:
         cur.executemany(
             """UPDATE contacts SET email = %s, phone = %s, first_name = %s, last_name = %s, company = %s,

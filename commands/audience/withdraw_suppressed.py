@@ -44,11 +44,11 @@ def withdraw_suppressed_address(
         statuses: dict[UUID, CampaignStatus] = {}
         changed: list[Enrollment] = []
         withdrawn = 0
-        for enrollment in app.get_many(candidates).values():
+        for enrollment in app.enrollments(candidates).values():
             if enrollment.finished or address not in (enrollment.addresses.get(c) for c in channels):
                 continue
             if enrollment.campaign_id not in statuses:
-                statuses[enrollment.campaign_id] = app.get(enrollment.campaign_id).status
+                statuses[enrollment.campaign_id] = app.campaign(enrollment.campaign_id).status
             if statuses[enrollment.campaign_id] not in RUNNING:
                 continue
             steps = enrollment.withdraw(channels, reason, DEFAULT_UNIT_COSTS, now)

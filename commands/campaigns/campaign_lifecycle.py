@@ -27,13 +27,15 @@ def _change(
     return retry_on_conflict(decide)
 
 
-def pause_campaign(app: CampaignApplication, brand_id: UUID, campaign_id: UUID, now: datetime):
+def pause_campaign(app: CampaignApplication, brand_id: UUID, campaign_id: UUID, now: datetime) -> int | None:
     return _change(app, brand_id, campaign_id, lambda campaign: campaign.pause(now))
 
 
-def resume_campaign(app: CampaignApplication, brand_id: UUID, campaign_id: UUID, now: datetime):
+def resume_campaign(app: CampaignApplication, brand_id: UUID, campaign_id: UUID, now: datetime) -> int | None:
     return _change(app, brand_id, campaign_id, lambda campaign: campaign.resume(now))
 
 
-def archive_campaign(app: CampaignApplication, brand_id: UUID, campaign_id: UUID, now: datetime):
+def archive_campaign(
+    app: CampaignApplication, brand_id: UUID, campaign_id: UUID, now: datetime
+) -> int | None:
     return _change(app, brand_id, campaign_id, lambda campaign: campaign.archive(now))

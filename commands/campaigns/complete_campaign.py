@@ -6,14 +6,14 @@ from datetime import datetime
 from uuid import UUID
 
 from commands.application import CampaignApplication, retry_on_conflict
-from domain.campaign import Campaign, CampaignStatus
+from domain.campaign import CampaignStatus
 
 
 def complete_campaign(app: CampaignApplication, campaign_id: UUID, now: datetime) -> bool:
     """Complete the campaign if it is still ACTIVE; the settlement process then releases its rest."""
 
     def decide() -> bool:
-        campaign: Campaign = app.get(campaign_id)
+        campaign = app.campaign(campaign_id)
         if campaign.status is not CampaignStatus.ACTIVE:
             return False
         campaign.complete(now)

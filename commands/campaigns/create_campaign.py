@@ -65,7 +65,4 @@ def create_campaign(
 
 def brand_campaign(app: CampaignApplication, brand_id: UUID, campaign_id: UUID) -> Campaign:
     """The campaign if it belongs to the brand; another brand's campaign does not exist."""
-    campaign = app.get(campaign_id)
-    if not isinstance(campaign, Campaign) or campaign.brand_id != brand_id:
-        raise NotFound(f"campaign {campaign_id}")
-    return campaign
+    return app.campaign(campaign_id, brand_id)

@@ -131,7 +131,7 @@ def campaigns_to_enrol(db: Database) -> dict[UUID, UUID]:
     return {row["campaign_id"]: row["brand_id"] for row in rows}
 
 
-def next_chunk(db: Database, campaign_id: UUID, size: int) -> list[dict]:
+def next_chunk(db: Database, campaign_id: UUID, size: int) -> list[dict[str, Any]]:
     return db.fetch_all(
         """SELECT a.contact_id, a.email, a.phone, a.timezone FROM launch_audiences a
            JOIN enrollment_progress p ON p.campaign_id = a.campaign_id

@@ -26,7 +26,6 @@ from commands.campaigns.launch_audience import (
 from commands.sending.sender_accounts import channels_with_active_accounts
 from domain.campaign import Campaign, CampaignStatus
 from domain.credit_cost import credit_cost
-from domain.credit_ledger import CreditLedger
 from domain.errors import DomainError, IllegalTransition
 from domain.steps import Step, StepType
 from domain.templates import required_fields, step_problems
@@ -98,7 +97,7 @@ def launch_campaign(
         if problems:
             raise refuse(CannotRun(problems))
         cost = launch_cost(campaign.steps, eligible)
-        ledger: CreditLedger = app.get(CreditLedger.create_id(brand_id))
+        ledger = app.ledger(brand_id)
         try:
             ledger.reserve(campaign_id, cost, now)
         except DomainError as short:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID, uuid4
 
 from commands.application import CampaignApplication
@@ -22,7 +23,7 @@ def _digest(api_key: str) -> str:
     return hashlib.sha256(api_key.encode()).hexdigest()
 
 
-def create_brand(app: CampaignApplication, db: Database, name: str, plan: Plan, now) -> NewBrand:
+def create_brand(app: CampaignApplication, db: Database, name: str, plan: Plan, now: datetime) -> NewBrand:
     """Open the brand's ledger with its plan's credits, then record the brand and its key."""
     if not name.strip():
         raise ValueError("a brand needs a name")

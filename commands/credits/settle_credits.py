@@ -74,10 +74,10 @@ def settle_events(
 
     def ledger_of(campaign_id: UUID) -> CreditLedger:
         if campaign_id not in brands:
-            brands[campaign_id] = app.get(campaign_id).brand_id
+            brands[campaign_id] = app.campaign(campaign_id).brand_id
         brand_id = brands[campaign_id]
         if brand_id not in ledgers:
-            ledgers[brand_id] = app.get(CreditLedger.create_id(brand_id))
+            ledgers[brand_id] = app.ledger(brand_id)
         return ledgers[brand_id]
 
     def flush(campaign_id: UUID, position: int) -> None:

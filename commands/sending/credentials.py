@@ -54,7 +54,8 @@ class CredentialCipher:
         return self._fernet.encrypt(json.dumps(dict(credentials), sort_keys=True).encode())
 
     def open(self, sealed: bytes) -> dict[str, str]:
-        return json.loads(self._fernet.decrypt(sealed))
+        credentials: dict[str, str] = json.loads(self._fernet.decrypt(sealed))
+        return credentials
 
 
 def credential_problems(provider: str, credentials: Mapping[str, Any] | None) -> list[str]:

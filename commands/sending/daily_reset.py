@@ -49,6 +49,7 @@ def reset_daily_quotas(db: Database, now: datetime) -> int:
         return db.execute(RESET + " AND id = %(id)s", {"today": today, "skip": [], "id": account["id"]})
 
     def brand(account: dict[str, Any]) -> UUID:
-        return account["brand_id"]
+        brand_id: UUID = account["brand_id"]
+        return brand_id
 
     return parked.each_contained(db, FOLLOWER, due, reset_one, key=lambda a: str(a["id"]), brand=brand)

@@ -22,12 +22,13 @@ def dispatch_due_steps(app: CampaignApplication, enrollment_ids: list[UUID], now
         statuses: dict[UUID, CampaignStatus] = {}
         changed: list[Enrollment] = []
         dispatched = 0
+        loaded = app.enrollments(enrollment_ids)
         for enrollment_id in enrollment_ids:
-            enrollment: Enrollment | None = app.find(enrollment_id)
+            enrollment = loaded.get(enrollment_id)
             if enrollment is None:
                 continue
             if enrollment.campaign_id not in statuses:
-                statuses[enrollment.campaign_id] = app.get(enrollment.campaign_id).status
+                statuses[enrollment.campaign_id] = app.campaign(enrollment.campaign_id).status
             if statuses[enrollment.campaign_id] is not CampaignStatus.ACTIVE:
                 continue
             steps = enrollment.dispatch_due(now)

@@ -15,7 +15,7 @@ from eventsourcing.persistence import IntegrityError
 
 from commands.application import CampaignApplication
 from commands.campaigns import launch_audience
-from domain.campaign import Campaign, CampaignStatus
+from domain.campaign import CampaignStatus
 from domain.enrollment import Enrollment
 from storage import parked
 from storage.database import Database
@@ -32,7 +32,7 @@ def enroll_next_chunk(
     chunk_size: int = CHUNK_SIZE,
 ) -> int:
     """Enroll the next chunk of the campaign's launch audience; return how many were enrolled."""
-    campaign: Campaign = app.get(campaign_id)
+    campaign = app.campaign(campaign_id)
     if campaign.status is CampaignStatus.DRAFT:
         return 0  # the launch that took the snapshot has not been saved (or was refused)
     if campaign.status in (CampaignStatus.ARCHIVED, CampaignStatus.COMPLETED):
@@ -64,7 +64,8 @@ def enroll_next_chunk(
     try:
         app.save_all(enrollments)
     except IntegrityError:  # the chunk was saved before a crash, or partly: save only what is new
-        enrollments = [e for e in enrollments if app.find(e.id) is None]
+        saved = app.enrollments([e.id for e in enrollments])
+        enrollments = [e for e in enrollments if e.id not in saved]
         app.save_all(enrollments)
     launch_audience.advance(db, campaign_id, rows[-1]["contact_id"], enrolled)
     return len(enrollments)

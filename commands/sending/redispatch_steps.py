@@ -24,11 +24,11 @@ def redispatch_stale_steps(
     """Dispatch again what has been in flight longer than `lease`; return how many steps."""
 
     def decide() -> int:
-        if app.get(campaign_id).status is not CampaignStatus.ACTIVE:
+        if app.campaign(campaign_id).status is not CampaignStatus.ACTIVE:
             return 0
         changed: list[Enrollment] = []
         redispatched = 0
-        for enrollment in app.get_many(enrollment_ids).values():
+        for enrollment in app.enrollments(enrollment_ids).values():
             if enrollment.campaign_id != campaign_id:
                 continue
             steps = enrollment.redispatch_stale(now, lease)

@@ -23,7 +23,7 @@ from commands.sending.providers import SendOutcome
 from commands.sending.sender_rotation import give_back
 from domain.campaign import Campaign
 from domain.credit_cost import DEFAULT_UNIT_COSTS
-from domain.enrollment import Enrollment
+from domain.enrollment import Enrollment, StepStatus
 from storage.database import Database
 
 MAX_TRANSIENT_TRIES = 5
@@ -105,8 +105,8 @@ def record_outcomes(
     for attempt, outcome in zip(attempts, outcomes, strict=True):
 
         def again(attempt: Attempt = attempt, outcome: SendOutcome = outcome) -> None:
-            attempt.enrollment = app.get(attempt.enrollment.id)
-            if attempt.enrollment.status_of(attempt.dispatch.step_id) == "attempted":
+            attempt.enrollment = app.enrollment(attempt.enrollment.id)
+            if attempt.enrollment.status_of(attempt.dispatch.step_id) is StepStatus.ATTEMPTED:
                 _record(attempt, outcome, campaigns, now, SendReport())
                 app.save_all([attempt.enrollment])
 
@@ -122,12 +122,10 @@ def _record(
 ) -> None:
     dispatch, enrollment, step = attempt.dispatch, attempt.enrollment, attempt.dispatch.step_id
     unit = DEFAULT_UNIT_COSTS[campaigns[dispatch.campaign_id].step(step).type]
-    if outcome.accepted:
-        if enrollment.status_of(step) != "attempted":
+    if (message_id := outcome.provider_message_id) is not None:  # accepted
+        if enrollment.status_of(step) is not StepStatus.ATTEMPTED:
             enrollment.attempt(step, str(attempt.account["id"]), now())
-        enrollment.record_sent(
-            step, outcome.provider_message_id, unit, now(), personalisation=attempt.personalisation
-        )
+        enrollment.record_sent(step, message_id, unit, now(), personalisation=attempt.personalisation)
         report.sent += 1
     elif outcome is SUPPRESSED:
         enrollment.withdraw_step(step, outcome.error or "address suppressed", unit, now())

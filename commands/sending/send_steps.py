@@ -12,7 +12,7 @@ every outcome (commands/sending/send_outcomes.py) before the locks are let go.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -37,7 +37,7 @@ from commands.sending.send_outcomes import (
 from commands.sending.sender_rotation import claim_senders, give_back, remember_senders
 from commands.sending.step_locks import step_locks
 from domain.campaign import Campaign, CampaignStatus
-from domain.enrollment import Enrollment
+from domain.enrollment import IN_FLIGHT, Enrollment, StepStatus
 from domain.templates import MissingField
 from storage.database import Database
 
@@ -101,12 +101,14 @@ def _still_ours(
         for a in mine
         if versions is None or versions.get(a.enrollment.id) != a.enrollment.version
     ]
-    fresh = app.get_many(list(set(moved))) if moved else {}
+    fresh = app.enrollments(list(set(moved))) if moved else {}
     kept = []
     for attempt in mine:
         step, seen = attempt.dispatch.step_id, attempt.enrollment
         current = fresh.get(seen.id, seen)
-        if current.status_of(step) != "attempted" or current.attempts.get(step) != seen.attempts.get(step):
+        if current.status_of(step) is not StepStatus.ATTEMPTED or current.attempts.get(
+            step
+        ) != seen.attempts.get(step):
             report.skipped += 1
             continue
         attempt.enrollment = current
@@ -123,13 +125,21 @@ def _check_consent(db: Database, attempts: list[Attempt]) -> None:
         attempt.suppressed = (attempt.enrollment.brand_id, address) in suppressed
 
 
-def _record_attempts(app, db, dispatches, campaigns, now, report, providers) -> list[Attempt]:
+def _record_attempts(
+    app: CampaignApplication,
+    db: Database,
+    dispatches: list[Dispatch],
+    campaigns: dict[UUID, Campaign],
+    now: Callable[[], datetime],
+    report: SendReport,
+    providers: Collection[str],
+) -> list[Attempt]:
     """Cancel, defer or attempt each dispatch; quota for the batch in one claim, one write in all."""
     enrollments: dict[UUID, Enrollment] = {}
     attempts: list[Attempt] = []
     to_claim: dict[tuple[UUID, str], list[tuple[Dispatch, Enrollment]]] = defaultdict(list)
     seen: set[tuple[UUID, str]] = set()
-    loaded = app.get_many(list({d.enrollment_id for d in dispatches}))
+    loaded = app.enrollments(list({d.enrollment_id for d in dispatches}))
     for dispatch in dispatches:
         if (dispatch.enrollment_id, dispatch.step_id) in seen:
             report.skipped += 1  # the same dispatch twice in one batch
@@ -140,14 +150,14 @@ def _record_attempts(app, db, dispatches, campaigns, now, report, providers) -> 
             report.skipped += 1
             continue
         enrollments[enrollment.id] = enrollment
-        campaign = campaigns.get(dispatch.campaign_id) or app.get(dispatch.campaign_id)
+        campaign = campaigns.get(dispatch.campaign_id) or app.campaign(dispatch.campaign_id)
         campaigns[campaign.id] = campaign
         step, status = dispatch.step_id, enrollment.status_of(dispatch.step_id)
-        if status not in ("dispatched", "attempted"):
+        if status not in IN_FLIGHT:
             report.skipped += 1  # sent, failed, cancelled or deferred already: a stale delivery
             continue
         active = campaign.status is CampaignStatus.ACTIVE
-        if status == "attempted" or (enrollment.was_attempted(step) and not active):
+        if status is StepStatus.ATTEMPTED or (enrollment.was_attempted(step) and not active):
             previous = {"id": UUID(enrollment.sender_of[step])}
             attempts.append(Attempt(dispatch, enrollment, previous, reconcile=True, may_send=active))
         elif not active:
@@ -184,7 +194,14 @@ def _record_attempts(app, db, dispatches, campaigns, now, report, providers) -> 
     return attempts
 
 
-def _deliver(attempt, campaigns, contacts, providers, db, personaliser=TEMPLATE) -> SendOutcome:
+def _deliver(
+    attempt: Attempt,
+    campaigns: Mapping[UUID, Campaign],
+    contacts: Mapping[UUID, dict[str, Any]],
+    providers: Mapping[str, Provider],
+    db: Database,
+    personaliser: Personaliser = TEMPLATE,
+) -> SendOutcome:
     """Call the provider, or find the earlier send of a recorded attempt instead of repeating it;
     nothing goes to a suppressed address."""
     dispatch, enrollment = attempt.dispatch, attempt.enrollment
@@ -211,7 +228,15 @@ def _deliver(attempt, campaigns, contacts, providers, db, personaliser=TEMPLATE)
     return provider.send(message)
 
 
-def _message(key, campaign, enrollment, dispatch, attempt, contacts, personaliser) -> OutboundMessage:
+def _message(
+    key: str,
+    campaign: Campaign,
+    enrollment: Enrollment,
+    dispatch: Dispatch,
+    attempt: Attempt,
+    contacts: Mapping[UUID, dict[str, Any]],
+    personaliser: Personaliser,
+) -> OutboundMessage:
     step = campaign.step(dispatch.step_id)
     values = contact_values(contacts.get(enrollment.contact_id) or {})
     text = personalise_step(personaliser, campaign.ai_personalization, step, values)

@@ -51,8 +51,15 @@ def sender_address(channel: str, address: str) -> str:
     return normalised
 
 
-def _problems(channel, provider, address, daily_limit, warmup, credentials) -> tuple[str, list[dict]]:
-    errors = []
+def _problems(
+    channel: str,
+    provider: str,
+    address: str,
+    daily_limit: int,
+    warmup: dict[str, Any],
+    credentials: dict[str, Any] | None,
+) -> tuple[str, list[dict[str, str]]]:
+    errors: list[dict[str, str]] = []
     if provider not in PROVIDERS.get(channel, ()):
         serves = " or ".join(PROVIDERS.get(channel, ()))
         errors.append({"field": "provider", "error": f"channel {channel} is served by {serves}"})
@@ -126,7 +133,8 @@ def sender_account(db: Database, brand_id: UUID, account_id: UUID) -> dict[str, 
         f"SELECT {COLUMNS} FROM sender_accounts WHERE id = %s AND brand_id = %s",
         (account_id, brand_id),
     )
-    assert row is not None
+    if row is None:  # registered a moment ago: only a bug or a concurrent delete gets here
+        raise LookupError(f"sender account {account_id} vanished")
     return row
 
 

@@ -64,7 +64,7 @@ class SandboxProvider:
             refused = self.db.fetch_one(
                 "SELECT count(*) AS n FROM sandbox_refusals WHERE message_key = %s", (message.message_key,)
             )
-            if refused["n"] < int(match.group(1)):
+            if (refused["n"] if refused else 0) < int(match.group(1)):  # count(*) always answers
                 return SendOutcome(error="sandbox: 429 too many requests (transient)")
         return None
 

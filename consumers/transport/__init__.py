@@ -12,7 +12,9 @@ import threading
 from collections.abc import Callable
 from typing import Protocol
 
-Handler = Callable[[list[bytes]], None]
+Handler = Callable[
+    [list[bytes]], object
+]  # what a handler returns (a report, say) is not the transport's concern
 
 
 class Transport(Protocol):

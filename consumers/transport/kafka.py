@@ -11,11 +11,16 @@ import contextlib
 import logging
 import threading
 import time
+from typing import TYPE_CHECKING, Any
 
 from consumers.transport import Handler
 from consumers.transport.broker_outages import Backoff, broker_answers, start_when_reachable
 from consumers.transport.messages import DEAD_LETTER_TOPIC, EVENTS_TOPIC, SEND_TOPICS
 from storage.parked import TransportUnavailable
+
+if TYPE_CHECKING:  # kafka-python ships no types (see [[tool.mypy.overrides]]); imported lazily at run time
+    from kafka import KafkaConsumer, KafkaProducer
+    from kafka.producer.future import FutureRecordMetadata
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +37,11 @@ class KafkaTransport:
         self.producer = self._start_producer(start_timeout)
         self._sent = threading.local()
 
-    def _start_producer(self, timeout: float):
+    def _start_producer(self, timeout: float) -> KafkaProducer:
         """The producer, once the topics exist; a broker briefly away is waited for, up to `timeout`."""
         from kafka import KafkaProducer
 
-        def start():
+        def start() -> KafkaProducer:
             producer = KafkaProducer(
                 bootstrap_servers=self.bootstrap_servers,
                 acks="all",
@@ -102,11 +107,12 @@ class KafkaTransport:
         if failed:
             raise TransportUnavailable(f"Kafka refused {len(failed)} of {len(pending)} messages: {failed[0]}")
 
-    def _pending(self) -> list:
+    def _pending(self) -> list[FutureRecordMetadata]:
         """The futures of this thread's sends since its last flush (relay and workers share a producer)."""
         if not hasattr(self._sent, "futures"):
             self._sent.futures = []
-        return self._sent.futures
+        futures: list[FutureRecordMetadata] = self._sent.futures
+        return futures
 
     def wait_until_handled(self) -> None:
         pass  # the broker keeps what is unhandled; consumers' committed offsets say how far they are
@@ -150,7 +156,7 @@ class KafkaTransport:
                     with contextlib.suppress(Exception):
                         consumer.close(autocommit=False)
 
-    def _consumer(self, topic: str, group: str):
+    def _consumer(self, topic: str, group: str) -> KafkaConsumer:
         from kafka import KafkaConsumer
 
         consumer = KafkaConsumer(
@@ -182,7 +188,7 @@ class KafkaTransport:
         self.producer.close(timeout=10)
 
 
-def _has_leaders(description: dict) -> bool:
+def _has_leaders(description: dict[str, Any]) -> bool:
     partitions = description.get("partitions") or []
     return (
         description.get("error_code") == 0

@@ -16,7 +16,7 @@ from commands.sending.enroll_contacts import enroll_next_chunk
 from commands.sending.send_steps import Dispatch
 from consumers.providers.sandbox import SandboxProvider, outbox
 from consumers.transport.messages import encode_dispatch
-from domain.enrollment import Enrollment
+from domain.enrollment import Enrollment, StepStatus
 from tests.support import Client, contacts, running_service
 
 
@@ -49,7 +49,7 @@ def test_a_redelivered_dispatch_after_a_crash_is_reconciled_not_resent(database_
         app, db, now = service.app, service.db, service.clock.now
         launch_campaign(app, db, client.brand_id, campaign_id, now())
         assert enroll_next_chunk(app, db, campaign_id, now()) == 3
-        step_id = app.get(campaign_id).steps[0].id
+        step_id = app.campaign(campaign_id).steps[0].id
         enrollment_ids = [
             Enrollment.create_id(campaign_id, row["contact_id"]) for row in _audience(db, campaign_id)
         ]
@@ -58,7 +58,7 @@ def test_a_redelivered_dispatch_after_a_crash_is_reconciled_not_resent(database_
         with pytest.raises(SystemExit):
             service.channel_worker("email").handle(messages[:1])
         assert len(outbox(db, client.brand_id, campaign_id)) == 1
-        assert app.get(enrollment_ids[0]).status_of(step_id) == "attempted"
+        assert app.enrollment(enrollment_ids[0]).status_of(step_id) is StepStatus.ATTEMPTED
 
     # Restarted with its real provider, the worker gets every message again, twice over.
     with running_service(database_url, roles=()) as service:
@@ -70,7 +70,7 @@ def test_a_redelivered_dispatch_after_a_crash_is_reconciled_not_resent(database_
         sent = outbox(db, client.brand_id, campaign_id)
         assert len(sent) == 3
         assert len({row["contact_id"] for row in sent}) == 3
-        assert all(app.get(e).status_of(step_id) == "sent" for e in enrollment_ids)
+        assert all(app.enrollment(e).status_of(step_id) is StepStatus.SENT for e in enrollment_ids)
         quota = db.fetch_one(
             "SELECT sends_today FROM sender_accounts WHERE brand_id = %s", (client.brand_id,)
         )

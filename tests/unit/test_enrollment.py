@@ -19,7 +19,7 @@ from eventsourcing.application import Application
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.enrollment import Enrollment
+from domain.enrollment import Enrollment, StepStatus
 from domain.errors import DomainError
 from domain.schedule import group_due_at
 from domain.steps import Step, StepType, ordered
@@ -125,7 +125,7 @@ def test_a_step_is_never_sent_twice() -> None:
     ):
         with pytest.raises(DomainError):
             again()
-    assert enrollment.status_of("e0") == "sent"
+    assert enrollment.status_of("e0") is StepStatus.SENT
     assert sum(isinstance(e, Enrollment.StepSent) for e in enrollment.pending_events) == 1
 
 
@@ -143,7 +143,7 @@ def test_cancelled_dispatch_is_dispatched_again_and_sent_steps_are_not() -> None
     enrollment.dispatch_due(T0)
     send(enrollment, "e0", T0)
     enrollment.cancel("s0", "campaign paused", T0)
-    assert enrollment.status_of("s0") == "cancelled"
+    assert enrollment.status_of("s0") is StepStatus.CANCELLED
     assert [s.id for s in enrollment.dispatch_due(T0 + DAY)] == ["s0"]
 
 
@@ -155,7 +155,7 @@ def test_a_sent_step_cannot_be_cancelled_but_an_unanswered_attempt_can() -> None
         enrollment.cancel("e0", "paused", T0)
     enrollment.attempt("s0", "sender-1", T0)
     enrollment.cancel("s0", "paused; the provider never got it", T0)  # after reconciliation
-    assert enrollment.status_of("s0") == "cancelled"
+    assert enrollment.status_of("s0") is StepStatus.CANCELLED
     assert enrollment.dispatch_due(T0) == [enrollment.plan[1]]
 
 
@@ -164,7 +164,7 @@ def test_a_deferred_step_waits_and_keeps_its_attempt_count() -> None:
     enrollment.dispatch_due(T0)
     enrollment.attempt("e0", "sender-1", T0)
     due = enrollment.defer("e0", "transient: 429", T0 + DAY)
-    assert due == T0 + DAY and enrollment.status_of("e0") == "pending"
+    assert due == T0 + DAY and enrollment.status_of("e0") is StepStatus.PENDING
     assert enrollment.dispatch_due(T0) == []
     assert [s.id for s in enrollment.dispatch_due(T0 + DAY)] == ["e0"]
     assert enrollment.was_attempted("e0") and enrollment.attempts["e0"] == 1
@@ -225,3 +225,4 @@ def test_driving_an_enrollment_sends_every_step_once_in_group_order_on_schedule(
     app.save(enrollment)
     copy = app.repository.get(enrollment.id)
     assert (copy.step_status, copy.finished_at) == (enrollment.step_status, enrollment.finished_at)
+    assert all(type(status) is StepStatus for status in copy.step_status.values())  # rebuilt as the enum

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from domain.credit_cost import DEFAULT_UNIT_COSTS
-from domain.enrollment import Enrollment
+from domain.enrollment import Enrollment, StepStatus
 from tests.unit.test_enrollment import ALL, DAY, EMAIL, SMS, T0, WAIT, enroll, send, step
 
 FOLLOW_UP = [step("e0", EMAIL, 0), step("w1", WAIT, 1, 1), step("e1", EMAIL, 1), step("s1", SMS, 1)]
@@ -30,9 +30,15 @@ def test_an_email_withdrawal_ends_the_unsent_email_steps_and_leaves_texts_alone(
     assert enrollment.withdraw({"email"}, "address suppressed", DEFAULT_UNIT_COSTS, T0) == [FOLLOW_UP[2]]
     [event] = withdrawn(enrollment)
     assert (event.step_id, event.channel, event.credits_released) == ("e1", "email", 1)
-    assert enrollment.status_of("e1") == "withdrawn" and enrollment.status_of("s1") == "pending"
+    assert (
+        enrollment.status_of("e1") is StepStatus.WITHDRAWN
+        and enrollment.status_of("s1") is StepStatus.PENDING
+    )
     enrollment.dispatch_due(T0 + 2 * DAY)
-    assert enrollment.status_of("s1") == "dispatched" and enrollment.status_of("e1") == "withdrawn"
+    assert (
+        enrollment.status_of("s1") is StepStatus.DISPATCHED
+        and enrollment.status_of("e1") is StepStatus.WITHDRAWN
+    )
     send(enrollment, "s1", T0 + 2 * DAY)
     assert enrollment.finished
 
@@ -51,7 +57,7 @@ def test_an_attempted_step_is_left_to_its_worker_and_withdrawn_there() -> None:
     enrollment.attempt("e0", "sender-1", T0)
     assert enrollment.withdraw({"email"}, "address suppressed", DEFAULT_UNIT_COSTS, T0) == []
     enrollment.withdraw_step("e0", "address suppressed at send time", 1, T0)
-    assert enrollment.status_of("e0") == "withdrawn" and enrollment.finished
+    assert enrollment.status_of("e0") is StepStatus.WITHDRAWN and enrollment.finished
 
 
 def test_a_step_in_flight_longer_than_the_lease_is_dispatched_again_and_only_then() -> None:
@@ -65,7 +71,7 @@ def test_a_step_in_flight_longer_than_the_lease_is_dispatched_again_and_only_the
     assert [s.id for s in again] == ["e0"]
     [event] = enrollment.collect_events()
     assert isinstance(event, Enrollment.StepDispatched) and event.redispatched
-    assert enrollment.status_of("e0") == "dispatched" and enrollment.was_attempted("e0")
+    assert enrollment.status_of("e0") is StepStatus.DISPATCHED and enrollment.was_attempted("e0")
     enrollment.attempt("e0", "sender-1", T0 + timedelta(minutes=16))
     enrollment.record_sent("e0", "p", 1, T0 + timedelta(minutes=16))
     assert [s.id for s in enrollment.redispatch_stale(T0 + DAY, LEASE)] == ["s0"]

@@ -18,7 +18,7 @@ from commands.credits.settle_credits import SETTLED_EVENTS, settle_events
 from commands.sending.dispatch_due_steps import dispatch_due_steps
 from domain.campaign import Campaign, CampaignStatus
 from domain.credit_ledger import CreditLedger, Plan
-from domain.enrollment import Enrollment
+from domain.enrollment import Enrollment, StepStatus
 from domain.errors import IllegalTransition, NotFound
 from domain.steps import Step, StepType
 from storage.event_log import read_log
@@ -58,15 +58,15 @@ def _launched(
 def test_pause_resume_and_archive_move_the_campaign_and_refuse_what_its_state_forbids(app):
     brand, campaign, _ = _launched(app)
     pause_campaign(app, brand, campaign.id, NOW)
-    assert app.get(campaign.id).status is CampaignStatus.PAUSED
+    assert app.campaign(campaign.id).status is CampaignStatus.PAUSED
     with pytest.raises(IllegalTransition):
         pause_campaign(app, brand, campaign.id, NOW)
     resume_campaign(app, brand, campaign.id, NOW)
-    assert app.get(campaign.id).status is CampaignStatus.ACTIVE
+    assert app.campaign(campaign.id).status is CampaignStatus.ACTIVE
     with pytest.raises(NotFound):
         pause_campaign(app, uuid4(), campaign.id, NOW)  # another brand's campaign does not exist for it
     archive_campaign(app, brand, campaign.id, NOW)
-    assert app.get(campaign.id).status is CampaignStatus.ARCHIVED
+    assert app.campaign(campaign.id).status is CampaignStatus.ARCHIVED
     with pytest.raises(IllegalTransition):
         resume_campaign(app, brand, campaign.id, NOW)
 
@@ -75,14 +75,14 @@ def test_completion_happens_once(app):
     _, campaign, _ = _launched(app)
     assert complete_campaign(app, campaign.id, NOW) is True
     assert complete_campaign(app, campaign.id, NOW) is False
-    assert app.get(campaign.id).status is CampaignStatus.COMPLETED
+    assert app.campaign(campaign.id).status is CampaignStatus.COMPLETED
 
 
 def test_due_steps_are_dispatched_once_and_only_while_active(app):
     _, _, enrollments = _launched(app)
     assert dispatch_due_steps(app, enrollments, NOW) == 4  # an email and an SMS per contact
     assert dispatch_due_steps(app, enrollments, NOW) == 0
-    assert all(app.get(e).status_of("e0") == "dispatched" for e in enrollments)
+    assert all(app.enrollment(e).status_of("e0") is StepStatus.DISPATCHED for e in enrollments)
 
     _, other, later = _launched(app)
     pause_campaign(app, other.brand_id, other.id, NOW)
@@ -90,8 +90,8 @@ def test_due_steps_are_dispatched_once_and_only_while_active(app):
 
 
 def _send(app: CampaignApplication, enrollment_id: UUID, step: str, *, ok: bool) -> None:
-    enrollment = app.get(enrollment_id)
-    if enrollment.status_of(step) == "pending":
+    enrollment = app.enrollment(enrollment_id)
+    if enrollment.status_of(step) is StepStatus.PENDING:
         enrollment.dispatch_due(NOW)  # the group's steps, this one among them
     enrollment.attempt(step, "account-1", NOW)
     if ok:
@@ -109,15 +109,15 @@ def test_settling_consumes_sends_releases_failures_and_changes_nothing_when_run_
 
     events, _ = read_log(app, 0, 1000, SETTLED_EVENTS)
     settle_events(app, events, NOW)
-    reservation = app.get(CreditLedger.create_id(brand)).reservation(campaign.id)
+    reservation = app.ledger(brand).reservation(campaign.id)
     assert (reservation.consumed, reservation.released, reservation.outstanding) == (2, 1, 3)
 
     settle_events(app, events, NOW)  # as after a crash that lost the settlement position
-    again = app.get(CreditLedger.create_id(brand)).reservation(campaign.id)
+    again = app.ledger(brand).reservation(campaign.id)
     assert (again.consumed, again.released, again.outstanding) == (2, 1, 3)
 
     complete_campaign(app, campaign.id, NOW)
     events, _ = read_log(app, 0, 1000, SETTLED_EVENTS)
     settle_events(app, events, NOW)
-    done = app.get(CreditLedger.create_id(brand)).reservation(campaign.id)
+    done = app.ledger(brand).reservation(campaign.id)
     assert (done.consumed, done.released, done.outstanding) == (2, 4, 0)

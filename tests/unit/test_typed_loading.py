@@ -1,0 +1,72 @@
+"""The application's typed loaders: a campaign (of a brand), a brand's ledger, one enrollment or a
+batch of them. A missing aggregate, another brand's campaign, or an id that holds another kind of
+aggregate is NotFound (or, in a batch, left out), never an object of the wrong type."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import uuid4
+
+import pytest
+
+from commands.application import CampaignApplication
+from domain.campaign import Campaign
+from domain.credit_ledger import CreditLedger, Plan
+from domain.enrollment import Enrollment
+from domain.errors import NotFound
+from domain.steps import Step, StepType
+
+T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
+EMAIL = Step("e0", StepType.EMAIL, 0, order=0, subject="s", body="b")
+
+
+@pytest.fixture
+def app() -> CampaignApplication:
+    return CampaignApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+
+
+def saved_campaign(app: CampaignApplication) -> Campaign:
+    campaign = Campaign.create(uuid4(), uuid4(), "Spring", [EMAIL], T0)
+    app.save_all([campaign])
+    return campaign
+
+
+def test_a_campaign_loads_for_its_brand_and_not_for_another(app: CampaignApplication) -> None:
+    campaign = saved_campaign(app)
+    assert app.campaign(campaign.id).id == campaign.id
+    assert app.campaign(campaign.id, campaign.brand_id).name == "Spring"
+    with pytest.raises(NotFound, match=f"campaign {campaign.id}"):
+        app.campaign(campaign.id, uuid4())
+    with pytest.raises(NotFound):
+        app.campaign(uuid4())
+
+
+def test_an_id_holding_another_kind_of_aggregate_is_not_found(app: CampaignApplication) -> None:
+    ledger = CreditLedger.open(uuid4(), Plan.BASIC, T0)
+    app.save_all([ledger])
+    with pytest.raises(NotFound):
+        app.campaign(ledger.id)
+    with pytest.raises(NotFound):
+        app.enrollment(ledger.id)
+    assert app.enrollments([ledger.id]) == {}
+
+
+def test_a_brands_ledger_loads_by_the_brand(app: CampaignApplication) -> None:
+    brand_id = uuid4()
+    app.save_all([CreditLedger.open(brand_id, Plan.BASIC, T0)])
+    assert app.ledger(brand_id).brand_id == brand_id
+    with pytest.raises(NotFound):
+        app.ledger(uuid4())
+
+
+def test_a_batch_of_enrollments_leaves_out_the_missing(app: CampaignApplication) -> None:
+    campaign = saved_campaign(app)
+    enrollment = Enrollment.enroll(campaign.id, campaign.brand_id, uuid4(), {"email": "a@b.c"}, [EMAIL], T0)
+    assert enrollment is not None
+    app.save_all([enrollment])
+    missing = uuid4()
+    loaded = app.enrollments([enrollment.id, missing])
+    assert list(loaded) == [enrollment.id] and loaded[enrollment.id].contact_id == enrollment.contact_id
+    assert app.enrollment(enrollment.id).campaign_id == campaign.id
+    with pytest.raises(NotFound):
+        app.enrollment(missing)
