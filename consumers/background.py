@@ -12,7 +12,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-from storage.parked import describe, transient
+from storage.containment import describe, transient
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from commands.sending.send_outcomes import Dispatch, SendReport
 from commands.sending.send_steps import send_dispatches
 from consumers.transport import Transport
 from consumers.transport.messages import DEAD_LETTER_TOPIC, SEND_TOPICS, decode_dispatch
-from storage import parked
+from storage import containment, parked
 from storage.database import Database
 from storage.event_log import brand_of
 
@@ -60,7 +60,7 @@ class ChannelWorker:
                 dead = True
         reports: list[SendReport] = []
         if dispatches:
-            parked.contain(dispatches, lambda part: reports.append(self._send(part)), self._park)
+            containment.contain(dispatches, lambda part: reports.append(self._send(part)), self._park)
         if dead:
             self.transport.flush()
         return SendReport.total(reports)

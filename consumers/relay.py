@@ -21,7 +21,7 @@ from commands.sending.send_outcomes import Dispatch
 from consumers.transport import Transport
 from consumers.transport.messages import EVENTS_TOPIC, SEND_TOPICS, encode_dispatch
 from domain.enrollment import Enrollment
-from storage import parked
+from storage import containment, parked
 from storage.database import Database
 from storage.event_json import event_to_json
 from storage.event_log import brand_of, read_log, read_one
@@ -72,7 +72,7 @@ class Relay:
             with self.db.transaction() as cur:
                 parked.park(cur, self.name, str(item[0]), brand_of(self.app, item[1]), error, tries)
 
-        parked.contain(events, lambda batch: messages.extend(self._messages(batch)), park)
+        containment.contain(events, lambda batch: messages.extend(self._messages(batch)), park)
         self._hand_over(messages)
         self.db.execute(
             """INSERT INTO relay_positions (relay, position) VALUES (%s, %s)

@@ -22,7 +22,7 @@ from commands.sending.dispatch_due_steps import dispatch_due_steps
 from commands.sending.redispatch_steps import redispatch_stale_steps
 from projections.campaign_summaries import finished_counts
 from projections.due_steps import due_enrollments, stale_in_flight
-from storage import parked
+from storage import containment, parked
 from storage.database import Database
 
 DISPATCHER = "follow_ups"
@@ -50,7 +50,7 @@ class FollowUpProcessor:
         try:
             return dispatch_due_steps(self.app, enrollment_ids, now)
         except Exception as error:
-            if parked.transient(error):
+            if containment.transient(error):
                 raise
         return parked.each_contained(
             self.db, DISPATCHER, enrollment_ids, lambda one: dispatch_due_steps(self.app, [one], now)

@@ -17,7 +17,7 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 
-from storage import parked
+from storage import containment, parked
 from storage.database import Database
 from storage.event_log import brand_of, read_log, read_one
 
@@ -63,7 +63,7 @@ class ReadModelRunner:
             if through == start:
                 events = []
             elif events:
-                parked.contain(
+                containment.contain(
                     events,
                     lambda batch: self._apply(cur, batch),
                     lambda item, error, tries: parked.park(

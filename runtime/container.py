@@ -126,11 +126,11 @@ class Container:
 
     def start(self, roles: tuple[str, ...] = ROLES) -> None:
         interval = self.settings.poll_interval
-        if self.embedded is not None and self.embedded.owned:
+        server = self.embedded
+        if server is not None and server.owned:
             after = self.settings.embedded_restart_timeout
             self._spawn(
-                "database-watchdog",
-                lambda: watch_embedded_postgres(self.embedded, self.stop, self._give_up, after),
+                "database-watchdog", partial(watch_embedded_postgres, server, self.stop, self._give_up, after)
             )
         for role in roles:
             if role == "projector":
@@ -140,7 +140,7 @@ class Container:
                     )
                     name = f"projector:{projection.name}"
                     self._spawn(
-                        name, lambda n=name, p=projector: run_periodically(n, p.run_once, self.stop, interval)
+                        name, partial(run_periodically, name, projector.run_once, self.stop, interval)
                     )
             elif role == "relay":
                 relay = Relay(
@@ -149,18 +149,14 @@ class Container:
                     self.transport,
                     publish_events=isinstance(self.transport, KafkaTransport),
                 )
-                self._spawn(
-                    "relay", lambda r=relay: run_periodically("relay", r.run_once, self.stop, interval)
-                )
+                self._spawn("relay", partial(run_periodically, "relay", relay.run_once, self.stop, interval))
             elif role in self.periodic_jobs():
                 work, period = self.periodic_jobs()[role]
                 nap = self.dev_clock.nap if self.dev_clock else None
-                self._spawn(
-                    role, lambda n=role, w=work, p=period, z=nap: run_periodically(n, w, self.stop, p, z)
-                )
+                self._spawn(role, partial(run_periodically, role, work, self.stop, period, nap))
             elif role.startswith("worker:"):
                 worker = self.channel_worker(role.split(":", 1)[1])
-                self._spawn(role, lambda w=worker: w.run_forever(self.stop))
+                self._spawn(role, partial(worker.run_forever, self.stop))
             else:
                 raise ValueError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
 
@@ -237,7 +233,9 @@ def build(
             embedded.stop()
         raise
     db = Database(url)
-    app = CampaignApplication(env=event_store_env(url, lock_timeout_s=settings.postgres_lock_timeout))
+    with db.transaction() as cur:  # one starter at a time creates the event store's own tables
+        cur.execute("SELECT pg_advisory_xact_lock(hashtext('campaign-service: event store tables'))")
+        app = CampaignApplication(env=event_store_env(url, lock_timeout_s=settings.postgres_lock_timeout))
     transport = transport or (
         KafkaTransport(
             settings.kafka_bootstrap_servers,

@@ -1,101 +1,25 @@
 """Parked items: what a log follower or periodic job could not process, set aside so the rest goes on.
 
-A follower retries a failing item a bounded number of times with backoff, then parks it here (its
-follower, its log position or row id, its brand, the error, first and last seen, attempts) and
-moves past it, so one brand's poison event or row never stalls another brand. Trouble that is not
-the item's fault (a lost connection, a lock timeout, a version conflict, a broker away) is
-`transient`: it is never counted against an item, the follower just waits and tries again.
-Operators list parked items and hand them back after a fix (`campaign-service parked`); /readyz
-and /metrics count them.
+A follower retries a failing item a bounded number of times with backoff (storage/containment.py),
+then parks it here (its follower, its log position or row id, its brand, the error, first and last
+seen, attempts) and moves past it, so one brand's poison event or row never stalls another brand.
+Periodic jobs count an item's failures here across passes (`each_contained`). Operators list parked
+items and hand them back after a fix (`campaign-service parked`); /readyz and /metrics count them.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 from uuid import UUID
 
-import psycopg
-import psycopg_pool
-from eventsourcing import persistence
-
+from storage.containment import PERIODIC_TRIES, describe, transient
 from storage.database import Database
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-# A log follower retries in place (it cannot move past an item without deciding its fate), so its
-# pauses are short; a periodic job retries an item on later passes, with a longer backoff.
-IN_PLACE_TRIES = 3
-IN_PLACE_PAUSES = (0.1, 0.4)
-PERIODIC_TRIES = 5
-ERROR_CHARS = 2000
-
-TRANSIENT: tuple[type[BaseException], ...] = (
-    psycopg.OperationalError,  # connection lost, lock timeout, deadlock, serialization failure
-    psycopg.InterfaceError,
-    psycopg_pool.PoolTimeout,
-    persistence.OperationalError,
-    persistence.InterfaceError,
-    persistence.IntegrityError,  # a version conflict in the event store: someone wrote first
-    persistence.ConnectionUnavailableError,
-    ConnectionError,
-    TimeoutError,
-)
-
-
-class TransportUnavailable(ConnectionError):
-    """The message transport did not take what was published (broker away): try the batch again."""
-
-
-def transient(error: BaseException) -> bool:
-    """Not the item's fault: the follower waits and tries again without counting an attempt."""
-    return isinstance(error, TRANSIENT)
-
-
-def describe(error: BaseException) -> str:
-    """One line for the operator: the error's class and message, cut short."""
-    text = f"{type(error).__name__}: {error}".replace("\x00", "\\0")
-    return " ".join(text.split())[:ERROR_CHARS]
-
-
-def contain(
-    items: Sequence[T],
-    apply: Callable[[Sequence[T]], None],
-    park: Callable[[T, BaseException, int], None],
-    *,
-    pause: Callable[[float], None] = time.sleep,
-) -> None:
-    """Apply a batch; if it fails for an item's fault, apply one item at a time and park the poison.
-
-    `apply` must be atomic for what it is given (a savepoint, or work with no side effect until it
-    returns), so a failed try leaves nothing behind. Transient errors propagate untouched.
-    """
-    try:
-        apply(items)
-        return
-    except Exception as error:
-        if transient(error):
-            raise
-        if len(items) > 1:
-            log.warning(
-                "a batch of %d failed (%s); applying its items one by one", len(items), describe(error)
-            )
-    for item in items:
-        for attempt in range(1, IN_PLACE_TRIES + 1):
-            try:
-                apply([item])
-                break
-            except Exception as error:
-                if transient(error):
-                    raise
-                if attempt == IN_PLACE_TRIES:
-                    park(item, error, attempt)
-                else:
-                    pause(IN_PLACE_PAUSES[min(attempt, len(IN_PLACE_PAUSES)) - 1])
 
 
 def park(

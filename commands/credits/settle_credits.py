@@ -21,7 +21,7 @@ from commands.application import CampaignApplication, retry_on_conflict
 from domain.campaign import Campaign
 from domain.credit_ledger import CreditLedger
 from domain.enrollment import Enrollment
-from storage import parked
+from storage import containment, parked
 from storage.database import Database
 from storage.event_log import brand_of, read_log, read_one
 
@@ -50,7 +50,9 @@ def settle_next_batch(app: CampaignApplication, db: Database, now: datetime, bat
             parked.park(cur, FOLLOWER, str(item[0]), brand_of(app, item[1]), error, tries)
 
     if events:
-        parked.contain(events, lambda batch: retry_on_conflict(lambda: settle_events(app, batch, now)), park)
+        containment.contain(
+            events, lambda batch: retry_on_conflict(lambda: settle_events(app, batch, now)), park
+        )
     db.execute(
         """INSERT INTO settlement_position (id, position) VALUES (true, %s)
            ON CONFLICT (id) DO UPDATE SET position = EXCLUDED.position""",

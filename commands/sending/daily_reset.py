@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from storage import parked
+from storage import containment, parked
 from storage.database import Database
 
 FOLLOWER = "daily_reset"
@@ -38,7 +38,7 @@ def reset_daily_quotas(db: Database, now: datetime) -> int:
     try:
         return db.execute(RESET, {"today": today, "skip": skip})
     except Exception as error:
-        if parked.transient(error):
+        if containment.transient(error):
             raise
     due = db.fetch_all(
         "SELECT id, brand_id FROM sender_accounts WHERE last_reset_on < %s AND NOT (id = ANY(%s::uuid[]))",

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from consumers.transport import Handler
 from consumers.transport.broker_outages import Backoff, broker_answers, start_when_reachable
 from consumers.transport.messages import DEAD_LETTER_TOPIC, EVENTS_TOPIC, SEND_TOPICS
-from storage.parked import TransportUnavailable
+from storage.containment import TransportUnavailable
 
 if TYPE_CHECKING:  # kafka-python ships no types (see [[tool.mypy.overrides]]); imported lazily at run time
     from kafka import KafkaConsumer, KafkaProducer

@@ -15,7 +15,7 @@ import psycopg
 from commands.sending.daily_reset import reset_daily_quotas
 from domain.campaign import Campaign
 from runtime import cli
-from storage import parked
+from storage import containment, parked
 from tests.support import Client, contacts, eventually, running_service
 
 EMAIL_STEP = {"type": "EMAIL", "group": 0, "subject": "Hi {{first_name|there}}", "body": "Hello"}
@@ -67,7 +67,7 @@ def test_an_event_the_read_model_cannot_apply_is_parked_and_other_brands_keep_mo
         assert len(items) == 1
         assert items[0]["brand_id"] == hostile.brand_id
         assert items[0]["status"] == "parked"
-        assert items[0]["attempts"] == parked.IN_PLACE_TRIES
+        assert items[0]["attempts"] == containment.IN_PLACE_TRIES
         assert "NUL" in items[0]["error"]
         assert hostile.get(f"/v1/campaign/{poison}").status_code == 404
         assert 'parked_items{follower="projection:campaign_summaries"} 1.0' in other.get("/metrics").text
@@ -102,7 +102,7 @@ def test_a_campaign_whose_due_dates_overflow_is_parked_by_the_enroller_alone(dat
         )
         assert item[0]["item"] == str(poison)
         assert item[0]["brand_id"] == hostile.brand_id
-        assert item[0]["attempts"] == parked.PERIODIC_TRIES
+        assert item[0]["attempts"] == containment.PERIODIC_TRIES
         assert "Overflow" in item[0]["error"]
 
 
@@ -164,7 +164,7 @@ def test_an_account_the_reset_cannot_update_is_parked_and_the_others_are_reset(d
                     WHEN (OLD.id = '{bad["id"]}') EXECUTE FUNCTION refuse_update()"""
             )
         day = datetime.now(UTC)
-        for days in range(1, parked.PERIODIC_TRIES + 1):
+        for days in range(1, containment.PERIODIC_TRIES + 1):
             service.db.execute(
                 "UPDATE parked_items SET last_seen = now() - interval '1 hour'"
             )  # backoff over
@@ -174,5 +174,5 @@ def test_an_account_the_reset_cannot_update_is_parked_and_the_others_are_reset(d
             ) == {"sends_today": 0}
         [item] = parked.listing(service.db, "daily_reset")
         assert (item["item"], item["status"], item["brand_id"]) == (bad["id"], "parked", hostile.brand_id)
-        assert item["attempts"] == parked.PERIODIC_TRIES
+        assert item["attempts"] == containment.PERIODIC_TRIES
         assert "this row cannot be updated" in item["error"]

@@ -15,7 +15,7 @@ from consumers.transport.messages import EVENTS_TOPIC
 from domain.campaign import Campaign
 from runtime.container import build
 from runtime.settings import Settings
-from storage.parked import TransportUnavailable
+from storage.containment import TransportUnavailable
 
 
 def _campaign(name: str, body: str = "Hello") -> Campaign:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import psycopg
 import pytest
 
-from storage.parked import IN_PLACE_TRIES, TransportUnavailable, contain, describe, transient
+from storage.containment import IN_PLACE_TRIES, TransportUnavailable, contain, describe, transient
 
 
 class Recorder:
