@@ -1,11 +1,10 @@
-"""The `campaign-service` command line: serve, the single roles, brand creation, replay, db migrations."""
+"""The `campaign-service` command line: its parser, `serve` and the single roles; the operators'
+commands (brands, replay, parked items, schema migrations) are in runtime/operations.py."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import json
-import logging
 import signal
 import sys
 import threading
@@ -13,30 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from runtime.settings import Settings
+from runtime import operations
+from runtime.cli_settings import container_for
 
 if TYPE_CHECKING:  # imported where used at run time: each command loads only what it needs
     import uvicorn
 
-    from runtime.container import Container, SchemaPolicy
-
-
-def _settings(args: argparse.Namespace, **forced: object) -> Settings:
-    overrides = {}
-    for name in ("host", "port", "data_dir"):
-        if getattr(args, name, None) is not None:
-            overrides[name] = getattr(args, name)
-    if getattr(args, "dev_clock", False):
-        overrides["dev_clock"] = True
-    return Settings(**{**overrides, **forced})
-
-
-def _container(args: argparse.Namespace, *, schema: SchemaPolicy = "upgrade", **forced: object) -> Container:
-    from runtime.container import build
-
-    settings = _settings(args, **forced)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return build(settings, schema=schema)
+    from runtime.container import Container
 
 
 def serve(
@@ -57,7 +39,7 @@ def serve(
     from storage.schema import SchemaBehind
 
     try:
-        container = _container(
+        container = container_for(
             args,
             schema="upgrade" if with_api else "wait",
             development_routes=development,
@@ -125,138 +107,6 @@ def _server_without_signal_capture(config: uvicorn.Config) -> uvicorn.Server:
     return Server(config)
 
 
-def create_brand(args: argparse.Namespace) -> int:
-    from commands.credits.brands import create_brand as create
-    from domain.credit_ledger import Plan
-
-    container = _container(args)
-    try:
-        brand = create(container.app, container.db, args.name, Plan(args.plan), container.clock.now())
-    finally:
-        container.close()
-    print(json.dumps({"brand_id": str(brand.brand_id), "api_key": brand.api_key}))
-    return 0
-
-
-def replay(args: argparse.Namespace) -> int:
-    from projections.runner import ReadModelRunner, position_of
-    from runtime.container import PROJECTIONS
-
-    container = _container(args)
-    try:
-        chosen = [p for p in PROJECTIONS if args.projection in (None, p.name)]
-        if not chosen:
-            names = ", ".join(p.name for p in PROJECTIONS)
-            print(f"campaign-service: no projection {args.projection!r}; there are: {names}", file=sys.stderr)
-            return 2
-        for projection in chosen:
-
-            def progress(done: int, total: int, name: str = projection.name) -> None:
-                width = 30
-                filled = width * done // max(total, 1)
-                print(
-                    f"\r{name} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}",
-                    end="",
-                    file=sys.stderr,
-                    flush=True,
-                )
-
-            ReadModelRunner(container.app, container.db, projection, 2000).rebuild(progress)
-            through = position_of(container.db, projection.name)
-            print(f"\n{projection.name}: rebuilt through log position {through}", file=sys.stderr)
-    finally:
-        container.close()
-    return 0
-
-
-def parked_list(args: argparse.Namespace) -> int:
-    from storage import parked
-
-    container = _container(args)
-    try:
-        rows = parked.listing(container.db, args.follower)
-    finally:
-        container.close()
-    if args.format == "json":
-        print(json.dumps(rows, default=str, indent=2))
-        return 0
-    if not rows:
-        print("no parked items" + (f" for {args.follower}" if args.follower else ""))
-        return 0
-    print(f"{'id':>5}  {'follower':<28} {'item':<38} {'brand':<36} {'status':<8} {'tries':>5}  last seen")
-    for row in rows:
-        print(
-            f"{row['id']:>5}  {row['follower']:<28} {row['item']:<38} {row['brand_id'] or '-'!s:<36} "
-            f"{row['status']:<8} {row['attempts']:>5}  {row['last_seen']:%Y-%m-%d %H:%M:%S}\n"
-            f"       first seen {row['first_seen']:%Y-%m-%d %H:%M:%S}: {row['error']}"
-        )
-    return 0
-
-
-def parked_retry(args: argparse.Namespace) -> int:
-    from storage import parked
-
-    if not args.all and args.id is None:
-        print("campaign-service: name a parked item's ID, or --all", file=sys.stderr)
-        return 2
-    container = _container(args)
-    try:
-        handed = parked.hand_back(container.db, None if args.all else [args.id])
-    finally:
-        container.close()
-    if not handed and not args.all:
-        print(f"campaign-service: no parked item {args.id}", file=sys.stderr)
-        return 1
-    print(f"handed back {handed} item(s); their followers apply them again on their next pass")
-    return 0
-
-
-@contextlib.contextmanager
-def _database_url(args: argparse.Namespace) -> Iterator[str]:
-    """The database the other commands use (DATABASE_URL, else the embedded one under the data
-    dir), without building the rest of the service."""
-    from runtime.embedded_postgres import EmbeddedPostgres
-
-    settings = _settings(args)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if settings.database_url is not None:
-        yield settings.database_url.get_secret_value()
-        return
-    embedded = EmbeddedPostgres(settings.data_dir, durable=settings.durable)
-    try:
-        yield embedded.start()
-    finally:
-        embedded.stop()
-
-
-def db_upgrade(args: argparse.Namespace) -> int:
-    from storage.schema import status, upgrade
-
-    with _database_url(args) as url:
-        done = upgrade(url)
-        current = [state.id for state in status(url) if state.applied_at is not None]
-    for migration_id in done:
-        print(f"applied {migration_id}")
-    if not done:
-        print(f"nothing to apply: the schema is at {current[-1] if current else 'no migration'}")
-    return 0
-
-
-def db_status(args: argparse.Namespace) -> int:
-    from storage.schema import status
-
-    with _database_url(args) as url:
-        states = status(url)
-    width = max([len(state.id) for state in states] + [len("migration")])
-    print(f"{'migration':<{width}}  {'state':<8} applied at (UTC)")
-    for state in states:
-        word = "pending" if state.applied_at is None else "applied"
-        when = f"{state.applied_at:%Y-%m-%d %H:%M:%S}" if state.applied_at else "-"
-        note = "" if state.known else "  (not in this release: applied by a newer one)"
-        print(f"{state.id:<{width}}  {word:<8} {when}{note}")
-    return 0
-
-
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="campaign-service", description=__doc__)
     commands = top.add_subparsers(dest="command", required=True)
@@ -295,29 +145,29 @@ def parser() -> argparse.ArgumentParser:
     create = with_data_dir(brand_commands.add_parser("create", help="create a brand with its plan's credits"))
     create.add_argument("name")
     create.add_argument("--plan", choices=["basic", "standard", "premium"], required=True)
-    create.set_defaults(func=create_brand)
+    create.set_defaults(func=operations.create_brand)
 
     rebuild = with_data_dir(commands.add_parser("replay", help="rebuild read models from the event store"))
     rebuild.add_argument("--projection", help="one read model by name (default: all)")
-    rebuild.set_defaults(func=replay)
+    rebuild.set_defaults(func=operations.replay)
 
     schema = commands.add_parser("db", help="the database schema's migrations")
     schema_commands = schema.add_subparsers(dest="db_command", required=True)
     upgrading = with_data_dir(schema_commands.add_parser("upgrade", help="apply pending migrations"))
-    upgrading.set_defaults(func=db_upgrade)
+    upgrading.set_defaults(func=operations.db_upgrade)
     listing = with_data_dir(schema_commands.add_parser("status", help="list applied and pending migrations"))
-    listing.set_defaults(func=db_status)
+    listing.set_defaults(func=operations.db_status)
 
     setaside = commands.add_parser("parked", help="items a follower or periodic job could not process")
     setaside_commands = setaside.add_subparsers(dest="parked_command", required=True)
     listed = with_data_dir(setaside_commands.add_parser("list", help="list parked items with their errors"))
     listed.add_argument("--follower", help="only this follower's items (e.g. projection:campaign_summaries)")
     listed.add_argument("--format", choices=["table", "json"], default="table")
-    listed.set_defaults(func=parked_list)
+    listed.set_defaults(func=operations.parked_list)
     retry = with_data_dir(setaside_commands.add_parser("retry", help="hand parked items back after a fix"))
     retry.add_argument("id", nargs="?", type=int, help="the item's id from `parked list`")
     retry.add_argument("--all", action="store_true", help="every parked item")
-    retry.set_defaults(func=parked_retry)
+    retry.set_defaults(func=operations.parked_retry)
     return top
 
 

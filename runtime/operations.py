@@ -1,0 +1,146 @@
+"""The operators' commands: create a brand, rebuild read models, list and hand back parked items,
+apply and list schema migrations. Each builds only what it needs from the same settings as `serve`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import sys
+from collections.abc import Iterator
+
+from runtime.cli_settings import container_for, settings_for
+
+
+def create_brand(args: argparse.Namespace) -> int:
+    from commands.credits.brands import create_brand as create
+    from domain.credit_ledger import Plan
+
+    container = container_for(args)
+    try:
+        brand = create(container.app, container.db, args.name, Plan(args.plan), container.clock.now())
+    finally:
+        container.close()
+    print(json.dumps({"brand_id": str(brand.brand_id), "api_key": brand.api_key}))
+    return 0
+
+
+def replay(args: argparse.Namespace) -> int:
+    from projections.runner import ReadModelRunner, position_of
+    from runtime.container import PROJECTIONS
+
+    container = container_for(args)
+    try:
+        chosen = [p for p in PROJECTIONS if args.projection in (None, p.name)]
+        if not chosen:
+            names = ", ".join(p.name for p in PROJECTIONS)
+            print(f"campaign-service: no projection {args.projection!r}; there are: {names}", file=sys.stderr)
+            return 2
+        for projection in chosen:
+
+            def progress(done: int, total: int, name: str = projection.name) -> None:
+                width = 30
+                filled = width * done // max(total, 1)
+                print(
+                    f"\r{name} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}",
+                    end="",
+                    file=sys.stderr,
+                    flush=True,
+                )
+
+            ReadModelRunner(container.app, container.db, projection, 2000).rebuild(progress)
+            through = position_of(container.db, projection.name)
+            print(f"\n{projection.name}: rebuilt through log position {through}", file=sys.stderr)
+    finally:
+        container.close()
+    return 0
+
+
+def parked_list(args: argparse.Namespace) -> int:
+    from storage import parked
+
+    container = container_for(args)
+    try:
+        rows = parked.listing(container.db, args.follower)
+    finally:
+        container.close()
+    if args.format == "json":
+        print(json.dumps(rows, default=str, indent=2))
+        return 0
+    if not rows:
+        print("no parked items" + (f" for {args.follower}" if args.follower else ""))
+        return 0
+    print(f"{'id':>5}  {'follower':<28} {'item':<38} {'brand':<36} {'status':<8} {'tries':>5}  last seen")
+    for row in rows:
+        print(
+            f"{row['id']:>5}  {row['follower']:<28} {row['item']:<38} {row['brand_id'] or '-'!s:<36} "
+            f"{row['status']:<8} {row['attempts']:>5}  {row['last_seen']:%Y-%m-%d %H:%M:%S}\n"
+            f"       first seen {row['first_seen']:%Y-%m-%d %H:%M:%S}: {row['error']}"
+        )
+    return 0
+
+
+def parked_retry(args: argparse.Namespace) -> int:
+    from storage import parked
+
+    if not args.all and args.id is None:
+        print("campaign-service: name a parked item's ID, or --all", file=sys.stderr)
+        return 2
+    container = container_for(args)
+    try:
+        handed = parked.hand_back(container.db, None if args.all else [args.id])
+    finally:
+        container.close()
+    if not handed and not args.all:
+        print(f"campaign-service: no parked item {args.id}", file=sys.stderr)
+        return 1
+    print(f"handed back {handed} item(s); their followers apply them again on their next pass")
+    return 0
+
+
+@contextlib.contextmanager
+def _database_url(args: argparse.Namespace) -> Iterator[str]:
+    """The database the other commands use (DATABASE_URL, else the embedded one under the data
+    dir), without building the rest of the service."""
+    from runtime.embedded_postgres import EmbeddedPostgres
+
+    settings = settings_for(args)
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if settings.database_url is not None:
+        yield settings.database_url.get_secret_value()
+        return
+    embedded = EmbeddedPostgres(settings.data_dir, durable=settings.durable)
+    try:
+        yield embedded.start()
+    finally:
+        embedded.stop()
+
+
+def db_upgrade(args: argparse.Namespace) -> int:
+    from storage.schema import status, upgrade
+
+    with _database_url(args) as url:
+        done = upgrade(url)
+        current = [state.id for state in status(url) if state.applied_at is not None]
+    for migration_id in done:
+        print(f"applied {migration_id}")
+    if not done:
+        print(f"nothing to apply: the schema is at {current[-1] if current else 'no migration'}")
+    return 0
+
+
+def db_status(args: argparse.Namespace) -> int:
+    from storage.schema import status
+
+    with _database_url(args) as url:
+        states = status(url)
+    width = max([len(state.id) for state in states] + [len("migration")])
+    print(f"{'migration':<{width}}  {'state':<8} applied at (UTC)")
+    for state in states:
+        word = "pending" if state.applied_at is None else "applied"
+        when = f"{state.applied_at:%Y-%m-%d %H:%M:%S}" if state.applied_at else "-"
+        note = "" if state.known else "  (not in this release: applied by a newer one)"
+        print(f"{state.id:<{width}}  {word:<8} {when}{note}")
+    return 0
