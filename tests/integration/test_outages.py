@@ -164,8 +164,9 @@ def restart_postgres_mid_campaign(server: EmbeddedPostgres, kafka: str | None) -
         time.sleep(3)  # every role meets the outage, more than once
         assert server.start() == url  # the same port: the roles' pools reconnect to it
         outage = time.monotonic() - down_at
-        # The pools replace their dead connections before use: no request fails once it is back.
-        assert client.get("/readyz").status_code == 200
+        # The pools replace their dead connections (a pool in its reconnect backoff may take a moment
+        # more); once ready again, requests succeed.
+        assert eventually(lambda: quietly(lambda: client.get("/readyz").status_code == 200), timeout=15)
         client.ok(client.get(f"/v1/campaign/{campaign_id}"))
 
         assert_each_contact_got_each_step_once(client, campaign_id)
