@@ -26,9 +26,13 @@ def _run_campaign_to_completion(client: Client, name: str) -> dict:
     client.sender("email", f"{uuid4().hex[:8]}@acme.example")
     campaign = client.campaign(group, [EMAIL_STEP], name=name)
     client.ok(client.post(f"/v1/campaign/{campaign}/launch"))
-    return eventually(
-        lambda: (c := client.ok(client.get(f"/v1/campaign/{campaign}")))["status"] == "COMPLETED" and c
-    )
+
+    def settled() -> dict | None:  # completed, and settlement has caught up with it
+        detail = client.ok(client.get(f"/v1/campaign/{campaign}"))
+        done = detail["status"] == "COMPLETED" and detail["credits"]["outstanding"] == 0
+        return detail if done else None
+
+    return eventually(settled)
 
 
 def _inject_campaign(service, brand_id: UUID, **fields) -> UUID:
