@@ -73,7 +73,7 @@ def test_schemathesis_finds_no_failure_and_no_server_error(service, live_url, tm
         "--max-time",
         "75",
         "--workers",
-        "2",
+        "1",  # one thread: the AST crash above was only seen with several
         "--no-color",
     ]
     hooks = {
@@ -81,10 +81,15 @@ def test_schemathesis_finds_no_failure_and_no_server_error(service, live_url, tm
         "PYTHONPATH": str(ROOT),
         "CAMPAIGN_SERVICE_API_KEY": client.api_key,
     }
-    run = subprocess.run(
-        command, capture_output=True, text=True, timeout=150, cwd=tmp_path, env={**os.environ, **hooks}
-    )
-    output = run.stdout + run.stderr
+    for _ in range(2):
+        run = subprocess.run(
+            command, capture_output=True, text=True, timeout=150, cwd=tmp_path, env={**os.environ, **hooks}
+        )
+        output = run.stdout + run.stderr
+        # CPython 3.11 can crash inside schemathesis's own generator ("AST constructor recursion
+        # depth mismatch", a runtime error of the tool, not a finding about the API): run it again.
+        if not (run.returncode and "Runtime Error" in output and "Failures:" not in output):
+            break
     summary = output[output.rfind("SUMMARY") :] if "SUMMARY" in output else output[-4000:]
     print(summary)  # shown with pytest -rP: what was generated, and any failure
     assert run.returncode == 0, output  # schemathesis exits non-zero on any failure
