@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence, Sized
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -116,6 +116,21 @@ class CampaignApplication(Application[UUID]):
         """Save in one atomic write; return the last notification id written."""
         recordings = self.save(*aggregates)
         return recordings[-1].notification.id if recordings else None
+
+
+def save_changed(
+    app: CampaignApplication, enrollments: Iterable[Enrollment], change: Callable[[Enrollment], Sized]
+) -> int:
+    """Apply `change` to each enrollment, save those it changed in one write; return how many steps
+    it changed (`change` returns the steps it touched)."""
+    changed, steps = [], 0
+    for enrollment in enrollments:
+        touched = len(change(enrollment))
+        if touched:
+            steps += touched
+            changed.append(enrollment)
+    app.save_all(changed)
+    return steps
 
 
 def retry_on_conflict(decide: Callable[[], T], attempts: int = MAX_CONFLICT_RETRIES) -> T:

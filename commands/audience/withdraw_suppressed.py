@@ -11,10 +11,11 @@ once is final, so running it again changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Sized
 from datetime import datetime
 from uuid import UUID
 
-from commands.application import CampaignApplication, retry_on_conflict
+from commands.application import CampaignApplication, retry_on_conflict, save_changed
 from domain.campaign import CampaignStatus
 from domain.credit_cost import DEFAULT_UNIT_COSTS
 from domain.enrollment import Enrollment
@@ -42,20 +43,16 @@ def withdraw_suppressed_address(
 
     def decide() -> int:
         statuses: dict[UUID, CampaignStatus] = {}
-        changed: list[Enrollment] = []
-        withdrawn = 0
-        for enrollment in app.enrollments(candidates).values():
+
+        def withdraw(enrollment: Enrollment) -> Sized:
             if enrollment.finished or address not in (enrollment.addresses.get(c) for c in channels):
-                continue
+                return ()
             if enrollment.campaign_id not in statuses:
                 statuses[enrollment.campaign_id] = app.campaign(enrollment.campaign_id).status
             if statuses[enrollment.campaign_id] not in RUNNING:
-                continue
-            steps = enrollment.withdraw(channels, reason, DEFAULT_UNIT_COSTS, now)
-            if steps:
-                withdrawn += len(steps)
-                changed.append(enrollment)
-        app.save_all(changed)
-        return withdrawn
+                return ()
+            return enrollment.withdraw(channels, reason, DEFAULT_UNIT_COSTS, now)
+
+        return save_changed(app, app.enrollments(candidates).values(), withdraw)
 
     return retry_on_conflict(decide)

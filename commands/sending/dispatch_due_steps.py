@@ -10,9 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from commands.application import CampaignApplication, retry_on_conflict
+from commands.application import CampaignApplication, retry_on_conflict, save_changed
 from domain.campaign import CampaignStatus
 from domain.enrollment import Enrollment
+from domain.steps import Step
 
 
 def dispatch_due_steps(app: CampaignApplication, enrollment_ids: list[UUID], now: datetime) -> int:
@@ -20,22 +21,15 @@ def dispatch_due_steps(app: CampaignApplication, enrollment_ids: list[UUID], now
 
     def decide() -> int:
         statuses: dict[UUID, CampaignStatus] = {}
-        changed: list[Enrollment] = []
-        dispatched = 0
-        loaded = app.enrollments(enrollment_ids)
-        for enrollment_id in enrollment_ids:
-            enrollment = loaded.get(enrollment_id)
-            if enrollment is None:
-                continue
+
+        def dispatch(enrollment: Enrollment) -> list[Step]:
             if enrollment.campaign_id not in statuses:
                 statuses[enrollment.campaign_id] = app.campaign(enrollment.campaign_id).status
             if statuses[enrollment.campaign_id] is not CampaignStatus.ACTIVE:
-                continue
-            steps = enrollment.dispatch_due(now)
-            if steps:
-                dispatched += len(steps)
-                changed.append(enrollment)
-        app.save_all(changed)
-        return dispatched
+                return []
+            return enrollment.dispatch_due(now)
+
+        loaded = app.enrollments(enrollment_ids)
+        return save_changed(app, [loaded[i] for i in enrollment_ids if i in loaded], dispatch)
 
     return retry_on_conflict(decide)

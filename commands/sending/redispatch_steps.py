@@ -13,9 +13,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from commands.application import CampaignApplication, retry_on_conflict
+from commands.application import CampaignApplication, retry_on_conflict, save_changed
 from domain.campaign import CampaignStatus
-from domain.enrollment import Enrollment
 
 
 def redispatch_stale_steps(
@@ -26,16 +25,7 @@ def redispatch_stale_steps(
     def decide() -> int:
         if app.campaign(campaign_id).status is not CampaignStatus.ACTIVE:
             return 0
-        changed: list[Enrollment] = []
-        redispatched = 0
-        for enrollment in app.enrollments(enrollment_ids).values():
-            if enrollment.campaign_id != campaign_id:
-                continue
-            steps = enrollment.redispatch_stale(now, lease)
-            if steps:
-                redispatched += len(steps)
-                changed.append(enrollment)
-        app.save_all(changed)
-        return redispatched
+        ours = [e for e in app.enrollments(enrollment_ids).values() if e.campaign_id == campaign_id]
+        return save_changed(app, ours, lambda enrollment: enrollment.redispatch_stale(now, lease))
 
     return retry_on_conflict(decide)
