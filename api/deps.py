@@ -12,11 +12,9 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from api.errors import Problem
 from api.text import CursorText, SafeText
 from commands.application import CampaignApplication
 from commands.clock import Clock, DevClock
-from commands.credits.brands import brand_for_key
 from commands.idempotency import once
 from commands.sending.credentials import CredentialCipher
 from storage.database import Database
@@ -43,19 +41,12 @@ def services(request: Request) -> Services:
     return services
 
 
-def brand(
-    request: Request, authorization: Annotated[str | None, Header(include_in_schema=False)] = None
-) -> UUID:
-    """The caller's brand: decided by the request gate (api/gate.py) already, or looked up here."""
+def brand(request: Request) -> UUID:
+    """The caller's brand, decided from its API key by the request gate (api/gate.py) before routing."""
     decided: UUID | None = request.scope.get("state", {}).get("brand_id")
-    if decided is not None:
-        return decided
-    if not authorization or not authorization.lower().startswith("bearer "):
-        raise Problem(401, "Unauthorized", "send Authorization: Bearer <api_key>")
-    found = brand_for_key(services(request).db, authorization[7:].strip())
-    if found is None:
-        raise Problem(401, "Unauthorized", "the API key is not valid")
-    return found
+    if decided is None:  # every /v1 route is behind the gate: a route outside it cannot ask for a brand
+        raise RuntimeError(f"{request.url.path} is not behind the request gate")
+    return decided
 
 
 ServicesDep = Annotated[Services, Depends(services)]

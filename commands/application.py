@@ -58,12 +58,6 @@ class CampaignApplication(Application[UUID]):
         aggregate = self.find(aggregate_id)
         return aggregate if isinstance(aggregate, kind) else None
 
-    def get(self, aggregate_id: UUID) -> Any:
-        try:
-            return self.repository.get(aggregate_id)
-        except AggregateNotFoundError as missing:
-            raise NotFound(str(aggregate_id)) from missing
-
     def find(self, aggregate_id: UUID) -> Any | None:
         try:
             return self.repository.get(aggregate_id)
@@ -76,16 +70,13 @@ class CampaignApplication(Application[UUID]):
         Reads the PostgreSQL recorder's events table directly, ordered like `select_events`;
         with another recorder it falls back to one `get` per aggregate.
         """
-        recorder = self.recorder
-        if not isinstance(recorder, PostgresAggregateRecorder) or not aggregate_ids:
+        if not isinstance(self.recorder, PostgresAggregateRecorder) or not aggregate_ids:
             return {i: a for i in aggregate_ids if (a := self.find(i)) is not None}
-        statement = SQL(
-            "SELECT originator_id, originator_version, topic, state FROM {schema}.{table}"
-            " WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
-        ).format(schema=Identifier(recorder.datastore.schema), table=Identifier(recorder.events_table_name))
-        with recorder.datastore.get_connection() as conn, conn.cursor() as cur:
-            cur.execute(statement, [list(aggregate_ids)])
-            rows = cur.fetchall()
+        rows = self._query_events(
+            "SELECT originator_id, originator_version, topic, state FROM {events}"
+            " WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version",
+            aggregate_ids,
+        )
         events: dict[UUID, list[Any]] = {}
         for row in rows:
             stored = StoredEvent(
@@ -99,18 +90,28 @@ class CampaignApplication(Application[UUID]):
 
         Cheaper than loading them: a caller holding aggregates can tell which ones changed.
         """
-        recorder = self.recorder
-        if not isinstance(recorder, PostgresAggregateRecorder):
+        if not isinstance(self.recorder, PostgresAggregateRecorder):
             return None
         if not aggregate_ids:
             return {}
-        statement = SQL(
-            "SELECT originator_id, max(originator_version) AS version FROM {schema}.{table}"
-            " WHERE originator_id = ANY(%s) GROUP BY originator_id"
-        ).format(schema=Identifier(recorder.datastore.schema), table=Identifier(recorder.events_table_name))
+        rows = self._query_events(
+            "SELECT originator_id, max(originator_version) AS version FROM {events}"
+            " WHERE originator_id = ANY(%s) GROUP BY originator_id",
+            aggregate_ids,
+        )
+        return {row["originator_id"]: row["version"] for row in rows}
+
+    def _query_events(self, statement: str, aggregate_ids: list[UUID]) -> list[dict[str, Any]]:
+        """One query on the PostgreSQL recorder's events table (`{events}` in `statement`)."""
+        recorder = self.recorder
+        if not isinstance(recorder, PostgresAggregateRecorder):
+            raise TypeError("only the PostgreSQL recorder's table can be queried")
+        table = SQL("{}.{}").format(
+            Identifier(recorder.datastore.schema), Identifier(recorder.events_table_name)
+        )
         with recorder.datastore.get_connection() as conn, conn.cursor() as cur:
-            cur.execute(statement, [list(aggregate_ids)])
-            return {row["originator_id"]: row["version"] for row in cur.fetchall()}
+            cur.execute(SQL(statement).format(events=table), [list(aggregate_ids)])
+            return list(cur.fetchall())
 
     def save_all(self, aggregates: Sequence[Any]) -> int | None:
         """Save in one atomic write; return the last notification id written."""
