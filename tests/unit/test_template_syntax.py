@@ -36,7 +36,7 @@ def malformed(placeholder: str) -> str:
         ("{{a}} }}", [stray(6)]),
         ("{{a}}}}", [stray(5)]),
         ("{{a|b}}c}}", [stray(8)]),
-        ("a }} b }} {{c}}", [stray(2)]),  # one problem per stretch of literal text, its first '}}'
+        ("a }}} b {{c}}", [stray(2)]),  # a run of braces is reported where it starts
         ("{{a}}{{b}} }}", [stray(11)]),
         ("{{", [unclosed(0)]),
         ("ab{{", [unclosed(2)]),
