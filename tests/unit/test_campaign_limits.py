@@ -15,6 +15,7 @@ import pytest
 from domain.campaign import Campaign
 from domain.errors import InvalidCampaign
 from domain.steps import Step, StepType
+from tests.unit.messages import exactly
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -29,18 +30,34 @@ def _create(steps: list[Step], **options) -> Campaign:
 
 
 @pytest.mark.parametrize(
-    ("steps", "options"),
+    ("steps", "options", "message"),
     [
-        ([_email(n) for n in range(101)], {}),
-        ([_email(group=366)], {}),
-        ([Step(id="w", type=StepType.WAIT, group=0, order=0, wait_days=366)], {}),
-        ([_email()], {"lead_group_ids": [str(uuid4()) for _ in range(51)]}),
-        ([_email()], {"name": "n" * 201}),
-        ([_email()], {"name": "Q4\x00"}),
-        ([_email(subject="s" * 999)], {}),
-        ([_email(body="b\ud800")], {}),
-        ([Step(id="m", type=StepType.SMS, group=0, order=0, body="b" * 1601)], {}),
-        ([Step(id="v", type=StepType.VOICEMAIL, group=0, order=0, audio_url="ftp://x/a.mp3")], {}),
+        ([_email(n) for n in range(101)], {}, "a campaign has at most 100 steps, not 101"),
+        ([_email(group=366)], {}, "step s0: group must be 0 to 365"),
+        (
+            [Step(id="w", type=StepType.WAIT, group=0, order=0, wait_days=366)],
+            {},
+            "step w: wait_days must be 0 to 365",
+        ),
+        (
+            [_email()],
+            {"lead_group_ids": [str(uuid4()) for _ in range(51)]},
+            "a campaign has at most 50 lead groups",
+        ),
+        ([_email()], {"name": "n" * 201}, "a campaign name has 1 to 200 characters"),
+        ([_email()], {"name": "Q4\x00"}, "the campaign's name contains a NUL character at position 2"),
+        ([_email(subject="s" * 999)], {}, "step s0: subject is longer than 998 characters"),
+        ([_email(body="b\ud800")], {}, "step s0: body contains an unpaired surrogate at position 1"),
+        (
+            [Step(id="m", type=StepType.SMS, group=0, order=0, body="b" * 1601)],
+            {},
+            "step m: body is longer than 1600 characters",
+        ),
+        (
+            [Step(id="v", type=StepType.VOICEMAIL, group=0, order=0, audio_url="ftp://x/a.mp3")],
+            {},
+            "step v: audio_url must be an http(s) URL",
+        ),
     ],
     ids=[
         "101 steps",
@@ -55,8 +72,8 @@ def _create(steps: list[Step], **options) -> Campaign:
         "not http audio",
     ],
 )
-def test_a_campaign_past_a_limit_is_refused(steps, options):
-    with pytest.raises(InvalidCampaign):
+def test_a_campaign_past_a_limit_is_refused_and_says_which(steps, options, message):
+    with pytest.raises(InvalidCampaign, match=exactly(message)):
         _create(steps, **options)
 
 

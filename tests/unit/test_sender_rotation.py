@@ -55,3 +55,20 @@ def test_warmup_limit_grows_daily_up_to_the_daily_limit(daily, start, step, day)
     assert limit == min(daily, start + step * day)
     assert warmup_limit(daily, True, start, step, day + 1) >= limit
     assert warmup_limit(daily, False, start, step, day) == daily
+
+
+def test_accounts_with_equal_quota_left_are_tried_in_id_order():
+    first, second, third, fourth = (UUID(int=i) for i in (1, 2, 3, 4))
+    pool = [
+        SenderQuota(third, 10, 5),
+        SenderQuota(fourth, 10, 5),
+        SenderQuota(first, 10, 5),
+        SenderQuota(second, 9, 4),
+    ]
+    assert rotation_order(pool, None) == [first, second, third]
+
+
+@given(accounts, st.randoms(use_true_random=False), st.data())
+def test_the_order_does_not_depend_on_how_the_accounts_are_listed(pool, random, data):
+    preferred = data.draw(st.sampled_from([a.id for a in pool])) if pool else None
+    assert rotation_order(random.sample(pool, len(pool)), preferred) == rotation_order(pool, preferred)

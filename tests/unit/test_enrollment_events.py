@@ -1,0 +1,314 @@
+"""What an Enrollment records: each StepExecution event carries exactly the facts the projections,
+the settlement and the audit trail read (campaign, step, channel, sender, times, reasons, credits),
+and a refused command says why in words a client sees as the problem detail.
+
+Each test walks one enrollment through part of its life and compares every event it recorded,
+field by field, with what the command was given.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+import pytest
+
+from domain.credit_cost import DEFAULT_UNIT_COSTS
+from domain.enrollment import Enrollment, StepStatus
+from domain.errors import DomainError
+from domain.sending_window import SendingWindow
+from domain.steps import Step, StepType, ordered
+from tests.unit.messages import exactly
+
+EMAIL, SMS, VOICEMAIL, WAIT = StepType.EMAIL, StepType.SMS, StepType.VOICEMAIL, StepType.WAIT
+T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)  # a Monday
+DAY, MINUTE = timedelta(days=1), timedelta(minutes=1)
+ADDRESSES = {"email": "ann@example.com", "sms": "+15551230000", "voicemail": "+15551230000"}
+CAMPAIGN, BRAND, CONTACT = uuid4(), uuid4(), uuid4()
+LEASE = timedelta(minutes=10)
+
+
+def step(sid: str, kind: StepType, group: int, days: int = 0) -> Step:
+    return Step(sid, kind, group, order=0, subject="s", body="b", audio_url="https://a/x.mp3", wait_days=days)
+
+
+PLAN = [step("e0", EMAIL, 0), step("s0", SMS, 0), step("w1", WAIT, 1, 2), step("v1", VOICEMAIL, 1)]
+
+
+def enroll(steps: list[Step] = PLAN, **options) -> Enrollment:
+    enrollment = Enrollment.enroll(CAMPAIGN, BRAND, CONTACT, ADDRESSES, ordered(steps), T0, **options)
+    assert enrollment is not None
+    return enrollment
+
+
+def fields(event, *names: str) -> dict:
+    return {name: getattr(event, name) for name in names}
+
+
+def dispatched(steps: list[Step] = PLAN, **options) -> Enrollment:
+    """An enrollment whose group 0 was dispatched at T0, with its events so far collected."""
+    enrollment = enroll(steps, **options)
+    enrollment.dispatch_due(T0)
+    enrollment.collect_events()
+    return enrollment
+
+
+def test_enrolling_records_the_contact_the_plan_and_where_it_is_sent() -> None:
+    window = {"days": ["mon", "tue"], "start": "08:00", "end": "18:00"}
+    enrollment = enroll(window=window, timezone="Europe/Paris")
+    created, scheduled = enrollment.collect_events()
+    assert isinstance(created, Enrollment.ContactEnrolled)
+    assert created.originator_id == enrollment.id
+    assert fields(created, "campaign_id", "brand_id", "contact_id", "addresses", "enrolled_at") == {
+        "campaign_id": CAMPAIGN,
+        "brand_id": BRAND,
+        "contact_id": CONTACT,
+        "addresses": ADDRESSES,
+        "enrolled_at": T0,
+    }
+    assert (created.window, created.timezone) == (window, "Europe/Paris")
+    assert [s["id"] for s in created.plan] == ["e0", "s0", "w1", "v1"]
+    assert (enrollment.brand_id, enrollment.enrolled_at, enrollment.timezone) == (BRAND, T0, "Europe/Paris")
+    assert enrollment.window == SendingWindow.from_dict(window)
+    assert isinstance(scheduled, Enrollment.GroupScheduled)
+    assert fields(scheduled, "campaign_id", "group", "due_at") == {
+        "campaign_id": CAMPAIGN,
+        "group": 0,
+        "due_at": T0,  # Monday 10:00 in Paris is inside the window
+    }
+
+
+def test_without_a_time_zone_the_window_is_read_in_utc() -> None:
+    enrollment = enroll(window={"start": "10:30", "end": "12:00"})
+    [created, scheduled] = enrollment.collect_events()
+    assert created.timezone == enrollment.timezone == "UTC"
+    assert scheduled.due_at == T0.replace(hour=10, minute=30)
+
+
+def test_the_first_due_time_moves_into_the_window_in_the_contacts_zone() -> None:
+    enrollment = enroll(window={"start": "10:30", "end": "12:00"}, timezone="America/New_York")
+    assert enrollment.due_at == T0.replace(hour=15, minute=30)  # 10:30 EST
+
+
+def test_dispatching_records_the_campaign_step_channel_group_and_time() -> None:
+    enrollment = enroll()
+    enrollment.collect_events()
+    enrollment.dispatch_due(T0 + MINUTE)
+    events = enrollment.collect_events()
+    assert all(isinstance(e, Enrollment.StepDispatched) for e in events)
+    names = "campaign_id", "step_id", "channel", "group", "dispatched_at", "redispatched"
+    assert [fields(e, *names) for e in events] == [
+        dict(zip(names, (CAMPAIGN, "e0", "email", 0, T0 + MINUTE, False), strict=True)),
+        dict(zip(names, (CAMPAIGN, "s0", "sms", 0, T0 + MINUTE, False), strict=True)),
+    ]
+
+
+def test_a_step_in_flight_exactly_as_long_as_the_lease_is_dispatched_again() -> None:
+    enrollment = dispatched()
+    enrollment.attempt("e0", "sender-1", T0 + MINUTE)
+    enrollment.collect_events()
+    assert enrollment.redispatch_stale(T0 + LEASE - timedelta(microseconds=1), LEASE) == []
+    assert [s.id for s in enrollment.redispatch_stale(T0 + LEASE, LEASE)] == ["s0"]
+    [event] = enrollment.collect_events()
+    names = "campaign_id", "step_id", "channel", "group", "dispatched_at", "redispatched"
+    assert fields(event, *names) == dict(
+        zip(names, (CAMPAIGN, "s0", "sms", 0, T0 + LEASE, True), strict=True)
+    )
+
+
+def test_a_redispatch_in_a_later_group_records_that_group() -> None:
+    enrollment = dispatched()
+    for sid in ("e0", "s0"):
+        enrollment.attempt(sid, "sender-1", T0)
+        enrollment.record_sent(sid, "p", 1, T0)
+    due = enrollment.due_at
+    assert enrollment.current_group == 1 and [s.id for s in enrollment.dispatch_due(due)] == ["v1"]
+    enrollment.collect_events()
+    enrollment.redispatch_stale(due + LEASE, LEASE)
+    [event] = enrollment.collect_events()
+    assert (event.step_id, event.channel, event.group, event.redispatched) == ("v1", "voicemail", 1, True)
+
+
+def test_an_attempt_records_the_sender_and_returns_the_steps_idempotency_key() -> None:
+    enrollment = dispatched()
+    key = enrollment.attempt("e0", "sender-7", T0 + MINUTE)
+    assert key == f"{enrollment.id}:e0"
+    [event] = enrollment.collect_events()
+    assert isinstance(event, Enrollment.StepAttempted)
+    assert fields(event, "step_id", "sender_account_id", "message_key", "attempted_at") == {
+        "step_id": "e0",
+        "sender_account_id": "sender-7",
+        "message_key": key,
+        "attempted_at": T0 + MINUTE,
+    }
+    assert enrollment.sender_of == {"e0": "sender-7"}
+
+
+def test_a_step_never_attempted_was_not_attempted() -> None:
+    enrollment = dispatched()
+    assert not enrollment.was_attempted("e0")
+    enrollment.attempt("e0", "sender-1", T0)
+    assert enrollment.was_attempted("e0") and not enrollment.was_attempted("s0")
+
+
+def test_a_send_records_the_campaign_channel_sender_message_credits_time_and_personalisation() -> None:
+    enrollment = dispatched()
+    enrollment.attempt("s0", "sender-3", T0 + MINUTE)
+    enrollment.collect_events()
+    enrollment.record_sent("s0", "SM123", 2, T0 + 2 * MINUTE, personalisation="model")
+    [event] = enrollment.collect_events()
+    assert isinstance(event, Enrollment.StepSent)
+    names = "campaign_id", "step_id", "channel", "sender_account_id", "provider_message_id", "credits"
+    assert fields(event, *names) == dict(
+        zip(names, (CAMPAIGN, "s0", "sms", "sender-3", "SM123", 2), strict=True)
+    )
+    assert (event.sent_at, event.personalisation) == (T0 + 2 * MINUTE, "model")
+
+
+def test_a_send_without_a_personalisation_note_was_made_from_the_template() -> None:
+    enrollment = dispatched()
+    enrollment.attempt("e0", "sender-1", T0)
+    enrollment.collect_events()
+    enrollment.record_sent("e0", "m-1", 1, T0)
+    [event] = enrollment.collect_events()
+    assert (event.channel, event.personalisation) == ("email", "template")
+
+
+def test_a_failure_records_the_campaign_channel_reason_released_credits_and_time() -> None:
+    enrollment = dispatched()
+    enrollment.record_failed("s0", "invalid number", 3, T0 + MINUTE)
+    [event] = enrollment.collect_events()
+    assert isinstance(event, Enrollment.StepFailed)
+    names = "campaign_id", "step_id", "channel", "reason", "credits_released", "failed_at"
+    assert fields(event, *names) == dict(
+        zip(names, (CAMPAIGN, "s0", "sms", "invalid number", 3, T0 + MINUTE), strict=True)
+    )
+
+
+def test_finishing_the_last_group_records_the_campaign_and_the_time() -> None:
+    enrollment = dispatched([step("e0", EMAIL, 0)])
+    enrollment.record_failed("e0", "bounced", 1, T0 + MINUTE)
+    _failed, finished = enrollment.collect_events()
+    assert isinstance(finished, Enrollment.EnrollmentFinished)
+    assert (finished.campaign_id, finished.finished_at) == (CAMPAIGN, T0 + MINUTE)
+
+
+def test_finishing_a_group_records_the_next_group_for_the_campaign() -> None:
+    enrollment = dispatched()
+    enrollment.record_failed("e0", "bounced", 1, T0)
+    enrollment.record_failed("s0", "invalid number", 1, T0 + MINUTE)
+    *_, scheduled = enrollment.collect_events()
+    assert isinstance(scheduled, Enrollment.GroupScheduled)
+    assert fields(scheduled, "campaign_id", "group", "due_at") == {
+        "campaign_id": CAMPAIGN,
+        "group": 1,
+        "due_at": T0 + MINUTE + (1 + 2) * DAY,
+    }
+
+
+def test_a_deferral_records_the_campaign_reason_and_the_due_time_moved_into_the_window() -> None:
+    window = {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": "17:00"}
+    enrollment = dispatched(window=window, timezone="Europe/Paris")  # T0 is 10:00 in Paris
+    saturday = datetime(2025, 3, 8, 12, tzinfo=UTC)
+    due = enrollment.defer("e0", "every sender account is at its daily cap", saturday)
+    assert due == datetime(2025, 3, 10, 8, tzinfo=UTC)  # Monday 09:00 CET
+    [event] = enrollment.collect_events()
+    assert isinstance(event, Enrollment.StepDeferred)
+    assert fields(event, "campaign_id", "step_id", "reason", "due_at") == {
+        "campaign_id": CAMPAIGN,
+        "step_id": "e0",
+        "reason": "every sender account is at its daily cap",
+        "due_at": due,
+    }
+
+
+def test_a_cancellation_records_the_campaign_reason_and_time() -> None:
+    enrollment = dispatched()
+    enrollment.cancel("s0", "campaign paused", T0 + MINUTE)
+    [event] = enrollment.collect_events()
+    assert isinstance(event, Enrollment.StepCancelled)
+    assert fields(event, "campaign_id", "step_id", "reason", "cancelled_at") == {
+        "campaign_id": CAMPAIGN,
+        "step_id": "s0",
+        "reason": "campaign paused",
+        "cancelled_at": T0 + MINUTE,
+    }
+
+
+def test_a_withdrawal_records_the_campaign_channel_reason_released_credits_and_time() -> None:
+    enrollment = dispatched()
+    unit_costs = {**DEFAULT_UNIT_COSTS, SMS: 4}
+    withdrawn = enrollment.withdraw({"sms", "voicemail"}, "address suppressed", unit_costs, T0 + MINUTE)
+    assert [s.id for s in withdrawn] == ["s0", "v1"]
+    events = [e for e in enrollment.collect_events() if isinstance(e, Enrollment.StepWithdrawn)]
+    names = "campaign_id", "step_id", "channel", "reason", "credits_released", "withdrawn_at"
+    assert [fields(e, *names) for e in events] == [
+        dict(zip(names, (CAMPAIGN, "s0", "sms", "address suppressed", 4, T0 + MINUTE), strict=True)),
+        dict(zip(names, (CAMPAIGN, "v1", "voicemail", "address suppressed", 1, T0 + MINUTE), strict=True)),
+    ]
+
+
+def test_a_later_group_whose_sends_were_all_withdrawn_is_skipped() -> None:
+    steps = [step("e0", EMAIL, 0), step("s1", SMS, 1), step("e2", EMAIL, 2)]
+    enrollment = dispatched(steps)
+    enrollment.withdraw({"sms"}, "address suppressed", DEFAULT_UNIT_COSTS, T0)
+    enrollment.record_failed("e0", "bounced", 1, T0 + MINUTE)
+    assert (enrollment.current_group, enrollment.due_at) == (2, T0 + MINUTE + 2 * DAY)
+
+
+def test_a_group_withdrawn_after_its_due_time_finishes_when_it_is_withdrawn() -> None:
+    steps = [step("e0", EMAIL, 0), step("s1", SMS, 1)]
+    enrollment = enroll(steps)
+    withdrawn_at = T0 + 5 * MINUTE  # group 0 was due at T0
+    enrollment.withdraw({"email"}, "address suppressed", DEFAULT_UNIT_COSTS, withdrawn_at)
+    assert (enrollment.current_group, enrollment.due_at) == (1, withdrawn_at + DAY)
+
+
+def test_a_group_withdrawn_when_it_falls_due_finishes_at_that_moment() -> None:
+    steps = [step("e0", EMAIL, 0), step("s1", SMS, 1)]
+    enrollment = enroll(steps)
+    enrollment.withdraw_step("e0", "address suppressed", 1, T0)
+    assert (enrollment.current_group, enrollment.due_at) == (1, T0 + DAY)
+
+
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        (lambda e: e.attempt("e0", "sender-1", T0), "step e0 is sent, not dispatched"),
+        (lambda e: e.attempt("s0", "sender-1", T0), "step s0 is pending, not dispatched"),
+        (lambda e: e.record_sent("e0", "again", 1, T0), "step e0 is sent, not attempted"),
+        (lambda e: e.record_failed("e0", "late", 1, T0), "step e0 already has an outcome"),
+        (lambda e: e.withdraw_step("e0", "suppressed", 1, T0), "step e0 already has an outcome"),
+        (lambda e: e.cancel("e0", "paused", T0), "step e0 is sent, not in flight"),
+        (lambda e: e.cancel("s0", "paused", T0), "step s0 is pending, not in flight"),
+        (lambda e: e.defer("e0", "cap", T0), "step e0 is sent; only a step in flight is deferred"),
+        (lambda e: e.record_failed("x9", "?", 1, T0), "step x9 is not in this enrollment's plan"),
+    ],
+    ids=[
+        "attempt sent",
+        "attempt pending",
+        "send twice",
+        "fail sent",
+        "withdraw sent",
+        "cancel sent",
+        "cancel pending",
+        "defer sent",
+        "unknown step",
+    ],
+)
+def test_a_refused_step_command_says_why_and_records_nothing(command, message) -> None:
+    enrollment = enroll([step("e0", EMAIL, 0), step("s0", SMS, 1)])
+    enrollment.dispatch_due(T0)
+    enrollment.attempt("e0", "sender-1", T0)
+    enrollment.record_sent("e0", "m-1", 1, T0)
+    enrollment.collect_events()
+    with pytest.raises(DomainError, match=exactly(message)):
+        command(enrollment)
+    assert enrollment.collect_events() == []
+    assert enrollment.status_of("e0") is StepStatus.SENT
+
+
+def test_a_send_is_refused_for_a_step_only_dispatched() -> None:
+    enrollment = dispatched()
+    with pytest.raises(DomainError, match=exactly("step e0 is dispatched, not attempted")):
+        enrollment.record_sent("e0", "m-1", 1, T0)
