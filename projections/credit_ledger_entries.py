@@ -1,0 +1,79 @@
+"""Read model: each brand's credit ledger as entries with a running balance.
+
+One row per ledger event, keyed by its log position: a grant, a campaign's reservation, and the
+settlement of that reservation (consumed by sends, or released back). `balance_after` is what the
+brand can still reserve once the entry is applied: grants add, reservations take, releases give
+back, and consumption leaves it alone (the credit was taken when it was reserved). A batch reads
+each brand's last balance once, runs the balances on in memory and inserts with one executemany.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from domain.credit_ledger import CreditLedger
+from storage.database import Database
+from storage.paging import page_by_position, position_after
+
+# entry type, and the sign of its effect on the balance
+KINDS: dict[type, tuple[str, int]] = {
+    CreditLedger.CreditsGranted: ("granted", 1),
+    CreditLedger.CreditsReserved: ("reserved", -1),
+    CreditLedger.CreditsConsumed: ("consumed", 0),
+    CreditLedger.CreditsReleased: ("released", 1),
+}
+
+
+class CreditLedgerEntries:
+    name = "credit_ledger_entries"
+    events = tuple(KINDS)
+
+    def reset(self, cur: Any) -> None:
+        cur.execute("DELETE FROM credit_ledger_entries")
+
+    def apply(self, cur: Any, events: list[tuple[int, Any]]) -> None:
+        ledgers = list({event.originator_id for _, event in events})
+        cur.execute(
+            """SELECT DISTINCT ON (ledger_id) ledger_id, balance_after FROM credit_ledger_entries
+               WHERE ledger_id = ANY(%s) ORDER BY ledger_id, position DESC""",
+            (ledgers,),
+        )
+        balances: dict[UUID, int] = {row["ledger_id"]: row["balance_after"] for row in cur.fetchall()}
+        rows = []
+        for position, event in events:
+            kind, sign = KINDS[type(event)]
+            balance = balances.get(event.originator_id, 0) + sign * event.amount
+            balances[event.originator_id] = balance
+            campaign = getattr(event, "campaign_id", None)
+            reason = getattr(event, "reason", None)
+            rows.append(
+                (
+                    position,
+                    event.originator_id,
+                    event.timestamp,
+                    kind,
+                    event.amount,
+                    balance,
+                    campaign,
+                    reason,
+                )
+            )
+        cur.executemany(
+            """INSERT INTO credit_ledger_entries (position, ledger_id, occurred_at, type, amount,
+               balance_after, campaign_id, reason) VALUES (%s,%s,%s,%s,%s,%s,%s,%s)
+               ON CONFLICT (position) DO NOTHING""",
+            rows,
+        )
+
+
+def entries(
+    db: Database, brand_id: UUID, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of the brand's ledger entries in log order; InvalidCursor for a cursor not handed out."""
+    rows = db.fetch_all(
+        """SELECT * FROM credit_ledger_entries WHERE ledger_id = %s AND position > %s
+           ORDER BY position LIMIT %s""",
+        (CreditLedger.create_id(brand_id), position_after(cursor), limit + 1),
+    )
+    return page_by_position(rows, limit)
