@@ -12,7 +12,10 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import Application
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresAggregateRecorder
 from eventsourcing.utils import get_topic
+from psycopg import sql
 
 
 def read_log(
@@ -52,3 +55,21 @@ def brand_of(app: Application[UUID], event: Any) -> UUID | None:
     except Exception:  # only a hint for the operator: never a reason to fail
         return None
     return found if isinstance(found, UUID) else None
+
+
+def events_table(app: Application[UUID]) -> sql.Composed:
+    """The PostgreSQL recorder's events table, for a query the recorder does not offer (TypeError
+    with another recorder). Its columns: originator_id, originator_version, topic, state and
+    notification_id (the log position)."""
+    recorder = app.recorder
+    if not isinstance(recorder, PostgresAggregateRecorder):
+        raise TypeError("only the PostgreSQL recorder's table can be queried")
+    return sql.SQL("{}.{}").format(
+        sql.Identifier(recorder.datastore.schema), sql.Identifier(recorder.events_table_name)
+    )
+
+
+def to_event(app: Application[UUID], row: dict[str, Any]) -> Any:
+    """The domain event of one events-table row (upcast to its class's current version)."""
+    stored = StoredEvent(row["originator_id"], row["originator_version"], row["topic"], bytes(row["state"]))
+    return app.mapper.to_domain_event(stored)
