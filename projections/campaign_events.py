@@ -28,9 +28,8 @@ def campaign_events(
     query = sql.SQL(
         """SELECT notification_id AS position, originator_id, originator_version, topic, state
            FROM {events}
-           WHERE (originator_id = %(campaign)s
-                  OR originator_id IN (SELECT enrollment_id FROM campaign_leads
-                                       WHERE campaign_id = %(campaign)s))
+           WHERE originator_id = ANY(ARRAY(SELECT enrollment_id FROM campaign_leads
+                                           WHERE campaign_id = %(campaign)s) || %(campaign)s::uuid)
              AND notification_id > %(after)s
            ORDER BY notification_id LIMIT %(limit)s"""
     ).format(events=events_table(app))

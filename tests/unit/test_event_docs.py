@@ -6,6 +6,7 @@ so an analyst replaying old history gets today's shape.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -46,3 +47,9 @@ def test_the_document_lists_each_event_with_its_version_and_fields():
             assert f"| `{field.name}` | `{field.type}` |" in text
     assert "| `personalisation` | `str` | `'template'` |" in text
     assert "- v1 -> v2: Added `personalisation`" in text
+
+
+def test_no_event_field_is_named_like_a_secret():
+    """Events are published and shown to API callers: a credential has no place in one."""
+    secretive = re.compile(r"credential|secret|token|password|auth", re.IGNORECASE)
+    assert [f"{s.name}.{f.name}" for s in catalogue() for f in s.fields if secretive.search(f.name)] == []
