@@ -10,7 +10,7 @@ A moment is compared with when each event was recorded (its `occurred_at`).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from itertools import takewhile
 from typing import Any
@@ -46,6 +46,7 @@ def campaign_as_of(
     campaign = project_aggregate(None, history)
     if not isinstance(campaign, Campaign) or campaign.brand_id != brand_id:
         return None
+    # The audience its launch took (the write side's snapshot, not a read model) names its enrollments.
     contacts = db.fetch_all("SELECT contact_id FROM launch_audiences WHERE campaign_id = %s", (campaign_id,))
     enrollments = [Enrollment.create_id(campaign_id, row["contact_id"]) for row in contacts]
     counts = _counts(e for e in _stream(app, db, enrollments, COUNTED) if e.timestamp <= moment)
@@ -77,7 +78,7 @@ def campaign_as_of(
     }
 
 
-def _counts(events: Any) -> dict[str, int]:
+def _counts(events: Iterable[Any]) -> dict[str, int]:
     counts = Counter({"enrolled": 0, "finished": 0, "failed": 0, "cancelled": 0})
     counts.update({"sent_email": 0, "sent_sms": 0, "sent_voicemail": 0})
     for event in events:
