@@ -12,8 +12,12 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.application import Application
+
 from domain.credit_ledger import CreditLedger
+from projections.runner import wait_for_position
 from storage.database import Database
+from storage.event_log import last_position
 from storage.paging import page_by_position, position_after
 
 # entry type, and the sign of its effect on the balance
@@ -68,12 +72,18 @@ class CreditLedgerEntries:
 
 
 def entries(
-    db: Database, brand_id: UUID, limit: int, cursor: str | None
+    app: Application[UUID], db: Database, brand_id: UUID, limit: int, cursor: str | None
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """A page of the brand's ledger entries in log order; InvalidCursor for a cursor not handed out."""
+    """A page of the brand's ledger entries in log order; InvalidCursor for a cursor not handed out.
+
+    Waits (a few seconds at most) for the entries to include the ledger's latest event, so the
+    last balance agrees with the ledger itself, grants made outside the API included.
+    """
+    ledger_id = CreditLedger.create_id(brand_id)
+    wait_for_position(db, [CreditLedgerEntries.name], last_position(app, db, ledger_id))
     rows = db.fetch_all(
         """SELECT * FROM credit_ledger_entries WHERE ledger_id = %s AND position > %s
            ORDER BY position LIMIT %s""",
-        (CreditLedger.create_id(brand_id), position_after(cursor), limit + 1),
+        (ledger_id, position_after(cursor), limit + 1),
     )
     return page_by_position(rows, limit)

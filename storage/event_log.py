@@ -17,6 +17,8 @@ from eventsourcing.postgres import PostgresAggregateRecorder
 from eventsourcing.utils import get_topic
 from psycopg import sql
 
+from storage.database import Database
+
 
 def read_log(
     app: Application[UUID], after: int, limit: int, classes: Sequence[type] = ()
@@ -67,6 +69,16 @@ def events_table(app: Application[UUID]) -> sql.Composed:
     return sql.SQL("{}.{}").format(
         sql.Identifier(recorder.datastore.schema), sql.Identifier(recorder.events_table_name)
     )
+
+
+def last_position(app: Application[UUID], db: Database, originator_id: UUID) -> int | None:
+    """The log position of an aggregate's latest event (None without one): what a read model must
+    have applied to show the aggregate as it is now."""
+    query = sql.SQL(
+        "SELECT notification_id FROM {events} WHERE originator_id = %s ORDER BY originator_version DESC LIMIT 1"
+    ).format(events=events_table(app))
+    row = db.fetch_one(query, (originator_id,))
+    return row["notification_id"] if row else None
 
 
 def to_event(app: Application[UUID], row: dict[str, Any]) -> Any:

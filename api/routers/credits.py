@@ -28,5 +28,5 @@ def ledger(
     brand: BrandDep, services: ServicesDep, limit: Limit = 50, cursor: Cursor = None
 ) -> dict[str, Any]:
     """The brand's ledger entries in the order they happened, each with the balance after it."""
-    rows, next_cursor = entries(services.db, brand, limit, cursor)
+    rows, next_cursor = entries(services.app, services.db, brand, limit, cursor)
     return {"items": rows, "next_cursor": next_cursor}
