@@ -51,9 +51,9 @@ class CampaignLeads:
             elif isinstance(event, Enrollment.StepWithdrawn):
                 patches[lead]["unsubscribed"] = True
             elif isinstance(event, Enrollment.StepDeferred):
-                due = patches[lead].get("next_due_at")
-                if "next_due_at" in patches[lead]:
-                    patches[lead]["next_due_at"] = max(due, event.due_at) if due else due
+                if "next_due_at" in patches[lead]:  # set earlier in this batch: compare here
+                    known = patches[lead]["next_due_at"]
+                    patches[lead]["next_due_at"] = known and max(known, event.due_at)
                 else:
                     later[lead] = max(later.get(lead, event.due_at), event.due_at)
         if rows:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from uuid import UUID
 
 from domain.credit_ledger import CreditLedger
@@ -157,3 +157,32 @@ def _ledger_settled(service, brand_id: UUID, released: int = 2) -> list[dict]:
         if consumed == 4 and sum(r["amount"] for r in rows if r["type"] == "released") == released
         else []
     )
+
+
+def test_a_step_deferred_for_want_of_quota_shows_when_it_is_tried_again(database_url):
+    with running_service(database_url) as service:
+        client = Client(service)
+        client.sender("email", "sales@brand.example", daily_limit=1)
+        email = [{"type": "EMAIL", "group": 0, "subject": "Hi", "body": "Hello"}]
+        campaign_id = client.campaign(client.lead_group(contacts(2, phones=False)), email)
+        client.ok(client.post(f"/v1/campaign/{campaign_id}/launch"))
+
+        def one_sent_one_deferred() -> list[dict]:
+            rows = service.db.fetch_all(
+                "SELECT * FROM step_executions WHERE campaign_id = %s ORDER BY status DESC", (campaign_id,)
+            )
+            deferred = [r["status"] for r in rows] == ["sent", "pending"] and rows[1]["error"]
+            return rows if deferred else []
+
+        sent, deferred = eventually(one_sent_one_deferred)
+        assert deferred["scheduled_for"] > sent["sent_at"]
+        assert deferred["scheduled_for"].astimezone(UTC).time() == time(0, 0)  # the next daily reset
+        lead = eventually(
+            lambda: _lead_due(service, deferred["enrollment_id"], deferred["scheduled_for"]), timeout=10
+        )
+        assert (lead["state"], lead["current_group"]) == ("active", 0)
+
+
+def _lead_due(service, enrollment_id: UUID, due: datetime) -> dict | None:
+    row = service.db.fetch_one("SELECT * FROM campaign_leads WHERE enrollment_id = %s", (enrollment_id,))
+    return row if row and row["next_due_at"] == due else None
