@@ -1,7 +1,6 @@
-"""Writes docs/events.md from the event classes (domain/event_catalogue.py); `--check` only compares.
-
-Run `.venv/bin/python scripts/event_docs.py` after changing an event; CI runs the `--check` form
-(through tests/unit/test_event_docs.py) and fails when the document is stale.
+"""Writes docs/events.md from the event classes (domain/event_catalogue.py), or with `--check` only
+compares: run `.venv/bin/python scripts/event_docs.py` after changing an event; CI runs the check
+(through tests/unit/test_event_docs.py) and fails while the document is stale.
 """
 
 from __future__ import annotations
