@@ -19,6 +19,7 @@ from api.text import (
     Name,
     ShortText,
 )
+from domain.enrollment import StepStatus
 
 
 class Sent(BaseModel):
@@ -84,6 +85,56 @@ class CampaignOut(CampaignSummary):
 
 class CampaignPage(BaseModel):
     items: list[CampaignSummary]
+    next_cursor: str | None
+
+
+class ExecutionOut(BaseModel):
+    """One step of one contact: where it stands, who sent it and what the provider said."""
+
+    contact_id: UUID
+    step_id: str
+    type: str
+    group: int = Field(validation_alias="step_group")
+    status: StepStatus
+    sender_account_id: str | None
+    provider_message_id: str | None
+    scheduled_for: datetime | None = Field(description="when its group was (or is) due")
+    sent_at: datetime | None
+    opened_at: datetime | None
+    replied_at: datetime | None
+    error: str | None = Field(description="why it failed, was withdrawn, cancelled or deferred")
+
+
+class ExecutionPage(BaseModel):
+    items: list[ExecutionOut]
+    next_cursor: str | None
+
+
+class LeadOut(BaseModel):
+    contact_id: UUID
+    state: Literal["active", "finished"]
+    current_group: int | None
+    next_due_at: datetime | None
+    replied: bool
+    unsubscribed: bool = Field(description="a step was withdrawn because the address is suppressed")
+
+
+class LeadPage(BaseModel):
+    items: list[LeadOut]
+    next_cursor: str | None
+
+
+class CampaignEventOut(BaseModel):
+    position: int = Field(description="its place in the event log")
+    type: str
+    aggregate_id: UUID
+    version: int
+    occurred_at: datetime = Field(description="when the event was recorded")
+    data: dict[str, Any] = Field(description="the event's fields, as docs/events.md lists them")
+
+
+class CampaignEventPage(BaseModel):
+    items: list[CampaignEventOut]
     next_cursor: str | None
 
 
@@ -204,6 +255,21 @@ class CreditsOut(BaseModel):
     plan: str
     balance: int
     reserved_outstanding: int
+
+
+class LedgerEntryOut(BaseModel):
+    position: int = Field(description="its place in the event log")
+    occurred_at: datetime
+    type: Literal["granted", "reserved", "consumed", "released"]
+    amount: int
+    balance_after: int = Field(description="what the brand can still reserve after this entry")
+    campaign_id: UUID | None
+    reason: str | None
+
+
+class LedgerPage(BaseModel):
+    items: list[LedgerEntryOut]
+    next_cursor: str | None
 
 
 class OutboxItem(BaseModel):

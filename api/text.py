@@ -7,10 +7,12 @@ The other types add a length, a shape or a range to it; their bounds show in the
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BeforeValidator,
     Field,
     GetJsonSchemaHandler,
@@ -117,6 +119,19 @@ else:
     WaitDays = whole(0, limits.MAX_WAIT_DAYS)
     FieldKey = bounded(1, 100)
 
+
+# An ISO-8601 date and time with its zone: pydantic alone would also read "1700000000" as a
+# Unix time, and a time without a zone could mean any of 26 instants.
+ISO_8601 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def _iso_8601(value: Any) -> Any:
+    if isinstance(value, str) and not ISO_8601.match(value):
+        raise ValueError("expected an ISO-8601 date and time with its zone, e.g. 2026-11-28T09:00:00Z")
+    return value
+
+
+Moment = Annotated[AwareDatetime, BeforeValidator(_iso_8601)]
 
 # A cursor is opaque base64url; any other is refused as one this API did not hand out (400).
 CursorText = Annotated[

@@ -62,6 +62,7 @@ class Campaign(Aggregate):
         timezone: str
         sending_window: dict[str, Any]
         created_at: datetime
+        class_version = 1
 
     @event(CampaignCreated)
     def __init__(
@@ -141,6 +142,7 @@ class Campaign(Aggregate):
     class CampaignLaunched(Aggregate.Event):
         launched_at: datetime
         credits_reserved: int
+        class_version = 1
 
     def launch(self, launched_at: datetime, credits_reserved: int) -> None:
         self._require("launch")
@@ -154,6 +156,7 @@ class Campaign(Aggregate):
 
     class CampaignPaused(Aggregate.Event):
         paused_at: datetime
+        class_version = 1
 
     def pause(self, paused_at: datetime) -> None:
         self._require("pause")
@@ -165,6 +168,7 @@ class Campaign(Aggregate):
 
     class CampaignResumed(Aggregate.Event):
         resumed_at: datetime
+        class_version = 1
 
     def resume(self, resumed_at: datetime) -> None:
         self._require("resume")
@@ -176,6 +180,7 @@ class Campaign(Aggregate):
 
     class CampaignCompleted(Aggregate.Event):
         completed_at: datetime
+        class_version = 1
 
     def complete(self, completed_at: datetime) -> None:
         self._require("complete")
@@ -188,6 +193,7 @@ class Campaign(Aggregate):
 
     class CampaignArchived(Aggregate.Event):
         archived_at: datetime
+        class_version = 1
 
     def archive(self, archived_at: datetime) -> None:
         self._require("archive")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -49,6 +50,7 @@ class CreditLedger(Aggregate):
     class LedgerOpened(Aggregate.Created):
         brand_id: UUID
         plan: str
+        class_version = 1
 
     @event(LedgerOpened)
     def __init__(self, brand_id: UUID, plan: str) -> None:
@@ -76,6 +78,7 @@ class CreditLedger(Aggregate):
         amount: int
         reason: str
         granted_at: datetime
+        class_version = 1
 
     def grant(self, amount: int, reason: str, granted_at: datetime) -> None:
         _require_positive(amount)
@@ -90,6 +93,7 @@ class CreditLedger(Aggregate):
         campaign_id: UUID
         amount: int
         reserved_at: datetime
+        class_version = 1
 
     def reserve(self, campaign_id: UUID, amount: int, reserved_at: datetime) -> None:
         if amount < 0:
@@ -110,6 +114,12 @@ class CreditLedger(Aggregate):
         amount: int
         consumed_at: datetime
         settled_through: int = 0
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Added `settled_through`: v1 did not keep the settlement's log position (0)."""
+            state.setdefault("settled_through", 0)
 
     def consume(
         self, campaign_id: UUID, amount: int, consumed_at: datetime, settled_through: int = 0
@@ -128,6 +138,12 @@ class CreditLedger(Aggregate):
         reason: str
         released_at: datetime
         settled_through: int = 0
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Added `settled_through`: v1 did not keep the settlement's log position (0)."""
+            state.setdefault("settled_through", 0)
 
     def release(
         self, campaign_id: UUID, amount: int, reason: str, released_at: datetime, settled_through: int = 0

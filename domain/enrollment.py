@@ -55,6 +55,13 @@ class Enrollment(Aggregate):
         enrolled_at: datetime
         window: dict[str, Any] | None = None
         timezone: str = "UTC"
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Added `window` and `timezone`: a v1 enrollment had no sending window and ran in UTC."""
+            state.setdefault("window", None)
+            state.setdefault("timezone", "UTC")
 
     @event(ContactEnrolled)
     def __init__(
@@ -135,6 +142,7 @@ class Enrollment(Aggregate):
         campaign_id: UUID
         group: int
         due_at: datetime
+        class_version = 1
 
     @event(GroupScheduled)
     def _group_scheduled(self, campaign_id: UUID, group: int, due_at: datetime) -> None:
@@ -144,6 +152,7 @@ class Enrollment(Aggregate):
     class EnrollmentFinished(Aggregate.Event):
         campaign_id: UUID
         finished_at: datetime
+        class_version = 1
 
     @event(EnrollmentFinished)
     def _finished(self, campaign_id: UUID, finished_at: datetime) -> None:
@@ -175,6 +184,12 @@ class Enrollment(Aggregate):
         group: int
         dispatched_at: datetime
         redispatched: bool = False  # sent again by the sweeper: its first message was lost
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Added `redispatched`: every v1 dispatch was a first one."""
+            state.setdefault("redispatched", False)
 
     def dispatch_due(self, now: datetime) -> list[Step]:
         """Dispatch the due group's steps that have no outcome and are not in flight."""
@@ -220,6 +235,7 @@ class Enrollment(Aggregate):
         sender_account_id: str
         message_key: str
         attempted_at: datetime
+        class_version = 1
 
     def attempt(self, step_id: str, sender_account_id: str, attempted_at: datetime) -> str:
         """Record that a provider call is about to be made; returns its idempotency key."""
@@ -247,6 +263,12 @@ class Enrollment(Aggregate):
         credits: int
         sent_at: datetime
         personalisation: str = "template"
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Added `personalisation`: every v1 text came from the template."""
+            state.setdefault("personalisation", "template")
 
     def record_sent(
         self,
@@ -296,6 +318,7 @@ class Enrollment(Aggregate):
         reason: str
         credits_released: int
         failed_at: datetime
+        class_version = 1
 
     def record_failed(self, step_id: str, reason: str, credits: int, failed_at: datetime) -> None:
         if self.status_of(step_id) in FINAL:
@@ -322,6 +345,7 @@ class Enrollment(Aggregate):
         step_id: str
         reason: str
         due_at: datetime
+        class_version = 1
 
     def defer(self, step_id: str, reason: str, until: datetime) -> datetime:
         """Put a dispatched or attempted step back to wait until `until` (moved into the window).
@@ -352,6 +376,7 @@ class Enrollment(Aggregate):
         step_id: str
         reason: str
         cancelled_at: datetime
+        class_version = 1
 
     def cancel(self, step_id: str, reason: str, cancelled_at: datetime) -> None:
         """Take back a dispatch that will not be sent now (the campaign was paused).
@@ -374,6 +399,7 @@ class Enrollment(Aggregate):
         reason: str
         credits_released: int
         withdrawn_at: datetime
+        class_version = 1
 
     def withdraw(
         self,

@@ -32,8 +32,11 @@ from consumers.transport import Transport
 from consumers.transport.in_process import InProcessTransport
 from consumers.transport.kafka import KafkaTransport
 from projections import campaign_summaries, runner
+from projections.campaign_leads import CampaignLeads
 from projections.campaign_summaries import CampaignSummaries
+from projections.credit_ledger_entries import CreditLedgerEntries
 from projections.due_steps import DueSteps
+from projections.step_executions import StepExecutions
 from runtime.database_watchdog import watch_embedded_postgres
 from runtime.embedded_postgres import EmbeddedPostgres
 from runtime.lifecycle import readiness_checks, stop_within
@@ -62,7 +65,13 @@ ROLES = (
     "worker:sms",
     "worker:voicemail",
 )
-PROJECTIONS: list[runner.ReadModel] = [CampaignSummaries(), DueSteps()]
+PROJECTIONS: list[runner.ReadModel] = [
+    CampaignSummaries(),
+    DueSteps(),
+    StepExecutions(),
+    CampaignLeads(),
+    CreditLedgerEntries(),
+]
 SchemaPolicy = Literal["upgrade", "wait", "skip"]
 
 

@@ -12,7 +12,12 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import Application
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresAggregateRecorder
 from eventsourcing.utils import get_topic
+from psycopg import sql
+
+from storage.database import Database
 
 
 def read_log(
@@ -52,3 +57,31 @@ def brand_of(app: Application[UUID], event: Any) -> UUID | None:
     except Exception:  # only a hint for the operator: never a reason to fail
         return None
     return found if isinstance(found, UUID) else None
+
+
+def events_table(app: Application[UUID]) -> sql.Composed:
+    """The PostgreSQL recorder's events table, for a query the recorder does not offer (TypeError
+    with another recorder). Its columns: originator_id, originator_version, topic, state and
+    notification_id (the log position)."""
+    recorder = app.recorder
+    if not isinstance(recorder, PostgresAggregateRecorder):
+        raise TypeError("only the PostgreSQL recorder's table can be queried")
+    return sql.SQL("{}.{}").format(
+        sql.Identifier(recorder.datastore.schema), sql.Identifier(recorder.events_table_name)
+    )
+
+
+def last_position(app: Application[UUID], db: Database, originator_id: UUID) -> int | None:
+    """The log position of an aggregate's latest event (None without one): what a read model must
+    have applied to show the aggregate as it is now."""
+    query = sql.SQL(
+        "SELECT notification_id FROM {events} WHERE originator_id = %s ORDER BY originator_version DESC LIMIT 1"
+    ).format(events=events_table(app))
+    row = db.fetch_one(query, (originator_id,))
+    return row["notification_id"] if row else None
+
+
+def to_event(app: Application[UUID], row: dict[str, Any]) -> Any:
+    """The domain event of one events-table row (upcast to its class's current version)."""
+    stored = StoredEvent(row["originator_id"], row["originator_version"], row["topic"], bytes(row["state"]))
+    return app.mapper.to_domain_event(stored)

@@ -1,4 +1,5 @@
-"""Keyset paging shared by every list: opaque cursors over (created_at, key), oldest first."""
+"""Keyset paging shared by every list: opaque cursors over (created_at, key), oldest first, or over
+the event-log position for lists in log order."""
 
 from __future__ import annotations
 
@@ -46,3 +47,24 @@ def page(rows: list[dict[str, Any]], limit: int, key: str = "id") -> tuple[list[
     if len(rows) <= limit:
         return rows, None
     return rows[:limit], encode_cursor(rows[limit - 1], key)
+
+
+def position_after(cursor: str | None) -> int:
+    """For lists in event-log order: the log position a cursor stands at (0 without one)."""
+    if not cursor:
+        return 0
+    try:
+        position = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, binascii.Error, UnicodeDecodeError) as bad:
+        raise InvalidCursor("the cursor is not one this API handed out") from bad
+    if type(position) is not int or position < 0:
+        raise InvalidCursor("the cursor is not one this API handed out")
+    return position
+
+
+def page_by_position(rows: list[dict[str, Any]], limit: int) -> tuple[list[dict[str, Any]], str | None]:
+    """Like `page`, for a query in log order whose rows carry their `position`."""
+    if len(rows) <= limit:
+        return rows, None
+    token = json.dumps(rows[limit - 1]["position"])
+    return rows[:limit], base64.urlsafe_b64encode(token.encode()).decode()

@@ -1,6 +1,7 @@
 """The routers, one per resource, collected in one place."""
 
 from api.routers import (
+    campaign_activity,
     campaigns,
     credits,
     health,
@@ -14,6 +15,7 @@ from api.routers import (
 ALL = [
     health.router,
     campaigns.router,
+    campaign_activity.router,
     lead_groups.router,
     sender_accounts.router,
     credits.router,

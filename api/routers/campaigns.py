@@ -1,4 +1,5 @@
-"""Campaign routes under /v1/campaign: create, launch, pause, resume, archive, list, get."""
+"""Campaign routes under /v1/campaign: create, launch, pause, resume, archive, list, get (also as it
+stood at a past moment, rebuilt from events)."""
 
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ from fastapi.responses import JSONResponse
 from api.definitions import CampaignIn
 from api.deps import BrandDep, Cursor, IdempotencyKey, Limit, Services, ServicesDep, answer_once
 from api.schemas import CampaignOut, CampaignPage, LaunchOut, StatusOut
+from api.text import Moment
 from commands.application import CampaignApplication
 from commands.campaigns.campaign_lifecycle import archive_campaign, pause_campaign, resume_campaign
 from commands.campaigns.create_campaign import CreateCampaign, brand_campaign, create_campaign
 from commands.campaigns.launch_campaign import estimated_launch_cost, launch_campaign
 from domain.errors import NotFound
+from projections.campaign_history import campaign_as_of
 from projections.campaign_summaries import summaries, summary
 from projections.runner import wait_for_position
 
@@ -118,9 +121,25 @@ def list_campaigns(
     return {"items": [_campaign(row) for row in rows], "next_cursor": next_cursor}
 
 
+AS_OF = (
+    "the campaign as it stood at this moment (ISO-8601 with a zone), rebuilt from the events recorded "
+    "up to then; 404 before the campaign was created"
+)
+
+
 @router.get("/{campaign_id}", response_model=CampaignOut)
-def get_campaign(campaign_id: UUID, brand: BrandDep, services: ServicesDep) -> dict[str, Any]:
-    return _read(services, brand, campaign_id)
+def get_campaign(
+    campaign_id: UUID,
+    brand: BrandDep,
+    services: ServicesDep,
+    as_of: Annotated[Moment | None, Query(description=AS_OF)] = None,
+) -> dict[str, Any]:
+    if as_of is None:
+        return _read(services, brand, campaign_id)
+    row = campaign_as_of(services.app, services.db, brand, campaign_id, as_of)
+    if row is None:
+        raise NotFound(f"campaign {campaign_id} at {as_of.isoformat()}")
+    return {**_campaign(row), "estimated_credits": None}
 
 
 @router.post(

@@ -1,4 +1,4 @@
-"""Credit routes: the brand's plan, balance and what its campaigns still hold."""
+"""Credit routes: the brand's plan, balance and what its campaigns still hold, and its ledger."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from api.deps import BrandDep, ServicesDep
-from api.schemas import CreditsOut
+from api.deps import BrandDep, Cursor, Limit, ServicesDep
+from api.schemas import CreditsOut, LedgerPage
+from projections.credit_ledger_entries import entries
 
 router = APIRouter(prefix="/v1/credits", tags=["credits"])
 
@@ -20,3 +21,12 @@ def credits(brand: BrandDep, services: ServicesDep) -> dict[str, Any]:
         "balance": ledger.balance,
         "reserved_outstanding": ledger.reserved_outstanding,
     }
+
+
+@router.get("/ledger", response_model=LedgerPage)
+def ledger(
+    brand: BrandDep, services: ServicesDep, limit: Limit = 50, cursor: Cursor = None
+) -> dict[str, Any]:
+    """The brand's ledger entries in the order they happened, each with the balance after it."""
+    rows, next_cursor = entries(services.app, services.db, brand, limit, cursor)
+    return {"items": rows, "next_cursor": next_cursor}

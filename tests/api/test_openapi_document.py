@@ -29,6 +29,10 @@ ROUTES = {
     ("post", "/v1/sender-accounts"),
     ("get", "/v1/sender-accounts"),
     ("get", "/v1/credits"),
+    ("get", "/v1/credits/ledger"),
+    ("get", "/v1/campaign/{}/executions"),
+    ("get", "/v1/campaign/{}/leads"),
+    ("get", "/v1/campaign/{}/events"),
     ("get", "/healthz"),
     ("get", "/readyz"),
 }
@@ -104,6 +108,46 @@ def test_openapi_schemas_hold_the_contract_fields(document):
         "status",
     }
     assert fields("CreditsOut") >= {"plan", "balance", "reserved_outstanding"}
+    assert fields("ExecutionOut") >= {
+        "contact_id",
+        "step_id",
+        "type",
+        "status",
+        "sender_account_id",
+        "provider_message_id",
+        "scheduled_for",
+        "sent_at",
+        "opened_at",
+        "replied_at",
+        "error",
+    }
+    assert fields("LeadOut") >= {
+        "contact_id",
+        "state",
+        "current_group",
+        "next_due_at",
+        "replied",
+        "unsubscribed",
+    }
+    assert fields("CampaignEventOut") >= {
+        "position",
+        "type",
+        "aggregate_id",
+        "version",
+        "occurred_at",
+        "data",
+    }
+    assert fields("LedgerEntryOut") >= {
+        "position",
+        "occurred_at",
+        "type",
+        "amount",
+        "balance_after",
+        "campaign_id",
+        "reason",
+    }
+    for page in ("ExecutionPage", "LeadPage", "CampaignEventPage", "LedgerPage"):
+        assert fields(page) >= {"items", "next_cursor"}
 
 
 def _operations(document):
@@ -154,3 +198,13 @@ def test_openapi_request_bodies_refuse_unknown_fields_as_the_server_does(documen
     contacts = upload["requestBody"]["content"]["application/json"]["schema"]
     assert contacts.get("additionalProperties") is False
     assert contacts["properties"]["contacts"]["items"].get("additionalProperties") is False
+
+
+def test_openapi_documents_the_as_of_time_on_the_campaign_detail(document):
+    (as_of,) = [
+        p
+        for p in document["paths"]["/v1/campaign/{campaign_id}"]["get"]["parameters"]
+        if p["name"] == "as_of"
+    ]
+    assert as_of["in"] == "query" and not as_of.get("required")
+    assert "date-time" in str(as_of["schema"])

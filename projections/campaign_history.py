@@ -1,0 +1,111 @@
+"""A campaign as it stood at a past moment, rebuilt from events alone (`GET /v1/campaign/{id}?as_of=`).
+
+The campaign's own events recorded up to the moment give its definition and status; its
+enrollments' events (the enrollments of the audience its launch took) and its brand's ledger's
+settlement events up to then give the metrics and credits, counted as the campaign summaries count
+them. No read model is consulted, so the answer does not depend on how far a projection has got.
+A moment is compared with when each event was recorded (its `occurred_at`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from itertools import takewhile
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import Application, project_aggregate
+from eventsourcing.utils import get_topic
+from psycopg import sql
+
+from domain.campaign import Campaign
+from domain.credit_ledger import CreditLedger
+from domain.enrollment import Enrollment
+from storage.database import Database
+from storage.event_log import events_table, to_event
+
+COUNTED = (
+    Enrollment.ContactEnrolled,
+    Enrollment.EnrollmentFinished,
+    Enrollment.StepSent,
+    Enrollment.StepFailed,
+    Enrollment.StepCancelled,
+    Enrollment.StepWithdrawn,
+)
+SETTLEMENT = (CreditLedger.CreditsReserved, CreditLedger.CreditsConsumed, CreditLedger.CreditsReleased)
+ZEROS = ("delivered", "opened", "clicked", "replied", "bounced", "unsubscribed")  # no such events yet
+
+
+def campaign_as_of(
+    app: Application[UUID], db: Database, brand_id: UUID, campaign_id: UUID, moment: datetime
+) -> dict[str, Any] | None:
+    """The campaign's summary row as of `moment`; None before it was created or if not the brand's."""
+    history = list(takewhile(lambda e: e.timestamp <= moment, _stream(app, db, [campaign_id])))
+    campaign = project_aggregate(None, history)
+    if not isinstance(campaign, Campaign) or campaign.brand_id != brand_id:
+        return None
+    # The audience its launch took (the write side's snapshot, not a read model) names its enrollments.
+    contacts = db.fetch_all("SELECT contact_id FROM launch_audiences WHERE campaign_id = %s", (campaign_id,))
+    enrollments = [Enrollment.create_id(campaign_id, row["contact_id"]) for row in contacts]
+    counts = _counts(e for e in _stream(app, db, enrollments, COUNTED) if e.timestamp <= moment)
+    ledger = [CreditLedger.create_id(brand_id)]
+    settled = Counter[str]()
+    for event in _stream(app, db, ledger, SETTLEMENT):
+        if event.campaign_id == campaign_id and event.timestamp <= moment:
+            settled[type(event).__name__] += event.amount
+    return {
+        "id": campaign.id,
+        "brand_id": campaign.brand_id,
+        "name": campaign.name,
+        "status": campaign.status.value,
+        "audience_type": campaign.audience_type,
+        "ai_personalization": campaign.ai_personalization,
+        "lead_group_ids": campaign.lead_group_ids,
+        "steps": [step.as_dict() for step in campaign.steps],
+        "timezone": campaign.timezone,
+        "sending_window": campaign.sending_window,
+        "created_at": campaign.created_at,
+        "launched_at": campaign.launched_at,
+        "completed_at": campaign.completed_at,
+        "archived_at": campaign.archived_at,
+        "credits_reserved": settled["CreditsReserved"],
+        "credits_consumed": settled["CreditsConsumed"],
+        "credits_released": settled["CreditsReleased"],
+        **dict.fromkeys(ZEROS, 0),
+        **counts,
+    }
+
+
+def _counts(events: Iterable[Any]) -> dict[str, int]:
+    counts = Counter({"enrolled": 0, "finished": 0, "failed": 0, "cancelled": 0})
+    counts.update({"sent_email": 0, "sent_sms": 0, "sent_voicemail": 0})
+    for event in events:
+        if isinstance(event, Enrollment.ContactEnrolled):
+            counts["enrolled"] += 1
+        elif isinstance(event, Enrollment.EnrollmentFinished):
+            counts["finished"] += 1
+        elif isinstance(event, Enrollment.StepSent):
+            counts[f"sent_{event.channel}"] += 1
+        elif isinstance(event, Enrollment.StepFailed):
+            counts["failed"] += 1
+        else:  # cancelled by a pause, or withdrawn for good: not sent then
+            counts["cancelled"] += 1
+    return dict(counts)
+
+
+def _stream(
+    app: Application[UUID], db: Database, originators: list[UUID], classes: Sequence[type] = ()
+) -> list[Any]:
+    """The events of these aggregates (only of `classes`, if given), each aggregate's in order."""
+    if not originators:
+        return []
+    query = sql.SQL(
+        """SELECT originator_id, originator_version, topic, state FROM {events}
+           WHERE originator_id = ANY(%(ids)s) AND (%(all)s OR topic = ANY(%(topics)s))
+           ORDER BY originator_id, originator_version"""
+    ).format(events=events_table(app))
+    topics = [get_topic(cls) for cls in classes]
+    rows = db.fetch_all(query, {"ids": originators, "all": not classes, "topics": topics})
+    return [to_event(app, row) for row in rows]

@@ -1,0 +1,137 @@
+"""Read model: the StepExecutions, one row per contact and planned step of a campaign.
+
+Enrolling a contact adds a row per step it can receive (pending); scheduling a group sets when its
+steps are due; dispatch, attempt (with the sender), send (with the provider's id), failure,
+deferral, cancellation and withdrawal move the row's status, with the reason as its error. A
+batch is folded in memory into the last word per row, then written with a few executemany
+statements, so thousands of sends cost a handful of round trips.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+from uuid import UUID
+
+from domain.enrollment import Enrollment, StepStatus
+from storage.database import Database
+from storage.paging import after, cursor_params, page
+
+Patch = dict[str, Any]  # column -> new value, for one (enrollment, step) row
+
+
+def _patch(event: Any) -> Patch:
+    """What one step event changes in its row."""
+    if isinstance(event, Enrollment.StepDispatched):
+        return {"status": StepStatus.DISPATCHED.value}
+    if isinstance(event, Enrollment.StepAttempted):
+        return {"status": StepStatus.ATTEMPTED.value, "sender_account_id": event.sender_account_id}
+    if isinstance(event, Enrollment.StepSent):
+        return {
+            "status": StepStatus.SENT.value,
+            "sender_account_id": event.sender_account_id,
+            "provider_message_id": event.provider_message_id,
+            "sent_at": event.sent_at,
+            "error": None,
+        }
+    if isinstance(event, Enrollment.StepDeferred):
+        return {"status": StepStatus.PENDING.value, "scheduled_for": event.due_at, "error": event.reason}
+    statuses = {
+        Enrollment.StepFailed: StepStatus.FAILED,
+        Enrollment.StepCancelled: StepStatus.CANCELLED,
+        Enrollment.StepWithdrawn: StepStatus.WITHDRAWN,
+    }
+    return {"status": statuses[type(event)].value, "error": event.reason}
+
+
+def _pending(enrolled: Any, step: dict[str, Any]) -> tuple[Any, ...]:
+    """The row of a step a contact was just enrolled in."""
+    return (
+        enrolled.originator_id,
+        step["id"],
+        enrolled.campaign_id,
+        enrolled.contact_id,
+        step["type"],
+        step["group"],
+        step["order"],
+        StepStatus.PENDING.value,
+        enrolled.enrolled_at,
+    )
+
+
+class StepExecutions:
+    name = "step_executions"
+    events = (
+        Enrollment.ContactEnrolled,
+        Enrollment.GroupScheduled,
+        Enrollment.StepDispatched,
+        Enrollment.StepAttempted,
+        Enrollment.StepSent,
+        Enrollment.StepFailed,
+        Enrollment.StepDeferred,
+        Enrollment.StepCancelled,
+        Enrollment.StepWithdrawn,
+    )
+
+    def reset(self, cur: Any) -> None:
+        cur.execute("DELETE FROM step_executions")
+
+    def apply(self, cur: Any, events: list[tuple[int, Any]]) -> None:
+        rows: list[tuple[Any, ...]] = []
+        # A group is scheduled before any of its steps moves, so these go between rows and patches.
+        scheduled: list[tuple[Any, ...]] = []
+        patches: dict[tuple[UUID, str], Patch] = defaultdict(dict)
+        for _, event in events:
+            if isinstance(event, Enrollment.ContactEnrolled):
+                rows += [_pending(event, step) for step in event.plan if step["type"] != "WAIT"]
+            elif isinstance(event, Enrollment.GroupScheduled):
+                scheduled.append((event.due_at, event.originator_id, event.group))
+            else:
+                patches[(event.originator_id, event.step_id)].update(_patch(event))
+        if rows:
+            cur.executemany(
+                """INSERT INTO step_executions (enrollment_id, step_id, campaign_id, contact_id, type,
+                   step_group, step_order, status, created_at) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s)
+                   ON CONFLICT (enrollment_id, step_id) DO NOTHING""",
+                rows,
+            )
+        if scheduled:
+            cur.executemany(
+                """UPDATE step_executions SET scheduled_for = %s
+                   WHERE enrollment_id = %s AND step_group = %s""",
+                scheduled,
+            )
+        by_columns: dict[tuple[str, ...], list[tuple[Any, ...]]] = defaultdict(list)
+        for (enrollment_id, step_id), patch in patches.items():
+            by_columns[tuple(patch)].append((*patch.values(), enrollment_id, step_id))
+        for columns, params in by_columns.items():
+            sets = ", ".join(f"{column} = %s" for column in columns)
+            cur.executemany(
+                f"UPDATE step_executions SET {sets} WHERE enrollment_id = %s AND step_id = %s", params
+            )
+
+
+def executions(
+    db: Database,
+    campaign_id: UUID,
+    status: str | None,
+    contact_id: UUID | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of the campaign's executions, by enrollment time then contact and step; the caller
+    has checked the campaign is the brand's. InvalidCursor for a cursor not handed out."""
+    rows = db.fetch_all(
+        f"""SELECT * FROM step_executions
+           WHERE campaign_id = %(campaign)s AND (%(status)s::text IS NULL OR status = %(status)s)
+             AND (%(contact)s::uuid IS NULL OR contact_id = %(contact)s) AND {after("id", "text")}
+           ORDER BY created_at, id LIMIT %(limit)s""",
+        {
+            "campaign": campaign_id,
+            "status": status,
+            "contact": contact_id,
+            "limit": limit + 1,
+            **cursor_params(cursor, uuid_key=False),
+        },
+    )
+    return page(rows, limit)

@@ -1,0 +1,188 @@
+"""The read side on real PostgreSQL: step executions, campaign leads and the credit ledger with its
+running balance follow a campaign's sends, failures and withdrawals, and `campaign-service replay`
+empties and rebuilds them row for row, whatever the batch size."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, time, timedelta
+from uuid import UUID
+
+from domain.credit_ledger import CreditLedger
+from projections.runner import ReadModelRunner
+from runtime.container import PROJECTIONS
+from tests.support import Client, contacts, eventually, running_service
+
+STEPS = [
+    {"type": "EMAIL", "group": 0, "subject": "Hi", "body": "Hello"},
+    {"type": "SMS", "group": 0, "body": "Hello"},
+    {"type": "EMAIL", "group": 1, "subject": "Again", "body": "Hello again"},
+]
+READ_SIDE = ("step_executions", "campaign_leads", "credit_ledger_entries")
+FAILING = {"email": "fail-permanent@example.com", "first_name": "Fay"}
+
+
+def _rows(service, table: str) -> list[dict]:
+    order = {"step_executions": "id", "campaign_leads": "enrollment_id", "credit_ledger_entries": "position"}
+    return service.db.fetch_all(f"SELECT * FROM {table} ORDER BY {order[table]}")
+
+
+def _launched(client: Client) -> tuple[str, dict[str, str]]:
+    client.sender("email", "sales@brand.example")
+    client.sender("sms", "+14155550000")
+    group = client.lead_group([*contacts(2), FAILING])
+    campaign_id = client.campaign(group, STEPS)
+    steps = client.ok(client.get(f"/v1/campaign/{campaign_id}"))["steps"]
+    ids = {f"{s['type']}{s['group']}": s["id"] for s in steps}
+    client.ok(client.post(f"/v1/campaign/{campaign_id}/launch"))
+    return campaign_id, ids
+
+
+def _group_zero_done(service, campaign_id: str) -> list[dict]:
+    rows = service.db.fetch_all(
+        "SELECT * FROM step_executions WHERE campaign_id = %s ORDER BY contact_id, step_group, type",
+        (campaign_id,),
+    )
+    done = len(rows) == 8 and all(r["status"] in ("sent", "failed") for r in rows if r["step_group"] == 0)
+    return rows if done else []
+
+
+def test_executions_leads_and_ledger_follow_a_campaign_and_a_replay_rebuilds_them(database_url):
+    with running_service(database_url) as service:
+        client = Client(service)
+        campaign_id, ids = _launched(client)
+        rows = eventually(lambda: _group_zero_done(service, campaign_id))
+
+        by_step: dict[str, list[dict]] = {}
+        for row in rows:
+            by_step.setdefault(row["step_id"], []).append(row)
+        assert {k: len(v) for k, v in by_step.items()} == {ids["EMAIL0"]: 3, ids["SMS0"]: 2, ids["EMAIL1"]: 3}
+        sent = [r for r in rows if r["status"] == "sent"]
+        assert len(sent) == 4 and all(r["provider_message_id"] and r["sent_at"] for r in sent)
+        assert all(r["sender_account_id"] for r in sent) and all(r["error"] is None for r in sent)
+        (failed,) = [r for r in rows if r["status"] == "failed"]
+        assert failed["type"] == "EMAIL" and failed["error"] and failed["sender_account_id"]
+        follow_ups = by_step[ids["EMAIL1"]]
+        assert {r["status"] for r in follow_ups} == {"pending"}
+        for row in follow_ups:  # group 1 is due a day after the contact finished group 0
+            assert timedelta(hours=23) < row["scheduled_for"] - row["created_at"] < timedelta(hours=25)
+
+        leads = eventually(lambda: _leads_in_group_one(service, campaign_id))
+        assert len(leads) == 3 and all(lead["state"] == "active" for lead in leads)
+        assert not any(lead["replied"] or lead["unsubscribed"] for lead in leads)
+        due = {lead["contact_id"]: lead["next_due_at"] for lead in leads}
+        assert due == {r["contact_id"]: r["scheduled_for"] for r in follow_ups}
+
+        # A suppressed address withdraws its unsent follow-up: the lead is unsubscribed.
+        client.ok(client.post("/v1/suppressions", {"address": "lead0@example.com"}), 201)
+        withdrawn = eventually(lambda: _withdrawn(service, campaign_id))
+        assert withdrawn["step_id"] == ids["EMAIL1"] and "suppressed" in withdrawn["error"]
+        lead0 = eventually(lambda: _lead(service, withdrawn["enrollment_id"], finished=True))
+        assert lead0["unsubscribed"] and lead0["current_group"] is None and lead0["next_due_at"] is None
+
+        ledger = eventually(lambda: _ledger_settled(service, client.brand_id))
+        assert [(e["type"], e["amount"], e["balance_after"]) for e in ledger[:2]] == [
+            ("granted", 1000, 1000),
+            ("reserved", 8, 992),
+        ]
+        assert ledger[1]["campaign_id"] == UUID(campaign_id) and ledger[0]["reason"] == "plan basic"
+        balance = 0
+        for entry in ledger:  # the running balance: grants add, reservations take, releases give back
+            balance += {"granted": 1, "reserved": -1, "consumed": 0, "released": 1}[entry["type"]] * (
+                entry["amount"]
+            )
+            assert entry["balance_after"] == balance
+        assert balance == client.ok(client.get("/v1/credits"))["balance"]
+        before = {table: _rows(service, table) for table in READ_SIDE}
+
+    with running_service(database_url, roles=()) as service:  # rows a rebuild must not keep
+        service.db.execute("UPDATE step_executions SET status = 'bogus', error = 'stale'")
+        service.db.execute("UPDATE campaign_leads SET state = 'finished', unsubscribed = true")
+        service.db.execute("UPDATE credit_ledger_entries SET balance_after = -1")
+    env = {**os.environ, "DATABASE_URL": database_url}
+    replay = subprocess.run(
+        [sys.executable, "-m", "runtime.cli", "replay"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert replay.returncode == 0, replay.stderr
+    for name in READ_SIDE:
+        assert f"{name}: rebuilt through log position" in replay.stderr
+    with running_service(database_url, roles=()) as service:
+        after = {table: _rows(service, table) for table in READ_SIDE}
+    assert after == before
+    assert all(before.values())
+
+
+def test_a_rebuild_in_small_batches_gives_the_same_rows(database_url):
+    """Batches cut anywhere (an enrollment's events split across them) fold to the same rows."""
+    with running_service(database_url) as service:
+        client = Client(service)
+        campaign_id, _ = _launched(client)
+        eventually(lambda: _group_zero_done(service, campaign_id))
+        eventually(lambda: _ledger_settled(service, client.brand_id, released=1))
+        before = {table: _rows(service, table) for table in READ_SIDE}
+    with running_service(database_url, roles=()) as service:
+        for projection in PROJECTIONS:
+            if projection.name in READ_SIDE:
+                ReadModelRunner(service.app, service.db, projection, batch_size=3).rebuild()
+        assert {table: _rows(service, table) for table in READ_SIDE} == before
+
+
+def _leads_in_group_one(service, campaign_id: str) -> list[dict]:
+    rows = service.db.fetch_all("SELECT * FROM campaign_leads WHERE campaign_id = %s", (campaign_id,))
+    return rows if len(rows) == 3 and all(row["current_group"] == 1 for row in rows) else []
+
+
+def _withdrawn(service, campaign_id: str) -> dict | None:
+    return service.db.fetch_one(
+        "SELECT * FROM step_executions WHERE campaign_id = %s AND status = 'withdrawn'", (campaign_id,)
+    )
+
+
+def _lead(service, enrollment_id: UUID, finished: bool) -> dict | None:
+    row = service.db.fetch_one("SELECT * FROM campaign_leads WHERE enrollment_id = %s", (enrollment_id,))
+    return row if row and (row["state"] == "finished") == finished else None
+
+
+def _ledger_settled(service, brand_id: UUID, released: int = 2) -> list[dict]:
+    """The brand's entries once the four sends are consumed and the released credits are back."""
+    rows = service.db.fetch_all(
+        "SELECT * FROM credit_ledger_entries WHERE ledger_id = %s ORDER BY position",
+        (CreditLedger.create_id(brand_id),),
+    )
+    consumed = sum(r["amount"] for r in rows if r["type"] == "consumed")
+    return (
+        rows
+        if consumed == 4 and sum(r["amount"] for r in rows if r["type"] == "released") == released
+        else []
+    )
+
+
+def test_a_step_deferred_for_want_of_quota_shows_when_it_is_tried_again(database_url):
+    with running_service(database_url) as service:
+        client = Client(service)
+        client.sender("email", "sales@brand.example", daily_limit=1)
+        email = [{"type": "EMAIL", "group": 0, "subject": "Hi", "body": "Hello"}]
+        campaign_id = client.campaign(client.lead_group(contacts(2, phones=False)), email)
+        client.ok(client.post(f"/v1/campaign/{campaign_id}/launch"))
+
+        def one_sent_one_deferred() -> list[dict]:
+            rows = service.db.fetch_all(
+                "SELECT * FROM step_executions WHERE campaign_id = %s ORDER BY status DESC", (campaign_id,)
+            )
+            deferred = [r["status"] for r in rows] == ["sent", "pending"] and rows[1]["error"]
+            return rows if deferred else []
+
+        sent, deferred = eventually(one_sent_one_deferred)
+        assert deferred["scheduled_for"] > sent["sent_at"]
+        assert deferred["scheduled_for"].astimezone(UTC).time() == time(0, 0)  # the next daily reset
+        lead = eventually(
+            lambda: _lead_due(service, deferred["enrollment_id"], deferred["scheduled_for"]), timeout=10
+        )
+        assert (lead["state"], lead["current_group"]) == ("active", 0)
+
+
+def _lead_due(service, enrollment_id: UUID, due: datetime) -> dict | None:
+    row = service.db.fetch_one("SELECT * FROM campaign_leads WHERE enrollment_id = %s", (enrollment_id,))
+    return row if row and row["next_due_at"] == due else None
