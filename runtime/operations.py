@@ -5,13 +5,10 @@ apply and list schema migrations. Each builds only what it needs from the same s
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import logging
 import sys
-from collections.abc import Iterator
 
-from runtime.cli_settings import container_for, settings_for
+from runtime.cli_settings import container_for, database_url_for
 
 
 def create_brand(args: argparse.Namespace) -> int:
@@ -100,28 +97,10 @@ def parked_retry(args: argparse.Namespace) -> int:
     return 0
 
 
-@contextlib.contextmanager
-def _database_url(args: argparse.Namespace) -> Iterator[str]:
-    """The database the other commands use (DATABASE_URL, else the embedded one under the data
-    dir), without building the rest of the service."""
-    from runtime.embedded_postgres import EmbeddedPostgres
-
-    settings = settings_for(args)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if settings.database_url is not None:
-        yield settings.database_url.get_secret_value()
-        return
-    embedded = EmbeddedPostgres(settings.data_dir, durable=settings.durable)
-    try:
-        yield embedded.start()
-    finally:
-        embedded.stop()
-
-
 def db_upgrade(args: argparse.Namespace) -> int:
     from storage.schema import status, upgrade
 
-    with _database_url(args) as url:
+    with database_url_for(args) as url:
         done = upgrade(url)
         current = [state.id for state in status(url) if state.applied_at is not None]
     for migration_id in done:
@@ -134,7 +113,7 @@ def db_upgrade(args: argparse.Namespace) -> int:
 def db_status(args: argparse.Namespace) -> int:
     from storage.schema import status
 
-    with _database_url(args) as url:
+    with database_url_for(args) as url:
         states = status(url)
     width = max([len(state.id) for state in states] + [len("migration")])
     print(f"{'migration':<{width}}  {'state':<8} applied at (UTC)")

@@ -54,13 +54,16 @@ def _unwrapped(obj: dict[str, Any]) -> Any:
     return obj
 
 
+_decode = json.JSONDecoder(object_hook=_unwrapped).decode  # built once: json.loads builds one per call
+
+
 def stored_state_to_json(state: bytes) -> dict[str, Any]:
     """An event's stored state as the plain JSON `_plain` makes of the event object (ids and times
     as strings), straight from the bytes: no domain object is built, so an export stays fast.
 
     Keeps the envelope's `timestamp` and `originator_topic` keys; `event_to_json` leaves them out.
     """
-    plain: dict[str, Any] = json.loads(state, object_hook=_unwrapped)
+    plain: dict[str, Any] = _decode(state.decode())
     return plain
 
 

@@ -10,14 +10,18 @@ open for the whole history) and hand back the stored bytes as they are. Rows of 
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Iterator, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 from uuid import UUID
 
 import psycopg
 from eventsourcing.application import Application
 from eventsourcing.postgres import PostgresAggregateRecorder
 from psycopg.sql import SQL, Composed, Identifier
+
+T = TypeVar("T")
 
 
 class StoredRow(NamedTuple):
@@ -106,3 +110,38 @@ def first_event_state(conn: psycopg.Connection[Any], table: Composed, aggregate_
     ).fetchone()
     conn.commit()
     return bytes(row[0]) if row and row[0] is not None else None
+
+
+def read_ahead(items: Iterator[T], depth: int = 2) -> Iterator[T]:
+    """`items`, fetched by a thread up to `depth` ahead: PostgreSQL produces the next page while
+    the caller works on this one (the driver releases the GIL while it waits). Memory stays bounded
+    by `depth` pages; an error in the thread is raised here."""
+    done = object()
+    ahead: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def fetch() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        ahead.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            ahead.put(done)
+        except BaseException as error:  # handed to the consumer, which raises it
+            ahead.put(error)
+
+    thread = threading.Thread(target=fetch, name="read-ahead", daemon=True)
+    thread.start()
+    try:
+        while (item := ahead.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)

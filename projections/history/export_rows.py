@@ -20,7 +20,7 @@ from psycopg.sql import Composed
 
 from projections.history.event_catalog import campaign_topic_prefix, ownerless_topics, topics_for
 from storage.event_json import stored_state_to_json, topic_type
-from storage.stored_events import first_event_state, head_position, pages
+from storage.stored_events import first_event_state, head_position, pages, read_ahead
 
 COLUMNS = ("position", "occurred_at", "type", "aggregate_id", "version", "brand_id", "campaign_id", "data")
 ENVELOPE = ("timestamp", "originator_topic")
@@ -29,6 +29,15 @@ SECRET_FIELDS = frozenset(
     {"credentials", "password", "secret", "client_secret", "token", "access_token", "refresh_token"}
     | {"auth_token", "api_key", "private_key"}
 )
+
+# A stored event whose bytes name none of them needs no walk through its fields (the usual case);
+# a substring test per word is several times faster than one alternation regex.
+_SECRET_WORDS = tuple(sorted({b"credential", b"password", b"secret", b"token", b"api_key", b"private_key"}))
+
+
+def _may_hold_secrets(state: bytes) -> bool:
+    lowered = state.lower()
+    return any(word in lowered for word in _SECRET_WORDS)
 
 
 @dataclass(frozen=True)
@@ -87,17 +96,31 @@ def export_rows(
     table: Composed,
     wanted: ExportFilter,
     progress: Callable[[int, int], None] | None = None,
-    page_size: int = 10_000,
+    page_size: int = 5_000,
 ) -> Iterator[list[tuple[Any, ...]]]:
     """Batches of rows in COLUMNS order (occurred_at a datetime, data a JSON string), log order."""
     topics = topics_for(list(wanted.types)) if wanted.types else []
-    campaign_prefix = campaign_topic_prefix()
     owners = Owners(conn, table)
     through = head_position(conn, table)
+    # The pages come on a connection of their own: `owners` looks up brands on `conn` meanwhile.
+    with psycopg.connect(conn.info.dsn, password=conn.info.password) as reader:
+        yield from _rows(reader, table, wanted, owners, through, topics, progress, page_size)
+
+
+def _rows(
+    reader: psycopg.Connection[Any],
+    table: Composed,
+    wanted: ExportFilter,
+    owners: Owners,
+    through: int,
+    topics: list[str],
+    progress: Callable[[int, int], None] | None,
+    page_size: int,
+) -> Iterator[list[tuple[Any, ...]]]:
+    campaign_prefix = campaign_topic_prefix()
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    for page in pages(
-        conn, table, through=through, topics=topics, ownerless=ownerless_topics(), size=page_size
-    ):
+    found = pages(reader, table, through=through, topics=topics, ownerless=ownerless_topics(), size=page_size)
+    for page in read_ahead(found):
         batch = []
         for row in page:
             data = stored_state_to_json(row.state)
@@ -127,7 +150,7 @@ def export_rows(
                     row.version,
                     brand,
                     campaign,
-                    dumps(without_secrets(data)),
+                    dumps(without_secrets(data) if _may_hold_secrets(row.state) else data),
                 )
             )
         if progress:
