@@ -25,33 +25,25 @@ def create_brand(args: argparse.Namespace) -> int:
 
 
 def replay(args: argparse.Namespace) -> int:
-    from projections.runner import ReadModelRunner, position_of
+    """Rebuild read models into copies and swap them in: the service keeps answering meanwhile."""
+    from projections.shadow_rebuild import rebuild
     from runtime.container import PROJECTIONS
+    from runtime.progress import Progress
 
+    chosen = [p for p in PROJECTIONS if args.projection in (None, p.name)]
+    if not chosen:
+        names = ", ".join(p.name for p in PROJECTIONS)
+        print(f"campaign-service: no projection {args.projection!r}; there are: {names}", file=sys.stderr)
+        return 2
     container = container_for(args)
     try:
-        chosen = [p for p in PROJECTIONS if args.projection in (None, p.name)]
-        if not chosen:
-            names = ", ".join(p.name for p in PROJECTIONS)
-            print(f"campaign-service: no projection {args.projection!r}; there are: {names}", file=sys.stderr)
-            return 2
-        for projection in chosen:
-
-            def progress(done: int, total: int, name: str = projection.name) -> None:
-                width = 30
-                filled = width * done // max(total, 1)
-                print(
-                    f"\r{name} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}",
-                    end="",
-                    file=sys.stderr,
-                    flush=True,
-                )
-
-            ReadModelRunner(container.app, container.db, projection, 2000).rebuild(progress)
-            through = position_of(container.db, projection.name)
-            print(f"\n{projection.name}: rebuilt through log position {through}", file=sys.stderr)
+        progress = Progress("replay " + ", ".join(p.name for p in chosen))
+        through = rebuild(container.app, container.db, chosen, progress=progress)
+        progress.done(f"{progress.reached:,} log positions replayed")
     finally:
         container.close()
+    for name, position in through.items():
+        print(f"{name}: rebuilt through log position {position}", file=sys.stderr)
     return 0
 
 
