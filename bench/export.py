@@ -11,42 +11,13 @@ memory (RSS) of each process. Targets: 50,000 events/s or more, under 300 MB.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from bench.measured import measured, table
 from runtime.embedded_postgres import EmbeddedPostgres
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def measured(report: Path, module: str, *args: str, env: dict[str, str] | None = None) -> dict[str, float]:
-    """Run `module`'s main(args) in a fresh interpreter; its wall time and peak RSS."""
-    subprocess.run(
-        [sys.executable, "-m", "bench.measured", str(report), "--", module, *args],
-        cwd=ROOT,
-        env={**os.environ, **(env or {})},
-        check=True,
-        timeout=1800,
-    )
-    result: dict[str, float] = json.loads(report.read_text())
-    if result["status"] != 0:
-        raise RuntimeError(f"{module} {' '.join(args)} exited {result['status']}")
-    return result
-
-
-def table(rows: list[tuple[str, int, dict[str, float]]]) -> str:
-    lines = [f"{'what':<44} {'events':>10} {'seconds':>8} {'events/s':>10} {'peak RSS':>9}"]
-    for what, events, result in rows:
-        rate = events / result["seconds"]
-        lines.append(
-            f"{what:<44} {events:>10,} {result['seconds']:>8.1f} {rate:>10,.0f} {result['peak_rss_mb']:>6.0f} MB"
-        )
-    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:

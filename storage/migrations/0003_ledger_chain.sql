@@ -14,7 +14,9 @@
 -- library's exact shape and only if missing, because the trigger needs it before the library's
 -- first start. Rows stored before this migration are chained here, once, in version order.
 
--- The eventsourcing library's table (PostgresApplicationRecorder, application "campaigns").
+-- Owner: commands/application.py
+-- (written by the eventsourcing library's recorder of CampaignApplication, "campaigns"; the
+-- library's own CREATE TABLE IF NOT EXISTS finds it made and changes nothing.)
 CREATE TABLE IF NOT EXISTS campaigns_events (
     originator_id uuid NOT NULL,
     originator_version bigint NOT NULL,
@@ -32,7 +34,8 @@ CREATE TABLE IF NOT EXISTS campaigns_events (
 CREATE UNIQUE INDEX IF NOT EXISTS campaigns_events_notification_id_idx
     ON campaigns_events (notification_id ASC);
 
--- Owner: storage/event_chain.py (written only by the trigger below; read by the audit)
+-- Owner: storage/event_chain.py
+-- (written only by the trigger below; checked by that module for the credit audit.)
 CREATE TABLE IF NOT EXISTS event_chain (
     originator_id uuid NOT NULL,
     originator_version bigint NOT NULL,
