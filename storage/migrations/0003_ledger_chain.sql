@@ -58,9 +58,12 @@ LANGUAGE plpgsql AS $$
 DECLARE
     previous bytea;
 BEGIN
-    SELECT chain_hash INTO previous FROM event_chain
-     WHERE originator_id = NEW.originator_id AND originator_version < NEW.originator_version
-     ORDER BY originator_version DESC LIMIT 1;
+    -- The store's versions of an aggregate run 1, 2, 3...: the previous link is one key probe
+    -- away, and an aggregate's first event (most of a batch of new ones) needs none.
+    IF NEW.originator_version > 1 THEN
+        SELECT chain_hash INTO previous FROM event_chain
+         WHERE originator_id = NEW.originator_id AND originator_version = NEW.originator_version - 1;
+    END IF;
     INSERT INTO event_chain (originator_id, originator_version, chain_hash)
     VALUES (NEW.originator_id, NEW.originator_version,
             event_chain_link(previous, NEW.originator_id, NEW.originator_version, NEW.topic, NEW.state));
