@@ -26,7 +26,7 @@ def create_brand(args: argparse.Namespace) -> int:
 
 def replay(args: argparse.Namespace) -> int:
     """Rebuild read models into copies and swap them in: the service keeps answering meanwhile."""
-    from projections.shadow_rebuild import rebuild
+    from projections.shadow_rebuild import RebuildRunning, rebuild
     from runtime.container import PROJECTIONS
     from runtime.progress import Progress
 
@@ -38,7 +38,11 @@ def replay(args: argparse.Namespace) -> int:
     container = container_for(args)
     try:
         progress = Progress("replay " + ", ".join(p.name for p in chosen))
-        through = rebuild(container.app, container.db, chosen, progress=progress)
+        try:
+            through = rebuild(container.app, container.db, chosen, progress=progress)
+        except RebuildRunning as running:
+            print(f"campaign-service: {running}", file=sys.stderr)
+            return 1
         progress.done(f"{progress.reached:,} log positions replayed")
     finally:
         container.close()

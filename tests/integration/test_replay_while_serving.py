@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import threading
 
-from projections.shadow_rebuild import rebuild
+import psycopg
+import pytest
+
+from domain.credit_ledger import CreditLedger
+from projections.shadow_rebuild import RebuildRunning, rebuild
 from runtime.container import PROJECTIONS
 from tests.support import Client, contacts, eventually, running_service
 
@@ -92,3 +96,57 @@ def test_reads_never_fail_nor_see_an_empty_read_model_during_a_replay(database_u
             "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'rebuild_%' OR nspname LIKE 'retired_%'"
         )
         assert leftovers == []
+
+
+class GrantsLog:
+    """A read model with a serial key and an index of its own: one row per grant."""
+
+    name = "grants_log"
+    tables = ("grants_log",)
+    events = (CreditLedger.CreditsGranted,)
+
+    def reset(self, cur) -> None:
+        cur.execute("DELETE FROM grants_log")
+
+    def apply(self, cur, events) -> None:
+        cur.executemany("INSERT INTO grants_log (amount) VALUES (%s)", [(e.amount,) for _, e in events])
+
+
+def test_a_read_model_with_a_serial_key_keeps_its_sequence_and_index_names(database_url):
+    with running_service(database_url, roles=()) as service:
+        service.db.execute(
+            """CREATE TABLE grants_log (id bigserial PRIMARY KEY, amount int NOT NULL);
+               CREATE INDEX grants_log_amount ON grants_log (amount)"""
+        )
+        Client(service)
+        Client(service)
+        for _ in range(2):
+            rebuild(service.app, service.db, [GrantsLog()])
+            service.db.execute("INSERT INTO grants_log (amount) VALUES (7)")  # the sequence still works
+        rows = service.db.fetch_all("SELECT id, amount FROM grants_log ORDER BY id")
+        assert [row["amount"] for row in rows] == [1000, 1000, 7]
+        assert rows[-1]["id"] > rows[0]["id"]
+        indexes = service.db.fetch_all("SELECT indexname FROM pg_indexes WHERE tablename = 'grants_log'")
+        assert sorted(i["indexname"] for i in indexes) == ["grants_log_amount", "grants_log_pkey"]
+
+
+def test_a_second_replay_of_the_same_read_model_is_refused_and_a_failed_one_leaves_the_live_one(
+    database_url,
+):
+    with running_service(database_url, roles=()) as service:
+        Client(service)
+        with psycopg.connect(database_url, autocommit=True) as other:
+            other.execute("SELECT pg_advisory_lock(hashtext('rebuild:campaign_summaries'))")
+            with pytest.raises(RebuildRunning, match="campaign_summaries is already running"):
+                rebuild(service.app, service.db, PROJECTIONS)
+
+        class Failing(GrantsLog):
+            def apply(self, cur, events) -> None:
+                raise psycopg.OperationalError("the database went away")
+
+        service.db.execute("CREATE TABLE grants_log (id bigserial PRIMARY KEY, amount int NOT NULL)")
+        service.db.execute("INSERT INTO grants_log (amount) VALUES (1)")
+        with pytest.raises(psycopg.OperationalError):
+            rebuild(service.app, service.db, [Failing()])
+        assert service.db.fetch_all("SELECT amount FROM grants_log") == [{"amount": 1}]
+        assert service.db.fetch_all("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'rebuild_%'") == []
