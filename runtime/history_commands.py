@@ -37,7 +37,7 @@ def events_export(args: argparse.Namespace) -> int:
         app = CampaignApplication(env={**event_store_env(url, pool_size=1), "CREATE_TABLE": "n"})
         table = events_table(app)
         app.close()
-        with psycopg.connect(url) as conn, replaced_atomically(out) as file:
+        with psycopg.connect(url, autocommit=True) as conn, replaced_atomically(out) as file:
             written = write_rows(export_rows(conn, table, wanted, progress), file, args.format)
     progress.done(f"{written:,} events written to {out} ({args.format})")
     return 0
@@ -55,7 +55,7 @@ def audit_credits(args: argparse.Namespace) -> int:
     with database_url_for(args) as url:
         app = CampaignApplication(env={**event_store_env(url, pool_size=1), "CREATE_TABLE": "n"})
         try:
-            with psycopg.connect(url) as conn:
+            with psycopg.connect(url, autocommit=True) as conn:
                 audit = audit_brand(app, conn, UUID(brand))
         except LookupError as missing:
             print(f"campaign-service: {missing}", file=sys.stderr)

@@ -74,7 +74,7 @@ def pages(
         with conn.cursor(binary=True) as cur:
             cur.execute(statement, {**params, "after": after, "through": through})
             page = [StoredRow(*row) for row in cur.fetchall()]
-        conn.commit()  # one short transaction per page: nothing holds back vacuum for the whole run
+        conn.commit()  # one short transaction per page (a no-op in autocommit): vacuum is not held back
         if not page:
             return
         yield page

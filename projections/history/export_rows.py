@@ -103,7 +103,7 @@ def export_rows(
     owners = Owners(conn, table)
     through = head_position(conn, table)
     # The pages come on a connection of their own: `owners` looks up brands on `conn` meanwhile.
-    with psycopg.connect(conn.info.dsn, password=conn.info.password) as reader:
+    with psycopg.connect(conn.info.dsn, password=conn.info.password, autocommit=True) as reader:
         yield from _rows(reader, table, wanted, owners, through, topics, progress, page_size)
 
 
