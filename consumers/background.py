@@ -25,8 +25,12 @@ def run_periodically(
     stop: threading.Event,
     interval: float,
     nap: Callable[[float], None] | None = None,
+    passed: Callable[[], None] | None = None,
 ) -> None:
-    """Call `work` until stop; again at once while it reports progress, else after `interval`."""
+    """Call `work` until stop; again at once while it reports progress, else after `interval`.
+
+    `passed` is told after each pass that ended without an error (tests wait on it: a pass that
+    began after a moment has seen everything written before it)."""
     failures = 0
     while not stop.is_set():
         try:
@@ -40,6 +44,8 @@ def run_periodically(
                 log.exception("%s failed; retrying in %.1f s", name, pause)
             stop.wait(pause)
             continue
+        if passed:
+            passed()
         if failures:
             log.info("%s is running again after %d failed passes", name, failures)
             failures = 0

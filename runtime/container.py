@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, partial
@@ -77,6 +78,9 @@ class Container:
     stop: threading.Event = field(default_factory=threading.Event)
     threads: list[threading.Thread] = field(default_factory=list)
     fatal: str | None = None  # why the roles stopped on their own (serve exits non-zero with it)
+    # Passes begun and passes completed per periodic role (one thread per name writes each).
+    begun: Counter[str] = field(default_factory=Counter)
+    passes: Counter[str] = field(default_factory=Counter)
 
     @property
     def dev_clock(self) -> DevClock | None:
@@ -139,9 +143,7 @@ class Container:
                         self.app, self.db, projection, self.settings.batch_size * 2
                     )
                     name = f"projector:{projection.name}"
-                    self._spawn(
-                        name, partial(run_periodically, name, projector.run_once, self.stop, interval)
-                    )
+                    self._spawn(name, self._periodic(name, projector.run_once, interval))
             elif role == "relay":
                 relay = Relay(
                     self.app,
@@ -149,11 +151,11 @@ class Container:
                     self.transport,
                     publish_events=isinstance(self.transport, KafkaTransport),
                 )
-                self._spawn("relay", partial(run_periodically, "relay", relay.run_once, self.stop, interval))
+                self._spawn("relay", self._periodic("relay", relay.run_once, interval))
             elif role in self.periodic_jobs():
                 work, period = self.periodic_jobs()[role]
                 nap = self.dev_clock.nap if self.dev_clock else None
-                self._spawn(role, partial(run_periodically, role, work, self.stop, period, nap))
+                self._spawn(role, self._periodic(role, work, period, nap))
             elif role.startswith("worker:"):
                 worker = self.channel_worker(role.split(":", 1)[1])
                 self._spawn(role, partial(worker.run_forever, self.stop))
@@ -176,6 +178,22 @@ class Container:
             "cron": (DailyReset(self.db, now).tick, 30.0),
             "settlement": (Settlement(self.app, self.db, now).tick, 0.5),
         }
+
+    def _periodic(
+        self,
+        name: str,
+        work: Callable[[], int],
+        interval: float,
+        nap: Callable[[float], None] | None = None,
+    ) -> Callable[[], None]:
+        def counted() -> int:
+            self.begun[name] += 1
+            return work()
+
+        def passed() -> None:
+            self.passes[name] += 1
+
+        return partial(run_periodically, name, counted, self.stop, interval, nap, passed)
 
     def _spawn(self, name: str, target: Callable[[], None]) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)

@@ -6,13 +6,14 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TypeVar
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from fastapi.testclient import TestClient
 
 from commands.credits.brands import create_brand
 from commands.sending.providers import Provider
 from domain.credit_ledger import Plan
+from domain.enrollment import Enrollment
 from runtime.container import ROLES, Container, build
 from runtime.settings import Settings
 from storage.database import Database
@@ -98,6 +99,32 @@ def eventually(check: Callable[[], T], timeout: float = 30.0, interval: float = 
         time.sleep(interval)
         value = check()
     return value
+
+
+@contextmanager
+def processed_after(container: Container, *roles: str, timeout: float = 30.0) -> Iterator[None]:
+    """On leaving the block, wait until each periodic role has completed a pass begun inside it.
+
+    The positive signal a "nothing happened" assertion needs: whatever those roles would do about
+    what the block wrote (or a clock move it made), they have done when the block is left.
+    """
+    begun = {role: container.begun[role] for role in roles}
+    yield
+    eventually(lambda: all(container.passes[role] > begun[role] for role in roles), timeout)
+
+
+def campaign_events(container: Container, campaign_id: str, kind: type[T]) -> list[T]:
+    """Every enrollment's events of one kind for a campaign, read from the event store itself."""
+    campaign = UUID(campaign_id)
+    rows = container.db.fetch_all(
+        "SELECT contact_id FROM launch_audiences WHERE campaign_id = %s", (campaign,)
+    )
+    return [
+        event
+        for row in rows
+        for event in container.app.events.get(Enrollment.create_id(campaign, row["contact_id"]))
+        if isinstance(event, kind)
+    ]
 
 
 def contacts(count: int, *, phones: bool = True, start: int = 0) -> list[dict[str, Any]]:

@@ -54,6 +54,7 @@ def live_url(service) -> Iterator[str]:
     thread.join(timeout=10)
 
 
+@pytest.mark.timeout(300)
 def test_schemathesis_finds_no_failure_and_no_server_error(service, live_url, tmp_path):
     client = Client(service)
     command = [

@@ -8,7 +8,6 @@ predict.
 
 from __future__ import annotations
 
-import time
 from collections import Counter, defaultdict
 from datetime import timedelta
 from uuid import UUID
@@ -16,7 +15,7 @@ from uuid import UUID
 import pytest
 
 from domain.enrollment import Enrollment
-from tests.support import Client, contacts, eventually, running_service
+from tests.support import Client, campaign_events, contacts, eventually, processed_after, running_service
 
 DAY = 86_400
 STEPS = [
@@ -76,14 +75,20 @@ def test_a_campaign_runs_day_by_day_with_rotation_warmup_pause_and_completion(da
             client.ok(client.post("/v1/dev/clock/advance", {"seconds": days * DAY}))
 
         eventually(lambda: sent_count() == 6)  # group 0 at launch
-        advance(1)
-        time.sleep(1.5)
-        assert sent_count() == 6  # group 1 is due two days after group 0: one day + one WAIT day
+
+        def dispatched() -> int:
+            return len(campaign_events(service, campaign_id, Enrollment.StepDispatched))
+
+        with processed_after(service, "follow_ups"):
+            advance(1)
+        assert dispatched() == 6  # group 1 is due two days after group 0: one day + one WAIT day
+        assert sent_count() == 6
 
         client.ok(client.post(f"/v1/campaign/{campaign_id}/pause"))
-        advance(1)
-        time.sleep(1.5)
-        assert sent_count() == 6  # due, but paused: nothing is dispatched
+        with processed_after(service, "follow_ups"):
+            advance(1)
+        assert dispatched() == 6  # due, but paused: nothing is dispatched
+        assert sent_count() == 6
         assert client.ok(client.post(f"/v1/campaign/{campaign_id}/resume"))["status"] == "ACTIVE"
         eventually(lambda: sent_count() == 12)
 

@@ -182,6 +182,7 @@ def test_a_postgres_restart_mid_campaign_loses_and_repeats_nothing_over_kafka(ow
     restart_postgres_mid_campaign(own_postgres, kafka=kafka_bootstrap)
 
 
+@pytest.mark.timeout(90)
 def test_a_kafka_restart_mid_campaign_loses_and_repeats_nothing(database_url, own_kafka):
     with running_service(database_url, kafka=own_kafka.bootstrap, sandbox_delay_ms=20) as service:
         client = Client(service)
@@ -197,6 +198,7 @@ def test_a_kafka_restart_mid_campaign_loses_and_repeats_nothing(database_url, ow
         assert all(thread.is_alive() for thread in service.threads)
 
 
+@pytest.mark.timeout(150)
 def test_kafka_clients_outlive_an_outage_longer_than_their_connect_timeout(own_kafka):
     prefix = f"t{uuid4().hex[:8]}."
     transport = KafkaTransport(own_kafka.bootstrap, batch_size=10, prefix=prefix)

@@ -1,0 +1,117 @@
+"""The write side on real PostgreSQL with no timed role running: the test holds the clock.
+
+Brands, senders, contacts and campaigns are set up through the HTTP API as a client would; then
+each use case (launch, enrol, dispatch, send, settle) is called directly with the moment the test
+chooses, so due times, backoffs and resets are asserted exactly, and fast, without waiting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from commands.campaigns.launch_campaign import launch_campaign
+from commands.credits.settle_credits import settle_next_batch
+from commands.sending.dispatch_due_steps import dispatch_due_steps
+from commands.sending.enroll_contacts import enroll_pending_campaigns
+from commands.sending.providers import OutboundMessage, SendOutcome
+from commands.sending.send_outcomes import Dispatch, SendReport
+from commands.sending.send_steps import send_dispatches
+from domain.credit_ledger import Reservation
+from domain.enrollment import Enrollment
+from runtime.container import Container
+from tests.support import Client, running_service
+
+
+@dataclass
+class ScriptedProvider:
+    """A provider whose answers the test scripts: each call takes the next outcome (the last repeats)."""
+
+    outcomes: list[SendOutcome] = field(default_factory=lambda: [SendOutcome(provider_message_id="ok")])
+    sent: list[OutboundMessage] = field(default_factory=list)
+    accepted: dict[str, str] = field(default_factory=dict)
+    lookups: int = 0
+
+    def send(self, message: OutboundMessage) -> SendOutcome:
+        outcome = self.outcomes[min(len(self.sent), len(self.outcomes) - 1)]
+        self.sent.append(message)
+        if outcome.accepted:
+            outcome = SendOutcome(provider_message_id=f"{outcome.provider_message_id}-{len(self.sent)}")
+            self.accepted[message.message_key] = outcome.provider_message_id or ""
+        return outcome
+
+    def find_sent(self, message_key: str) -> str | None:
+        self.lookups += 1
+        return self.accepted.get(message_key)
+
+
+@dataclass
+class Desk:
+    service: Container
+    client: Client
+    provider: ScriptedProvider
+    seen: dict[UUID, int] = field(default_factory=dict)  # StepDispatched events handed out so far
+
+    @property
+    def app(self) -> Any:
+        return self.service.app
+
+    def campaign(self, contacts: list[dict[str, Any]], steps: list[dict[str, Any]], **extra: Any) -> UUID:
+        group = self.client.lead_group(contacts)
+        body = {"name": "desk", "lead_group_ids": [group], "steps": steps, **extra}
+        return UUID(self.client.ok(self.client.post("/v1/campaign/", body), 201)["id"])
+
+    def launch(self, campaign_id: UUID, now: datetime) -> list[UUID]:
+        """Launch and enrol the whole audience at `now`; the enrollment ids, by contact email."""
+        launch_campaign(self.app, self.service.db, self.client.brand_id, campaign_id, now)
+        while enroll_pending_campaigns(self.app, self.service.db, now):
+            pass
+        rows = self.service.db.fetch_all(
+            "SELECT contact_id FROM launch_audiences WHERE campaign_id = %s ORDER BY email", (campaign_id,)
+        )
+        return [Enrollment.create_id(campaign_id, row["contact_id"]) for row in rows]
+
+    def dispatch(self, enrollment_ids: list[UUID], now: datetime) -> list[Dispatch]:
+        """Dispatch what is due at `now`; the dispatches a worker would receive that it has not yet
+        (those made at enrolment, for a group due at launch, included)."""
+        dispatch_due_steps(self.app, enrollment_ids, now)
+        found = []
+        for e in enrollment_ids:
+            events = self.events(e, Enrollment.StepDispatched)
+            found += [Dispatch(e, d.campaign_id, d.step_id, d.channel) for d in events[self.seen.get(e, 0) :]]
+            self.seen[e] = len(events)
+        return found
+
+    def send(self, dispatches: list[Dispatch], now: datetime) -> SendReport:
+        return send_dispatches(self.app, self.service.db, {"sandbox": self.provider}, dispatches, lambda: now)
+
+    def settle(self, now: datetime) -> None:
+        while settle_next_batch(self.app, self.service.db, now):
+            pass
+
+    def events(self, enrollment_id: UUID, kind: type) -> list[Any]:
+        return [e for e in self.app.events.get(enrollment_id) if isinstance(e, kind)]
+
+    def enrollment(self, enrollment_id: UUID) -> Enrollment:
+        return self.app.enrollment(enrollment_id)
+
+    def reservation(self, campaign_id: UUID) -> Reservation:
+        return self.app.ledger(self.client.brand_id).reservation(campaign_id)
+
+    def sends_today(self) -> list[int]:
+        rows = self.service.db.fetch_all(
+            "SELECT sends_today FROM sender_accounts WHERE brand_id = %s ORDER BY address",
+            (self.client.brand_id,),
+        )
+        return [row["sends_today"] for row in rows]
+
+
+@contextmanager
+def desk(database_url: str, provider: ScriptedProvider | None = None) -> Iterator[Desk]:
+    # Only the projector runs: the API answers a create once its read model has it (read-your-writes).
+    with running_service(database_url, roles=("projector",)) as service:
+        yield Desk(service, Client(service), provider or ScriptedProvider())
