@@ -23,6 +23,7 @@ ACTIVE, FINISHED = "active", "finished"
 
 class CampaignLeads:
     name = "campaign_leads"
+    tables = ("campaign_leads",)
     events = (
         Enrollment.ContactEnrolled,
         Enrollment.GroupScheduled,

@@ -22,6 +22,7 @@ from storage.paging import after, cursor_params, page
 
 class CampaignSummaries:
     name = "campaign_summaries"
+    tables = ("campaign_summaries",)
     events = (
         Campaign.CampaignCreated,
         Campaign.CampaignLaunched,

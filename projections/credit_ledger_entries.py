@@ -31,6 +31,7 @@ KINDS: dict[type, tuple[str, int]] = {
 
 class CreditLedgerEntries:
     name = "credit_ledger_entries"
+    tables = ("credit_ledger_entries",)
     events = tuple(KINDS)
 
     def reset(self, cur: Any) -> None:

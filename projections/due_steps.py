@@ -29,6 +29,7 @@ LANDED = (
 
 class DueSteps:
     name = "due_steps"
+    tables = ("due_steps", "steps_in_flight")
     events = (
         Enrollment.GroupScheduled,
         Enrollment.StepDeferred,

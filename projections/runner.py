@@ -4,8 +4,8 @@ A batch of events and the projection's new position are written in one transacti
 replays nothing twice and loses nothing. An event the projection cannot apply is retried a few
 times and then parked (storage/parked.py) in that same transaction, so one brand's poison event
 never stalls every brand's read model. The runner polls (no LISTEN to die silently); the runtime
-calls `run_once` from a supervised loop that logs and retries after an error. It can also rebuild
-a projection from zero.
+calls `run_once` from a supervised loop that logs and retries after an error. Rebuilding from zero
+while the live tables keep serving is projections/shadow_rebuild.py's job.
 """
 
 from __future__ import annotations
@@ -23,7 +23,17 @@ from storage.event_log import brand_of, read_log, read_one
 
 
 class ReadModel(Protocol):
+    """A read model: its name, the tables it owns, the events it applies and how.
+
+    `apply` and `reset` name the tables unqualified: a rebuild (projections/shadow_rebuild.py)
+    runs them with `search_path` pointed at a schema of copies, then swaps the copies in.
+    """
+
     name: str
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        """The tables it owns (read-only: a class's own tuple fits), unqualified."""
 
     @property
     def events(self) -> tuple[type, ...]:
@@ -107,14 +117,6 @@ class ReadModelRunner:
                     position_of(self.db, self.projection.name), self.app.recorder.max_notification_id() or 0
                 )
         return total
-
-    def rebuild(self, progress: Callable[[int, int], None] | None = None) -> int:
-        with self.db.transaction() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.projection.name,))
-            self.projection.reset(cur)
-            cur.execute("DELETE FROM parked_items WHERE follower = %s", (self.follower,))
-            cur.execute("DELETE FROM projection_positions WHERE projection = %s", (self.projection.name,))
-        return self.catch_up(progress)
 
 
 def wait_for_position(db: Database, names: list[str], position: int | None, timeout: float = 5.0) -> bool:

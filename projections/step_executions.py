@@ -61,6 +61,7 @@ def _pending(enrolled: Any, step: dict[str, Any]) -> tuple[Any, ...]:
 
 class StepExecutions:
     name = "step_executions"
+    tables = ("step_executions",)
     events = (
         Enrollment.ContactEnrolled,
         Enrollment.GroupScheduled,

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from runtime import operations
+from runtime import history_commands, operations
 from runtime.cli_settings import container_for
 
 if TYPE_CHECKING:  # imported where used at run time: each command loads only what it needs
@@ -150,6 +150,7 @@ def parser() -> argparse.ArgumentParser:
     rebuild = with_data_dir(commands.add_parser("replay", help="rebuild read models from the event store"))
     rebuild.add_argument("--projection", help="one read model by name (default: all)")
     rebuild.set_defaults(func=operations.replay)
+    history_commands.add_commands(commands)
 
     schema = commands.add_parser("db", help="the database schema's migrations")
     schema_commands = schema.add_subparsers(dest="db_command", required=True)

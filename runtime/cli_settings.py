@@ -4,7 +4,9 @@ flags given) and, for those that need the whole service, the container built fro
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from runtime.settings import Settings
@@ -31,3 +33,21 @@ def container_for(
     settings = settings_for(args, **forced)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return build(settings, schema=schema)
+
+
+@contextlib.contextmanager
+def database_url_for(args: argparse.Namespace) -> Iterator[str]:
+    """The database the other commands use (DATABASE_URL, else the embedded one under the data
+    dir), without building the rest of the service."""
+    from runtime.embedded_postgres import EmbeddedPostgres
+
+    settings = settings_for(args)
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if settings.database_url is not None:
+        yield settings.database_url.get_secret_value()
+        return
+    embedded = EmbeddedPostgres(settings.data_dir, durable=settings.durable)
+    try:
+        yield embedded.start()
+    finally:
+        embedded.stop()

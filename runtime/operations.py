@@ -5,13 +5,10 @@ apply and list schema migrations. Each builds only what it needs from the same s
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import logging
 import sys
-from collections.abc import Iterator
 
-from runtime.cli_settings import container_for, settings_for
+from runtime.cli_settings import container_for, database_url_for
 
 
 def create_brand(args: argparse.Namespace) -> int:
@@ -28,33 +25,29 @@ def create_brand(args: argparse.Namespace) -> int:
 
 
 def replay(args: argparse.Namespace) -> int:
-    from projections.runner import ReadModelRunner, position_of
+    """Rebuild read models into copies and swap them in: the service keeps answering meanwhile."""
+    from projections.shadow_rebuild import RebuildRunning, rebuild
     from runtime.container import PROJECTIONS
+    from runtime.progress import Progress
 
+    chosen = [p for p in PROJECTIONS if args.projection in (None, p.name)]
+    if not chosen:
+        names = ", ".join(p.name for p in PROJECTIONS)
+        print(f"campaign-service: no projection {args.projection!r}; there are: {names}", file=sys.stderr)
+        return 2
     container = container_for(args)
     try:
-        chosen = [p for p in PROJECTIONS if args.projection in (None, p.name)]
-        if not chosen:
-            names = ", ".join(p.name for p in PROJECTIONS)
-            print(f"campaign-service: no projection {args.projection!r}; there are: {names}", file=sys.stderr)
-            return 2
-        for projection in chosen:
-
-            def progress(done: int, total: int, name: str = projection.name) -> None:
-                width = 30
-                filled = width * done // max(total, 1)
-                print(
-                    f"\r{name} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}",
-                    end="",
-                    file=sys.stderr,
-                    flush=True,
-                )
-
-            ReadModelRunner(container.app, container.db, projection, 2000).rebuild(progress)
-            through = position_of(container.db, projection.name)
-            print(f"\n{projection.name}: rebuilt through log position {through}", file=sys.stderr)
+        progress = Progress("replay " + ", ".join(p.name for p in chosen))
+        try:
+            through = rebuild(container.app, container.db, chosen, progress=progress)
+        except RebuildRunning as running:
+            print(f"campaign-service: {running}", file=sys.stderr)
+            return 1
+        progress.done(f"{progress.reached:,} log positions replayed")
     finally:
         container.close()
+    for name, position in through.items():
+        print(f"{name}: rebuilt through log position {position}", file=sys.stderr)
     return 0
 
 
@@ -100,28 +93,10 @@ def parked_retry(args: argparse.Namespace) -> int:
     return 0
 
 
-@contextlib.contextmanager
-def _database_url(args: argparse.Namespace) -> Iterator[str]:
-    """The database the other commands use (DATABASE_URL, else the embedded one under the data
-    dir), without building the rest of the service."""
-    from runtime.embedded_postgres import EmbeddedPostgres
-
-    settings = settings_for(args)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if settings.database_url is not None:
-        yield settings.database_url.get_secret_value()
-        return
-    embedded = EmbeddedPostgres(settings.data_dir, durable=settings.durable)
-    try:
-        yield embedded.start()
-    finally:
-        embedded.stop()
-
-
 def db_upgrade(args: argparse.Namespace) -> int:
     from storage.schema import status, upgrade
 
-    with _database_url(args) as url:
+    with database_url_for(args) as url:
         done = upgrade(url)
         current = [state.id for state in status(url) if state.applied_at is not None]
     for migration_id in done:
@@ -134,7 +109,7 @@ def db_upgrade(args: argparse.Namespace) -> int:
 def db_status(args: argparse.Namespace) -> int:
     from storage.schema import status
 
-    with _database_url(args) as url:
+    with database_url_for(args) as url:
         states = status(url)
     width = max([len(state.id) for state in states] + [len("migration")])
     print(f"{'migration':<{width}}  {'state':<8} applied at (UTC)")

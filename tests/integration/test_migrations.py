@@ -53,6 +53,8 @@ INITIAL_TABLES = {  # 0001_initial: what the code made before migrations existed
     "steps_in_flight",
 }
 TABLES = INITIAL_TABLES | {"step_executions", "campaign_leads", "credit_ledger_entries"}  # 0002_read_side
+# Migration 0003 creates the event store's table (the library's shape) to hang the hash chain on it.
+CHAIN_TABLES = {"campaigns_events", "event_chain"}
 YOYO_TABLES = {MIGRATION_TABLE, "_yoyo_log", "_yoyo_version", "yoyo_lock"}
 
 
@@ -130,7 +132,7 @@ def fresh_shape(server_url: str) -> dict[str, Any]:
 
 def test_upgrading_an_empty_database_creates_every_table(database_url):
     assert upgrade(database_url) == migration_ids()
-    assert tables(database_url) == TABLES | YOYO_TABLES
+    assert tables(database_url) == TABLES | CHAIN_TABLES | YOYO_TABLES
     assert schema.pending(database_url) == []
 
 
@@ -229,7 +231,7 @@ def test_concurrent_upgrades_apply_each_migration_once(database_url):
         thread.join(60)
     assert errors == []
     assert sorted(m for applied in results for m in applied) == sorted(migration_ids())
-    assert tables(database_url) == TABLES | YOYO_TABLES
+    assert tables(database_url) == TABLES | CHAIN_TABLES | YOYO_TABLES
 
 
 def test_a_role_that_does_not_migrate_waits_then_names_what_is_missing(database_url, monkeypatch):

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, time, timedelta
 from uuid import UUID
 
 from domain.credit_ledger import CreditLedger
-from projections.runner import ReadModelRunner
+from projections.shadow_rebuild import rebuild
 from runtime.container import PROJECTIONS
 from tests.support import Client, contacts, eventually, running_service
 
@@ -123,9 +123,7 @@ def test_a_rebuild_in_small_batches_gives_the_same_rows(database_url):
         eventually(lambda: _ledger_settled(service, client.brand_id, released=1))
         before = {table: _rows(service, table) for table in READ_SIDE}
     with running_service(database_url, roles=()) as service:
-        for projection in PROJECTIONS:
-            if projection.name in READ_SIDE:
-                ReadModelRunner(service.app, service.db, projection, batch_size=3).rebuild()
+        rebuild(service.app, service.db, [p for p in PROJECTIONS if p.name in READ_SIDE], batch_size=3)
         assert {table: _rows(service, table) for table in READ_SIDE} == before
 
 

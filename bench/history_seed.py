@@ -1,0 +1,112 @@
+"""Seeds a realistic event history quickly, for the export and replay benchmarks.
+
+One brand with a premium ledger, `campaigns` launched campaigns (EMAIL + SMS in group 0), and
+enough enrollments to reach the wanted number of events: each enrollment is one contact enrolled,
+scheduled, both steps dispatched, attempted and sent, then finished (9 events), as the service
+records them. The domain makes one enrollment's stored events; the others are copies with their
+ids replaced, written with PostgreSQL's COPY in log order (enrollments interleaved by batch, as
+the enrollment process and the workers write them). The hash-chain trigger runs on every row.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+import psycopg
+
+from commands.application import CampaignApplication
+from domain.campaign import Campaign
+from domain.credit_ledger import CreditLedger, Plan
+from domain.enrollment import Enrollment
+from domain.steps import Step
+from storage.database import event_store_env
+from storage.schema import upgrade
+
+STEPS = [
+    {
+        "type": "EMAIL",
+        "group": 0,
+        "order": 0,
+        "id": "s1",
+        "subject": "Hi {{first_name|there}}",
+        "body": "Hello",
+    },
+    {"type": "SMS", "group": 0, "order": 1, "id": "s2", "body": "Hello from us"},
+]
+BATCH = 1_000  # enrollments written together, as the enrollment process batches them
+
+
+def _template(app: CampaignApplication, campaign: Campaign, brand_id: UUID, now: datetime) -> list[Any]:
+    """One enrollment's stored events, as the service writes them."""
+    contact = UUID(int=0)
+    enrollment = Enrollment.enroll(
+        campaign.id,
+        brand_id,
+        contact,
+        {"email": "lead0@example.com", "sms": "+14155550000"},
+        campaign.steps,
+        now,
+    )
+    if enrollment is None:
+        raise RuntimeError("the template contact can receive no step")
+    for step in enrollment.dispatch_due(now):
+        enrollment.attempt(step.id, "sender-1", now)
+        enrollment.record_sent(step.id, f"provider-{step.id}-{contact.hex}", 1, now + timedelta(seconds=1))
+    return [app.mapper.to_stored_event(event) for event in enrollment.collect_events()]
+
+
+def seed(url: str, events: int, campaigns: int = 10) -> int:
+    """Write about `events` events; return how many the store holds."""
+    upgrade(url)
+    app = CampaignApplication(env=event_store_env(url))
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    brand_id = uuid4()
+    ledger = CreditLedger.open(brand_id, Plan.PREMIUM, now)
+    ledger.grant(10 * events, "benchmark top-up", now)
+    per_campaign = max(1, events // 9 // campaigns)
+    launched = []
+    for n in range(campaigns):
+        campaign = Campaign.create(uuid4(), brand_id, f"bench {n}", [Step.from_dict(s) for s in STEPS], now)
+        campaign.launch(now, 2 * per_campaign)
+        ledger.reserve(campaign.id, 2 * per_campaign, now)
+        launched.append(campaign)
+    app.save(ledger, *launched)
+    with psycopg.connect(url) as conn:
+        for campaign in launched:
+            template = _template(app, campaign, brand_id, now)
+            _copy_enrollments(conn, campaign.id, template, per_campaign)
+        conn.execute("ANALYZE campaigns_events")
+    return int(app.recorder.max_notification_id() or 0)
+
+
+def _copy_enrollments(
+    conn: psycopg.Connection[Any], campaign_id: UUID, template: list[Any], count: int
+) -> None:
+    base_id = template[0].originator_id
+    base_contact = UUID(int=0)
+    with conn.cursor() as cur:
+        for start in range(0, count, BATCH):
+            contacts = [uuid4() for _ in range(min(BATCH, count - start))]
+            ids = [Enrollment.create_id(campaign_id, contact) for contact in contacts]
+            with cur.copy(
+                "COPY campaigns_events (originator_id, originator_version, topic, state) FROM STDIN"
+            ) as copy:
+                for stored in template:  # each event of the batch's enrollments, in turn
+                    for enrollment_id, contact in zip(ids, contacts, strict=True):
+                        state = (
+                            stored.state.replace(base_id.hex.encode(), enrollment_id.hex.encode())
+                            .replace(str(base_id).encode(), str(enrollment_id).encode())
+                            .replace(base_contact.hex.encode(), contact.hex.encode())
+                        )
+                        copy.write_row((enrollment_id, stored.originator_version, stored.topic, state))
+            conn.commit()
+
+
+if __name__ == "__main__":
+    import sys
+
+    started = time.perf_counter()
+    print(seed(sys.argv[1], int(sys.argv[2])), f"events in {time.perf_counter() - started:.1f}s")

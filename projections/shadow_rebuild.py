@@ -1,0 +1,159 @@
+"""Rebuilding read models from zero while the service keeps answering from the live ones.
+
+Each read model is rebuilt into a schema of its own (`rebuild_<name>`) holding empty copies of its
+live tables (same columns, defaults and keys; the other indexes are built once the rows are in,
+which is faster than keeping them up to date row by row). One pass over the notification log
+decodes each event once and hands it to every read model being rebuilt, with the transaction's
+`search_path` pointed at that model's schema, so its ordinary `apply` writes the copies. Then,
+per read model, one short transaction takes its advisory lock (the live runner waits between two
+batches), applies the tail of the log that arrived meanwhile, moves the live tables out and the
+copies in, and moves the model's position: readers see the old rows until that commit and the
+new ones after it, never an empty read model. A read model's tables must not be the target of a
+foreign key or a view (the swap would take them along); its SQL names them unqualified. The
+copies themselves are projections/shadow_tables.py's.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from eventsourcing.application import Application
+from psycopg.sql import SQL, Identifier
+
+from projections.runner import ReadModel
+from projections.shadow_tables import Shadow, build_other_indexes, copy_tables, swap_in
+from storage import containment, parked
+from storage.database import Database
+from storage.event_log import brand_of, read_log
+
+
+def _apply(app: Application[UUID], cur: Any, shadow: Shadow, events: list[tuple[int, Any]]) -> None:
+    cur.execute(
+        SQL("SET LOCAL search_path TO {}, {}").format(
+            Identifier(shadow.schema), Identifier(shadow.live_schema)
+        )
+    )
+    try:
+        containment.contain(
+            events,
+            lambda batch: _savepoint(cur, shadow.model, batch),
+            lambda item, error, tries: parked.park(
+                cur, f"rebuild:{shadow.model.name}", str(item[0]), brand_of(app, item[1]), error, tries
+            ),
+        )
+    finally:
+        cur.execute(SQL("SET LOCAL search_path TO {}").format(Identifier(shadow.live_schema)))
+
+
+def _savepoint(cur: Any, model: ReadModel, batch: Sequence[tuple[int, Any]]) -> None:
+    with cur.connection.transaction():  # a failed batch leaves nothing behind
+        model.apply(cur, list(batch))
+
+
+def _catch_up(app: Application[UUID], cur: Any, shadows: list[Shadow], batch_size: int) -> int:
+    """Apply the next batch of the log to every shadow; how many events that read (0 at the head)."""
+    start = min(shadow.position for shadow in shadows)
+    classes = tuple({cls for shadow in shadows for cls in shadow.model.events})
+    events, through = read_log(app, start, batch_size, classes)
+    for shadow in shadows:
+        mine = [(p, e) for p, e in events if p > shadow.position and isinstance(e, shadow.model.events)]
+        if mine:
+            _apply(app, cur, shadow, mine)
+        shadow.position = max(shadow.position, through)
+    return len(events) if through > start else 0
+
+
+def rebuild(
+    app: Application[UUID],
+    db: Database,
+    models: Sequence[ReadModel],
+    batch_size: int = 5000,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, int]:
+    """Rebuild `models` from zero and swap them in; each one's log position it was rebuilt through.
+
+    RebuildRunning when another replay of one of them is under way; on any failure the copies are
+    dropped and the live read models are left as they were."""
+    with _one_rebuild_at_a_time(db, models):
+        shadows = [copy_tables(db, model) for model in models]
+        try:
+            while True:
+                head = app.recorder.max_notification_id() or 0
+                with db.transaction() as cur:
+                    read = _catch_up(app, cur, shadows, batch_size)
+                if progress:
+                    progress(min(s.position for s in shadows), head)
+                if read == 0 and min(s.position for s in shadows) >= head:
+                    break
+            for shadow in shadows:
+                with db.transaction() as cur:
+                    build_other_indexes(cur, shadow)
+            return {shadow.model.name: _swap(app, db, shadow, batch_size) for shadow in shadows}
+        finally:
+            with db.transaction() as cur:
+                for shadow in shadows:  # gone after a swap; what a failure left behind otherwise
+                    cur.execute(SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(Identifier(shadow.schema)))
+
+
+class RebuildRunning(RuntimeError):
+    """Another replay of the same read model is under way."""
+
+
+@contextmanager
+def _one_rebuild_at_a_time(db: Database, models: Sequence[ReadModel]) -> Iterator[None]:
+    """Session locks, one per read model, held on a connection of their own for the whole rebuild
+    (two rebuilds would drop each other's copies); PostgreSQL releases them if this process dies."""
+    with psycopg.connect(db.url, autocommit=True) as conn:
+        for model in models:
+            row = conn.execute(
+                "SELECT pg_try_advisory_lock(hashtext(%s))", (f"rebuild:{model.name}",)
+            ).fetchone()
+            if not (row and row[0]):
+                raise RebuildRunning(f"a replay of {model.name} is already running")
+        yield
+
+
+SWAP_LOCK_TIMEOUT = "3s"  # how long readers may queue behind the swap before it steps back
+SWAP_ATTEMPTS = 10
+
+
+def _swap(app: Application[UUID], db: Database, shadow: Shadow, batch_size: int) -> int:
+    """Swap the copies in; a swap that waits too long for a reader's lock steps back and tries again
+    (readers queue behind a waiting swap, so it must not wait long)."""
+    for attempt in range(1, SWAP_ATTEMPTS + 1):
+        position = shadow.position
+        try:
+            return _swap_once(app, db, shadow, batch_size)
+        except psycopg.errors.LockNotAvailable:
+            shadow.position = position  # the tail it applied was rolled back with the rest
+            if attempt == SWAP_ATTEMPTS:
+                raise
+            time.sleep(0.2 * attempt)
+    raise AssertionError("unreachable")
+
+
+def _swap_once(app: Application[UUID], db: Database, shadow: Shadow, batch_size: int) -> int:
+    """In one transaction: lock out the live runner, apply the tail, swap the tables and positions."""
+    with db.transaction() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (shadow.model.name,))
+        cur.execute(SQL("SET LOCAL lock_timeout = {}").format(SWAP_LOCK_TIMEOUT))
+        while _catch_up(app, cur, [shadow], batch_size):
+            pass
+        swap_in(cur, shadow)
+        cur.execute(
+            """INSERT INTO projection_positions (projection, position) VALUES (%s, %s)
+               ON CONFLICT (projection) DO UPDATE SET position = EXCLUDED.position""",
+            (shadow.model.name, shadow.position),
+        )
+        # The rebuild's parked items replace the live runner's: those events were applied again.
+        cur.execute("DELETE FROM parked_items WHERE follower = %s", (shadow.follower,))
+        cur.execute(
+            "UPDATE parked_items SET follower = %s WHERE follower = %s",
+            (shadow.follower, f"rebuild:{shadow.model.name}"),
+        )
+    return shadow.position

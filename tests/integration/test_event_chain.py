@@ -1,0 +1,61 @@
+"""The event store's hash chain (migration 0003): every stored row is linked as it is written, and
+events stored before the migration are linked by it, so both verify."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import uuid4
+
+import psycopg
+from yoyo import get_backend, read_migrations
+
+from commands.application import CampaignApplication
+from domain.credit_ledger import CreditLedger, Plan
+from storage.database import event_store_env
+from storage.event_chain import first_break
+from storage.schema import MIGRATION_TABLE, MIGRATIONS, upgrade, yoyo_uri
+from storage.stored_events import aggregate_rows, events_table
+
+NOW = datetime(2026, 11, 29, tzinfo=UTC)
+
+
+def save_ledgers(url: str, count: int) -> tuple[CampaignApplication, list]:
+    app = CampaignApplication(env=event_store_env(url))
+    ledgers = [CreditLedger.open(uuid4(), Plan.BASIC, NOW) for _ in range(count)]
+    for ledger in ledgers:
+        ledger.grant(5, "top-up", NOW)
+    app.save(*ledgers)
+    return app, [ledger.id for ledger in ledgers]
+
+
+def chain_holds(app: CampaignApplication, url: str, ids: list) -> bool:
+    with psycopg.connect(url) as conn:
+        rows = aggregate_rows(conn, events_table(app), ids)
+    return len(rows) == 3 * len(ids) and first_break(rows) is None
+
+
+def test_every_stored_row_is_linked_as_it_is_written(database_url):
+    upgrade(database_url)
+    app, ids = save_ledgers(database_url, 3)
+    assert chain_holds(app, database_url, ids)
+
+
+def test_events_stored_before_the_migration_are_linked_by_it(database_url):
+    backend = get_backend(yoyo_uri(database_url), MIGRATION_TABLE)
+    try:
+        with backend.lock():
+            backend.apply_migrations(backend.to_apply(read_migrations(str(MIGRATIONS))[:1]))
+    finally:
+        backend.connection.close()
+    app, ids = save_ledgers(database_url, 2)  # the library makes its table: no trigger yet
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT to_regclass('event_chain')").fetchone() == (None,)
+
+    upgrade(database_url)
+
+    assert chain_holds(app, database_url, ids)
+    app.save(CreditLedger.open(uuid4(), Plan.BASIC, NOW))  # and the trigger links what comes next
+    with psycopg.connect(database_url) as conn:
+        linked = conn.execute("SELECT count(*) FROM event_chain").fetchone()[0]
+        stored = conn.execute("SELECT count(*) FROM campaigns_events").fetchone()[0]
+    assert linked == stored == 8

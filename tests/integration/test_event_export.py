@@ -1,0 +1,155 @@
+"""`campaign-service events export`: a real history in JSON lines, CSV and Parquet, read back with
+DuckDB and pandas, typed columns, filters, and bad arguments that leave no file behind."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from runtime.cli import main
+from tests.support import Client, contacts, eventually, running_service
+
+STEPS = [
+    {"type": "EMAIL", "group": 0, "subject": "Hi", "body": "Hello"},
+    {"type": "SMS", "group": 0, "body": "Hello"},
+]
+
+
+@pytest.fixture
+def history(database_url, monkeypatch):
+    """Two brands; one launches a campaign to 5 contacts who each get an email and an SMS."""
+    with running_service(database_url) as service:
+        client = Client(service)
+        other = Client(service)
+        client.sender("email", "sales@brand.example")
+        client.sender("sms", "+14155550000")
+        campaign_id = client.campaign(client.lead_group(contacts(5)), STEPS)
+        client.ok(client.post(f"/v1/campaign/{campaign_id}/launch"))
+        eventually(
+            lambda: client.ok(client.get(f"/v1/campaign/{campaign_id}"))["metrics"]["sent"]["sms"] == 5
+        )
+        total = service.db.fetch_one("SELECT count(*) AS n FROM campaigns_events")["n"]
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    return {
+        "brand": str(client.brand_id),
+        "other": str(other.brand_id),
+        "campaign": campaign_id,
+        "total": total,
+    }
+
+
+def export(tmp_path: Path, form: str, *extra: str) -> Path:
+    out = tmp_path / f"events.{form}"
+    assert main(["events", "export", "--format", form, "--out", str(out), *extra]) == 0
+    return out
+
+
+def column_types(relation: str) -> dict[str, str]:
+    return {row[0]: row[1] for row in duckdb.sql(f"DESCRIBE SELECT * FROM {relation}").fetchall()}
+
+
+TYPED = {
+    "position": "BIGINT",
+    "occurred_at": "TIMESTAMP WITH TIME ZONE",
+    "type": "VARCHAR",
+    "aggregate_id": "VARCHAR",
+    "version": "BIGINT",
+    "brand_id": "VARCHAR",
+    "campaign_id": "VARCHAR",
+    "data": "VARCHAR",
+}
+
+
+def test_parquet_export_has_every_event_with_typed_columns(history, tmp_path):
+    out = export(tmp_path, "parquet")
+    assert column_types(f"'{out}'") == TYPED
+    frame = pd.read_parquet(out)
+    assert len(frame) == history["total"]
+    assert list(frame["position"]) == sorted(frame["position"])
+    assert str(frame["occurred_at"].dtype) == "datetime64[us, UTC]"
+    sent = frame[frame["type"] == "StepSent"]
+    assert len(sent) == 10
+    assert set(sent["campaign_id"]) == {history["campaign"]}
+    assert set(sent["brand_id"]) == {history["brand"]}
+    assert {json.loads(d)["channel"] for d in sent["data"]} == {"email", "sms"}
+    attempted = frame[frame["type"] == "StepAttempted"]  # names no campaign itself: looked up
+    assert set(attempted["campaign_id"]) == {history["campaign"]}
+
+
+def test_csv_export_reads_back_with_the_same_types(history, tmp_path):
+    out = export(tmp_path, "csv")
+    assert column_types(f"read_csv('{out}')") == TYPED
+    count = duckdb.sql(f"SELECT count(*) FROM read_csv('{out}')").fetchall()[0][0]
+    assert count == history["total"]
+
+
+def test_jsonl_export_has_one_event_per_line(history, tmp_path):
+    lines = export(tmp_path, "jsonl").read_text().splitlines()
+    assert len(lines) == history["total"]
+    first = json.loads(lines[0])
+    assert first["type"] == "LedgerOpened" and first["occurred_at"].endswith("Z")
+    assert json.loads(first["data"])["plan"] == "basic"
+
+
+def test_filters_by_type_brand_and_time(history, tmp_path):
+    sent = pd.read_parquet(export(tmp_path, "parquet", "--type", "StepSent,StepAttempted"))
+    assert set(sent["type"]) == {"StepSent", "StepAttempted"} and len(sent) == 20
+    other = pd.read_parquet(export(tmp_path, "parquet", "--brand", history["other"]))
+    assert set(other["type"]) == {"LedgerOpened", "CreditsGranted"}
+    assert set(other["brand_id"]) == {history["other"]}
+    everything = pd.read_parquet(export(tmp_path, "parquet"))
+    middle = everything["occurred_at"].sort_values().iloc[len(everything) // 2]
+    later = pd.read_parquet(export(tmp_path, "parquet", "--since", middle.isoformat()))
+    earlier = pd.read_parquet(export(tmp_path, "parquet", "--until", middle.isoformat()))
+    assert len(later) + len(earlier) == len(everything)
+    assert (later["occurred_at"] >= middle).all() and (earlier["occurred_at"] < middle).all()
+
+
+def test_no_secret_is_ever_exported(history, tmp_path):
+    text = export(tmp_path, "jsonl").read_text()
+    for word in ("credentials", "api_key", "refresh_token", "password"):
+        assert word not in text
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--since", "yesterday"], "bad time 'yesterday'"),
+        (["--type", "StepTeleported"], "unknown event type StepTeleported"),
+        (["--brand", "acme"], "bad brand id 'acme'"),
+    ],
+)
+def test_bad_arguments_are_refused_and_leave_no_file(history, tmp_path, capsys, arguments, message):
+    out = tmp_path / "events.parquet"
+    assert main(["events", "export", "--format", "parquet", "--out", str(out), *arguments]) == 2
+    assert message in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_unknown_format_or_an_unwritable_path_is_refused(history, tmp_path, capsys):
+    with pytest.raises(SystemExit) as refused:
+        main(["events", "export", "--format", "xlsx", "--out", str(tmp_path / "e.xlsx")])
+    assert refused.value.code == 2 and "invalid choice: 'xlsx'" in capsys.readouterr().err
+    missing = tmp_path / "no-such-folder" / "events.csv"
+    assert main(["events", "export", "--format", "csv", "--out", str(missing)]) == 2
+    assert "cannot write the export to" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_export_keeps_the_previous_file_and_leaves_no_partial_one(history, tmp_path, monkeypatch):
+    out = tmp_path / "events.csv"
+    out.write_text("the previous export\n")
+
+    def broken(*_args, **_kwargs):
+        yield from ()
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr("projections.history.export_rows.export_rows", broken)
+    with pytest.raises(RuntimeError):
+        main(["events", "export", "--format", "csv", "--out", str(out)])
+    assert out.read_text() == "the previous export\n"
+    assert list(tmp_path.iterdir()) == [out]

@@ -1,0 +1,154 @@
+"""The credit audit's invariants, each broken on purpose by a crafted history (and a clean one)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from domain.campaign import Campaign
+from domain.credit_ledger import CreditLedger
+from domain.enrollment import Enrollment
+from projections.history.ledger_audit import audit_ledger
+
+NOW = datetime(2026, 11, 29, tzinfo=UTC)
+LEDGER, CAMPAIGN, ENROLLMENT, CONTACT = uuid4(), uuid4(), uuid4(), uuid4()
+
+
+class History:
+    """Events in log order, positions counted from 1, versions per aggregate."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[int, Any]] = []
+        self.versions: dict[UUID, int] = {}
+
+    def add(self, cls: type, aggregate: UUID, **fields: Any) -> History:
+        version = self.versions[aggregate] = self.versions.get(aggregate, 0) + 1
+        event = cls(originator_id=aggregate, originator_version=version, timestamp=NOW, **fields)
+        self.events.append((len(self.events) + 1, event))
+        return self
+
+    def grant(self, amount: int) -> History:
+        return self.add(CreditLedger.CreditsGranted, LEDGER, amount=amount, reason="plan", granted_at=NOW)
+
+    def reserve(self, amount: int) -> History:
+        return self.add(
+            CreditLedger.CreditsReserved, LEDGER, campaign_id=CAMPAIGN, amount=amount, reserved_at=NOW
+        )
+
+    def sent(self, step: str = "s1") -> History:
+        return self.add(
+            Enrollment.StepSent,
+            ENROLLMENT,
+            campaign_id=CAMPAIGN,
+            step_id=step,
+            channel="email",
+            sender_account_id="a",
+            provider_message_id=f"msg-{step}",
+            credits=1,
+            sent_at=NOW,
+        )
+
+    def failed(self, step: str = "s1") -> History:
+        return self.add(
+            Enrollment.StepFailed,
+            ENROLLMENT,
+            campaign_id=CAMPAIGN,
+            step_id=step,
+            channel="email",
+            reason="bounced",
+            credits_released=1,
+            failed_at=NOW,
+        )
+
+    def consumed(self, amount: int) -> History:
+        through = len(self.events)
+        return self.add(
+            CreditLedger.CreditsConsumed,
+            LEDGER,
+            campaign_id=CAMPAIGN,
+            amount=amount,
+            consumed_at=NOW,
+            settled_through=through,
+        )
+
+    def released(self, amount: int, reason: str = "steps that will not be sent") -> History:
+        through = len(self.events)
+        return self.add(
+            CreditLedger.CreditsReleased,
+            LEDGER,
+            campaign_id=CAMPAIGN,
+            amount=amount,
+            reason=reason,
+            released_at=NOW,
+            settled_through=through,
+        )
+
+    def completed(self) -> History:
+        return self.add(Campaign.CampaignCompleted, CAMPAIGN, completed_at=NOW)
+
+    def broken(self) -> list[str]:
+        return [v.invariant for v in audit_ledger(self.events, {ENROLLMENT: CONTACT}).violations]
+
+
+def test_a_clean_history_breaks_nothing_and_lists_every_movement_with_the_balance():
+    history = History().grant(100).reserve(3).sent("s1").failed("s2").completed()
+    history.consumed(1).released(1).released(1, "campaign completed")
+    audit = audit_ledger(history.events, {ENROLLMENT: CONTACT})
+    assert audit.violations == []
+    assert [(e.kind, e.amount, e.balance_after) for e in audit.entries] == [
+        ("grant", 100, 100),
+        ("reservation", -3, 97),
+        ("send", 1, 97),
+        ("step released", 1, 97),
+        ("consumed", 1, 97),
+        ("released", 1, 98),
+        ("released", 1, 99),
+    ]
+    send = audit.entries[2]
+    assert (send.campaign_id, send.contact_id, send.step_id, send.provider_message_id) == (
+        CAMPAIGN,
+        CONTACT,
+        "s1",
+        "msg-s1",
+    )
+    assert audit.campaigns[CAMPAIGN].outstanding == 0
+
+
+def test_a_balance_below_zero_is_reported():
+    assert History().grant(2).reserve(3).broken() == ["balance-never-negative"]
+
+
+def test_settling_more_than_was_reserved_is_reported():
+    assert History().grant(10).reserve(1).sent().sent("s2").consumed(2).broken() == ["reservation-balances"]
+
+
+def test_credits_outstanding_after_a_settled_completion_are_reported():
+    history = History().grant(10).reserve(2).sent().completed().consumed(1)
+    assert history.broken() == ["nothing-outstanding-at-close"]
+
+
+def test_a_send_without_a_reservation_is_reported():
+    assert History().grant(10).sent().broken() == ["no-send-without-reservation"]
+
+
+def test_a_send_after_its_credit_was_released_is_reported():
+    assert History().grant(10).reserve(1).failed("s1").sent("s1").broken() == ["no-send-after-release"]
+
+
+def test_a_send_after_the_campaigns_reservation_was_closed_is_reported():
+    history = History().grant(10).reserve(1).completed().released(1, "campaign completed").sent()
+    assert history.broken()[0] == "no-send-after-release"
+
+
+def test_a_ledger_that_disagrees_with_the_sends_is_reported():
+    history = History().grant(10).reserve(2).sent().sent("s2").completed()
+    history.consumed(1).released(1, "campaign completed")
+    assert history.broken() == ["ledger-agrees-with-sends"]
+
+
+def test_a_closed_campaign_not_yet_settled_is_a_note_not_a_violation():
+    history = History().grant(10).reserve(2).sent().completed()
+    audit = audit_ledger(history.events, {ENROLLMENT: CONTACT})
+    assert audit.violations == []
+    assert "has not caught up" in audit.notes[0]

@@ -1,0 +1,52 @@
+"""The export reads stored bytes without building events: its JSON must be the one `event_to_json`
+makes of the event object (the shape Kafka and the API use)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import uuid4
+
+from commands.application import CampaignApplication
+from domain.campaign import Campaign
+from domain.credit_ledger import CreditLedger, Plan
+from domain.enrollment import Enrollment
+from domain.steps import Step
+from projections.history.export_rows import without_secrets
+from storage.event_json import ENVELOPE, event_to_json, stored_state_to_json, topic_type
+
+NOW = datetime(2026, 11, 29, 8, 30, tzinfo=UTC)
+
+
+def events() -> list:
+    brand = uuid4()
+    ledger = CreditLedger.open(brand, Plan.BASIC, NOW)
+    steps = [
+        Step.from_dict({"type": "EMAIL", "group": 0, "order": 0, "id": "s1", "subject": "Hi", "body": "Hi"})
+    ]
+    campaign = Campaign.create(uuid4(), brand, "Q4", steps, NOW)
+    campaign.launch(NOW, 1)
+    ledger.reserve(campaign.id, 1, NOW)
+    enrollment = Enrollment.enroll(
+        campaign.id, brand, uuid4(), {"email": "a@example.com"}, campaign.steps, NOW
+    )
+    assert enrollment is not None
+    for step in enrollment.dispatch_due(NOW):
+        enrollment.attempt(step.id, "sender", NOW)
+        enrollment.record_sent(step.id, "provider-1", 1, NOW)
+    return [*ledger.collect_events(), *campaign.collect_events(), *enrollment.collect_events()]
+
+
+def test_the_stored_bytes_give_the_same_json_as_the_event_object():
+    app = CampaignApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    for event in events():
+        stored = app.mapper.to_stored_event(event)
+        plain = stored_state_to_json(stored.state)
+        expected = event_to_json(0, event)
+        assert plain["timestamp"] == expected["occurred_at"]
+        assert {k: v for k, v in plain.items() if k not in ENVELOPE} == expected["data"]
+        assert topic_type(stored.topic) == expected["type"]
+
+
+def test_fields_named_like_secrets_are_dropped_at_any_depth():
+    data = {"credentials": {"token": "x"}, "plan": [{"api_key": "k", "body": "hello"}], "amount": 1}
+    assert without_secrets(data) == {"plan": [{"body": "hello"}], "amount": 1}
