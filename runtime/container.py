@@ -119,6 +119,7 @@ class Container:
             default_phone_region=self.settings.default_phone_region,
             credential_cipher=self.credential_cipher,
             sending_providers=frozenset(self.providers),
+            unsubscribe_tokens=self.unsubscribe_tokens,
         )
 
     def http_app(self) -> FastAPI:

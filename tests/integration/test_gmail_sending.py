@@ -15,6 +15,7 @@ from uuid import UUID
 
 import pytest
 from cryptography.fernet import Fernet
+from fastapi.testclient import TestClient
 
 from consumers.providers.gmail.outgoing_mail import message_id_for
 from domain.enrollment import Enrollment
@@ -31,6 +32,7 @@ HTML_EMAIL = {
 }
 FOLLOW_UP = {"type": "EMAIL", "group": 1, "subject": "Re: Hi", "body": "Just following up."}
 DAY = 86_400
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 @pytest.fixture
@@ -222,3 +224,31 @@ def test_a_revoked_grant_requires_reconnecting_and_the_brands_other_mailbox_send
     for secret in [*secrets, *access_tokens]:
         assert secret not in caplog.text
         assert secret not in answers and secret not in executions and secret not in stored_events
+
+
+def test_one_click_unsubscribe_from_the_email_suppresses_the_address_and_stops_its_follow_up(service, google):
+    client = Client(service)
+    mailbox(client, google, "sales@brand.example")
+    campaign_id = launch(client, [{"email": "ada@example.com"}], [HTML_EMAIL, FOLLOW_UP])
+    first = eventually(lambda: google.messages())[0]
+    link = first.parsed["List-Unsubscribe"].strip("<>")
+    path = link.removeprefix(PUBLIC)
+    anyone = TestClient(service.http_app())  # no API key: the link is all the recipient has
+
+    token = path.removeprefix("/u/")
+    forged = "/u/" + token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    assert anyone.get(forged).status_code == 404
+    assert anyone.post(forged, content=b"List-Unsubscribe=One-Click", headers=FORM).status_code == 404
+    assert client.ok(client.get("/v1/suppressions"))["items"] == []
+
+    page = anyone.get(path)
+    assert page.status_code == 200 and "ada@example.com" in page.text and 'method="post"' in page.text
+    assert anyone.post(path, content=b"", headers=FORM).status_code == 422
+    done = anyone.post(path, content=b"List-Unsubscribe=One-Click", headers=FORM)
+    assert done.status_code == 200, done.text
+    assert [s["address"] for s in client.ok(client.get("/v1/suppressions"))["items"]] == ["ada@example.com"]
+
+    eventually(lambda: client.ok(client.get(f"/v1/campaign/{campaign_id}"))["metrics"]["sent"]["email"] == 1)
+    client.ok(client.post("/v1/dev/clock/advance", {"seconds": DAY + 60}))
+    completed(client, campaign_id)
+    assert len(google.messages()) == 1  # the follow-up never went
