@@ -116,6 +116,11 @@ class FakeGoogle:
             self.mailboxes[address.lower()].revoked = True
             self._access = {t: a for t, a in self._access.items() if a != address.lower()}
 
+    def delete_thread(self, thread_id: str) -> None:
+        """The mailbox's owner deleted a conversation: a send naming its threadId is a 404."""
+        with self._lock:
+            self.sent = [m for m in self.sent if m.thread_id != thread_id]
+
     def fail_next_sends(self, *faults: str) -> None:
         unknown = set(faults) - FAULTS
         if unknown:

@@ -252,3 +252,36 @@ def test_one_click_unsubscribe_from_the_email_suppresses_the_address_and_stops_i
     client.ok(client.post("/v1/dev/clock/advance", {"seconds": DAY + 60}))
     completed(client, campaign_id)
     assert len(google.messages()) == 1  # the follow-up never went
+
+
+def test_a_follow_up_whose_thread_was_deleted_opens_a_new_one(service, google):
+    client = Client(service)
+    mailbox(client, google, "sales@brand.example")
+    campaign_id = launch(client, [{"email": "ada@example.com"}], [HTML_EMAIL, FOLLOW_UP])
+    first = eventually(lambda: google.messages())[0]
+    eventually(lambda: client.ok(client.get(f"/v1/campaign/{campaign_id}"))["metrics"]["sent"]["email"] == 1)
+    google.delete_thread(first.thread_id)
+
+    client.ok(client.post("/v1/dev/clock/advance", {"seconds": DAY + 60}))
+    done = completed(client, campaign_id)
+    assert done["metrics"]["sent"]["email"] == 2 and done["metrics"]["failed"] == 0
+    [follow_up] = google.messages()
+    assert follow_up.thread_id != first.thread_id and follow_up.parsed["In-Reply-To"] is None
+
+
+def test_an_answer_slower_than_the_timeout_is_found_in_the_mailbox_not_sent_again(database_url, google):
+    with running_service(
+        database_url,
+        credentials_key=KEY,
+        gmail_api_base_url=google.api_base_url,
+        public_base_url=PUBLIC,
+        gmail_timeout=0.5,  # the fake holds its answer until the test ends: the client gives up first
+    ) as service:
+        client = Client(service)
+        mailbox(client, google, "sales@brand.example")
+        google.fail_next_sends("slow")
+        campaign_id = launch(client, [{"email": "ada@example.com"}], [HTML_EMAIL])
+
+        done = completed(client, campaign_id)
+        assert done["metrics"]["sent"]["email"] == 1
+        assert len(google.messages()) == 1 and google.send_calls == 1

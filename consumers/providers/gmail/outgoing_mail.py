@@ -24,6 +24,10 @@ HTML = re.compile(r"<\s*(html|body|p|div|br|a|table|span|b|i|strong|em|h[1-6]|ul
 BLOCKS = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol"}
 
 
+class UnsendableText(ValueError):
+    """Text no header can carry (a line break in a subject, say): the message cannot be built."""
+
+
 @dataclass(frozen=True)
 class Letter:
     message: OutboundMessage
@@ -39,7 +43,14 @@ def message_id_for(message_key: str, sender: str) -> str:
 
 
 def compose(letter: Letter) -> bytes:
-    """The message's bytes (CRLF line ends); ValueError for text no header can carry."""
+    """The message's bytes (CRLF line ends); UnsendableText for text no header can carry."""
+    try:
+        return _composed(letter)
+    except ValueError as unusable:
+        raise UnsendableText(str(unusable)) from unusable
+
+
+def _composed(letter: Letter) -> bytes:
     message, mail = letter.message, EmailMessage(policy=POLICY)
     mail["From"] = message.sender
     mail["To"] = message.to

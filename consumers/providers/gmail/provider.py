@@ -16,6 +16,8 @@ import logging
 from typing import Any
 from uuid import UUID
 
+from googleapiclient.errors import HttpError
+
 from commands.audience.unsubscribe_tokens import UnsubscribeRequest, UnsubscribeTokens
 from commands.sending.credentials import CredentialCipher, CredentialsUnavailable, decrypt_credentials
 from commands.sending.providers import OutboundMessage, SendOutcome
@@ -23,10 +25,14 @@ from commands.sending.sender_health import park_for_today, require_reconnect
 from consumers.providers.gmail import conversation_threads, send_attempts
 from consumers.providers.gmail.failures import Failure, FailureKind, failure_of
 from consumers.providers.gmail.mailbox_sessions import MailboxSessions, MissingGrant
-from consumers.providers.gmail.outgoing_mail import Letter, compose, message_id_for
+from consumers.providers.gmail.outgoing_mail import Letter, UnsendableText, compose, message_id_for
 from storage.database import Database
 
 log = logging.getLogger(__name__)
+
+
+class ThreadGone(Exception):
+    """Gmail no longer has the thread a follow-up names (its owner deleted it): nothing was sent."""
 
 
 class GmailProvider:
@@ -54,28 +60,26 @@ class GmailProvider:
             return SendOutcome(provider_message_id=earlier)
         if unsure:
             return SendOutcome(error="gmail: an earlier try could not be checked yet; not sent again")
-        campaign_id, contact_id = UUID(message.campaign_id), UUID(message.contact_id)
-        message_id = message_id_for(key, message.sender)
-        conversation = conversation_threads.conversation(self.db, campaign_id, contact_id, account_id)
         if self.unsubscribe_tokens is None:  # only without any key, when no credentials can be stored
             return SendOutcome(
                 error="gmail: no unsubscribe secret (set UNSUBSCRIBE_SECRET or CREDENTIALS_KEY)"
             )
+        campaign_id, contact_id = UUID(message.campaign_id), UUID(message.contact_id)
+        message_id = message_id_for(key, message.sender)
         try:
-            raw = compose(
-                Letter(
-                    message, message_id, self._unsubscribe_url(message, self.unsubscribe_tokens), conversation
-                )
-            )
-        except ValueError as unusable:
-            return SendOutcome(error=f"gmail: the message cannot be built: {unusable}", permanent=True)
-        body: dict[str, Any] = {"raw": base64.urlsafe_b64encode(raw).decode()}
-        if conversation is not None:
-            body["threadId"] = conversation.thread_id
+            unsubscribe_url = self._unsubscribe_url(message, self.unsubscribe_tokens)
+        except ValueError as unusable:  # ids that are not UUIDs: a bug upstream, not a provider error
+            return SendOutcome(error=f"gmail: no unsubscribe link can be made: {unusable}", permanent=True)
+        conversation = conversation_threads.conversation(self.db, campaign_id, contact_id, account_id)
         send_attempts.record_attempt(self.db, key, account_id, campaign_id, contact_id, message_id)
         try:
-            gmail = self.sessions.gmail(account_id, self._grant(account_id))
-            sent = gmail.users().messages().send(userId="me", body=body).execute(num_retries=0)
+            try:
+                sent = self._hand_over(Letter(message, message_id, unsubscribe_url, conversation), account_id)
+            except ThreadGone:  # the mailbox's owner deleted the thread: the follow-up opens a new one
+                sent = self._hand_over(Letter(message, message_id, unsubscribe_url), account_id)
+        except UnsendableText as unusable:
+            send_attempts.forget_attempt(self.db, key, account_id)
+            return SendOutcome(error=f"gmail: the message cannot be built: {unusable}", permanent=True)
         except (MissingGrant, CredentialsUnavailable) as unusable:
             send_attempts.forget_attempt(self.db, key, account_id)
             return self._account_failed(account_id, unusable)
@@ -83,6 +87,22 @@ class GmailProvider:
             return self._failed(message, account_id, message_id, failure_of(error))
         self._accepted(key, account_id, campaign_id, contact_id, message_id, sent)
         return SendOutcome(provider_message_id=sent["id"])
+
+    def _hand_over(self, letter: Letter, account_id: UUID) -> dict[str, Any]:
+        """One `messages.send` call; ThreadGone when Gmail no longer knows the thread it names."""
+        body: dict[str, Any] = {"raw": base64.urlsafe_b64encode(compose(letter)).decode()}
+        if letter.conversation is not None:
+            body["threadId"] = letter.conversation.thread_id
+        gmail = self.sessions.gmail(account_id, self._grant(account_id))
+        try:
+            sent: dict[str, Any] = (
+                gmail.users().messages().send(userId="me", body=body).execute(num_retries=0)
+            )
+        except HttpError as error:
+            if letter.conversation is not None and int(error.resp.status) == 404:
+                raise ThreadGone(letter.conversation.thread_id) from error
+            raise
+        return sent
 
     def find_sent(self, message_key: str) -> str | None:
         found, _ = self._look_up(send_attempts.attempts_of(self.db, message_key))
