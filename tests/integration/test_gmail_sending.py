@@ -285,3 +285,27 @@ def test_an_answer_slower_than_the_timeout_is_found_in_the_mailbox_not_sent_agai
         done = completed(client, campaign_id)
         assert done["metrics"]["sent"]["email"] == 1
         assert len(google.messages()) == 1 and google.send_calls == 1
+
+
+def test_a_message_gmail_refuses_fails_for_good_and_releases_its_credit(service, google):
+    client = Client(service)
+    credentials = google.mailbox("someone-else@brand.example")  # a grant for another mailbox
+    body = {
+        "channel": "email",
+        "provider": "gmail",
+        "address": "sales@brand.example",
+        "credentials": credentials,
+    }
+    client.ok(client.post("/v1/sender-accounts", {**body, "daily_limit": 50}), 201)
+    campaign_id = launch(client, [{"email": "ada@example.com"}], [HTML_EMAIL])
+
+    done = completed(client, campaign_id)
+    done = eventually(
+        lambda: (d := client.ok(client.get(f"/v1/campaign/{campaign_id}")))["credits"]["released"] and d
+    )
+    assert done["metrics"]["failed"] == 1 and done["credits"]["released"] == 1
+    [failed] = campaign_events(service, campaign_id, Enrollment.StepFailed)
+    assert "gmail 400" in failed.reason and "is not the mailbox" in failed.reason
+    assert google.messages() == [] and google.send_calls == 1
+    accounts = client.ok(client.get("/v1/sender-accounts"))["items"]
+    assert [a["sends_today"] for a in accounts] == [0]  # the unit is given back
