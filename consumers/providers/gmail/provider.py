@@ -146,6 +146,10 @@ class GmailProvider:
                 gmail = self.sessions.gmail(attempt.account_id, self._grant(attempt.account_id))
                 query = f"rfc822msgid:{attempt.message_id.strip('<>')}"
                 found = gmail.users().messages().list(userId="me", q=query).execute(num_retries=0)
+            except (MissingGrant, CredentialsUnavailable) as unusable:
+                log.warning("gmail: could not look up an earlier send (%s)", unusable)
+                unsure = True
+                continue
             except Exception as error:
                 log.warning("gmail: could not look up an earlier send (%s)", failure_of(error).detail)
                 unsure = True
