@@ -309,3 +309,26 @@ def test_a_message_gmail_refuses_fails_for_good_and_releases_its_credit(service,
     assert google.messages() == [] and google.send_calls == 1
     accounts = client.ok(client.get("/v1/sender-accounts"))["items"]
     assert [a["sends_today"] for a in accounts] == [0]  # the unit is given back
+
+
+def test_fresh_credentials_put_a_mailbox_that_needs_reconnecting_back_in_rotation(service, google):
+    client = Client(service)
+    account = mailbox(client, google, "sales@brand.example")
+    google.revoke("sales@brand.example")
+    campaign_id = launch(client, [{"email": "ada@example.com"}], [HTML_EMAIL])
+    eventually(lambda: campaign_events(service, campaign_id, Enrollment.StepDeferred))
+    assert client.ok(client.get("/v1/sender-accounts"))["items"][0]["status"] == "reconnect_required"
+
+    path = f"/v1/sender-accounts/{account['id']}/credentials"
+    assert (
+        Client(service).http.put(path, json={"credentials": google.mailbox("x@brand.example")}).status_code
+        == 404
+    )
+    assert client.http.put(path, json={"credentials": {"refresh_token": "only"}}).status_code == 422
+    fresh = google.mailbox("sales@brand.example")  # the owner ran `gmail authorize` again
+    answer = client.ok(client.http.put(path, json={"credentials": fresh}))
+    assert answer["status"] == "active" and "credentials" not in answer
+
+    client.ok(client.post("/v1/dev/clock/advance", {"seconds": 61}))
+    completed(client, campaign_id)
+    assert [m.mailbox for m in google.messages()] == ["sales@brand.example"]
