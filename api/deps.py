@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from api.text import CursorText, SafeText
 from commands.application import CampaignApplication
+from commands.audience.unsubscribe_tokens import UnsubscribeTokens
 from commands.clock import Clock, DevClock
 from commands.idempotency import once
 from commands.sending.credentials import CredentialCipher
@@ -34,6 +35,7 @@ class Services:
     default_phone_region: str = "US"  # phones without a +country code are read as this region's
     credential_cipher: CredentialCipher | None = None  # None: credentials cannot be stored
     sending_providers: frozenset[str] | None = None  # providers with an adapter; None: any
+    unsubscribe_tokens: UnsubscribeTokens | None = None  # reads /u/{token}; None: every token is a 404
 
 
 def services(request: Request) -> Services:

@@ -235,6 +235,10 @@ class SenderAccountIn(RequestBody):
     )
 
 
+class SenderCredentialsIn(RequestBody):
+    credentials: Credentials = Field(description="write-only; never returned", repr=False, exclude=True)
+
+
 class SenderAccountOut(BaseModel):
     id: UUID
     channel: str

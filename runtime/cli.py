@@ -1,5 +1,6 @@
 """The `campaign-service` command line: its parser, `serve` and the single roles; the operators'
-commands (brands, replay, parked items, schema migrations) are in runtime/operations.py."""
+commands (brands, replay, parked items, schema migrations) are in runtime/operations.py, and
+`gmail authorize` in runtime/gmail_authorization.py."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from runtime import history_commands, operations
+from runtime import gmail_authorization, history_commands, operations
 from runtime.cli_settings import container_for
 
 if TYPE_CHECKING:  # imported where used at run time: each command loads only what it needs
@@ -169,6 +170,8 @@ def parser() -> argparse.ArgumentParser:
     retry.add_argument("id", nargs="?", type=int, help="the item's id from `parked list`")
     retry.add_argument("--all", action="store_true", help="every parked item")
     retry.set_defaults(func=operations.parked_retry)
+
+    gmail_authorization.add_commands(commands)
     return top
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Literal
 from api.app import create_app
 from api.deps import Services
 from commands.application import CampaignApplication
+from commands.audience.unsubscribe_tokens import UnsubscribeTokens, tokens_for
 from commands.clock import Clock, DevClock, SystemClock
 from commands.sending.credentials import CredentialCipher, cipher_for
 from commands.sending.enroll_contacts import enroll_pending_campaigns
@@ -24,7 +25,7 @@ from commands.sending.personalisation import Personaliser, load_personaliser
 from commands.sending.providers import Provider
 from consumers.background import run_periodically
 from consumers.channel_worker import ChannelWorker
-from consumers.providers import sandbox
+from consumers.providers import gmail, sandbox
 from consumers.relay import Relay
 from consumers.relay import gauges as relay_gauges
 from consumers.timed_jobs import DailyReset, FollowUpProcessor, Settlement, Sweeper
@@ -84,6 +85,9 @@ class Container:
     transport: Transport
     providers: Mapping[str, Provider]
     embedded: EmbeddedPostgres | None = None
+    # CREDENTIALS_KEY; else, embedded only, a key kept in the data dir; else none (nothing stored).
+    credential_cipher: CredentialCipher | None = None
+    unsubscribe_tokens: UnsubscribeTokens | None = None  # signs and reads the /u/{token} links
     stop: threading.Event = field(default_factory=threading.Event)
     threads: list[threading.Thread] = field(default_factory=list)
     fatal: str | None = None  # why the roles stopped on their own (serve exits non-zero with it)
@@ -94,13 +98,6 @@ class Container:
     @property
     def dev_clock(self) -> DevClock | None:
         return self.clock if isinstance(self.clock, DevClock) else None
-
-    @cached_property
-    def credential_cipher(self) -> CredentialCipher | None:
-        """CREDENTIALS_KEY; else, embedded only, a key kept in the data dir; else none (nothing stored)."""
-        key = self.settings.credentials_key
-        folder = self.settings.data_dir if self.embedded is not None else None
-        return cipher_for(key.get_secret_value() if key else None, folder)
 
     @cached_property
     def personaliser(self) -> Personaliser:
@@ -122,6 +119,7 @@ class Container:
             default_phone_region=self.settings.default_phone_region,
             credential_cipher=self.credential_cipher,
             sending_providers=frozenset(self.providers),
+            unsubscribe_tokens=self.unsubscribe_tokens,
         )
 
     def http_app(self) -> FastAPI:
@@ -241,8 +239,7 @@ def build(
     `schema`: "upgrade" applies pending migrations (serve, api, tests); "wait" waits for another
     process to apply them and fails with SchemaBehind after a while (worker, relay, projector,
     scheduler); "skip" leaves the schema alone. `providers` builds the delivery adapters from the
-    database (the sandbox keeps its outbox there); by default the sandbox, with the latency
-    `SANDBOX_DELAY_MS` asks for.
+    database (the sandbox keeps its outbox there); by default the sandbox and Gmail.
     """
     embedded = None
     url = settings.database_url.get_secret_value() if settings.database_url else None
@@ -274,9 +271,24 @@ def build(
         else InProcessTransport(settings.batch_size)
     )
     clock = clock or (DevClock() if settings.dev_clock else SystemClock())
-    adapters = (providers or _sandbox(settings))(db)
-    return Container(settings, app, db, clock, transport, adapters, embedded)
+    key, secret = settings.credentials_key, settings.unsubscribe_secret
+    key_folder = settings.data_dir if embedded is not None else None
+    cipher = cipher_for(key.get_secret_value() if key else None, key_folder)
+    tokens = tokens_for(
+        secret.get_secret_value() if secret else None, key.get_secret_value() if key else None, key_folder
+    )
+    adapters = (providers or _default_providers(settings, cipher, tokens))(db)
+    return Container(settings, app, db, clock, transport, adapters, embedded, cipher, tokens)
 
 
-def _sandbox(settings: Settings) -> Callable[[Database], Mapping[str, Provider]]:
-    return lambda db: {"sandbox": sandbox.SandboxProvider(db, settings.sandbox_delay_ms / 1000)}
+def _default_providers(
+    settings: Settings, cipher: CredentialCipher | None, tokens: UnsubscribeTokens | None
+) -> Callable[[Database], Mapping[str, Provider]]:
+    """The sandbox (with the latency `SANDBOX_DELAY_MS` asks for) and Gmail at GMAIL_API_BASE_URL."""
+    sessions = gmail.MailboxSessions(
+        settings.gmail_api_base_url, settings.gmail_token_uri, settings.gmail_timeout
+    )
+    return lambda db: {
+        "sandbox": sandbox.SandboxProvider(db, settings.sandbox_delay_ms / 1000),
+        "gmail": gmail.GmailProvider(db, cipher, sessions, tokens, settings.public_url),
+    }

@@ -52,5 +52,26 @@ class Settings(BaseSettings):
         le=86_400,
         description="a step in flight this long (longer than any provider call) is dispatched again",
     )
+    gmail_api_base_url: str = Field(
+        "https://gmail.googleapis.com/",
+        description="where the Gmail adapter sends (client_options.api_endpoint)",
+    )
+    gmail_token_uri: str = Field(
+        "https://oauth2.googleapis.com/token",
+        description="OAuth token endpoint for Gmail accounts whose credentials name no token_uri",
+    )
+    gmail_timeout: float = Field(30.0, gt=0, description="seconds one Gmail API call may take")
+    public_base_url: str | None = Field(
+        None, description="the URL the service is reached at (unsubscribe links); default http://HOST:PORT"
+    )
+    unsubscribe_secret: SecretStr | None = Field(
+        None,
+        description="signs unsubscribe tokens; default: derived from CREDENTIALS_KEY, else <data_dir>/unsubscribe.key",
+    )
     personaliser: str | None = Field(None, description="`module:factory` of a model-backed personaliser")
     personaliser_timeout: float = Field(10.0, gt=0, description="seconds before the template text is used")
+
+    @property
+    def public_url(self) -> str:
+        """PUBLIC_BASE_URL, or the address `serve` listens on, without a trailing slash."""
+        return (self.public_base_url or f"http://{self.host}:{self.port}").rstrip("/")

@@ -10,6 +10,7 @@ from api.routers import (
     sender_accounts,
     suppressions,
     templates,
+    unsubscribe,
 )
 
 ALL = [
@@ -21,5 +22,6 @@ ALL = [
     credits.router,
     suppressions.router,
     templates.router,
+    unsubscribe.router,
 ]
 __all__ = ["ALL", "sandbox"]

@@ -13,11 +13,12 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from api.deps import BrandDep, Cursor, IdempotencyKey, Limit, Services, ServicesDep, answer_once
-from api.schemas import SenderAccountIn, SenderAccountOut, SenderAccountPage
+from api.schemas import SenderAccountIn, SenderAccountOut, SenderAccountPage, SenderCredentialsIn
 from commands.sending.sender_accounts import (
     register_sender_account,
     sender_accounts,
 )
+from commands.sending.sender_health import reconnect_sender_account
 
 router = APIRouter(prefix="/v1/sender-accounts", tags=["sender accounts"])
 
@@ -64,3 +65,19 @@ def list_accounts(
 ) -> dict[str, Any]:
     rows, next_cursor = sender_accounts(services.db, brand, limit, cursor)
     return {"items": rows, "next_cursor": next_cursor}
+
+
+@router.put(
+    "/{account_id}/credentials",
+    response_model=SenderAccountOut,
+    responses={503: {"description": "credentials cannot be stored: no CREDENTIALS_KEY is configured"}},
+)
+def reconnect(
+    account_id: UUID, body: SenderCredentialsIn, brand: BrandDep, services: ServicesDep
+) -> SenderAccountOut:
+    """Fresh credentials for a mailbox or number (from `gmail authorize` after a revoked grant): an
+    account in `reconnect_required` is back in rotation at once."""
+    account = reconnect_sender_account(
+        services.db, services.credential_cipher, brand, account_id, body.credentials
+    )
+    return SenderAccountOut.model_validate(account)

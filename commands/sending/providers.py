@@ -27,6 +27,9 @@ class SendOutcome:
     provider_message_id: str | None = None
     error: str | None = None
     permanent: bool = False
+    # The account was parked for the day (the provider's own daily limit): the unit taken for this
+    # call is not given back, or it would open the account for one more refused call.
+    keep_quota: bool = False
 
     @property
     def accepted(self) -> bool:

@@ -80,7 +80,7 @@ def give_back_unused_quota(db: Database, attempts: list[Attempt], outcomes: list
     unused = Counter(
         attempt.account["id"]
         for attempt, outcome in zip(attempts, outcomes, strict=True)
-        if attempt.claimed and (not outcome.accepted or attempt.found_earlier)
+        if attempt.claimed and (not outcome.accepted or attempt.found_earlier) and not outcome.keep_quota
     )
     for account_id, count in unused.items():
         give_back(db, account_id, count)

@@ -55,6 +55,7 @@ INITIAL_TABLES = {  # 0001_initial: what the code made before migrations existed
 TABLES = INITIAL_TABLES | {"step_executions", "campaign_leads", "credit_ledger_entries"}  # 0002_read_side
 # Migration 0003 creates the event store's table (the library's shape) to hang the hash chain on it.
 CHAIN_TABLES = {"campaigns_events", "event_chain"}
+TABLES |= {"gmail_threads", "gmail_send_attempts"}  # 0004_gmail_threads
 YOYO_TABLES = {MIGRATION_TABLE, "_yoyo_log", "_yoyo_version", "yoyo_lock"}
 
 

@@ -158,12 +158,12 @@ def test_many_contacts_lacking_a_field_are_capped_in_the_listing_with_the_total(
 def test_a_channel_whose_accounts_use_a_provider_without_an_adapter_cannot_launch(database_url):
     with running_service(database_url, credentials_key=Fernet.generate_key().decode()) as service:
         client = Client(service)
-        gmail = {"refresh_token": "r", "client_id": "c", "client_secret": "s"}
-        body = {"channel": "email", "provider": "gmail", "address": "me@brand.example", "credentials": gmail}
+        twilio = {"account_sid": "AC" + "1" * 32, "auth_token": "t"}
+        body = {"channel": "sms", "provider": "twilio", "address": "+14155550100", "credentials": twilio}
         client.ok(client.post("/v1/sender-accounts", body), 201)
-        campaign_id = client.campaign(client.lead_group(contacts(2)), [EMAIL])
+        campaign_id = client.campaign(client.lead_group(contacts(2)), [{**SMS, "group": 0}])
         (problem,) = _problem(_launch(client, campaign_id), 422)["problems"]
-        assert "channel email" in problem and "provider this build can send through (sandbox)" in problem
+        assert "channel sms" in problem and "provider this build can send through (gmail, sandbox)" in problem
 
 
 def test_a_draft_shows_the_credits_its_launch_would_reserve_and_launch_reserves_exactly_that(database_url):

@@ -1,0 +1,108 @@
+"""Signed unsubscribe tokens: who asked to stop (brand, campaign, contact, address), tamper-evident.
+
+Every email carries `List-Unsubscribe: <PUBLIC_BASE_URL/u/{token}>` (RFC 8058). The token is the
+request itself, signed with HMAC-SHA256, so the unsubscribe route needs no lookup table and a
+forged or altered token is simply not one of ours (`read` answers None). The secret is
+`UNSUBSCRIBE_SECRET`; else one derived from `CREDENTIALS_KEY`; else, embedded only, a key kept in
+`<data_dir>/unsubscribe.key` (0600), so links in mail already sent keep working after a restart.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from uuid import UUID
+
+KEY_FILE = "unsubscribe.key"
+MAC_BYTES = 16  # 128 bits of HMAC-SHA256: forging one is out of reach, and the URL stays short
+
+
+@dataclass(frozen=True)
+class UnsubscribeRequest:
+    brand_id: UUID
+    campaign_id: UUID
+    contact_id: UUID
+    address: str
+
+
+class UnsubscribeTokens:
+    """Makes and reads tokens with one secret; its repr never shows the secret."""
+
+    def __init__(self, secret: bytes) -> None:
+        if len(secret) < 16:
+            raise ValueError("an unsubscribe secret needs at least 16 bytes")
+        self._secret = secret
+
+    def __repr__(self) -> str:
+        return "UnsubscribeTokens(secret=<hidden>)"
+
+    def token(self, request: UnsubscribeRequest) -> str:
+        payload = (
+            request.brand_id.bytes
+            + request.campaign_id.bytes
+            + request.contact_id.bytes
+            + request.address.encode()
+        )
+        return _b64(payload) + "." + _b64(self._mac(payload))
+
+    def read(self, token: str) -> UnsubscribeRequest | None:
+        """The request a token of ours carries; None for anything else (forged, altered, garbage)."""
+        try:
+            encoded_payload, encoded_mac = token.split(".")
+            payload, mac = _unb64(encoded_payload), _unb64(encoded_mac)
+        except ValueError:
+            return None
+        if len(payload) <= 48 or not hmac.compare_digest(mac, self._mac(payload)):
+            return None
+        try:
+            address = payload[48:].decode()
+        except UnicodeDecodeError:
+            return None
+        ids = [UUID(bytes=payload[i : i + 16]) for i in (0, 16, 32)]
+        return UnsubscribeRequest(ids[0], ids[1], ids[2], address)
+
+    def _mac(self, payload: bytes) -> bytes:
+        return hmac.new(self._secret, b"unsubscribe:" + payload, hashlib.sha256).digest()[:MAC_BYTES]
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    if not text or not all(c.isalnum() or c in "-_" for c in text):
+        raise ValueError("not base64url")
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if _b64(data) != text:  # one spelling per token: altered padding bits make it another token
+        raise ValueError("not canonical base64url")
+    return data
+
+
+def tokens_for(
+    secret: str | None, credentials_key: str | None, key_folder: Path | None
+) -> UnsubscribeTokens | None:
+    """The configured secret, else one derived from the credentials key, else the embedded key file."""
+    if secret:
+        return UnsubscribeTokens(secret.encode())
+    if credentials_key:
+        derived = hmac.new(credentials_key.encode(), b"campaign-service unsubscribe tokens", hashlib.sha256)
+        return UnsubscribeTokens(derived.digest())
+    if key_folder is not None:
+        return UnsubscribeTokens(_load_or_create(key_folder / KEY_FILE))
+    return None
+
+
+def _load_or_create(path: Path) -> bytes:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip().encode()
+    with os.fdopen(handle, "w") as file:
+        file.write(secrets.token_urlsafe(32) + "\n")
+    return path.read_text().strip().encode()

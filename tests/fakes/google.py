@@ -1,0 +1,280 @@
+"""A loopback stand-in for Google's OAuth token endpoint and the Gmail API, for the real SDK to talk to.
+
+It checks what Google would: the token endpoint takes a refresh-token grant only with the right
+OAuth client and answers `invalid_grant` once the grant is revoked; Gmail takes a send only with a
+live bearer token, decodes the base64url `raw`, parses it with the `email` package and refuses a
+message with no From or To, a From that is not the mailbox, or broken MIME; it keeps every message
+it took (id, threadId, raw bytes) and finds them again with `q=rfc822msgid:`. Faults can be queued
+for the next sends: `429`, `500`, `daily_limit`, `lost` (the message is kept, then the connection
+is dropped without an answer) and `slow` (kept, answered only once the test lets it go).
+"""
+
+from __future__ import annotations
+
+import base64
+import email
+import email.policy
+import json
+import secrets
+import socket
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import getaddresses, parseaddr
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+SEND = "/gmail/v1/users/me/messages/send"
+LIST = "/gmail/v1/users/me/messages"
+FAULTS = {"429", "500", "daily_limit", "lost", "slow"}
+
+
+@dataclass
+class Mailbox:
+    address: str
+    client_id: str
+    client_secret: str
+    refresh_token: str
+    revoked: bool = False
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    id: str
+    thread_id: str
+    mailbox: str
+    raw: bytes
+
+    @property
+    def parsed(self) -> EmailMessage:
+        message = email.message_from_bytes(self.raw, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        return message
+
+    @property
+    def headers(self) -> bytes:
+        """The raw header block, exactly as sent."""
+        return self.raw.split(b"\r\n\r\n", 1)[0]
+
+
+@dataclass
+class FakeGoogle:
+    mailboxes: dict[str, Mailbox] = field(default_factory=dict)
+    sent: list[SentMessage] = field(default_factory=list)
+    send_calls: int = 0
+    token_grants: int = 0
+    faults: deque[str] = field(default_factory=deque)
+    let_slow_answer: threading.Event = field(default_factory=threading.Event)
+    _access: dict[str, str] = field(default_factory=dict)  # access token -> mailbox address
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def start(self) -> FakeGoogle:
+        fake = self
+
+        class Handler(GoogleHandler):
+            google = fake
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, name="fake-google", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self.let_slow_answer.set()
+        self._server.shutdown()
+        self._server.server_close()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    @property
+    def api_base_url(self) -> str:
+        return self.url + "/"
+
+    def mailbox(self, address: str) -> dict[str, str]:
+        """Open a mailbox and answer the credentials `gmail authorize` would print for it."""
+        box = Mailbox(
+            address.lower(),
+            f"{secrets.token_hex(6)}.apps.example",
+            secrets.token_urlsafe(12),
+            secrets.token_urlsafe(24),
+        )
+        self.mailboxes[box.address] = box
+        return {
+            "refresh_token": box.refresh_token,
+            "client_id": box.client_id,
+            "client_secret": box.client_secret,
+            "token_uri": self.url + "/token",
+        }
+
+    def revoke(self, address: str) -> None:
+        """The owner revoked the grant: the refresh token and its access tokens stop working."""
+        with self._lock:
+            self.mailboxes[address.lower()].revoked = True
+            self._access = {t: a for t, a in self._access.items() if a != address.lower()}
+
+    def delete_thread(self, thread_id: str) -> None:
+        """The mailbox's owner deleted a conversation: a send naming its threadId is a 404."""
+        with self._lock:
+            self.sent = [m for m in self.sent if m.thread_id != thread_id]
+
+    def fail_next_sends(self, *faults: str) -> None:
+        unknown = set(faults) - FAULTS
+        if unknown:
+            raise ValueError(f"unknown faults {unknown}; known: {FAULTS}")
+        self.faults.extend(faults)
+
+    def messages(self, mailbox: str | None = None) -> list[SentMessage]:
+        with self._lock:
+            return [m for m in self.sent if mailbox is None or m.mailbox == mailbox.lower()]
+
+
+class GoogleHandler(BaseHTTPRequestHandler):
+    google: FakeGoogle
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet: pytest shows what matters
+        pass
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        path = urlsplit(self.path).path
+        if path == "/token":
+            self._token(parse_qs(body.decode()))
+        elif path == SEND:
+            self._send(body)
+        else:
+            self._google_error(404, "notFound", "Not Found")
+
+    def do_GET(self) -> None:
+        url = urlsplit(self.path)
+        if url.path != LIST:
+            return self._google_error(404, "notFound", "Not Found")
+        mailbox = self._mailbox()
+        if mailbox is None:
+            return None
+        query = parse_qs(url.query).get("q", [""])[0]
+        if not query.startswith("rfc822msgid:"):
+            return self._answer(200, {"resultSizeEstimate": 0})
+        wanted = query.split(":", 1)[1].strip().strip("<>")
+        found = [
+            {"id": m.id, "threadId": m.thread_id}
+            for m in self.google.messages(mailbox)
+            if str(m.parsed["Message-ID"] or "").strip().strip("<>") == wanted
+        ]
+        return self._answer(
+            200, {"messages": found, "resultSizeEstimate": len(found)} if found else {"resultSizeEstimate": 0}
+        )
+
+    def _token(self, form: dict[str, list[str]]) -> None:
+        value = {k: v[0] for k, v in form.items()}
+        if value.get("grant_type") != "refresh_token":
+            return self._answer(400, {"error": "unsupported_grant_type"})
+        box = next(
+            (b for b in self.google.mailboxes.values() if b.refresh_token == value.get("refresh_token")), None
+        )
+        if box is None or box.revoked:
+            return self._answer(
+                400, {"error": "invalid_grant", "error_description": "Token has been expired or revoked."}
+            )
+        if (value.get("client_id"), value.get("client_secret")) != (box.client_id, box.client_secret):
+            return self._answer(401, {"error": "invalid_client", "error_description": "Unauthorized"})
+        token = "ya29." + secrets.token_urlsafe(24)
+        with self.google._lock:
+            self.google._access[token] = box.address
+            self.google.token_grants += 1
+        return self._answer(200, {"access_token": token, "expires_in": 3599, "token_type": "Bearer"})
+
+    def _send(self, body: bytes) -> None:
+        mailbox = self._mailbox()
+        if mailbox is None:
+            return None
+        with self.google._lock:
+            self.google.send_calls += 1
+            fault = self.google.faults.popleft() if self.google.faults else None
+        if fault == "429":
+            return self._google_error(429, "rateLimitExceeded", "Too many concurrent requests for user.")
+        if fault == "500":
+            return self._google_error(500, "backendError", "Backend Error")
+        if fault == "daily_limit":
+            return self._google_error(403, "dailyLimitExceeded", "Daily sending quota exceeded.")
+        try:
+            request = json.loads(body)
+            raw = base64.urlsafe_b64decode(request["raw"] + "=" * (-len(request["raw"]) % 4))
+        except (ValueError, KeyError, TypeError):
+            return self._google_error(400, "invalidArgument", "'raw' RFC822 payload message string missing")
+        refusal = refusal_of(raw, mailbox)
+        if refusal:
+            return self._google_error(400, "invalidArgument", refusal)
+        thread_id = request.get("threadId")
+        with self.google._lock:
+            if thread_id and not any(
+                m.thread_id == thread_id and m.mailbox == mailbox for m in self.google.sent
+            ):
+                thread_id = None  # unknown thread: refused below, as Gmail answers 404
+                missing = True
+            else:
+                missing = False
+            if not missing:
+                message_id = secrets.token_hex(8)
+                kept = SentMessage(message_id, thread_id or message_id, mailbox, raw)
+                self.google.sent.append(kept)
+        if missing:
+            return self._google_error(404, "notFound", "Requested entity was not found.")
+        if fault == "lost":  # Gmail took it; the answer never arrives
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return None
+        if fault == "slow":
+            self.google.let_slow_answer.wait(30)
+        return self._answer(200, {"id": kept.id, "threadId": kept.thread_id, "labelIds": ["SENT"]})
+
+    def _mailbox(self) -> str | None:
+        header = self.headers.get("Authorization", "")
+        token = header.removeprefix("Bearer ") if header.startswith("Bearer ") else None
+        with self.google._lock:
+            mailbox = self.google._access.get(token or "")
+        if mailbox is None:
+            self._google_error(401, "authError", "Request had invalid authentication credentials.")
+        return mailbox
+
+    def _google_error(self, status: int, reason: str, message: str) -> None:
+        error = {
+            "code": status,
+            "message": message,
+            "errors": [{"message": message, "domain": "global", "reason": reason}],
+        }
+        self._answer(status, {"error": error})
+
+    def _answer(self, status: int, content: dict[str, Any]) -> None:
+        data = json.dumps(content).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=UTF-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def refusal_of(raw: bytes, mailbox: str) -> str | None:
+    """Why Gmail would refuse this message from this mailbox, if it would."""
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    sender = parseaddr(str(message.get("From") or ""))[1].lower()
+    if not sender:
+        return "Invalid From header"
+    if sender != mailbox:
+        return f"From {sender} is not the mailbox {mailbox}"
+    recipients = [
+        address for _, address in getaddresses([str(v) for v in message.get_all("To") or []]) if address
+    ]
+    if not recipients or any("@" not in address for address in recipients):
+        return "Invalid To header"
+    for part in message.walk():
+        defects = [*part.defects, *(d for _, value in part.items() for d in getattr(value, "defects", ()))]
+        if defects:
+            return f"Invalid MIME: {', '.join(type(d).__name__ for d in defects)}"
+    if message.is_multipart() and not message.get_payload():
+        return "Invalid MIME: an empty multipart"
+    return None
