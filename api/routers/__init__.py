@@ -6,6 +6,7 @@ from api.routers import (
     credits,
     health,
     lead_groups,
+    messaging_settings,
     sandbox,
     sender_accounts,
     suppressions,
@@ -21,5 +22,6 @@ ALL = [
     credits.router,
     suppressions.router,
     templates.router,
+    messaging_settings.router,
 ]
 __all__ = ["ALL", "sandbox"]

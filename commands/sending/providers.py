@@ -27,10 +27,15 @@ class SendOutcome:
     provider_message_id: str | None = None
     error: str | None = None
     permanent: bool = False
+    opted_out: bool = False  # the provider says the recipient opted out: suppress the address
 
     @property
     def accepted(self) -> bool:
         return self.provider_message_id is not None
+
+
+class ReconcileFailed(Exception):
+    """The provider could not be asked whether it already has a message: do not send it again now."""
 
 
 class Provider(Protocol):
@@ -39,5 +44,6 @@ class Provider(Protocol):
         ...
 
     def find_sent(self, message_key: str) -> str | None:
-        """The provider message id of an earlier accepted send with this key, if any."""
+        """The provider message id of an earlier accepted send with this key, if any; ReconcileFailed
+        when the provider cannot tell now."""
         ...

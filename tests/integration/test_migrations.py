@@ -53,6 +53,7 @@ INITIAL_TABLES = {  # 0001_initial: what the code made before migrations existed
     "steps_in_flight",
 }
 TABLES = INITIAL_TABLES | {"step_executions", "campaign_leads", "credit_ledger_entries"}  # 0002_read_side
+TABLES |= {"twilio_sends", "brand_messaging_settings"}  # 0005_twilio
 YOYO_TABLES = {MIGRATION_TABLE, "_yoyo_log", "_yoyo_version", "yoyo_lock"}
 
 
