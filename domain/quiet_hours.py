@@ -36,7 +36,7 @@ class QuietHours:
                     f"{name} must be a time HH:MM", [{"field": name, "error": "not a time HH:MM"}]
                 )
         try:
-            self._window
+            SendingWindow.from_dict({"start": self.allowed_from, "end": self.allowed_until})
         except InvalidCampaign as bad:
             detail = f"texts and calls must be allowed from a time before {self.allowed_until}"
             raise InvalidQuietHours(detail, [{"field": "allowed_from", "error": detail}]) from bad
