@@ -34,6 +34,7 @@ class Services:
     default_phone_region: str = "US"  # phones without a +country code are read as this region's
     credential_cipher: CredentialCipher | None = None  # None: credentials cannot be stored
     sending_providers: frozenset[str] | None = None  # providers with an adapter; None: any
+    public_base_url: str = "http://127.0.0.1:8000"  # where Twilio reaches us: its signatures cover it
 
 
 def services(request: Request) -> Services:

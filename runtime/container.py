@@ -18,13 +18,13 @@ from api.app import create_app
 from api.deps import Services
 from commands.application import CampaignApplication
 from commands.clock import Clock, DevClock, SystemClock
-from commands.sending.credentials import CredentialCipher, cipher_for
+from commands.sending.credentials import CredentialCipher, cipher_for, decrypt_credentials
 from commands.sending.enroll_contacts import enroll_pending_campaigns
 from commands.sending.personalisation import Personaliser, load_personaliser
 from commands.sending.providers import Provider
 from consumers.background import run_periodically
 from consumers.channel_worker import ChannelWorker
-from consumers.providers import sandbox
+from consumers.providers import sandbox, twilio
 from consumers.relay import Relay
 from consumers.relay import gauges as relay_gauges
 from consumers.timed_jobs import DailyReset, FollowUpProcessor, Settlement, Sweeper
@@ -122,6 +122,7 @@ class Container:
             default_phone_region=self.settings.default_phone_region,
             credential_cipher=self.credential_cipher,
             sending_providers=frozenset(self.providers),
+            public_base_url=self.settings.public_url,
         )
 
     def http_app(self) -> FastAPI:
@@ -242,7 +243,7 @@ def build(
     process to apply them and fails with SchemaBehind after a while (worker, relay, projector,
     scheduler); "skip" leaves the schema alone. `providers` builds the delivery adapters from the
     database (the sandbox keeps its outbox there); by default the sandbox, with the latency
-    `SANDBOX_DELAY_MS` asks for.
+    `SANDBOX_DELAY_MS` asks for, and Twilio at TWILIO_API_BASE_URL.
     """
     embedded = None
     url = settings.database_url.get_secret_value() if settings.database_url else None
@@ -274,9 +275,22 @@ def build(
         else InProcessTransport(settings.batch_size)
     )
     clock = clock or (DevClock() if settings.dev_clock else SystemClock())
-    adapters = (providers or _sandbox(settings))(db)
-    return Container(settings, app, db, clock, transport, adapters, embedded)
+    container = Container(settings, app, db, clock, transport, {}, embedded)
+    container.providers = (providers or partial(_default_providers, container))(db)
+    return container
 
 
-def _sandbox(settings: Settings) -> Callable[[Database], Mapping[str, Provider]]:
-    return lambda db: {"sandbox": sandbox.SandboxProvider(db, settings.sandbox_delay_ms / 1000)}
+def _default_providers(container: Container, db: Database) -> Mapping[str, Provider]:
+    """The sandbox (the embedded default for accounts that name it) and Twilio, whose accounts'
+    credentials are opened with the container's key only when a send needs them."""
+    settings = container.settings
+    return {
+        "sandbox": sandbox.SandboxProvider(db, settings.sandbox_delay_ms / 1000),
+        "twilio": twilio.TwilioProvider(
+            db,
+            lambda account_id: decrypt_credentials(db, container.credential_cipher, account_id),
+            settings.twilio_api_base_url,
+            settings.public_url,
+            settings.twilio_timeout,
+        ),
+    }

@@ -11,6 +11,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
+    @property
+    def public_url(self) -> str:
+        """PUBLIC_BASE_URL, else where `serve` listens."""
+        return (self.public_base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
     database_url: SecretStr | None = Field(
         None, description="PostgreSQL URL (it may carry a password: kept out of reprs); unset = embedded"
     )
@@ -52,5 +57,14 @@ class Settings(BaseSettings):
         le=86_400,
         description="a step in flight this long (longer than any provider call) is dispatched again",
     )
+    twilio_api_base_url: str = Field(
+        "https://api.twilio.com", description="where the Twilio SDK's REST calls go (a fake in tests)"
+    )
+    public_base_url: str | None = Field(
+        None,
+        description="the URL the service is reached at (Twilio callbacks, signatures); unset:"
+        " http://<host>:<port>",
+    )
+    twilio_timeout: float = Field(10.0, gt=0, description="seconds a Twilio REST call may take")
     personaliser: str | None = Field(None, description="`module:factory` of a model-backed personaliser")
     personaliser_timeout: float = Field(10.0, gt=0, description="seconds before the template text is used")
