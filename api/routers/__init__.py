@@ -11,6 +11,7 @@ from api.routers import (
     sender_accounts,
     suppressions,
     templates,
+    twilio_webhooks,
 )
 
 ALL = [
@@ -23,5 +24,6 @@ ALL = [
     suppressions.router,
     templates.router,
     messaging_settings.router,
+    twilio_webhooks.router,
 ]
 __all__ = ["ALL", "sandbox"]
