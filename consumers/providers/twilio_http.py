@@ -2,8 +2,9 @@
 
 In production that is Twilio itself; in tests a loopback fake. The host of whatever Twilio URL
 the SDK builds (api.twilio.com or a regional one) is replaced by the configured base. The SDK's
-own request logging is replaced by one debug line whose path hides the account SID, so neither
-half of a credential reaches a log. No retries here: a failed call is an outcome for the send
+own request logging is replaced by one debug line whose path hides the account SID, and urllib3's
+debug line about the connection is filtered the same way, so neither half of a credential reaches
+a log (the auth token travels only in the basic auth header, which nobody logs). No retries here: a failed call is an outcome for the send
 path, which retries with backoff and reconciles first.
 """
 
@@ -21,10 +22,28 @@ log = logging.getLogger(__name__)
 ACCOUNT_IN_PATH = re.compile(r"/Accounts/[^/]+")
 
 
+class AccountHidden(logging.Filter):
+    """Rewrites a log line that shows a Twilio REST path so the account SID in it is hidden."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "/Accounts/" in message:
+            record.msg, record.args = ACCOUNT_IN_PATH.sub("/Accounts/<account>", message), ()
+        return True
+
+
+def hide_accounts_in_connection_logs() -> None:
+    """urllib3 logs each request's path at debug level: keep the account SID out of it (once)."""
+    connections = logging.getLogger("urllib3.connectionpool")
+    if not any(isinstance(f, AccountHidden) for f in connections.filters):
+        connections.addFilter(AccountHidden())
+
+
 class RoutedTwilioHttpClient(TwilioHttpClient):  # type: ignore[misc]  # the SDK is untyped
     def __init__(self, base_url: str, timeout: float = 10.0) -> None:
         super().__init__(timeout=timeout, logger=log)
         self.base = urlsplit(base_url.rstrip("/"))
+        hide_accounts_in_connection_logs()
 
     def rewrite(self, url: str) -> str:
         """The same request aimed at the configured base (its scheme, host and any path prefix)."""
