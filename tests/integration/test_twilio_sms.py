@@ -66,4 +66,7 @@ def test_an_sms_campaign_goes_out_through_twilio_and_a_status_callback_marks_it_
             ]
         )
         assert len(campaign_events(service, campaign_id, Enrollment.StepDelivered)) == 1
+        moment = service.clock.now().isoformat()
+        then = client.ok(client.get(f"/v1/campaign/{campaign_id}", params={"as_of": moment}))["metrics"]
+        assert (then["delivered"], then["bounced"], then["replied"]) == (1, 1, 0)  # rebuilt from events
         assert len(fake_twilio.messages) == 2  # nothing was sent twice
