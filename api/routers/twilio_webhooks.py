@@ -9,6 +9,7 @@ Answers are TwiML: the HELP text for an inbound text, and for a voicemail call w
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
@@ -26,6 +27,9 @@ from domain.errors import InvalidInput
 
 router = APIRouter(prefix="/webhooks/twilio", tags=["webhooks"])
 TWIML = "application/xml"
+# Fields whose values end up in events or read models: ids, statuses, codes, numbers (no NUL).
+KEPT = ("MessageSid", "MessageStatus", "ErrorCode", "AnsweredBy", "CallStatus", "From", "To")
+WORD = re.compile(r"^[A-Za-z0-9_+.-]{0,64}$")
 WAIT_SECONDS = 2  # between two looks at whether answering-machine detection has decided
 FORM: dict[str, Any] = {
     "requestBody": {
@@ -68,10 +72,16 @@ Form = Annotated[TwilioForm, Depends(twilio_form)]
 
 
 def _signed(form: TwilioForm, services: ServicesDep, number_field: str) -> SignedBy:
+    """The signing account, and then a check that the fields this service keeps are plain words."""
     number = form.params.get(number_field, "").strip()
-    return verify_twilio_request(
+    signed = verify_twilio_request(
         services.db, services.credential_cipher, form.url, form.params, form.signature, number
     )
+    bad = [name for name in KEPT if not WORD.match(form.params.get(name, ""))]
+    if bad:
+        errors = [{"field": f"body.{name}", "error": "not a Twilio value"} for name in bad]
+        raise InvalidInput(f"unexpected {', '.join(bad)}", errors)
+    return signed
 
 
 def _key(form: TwilioForm) -> str:

@@ -10,6 +10,7 @@ is recorded. The tokens are opened here and never leave this module.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -18,6 +19,8 @@ from twilio.request_validator import RequestValidator
 from commands.sending.credentials import CredentialCipher, decrypt_credentials
 from domain.errors import Forbidden, Unavailable
 from storage.database import Database
+
+E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
 
 
 class BadSignature(Forbidden):
@@ -40,7 +43,7 @@ def verify_twilio_request(
     number: str,
 ) -> SignedBy:
     """The account that signed this request for `number` (one of ours); BadSignature otherwise."""
-    if not signature or not number:
+    if not signature or not E164.match(number):  # no number of ours: nothing to look up
         raise BadSignature("the request carries no valid X-Twilio-Signature")
     accounts = db.fetch_all(
         """SELECT id, brand_id, address FROM sender_accounts

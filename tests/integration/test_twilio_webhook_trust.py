@@ -118,3 +118,21 @@ def test_credentials_appear_in_no_log_event_or_api_answer(database_url, fake_twi
     assert any(
         r["path"].startswith(f"/2010-04-01/Accounts/{brand.account.sid}/") for r in fake_twilio.requests_seen
     )
+
+
+def test_hostile_values_are_refused_before_storage(database_url, fake_twilio):
+    with service_with_twilio(database_url, fake_twilio) as service:
+        brand, campaign_id = launched(service, fake_twilio)
+        [message] = fake_twilio.messages
+        before = history(service, campaign_id)
+        nul_number = {
+            "AccountSid": brand.account.sid,
+            "From": ANN["phone"],
+            "To": "+1415\x00",
+            "Body": "STOP",
+        }
+        assert fake_twilio.post_signed(brand.sms_url, nul_number, brand.account).status == 403
+        poisoned = {**message, "sid": "SM\x00"}
+        answer = fake_twilio.report_status(poisoned, "undelivered", error_code="30003\x00")
+        assert answer.status == 422 and "ErrorCode" in answer.body
+        assert history(service, campaign_id) == before
