@@ -36,6 +36,7 @@ class Services:
     credential_cipher: CredentialCipher | None = None  # None: credentials cannot be stored
     sending_providers: frozenset[str] | None = None  # providers with an adapter; None: any
     unsubscribe_tokens: UnsubscribeTokens | None = None  # reads /u/{token}; None: every token is a 404
+    public_base_url: str = "http://127.0.0.1:8000"  # where Twilio reaches us: its signatures cover it
 
 
 def services(request: Request) -> Services:

@@ -27,6 +27,7 @@ from commands.sending.sender_accounts import DuplicateSenderAccount, InvalidSend
 from domain.errors import (
     AlreadyExists,
     Conflict,
+    Forbidden,
     IllegalTransition,
     InsufficientCredits,
     InvalidCampaign,
@@ -90,6 +91,7 @@ class ProblemOnCrash:
 # The one mapping from the errors use cases raise to HTTP: the most specific class listed wins.
 PROBLEMS: dict[type[Exception], tuple[int, str]] = {
     InvalidCursor: (400, "Invalid cursor"),
+    Forbidden: (403, "Forbidden"),
     InsufficientCredits: (402, "Insufficient credits"),
     NotFound: (404, "Not found"),
     DuplicateSenderAccount: (409, "Sender account exists"),

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field, StrictBool
 
-from api.definitions import RequestBody, StepIn
+from api.definitions import CLOSES, OPENS, RequestBody, StepIn
 from api.text import (
     Address,
     ContactFields,
@@ -18,6 +18,7 @@ from api.text import (
     DailyLimit,
     Name,
     ShortText,
+    SmsHelp,
 )
 from domain.enrollment import StepStatus
 
@@ -204,6 +205,22 @@ class ImportOut(BaseModel):
 class SuppressionIn(RequestBody):
     address: Address = Field(description="an email address or a phone number")
     reason: Name = "manual"
+
+
+class MessagingSettingsIn(RequestBody):
+    allowed_from: str = Field(
+        "08:00", pattern=OPENS, description="texts and calls go out from this local time (HH:MM)"
+    )
+    allowed_until: str = Field(
+        "21:00", pattern=CLOSES, description="... until this local time (HH:MM, 24:00 for midnight)"
+    )
+    help_text: SmsHelp | None = Field(None, description="the answer to HELP; null for the default")
+
+
+class MessagingSettingsOut(BaseModel):
+    allowed_from: str
+    allowed_until: str
+    help_text: str
 
 
 class SuppressionOut(BaseModel):

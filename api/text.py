@@ -95,6 +95,7 @@ if TYPE_CHECKING:
     ShortText = str
     FreeText = str
     Address = str
+    SmsHelp = str
     TimeZone = str
     FieldKey = str
     DailyLimit = int
@@ -108,6 +109,7 @@ else:
     ShortText = bounded(0, limits.MAX_NAME)
     FreeText = bounded(0, limits.MAX_TEXT)
     Address = bounded(1, 320)
+    SmsHelp = bounded(1, limits.MAX_SMS_BODY)
     TimeZone = Annotated[
         bounded(1, 64),
         AfterValidator(_known_zone),

@@ -32,10 +32,16 @@ class StepStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"
     CANCELLED = "cancelled"  # a dispatch taken back (the campaign was paused); may be dispatched again
-    WITHDRAWN = "withdrawn"  # ended for good unsent (the address was suppressed)
+    WITHDRAWN = "withdrawn"  # ended for good unsent (the address was suppressed, or the contact replied)
+    DELIVERED = "delivered"  # sent, and the provider reported it delivered (a voicemail: played to a machine)
+    UNDELIVERED = "undelivered"  # sent, and the provider reported it could not deliver it (a bounce)
+    ANSWERED_BY_HUMAN = "answered_by_human"  # a voicemail drop a person picked up: hung up, nothing played
+    # Room for OPENED and CLICKED once tracking records them.
 
 
-FINAL = frozenset({StepStatus.SENT, StepStatus.FAILED, StepStatus.WITHDRAWN})
+DELIVERY_REPORTS = frozenset({StepStatus.DELIVERED, StepStatus.UNDELIVERED, StepStatus.ANSWERED_BY_HUMAN})
+FINAL = frozenset({StepStatus.SENT, StepStatus.FAILED, StepStatus.WITHDRAWN}) | DELIVERY_REPORTS
+REPLIED = "the contact replied"  # the reason of the steps a reply withdraws
 IN_FLIGHT = frozenset({StepStatus.DISPATCHED, StepStatus.ATTEMPTED})
 
 
@@ -90,6 +96,7 @@ class Enrollment(Aggregate):
         self.current_group: int | None = None
         self.due_at: datetime | None = None
         self.finished_at: datetime | None = None
+        self.replied_at: datetime | None = None
 
     @classmethod
     def enroll(
@@ -458,3 +465,109 @@ class Enrollment(Aggregate):
             return  # an outcome outside the current group does not move the schedule
         if all(self.status_of(s.id) in FINAL for s in self.sends_in(group)):
             self._schedule_next(group, at)
+
+    class StepDelivered(Aggregate.Event):
+        campaign_id: UUID
+        step_id: str
+        channel: str
+        detail: str  # what the provider reported, e.g. "delivered" or "played to an answering machine"
+        delivered_at: datetime
+        class_version = 1
+
+    def record_delivered(self, step_id: str, detail: str, delivered_at: datetime) -> bool:
+        """The provider delivered a sent step; False (nothing recorded) unless the step is just sent."""
+        if self.status_of(step_id) is not StepStatus.SENT:
+            return False  # a repeated or late report: the first one stands
+        step = self._step(step_id)
+        self._delivered(self.campaign_id, step_id, step.channel or "", detail, delivered_at)
+        return True
+
+    @event(StepDelivered)
+    def _delivered(
+        self, campaign_id: UUID, step_id: str, channel: str, detail: str, delivered_at: datetime
+    ) -> None:
+        self.step_status[step_id] = StepStatus.DELIVERED
+
+    class StepUndelivered(Aggregate.Event):
+        campaign_id: UUID
+        step_id: str
+        channel: str
+        reason: str  # the provider's word, e.g. "undelivered: 30003 unreachable handset"
+        undelivered_at: datetime
+        class_version = 1
+
+    def record_undelivered(self, step_id: str, reason: str, undelivered_at: datetime) -> bool:
+        """The provider could not deliver a sent step (a bounce); its credit stays consumed."""
+        if self.status_of(step_id) is not StepStatus.SENT:
+            return False
+        step = self._step(step_id)
+        self._undelivered(self.campaign_id, step_id, step.channel or "", reason, undelivered_at)
+        return True
+
+    @event(StepUndelivered)
+    def _undelivered(
+        self, campaign_id: UUID, step_id: str, channel: str, reason: str, undelivered_at: datetime
+    ) -> None:
+        self.step_status[step_id] = StepStatus.UNDELIVERED
+
+    class StepAnsweredByHuman(Aggregate.Event):
+        campaign_id: UUID
+        step_id: str
+        answered_at: datetime
+        class_version = 1
+
+    def record_answered_by_human(self, step_id: str, answered_at: datetime) -> bool:
+        """A person picked up a voicemail drop: the call was hung up and nothing was played."""
+        if self.status_of(step_id) is not StepStatus.SENT:
+            return False
+        self._answered_by_human(self.campaign_id, step_id, answered_at)
+        return True
+
+    @event(StepAnsweredByHuman)
+    def _answered_by_human(self, campaign_id: UUID, step_id: str, answered_at: datetime) -> None:
+        self.step_status[step_id] = StepStatus.ANSWERED_BY_HUMAN
+
+    class ContactReplied(Aggregate.Event):
+        campaign_id: UUID
+        channel: str
+        step_id: str | None  # the last step sent on that channel, if any: the one answered
+        provider_message_id: str  # the provider's id of the reply itself
+        replied_at: datetime
+        class_version = 1
+
+    def record_reply(
+        self,
+        channel: str,
+        provider_message_id: str,
+        unit_costs: Mapping[StepType, int],
+        replied_at: datetime,
+    ) -> list[Step]:
+        """Record the contact's first reply and withdraw its remaining steps, releasing their credits.
+
+        A later reply changes nothing more. A step being attempted right now is left to its worker,
+        which finds the reply right before the provider call and withdraws it there.
+        """
+        if self.replied_at is not None:
+            return []
+        sent = [
+            s.id
+            for s in self.plan
+            if s.channel == channel and self.status_of(s.id) in {StepStatus.SENT} | DELIVERY_REPORTS
+        ]
+        answered = sent[-1] if sent else None
+        self._replied(self.campaign_id, channel, answered, provider_message_id, replied_at)
+        if self.finished:
+            return []
+        channels = {s.channel for s in self.plan if s.channel}
+        return self.withdraw(channels, REPLIED, unit_costs, replied_at)
+
+    @event(ContactReplied)
+    def _replied(
+        self,
+        campaign_id: UUID,
+        channel: str,
+        step_id: str | None,
+        provider_message_id: str,
+        replied_at: datetime,
+    ) -> None:
+        self.replied_at = replied_at

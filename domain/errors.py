@@ -69,3 +69,7 @@ class InvalidCampaign(DomainError, InvalidInput):
 
     def __init__(self, message: str, errors: list[dict[str, str]] | None = None) -> None:
         InvalidInput.__init__(self, message, errors)
+
+
+class Forbidden(ServiceError):
+    """The caller could not prove who it is (for example a webhook whose signature does not check)."""

@@ -23,6 +23,7 @@ from psycopg import sql
 from domain.campaign import Campaign
 from domain.credit_ledger import CreditLedger
 from domain.enrollment import Enrollment
+from projections.campaign_summaries import count_execution
 from storage.database import Database
 from storage.event_log import events_table, to_event
 
@@ -33,9 +34,12 @@ COUNTED = (
     Enrollment.StepFailed,
     Enrollment.StepCancelled,
     Enrollment.StepWithdrawn,
+    Enrollment.StepDelivered,
+    Enrollment.StepUndelivered,
+    Enrollment.ContactReplied,
 )
 SETTLEMENT = (CreditLedger.CreditsReserved, CreditLedger.CreditsConsumed, CreditLedger.CreditsReleased)
-ZEROS = ("delivered", "opened", "clicked", "replied", "bounced", "unsubscribed")  # no such events yet
+ZEROS = ("opened", "clicked", "unsubscribed")  # not recorded as events yet
 
 
 def campaign_as_of(
@@ -80,18 +84,15 @@ def campaign_as_of(
 
 def _counts(events: Iterable[Any]) -> dict[str, int]:
     counts = Counter({"enrolled": 0, "finished": 0, "failed": 0, "cancelled": 0})
+    counts.update({"delivered": 0, "bounced": 0, "replied": 0})
     counts.update({"sent_email": 0, "sent_sms": 0, "sent_voicemail": 0})
     for event in events:
         if isinstance(event, Enrollment.ContactEnrolled):
             counts["enrolled"] += 1
         elif isinstance(event, Enrollment.EnrollmentFinished):
             counts["finished"] += 1
-        elif isinstance(event, Enrollment.StepSent):
-            counts[f"sent_{event.channel}"] += 1
-        elif isinstance(event, Enrollment.StepFailed):
-            counts["failed"] += 1
-        else:  # cancelled by a pause, or withdrawn for good: not sent then
-            counts["cancelled"] += 1
+        else:
+            count_execution(event, counts)
     return dict(counts)
 
 

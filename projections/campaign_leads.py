@@ -3,8 +3,8 @@
 `state` is `active` while the contact has steps to go and `finished` once it has none; the
 current group and when it is (or was) due follow the enrollment's schedule, a deferral only ever
 moving it later. `unsubscribed` is set when a step is withdrawn because the address was
-suppressed (an unsubscribe, a STOP, a bounce or an operator); `replied` stays false until replies
-are recorded as events. A batch is folded per enrollment and written with a few executemany calls.
+suppressed (an unsubscribe, a STOP, a bounce or an operator), not when a reply withdrew it;
+`replied` is set by the contact's reply. A batch is folded per enrollment and written with a few executemany calls.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from domain.enrollment import Enrollment
+from domain.enrollment import REPLIED, Enrollment
 from storage.database import Database
 from storage.paging import after, cursor_params, page
 
@@ -30,6 +30,7 @@ class CampaignLeads:
         Enrollment.StepDeferred,
         Enrollment.StepWithdrawn,
         Enrollment.EnrollmentFinished,
+        Enrollment.ContactReplied,
     )
 
     def reset(self, cur: Any) -> None:
@@ -49,8 +50,11 @@ class CampaignLeads:
             elif isinstance(event, Enrollment.EnrollmentFinished):
                 patches[lead].update(state=FINISHED, current_group=None, next_due_at=None)
                 later.pop(lead, None)
+            elif isinstance(event, Enrollment.ContactReplied):
+                patches[lead]["replied"] = True
             elif isinstance(event, Enrollment.StepWithdrawn):
-                patches[lead]["unsubscribed"] = True
+                if event.reason != REPLIED:
+                    patches[lead]["unsubscribed"] = True
             elif isinstance(event, Enrollment.StepDeferred):
                 if "next_due_at" in patches[lead]:  # set earlier in this batch: compare here
                     known = patches[lead]["next_due_at"]

@@ -39,6 +39,9 @@ class CampaignSummaries:
         Enrollment.StepFailed,
         Enrollment.StepCancelled,
         Enrollment.StepWithdrawn,
+        Enrollment.StepDelivered,
+        Enrollment.StepUndelivered,
+        Enrollment.ContactReplied,
     )
 
     def reset(self, cur: Any) -> None:
@@ -90,7 +93,10 @@ class CampaignSummaries:
                 Enrollment.StepSent
                 | Enrollment.StepFailed
                 | Enrollment.StepCancelled
-                | Enrollment.StepWithdrawn,
+                | Enrollment.StepWithdrawn
+                | Enrollment.StepDelivered
+                | Enrollment.StepUndelivered
+                | Enrollment.ContactReplied,
             ):
                 self._count_execution(event, deltas[event.campaign_id])
         for campaign_id, delta in deltas.items():
@@ -99,17 +105,28 @@ class CampaignSummaries:
 
     @staticmethod
     def _count_execution(event: Any, delta: Counter[str]) -> None:
-        if isinstance(event, Enrollment.StepSent):
-            delta[f"sent_{event.channel}"] += 1
-        elif isinstance(event, Enrollment.StepFailed):
-            delta["failed"] += 1
-        else:  # paused (sent later) or withdrawn for good (a suppressed address): not sent now
-            delta["cancelled"] += 1
+        count_execution(event, delta)
 
     @staticmethod
     def _set(cur: Any, campaign_id: UUID, **values: Any) -> None:
         sets = ", ".join(f"{column} = %s" for column in values)
         cur.execute(f"UPDATE campaign_summaries SET {sets} WHERE id = %s", (*values.values(), campaign_id))
+
+
+def count_execution(event: Any, counts: Counter[str]) -> None:
+    """The metric one step event moves (also used to rebuild a campaign as of a past moment)."""
+    if isinstance(event, Enrollment.StepSent):
+        counts[f"sent_{event.channel}"] += 1
+    elif isinstance(event, Enrollment.StepFailed):
+        counts["failed"] += 1
+    elif isinstance(event, Enrollment.StepDelivered):
+        counts["delivered"] += 1
+    elif isinstance(event, Enrollment.StepUndelivered):
+        counts["bounced"] += 1
+    elif isinstance(event, Enrollment.ContactReplied):
+        counts["replied"] += 1
+    else:  # paused (sent later), or withdrawn for good (a suppressed address, a reply): not sent now
+        counts["cancelled"] += 1
 
 
 def summary(db: Database, brand_id: UUID, campaign_id: UUID) -> dict[str, Any] | None:

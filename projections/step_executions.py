@@ -2,7 +2,9 @@
 
 Enrolling a contact adds a row per step it can receive (pending); scheduling a group sets when its
 steps are due; dispatch, attempt (with the sender), send (with the provider's id), failure,
-deferral, cancellation and withdrawal move the row's status, with the reason as its error. A
+deferral, cancellation and withdrawal move the row's status, with the reason as its error; then
+the provider's delivery report (delivered, undelivered, a voicemail answered by a person) and a
+reply (`replied_at`, on the step it answered). A
 batch is folded in memory into the last word per row, then written with a few executemany
 statements, so thousands of sends cost a handful of round trips.
 """
@@ -34,12 +36,19 @@ def _patch(event: Any) -> Patch:
             "sent_at": event.sent_at,
             "error": None,
         }
+    if isinstance(event, Enrollment.ContactReplied):
+        return {"replied_at": event.replied_at}
+    if isinstance(event, Enrollment.StepDelivered):
+        return {"status": StepStatus.DELIVERED.value, "error": None}
+    if isinstance(event, Enrollment.StepAnsweredByHuman):
+        return {"status": StepStatus.ANSWERED_BY_HUMAN.value, "error": "answered by a human: hung up"}
     if isinstance(event, Enrollment.StepDeferred):
         return {"status": StepStatus.PENDING.value, "scheduled_for": event.due_at, "error": event.reason}
     statuses = {
         Enrollment.StepFailed: StepStatus.FAILED,
         Enrollment.StepCancelled: StepStatus.CANCELLED,
         Enrollment.StepWithdrawn: StepStatus.WITHDRAWN,
+        Enrollment.StepUndelivered: StepStatus.UNDELIVERED,
     }
     return {"status": statuses[type(event)].value, "error": event.reason}
 
@@ -72,6 +81,10 @@ class StepExecutions:
         Enrollment.StepDeferred,
         Enrollment.StepCancelled,
         Enrollment.StepWithdrawn,
+        Enrollment.StepDelivered,
+        Enrollment.StepUndelivered,
+        Enrollment.StepAnsweredByHuman,
+        Enrollment.ContactReplied,
     )
 
     def reset(self, cur: Any) -> None:
@@ -87,6 +100,9 @@ class StepExecutions:
                 rows += [_pending(event, step) for step in event.plan if step["type"] != "WAIT"]
             elif isinstance(event, Enrollment.GroupScheduled):
                 scheduled.append((event.due_at, event.originator_id, event.group))
+            elif isinstance(event, Enrollment.ContactReplied):
+                if event.step_id is not None:  # a reply before anything was sent answers no step
+                    patches[(event.originator_id, event.step_id)].update(_patch(event))
             else:
                 patches[(event.originator_id, event.step_id)].update(_patch(event))
         if rows:

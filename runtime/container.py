@@ -19,13 +19,13 @@ from api.deps import Services
 from commands.application import CampaignApplication
 from commands.audience.unsubscribe_tokens import UnsubscribeTokens, tokens_for
 from commands.clock import Clock, DevClock, SystemClock
-from commands.sending.credentials import CredentialCipher, cipher_for
+from commands.sending.credentials import CredentialCipher, cipher_for, decrypt_credentials
 from commands.sending.enroll_contacts import enroll_pending_campaigns
 from commands.sending.personalisation import Personaliser, load_personaliser
 from commands.sending.providers import Provider
 from consumers.background import run_periodically
 from consumers.channel_worker import ChannelWorker
-from consumers.providers import gmail, sandbox
+from consumers.providers import gmail, sandbox, twilio
 from consumers.relay import Relay
 from consumers.relay import gauges as relay_gauges
 from consumers.timed_jobs import DailyReset, FollowUpProcessor, Settlement, Sweeper
@@ -120,6 +120,7 @@ class Container:
             credential_cipher=self.credential_cipher,
             sending_providers=frozenset(self.providers),
             unsubscribe_tokens=self.unsubscribe_tokens,
+            public_base_url=self.settings.public_url,
         )
 
     def http_app(self) -> FastAPI:
@@ -239,7 +240,7 @@ def build(
     `schema`: "upgrade" applies pending migrations (serve, api, tests); "wait" waits for another
     process to apply them and fails with SchemaBehind after a while (worker, relay, projector,
     scheduler); "skip" leaves the schema alone. `providers` builds the delivery adapters from the
-    database (the sandbox keeps its outbox there); by default the sandbox and Gmail.
+    database (the sandbox keeps its outbox there); by default the sandbox, Gmail and Twilio.
     """
     embedded = None
     url = settings.database_url.get_secret_value() if settings.database_url else None
@@ -284,11 +285,19 @@ def build(
 def _default_providers(
     settings: Settings, cipher: CredentialCipher | None, tokens: UnsubscribeTokens | None
 ) -> Callable[[Database], Mapping[str, Provider]]:
-    """The sandbox (with the latency `SANDBOX_DELAY_MS` asks for) and Gmail at GMAIL_API_BASE_URL."""
+    """The sandbox (with the latency `SANDBOX_DELAY_MS` asks for), Gmail at GMAIL_API_BASE_URL and
+    Twilio at TWILIO_API_BASE_URL; accounts' credentials are opened only when a send needs them."""
     sessions = gmail.MailboxSessions(
         settings.gmail_api_base_url, settings.gmail_token_uri, settings.gmail_timeout
     )
     return lambda db: {
         "sandbox": sandbox.SandboxProvider(db, settings.sandbox_delay_ms / 1000),
         "gmail": gmail.GmailProvider(db, cipher, sessions, tokens, settings.public_url),
+        "twilio": twilio.TwilioProvider(
+            db,
+            lambda account_id: decrypt_credentials(db, cipher, account_id),
+            settings.twilio_api_base_url,
+            settings.public_url,
+            settings.twilio_timeout,
+        ),
     }

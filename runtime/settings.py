@@ -68,6 +68,10 @@ class Settings(BaseSettings):
         None,
         description="signs unsubscribe tokens; default: derived from CREDENTIALS_KEY, else <data_dir>/unsubscribe.key",
     )
+    twilio_api_base_url: str = Field(
+        "https://api.twilio.com", description="where the Twilio SDK's REST calls go (a fake in tests)"
+    )
+    twilio_timeout: float = Field(10.0, gt=0, description="seconds a Twilio REST call may take")
     personaliser: str | None = Field(None, description="`module:factory` of a model-backed personaliser")
     personaliser_timeout: float = Field(10.0, gt=0, description="seconds before the template text is used")
 

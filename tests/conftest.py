@@ -17,6 +17,8 @@ import pytest
 
 from runtime.embedded_postgres import EmbeddedPostgres
 
+pytest_plugins = ["tests.fakes.twilio"]  # the `fake_twilio` fixture: a loopback Twilio
+
 
 @pytest.fixture(scope="session")
 def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:

@@ -11,6 +11,7 @@ from uuid import UUID, uuid4
 from fastapi.testclient import TestClient
 
 from commands.credits.brands import create_brand
+from commands.sending.messaging_settings import change_messaging_settings
 from commands.sending.providers import Provider
 from domain.credit_ledger import Plan
 from domain.enrollment import Enrollment
@@ -51,14 +52,22 @@ def running_service(
 
 
 class Client:
-    """An API client for one brand."""
+    """An API client for one brand.
 
-    def __init__(self, container: Container, plan: Plan = Plan.BASIC) -> None:
+    Texts and calls go out at any hour unless `quiet_hours` is asked for: a test that is not about
+    quiet hours must not depend on the hour it happens to run at.
+    """
+
+    def __init__(self, container: Container, plan: Plan = Plan.BASIC, quiet_hours: bool = False) -> None:
         self.container = container
         brand = create_brand(
             container.app, container.db, f"brand-{uuid4().hex[:6]}", plan, container.clock.now()
         )
         self.brand_id, self.api_key = brand.brand_id, brand.api_key
+        if not quiet_hours:
+            change_messaging_settings(
+                container.db, self.brand_id, "00:00", "24:00", None, container.clock.now()
+            )
         self.http = TestClient(container.http_app())
         self.http.headers["Authorization"] = f"Bearer {self.api_key}"
 

@@ -6,10 +6,12 @@ from api.routers import (
     credits,
     health,
     lead_groups,
+    messaging_settings,
     sandbox,
     sender_accounts,
     suppressions,
     templates,
+    twilio_webhooks,
     unsubscribe,
 )
 
@@ -23,5 +25,7 @@ ALL = [
     suppressions.router,
     templates.router,
     unsubscribe.router,
+    messaging_settings.router,
+    twilio_webhooks.router,
 ]
 __all__ = ["ALL", "sandbox"]

@@ -30,10 +30,15 @@ class SendOutcome:
     # The account was parked for the day (the provider's own daily limit): the unit taken for this
     # call is not given back, or it would open the account for one more refused call.
     keep_quota: bool = False
+    opted_out: bool = False  # the provider says the recipient opted out: suppress the address
 
     @property
     def accepted(self) -> bool:
         return self.provider_message_id is not None
+
+
+class ReconcileFailed(Exception):
+    """The provider could not be asked whether it already has a message: do not send it again now."""
 
 
 class Provider(Protocol):
@@ -42,5 +47,6 @@ class Provider(Protocol):
         ...
 
     def find_sent(self, message_key: str) -> str | None:
-        """The provider message id of an earlier accepted send with this key, if any."""
+        """The provider message id of an earlier accepted send with this key, if any; ReconcileFailed
+        when the provider cannot tell now."""
         ...

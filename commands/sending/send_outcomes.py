@@ -1,7 +1,8 @@
 """Part of the send use case: what one provider call's outcome does to the step and to the quota.
 
 An accepted send is recorded as sent; a refusal for good fails the step and releases its credit;
-an address found suppressed at send time withdraws the step for good; a transient error defers
+an address found suppressed at send time, or a contact who replied meanwhile, withdraws the step
+for good; a transient error defers
 it with backoff; a campaign stopped meanwhile cancels it. Quota is settled apart from the events,
 once per attempt as soon as the outcomes are known, because recording the events may have to run
 again on fresh state when another writer saved the same enrollment meanwhile.
@@ -23,12 +24,13 @@ from commands.sending.providers import SendOutcome
 from commands.sending.sender_rotation import give_back
 from domain.campaign import Campaign
 from domain.credit_cost import DEFAULT_UNIT_COSTS
-from domain.enrollment import Enrollment, StepStatus
+from domain.enrollment import REPLIED, Enrollment, StepStatus
 from storage.database import Database
 
 MAX_TRANSIENT_TRIES = 5
 WITHHELD = SendOutcome(error="withheld: the campaign is not active")
 SUPPRESSED = SendOutcome(error="address suppressed (checked right before sending)", permanent=True)
+CONTACT_REPLIED = SendOutcome(error=REPLIED, permanent=True)
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,9 @@ def _record(
         report.sent += 1
     elif outcome is SUPPRESSED:
         enrollment.withdraw_step(step, outcome.error or "address suppressed", unit, now())
+        report.withdrawn += 1
+    elif outcome is CONTACT_REPLIED:
+        enrollment.withdraw_step(step, REPLIED, unit, now())
         report.withdrawn += 1
     elif outcome is WITHHELD:
         enrollment.cancel(step, outcome.error or "withheld", now())

@@ -1,7 +1,8 @@
 """Use case: send a batch of dispatched steps, exactly once each, and record the outcomes.
 
 Phase one decides each dispatch: skip it if it has an outcome already (a redelivery), cancel it if
-the campaign is no longer ACTIVE, defer it if every sender is at its cap, else take quota through
+the campaign is no longer ACTIVE, defer a text or call due in the contact's quiet hours to the
+next allowed time, defer it if every sender is at its cap, else take quota through
 the rotation and record the attempt; all in one write *before* any provider call. Phase two takes
 each step's lock (commands/sending/step_locks.py), leaves alone a step another delivery is sending,
 checks the suppression list as late as it can (one query for the batch), calls the providers
@@ -22,10 +23,12 @@ from eventsourcing.persistence import IntegrityError
 
 from commands.application import CampaignApplication, retry_on_conflict
 from commands.audience.lead_groups import contacts_by_id
-from commands.audience.suppressions import suppressed_addresses
+from commands.audience.suppressions import suppress, suppressed_addresses
+from commands.sending.messaging_settings import quiet_hours_of
 from commands.sending.personalisation import TEMPLATE, Personaliser, contact_values, personalise_step
-from commands.sending.providers import OutboundMessage, Provider, SendOutcome
+from commands.sending.providers import OutboundMessage, Provider, ReconcileFailed, SendOutcome
 from commands.sending.send_outcomes import (
+    CONTACT_REPLIED,
     SUPPRESSED,
     WITHHELD,
     Attempt,
@@ -38,6 +41,8 @@ from commands.sending.sender_rotation import claim_senders, give_back, remember_
 from commands.sending.step_locks import step_locks
 from domain.campaign import Campaign, CampaignStatus
 from domain.enrollment import IN_FLIGHT, Enrollment, StepStatus
+from domain.quiet_hours import CHANNELS as QUIET_CHANNELS
+from domain.quiet_hours import QuietHours
 from domain.templates import MissingField
 from storage.database import Database
 
@@ -72,6 +77,7 @@ def send_dispatches(
             )
         give_back_unused_quota(db, attempts, outcomes)
         record_outcomes(app, attempts, outcomes, campaigns, now, report)
+    _suppress_opted_out(app, db, attempts, outcomes, now)
     by_brand: dict[UUID, list[tuple[UUID, str, UUID]]] = {}
     for attempt, outcome in zip(attempts, outcomes, strict=True):
         if outcome.accepted:
@@ -81,6 +87,21 @@ def send_dispatches(
     for brand_id, sends in by_brand.items():
         remember_senders(db, brand_id, sends)
     return report
+
+
+def _suppress_opted_out(
+    app: CampaignApplication,
+    db: Database,
+    attempts: list[Attempt],
+    outcomes: list[SendOutcome],
+    now: Callable[[], datetime],
+) -> None:
+    """A recipient the provider says opted out goes on the brand's list, so nothing more is sent."""
+    for attempt, outcome in zip(attempts, outcomes, strict=True):
+        if outcome.opted_out:
+            address = attempt.enrollment.addresses[attempt.dispatch.channel]
+            reason = f"opted out at the provider ({outcome.error})"
+            suppress(app, db, attempt.enrollment.brand_id, address, reason[:200], now())
 
 
 def _still_ours(
@@ -139,6 +160,7 @@ def _record_attempts(
     attempts: list[Attempt] = []
     to_claim: dict[tuple[UUID, str], list[tuple[Dispatch, Enrollment]]] = defaultdict(list)
     seen: set[tuple[UUID, str]] = set()
+    hours: dict[UUID, QuietHours] = {}
     loaded = app.enrollments(list({d.enrollment_id for d in dispatches}))
     for dispatch in dispatches:
         if (dispatch.enrollment_id, dispatch.step_id) in seen:
@@ -163,6 +185,11 @@ def _record_attempts(
         elif not active:
             enrollment.cancel(step, f"campaign {campaign.status.value}", now())
             report.cancelled += 1
+        elif (
+            allowed := _allowed_at(db, hours, campaign.brand_id, dispatch.channel, enrollment, now())
+        ) > now():
+            enrollment.defer(step, "quiet hours: texts and calls wait for the contact's daytime", allowed)
+            report.deferred += 1
         else:
             to_claim[(campaign.brand_id, dispatch.channel)].append((dispatch, enrollment))
     claimed: list[dict[str, Any]] = []
@@ -194,6 +221,23 @@ def _record_attempts(
     return attempts
 
 
+def _allowed_at(
+    db: Database,
+    hours: dict[UUID, QuietHours],
+    brand_id: UUID,
+    channel: str,
+    enrollment: Enrollment,
+    moment: datetime,
+) -> datetime:
+    """When this step may go: `moment`, or for a text or call in quiet hours the next allowed time
+    in the contact's zone (the brand's hours read once per batch)."""
+    if channel not in QUIET_CHANNELS:
+        return moment
+    if brand_id not in hours:
+        hours.update(quiet_hours_of(db, [brand_id]))
+    return hours[brand_id].next_allowed(moment, enrollment.timezone)
+
+
 def _deliver(
     attempt: Attempt,
     campaigns: Mapping[UUID, Campaign],
@@ -212,12 +256,17 @@ def _deliver(
         return SendOutcome(error=f"no {attempt.account['provider']} adapter in this build", permanent=True)
     key = attempt.message_key
     if attempt.reconcile:
-        found = provider.find_sent(key)
+        try:
+            found = provider.find_sent(key)
+        except ReconcileFailed as unknown:  # never send again without knowing: try later
+            return SendOutcome(error=f"could not ask the provider about the earlier attempt: {unknown}")
         if found:
             attempt.found_earlier = True
             return SendOutcome(provider_message_id=found)
     if attempt.suppressed:
         return SUPPRESSED
+    if enrollment.replied_at is not None:  # the contact replied since the step was dispatched
+        return CONTACT_REPLIED
     if not attempt.may_send:
         return WITHHELD
     try:

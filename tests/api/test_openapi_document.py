@@ -35,6 +35,9 @@ ROUTES = {
     ("get", "/v1/campaign/{}/events"),
     ("get", "/healthz"),
     ("get", "/readyz"),
+    ("post", "/webhooks/twilio/sms"),
+    ("post", "/webhooks/twilio/status"),
+    ("post", "/webhooks/twilio/voice"),
 }
 
 
@@ -208,3 +211,13 @@ def test_openapi_documents_the_as_of_time_on_the_campaign_detail(document):
     ]
     assert as_of["in"] == "query" and not as_of.get("required")
     assert "date-time" in str(as_of["schema"])
+
+
+def test_the_twilio_webhooks_document_their_form_and_the_403_of_a_bad_signature(document):
+    for kind in ("sms", "status", "voice"):
+        operation = document["paths"][f"/webhooks/twilio/{kind}"]["post"]
+        assert "application/x-www-form-urlencoded" in operation["requestBody"]["content"]
+        assert operation["responses"]["403"]["content"] == {
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+        }
+        assert "security" not in operation  # no bearer key: the signature proves the caller

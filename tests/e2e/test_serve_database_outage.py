@@ -55,12 +55,13 @@ def serving(data_dir: Path, log: Path, **env: str) -> Iterator[tuple[subprocess.
             check=True,
         )
         key = json.loads(created.stdout)["api_key"]
-        yield (
-            server,
-            httpx.Client(
-                base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {key}"}, timeout=10
-            ),
+        http = httpx.Client(
+            base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {key}"}, timeout=10
         )
+        # Voicemails at any hour: this test is about outages, not about the hour it runs at.
+        anytime = {"allowed_from": "00:00", "allowed_until": "24:00"}
+        assert http.put("/v1/messaging-settings", json=anytime).status_code == 200
+        yield server, http
     finally:
         if server.poll() is None:
             server.kill()

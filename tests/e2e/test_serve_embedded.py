@@ -58,6 +58,9 @@ def test_serve_runs_a_campaign_on_the_embedded_default_and_stops_cleanly(tmp_pat
             base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {brand['api_key']}"}
         )
 
+        # Voicemails at any hour (quiet hours are 08:00-21:00 by default): the test runs at any time.
+        anytime = {"allowed_from": "00:00", "allowed_until": "24:00"}
+        assert http.put("/v1/messaging-settings", json=anytime).status_code == 200
         group = http.post("/v1/lead-groups", json={"name": "leads"}).json()
         http.post(f"/v1/lead-groups/{group['id']}/contacts", json={"contacts": contacts(4)})
         http.post(

@@ -56,6 +56,7 @@ TABLES = INITIAL_TABLES | {"step_executions", "campaign_leads", "credit_ledger_e
 # Migration 0003 creates the event store's table (the library's shape) to hang the hash chain on it.
 CHAIN_TABLES = {"campaigns_events", "event_chain"}
 TABLES |= {"gmail_threads", "gmail_send_attempts"}  # 0004_gmail_threads
+TABLES |= {"twilio_sends", "brand_messaging_settings"}  # 0005_twilio
 YOYO_TABLES = {MIGRATION_TABLE, "_yoyo_log", "_yoyo_version", "yoyo_lock"}
 
 

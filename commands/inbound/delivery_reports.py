@@ -1,0 +1,110 @@
+"""Use case: the provider reports what became of a sent step (a text delivered or not, a voicemail
+call answered by a machine or a person), and the step's enrollment records it.
+
+A report names its step by the key the send put in the callback URL (`<enrollment>:<step>`); a
+key of another brand's enrollment is NotFound, so one brand's signature never writes another's
+history. Repeated or late reports change nothing (the enrollment keeps the first). For a
+voicemail call the answer also says what the call does next: play the step's audio to a
+machine, hang up on a person, or wait while detection is still listening.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from uuid import UUID
+
+from commands.application import CampaignApplication, retry_on_conflict
+from domain.enrollment import Enrollment, StepStatus
+from domain.errors import InvalidInput, NotFound
+
+DELIVERED, NOT_DELIVERED = {"delivered"}, {"undelivered", "failed"}
+CALL_NOT_ANSWERED = {"busy", "no-answer", "failed", "canceled"}
+
+
+class CallAction(StrEnum):
+    PLAY = "play"  # a machine took the call and its greeting ended: leave the message
+    HANG_UP = "hang_up"  # a person answered, or the call cannot carry the message
+    WAIT = "wait"  # detection is still listening
+
+
+@dataclass(frozen=True)
+class CallNext:
+    action: CallAction
+    audio_url: str | None = None
+
+
+def step_of(key: str) -> tuple[UUID, str]:
+    enrollment_id, _, step_id = key.partition(":")
+    try:
+        return UUID(enrollment_id), step_id
+    except ValueError:
+        raise InvalidInput(f"{key!r} is not a step key") from None
+
+
+def record_message_status(
+    app: CampaignApplication, brand_id: UUID, key: str, status: str, error_code: str | None, now: datetime
+) -> bool:
+    """Record a text's delivery report; True when it changed the step."""
+
+    def report(enrollment: Enrollment, step_id: str) -> bool:
+        if status in DELIVERED:
+            return enrollment.record_delivered(step_id, status, now)
+        if status in NOT_DELIVERED:
+            reason = f"{status}: twilio error {error_code}" if error_code else status
+            return enrollment.record_undelivered(step_id, reason, now)
+        return False  # queued, sent, ...: on its way
+
+    return _change(app, brand_id, key, report)
+
+
+def record_call_progress(
+    app: CampaignApplication,
+    brand_id: UUID,
+    key: str,
+    answered_by: str | None,
+    call_status: str | None,
+    now: datetime,
+) -> CallNext:
+    """Record what detection or the call status says, and what the call should do now."""
+
+    def report(enrollment: Enrollment, step_id: str) -> bool:
+        if answered_by and answered_by.startswith("machine"):
+            return enrollment.record_delivered(step_id, "played to an answering machine", now)
+        if answered_by == "human":
+            return enrollment.record_answered_by_human(step_id, now)
+        if answered_by:  # fax, unknown: nobody to leave a message with
+            return enrollment.record_undelivered(step_id, f"answering machine detection: {answered_by}", now)
+        if call_status in CALL_NOT_ANSWERED:
+            return enrollment.record_undelivered(step_id, f"call {call_status}", now)
+        return False
+
+    _change(app, brand_id, key, report)
+    enrollment_id, step_id = step_of(key)
+    enrollment = app.enrollment(enrollment_id)
+    status = enrollment.status_of(step_id)
+    if status is StepStatus.DELIVERED:
+        step = next(s for s in enrollment.plan if s.id == step_id)
+        return CallNext(CallAction.PLAY, step.audio_url)
+    if status in (StepStatus.ANSWERED_BY_HUMAN, StepStatus.UNDELIVERED):
+        return CallNext(CallAction.HANG_UP)
+    return CallNext(CallAction.WAIT)
+
+
+def _change(
+    app: CampaignApplication, brand_id: UUID, key: str, report: Callable[[Enrollment, str], bool]
+) -> bool:
+    enrollment_id, step_id = step_of(key)
+
+    def decide() -> bool:
+        enrollment = app.enrollment(enrollment_id)
+        if enrollment.brand_id != brand_id or step_id not in {s.id for s in enrollment.plan}:
+            raise NotFound(f"step {key}")
+        changed = report(enrollment, step_id)
+        if changed:
+            app.save_all([enrollment])
+        return changed
+
+    return retry_on_conflict(decide)

@@ -1,0 +1,101 @@
+"""What happens to a step after the provider took it: delivery reports, a voicemail a person
+picked up, and a reply that stops the contact's remaining steps and releases their credits.
+
+A report counts only for a step that is sent and has no report yet (a repeated or late callback
+changes nothing); only the first reply is recorded, also after the enrollment finished.
+"""
+
+from __future__ import annotations
+
+from domain.credit_cost import DEFAULT_UNIT_COSTS
+from domain.enrollment import REPLIED, Enrollment, StepStatus
+from tests.unit.test_enrollment import DAY, EMAIL, SMS, T0, WAIT, enroll, send, step
+
+FOLLOW_UP = [step("s0", SMS, 0), step("w1", WAIT, 1, 1), step("e1", EMAIL, 1), step("s1", SMS, 1)]
+
+
+def events_of(enrollment: Enrollment, kind: type) -> list:
+    return [e for e in enrollment.collect_events() if isinstance(e, kind)]
+
+
+def sent_first_text() -> Enrollment:
+    enrollment = enroll(FOLLOW_UP)
+    enrollment.dispatch_due(T0)
+    send(enrollment, "s0", T0)
+    enrollment.collect_events()
+    return enrollment
+
+
+def test_a_delivery_report_marks_the_sent_step_delivered_once() -> None:
+    enrollment = sent_first_text()
+    assert enrollment.record_delivered("s0", "delivered", T0)
+    assert not enrollment.record_delivered("s0", "delivered", T0)
+    assert not enrollment.record_undelivered("s0", "undelivered: 30003", T0)
+    [event] = events_of(enrollment, Enrollment.StepDelivered)
+    assert (event.step_id, event.channel, event.detail) == ("s0", "sms", "delivered")
+    assert enrollment.status_of("s0") is StepStatus.DELIVERED
+
+
+def test_a_report_for_a_step_not_sent_records_nothing() -> None:
+    enrollment = sent_first_text()
+    assert not enrollment.record_delivered("e1", "delivered", T0)
+    assert not enrollment.record_answered_by_human("e1", T0)
+    assert enrollment.collect_events() == []
+
+
+def test_an_undelivered_step_is_a_bounce_and_keeps_its_credit_consumed() -> None:
+    enrollment = sent_first_text()
+    assert enrollment.record_undelivered("s0", "undelivered: 30003 unreachable", T0)
+    [event] = events_of(enrollment, Enrollment.StepUndelivered)
+    assert event.reason == "undelivered: 30003 unreachable"
+    assert enrollment.status_of("s0") is StepStatus.UNDELIVERED
+    assert not enrollment.finished  # a bounce alone does not stop the follow-ups
+
+
+def test_a_voicemail_answered_by_a_person_is_recorded_as_such() -> None:
+    enrollment = sent_first_text()
+    assert enrollment.record_answered_by_human("s0", T0)
+    assert enrollment.status_of("s0") is StepStatus.ANSWERED_BY_HUMAN
+    assert [type(e).__name__ for e in enrollment.collect_events()] == ["StepAnsweredByHuman"]
+
+
+def test_a_reply_withdraws_every_remaining_step_and_releases_their_credits() -> None:
+    enrollment = sent_first_text()
+    withdrawn = enrollment.record_reply("sms", "SM-reply", DEFAULT_UNIT_COSTS, T0 + DAY / 24)
+    assert sorted(s.id for s in withdrawn) == ["e1", "s1"]
+    events = enrollment.collect_events()
+    [replied] = [e for e in events if isinstance(e, Enrollment.ContactReplied)]
+    assert (replied.channel, replied.step_id, replied.provider_message_id) == ("sms", "s0", "SM-reply")
+    released = [e for e in events if isinstance(e, Enrollment.StepWithdrawn)]
+    assert {(e.step_id, e.reason, e.credits_released) for e in released} == {
+        ("e1", REPLIED, 1),
+        ("s1", REPLIED, 1),
+    }
+    assert enrollment.finished and enrollment.dispatch_due(T0 + 3 * DAY) == []
+
+
+def test_a_second_reply_changes_nothing() -> None:
+    enrollment = sent_first_text()
+    enrollment.record_reply("sms", "SM-1", DEFAULT_UNIT_COSTS, T0)
+    enrollment.collect_events()
+    assert enrollment.record_reply("sms", "SM-2", DEFAULT_UNIT_COSTS, T0) == []
+    assert enrollment.collect_events() == []
+
+
+def test_a_reply_after_the_last_step_is_still_recorded() -> None:
+    enrollment = enroll([step("s0", SMS, 0)])
+    enrollment.dispatch_due(T0)
+    send(enrollment, "s0", T0)
+    assert enrollment.finished
+    enrollment.collect_events()
+    assert enrollment.record_reply("sms", "SM-late", DEFAULT_UNIT_COSTS, T0 + DAY) == []
+    assert [type(e).__name__ for e in enrollment.collect_events()] == ["ContactReplied"]
+
+
+def test_a_step_being_attempted_when_the_reply_arrives_is_left_to_its_worker() -> None:
+    enrollment = enroll([step("s0", SMS, 0), step("e0", EMAIL, 0)])
+    enrollment.dispatch_due(T0)
+    enrollment.attempt("s0", "sender-1", T0)
+    withdrawn = enrollment.record_reply("email", "reply-1", DEFAULT_UNIT_COSTS, T0)
+    assert [s.id for s in withdrawn] == ["e0"]
+    assert enrollment.status_of("s0") is StepStatus.ATTEMPTED and enrollment.replied_at == T0
