@@ -46,17 +46,23 @@ def read_one(app: Application[UUID], position: int) -> tuple[int, Any]:
 
 
 def brand_of(app: Application[UUID], event: Any) -> UUID | None:
-    """The brand an event belongs to, for the operator: its own field, else its creator's event's."""
+    """The brand an event belongs to, for the operator: its own field, else the first event of its
+    campaign's, else of its own aggregate's (an enrollment names its brand even when its campaign
+    cannot be found, which is often why the event could not be processed)."""
     brand = getattr(event, "brand_id", None)
     if isinstance(brand, UUID):
         return brand
-    owner = getattr(event, "campaign_id", None) or getattr(event, "originator_id", None)
-    try:
-        first = app.recorder.select_events(owner, limit=1) if isinstance(owner, UUID) else []
-        found = getattr(app.mapper.to_domain_event(first[0]), "brand_id", None) if first else None
-    except Exception:  # only a hint for the operator: never a reason to fail
-        return None
-    return found if isinstance(found, UUID) else None
+    for owner in (getattr(event, "campaign_id", None), getattr(event, "originator_id", None)):
+        if not isinstance(owner, UUID):
+            continue
+        try:
+            first = app.recorder.select_events(owner, limit=1)
+            found = getattr(app.mapper.to_domain_event(first[0]), "brand_id", None) if first else None
+        except Exception:  # only a hint for the operator: never a reason to fail
+            continue
+        if isinstance(found, UUID):
+            return found
+    return None
 
 
 def events_table(app: Application[UUID]) -> sql.Composed:

@@ -7,7 +7,7 @@ chooses, so due times, backoffs and resets are asserted exactly, and fast, witho
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,22 +26,35 @@ from domain.enrollment import Enrollment
 from runtime.container import Container
 from tests.support import Client, running_service
 
+# Accepted by the provider, but the answer never came back: the caller sees a timeout.
+LOST = SendOutcome(provider_message_id="lost", error="read timeout: the answer was lost")
+
 
 @dataclass
 class ScriptedProvider:
-    """A provider whose answers the test scripts: each call takes the next outcome (the last repeats)."""
+    """A provider whose answers the test scripts: each call to an address takes that address's next
+    outcome (the last repeats), else the next of `outcomes`; `during` runs inside each call."""
 
     outcomes: list[SendOutcome] = field(default_factory=lambda: [SendOutcome(provider_message_id="ok")])
+    per_address: dict[str, list[SendOutcome]] = field(default_factory=dict)
+    during: Callable[[OutboundMessage], None] | None = None
     sent: list[OutboundMessage] = field(default_factory=list)
     accepted: dict[str, str] = field(default_factory=dict)
     lookups: int = 0
 
     def send(self, message: OutboundMessage) -> SendOutcome:
-        outcome = self.outcomes[min(len(self.sent), len(self.outcomes) - 1)]
+        script = self.per_address.get(message.to, self.outcomes)
+        calls = (
+            sum(m.to == message.to for m in self.sent) if message.to in self.per_address else len(self.sent)
+        )
+        outcome = script[min(calls, len(script) - 1)]
         self.sent.append(message)
+        if self.during:
+            self.during(message)
         if outcome.accepted:
-            outcome = SendOutcome(provider_message_id=f"{outcome.provider_message_id}-{len(self.sent)}")
-            self.accepted[message.message_key] = outcome.provider_message_id or ""
+            message_id = f"{outcome.provider_message_id}-{len(self.sent)}"
+            self.accepted[message.message_key] = message_id
+            return SendOutcome(error=outcome.error) if outcome is LOST else SendOutcome(message_id)
         return outcome
 
     def find_sent(self, message_key: str) -> str | None:
@@ -110,8 +123,17 @@ class Desk:
         return [row["sends_today"] for row in rows]
 
 
+# Only the projector runs: the API answers a create once its read model has it (read-your-writes).
+ROLES = ("projector",)
+
+
 @contextmanager
 def desk(database_url: str, provider: ScriptedProvider | None = None) -> Iterator[Desk]:
-    # Only the projector runs: the API answers a create once its read model has it (read-your-writes).
-    with running_service(database_url, roles=("projector",)) as service:
+    """A desk on a database of its own: for tests that look at state every brand shares."""
+    with running_service(database_url, roles=ROLES) as service:
         yield Desk(service, Client(service), provider or ScriptedProvider())
+
+
+def desk_for_a_new_brand(service: Container, provider: ScriptedProvider | None = None) -> Desk:
+    """A desk for a brand of its own on a service many tests share (each asserts on its brand only)."""
+    return Desk(service, Client(service), provider or ScriptedProvider())

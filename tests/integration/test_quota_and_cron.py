@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
 from commands.campaigns.campaign_lifecycle import pause_campaign, resume_campaign
@@ -118,3 +119,29 @@ def test_two_follow_up_processors_at_once_dispatch_each_step_once(database_url):
         ]
         assert len(dispatched) == 40
         assert dispatch_due_steps(service.app, ids, now) == 0  # and a third run changes nothing
+
+
+def test_the_daily_reset_counts_days_in_utc_whatever_the_servers_own_zone(database_url, monkeypatch):
+    monkeypatch.setenv("TZ", "Asia/Tokyo")  # where 23:30 UTC is already tomorrow
+    time.tzset()
+    try:
+        with running_service(database_url, roles=()) as service:
+            client = Client(service)
+            body = {
+                "channel": "email",
+                "provider": "sandbox",
+                "address": "warm@brand.example",
+                "daily_limit": 1000,
+                "warmup": {"enabled": True, "start_limit": 10, "daily_increment": 1},
+            }
+            client.ok(client.post("/v1/sender-accounts", body), 201)
+            created = service.db.fetch_one("SELECT last_reset_on FROM sender_accounts")["last_reset_on"]
+            late = datetime.combine(created + timedelta(days=2), datetime.min.time(), UTC) + timedelta(
+                hours=23, minutes=30
+            )
+            assert reset_daily_quotas(service.db, late) == 1
+            row = service.db.fetch_one("SELECT warmup_day, limit_today, last_reset_on FROM sender_accounts")
+            assert row == {"warmup_day": 2, "limit_today": 12, "last_reset_on": created + timedelta(days=2)}
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()

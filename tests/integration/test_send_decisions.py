@@ -12,10 +12,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from commands.sending.providers import SendOutcome
 from commands.sending.send_outcomes import MAX_TRANSIENT_TRIES
 from domain.enrollment import Enrollment, StepStatus
-from tests.integration.desk import ScriptedProvider, desk
+from tests.api.api_support import service_on_own_database
+from tests.integration.desk import ROLES, ScriptedProvider, desk, desk_for_a_new_brand
 from tests.support import Client
 
 SATURDAY_NOON = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
@@ -25,101 +28,106 @@ TWO_GROUPS = [*ONE_EMAIL, {"type": "EMAIL", "group": 1, "subject": "Again", "bod
 BUSY = SendOutcome(error="421 try again later")
 
 
+@pytest.fixture(scope="module")
+def service(server_url):
+    """One service for the module: each test works as a brand of its own on it."""
+    with service_on_own_database(server_url, roles=ROLES) as running:
+        yield running
+
+
 def local(day: datetime, hour: int, zone: str) -> datetime:
     """`hour`:00 on `day`'s date in `zone`, as a UTC instant (computed apart from the window code)."""
     return datetime(day.year, day.month, day.day, hour, tzinfo=ZoneInfo(zone)).astimezone(UTC)
 
 
 def test_due_times_follow_each_contacts_zone_and_the_campaigns_window_through_launch_and_enrolment(
-    database_url,
+    service,
 ):
-    with desk(database_url) as d:
-        d.client.sender("email", "sales@brand.example")
-        steps = [
-            *ONE_EMAIL,
-            {"type": "WAIT", "group": 1, "wait_days": 4},
-            {"type": "EMAIL", "group": 1, "subject": "Again", "body": "Hello again"},
-        ]
-        window = {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": "17:00"}
-        people = [
-            {"email": "ann@example.com", "timezone": "Asia/Tokyo"},
-            {"email": "bob@example.com"},  # no zone of his own: the campaign's
-        ]
-        campaign = d.campaign(people, steps, timezone="America/New_York", sending_window=window)
-        ann, bob = d.launch(campaign, SATURDAY_NOON)
+    d = desk_for_a_new_brand(service)
+    d.client.sender("email", "sales@brand.example")
+    steps = [
+        *ONE_EMAIL,
+        {"type": "WAIT", "group": 1, "wait_days": 4},
+        {"type": "EMAIL", "group": 1, "subject": "Again", "body": "Hello again"},
+    ]
+    window = {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": "17:00"}
+    people = [
+        {"email": "ann@example.com", "timezone": "Asia/Tokyo"},
+        {"email": "bob@example.com"},  # no zone of his own: the campaign's
+    ]
+    campaign = d.campaign(people, steps, timezone="America/New_York", sending_window=window)
+    ann, bob = d.launch(campaign, SATURDAY_NOON)
 
-        monday = datetime(2026, 12, 7, tzinfo=UTC)
-        ann_due, bob_due = local(monday, 9, "Asia/Tokyo"), local(monday, 9, "America/New_York")
-        assert (ann_due, bob_due) == (
-            datetime(2026, 12, 7, 0, tzinfo=UTC),
-            datetime(2026, 12, 7, 14, tzinfo=UTC),
-        )
-        assert [e.due_at for e in d.events(ann, Enrollment.GroupScheduled)] == [ann_due]
-        assert [e.due_at for e in d.events(bob, Enrollment.GroupScheduled)] == [bob_due]
+    monday = datetime(2026, 12, 7, tzinfo=UTC)
+    ann_due, bob_due = local(monday, 9, "Asia/Tokyo"), local(monday, 9, "America/New_York")
+    assert (ann_due, bob_due) == (
+        datetime(2026, 12, 7, 0, tzinfo=UTC),
+        datetime(2026, 12, 7, 14, tzinfo=UTC),
+    )
+    assert [e.due_at for e in d.events(ann, Enrollment.GroupScheduled)] == [ann_due]
+    assert [e.due_at for e in d.events(bob, Enrollment.GroupScheduled)] == [bob_due]
 
-        assert d.dispatch([ann, bob], ann_due - timedelta(minutes=1)) == []
-        first = d.dispatch([ann, bob], ann_due + timedelta(minutes=3))
-        assert [x.enrollment_id for x in first] == [ann]
-        assert d.send(first, ann_due + timedelta(minutes=3)).sent == 1
-        assert d.dispatch([bob], bob_due - timedelta(minutes=1)) == []
-        assert d.send(d.dispatch([bob], bob_due), bob_due).sent == 1
+    assert d.dispatch([ann, bob], ann_due - timedelta(minutes=1)) == []
+    first = d.dispatch([ann, bob], ann_due + timedelta(minutes=3))
+    assert [x.enrollment_id for x in first] == [ann]
+    assert d.send(first, ann_due + timedelta(minutes=3)).sent == 1
+    assert d.dispatch([bob], bob_due - timedelta(minutes=1)) == []
+    assert d.send(d.dispatch([bob], bob_due), bob_due).sent == 1
 
-        # Group 1 is one day plus a four-day WAIT after group 0: a Saturday, so the next Monday 09:00.
-        next_monday = monday + timedelta(days=7)
-        assert d.events(ann, Enrollment.GroupScheduled)[-1].due_at == local(next_monday, 9, "Asia/Tokyo")
-        assert d.events(bob, Enrollment.GroupScheduled)[-1].due_at == local(
-            next_monday, 9, "America/New_York"
-        )
+    # Group 1 is one day plus a four-day WAIT after group 0: a Saturday, so the next Monday 09:00.
+    next_monday = monday + timedelta(days=7)
+    assert d.events(ann, Enrollment.GroupScheduled)[-1].due_at == local(next_monday, 9, "Asia/Tokyo")
+    assert d.events(bob, Enrollment.GroupScheduled)[-1].due_at == local(next_monday, 9, "America/New_York")
 
 
 def test_the_fifth_transient_failure_fails_the_step_releases_its_credit_and_gives_the_quota_back(
-    database_url,
+    service,
 ):
-    with desk(database_url, ScriptedProvider([BUSY])) as d:
-        d.client.sender("email", "sales@brand.example")
-        campaign = d.campaign([{"email": "ann@example.com"}], ONE_EMAIL)
-        [ann] = d.launch(campaign, MONDAY_TEN)
-        now = MONDAY_TEN
-        for attempt in range(1, MAX_TRANSIENT_TRIES + 1):
-            dispatches = d.dispatch([ann], now)
-            assert len(dispatches) == 1, f"attempt {attempt} was not dispatched at its due time"
-            report = d.send(dispatches, now)
-            assert d.sends_today() == [0], "the quota of a send that did not happen comes back"
-            if attempt < MAX_TRANSIENT_TRIES:
-                assert (report.deferred, report.failed) == (1, 0)
-                assert d.enrollment(ann).status_of(dispatches[0].step_id) is not StepStatus.FAILED
-                now = d.events(ann, Enrollment.StepDeferred)[-1].due_at
-        assert (report.deferred, report.failed) == (0, 1)
-        assert len(d.provider.sent) == 5 == MAX_TRANSIENT_TRIES
-        [failed] = d.events(ann, Enrollment.StepFailed)
-        assert failed.reason == "gave up after 5 transient errors: 421 try again later"
-        assert failed.credits_released == 1
-        assert d.dispatch([ann], now + timedelta(days=30)) == []  # nothing is tried a sixth time
+    d = desk_for_a_new_brand(service, ScriptedProvider([BUSY]))
+    d.client.sender("email", "sales@brand.example")
+    campaign = d.campaign([{"email": "ann@example.com"}], ONE_EMAIL)
+    [ann] = d.launch(campaign, MONDAY_TEN)
+    now = MONDAY_TEN
+    for attempt in range(1, MAX_TRANSIENT_TRIES + 1):
+        dispatches = d.dispatch([ann], now)
+        assert len(dispatches) == 1, f"attempt {attempt} was not dispatched at its due time"
+        report = d.send(dispatches, now)
+        assert d.sends_today() == [0], "the quota of a send that did not happen comes back"
+        if attempt < MAX_TRANSIENT_TRIES:
+            assert (report.deferred, report.failed) == (1, 0)
+            assert d.enrollment(ann).status_of(dispatches[0].step_id) is not StepStatus.FAILED
+            now = d.events(ann, Enrollment.StepDeferred)[-1].due_at
+    assert (report.deferred, report.failed) == (0, 1)
+    assert len(d.provider.sent) == 5 == MAX_TRANSIENT_TRIES
+    [failed] = d.events(ann, Enrollment.StepFailed)
+    assert failed.reason == "gave up after 5 transient errors: 421 try again later"
+    assert failed.credits_released == 1
+    assert d.dispatch([ann], now + timedelta(days=30)) == []  # nothing is tried a sixth time
 
-        d.settle(now)
-        reservation = d.reservation(campaign)
-        assert (reservation.consumed, reservation.released, reservation.outstanding) == (0, 1, 0)
+    d.settle(now)
+    reservation = d.reservation(campaign)
+    assert (reservation.consumed, reservation.released, reservation.outstanding) == (0, 1, 0)
 
 
-def test_a_step_at_the_daily_cap_is_deferred_once_to_the_next_midnight_utc(database_url):
-    with desk(database_url) as d:
-        d.client.sender("email", "sales@brand.example", daily_limit=1)
-        people = [{"email": f"c{i}@example.com"} for i in range(3)]
-        campaign = d.campaign(people, ONE_EMAIL)
-        enrollments = d.launch(campaign, MONDAY_TEN)
-        report = d.send(d.dispatch(enrollments, MONDAY_TEN), MONDAY_TEN)
-        assert (report.sent, report.deferred) == (1, 2)
+def test_a_step_at_the_daily_cap_is_deferred_once_to_the_next_midnight_utc(service):
+    d = desk_for_a_new_brand(service)
+    d.client.sender("email", "sales@brand.example", daily_limit=1)
+    people = [{"email": f"c{i}@example.com"} for i in range(3)]
+    campaign = d.campaign(people, ONE_EMAIL)
+    enrollments = d.launch(campaign, MONDAY_TEN)
+    report = d.send(d.dispatch(enrollments, MONDAY_TEN), MONDAY_TEN)
+    assert (report.sent, report.deferred) == (1, 2)
 
-        tuesday = datetime(2026, 12, 8, tzinfo=UTC)
-        deferrals = {e: d.events(e, Enrollment.StepDeferred) for e in enrollments}
-        waiting = [e for e, found in deferrals.items() if found]
-        assert len(waiting) == 2
-        assert all([x.due_at for x in deferrals[e]] == [tuesday] for e in waiting)
+    tuesday = datetime(2026, 12, 8, tzinfo=UTC)
+    deferrals = {e: d.events(e, Enrollment.StepDeferred) for e in enrollments}
+    waiting = [e for e, found in deferrals.items() if found]
+    assert len(waiting) == 2
+    assert all([x.due_at for x in deferrals[e]] == [tuesday] for e in waiting)
 
-        for later in (MONDAY_TEN + timedelta(minutes=1), tuesday - timedelta(seconds=1)):
-            assert d.dispatch(enrollments, later) == []  # no retry storm before the reset
-        assert all(len(d.events(e, Enrollment.StepDeferred)) == 1 for e in waiting)
-        assert len(d.dispatch(enrollments, tuesday)) == 2
+    for later in (MONDAY_TEN + timedelta(minutes=1), tuesday - timedelta(seconds=1)):
+        assert d.dispatch(enrollments, later) == []  # no retry storm before the reset
+    assert all(len(d.events(e, Enrollment.StepDeferred)) == 1 for e in waiting)
+    assert len(d.dispatch(enrollments, tuesday)) == 2
 
 
 def test_settling_again_after_the_position_was_lost_changes_no_total(database_url):
@@ -144,29 +152,29 @@ def test_settling_again_after_the_position_was_lost_changes_no_total(database_ur
         assert d.app.ledger(d.client.brand_id).balance == balance
 
 
-def test_a_redelivered_dispatch_of_a_step_already_sent_is_skipped_and_claims_no_quota(database_url):
-    with desk(database_url) as d:
-        d.client.sender("email", "sales@brand.example")
-        campaign = d.campaign([{"email": "ann@example.com"}], ONE_EMAIL)
-        [ann] = d.launch(campaign, MONDAY_TEN)
-        dispatches = d.dispatch([ann], MONDAY_TEN)
-        assert d.send(dispatches, MONDAY_TEN).sent == 1
-        assert d.sends_today() == [1]
+def test_a_redelivered_dispatch_of_a_step_already_sent_is_skipped_and_claims_no_quota(service):
+    d = desk_for_a_new_brand(service)
+    d.client.sender("email", "sales@brand.example")
+    campaign = d.campaign([{"email": "ann@example.com"}], ONE_EMAIL)
+    [ann] = d.launch(campaign, MONDAY_TEN)
+    dispatches = d.dispatch([ann], MONDAY_TEN)
+    assert d.send(dispatches, MONDAY_TEN).sent == 1
+    assert d.sends_today() == [1]
 
-        again = d.send(dispatches, MONDAY_TEN + timedelta(minutes=5))
-        assert (again.skipped, again.sent) == (1, 0)
-        assert d.sends_today() == [1]
-        assert len(d.provider.sent) == 1 and d.provider.lookups == 0
-        assert len(d.events(ann, Enrollment.StepAttempted)) == 1
+    again = d.send(dispatches, MONDAY_TEN + timedelta(minutes=5))
+    assert (again.skipped, again.sent) == (1, 0)
+    assert d.sends_today() == [1]
+    assert len(d.provider.sent) == 1 and d.provider.lookups == 0
+    assert len(d.events(ann, Enrollment.StepAttempted)) == 1
 
 
-def test_another_brands_suppression_list_does_not_touch_this_brands_launch(database_url):
-    with desk(database_url) as d:
-        d.client.sender("email", "sales@brand.example")
-        other = Client(d.service)
-        other.ok(other.post("/v1/suppressions", {"address": "ann@example.com", "reason": "theirs"}), 201)
-        campaign = d.campaign([{"email": "ann@example.com"}, {"email": "bob@example.com"}], ONE_EMAIL)
-        enrollments = d.launch(campaign, MONDAY_TEN)
-        assert len(enrollments) == 2 and d.reservation(campaign).reserved == 2
-        assert d.send(d.dispatch(enrollments, MONDAY_TEN), MONDAY_TEN).sent == 2
-        assert sorted(m.to for m in d.provider.sent) == ["ann@example.com", "bob@example.com"]
+def test_another_brands_suppression_list_does_not_touch_this_brands_launch(service):
+    d = desk_for_a_new_brand(service)
+    d.client.sender("email", "sales@brand.example")
+    other = Client(d.service)
+    other.ok(other.post("/v1/suppressions", {"address": "ann@example.com", "reason": "theirs"}), 201)
+    campaign = d.campaign([{"email": "ann@example.com"}, {"email": "bob@example.com"}], ONE_EMAIL)
+    enrollments = d.launch(campaign, MONDAY_TEN)
+    assert len(enrollments) == 2 and d.reservation(campaign).reserved == 2
+    assert d.send(d.dispatch(enrollments, MONDAY_TEN), MONDAY_TEN).sent == 2
+    assert sorted(m.to for m in d.provider.sent) == ["ann@example.com", "bob@example.com"]

@@ -1,0 +1,244 @@
+"""Each outcome of a provider call, recorded exactly: the event, its reason and its time, the
+report's counts, the quota, and what a later delivery of the same step does.
+
+The clock is in the test's hand (tests/integration/desk.py): every use case is called at a moment
+the test chooses, so the backoff after each transient failure is checked to the second.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+import pytest
+
+from commands.campaigns.campaign_lifecycle import pause_campaign
+from commands.sending.providers import SendOutcome
+from commands.sending.send_outcomes import SendReport, retry_delay
+from domain.enrollment import Enrollment, StepStatus
+from tests.api.api_support import service_on_own_database
+from tests.integration.desk import LOST, ROLES, ScriptedProvider, desk_for_a_new_brand
+
+NOW = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
+ONE_EMAIL = [{"type": "EMAIL", "group": 0, "subject": "Hi", "body": "Hello"}]
+REFUSED = SendOutcome(error="550 no such mailbox", permanent=True)
+BUSY = SendOutcome(error="421 try again later")
+
+
+class WorkerDied(Exception):
+    pass
+
+
+@pytest.fixture(scope="module")
+def service(server_url):
+    """One service for the module: each test works as a brand of its own on it."""
+    with service_on_own_database(server_url, roles=ROLES) as running:
+        yield running
+
+
+def test_sent_failed_deferred_and_withdrawn_are_each_recorded_with_reason_time_and_count(service):
+    script = {"bob@example.com": [REFUSED], "cy@example.com": [BUSY]}
+    d = desk_for_a_new_brand(service, ScriptedProvider(per_address=script))
+    account = d.client.sender("email", "sales@brand.example")
+    people = [{"email": f"{name}@example.com"} for name in ("ann", "bob", "cy", "dee")]
+    campaign = d.campaign(people, ONE_EMAIL)
+    ann, bob, cy, dee = d.launch(campaign, NOW)
+    dispatches = d.dispatch([ann, bob, cy, dee], NOW)
+    d.service.db.execute(  # dee's suppression arrives while her dispatch is on its way
+        "INSERT INTO suppressions (brand_id, address, reason, created_at) VALUES (%s, %s, 'STOP', now())",
+        (d.client.brand_id, "dee@example.com"),
+    )
+    report = d.send(dispatches, NOW)
+
+    assert report == SendReport(sent=1, failed=1, deferred=1, withdrawn=1)
+    assert sorted(m.to for m in d.provider.sent) == [
+        "ann@example.com",
+        "bob@example.com",
+        "cy@example.com",
+    ]
+    step = dispatches[0].step_id
+    [sent] = d.events(ann, Enrollment.StepSent)
+    assert (sent.campaign_id, sent.step_id, sent.channel, sent.credits) == (campaign, step, "email", 1)
+    assert (sent.sender_account_id, sent.sent_at, sent.personalisation) == (
+        account["id"],
+        NOW,
+        "template",
+    )
+    assert sent.provider_message_id == d.provider.accepted[f"{ann}:{step}"]
+    [failed] = d.events(bob, Enrollment.StepFailed)
+    assert (failed.reason, failed.credits_released, failed.failed_at) == ("550 no such mailbox", 1, NOW)
+    [deferred] = d.events(cy, Enrollment.StepDeferred)
+    assert (deferred.reason, deferred.due_at) == (
+        "transient: 421 try again later",
+        NOW + timedelta(seconds=30),
+    )
+    [withdrawn] = d.events(dee, Enrollment.StepWithdrawn)
+    assert withdrawn.reason == "address suppressed (checked right before sending)"
+    assert (withdrawn.credits_released, withdrawn.withdrawn_at) == (1, NOW)
+    assert d.sends_today() == [1]  # only the send that happened keeps its quota
+    assert [d.enrollment(e).status_of(step) for e in (ann, bob, dee)] == [
+        StepStatus.SENT,
+        StepStatus.FAILED,
+        StepStatus.WITHDRAWN,
+    ]
+
+
+def test_each_transient_failure_waits_twice_as_long_as_the_one_before(service):
+    d = desk_for_a_new_brand(service, ScriptedProvider([BUSY]))
+    d.client.sender("email", "sales@brand.example")
+    [ann] = d.launch(d.campaign([{"email": "ann@example.com"}], ONE_EMAIL), NOW)
+    now, waits = NOW, []
+    for _ in range(4):
+        d.send(d.dispatch([ann], now), now)
+        due = d.events(ann, Enrollment.StepDeferred)[-1].due_at
+        waits.append(due - now)
+        now = due
+    assert waits == [timedelta(seconds=s) for s in (30, 60, 120, 240)]
+    assert [retry_delay(n) for n in (0, 1, 2, 8, 20)] == [
+        timedelta(seconds=30),
+        timedelta(seconds=30),
+        timedelta(seconds=60),
+        timedelta(hours=1),
+        timedelta(hours=1),
+    ]
+
+
+def test_a_campaign_paused_after_dispatch_cancels_the_step_and_takes_no_quota(service):
+    d = desk_for_a_new_brand(service)
+    d.client.sender("email", "sales@brand.example")
+    campaign = d.campaign([{"email": "ann@example.com"}], ONE_EMAIL)
+    [ann] = d.launch(campaign, NOW)
+    dispatches = d.dispatch([ann], NOW)
+    pause_campaign(d.app, d.client.brand_id, campaign, NOW)
+    report = d.send(dispatches, NOW + timedelta(seconds=5))
+    assert report == SendReport(cancelled=1)
+    [cancelled] = d.events(ann, Enrollment.StepCancelled)
+    assert (cancelled.reason, cancelled.cancelled_at) == ("campaign PAUSED", NOW + timedelta(seconds=5))
+    assert d.provider.sent == [] and d.sends_today() == [0]
+
+
+def test_an_attempt_cut_short_then_paused_asks_the_provider_and_sends_nothing(service):
+    def crash(_message) -> None:
+        raise WorkerDied("the worker died mid-call")
+
+    provider = ScriptedProvider([BUSY], during=crash)
+    d = desk_for_a_new_brand(service, provider)
+    d.client.sender("email", "sales@brand.example")
+    campaign = d.campaign([{"email": "ann@example.com"}], ONE_EMAIL)
+    [ann] = d.launch(campaign, NOW)
+    dispatches = d.dispatch([ann], NOW)
+    with pytest.raises(WorkerDied):
+        d.send(dispatches, NOW)
+    assert d.enrollment(ann).status_of(dispatches[0].step_id) is StepStatus.ATTEMPTED
+    pause_campaign(d.app, d.client.brand_id, campaign, NOW)
+    provider.during = None
+
+    report = d.send(dispatches, NOW + timedelta(minutes=15))  # the sweeper's redelivery
+    assert report == SendReport(cancelled=1)
+    assert (len(provider.sent), provider.lookups) == (1, 1)
+    [cancelled] = d.events(ann, Enrollment.StepCancelled)
+    assert cancelled.reason == "withheld: the campaign is not active"
+
+
+def test_a_send_whose_answer_was_lost_is_found_at_the_provider_and_not_sent_again(service):
+    d = desk_for_a_new_brand(service, ScriptedProvider([LOST, SendOutcome(provider_message_id="second")]))
+    d.client.sender("email", "sales@brand.example")
+    [ann] = d.launch(d.campaign([{"email": "ann@example.com"}], ONE_EMAIL), NOW)
+    first = d.send(d.dispatch([ann], NOW), NOW)
+    assert first == SendReport(deferred=1)
+    due = d.events(ann, Enrollment.StepDeferred)[-1].due_at
+
+    again = d.send(d.dispatch([ann], due), due)
+    assert again == SendReport(sent=1)
+    assert len(d.provider.sent) == 1 and d.provider.lookups == 1
+    [sent] = d.events(ann, Enrollment.StepSent)
+    assert sent.provider_message_id == "lost-1"
+    assert len(d.events(ann, Enrollment.StepAttempted)) == 2
+
+
+def test_an_outcome_recorded_while_another_worker_wrote_the_same_enrollment_is_recorded_once(service):
+    steps = [*ONE_EMAIL, {"type": "SMS", "group": 0, "body": "Hello"}]
+    d = desk_for_a_new_brand(service)
+    d.client.sender("email", "sales@brand.example")
+    d.client.sender("sms", "+14155550000")
+    [ann] = d.launch(d.campaign([{"email": "ann@example.com", "phone": "+14155550123"}], steps), NOW)
+    dispatches = d.dispatch([ann], NOW)
+    email = next(x for x in dispatches if x.channel == "email")
+    text = next(x for x in dispatches if x.channel == "sms")
+
+    def the_sms_worker_writes_meanwhile(_message) -> None:
+        enrollment = d.enrollment(ann)
+        enrollment.attempt(text.step_id, "sms-account", NOW)
+        d.app.save(enrollment)
+
+    d.provider.during = the_sms_worker_writes_meanwhile
+    assert d.send([email], NOW) == SendReport(sent=1)
+    assert len(d.events(ann, Enrollment.StepSent)) == 1
+    current = d.enrollment(ann)
+    assert current.status_of(email.step_id) is StepStatus.SENT
+    assert current.status_of(text.step_id) is StepStatus.ATTEMPTED  # the other worker's write stands
+    assert sorted(d.sends_today()) == [0, 1]
+
+
+def test_the_message_carries_the_rendered_text_and_whom_it_is_for_and_from(service):
+    steps = [
+        {"type": "EMAIL", "group": 0, "subject": "Hi {{first_name|there}}", "body": "From {{company|us}}"},
+        {"type": "VOICEMAIL", "group": 0, "audio_url": "https://brand.example/hi.mp3"},
+    ]
+    d = desk_for_a_new_brand(service)
+    mail = d.client.sender("email", "sales@brand.example")
+    voice = d.client.sender("voice", "+14155550001")
+    people = [{"email": "ann@example.com", "phone": "+14155550123", "first_name": "Ann"}]
+    campaign = d.campaign(people, steps)
+    [ann] = d.launch(campaign, NOW)
+    dispatches = d.dispatch([ann], NOW)
+    assert d.send(dispatches, NOW) == SendReport(sent=2)
+    contact = d.enrollment(ann).contact_id
+    by_channel = {m.channel: m for m in d.provider.sent}
+    email, voicemail = by_channel["email"], by_channel["voicemail"]
+    step = {x.channel: x.step_id for x in dispatches}
+    assert (email.to, email.sender, email.sender_account_id) == (
+        "ann@example.com",
+        mail["address"],
+        mail["id"],
+    )
+    assert (email.subject, email.body, email.audio_url) == ("Hi Ann", "From us", None)
+    assert (email.message_key, email.step_id) == (f"{ann}:{step['email']}", step["email"])
+    assert (email.campaign_id, email.contact_id, email.brand_id) == (
+        str(campaign),
+        str(contact),
+        str(d.client.brand_id),
+    )
+    assert (voicemail.to, voicemail.sender, voicemail.audio_url) == (
+        "+14155550123",
+        voice["address"],
+        "https://brand.example/hi.mp3",
+    )
+    assert voicemail.message_key == f"{ann}:{step['voicemail']}"
+
+
+def test_a_field_the_template_needs_and_the_contact_lacks_fails_the_step_for_good(service):
+    steps = [{"type": "EMAIL", "group": 0, "subject": "Hi {{first_name}}", "body": "Hello"}]
+    d = desk_for_a_new_brand(service)
+    d.client.sender("email", "sales@brand.example")
+    campaign = d.campaign([{"email": "ann@example.com", "first_name": "Ann"}], steps)
+    [ann] = d.launch(campaign, NOW)
+    d.service.db.execute("UPDATE contacts SET first_name = NULL WHERE email = 'ann@example.com'")
+    assert d.send(d.dispatch([ann], NOW), NOW) == SendReport(failed=1)
+    [failed] = d.events(ann, Enrollment.StepFailed)
+    assert failed.reason == "template field 'first_name' is missing"
+    assert d.provider.sent == [] and d.sends_today() == [0]
+
+
+def test_a_batch_skips_a_repeated_dispatch_an_unknown_enrollment_and_stale_deliveries(service):
+    d = desk_for_a_new_brand(service)
+    d.client.sender("email", "sales@brand.example")
+    campaign = d.campaign([{"email": "ann@example.com"}, {"email": "bob@example.com"}], ONE_EMAIL)
+    ann, bob = d.launch(campaign, NOW)
+    dispatches = d.dispatch([ann, bob], NOW)
+    unknown = dispatches[0].__class__(uuid4(), campaign, dispatches[0].step_id, "email")
+    report = d.send([dispatches[0], dispatches[0], unknown, dispatches[1]], NOW)
+    assert report == SendReport(sent=2, skipped=2)
+    assert len(d.provider.sent) == 2 and d.sends_today() == [2]
+    assert d.send(dispatches, NOW) == SendReport(skipped=2)  # both sent already
+    assert len(d.provider.sent) == 2 and d.sends_today() == [2]
