@@ -223,7 +223,10 @@ def test_a_field_the_template_needs_and_the_contact_lacks_fails_the_step_for_goo
     d.client.sender("email", "sales@brand.example")
     campaign = d.campaign([{"email": "ann@example.com", "first_name": "Ann"}], steps)
     [ann] = d.launch(campaign, NOW)
-    d.service.db.execute("UPDATE contacts SET first_name = NULL WHERE email = 'ann@example.com'")
+    d.service.db.execute(
+        "UPDATE contacts SET first_name = NULL WHERE brand_id = %s AND email = 'ann@example.com'",
+        (d.client.brand_id,),
+    )
     assert d.send(d.dispatch([ann], NOW), NOW) == SendReport(failed=1)
     [failed] = d.events(ann, Enrollment.StepFailed)
     assert failed.reason == "template field 'first_name' is missing"

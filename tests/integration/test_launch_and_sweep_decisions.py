@@ -1,0 +1,117 @@
+"""A launch's reservation and its refusals, and the sweeper's redispatch, asserted exactly with
+the clock in the test's hand: what is reserved, every reason a campaign cannot run listed at
+once, nothing reserved on a refusal, and a step in flight dispatched again only past its lease.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+import pytest
+
+from commands.campaigns.campaign_lifecycle import pause_campaign
+from commands.campaigns.launch_campaign import CannotRun, estimated_launch_cost, launch_campaign
+from commands.sending.redispatch_steps import redispatch_stale_steps
+from commands.sending.send_outcomes import SendReport
+from domain.campaign import CampaignStatus
+from domain.enrollment import Enrollment
+from domain.errors import IllegalTransition, InsufficientCredits
+from tests.api.api_support import service_on_own_database
+from tests.integration.desk import ROLES, desk_for_a_new_brand
+
+NOW = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
+LEASE = timedelta(minutes=10)
+ONE_EMAIL = [{"type": "EMAIL", "group": 0, "subject": "Hi", "body": "Hello"}]
+
+
+@pytest.fixture(scope="module")
+def service(server_url):
+    """One service for the module: each test works as a brand of its own on it."""
+    with service_on_own_database(server_url, roles=ROLES) as running:
+        yield running
+
+
+def test_a_launch_reserves_one_credit_per_eligible_contact_and_step(service):
+    d = desk_for_a_new_brand(service)
+    d.client.sender("email", "sales@brand.example")
+    d.client.sender("sms", "+14155550000")
+    steps = [*ONE_EMAIL, {"type": "SMS", "group": 1, "body": "Hello"}]
+    people = [{"email": "ann@example.com", "phone": "+14155550123"}, {"email": "bob@example.com"}]
+    campaign = d.campaign(people, steps)
+    assert estimated_launch_cost(d.app, d.service.db, d.client.brand_id, campaign) == 3
+    launched = launch_campaign(d.app, d.service.db, d.client.brand_id, campaign, NOW)
+    assert (launched.campaign_id, launched.credits_reserved) == (campaign, 3)
+    assert launched.position == d.app.recorder.max_notification_id()
+    assert d.reservation(campaign).reserved == 3
+    assert d.app.campaign(campaign).status is CampaignStatus.ACTIVE
+    with pytest.raises(IllegalTransition, match="cannot launch a campaign that is ACTIVE"):
+        launch_campaign(d.app, d.service.db, d.client.brand_id, campaign, NOW)
+
+
+def test_every_reason_a_campaign_cannot_run_is_listed_and_nothing_is_reserved(service):
+    d = desk_for_a_new_brand(service)
+    d.client.sender("email", "sales@brand.example")
+    steps = [
+        {"type": "EMAIL", "group": 0, "subject": "Hi {{first_name}}", "body": "Hello"},
+        {"type": "SMS", "group": 0, "body": "Hello"},
+    ]
+    campaign = d.campaign([{"email": "ann@example.com"}], steps)
+    with pytest.raises(CannotRun) as refused:
+        launch_campaign(d.app, d.service.db, d.client.brand_id, campaign, NOW)
+    contact = d.service.db.fetch_one(
+        "SELECT id FROM contacts WHERE brand_id = %s AND email = 'ann@example.com'", (d.client.brand_id,)
+    )["id"]
+    assert refused.value.problems == [
+        "no active sender account for channel sms",
+        f"template field 'first_name' has no fallback and 1 contact(s) lack it: {contact}",
+    ]
+    assert refused.value.details() == {"problems": refused.value.problems}
+    assert str(refused.value) == "; ".join(refused.value.problems)
+    assert d.app.campaign(campaign).status is CampaignStatus.DRAFT
+    assert d.app.ledger(d.client.brand_id).balance == 1000
+    assert d.service.db.fetch_all("SELECT 1 FROM launch_audiences WHERE campaign_id = %s", (campaign,)) == []
+
+
+def test_a_launch_the_balance_cannot_cover_is_refused_saying_how_much(service):
+    d = desk_for_a_new_brand(service)
+    d.client.sender("email", "sales@brand.example")
+    campaign = d.campaign([{"email": "ann@example.com"}], ONE_EMAIL)
+    ledger = d.app.ledger(d.client.brand_id)
+    ledger.reserve(uuid4(), 1000, NOW)  # another campaign holds the whole plan
+    d.app.save(ledger)
+    with pytest.raises(InsufficientCredits) as short:
+        launch_campaign(d.app, d.service.db, d.client.brand_id, campaign, NOW)
+    assert short.value.details() == {"needed": 1, "available": 0}
+    assert d.app.campaign(campaign).status is CampaignStatus.DRAFT
+
+
+def test_a_step_in_flight_is_dispatched_again_only_past_its_lease_and_only_while_active(service):
+    d = desk_for_a_new_brand(service)
+    d.client.sender("email", "sales@brand.example")
+    campaign = d.campaign([{"email": "ann@example.com"}, {"email": "bob@example.com"}], ONE_EMAIL)
+    ann, bob = d.launch(campaign, NOW)
+    dispatched = d.dispatch([ann, bob], NOW)  # and then their messages were lost
+    assert len(dispatched) == 2
+    assert redispatch_stale_steps(d.app, campaign, [ann, bob], NOW + LEASE - timedelta(seconds=1), LEASE) == 0
+    assert redispatch_stale_steps(d.app, campaign, [ann, bob], NOW + LEASE, LEASE) == 2
+    again = [e for e in d.events(ann, Enrollment.StepDispatched) if e.redispatched]
+    assert [(e.dispatched_at, e.channel) for e in again] == [(NOW + LEASE, "email")]
+    assert d.send(d.dispatch([ann, bob], NOW + LEASE), NOW + LEASE) == SendReport(sent=2)
+
+    other = d.campaign([{"email": "cy@example.com"}], ONE_EMAIL)
+    [cy] = d.launch(other, NOW)
+    d.dispatch([cy], NOW)
+    pause_campaign(d.app, d.client.brand_id, other, NOW)
+    assert redispatch_stale_steps(d.app, other, [cy], NOW + 2 * LEASE, LEASE) == 0
+    assert redispatch_stale_steps(d.app, campaign, [cy], NOW + 2 * LEASE, LEASE) == 0  # not its campaign
+
+
+def test_reports_add_up_field_by_field():
+    reports = [
+        SendReport(sent=2, failed=1),
+        SendReport(sent=1, skipped=3, withdrawn=1),
+        SendReport(deferred=4),
+    ]
+    assert SendReport.total(reports) == SendReport(sent=3, failed=1, skipped=3, deferred=4, withdrawn=1)
+    assert SendReport.total([]) == SendReport()
