@@ -14,6 +14,7 @@ from uuid import UUID
 from cryptography.fernet import Fernet
 
 from commands.sending.personalisation import Personalised
+from consumers.providers.sandbox import SandboxProvider
 from domain.enrollment import Enrollment
 from tests.support import Client, contacts, eventually, running_service
 
@@ -156,14 +157,18 @@ def test_many_contacts_lacking_a_field_are_capped_in_the_listing_with_the_total(
 
 
 def test_a_channel_whose_accounts_use_a_provider_without_an_adapter_cannot_launch(database_url):
-    with running_service(database_url, credentials_key=Fernet.generate_key().decode()) as service:
+    def sandbox_only(db):  # a build without the Twilio adapter
+        return {"sandbox": SandboxProvider(db)}
+
+    key = Fernet.generate_key().decode()
+    with running_service(database_url, providers=sandbox_only, credentials_key=key) as service:
         client = Client(service)
         twilio = {"account_sid": "AC" + "1" * 32, "auth_token": "t"}
         body = {"channel": "sms", "provider": "twilio", "address": "+14155550100", "credentials": twilio}
         client.ok(client.post("/v1/sender-accounts", body), 201)
         campaign_id = client.campaign(client.lead_group(contacts(2)), [{**SMS, "group": 0}])
         (problem,) = _problem(_launch(client, campaign_id), 422)["problems"]
-        assert "channel sms" in problem and "provider this build can send through (gmail, sandbox)" in problem
+        assert "channel sms" in problem and "provider this build can send through (sandbox)" in problem
 
 
 def test_a_draft_shows_the_credits_its_launch_would_reserve_and_launch_reserves_exactly_that(database_url):
