@@ -10,12 +10,15 @@ row never keeps every other brand's quota from resetting.
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from storage import containment, parked
 from storage.database import Database
+
+log = logging.getLogger(__name__)
 
 FOLLOWER = "daily_reset"
 
@@ -40,6 +43,7 @@ def reset_daily_quotas(db: Database, now: datetime) -> int:
     except Exception as error:
         if containment.transient(error):
             raise
+        log.warning("daily reset of every account at once failed (%s); resetting them one by one", error)
     due = db.fetch_all(
         "SELECT id, brand_id FROM sender_accounts WHERE last_reset_on < %s AND NOT (id = ANY(%s::uuid[]))",
         (today, skip),

@@ -127,9 +127,8 @@ def _still_ours(
     for attempt in mine:
         step, seen = attempt.dispatch.step_id, attempt.enrollment
         current = fresh.get(seen.id, seen)
-        if current.status_of(step) is not StepStatus.ATTEMPTED or current.attempts.get(
-            step
-        ) != seen.attempts.get(step):
+        expected = StepStatus.ATTEMPTED if attempt.may_send else seen.status_of(step)
+        if current.status_of(step) is not expected or current.attempts.get(step) != seen.attempts.get(step):
             report.skipped += 1
             continue
         attempt.enrollment = current

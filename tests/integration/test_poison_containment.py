@@ -7,6 +7,7 @@ the midnight reset cannot update. Each time, another brand runs a whole campaign
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
@@ -157,7 +158,7 @@ def test_an_enormous_warmup_increment_no_longer_stops_the_midnight_reset(databas
         assert rows[bad["id"]]["limit_today"] == rows[bad["id"]]["daily_limit"]  # capped, not overflowed
 
 
-def test_an_account_the_reset_cannot_update_is_parked_and_the_others_are_reset(database_url):
+def test_an_account_the_reset_cannot_update_is_parked_and_the_others_are_reset(database_url, caplog):
     with running_service(database_url, roles=()) as service:
         hostile, other = Client(service), Client(service)
         bad = hostile.sender("email", "broken@hostile.example")
@@ -186,3 +187,8 @@ def test_an_account_the_reset_cannot_update_is_parked_and_the_others_are_reset(d
         assert (item["item"], item["status"], item["brand_id"]) == (bad["id"], "parked", hostile.brand_id)
         assert item["attempts"] == containment.PERIODIC_TRIES
         assert "this row cannot be updated" in item["error"]
+        # Parked, the account is left out of the one statement that resets everyone else.
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="commands.sending.daily_reset"):
+            assert reset_daily_quotas(service.db, day + timedelta(days=containment.PERIODIC_TRIES + 1)) == 1
+        assert "one by one" not in caplog.text

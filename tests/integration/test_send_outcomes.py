@@ -245,3 +245,36 @@ def test_a_batch_skips_a_repeated_dispatch_an_unknown_enrollment_and_stale_deliv
     assert len(d.provider.sent) == 2 and d.sends_today() == [2]
     assert d.send(dispatches, NOW) == SendReport(skipped=2)  # both sent already
     assert len(d.provider.sent) == 2 and d.sends_today() == [2]
+
+
+def test_a_contacts_follow_up_comes_from_the_account_that_sent_the_first_step(service):
+    steps = [*ONE_EMAIL, {"type": "EMAIL", "group": 1, "subject": "Again", "body": "Hello again"}]
+    d = desk_for_a_new_brand(service)
+    d.client.sender("email", "one@brand.example")
+    d.client.sender("email", "two@brand.example")
+    [ann] = d.launch(d.campaign([{"email": "ann@example.com"}], steps), NOW)
+    d.send(d.dispatch([ann], NOW), NOW)
+    [first] = d.events(ann, Enrollment.StepSent)
+    # The first account is now the busier one: rotation alone would pick the other.
+    d.service.db.execute(
+        "UPDATE sender_accounts SET sends_today = 50 WHERE id = %s", (first.sender_account_id,)
+    )
+    later = NOW + timedelta(days=1)
+    assert d.send(d.dispatch([ann], later), later) == SendReport(sent=1)
+    assert d.events(ann, Enrollment.StepSent)[-1].sender_account_id == first.sender_account_id
+
+
+def test_a_step_whose_answer_was_lost_and_whose_campaign_then_paused_is_found_and_recorded(service):
+    d = desk_for_a_new_brand(service, ScriptedProvider([LOST]))
+    account = d.client.sender("email", "sales@brand.example")
+    campaign = d.campaign([{"email": "ann@example.com"}], ONE_EMAIL)
+    [ann] = d.launch(campaign, NOW)
+    assert d.send(d.dispatch([ann], NOW), NOW) == SendReport(deferred=1)
+    due = d.events(ann, Enrollment.StepDeferred)[-1].due_at
+    dispatches = d.dispatch([ann], due)  # on its way to a worker when the campaign is paused
+    pause_campaign(d.app, d.client.brand_id, campaign, due)
+    assert d.send(dispatches, due) == SendReport(sent=1)
+    [sent] = d.events(ann, Enrollment.StepSent)
+    assert (sent.provider_message_id, sent.sender_account_id) == ("lost-1", account["id"])
+    assert [a.sender_account_id for a in d.events(ann, Enrollment.StepAttempted)] == [account["id"]] * 2
+    assert len(d.provider.sent) == 1

@@ -40,33 +40,40 @@ def position(d) -> int:
     return row["position"] if row else 0
 
 
-def test_a_batch_consumes_sends_releases_failures_and_closes_with_its_reason(database_url):
-    with desk(database_url, ScriptedProvider(per_address={"bob@example.com": [REFUSED]})) as d:
+def test_a_batch_consumes_sends_releases_failures_and_closes_with_its_reason(database_url, caplog):
+    refused = {"bob@example.com": [REFUSED], "cy@example.com": [REFUSED]}
+    with desk(database_url, ScriptedProvider(per_address=refused)) as d:
         d.client.sender("email", "sales@brand.example")
-        people = [{"email": "ann@example.com"}, {"email": "bob@example.com"}]
+        people = [{"email": "ann@example.com"}, {"email": "bob@example.com"}, {"email": "cy@example.com"}]
         campaign = d.campaign(people, TWO_GROUPS)
         enrollments = d.launch(campaign, NOW)
         d.send(d.dispatch(enrollments, NOW), NOW)
         head = d.app.recorder.max_notification_id()
 
-        assert settle_next_batch(d.app, d.service.db, NOW) == 2  # one send, one failure
+        with caplog.at_level(logging.WARNING, logger="commands.credits.settle_credits"):
+            assert settle_next_batch(d.app, d.service.db, NOW) == 3  # one send, two failures
+        assert caplog.records == []  # every send was within the reservation
         assert position(d) == head
         assert settle_next_batch(d.app, d.service.db, NOW) == 1  # past its own ledger events only
         assert settle_next_batch(d.app, d.service.db, NOW) == 0  # nothing new: idle
         [consumed] = ledger_events(d, CreditLedger.CreditsConsumed)
         assert (consumed.campaign_id, consumed.amount, consumed.consumed_at) == (campaign, 1, NOW)
         [released] = ledger_events(d, CreditLedger.CreditsReleased)
-        assert (released.amount, released.reason) == (1, "steps that will not be sent")
+        assert (released.amount, released.reason, released.released_at) == (
+            2,
+            "steps that will not be sent",
+            NOW,
+        )
         assert consumed.settled_through == released.settled_through <= head
 
         complete_campaign(d.app, campaign, NOW)
         d.settle(NOW)
         closing = ledger_events(d, CreditLedger.CreditsReleased)[-1]
-        assert (closing.amount, closing.reason) == (2, "campaign completed")
+        assert (closing.amount, closing.reason, closing.released_at) == (3, "campaign completed", NOW)
         [(completed_at, _)], _ = read_log(d.app, 0, 10_000, (Campaign.CampaignCompleted,))
         assert closing.settled_through == completed_at
         reservation = d.reservation(campaign)
-        assert (reservation.consumed, reservation.released, reservation.outstanding) == (1, 3, 0)
+        assert (reservation.consumed, reservation.released, reservation.outstanding) == (1, 5, 0)
 
 
 def test_archiving_releases_what_is_left_with_its_own_reason(database_url):
@@ -78,7 +85,7 @@ def test_archiving_releases_what_is_left_with_its_own_reason(database_url):
         archive_campaign(d.app, d.client.brand_id, campaign, NOW)
         d.settle(NOW)
         [closing] = ledger_events(d, CreditLedger.CreditsReleased)
-        assert (closing.amount, closing.reason) == (1, "campaign archived")
+        assert (closing.amount, closing.reason, closing.released_at) == (1, "campaign archived", NOW)
         assert d.app.ledger(d.client.brand_id).balance == 1000 - 1
 
 
@@ -93,7 +100,9 @@ def test_sends_beyond_the_reservation_consume_only_what_was_reserved_and_say_so(
             d.settle(NOW)
         reservation = d.reservation(campaign)
         assert (reservation.reserved, reservation.consumed, reservation.outstanding) == (1, 1, 0)
-        assert f"campaign {campaign}: 1 sends recorded beyond its reservation" in caplog.text
+        assert [r.getMessage() for r in caplog.records] == [
+            f"campaign {campaign}: 1 sends recorded beyond its reservation"
+        ]
 
 
 def test_an_event_that_cannot_be_settled_is_parked_and_settled_once_handed_back(database_url):
@@ -125,6 +134,8 @@ def test_an_event_that_cannot_be_settled_is_parked_and_settled_once_handed_back(
         d.settle(NOW)  # past the fix's own events, then, idle, the handed-back one
         assert parked.listing(d.service.db, FOLLOWER) == []
         assert d.reservation(missing).consumed == 1
+        late = [e for e in ledger_events(d, CreditLedger.CreditsConsumed) if e.campaign_id == missing]
+        assert [(e.amount, e.consumed_at) for e in late] == [(1, NOW)]
         d.settle(NOW)
         assert d.reservation(missing).consumed == 1  # settled once, not again
 
@@ -133,14 +144,67 @@ def _email() -> Step:
     return Step(id="late", type=StepType.EMAIL, group=0, order=0, subject="Hi", body="Hello")
 
 
-def _saved_send(d, campaign_id) -> int:
-    """Save a sent step of a fresh enrollment in `campaign_id`, as a worker would; its log position."""
+def _saved_send(d, campaign_id, sent: bool = True) -> int:
+    """Save a sent (or failed) step of a fresh enrollment in `campaign_id`, as a worker would; the
+    log position of that outcome."""
     enrollment = Enrollment.enroll(
         campaign_id, d.client.brand_id, uuid4(), {"email": "extra@example.com"}, [_email()], NOW
     )
     enrollment.dispatch_due(NOW)
     enrollment.attempt("late", "account", NOW)
-    enrollment.record_sent("late", "provider-id", 1, NOW)
+    if sent:
+        enrollment.record_sent("late", "provider-id", 1, NOW)
+    else:
+        enrollment.record_failed("late", "refused", 1, NOW)
     d.app.save(enrollment)
-    sent, _ = read_log(d.app, 0, 10_000, (Enrollment.StepSent,))
-    return next(position for position, event in sent if event.originator_id == enrollment.id)
+    outcomes, _ = read_log(d.app, 0, 10_000, (Enrollment.StepSent, Enrollment.StepFailed))
+    return next(position for position, event in outcomes if event.originator_id == enrollment.id)
+
+
+def test_a_send_and_the_close_in_one_batch_consume_through_the_close(database_url):
+    with desk(database_url) as d:
+        d.client.sender("email", "sales@brand.example")
+        campaign = d.campaign([{"email": "ann@example.com"}], TWO_GROUPS)
+        [ann] = d.launch(campaign, NOW)
+        d.send(d.dispatch([ann], NOW), NOW)
+        complete_campaign(d.app, campaign, NOW)
+        d.settle(NOW)
+        [(completed_at, _)], _ = read_log(d.app, 0, 10_000, (Campaign.CampaignCompleted,))
+        [consumed] = ledger_events(d, CreditLedger.CreditsConsumed)
+        assert (consumed.amount, consumed.settled_through) == (1, completed_at)
+        [closing] = ledger_events(d, CreditLedger.CreditsReleased)
+        assert (closing.amount, closing.settled_through) == (1, completed_at)
+
+
+def test_a_failure_beyond_the_reservation_releases_nothing_it_does_not_hold(database_url, caplog):
+    with desk(database_url) as d:
+        d.client.sender("email", "sales@brand.example")
+        campaign = d.campaign([{"email": "ann@example.com"}], TWO_GROUPS[:1])
+        [ann] = d.launch(campaign, NOW)
+        d.send(d.dispatch([ann], NOW), NOW)
+        _saved_send(d, campaign, sent=False)  # a failure the reservation never covered
+        with caplog.at_level(logging.WARNING):
+            d.settle(NOW)
+        assert not [r for r in caplog.records if r.name == "storage.containment"]  # settled as one batch
+        reservation = d.reservation(campaign)
+        assert (reservation.reserved, reservation.consumed, reservation.released) == (1, 1, 0)
+        assert parked.listing(d.service.db, FOLLOWER) == []
+
+
+def test_settling_again_from_the_start_skips_what_was_settled_and_settles_what_was_not(database_url):
+    with desk(database_url) as d:
+        d.client.sender("email", "sales@brand.example")
+        first = d.campaign([{"email": "ann@example.com"}], TWO_GROUPS[:1])
+        [ann] = d.launch(first, NOW)
+        d.send(d.dispatch([ann], NOW), NOW)
+        complete_campaign(d.app, first, NOW)
+        d.settle(NOW)
+        second = d.campaign([{"email": "bob@example.com"}], TWO_GROUPS[:1])
+        [bob] = d.launch(second, NOW)
+        d.send(d.dispatch([bob], NOW), NOW)
+
+        d.service.db.execute("UPDATE settlement_position SET position = 0")  # as if it was lost
+        d.settle(NOW)
+        assert (d.reservation(first).consumed, d.reservation(first).released) == (1, 0)
+        assert d.reservation(second).consumed == 1  # settled past the first campaign's skipped close
+        assert d.app.ledger(d.client.brand_id).balance == 1000 - 2
