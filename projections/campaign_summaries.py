@@ -1,7 +1,8 @@
 """Read model: one row per campaign with its definition, status, metrics and credits.
 
 Serves the campaign list and detail. Credits come from the ledger's settlement events (the
-ledger is the credit authority); sends and failures from the enrollments. Counters are summed per campaign over a batch of events and
+ledger is the credit authority); sends, failures, opens and clicks from the enrollments (an
+enrollment records only a step's first open and first click, so each counts a step once). Counters are summed per campaign over a batch of events and
 written with one UPDATE per campaign, so applying thousands of sends costs a few statements.
 """
 
@@ -42,6 +43,8 @@ class CampaignSummaries:
         Enrollment.StepDelivered,
         Enrollment.StepUndelivered,
         Enrollment.ContactReplied,
+        Enrollment.StepOpened,
+        Enrollment.StepClicked,
     )
 
     def reset(self, cur: Any) -> None:
@@ -96,7 +99,9 @@ class CampaignSummaries:
                 | Enrollment.StepWithdrawn
                 | Enrollment.StepDelivered
                 | Enrollment.StepUndelivered
-                | Enrollment.ContactReplied,
+                | Enrollment.ContactReplied
+                | Enrollment.StepOpened
+                | Enrollment.StepClicked,
             ):
                 self._count_execution(event, deltas[event.campaign_id])
         for campaign_id, delta in deltas.items():
@@ -125,6 +130,10 @@ def count_execution(event: Any, counts: Counter[str]) -> None:
         counts["bounced"] += 1
     elif isinstance(event, Enrollment.ContactReplied):
         counts["replied"] += 1
+    elif isinstance(event, Enrollment.StepOpened):  # recorded once per step: its first open
+        counts["opened"] += 1
+    elif isinstance(event, Enrollment.StepClicked):  # recorded once per step: its first click
+        counts["clicked"] += 1
     else:  # paused (sent later), or withdrawn for good (a suppressed address, a reply): not sent now
         counts["cancelled"] += 1
 
