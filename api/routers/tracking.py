@@ -26,7 +26,10 @@ PIXEL = (
     b",\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
 )
 PIXEL_ANSWER: dict[int | str, dict[str, Any]] = {
-    200: {"description": "a 1x1 transparent GIF", "content": {"image/gif": {}}}
+    200: {
+        "description": "a 1x1 transparent GIF",
+        "content": {"image/gif": {"schema": {"type": "string", "format": "binary"}}},
+    }
 }
 REDIRECT_ANSWER: dict[int | str, dict[str, Any]] = {
     302: {
