@@ -43,8 +43,17 @@ class StepStatus(StrEnum):
 DELIVERY_REPORTS = frozenset({StepStatus.DELIVERED, StepStatus.UNDELIVERED, StepStatus.ANSWERED_BY_HUMAN})
 FINAL = frozenset({StepStatus.SENT, StepStatus.FAILED, StepStatus.WITHDRAWN}) | DELIVERY_REPORTS
 REPLIED = "the contact replied"  # the reason of the steps a reply withdraws
+# How the contact's own opt-outs are worded in the suppression reason a withdrawal quotes.
+ONE_CLICK_UNSUBSCRIBE = "unsubscribed (one-click"
+STOP_KEYWORD = "SMS keyword"
 IN_FLIGHT = frozenset({StepStatus.DISPATCHED, StepStatus.ATTEMPTED})
 SENT_ONES = frozenset({StepStatus.SENT}) | DELIVERY_REPORTS  # the provider took it: it may be opened
+
+
+def is_unsubscribe(reason: str) -> bool:
+    """A withdrawal the contact asked for (one-click unsubscribe or a STOP text), not a bounce's,
+    an operator's or a reply's."""
+    return ONE_CLICK_UNSUBSCRIBE in reason or STOP_KEYWORD in reason
 
 
 class Enrollment(Aggregate):

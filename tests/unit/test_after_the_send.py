@@ -8,7 +8,7 @@ changes nothing); only the first reply is recorded, also after the enrollment fi
 from __future__ import annotations
 
 from domain.credit_cost import DEFAULT_UNIT_COSTS
-from domain.enrollment import REPLIED, Enrollment, StepStatus
+from domain.enrollment import REPLIED, Enrollment, StepStatus, is_unsubscribe
 from tests.unit.test_enrollment import DAY, EMAIL, SMS, T0, WAIT, enroll, send, step
 
 FOLLOW_UP = [step("s0", SMS, 0), step("w1", WAIT, 1, 1), step("e1", EMAIL, 1), step("s1", SMS, 1)]
@@ -124,3 +124,10 @@ def test_a_step_not_sent_yet_can_be_neither_opened_nor_clicked() -> None:
     assert not enrollment.record_open("e1", T0)
     assert not enrollment.record_click("e1", "https://example.com/a", T0)
     assert enrollment.collect_events() == []
+
+
+def test_only_the_contacts_own_opt_outs_are_unsubscribes() -> None:
+    assert is_unsubscribe("address suppressed: unsubscribed (one-click, campaign c)")
+    assert is_unsubscribe("address suppressed: SMS keyword STOP")
+    for other in (REPLIED, "address suppressed: manual", "address suppressed: bounced"):
+        assert not is_unsubscribe(other)
