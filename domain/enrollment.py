@@ -4,7 +4,8 @@ Its events are the StepExecutions: a group becomes due, its steps are dispatched
 sent or failed (or cancelled by a pause, deferred when no sender has quota or the provider asks
 to retry, or withdrawn for good when the address is suppressed), then the next group is
 scheduled. A step is sent at most once: once it has an outcome it is never dispatched again, and
-a step attempted before is reconciled with the provider before any new call.
+a step attempted before is reconciled with the provider before any new call. After the send come
+the provider's reports, the contact's reply, and an email's first open and first click.
 """
 
 from __future__ import annotations
