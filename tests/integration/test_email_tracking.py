@@ -198,6 +198,7 @@ def test_a_gmail_email_carries_the_pixel_in_its_html_and_tracked_links_in_both_p
             [pixel] = PIXEL.findall(parts["text/html"])
             assert len(CLICK.findall(parts["text/html"])) == 2 and OFFER not in parts["text/html"]
             assert "see the offer and more" in parts["text/plain"]
+            eventually(lambda: metrics(client, campaign_id)["sent"]["email"] == 1)  # StepSent recorded
             assert public(service).get(f"/t/o/{pixel}").status_code == 200
             eventually(lambda: metrics(client, campaign_id)["opened"] == 1)
     finally:
