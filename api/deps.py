@@ -18,6 +18,7 @@ from commands.audience.unsubscribe_tokens import UnsubscribeTokens
 from commands.clock import Clock, DevClock
 from commands.idempotency import once
 from commands.sending.credentials import CredentialCipher
+from commands.tracking.tracking_tokens import TrackingTokens
 from storage.database import Database
 
 
@@ -36,6 +37,7 @@ class Services:
     credential_cipher: CredentialCipher | None = None  # None: credentials cannot be stored
     sending_providers: frozenset[str] | None = None  # providers with an adapter; None: any
     unsubscribe_tokens: UnsubscribeTokens | None = None  # reads /u/{token}; None: every token is a 404
+    tracking_tokens: TrackingTokens | None = None  # reads /t/o and /t/c tokens; None: every token is a 404
     public_base_url: str = "http://127.0.0.1:8000"  # where Twilio reaches us: its signatures cover it
 
 

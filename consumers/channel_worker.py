@@ -20,6 +20,7 @@ from commands.sending.personalisation import TEMPLATE, Personaliser
 from commands.sending.providers import Provider
 from commands.sending.send_outcomes import Dispatch, SendReport
 from commands.sending.send_steps import send_dispatches
+from commands.tracking.tracked_mail import MailTracking
 from consumers.transport import Transport
 from consumers.transport.messages import DEAD_LETTER_TOPIC, SEND_TOPICS, decode_dispatch
 from storage import containment, parked
@@ -39,9 +40,11 @@ class ChannelWorker:
         providers: Mapping[str, Provider],
         now: Callable[[], datetime],
         personaliser: Personaliser = TEMPLATE,
+        tracking: MailTracking | None = None,
     ) -> None:
         self.channel, self.app, self.db, self.transport = channel, app, db, transport
         self.providers, self.now, self.personaliser = providers, now, personaliser
+        self.tracking = tracking  # the open pixel and click links of emails; None: untracked
 
     def handle(self, batch: list[bytes]) -> SendReport:
         """Send a batch of messages; the report adds up every part of it that went through."""
@@ -67,7 +70,7 @@ class ChannelWorker:
 
     def _send(self, dispatches: Sequence[Dispatch]) -> SendReport:
         report = send_dispatches(
-            self.app, self.db, self.providers, list(dispatches), self.now, self.personaliser
+            self.app, self.db, self.providers, list(dispatches), self.now, self.personaliser, self.tracking
         )
         log.debug("%s batch: %s", self.channel, report)
         return report

@@ -4,7 +4,8 @@ Its events are the StepExecutions: a group becomes due, its steps are dispatched
 sent or failed (or cancelled by a pause, deferred when no sender has quota or the provider asks
 to retry, or withdrawn for good when the address is suppressed), then the next group is
 scheduled. A step is sent at most once: once it has an outcome it is never dispatched again, and
-a step attempted before is reconciled with the provider before any new call.
+a step attempted before is reconciled with the provider before any new call. After the send come
+the provider's reports, the contact's reply, and an email's first open and first click.
 """
 
 from __future__ import annotations
@@ -36,13 +37,24 @@ class StepStatus(StrEnum):
     DELIVERED = "delivered"  # sent, and the provider reported it delivered (a voicemail: played to a machine)
     UNDELIVERED = "undelivered"  # sent, and the provider reported it could not deliver it (a bounce)
     ANSWERED_BY_HUMAN = "answered_by_human"  # a voicemail drop a person picked up: hung up, nothing played
-    # Room for OPENED and CLICKED once tracking records them.
+    # Opens and clicks are not statuses: they are facts beside the status (StepOpened, StepClicked),
+    # so a delivery report arriving after an open still lands.
 
 
 DELIVERY_REPORTS = frozenset({StepStatus.DELIVERED, StepStatus.UNDELIVERED, StepStatus.ANSWERED_BY_HUMAN})
 FINAL = frozenset({StepStatus.SENT, StepStatus.FAILED, StepStatus.WITHDRAWN}) | DELIVERY_REPORTS
 REPLIED = "the contact replied"  # the reason of the steps a reply withdraws
+# How the contact's own opt-outs are worded in the suppression reason a withdrawal quotes.
+ONE_CLICK_UNSUBSCRIBE = "unsubscribed (one-click"
+STOP_KEYWORD = "SMS keyword"
 IN_FLIGHT = frozenset({StepStatus.DISPATCHED, StepStatus.ATTEMPTED})
+SENT_ONES = frozenset({StepStatus.SENT}) | DELIVERY_REPORTS  # the provider took it: it may be opened
+
+
+def is_unsubscribe(reason: str) -> bool:
+    """A withdrawal the contact asked for (one-click unsubscribe or a STOP text), not a bounce's,
+    an operator's or a reply's."""
+    return ONE_CLICK_UNSUBSCRIBE in reason or STOP_KEYWORD in reason
 
 
 class Enrollment(Aggregate):
@@ -97,6 +109,8 @@ class Enrollment(Aggregate):
         self.due_at: datetime | None = None
         self.finished_at: datetime | None = None
         self.replied_at: datetime | None = None
+        self.opened_at: dict[str, datetime] = {}  # the first open of each step
+        self.clicked_at: dict[str, datetime] = {}  # the first click of each step
 
     @classmethod
     def enroll(
@@ -549,11 +563,7 @@ class Enrollment(Aggregate):
         """
         if self.replied_at is not None:
             return []
-        sent = [
-            s.id
-            for s in self.plan
-            if s.channel == channel and self.status_of(s.id) in {StepStatus.SENT} | DELIVERY_REPORTS
-        ]
+        sent = [s.id for s in self.plan if s.channel == channel and self.status_of(s.id) in SENT_ONES]
         answered = sent[-1] if sent else None
         self._replied(self.campaign_id, channel, answered, provider_message_id, replied_at)
         if self.finished:
@@ -571,3 +581,42 @@ class Enrollment(Aggregate):
         replied_at: datetime,
     ) -> None:
         self.replied_at = replied_at
+
+    class StepOpened(Aggregate.Event):
+        campaign_id: UUID
+        step_id: str
+        opened_at: datetime
+        class_version = 1
+
+    def record_open(self, step_id: str, opened_at: datetime) -> bool:
+        """The open pixel of a sent step was fetched; only the first open is recorded (False after)."""
+        if self.status_of(step_id) not in SENT_ONES or step_id in self.opened_at:
+            return False
+        self._opened(self.campaign_id, step_id, opened_at)
+        return True
+
+    @event(StepOpened)
+    def _opened(self, campaign_id: UUID, step_id: str, opened_at: datetime) -> None:
+        self.opened_at[step_id] = opened_at
+
+    class StepClicked(Aggregate.Event):
+        campaign_id: UUID
+        step_id: str
+        url: str  # the link of the step's body the contact followed
+        clicked_at: datetime
+        class_version = 1
+
+    def record_click(self, step_id: str, url: str, clicked_at: datetime) -> bool:
+        """A link of a sent step was followed; only the step's first click is recorded (False after).
+
+        Later clicks still redirect but add no event, so a link scanner or a forwarded mail cannot
+        grow the enrollment's history without bound; the first click's URL is kept.
+        """
+        if self.status_of(step_id) not in SENT_ONES or step_id in self.clicked_at:
+            return False
+        self._clicked(self.campaign_id, step_id, url, clicked_at)
+        return True
+
+    @event(StepClicked)
+    def _clicked(self, campaign_id: UUID, step_id: str, url: str, clicked_at: datetime) -> None:
+        self.clicked_at[step_id] = clicked_at

@@ -37,9 +37,10 @@ COUNTED = (
     Enrollment.StepDelivered,
     Enrollment.StepUndelivered,
     Enrollment.ContactReplied,
+    Enrollment.StepOpened,
+    Enrollment.StepClicked,
 )
 SETTLEMENT = (CreditLedger.CreditsReserved, CreditLedger.CreditsConsumed, CreditLedger.CreditsReleased)
-ZEROS = ("opened", "clicked", "unsubscribed")  # not recorded as events yet
 
 
 def campaign_as_of(
@@ -77,14 +78,13 @@ def campaign_as_of(
         "credits_reserved": settled["CreditsReserved"],
         "credits_consumed": settled["CreditsConsumed"],
         "credits_released": settled["CreditsReleased"],
-        **dict.fromkeys(ZEROS, 0),
         **counts,
     }
 
 
 def _counts(events: Iterable[Any]) -> dict[str, int]:
     counts = Counter({"enrolled": 0, "finished": 0, "failed": 0, "cancelled": 0})
-    counts.update({"delivered": 0, "bounced": 0, "replied": 0})
+    counts.update({"delivered": 0, "bounced": 0, "replied": 0, "opened": 0, "clicked": 0, "unsubscribed": 0})
     counts.update({"sent_email": 0, "sent_sms": 0, "sent_voicemail": 0})
     for event in events:
         if isinstance(event, Enrollment.ContactEnrolled):

@@ -1,7 +1,9 @@
 """Read model: one row per campaign with its definition, status, metrics and credits.
 
 Serves the campaign list and detail. Credits come from the ledger's settlement events (the
-ledger is the credit authority); sends and failures from the enrollments. Counters are summed per campaign over a batch of events and
+ledger is the credit authority); sends, failures, opens and clicks from the enrollments (an
+enrollment records only a step's first open and first click, so each counts a step once);
+`unsubscribed` counts the steps withdrawn because the contact unsubscribed (one-click or STOP). Counters are summed per campaign over a batch of events and
 written with one UPDATE per campaign, so applying thousands of sends costs a few statements.
 """
 
@@ -15,7 +17,7 @@ from psycopg.types.json import Jsonb
 
 from domain.campaign import Campaign
 from domain.credit_ledger import CreditLedger
-from domain.enrollment import Enrollment
+from domain.enrollment import Enrollment, is_unsubscribe
 from storage.database import Database
 from storage.paging import after, cursor_params, page
 
@@ -42,6 +44,8 @@ class CampaignSummaries:
         Enrollment.StepDelivered,
         Enrollment.StepUndelivered,
         Enrollment.ContactReplied,
+        Enrollment.StepOpened,
+        Enrollment.StepClicked,
     )
 
     def reset(self, cur: Any) -> None:
@@ -96,7 +100,9 @@ class CampaignSummaries:
                 | Enrollment.StepWithdrawn
                 | Enrollment.StepDelivered
                 | Enrollment.StepUndelivered
-                | Enrollment.ContactReplied,
+                | Enrollment.ContactReplied
+                | Enrollment.StepOpened
+                | Enrollment.StepClicked,
             ):
                 self._count_execution(event, deltas[event.campaign_id])
         for campaign_id, delta in deltas.items():
@@ -125,7 +131,15 @@ def count_execution(event: Any, counts: Counter[str]) -> None:
         counts["bounced"] += 1
     elif isinstance(event, Enrollment.ContactReplied):
         counts["replied"] += 1
-    else:  # paused (sent later), or withdrawn for good (a suppressed address, a reply): not sent now
+    elif isinstance(event, Enrollment.StepOpened):  # recorded once per step: its first open
+        counts["opened"] += 1
+    elif isinstance(event, Enrollment.StepClicked):  # recorded once per step: its first click
+        counts["clicked"] += 1
+    else:
+        if isinstance(event, Enrollment.StepWithdrawn) and is_unsubscribe(event.reason):
+            counts["unsubscribed"] += (
+                1  # each step the contact's opt-out took back  # paused (sent later), or withdrawn for good (a suppressed address, a reply): not sent now
+            )
         counts["cancelled"] += 1
 
 

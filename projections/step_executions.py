@@ -4,7 +4,7 @@ Enrolling a contact adds a row per step it can receive (pending); scheduling a g
 steps are due; dispatch, attempt (with the sender), send (with the provider's id), failure,
 deferral, cancellation and withdrawal move the row's status, with the reason as its error; then
 the provider's delivery report (delivered, undelivered, a voicemail answered by a person) and a
-reply (`replied_at`, on the step it answered). A
+reply (`replied_at`, on the step it answered), and the step's first open (`opened_at`). A
 batch is folded in memory into the last word per row, then written with a few executemany
 statements, so thousands of sends cost a handful of round trips.
 """
@@ -38,6 +38,8 @@ def _patch(event: Any) -> Patch:
         }
     if isinstance(event, Enrollment.ContactReplied):
         return {"replied_at": event.replied_at}
+    if isinstance(event, Enrollment.StepOpened):  # the step's first open: its status stays
+        return {"opened_at": event.opened_at}
     if isinstance(event, Enrollment.StepDelivered):
         return {"status": StepStatus.DELIVERED.value, "error": None}
     if isinstance(event, Enrollment.StepAnsweredByHuman):
@@ -85,6 +87,7 @@ class StepExecutions:
         Enrollment.StepUndelivered,
         Enrollment.StepAnsweredByHuman,
         Enrollment.ContactReplied,
+        Enrollment.StepOpened,
     )
 
     def reset(self, cur: Any) -> None:

@@ -17,12 +17,14 @@ from typing import TYPE_CHECKING, Literal
 from api.app import create_app
 from api.deps import Services
 from commands.application import CampaignApplication
-from commands.audience.unsubscribe_tokens import UnsubscribeTokens, tokens_for
+from commands.audience.unsubscribe_tokens import UnsubscribeTokens, signing_secret
 from commands.clock import Clock, DevClock, SystemClock
 from commands.sending.credentials import CredentialCipher, cipher_for, decrypt_credentials
 from commands.sending.enroll_contacts import enroll_pending_campaigns
 from commands.sending.personalisation import Personaliser, load_personaliser
 from commands.sending.providers import Provider
+from commands.tracking.tracked_mail import MailTracking
+from commands.tracking.tracking_tokens import TrackingTokens
 from consumers.background import run_periodically
 from consumers.channel_worker import ChannelWorker
 from consumers.providers import gmail, sandbox, twilio
@@ -88,6 +90,7 @@ class Container:
     # CREDENTIALS_KEY; else, embedded only, a key kept in the data dir; else none (nothing stored).
     credential_cipher: CredentialCipher | None = None
     unsubscribe_tokens: UnsubscribeTokens | None = None  # signs and reads the /u/{token} links
+    tracking_tokens: TrackingTokens | None = None  # signs and reads the /t/o and /t/c links (same secret)
     stop: threading.Event = field(default_factory=threading.Event)
     threads: list[threading.Thread] = field(default_factory=list)
     fatal: str | None = None  # why the roles stopped on their own (serve exits non-zero with it)
@@ -120,6 +123,7 @@ class Container:
             credential_cipher=self.credential_cipher,
             sending_providers=frozenset(self.providers),
             unsubscribe_tokens=self.unsubscribe_tokens,
+            tracking_tokens=self.tracking_tokens,
             public_base_url=self.settings.public_url,
         )
 
@@ -171,9 +175,19 @@ class Container:
                 raise ValueError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
 
     def channel_worker(self, channel: str) -> ChannelWorker:
-        """The worker of one channel, wired to this container's providers, clock and personaliser."""
+        """The worker of one channel, wired to this container's providers, clock, personaliser and
+        email tracking."""
+        tokens = self.tracking_tokens
+        tracking = MailTracking(tokens, self.settings.public_url) if tokens is not None else None
         return ChannelWorker(
-            channel, self.app, self.db, self.transport, self.providers, self.clock.now, self.personaliser
+            channel,
+            self.app,
+            self.db,
+            self.transport,
+            self.providers,
+            self.clock.now,
+            self.personaliser,
+            tracking,
         )
 
     def periodic_jobs(self) -> dict[str, tuple[Callable[[], int], float]]:
@@ -275,11 +289,13 @@ def build(
     key, secret = settings.credentials_key, settings.unsubscribe_secret
     key_folder = settings.data_dir if embedded is not None else None
     cipher = cipher_for(key.get_secret_value() if key else None, key_folder)
-    tokens = tokens_for(
+    signing = signing_secret(
         secret.get_secret_value() if secret else None, key.get_secret_value() if key else None, key_folder
     )
+    tokens = UnsubscribeTokens(signing) if signing is not None else None
     adapters = (providers or _default_providers(settings, cipher, tokens))(db)
-    return Container(settings, app, db, clock, transport, adapters, embedded, cipher, tokens)
+    tracking = TrackingTokens(signing) if signing is not None else None
+    return Container(settings, app, db, clock, transport, adapters, embedded, cipher, tokens, tracking)
 
 
 def _default_providers(

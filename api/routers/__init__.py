@@ -11,6 +11,7 @@ from api.routers import (
     sender_accounts,
     suppressions,
     templates,
+    tracking,
     twilio_webhooks,
     unsubscribe,
 )
@@ -25,6 +26,7 @@ ALL = [
     suppressions.router,
     templates.router,
     unsubscribe.router,
+    tracking.router,
     messaging_settings.router,
     twilio_webhooks.router,
 ]

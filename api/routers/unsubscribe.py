@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse
 from api.deps import ServicesDep
 from commands.audience.suppressions import suppress
 from commands.audience.unsubscribe_tokens import UnsubscribeRequest
+from domain.enrollment import ONE_CLICK_UNSUBSCRIBE
 from domain.errors import InvalidInput, NotFound
 
 router = APIRouter(tags=["unsubscribe"])
@@ -86,7 +87,7 @@ def unsubscribe(
         services.db,
         request.brand_id,
         request.address,
-        f"unsubscribed (one-click, campaign {request.campaign_id})",
+        f"{ONE_CLICK_UNSUBSCRIBE}, campaign {request.campaign_id})",
         services.clock.now(),
     )
     return HTMLResponse(

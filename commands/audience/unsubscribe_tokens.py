@@ -5,6 +5,8 @@ request itself, signed with HMAC-SHA256, so the unsubscribe route needs no looku
 forged or altered token is simply not one of ours (`read` answers None). The secret is
 `UNSUBSCRIBE_SECRET`; else one derived from `CREDENTIALS_KEY`; else, embedded only, a key kept in
 `<data_dir>/unsubscribe.key` (0600), so links in mail already sent keep working after a restart.
+Tracking tokens (commands/tracking/tracking_tokens.py) are signed with the same secret under
+another label, so neither kind of token is ever taken for the other.
 """
 
 from __future__ import annotations
@@ -48,13 +50,13 @@ class UnsubscribeTokens:
             + request.contact_id.bytes
             + request.address.encode()
         )
-        return _b64(payload) + "." + _b64(self._mac(payload))
+        return b64(payload) + "." + b64(self._mac(payload))
 
     def read(self, token: str) -> UnsubscribeRequest | None:
         """The request a token of ours carries; None for anything else (forged, altered, garbage)."""
         try:
             encoded_payload, encoded_mac = token.split(".")
-            payload, mac = _unb64(encoded_payload), _unb64(encoded_mac)
+            payload, mac = unb64(encoded_payload), unb64(encoded_mac)
         except ValueError:
             return None
         if len(payload) <= 48 or not hmac.compare_digest(mac, self._mac(payload)):
@@ -70,15 +72,17 @@ class UnsubscribeTokens:
         return hmac.new(self._secret, b"unsubscribe:" + payload, hashlib.sha256).digest()[:MAC_BYTES]
 
 
-def _b64(data: bytes) -> str:
+def b64(data: bytes) -> str:
+    """Unpadded base64url: the URL-safe spelling of a token's parts."""
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
 
-def _unb64(text: str) -> bytes:
+def unb64(text: str) -> bytes:
+    """The bytes of unpadded base64url text; ValueError for any other text or spelling."""
     if not text or not all(c.isalnum() or c in "-_" for c in text):
         raise ValueError("not base64url")
     data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    if _b64(data) != text:  # one spelling per token: altered padding bits make it another token
+    if b64(data) != text:  # one spelling per token: altered padding bits make it another token
         raise ValueError("not canonical base64url")
     return data
 
@@ -87,13 +91,19 @@ def tokens_for(
     secret: str | None, credentials_key: str | None, key_folder: Path | None
 ) -> UnsubscribeTokens | None:
     """The configured secret, else one derived from the credentials key, else the embedded key file."""
+    key = signing_secret(secret, credentials_key, key_folder)
+    return UnsubscribeTokens(key) if key is not None else None
+
+
+def signing_secret(secret: str | None, credentials_key: str | None, key_folder: Path | None) -> bytes | None:
+    """The secret links in mail are signed with (unsubscribe and tracking); None when there is none."""
     if secret:
-        return UnsubscribeTokens(secret.encode())
+        return secret.encode()
     if credentials_key:
         derived = hmac.new(credentials_key.encode(), b"campaign-service unsubscribe tokens", hashlib.sha256)
-        return UnsubscribeTokens(derived.digest())
+        return derived.digest()
     if key_folder is not None:
-        return UnsubscribeTokens(_load_or_create(key_folder / KEY_FILE))
+        return _load_or_create(key_folder / KEY_FILE)
     return None
 
 

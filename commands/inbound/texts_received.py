@@ -20,6 +20,7 @@ from commands.audience.contact_normalisation import normalise_phone
 from commands.audience.suppressions import suppress, unsuppress
 from commands.inbound.replies import record_reply
 from commands.sending.messaging_settings import messaging_settings
+from domain.enrollment import STOP_KEYWORD
 from domain.errors import InvalidInput, NotFound
 from storage.database import Database
 
@@ -55,7 +56,7 @@ def receive_text(
         raise InvalidInput(f"{sender!r} is not a phone number", [{"field": "From", "error": "not a phone"}])
     word = body.strip().upper()
     if word in STOP_WORDS:
-        suppress(app, db, brand_id, number, f"SMS keyword {word}", now)
+        suppress(app, db, brand_id, number, f"{STOP_KEYWORD} {word}", now)
         return TextAnswer(TextKind.OPTED_OUT)
     if word in START_WORDS:
         with ignoring(NotFound):  # not suppressed: nothing to lift

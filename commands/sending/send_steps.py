@@ -6,6 +6,7 @@ next allowed time, defer it if every sender is at its cap, else take quota throu
 the rotation and record the attempt; all in one write *before* any provider call. Phase two takes
 each step's lock (commands/sending/step_locks.py), leaves alone a step another delivery is sending,
 checks the suppression list as late as it can (one query for the batch), calls the providers
+(an email's body carrying its open pixel and tracked links, commands/tracking/tracked_mail.py)
 (asking first, for a step attempted before, whether the provider already has it) and records
 every outcome (commands/sending/send_outcomes.py) before the locks are let go.
 """
@@ -39,6 +40,7 @@ from commands.sending.send_outcomes import (
 )
 from commands.sending.sender_rotation import claim_senders, give_back, remember_senders
 from commands.sending.step_locks import step_locks
+from commands.tracking.tracked_mail import MailTracking
 from domain.campaign import Campaign, CampaignStatus
 from domain.enrollment import IN_FLIGHT, Enrollment, StepStatus
 from domain.quiet_hours import CHANNELS as QUIET_CHANNELS
@@ -60,6 +62,7 @@ def send_dispatches(
     dispatches: list[Dispatch],
     now: Callable[[], datetime],
     personaliser: Personaliser = TEMPLATE,
+    tracking: MailTracking | None = None,
 ) -> SendReport:
     report = SendReport()
     campaigns: dict[UUID, Campaign] = {}
@@ -73,7 +76,10 @@ def send_dispatches(
         # Provider calls are network-bound: several at once, each independent of the others.
         with ThreadPoolExecutor(max_workers=max(1, min(PROVIDER_CONCURRENCY, len(attempts)))) as calls:
             outcomes = list(
-                calls.map(lambda a: _deliver(a, campaigns, contacts, providers, db, personaliser), attempts)
+                calls.map(
+                    lambda a: _deliver(a, campaigns, contacts, providers, db, personaliser, tracking),
+                    attempts,
+                )
             )
         give_back_unused_quota(db, attempts, outcomes)
         record_outcomes(app, attempts, outcomes, campaigns, now, report)
@@ -244,6 +250,7 @@ def _deliver(
     providers: Mapping[str, Provider],
     db: Database,
     personaliser: Personaliser = TEMPLATE,
+    tracking: MailTracking | None = None,
 ) -> SendOutcome:
     """Call the provider, or find the earlier send of a recorded attempt instead of repeating it;
     nothing goes to a suppressed address."""
@@ -270,7 +277,7 @@ def _deliver(
         return WITHHELD
     try:
         campaign = campaigns[dispatch.campaign_id]
-        message = _message(key, campaign, enrollment, dispatch, attempt, contacts, personaliser)
+        message = _message(key, campaign, enrollment, dispatch, attempt, contacts, personaliser, tracking)
     except MissingField as missing:
         return SendOutcome(error=f"template field {missing} is missing", permanent=True)
     return provider.send(message)
@@ -284,11 +291,17 @@ def _message(
     attempt: Attempt,
     contacts: Mapping[UUID, dict[str, Any]],
     personaliser: Personaliser,
+    tracking: MailTracking | None = None,
 ) -> OutboundMessage:
     step = campaign.step(dispatch.step_id)
     values = contact_values(contacts.get(enrollment.contact_id) or {})
     text = personalise_step(personaliser, campaign.ai_personalization, step, values)
     attempt.personalisation = text.note
+    body = text.body
+    if tracking is not None and dispatch.channel == "email" and body:
+        body = tracking.tracked_body(
+            body, step.body or "", enrollment.brand_id, campaign.id, enrollment.id, step.id
+        )
     return OutboundMessage(
         message_key=key,
         channel=dispatch.channel,
@@ -300,7 +313,7 @@ def _message(
         step_id=step.id,
         brand_id=str(enrollment.brand_id),
         subject=text.subject,
-        body=text.body,
+        body=body,
         audio_url=step.audio_url,
     )
 

@@ -38,6 +38,10 @@ ROUTES = {
     ("post", "/webhooks/twilio/sms"),
     ("post", "/webhooks/twilio/status"),
     ("post", "/webhooks/twilio/voice"),
+    ("get", "/t/o/{}"),
+    ("get", "/t/c/{}"),
+    ("get", "/u/{}"),
+    ("post", "/u/{}"),
 }
 
 
@@ -221,3 +225,14 @@ def test_the_twilio_webhooks_document_their_form_and_the_403_of_a_bad_signature(
             "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
         }
         assert "security" not in operation  # no bearer key: the signature proves the caller
+
+
+def test_the_tracking_links_document_the_pixel_the_redirect_and_the_404_of_a_bad_token(document):
+    pixel, click = document["paths"]["/t/o/{token}"]["get"], document["paths"]["/t/c/{token}"]["get"]
+    assert "image/gif" in pixel["responses"]["200"]["content"]
+    assert "Location" in click["responses"]["302"]["headers"]
+    for operation in (pixel, click):
+        assert operation["responses"]["404"]["content"] == {
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+        }
+        assert "security" not in operation  # no bearer key: the signed token is the credential

@@ -8,7 +8,7 @@ changes nothing); only the first reply is recorded, also after the enrollment fi
 from __future__ import annotations
 
 from domain.credit_cost import DEFAULT_UNIT_COSTS
-from domain.enrollment import REPLIED, Enrollment, StepStatus
+from domain.enrollment import REPLIED, Enrollment, StepStatus, is_unsubscribe
 from tests.unit.test_enrollment import DAY, EMAIL, SMS, T0, WAIT, enroll, send, step
 
 FOLLOW_UP = [step("s0", SMS, 0), step("w1", WAIT, 1, 1), step("e1", EMAIL, 1), step("s1", SMS, 1)]
@@ -99,3 +99,35 @@ def test_a_step_being_attempted_when_the_reply_arrives_is_left_to_its_worker() -
     withdrawn = enrollment.record_reply("email", "reply-1", DEFAULT_UNIT_COSTS, T0)
     assert [s.id for s in withdrawn] == ["e0"]
     assert enrollment.status_of("s0") is StepStatus.ATTEMPTED and enrollment.replied_at == T0
+
+
+def test_only_the_first_open_of_a_sent_step_is_recorded() -> None:
+    enrollment = sent_first_text()
+    assert enrollment.record_open("s0", T0)
+    assert not enrollment.record_open("s0", T0 + DAY)
+    [event] = events_of(enrollment, Enrollment.StepOpened)
+    assert (event.step_id, event.opened_at) == ("s0", T0)
+    assert enrollment.status_of("s0") is StepStatus.SENT  # an open is beside the status, not one
+    assert enrollment.record_delivered("s0", "delivered", T0 + DAY)  # a later report still lands
+
+
+def test_only_the_first_click_of_a_sent_step_is_recorded_with_its_url() -> None:
+    enrollment = sent_first_text()
+    assert enrollment.record_click("s0", "https://example.com/a", T0)
+    assert not enrollment.record_click("s0", "https://example.com/b", T0 + DAY)
+    [event] = events_of(enrollment, Enrollment.StepClicked)
+    assert (event.step_id, event.url, event.clicked_at) == ("s0", "https://example.com/a", T0)
+
+
+def test_a_step_not_sent_yet_can_be_neither_opened_nor_clicked() -> None:
+    enrollment = sent_first_text()
+    assert not enrollment.record_open("e1", T0)
+    assert not enrollment.record_click("e1", "https://example.com/a", T0)
+    assert enrollment.collect_events() == []
+
+
+def test_only_the_contacts_own_opt_outs_are_unsubscribes() -> None:
+    assert is_unsubscribe("address suppressed: unsubscribed (one-click, campaign c)")
+    assert is_unsubscribe("address suppressed: SMS keyword STOP")
+    for other in (REPLIED, "address suppressed: manual", "address suppressed: bounced"):
+        assert not is_unsubscribe(other)

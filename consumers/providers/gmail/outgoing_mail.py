@@ -10,7 +10,6 @@ up instead of repeated. An HTML body goes out with a plain-text alternative.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -18,9 +17,9 @@ from html.parser import HTMLParser
 
 from commands.sending.providers import OutboundMessage
 from consumers.providers.gmail.conversation_threads import Conversation
+from domain.message_links import is_html
 
 POLICY = SMTP.clone(max_line_length=998)
-HTML = re.compile(r"<\s*(html|body|p|div|br|a|table|span|b|i|strong|em|h[1-6]|ul|ol|li|img)\b", re.I)
 BLOCKS = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol"}
 
 
@@ -62,7 +61,7 @@ def _composed(letter: Letter) -> bytes:
     mail["List-Unsubscribe"] = f"<{letter.unsubscribe_url}>"
     mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     body = message.body or ""
-    if HTML.search(body):
+    if is_html(body):  # the same test that decides whether the body gets an open pixel
         mail.set_content(plain_text(body))
         mail.add_alternative(body, subtype="html")
     else:
