@@ -131,3 +131,40 @@ def test_only_the_contacts_own_opt_outs_are_unsubscribes() -> None:
     assert is_unsubscribe("address suppressed: SMS keyword STOP")
     for other in (REPLIED, "address suppressed: manual", "address suppressed: bounced"):
         assert not is_unsubscribe(other)
+
+
+def test_every_report_after_the_send_records_its_campaign_step_channel_and_time() -> None:
+    later = T0 + DAY
+    delivered, undelivered, answered = sent_first_text(), sent_first_text(), sent_first_text()
+    delivered.record_delivered("s0", "delivered", later)
+    undelivered.record_undelivered("s0", "undelivered: 30003", later)
+    answered.record_answered_by_human("s0", later)
+    [d] = events_of(delivered, Enrollment.StepDelivered)
+    [u] = events_of(undelivered, Enrollment.StepUndelivered)
+    [a] = events_of(answered, Enrollment.StepAnsweredByHuman)
+    campaign = delivered.campaign_id
+    assert (d.campaign_id, d.step_id, d.channel, d.detail, d.delivered_at) == (
+        campaign,
+        "s0",
+        "sms",
+        "delivered",
+        later,
+    )
+    assert (u.campaign_id, u.step_id, u.channel, u.reason, u.undelivered_at) == (
+        undelivered.campaign_id,
+        "s0",
+        "sms",
+        "undelivered: 30003",
+        later,
+    )
+    assert (a.campaign_id, a.step_id, a.answered_at) == (answered.campaign_id, "s0", later)
+    replied = sent_first_text()
+    replied.record_reply("sms", "SM-reply", DEFAULT_UNIT_COSTS, later)
+    [r] = events_of(replied, Enrollment.ContactReplied)
+    assert (r.campaign_id, r.channel, r.step_id, r.provider_message_id, r.replied_at) == (
+        replied.campaign_id,
+        "sms",
+        "s0",
+        "SM-reply",
+        later,
+    )
