@@ -62,6 +62,7 @@ ROLES = (
     "sweeper",
     "cron",
     "settlement",
+    "gmail_replies",
     "worker:email",
     "worker:sms",
     "worker:voicemail",
@@ -185,7 +186,15 @@ class Container:
             "sweeper": (Sweeper(self.app, self.db, now, self.settings.dispatch_lease_seconds).tick, 30.0),
             "cron": (DailyReset(self.db, now).tick, 30.0),
             "settlement": (Settlement(self.app, self.db, now).tick, 0.5),
+            "gmail_replies": (self._gmail_replies(), self.settings.gmail_reply_poll_seconds),
         }
+
+    def _gmail_replies(self) -> Callable[[], int]:
+        """Reads the Gmail mailboxes the Gmail adapter sends from; nothing to do without that adapter."""
+        adapter = self.providers.get("gmail")
+        if not isinstance(adapter, gmail.GmailProvider):
+            return lambda: 0
+        return gmail.ReplyPoller(self.app, self.db, adapter.sessions, adapter.cipher, self.clock.now).tick
 
     def _periodic(
         self,
