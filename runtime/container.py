@@ -32,6 +32,7 @@ from consumers.timed_jobs import DailyReset, FollowUpProcessor, Settlement, Swee
 from consumers.transport import Transport
 from consumers.transport.in_process import InProcessTransport
 from consumers.transport.kafka import KafkaTransport
+from consumers.transport.messages import SEND_TOPICS
 from projections import campaign_summaries, runner
 from projections.campaign_leads import CampaignLeads
 from projections.campaign_summaries import CampaignSummaries
@@ -154,13 +155,8 @@ class Container:
                     name = f"projector:{projection.name}"
                     self._spawn(name, self._periodic(name, projector.run_once, interval))
             elif role == "relay":
-                relay = Relay(
-                    self.app,
-                    self.db,
-                    self.transport,
-                    publish_events=isinstance(self.transport, KafkaTransport),
-                )
-                self._spawn("relay", self._periodic("relay", relay.run_once, interval))
+                for relay in self.relays():
+                    self._spawn(relay.name, self._periodic(relay.name, relay.run_once, interval))
             elif role in self.periodic_jobs():
                 work, period = self.periodic_jobs()[role]
                 nap = self.dev_clock.nap if self.dev_clock else None
@@ -170,6 +166,25 @@ class Container:
                 self._spawn(role, partial(worker.run_forever, self.stop))
             else:
                 raise ValueError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
+
+    def relays(self) -> list[Relay]:
+        """One relay for Kafka (the broker keeps what is unhandled, so it never waits for a worker);
+        in process one per channel, as each waits until its channel's worker handled its batch:
+        a slow provider then holds back only its own channel's dispatches."""
+        if isinstance(self.transport, KafkaTransport):
+            return [Relay(self.app, self.db, self.transport, publish_events=True)]
+        return [
+            Relay(
+                self.app,
+                self.db,
+                self.transport,
+                publish_events=False,
+                name=f"relay:{channel}",
+                channels=(channel,),
+                resume_from="relay",
+            )
+            for channel in SEND_TOPICS
+        ]
 
     def channel_worker(self, channel: str) -> ChannelWorker:
         """The worker of one channel, wired to this container's providers, clock and personaliser."""
