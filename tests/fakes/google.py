@@ -60,6 +60,7 @@ class SentMessage:
     raw: bytes
     labels: tuple[str, ...] = ("SENT",)
     history_id: int = 0
+    taken_at: float = field(default_factory=time.time)  # when the fake took it (benchmarks' clock)
 
     @property
     def parsed(self) -> EmailMessage:
