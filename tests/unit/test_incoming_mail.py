@@ -82,3 +82,8 @@ def test_delivery_failures_are_bounces_and_name_the_failed_recipient(sender, mim
 )
 def test_the_mailboxs_own_messages_are_not_replies(labels, sender):
     assert read_incoming(metadata(labels, From=sender), MAILBOX).kind is MailKind.OURS
+
+
+def test_a_notice_that_delivery_is_only_delayed_is_not_a_bounce():
+    notice = metadata(From="mailer-daemon@googlemail.com", Subject="Delivery Status Notification (Delay)")
+    assert read_incoming(notice, MAILBOX).kind is MailKind.AUTOMATIC

@@ -32,6 +32,7 @@ HEADERS = (
 BOUNCERS = re.compile(r"^(mailer-daemon|postmaster)@", re.I)
 AUTOMATIC_SUBJECTS = re.compile(r"^\s*(out of (the )?office|automatic reply|auto[- ]?reply|autoreply)", re.I)
 MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+DELAYED = re.compile(r"\bdelay(ed)?\b", re.I)
 
 
 class MailKind(StrEnum):
@@ -81,7 +82,7 @@ def _kind(message: dict[str, Any], headers: dict[str, str], sender: str, mailbox
     if BOUNCERS.match(sender) or (
         content_type.startswith("multipart/report") and "delivery-status" in content_type
     ):
-        return MailKind.BOUNCE
+        return MailKind.AUTOMATIC if DELAYED.search(headers.get("subject", "")) else MailKind.BOUNCE
     if headers.get("auto-submitted", "no").strip().lower() != "no":
         return MailKind.AUTOMATIC
     if headers.get("precedence", "").strip().lower() in {"bulk", "junk", "list"}:
