@@ -5,13 +5,14 @@ enrollment id; with Kafka every event also goes to `campaign.events` as document
 records its position only after the transport has taken the whole batch (a failed produce raises,
 and the batch is read again): at least once, never lost. An event that cannot be turned into a
 message is retried a few times, then parked (storage/parked.py) so the log keeps moving for
-everyone else.
+everyone else. In process, a relay waits until the workers have handled what it handed over, so
+there is one relay per channel (`channels`): a slow provider holds back only its own channel.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -51,12 +52,23 @@ class Relay:
         publish_events: bool,
         name: str = "relay",
         batch_size: int = 1000,
+        channels: Collection[str] | None = None,
+        resume_from: str | None = None,
     ) -> None:
+        """`channels`: whose dispatches it relays (None: every channel's). `resume_from`: the relay
+        whose position a new one starts from (the single relay that came before it)."""
         self.app, self.db, self.transport = app, db, transport
         self.publish_events, self.name, self.batch_size = publish_events, name, batch_size
+        self.channels = set(SEND_TOPICS) if channels is None else set(channels)
+        self.topics = None if channels is None else [SEND_TOPICS[c] for c in channels]
+        self.resume_from = resume_from
 
     def position(self) -> int:
-        row = self.db.fetch_one("SELECT position FROM relay_positions WHERE relay = %s", (self.name,))
+        row = self.db.fetch_one(
+            """SELECT position FROM relay_positions WHERE relay = %s OR relay = %s
+               ORDER BY relay = %s DESC LIMIT 1""",
+            (self.name, self.resume_from, self.name),
+        )
         return row["position"] if row else 0
 
     def run_once(self) -> int:
@@ -85,7 +97,7 @@ class Relay:
         """(topic, key, value) of every message the events make; nothing is published yet."""
         messages = []
         for position, event in events:
-            if isinstance(event, Enrollment.StepDispatched):
+            if isinstance(event, Enrollment.StepDispatched) and event.channel in self.channels:
                 dispatch = Dispatch(event.originator_id, event.campaign_id, event.step_id, event.channel)
                 messages.append(
                     (
@@ -102,7 +114,7 @@ class Relay:
         for topic, key, value in messages:
             self.transport.publish(topic, key, value)
         self.transport.flush()  # raises TransportUnavailable when the broker did not take them all
-        self.transport.wait_until_handled()
+        self.transport.wait_until_handled(self.topics)
 
     def _republish(self, position: int) -> None:
         self._hand_over(self._messages([read_one(self.app, position)]))

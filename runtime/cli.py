@@ -133,11 +133,15 @@ def parser() -> argparse.ArgumentParser:
         single = with_data_dir(commands.add_parser(role, help=f"the {role} alone"))
         single.set_defaults(func=lambda a, r=role: serve(a, roles=(r,), with_api=False))
     scheduler = with_data_dir(
-        commands.add_parser("scheduler", help="enrollment, follow-ups, sweeping, daily reset and settlement")
+        commands.add_parser(
+            "scheduler", help="enrollment, follow-ups, sweeping, daily reset, settlement, Gmail replies"
+        )
     )
     scheduler.set_defaults(
         func=lambda a: serve(
-            a, roles=("enroller", "follow_ups", "sweeper", "cron", "settlement"), with_api=False
+            a,
+            roles=("enroller", "follow_ups", "sweeper", "cron", "settlement", "gmail_replies"),
+            with_api=False,
         )
     )
 

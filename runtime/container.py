@@ -34,6 +34,7 @@ from consumers.timed_jobs import DailyReset, FollowUpProcessor, Settlement, Swee
 from consumers.transport import Transport
 from consumers.transport.in_process import InProcessTransport
 from consumers.transport.kafka import KafkaTransport
+from consumers.transport.messages import SEND_TOPICS
 from projections import campaign_summaries, runner
 from projections.campaign_leads import CampaignLeads
 from projections.campaign_summaries import CampaignSummaries
@@ -64,6 +65,7 @@ ROLES = (
     "sweeper",
     "cron",
     "settlement",
+    "gmail_replies",
     "worker:email",
     "worker:sms",
     "worker:voicemail",
@@ -157,13 +159,8 @@ class Container:
                     name = f"projector:{projection.name}"
                     self._spawn(name, self._periodic(name, projector.run_once, interval))
             elif role == "relay":
-                relay = Relay(
-                    self.app,
-                    self.db,
-                    self.transport,
-                    publish_events=isinstance(self.transport, KafkaTransport),
-                )
-                self._spawn("relay", self._periodic("relay", relay.run_once, interval))
+                for relay in self.relays():
+                    self._spawn(relay.name, self._periodic(relay.name, relay.run_once, interval))
             elif role in self.periodic_jobs():
                 work, period = self.periodic_jobs()[role]
                 nap = self.dev_clock.nap if self.dev_clock else None
@@ -173,6 +170,25 @@ class Container:
                 self._spawn(role, partial(worker.run_forever, self.stop))
             else:
                 raise ValueError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
+
+    def relays(self) -> list[Relay]:
+        """One relay for Kafka (the broker keeps what is unhandled, so it never waits for a worker);
+        in process one per channel, as each waits until its channel's worker handled its batch:
+        a slow provider then holds back only its own channel's dispatches."""
+        if isinstance(self.transport, KafkaTransport):
+            return [Relay(self.app, self.db, self.transport, publish_events=True)]
+        return [
+            Relay(
+                self.app,
+                self.db,
+                self.transport,
+                publish_events=False,
+                name=f"relay:{channel}",
+                channels=(channel,),
+                resume_from="relay",
+            )
+            for channel in SEND_TOPICS
+        ]
 
     def channel_worker(self, channel: str) -> ChannelWorker:
         """The worker of one channel, wired to this container's providers, clock, personaliser and
@@ -199,7 +215,15 @@ class Container:
             "sweeper": (Sweeper(self.app, self.db, now, self.settings.dispatch_lease_seconds).tick, 30.0),
             "cron": (DailyReset(self.db, now).tick, 30.0),
             "settlement": (Settlement(self.app, self.db, now).tick, 0.5),
+            "gmail_replies": (self._gmail_replies(), self.settings.gmail_reply_poll_seconds),
         }
+
+    def _gmail_replies(self) -> Callable[[], int]:
+        """Reads the Gmail mailboxes the Gmail adapter sends from; nothing to do without that adapter."""
+        adapter = self.providers.get("gmail")
+        if not isinstance(adapter, gmail.GmailProvider):
+            return lambda: 0
+        return gmail.ReplyPoller(self.app, self.db, adapter.sessions, adapter.cipher, self.clock.now).tick
 
     def _periodic(
         self,

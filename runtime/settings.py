@@ -61,6 +61,9 @@ class Settings(BaseSettings):
         description="OAuth token endpoint for Gmail accounts whose credentials name no token_uri",
     )
     gmail_timeout: float = Field(30.0, gt=0, description="seconds one Gmail API call may take")
+    gmail_reply_poll_seconds: float = Field(
+        60.0, gt=0, description="seconds between two reads of the Gmail mailboxes for replies and bounces"
+    )
     public_base_url: str | None = Field(
         None, description="the URL the service is reached at (unsubscribe links); default http://HOST:PORT"
     )

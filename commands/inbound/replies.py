@@ -1,9 +1,11 @@
-"""Use case: a contact replied, so its remaining steps stop in every running campaign of the brand.
+"""Use case: a contact replied, so its remaining steps stop in the campaigns the reply answers.
 
-The contact is found by the address it replied from (a phone number for a text); each of its
-enrollments in the brand's ACTIVE or PAUSED campaigns records the reply (once) and withdraws its
-unsent steps, whose credits the settlement then releases (domain/enrollment.py, `record_reply`).
-A finished enrollment records the reply too, so the campaign's metrics count it.
+A text names no campaign: the contact is found by the number it replied from, and each of its
+enrollments in the brand's ACTIVE or PAUSED campaigns records the reply (`record_reply`). An email
+answers one thread, so it names its enrollment (`record_reply_in_enrollment`). Either way the
+enrollment records the reply (once) and withdraws its unsent steps, whose credits the settlement
+then releases (domain/enrollment.py, `record_reply`). A finished enrollment records the reply too,
+so the campaign's metrics count it.
 """
 
 from __future__ import annotations
@@ -41,6 +43,19 @@ def record_reply(
         (brand_id, address),
     )
     candidates = [Enrollment.create_id(row["campaign_id"], row["contact_id"]) for row in rows]
+    return _replied_in(app, candidates, channel, provider_message_id, now)
+
+
+def record_reply_in_enrollment(
+    app: CampaignApplication, enrollment_id: UUID, channel: str, provider_message_id: str, now: datetime
+) -> int:
+    """Record a reply that answers one enrollment's message (an email in its thread); 1 if recorded."""
+    return _replied_in(app, [enrollment_id], channel, provider_message_id, now)
+
+
+def _replied_in(
+    app: CampaignApplication, candidates: list[UUID], channel: str, provider_message_id: str, now: datetime
+) -> int:
     if not candidates:
         return 0
 

@@ -9,6 +9,7 @@ taken by commands/sending/sender_rotation.py; the daily reset and warm-up by com
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -162,3 +163,20 @@ def channels_with_active_accounts(
     )
     have = {row["channel"] for row in rows}
     return {step_channel for step_channel, acc in ACCOUNT_CHANNEL.items() if acc in have}
+
+
+@dataclass(frozen=True)
+class ConnectedMailbox:
+    id: UUID
+    brand_id: UUID
+    address: str
+
+
+def connected_mailboxes(db: Database, provider: str) -> list[ConnectedMailbox]:
+    """Every brand's active email accounts of one provider, whose inboxes are read for replies."""
+    rows = db.fetch_all(
+        """SELECT id, brand_id, address FROM sender_accounts
+           WHERE channel = 'email' AND provider = %s AND status = 'active' ORDER BY created_at, id""",
+        (provider,),
+    )
+    return [ConnectedMailbox(row["id"], row["brand_id"], row["address"]) for row in rows]

@@ -9,7 +9,7 @@ a broker that is away.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Protocol
 
 Handler = Callable[
@@ -23,8 +23,9 @@ class Transport(Protocol):
     def flush(self) -> None:
         """Return once everything published so far is safely handed over."""
 
-    def wait_until_handled(self) -> None:
-        """Return once consumers have handled what was published (only in-process can tell)."""
+    def wait_until_handled(self, topics: Collection[str] | None = None) -> None:
+        """Return once consumers have handled what was published to `topics` (None: to any
+        consumed topic). Only in-process can tell."""
 
     def consume(self, topic: str, group: str, handle: Handler, stop: threading.Event) -> None:
         """Hand batches to `handle` until `stop` is set."""

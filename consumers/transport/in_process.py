@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections.abc import Collection
 
 from consumers.transport import Handler
 
@@ -34,9 +35,9 @@ class InProcessTransport:
     def flush(self) -> None:
         pass  # a put on an in-memory queue is already handed over
 
-    def wait_until_handled(self) -> None:
+    def wait_until_handled(self, topics: Collection[str] | None = None) -> None:
         with self._lock:
-            queues = [self._queues[topic] for topic in self._consumed]
+            queues = [self._queues[t] for t in self._consumed if topics is None or t in topics]
         for q in queues:
             q.join()
 

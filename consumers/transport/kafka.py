@@ -11,6 +11,7 @@ import contextlib
 import logging
 import threading
 import time
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 from consumers.transport import Handler
@@ -114,7 +115,7 @@ class KafkaTransport:
         futures: list[FutureRecordMetadata] = self._sent.futures
         return futures
 
-    def wait_until_handled(self) -> None:
+    def wait_until_handled(self, topics: Collection[str] | None = None) -> None:
         pass  # the broker keeps what is unhandled; consumers' committed offsets say how far they are
 
     def consume(self, topic: str, group: str, handle: Handler, stop: threading.Event) -> None:

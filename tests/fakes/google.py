@@ -6,7 +6,12 @@ live bearer token, decodes the base64url `raw`, parses it with the `email` packa
 message with no From or To, a From that is not the mailbox, or broken MIME; it keeps every message
 it took (id, threadId, raw bytes) and finds them again with `q=rfc822msgid:`. Faults can be queued
 for the next sends: `429`, `500`, `daily_limit`, `lost` (the message is kept, then the connection
-is dropped without an answer) and `slow` (kept, answered only once the test lets it go).
+is dropped without an answer) and `slow` (kept, answered only once the test lets it go);
+`send_latency_s` answers every send that much later, and `unresponsive` answers no call at all.
+Mail arrives with `deliver` (a reply, an auto-reply, a bounce: see `reply_to` and `bounce_of`);
+every message sent or delivered gets a history id, which `users.history.list` (messages added),
+`users.getProfile` and `users.messages.get` (format metadata) answer from, and `expire_history`
+makes Gmail forget the history so far (a 404 for any older start, as Gmail answers).
 """
 
 from __future__ import annotations
@@ -18,16 +23,23 @@ import json
 import secrets
 import socket
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
-from email.message import EmailMessage
-from email.utils import getaddresses, parseaddr
+from email.message import EmailMessage, Message
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import getaddresses, make_msgid, parseaddr
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 SEND = "/gmail/v1/users/me/messages/send"
 LIST = "/gmail/v1/users/me/messages"
+PROFILE = "/gmail/v1/users/me/profile"
+HISTORY = "/gmail/v1/users/me/history"
+PAGE = 100
 FAULTS = {"429", "500", "daily_limit", "lost", "slow"}
 
 
@@ -46,6 +58,9 @@ class SentMessage:
     thread_id: str
     mailbox: str
     raw: bytes
+    labels: tuple[str, ...] = ("SENT",)
+    history_id: int = 0
+    taken_at: float = field(default_factory=time.time)  # when the fake took it (benchmarks' clock)
 
     @property
     def parsed(self) -> EmailMessage:
@@ -67,6 +82,13 @@ class FakeGoogle:
     token_grants: int = 0
     faults: deque[str] = field(default_factory=deque)
     let_slow_answer: threading.Event = field(default_factory=threading.Event)
+    send_latency_s: float = 0.0  # every send is answered this much later
+    unresponsive: bool = False  # no call is answered until the fake stops (each one times out)
+    inbox: list[SentMessage] = field(default_factory=list)  # what arrived from outside
+    history_calls: int = 0
+    expired_answers: int = 0  # history.list calls answered 404 because the start id expired
+    _history_id: int = 1000
+    _history_floor: dict[str, int] = field(default_factory=dict)  # mailbox -> oldest id still kept
     _access: dict[str, str] = field(default_factory=dict)  # access token -> mailbox address
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -131,6 +153,84 @@ class FakeGoogle:
         with self._lock:
             return [m for m in self.sent if mailbox is None or m.mailbox == mailbox.lower()]
 
+    def next_history_id(self) -> int:
+        """A new history id (call with the lock held): Gmail numbers every change in a mailbox."""
+        self._history_id += 1
+        return self._history_id
+
+    def deliver(self, mailbox: str, raw: bytes, thread_id: str | None = None) -> SentMessage:
+        """Mail from outside arrives in `mailbox`: in `thread_id`, else in the thread of a message
+        it refers to (In-Reply-To, References), else in a thread of its own."""
+        box = mailbox.lower()
+        parsed = email.message_from_bytes(raw, policy=email.policy.default)
+        refers = str(parsed.get("In-Reply-To") or "") + " " + str(parsed.get("References") or "")
+        with self._lock:
+            if thread_id is None:
+                thread_id = next(
+                    (
+                        m.thread_id
+                        for m in [*self.sent, *self.inbox]
+                        if m.mailbox == box and str(m.parsed["Message-ID"] or "x") in refers
+                    ),
+                    None,
+                )
+            message_id = secrets.token_hex(8)
+            kept = SentMessage(
+                message_id, thread_id or message_id, box, raw, ("INBOX",), self.next_history_id()
+            )
+            self.inbox.append(kept)
+        return kept
+
+    def expire_history(self, mailbox: str) -> None:
+        """Gmail stops keeping the mailbox's history so far: older start ids answer 404."""
+        with self._lock:
+            self._history_floor[mailbox.lower()] = self.next_history_id()
+
+    def stored(self, mailbox: str) -> list[SentMessage]:
+        with self._lock:
+            return [m for m in [*self.sent, *self.inbox] if m.mailbox == mailbox]
+
+
+def reply_to(message: SentMessage, body: str = "Sounds good, let's talk.", **headers: str) -> bytes:
+    """The recipient's answer to a message we sent, as their mail client writes it."""
+    original = message.parsed
+    mail = EmailMessage(policy=email.policy.SMTP)
+    mail["From"] = str(original["To"])
+    mail["To"] = str(original["From"])
+    mail["Subject"] = "Re: " + str(original["Subject"] or "")
+    mail["Message-ID"] = make_msgid(domain="example.com")
+    mail["In-Reply-To"] = str(original["Message-ID"])
+    mail["References"] = str(original["Message-ID"])
+    for name, value in headers.items():
+        del mail[name.replace("_", "-")]
+        mail[name.replace("_", "-")] = value
+    mail.set_content(body)
+    return mail.as_bytes()
+
+
+def bounce_of(message: SentMessage, failed_recipient: str | None = None) -> bytes:
+    """Gmail's mailer daemon reporting that a message we sent could not be delivered (RFC 3464)."""
+    original = message.parsed
+    mail = MIMEMultipart("report", report_type="delivery-status")
+    mail["From"] = "Mail Delivery Subsystem <mailer-daemon@googlemail.com>"
+    mail["To"] = str(original["From"])
+    mail["Subject"] = "Delivery Status Notification (Failure)"
+    mail["Message-ID"] = make_msgid(domain="mx.google.com")
+    if failed_recipient:
+        mail["X-Failed-Recipients"] = failed_recipient
+    mail.attach(
+        MIMEText(f"Your message wasn't delivered to {original['To']}: the address couldn't be found.")
+    )
+    per_message, per_recipient = Message(), Message()
+    per_message["Reporting-MTA"] = "dns; googlemail.com"
+    per_recipient["Final-Recipient"] = f"rfc822; {original['To']}"
+    per_recipient["Action"] = "failed"
+    per_recipient["Status"] = "5.1.1"
+    status = MIMEBase("message", "delivery-status")
+    status.set_payload([per_message, per_recipient])
+    mail.attach(status)
+    return mail.as_bytes()
+
 
 class GoogleHandler(BaseHTTPRequestHandler):
     google: FakeGoogle
@@ -141,6 +241,8 @@ class GoogleHandler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self._never_answered():
+            return
         path = urlsplit(self.path).path
         if path == "/token":
             self._token(parse_qs(body.decode()))
@@ -149,14 +251,32 @@ class GoogleHandler(BaseHTTPRequestHandler):
         else:
             self._google_error(404, "notFound", "Not Found")
 
+    def _never_answered(self) -> bool:
+        if not self.google.unresponsive:
+            return False
+        self.google.let_slow_answer.wait(600)  # the client times out first; released when the fake stops
+        self.close_connection = True
+        return True
+
     def do_GET(self) -> None:
+        if self._never_answered():
+            return None
         url = urlsplit(self.path)
-        if url.path != LIST:
+        if url.path not in (LIST, PROFILE, HISTORY) and not url.path.startswith(LIST + "/"):
             return self._google_error(404, "notFound", "Not Found")
         mailbox = self._mailbox()
         if mailbox is None:
             return None
-        query = parse_qs(url.query).get("q", [""])[0]
+        params = parse_qs(url.query)
+        if url.path == PROFILE:
+            return self._profile(mailbox)
+        if url.path == HISTORY:
+            return self._history(mailbox, params)
+        if url.path != LIST:
+            return self._message(mailbox, url.path.removeprefix(LIST + "/"), params)
+        query = params.get("q", [""])[0]
+        if query.startswith("newer_than:"):
+            return self._recent(mailbox, params)
         if not query.startswith("rfc822msgid:"):
             return self._answer(200, {"resultSizeEstimate": 0})
         wanted = query.split(":", 1)[1].strip().strip("<>")
@@ -168,6 +288,89 @@ class GoogleHandler(BaseHTTPRequestHandler):
         return self._answer(
             200, {"messages": found, "resultSizeEstimate": len(found)} if found else {"resultSizeEstimate": 0}
         )
+
+    def _profile(self, mailbox: str) -> None:
+        with self.google._lock:
+            current = self.google._history_id
+        stored = self.google.stored(mailbox)
+        return self._answer(
+            200,
+            {
+                "emailAddress": mailbox,
+                "messagesTotal": len(stored),
+                "threadsTotal": len({m.thread_id for m in stored}),
+                "historyId": str(current),
+            },
+        )
+
+    def _history(self, mailbox: str, params: dict[str, list[str]]) -> None:
+        with self.google._lock:
+            self.google.history_calls += 1
+            current = self.google._history_id
+            floor = self.google._history_floor.get(mailbox, 0)
+        try:
+            start = int(params["startHistoryId"][0])
+        except (KeyError, ValueError):
+            return self._google_error(400, "invalidArgument", "Invalid startHistoryId")
+        if start < floor:
+            with self.google._lock:
+                self.google.expired_answers += 1
+            return self._google_error(404, "notFound", "Requested entity was not found.")
+        added = sorted(
+            (m for m in self.google.stored(mailbox) if m.history_id > start), key=lambda m: m.history_id
+        )
+        offset = int(params.get("pageToken", ["0"])[0] or 0)
+        page = added[offset : offset + PAGE]
+        answer: dict[str, Any] = {"historyId": str(current)}
+        if page:
+            answer["history"] = [
+                {
+                    "id": str(m.history_id),
+                    "messages": [{"id": m.id, "threadId": m.thread_id}],
+                    "messagesAdded": [
+                        {"message": {"id": m.id, "threadId": m.thread_id, "labelIds": list(m.labels)}}
+                    ],
+                }
+                for m in page
+            ]
+        if offset + PAGE < len(added):
+            answer["nextPageToken"] = str(offset + PAGE)
+        return self._answer(200, answer)
+
+    def _message(self, mailbox: str, message_id: str, params: dict[str, list[str]]) -> None:
+        found = next((m for m in self.google.stored(mailbox) if m.id == message_id), None)
+        if found is None:
+            return self._google_error(404, "notFound", "Requested entity was not found.")
+        parsed = found.parsed
+        wanted = {name.lower() for name in params.get("metadataHeaders", [])}
+        headers = [
+            {"name": name, "value": str(value)}
+            for name, value in parsed.items()
+            if not wanted or name.lower() in wanted
+        ]
+        return self._answer(
+            200,
+            {
+                "id": found.id,
+                "threadId": found.thread_id,
+                "labelIds": list(found.labels),
+                "historyId": str(found.history_id),
+                "payload": {"mimeType": parsed.get_content_type(), "headers": headers},
+            },
+        )
+
+    def _recent(self, mailbox: str, params: dict[str, list[str]]) -> None:
+        newest_first = sorted(self.google.stored(mailbox), key=lambda m: -m.history_id)
+        size = int(params.get("maxResults", [str(PAGE)])[0])
+        offset = int(params.get("pageToken", ["0"])[0] or 0)
+        page = newest_first[offset : offset + size]
+        answer: dict[str, Any] = {
+            "messages": [{"id": m.id, "threadId": m.thread_id} for m in page],
+            "resultSizeEstimate": len(newest_first),
+        }
+        if offset + size < len(newest_first):
+            answer["nextPageToken"] = str(offset + size)
+        return self._answer(200, answer)
 
     def _token(self, form: dict[str, list[str]]) -> None:
         value = {k: v[0] for k, v in form.items()}
@@ -220,7 +423,8 @@ class GoogleHandler(BaseHTTPRequestHandler):
                 missing = False
             if not missing:
                 message_id = secrets.token_hex(8)
-                kept = SentMessage(message_id, thread_id or message_id, mailbox, raw)
+                history_id = self.google.next_history_id()
+                kept = SentMessage(message_id, thread_id or message_id, mailbox, raw, ("SENT",), history_id)
                 self.google.sent.append(kept)
         if missing:
             return self._google_error(404, "notFound", "Requested entity was not found.")
@@ -230,6 +434,8 @@ class GoogleHandler(BaseHTTPRequestHandler):
             return None
         if fault == "slow":
             self.google.let_slow_answer.wait(30)
+        if self.google.send_latency_s:
+            time.sleep(self.google.send_latency_s)
         return self._answer(200, {"id": kept.id, "threadId": kept.thread_id, "labelIds": ["SENT"]})
 
     def _mailbox(self) -> str | None:

@@ -57,6 +57,7 @@ TABLES = INITIAL_TABLES | {"step_executions", "campaign_leads", "credit_ledger_e
 CHAIN_TABLES = {"campaigns_events", "event_chain"}
 TABLES |= {"gmail_threads", "gmail_send_attempts"}  # 0004_gmail_threads
 TABLES |= {"twilio_sends", "brand_messaging_settings"}  # 0005_twilio
+TABLES |= {"gmail_history"}  # 0007_gmail_history
 YOYO_TABLES = {MIGRATION_TABLE, "_yoyo_log", "_yoyo_version", "yoyo_lock"}
 
 

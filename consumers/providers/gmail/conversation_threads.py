@@ -63,3 +63,27 @@ def remember_message(
             "message": message_id,
         },
     )
+
+
+@dataclass(frozen=True)
+class AnsweredConversation:
+    campaign_id: UUID
+    contact_id: UUID
+    last_message_id: str  # the latest Message-ID we sent in it
+
+
+def answered_conversation(
+    db: Database, account_id: UUID, thread_id: str, message_ids: tuple[str, ...]
+) -> AnsweredConversation | None:
+    """The conversation an incoming message belongs to: the mailbox's thread it arrived in, or the
+    one holding a Message-ID it refers to (In-Reply-To, References)."""
+    row = db.fetch_one(
+        """SELECT campaign_id, contact_id, message_ids FROM gmail_threads
+           WHERE sender_account_id = %s
+             AND (thread_id = %s OR string_to_array(message_ids, ' ') && %s::text[])
+           ORDER BY (thread_id = %s) DESC, updated_at DESC LIMIT 1""",
+        (account_id, thread_id, list(message_ids), thread_id),
+    )
+    if row is None:
+        return None
+    return AnsweredConversation(row["campaign_id"], row["contact_id"], row["message_ids"].split()[-1])

@@ -70,3 +70,14 @@ def attempts_of(db: Database, message_key: str) -> list[SendAttempt]:
         )
         for r in rows
     ]
+
+
+def step_sent_as(db: Database, account_id: UUID, message_ids: list[str]) -> str | None:
+    """The key (`<enrollment>:<step>`) of the step the mailbox sent under one of these Message-IDs."""
+    row = db.fetch_one(
+        """SELECT message_key FROM gmail_send_attempts
+           WHERE sender_account_id = %s AND rfc822_message_id = ANY(%s) AND gmail_message_id IS NOT NULL
+           ORDER BY first_tried_at DESC LIMIT 1""",
+        (account_id, message_ids),
+    )
+    return str(row["message_key"]) if row else None

@@ -1,0 +1,180 @@
+"""Benchmark: a slow email provider holds back only its own channel, never the texts.
+
+Starts an embedded PostgreSQL in a temporary folder, the loopback fakes of Google
+(tests/fakes/google.py) and Twilio (tests/fakes/twilio.py) in a process of their own
+(bench/provider_fakes.py), and the whole service in this process (in-process transport, the real Gmail and Twilio adapters and SDKs pointed at the fakes).
+Four runs, each of a brand of its own: N texts alone (the anchor: SMS at full speed); N emails
+and N texts in one campaign while Gmail answers every send 300 ms late (email's bound is
+PROVIDER_CONCURRENCY calls in flight / latency); N emails, then N texts in a second campaign
+launched while those emails are going out; and N emails and N texts in one campaign while Gmail
+answers nothing at all (every call times out), where the texts must still all go. The last
+column counts from the launch of the texts' campaign. Rates are taken from the sends'
+the fakes' own clocks (first send taken to last), so enrolment is not counted. Each run stops by itself.
+
+    .venv/bin/python -m bench.slow_providers [--sends 300] [--latency 0.3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet
+
+from bench.provider_fakes import ProviderFakes
+from commands.sending.send_steps import PROVIDER_CONCURRENCY
+from domain.credit_ledger import Plan
+from runtime.container import Container, build
+from runtime.embedded_postgres import EmbeddedPostgres
+from runtime.settings import Settings
+from tests.support import Client
+
+SMS_NUMBER = "+14155550199"
+EMAIL = {"type": "EMAIL", "group": 0, "subject": "Hi {{first_name}}", "body": "Hello"}
+SMS = {"type": "SMS", "group": 0, "body": "Hello {{first_name}}"}
+GMAIL_TIMEOUT = 2.0
+RUN_LIMIT = 300.0  # seconds a run may take before the benchmark gives up
+
+
+def wait_for(check: Callable[[], bool], timeout: float = RUN_LIMIT) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the run did not finish in time")
+        time.sleep(0.1)
+
+
+@dataclass(frozen=True)
+class Brand:
+    client: Client
+    mailbox: str
+    twilio_account: str
+
+
+def brand(container: Container, fakes: ProviderFakes, n: int) -> Brand:
+    """A brand with one Gmail mailbox and one Twilio number, each allowed far more than N a day."""
+    client = Client(container, Plan.PREMIUM)
+    address = f"sales-{client.brand_id.hex[:6]}@brand.example"
+    sid, token = fakes.twilio_account([SMS_NUMBER])
+    senders = [
+        {"channel": "email", "provider": "gmail", "address": address, "credentials": fakes.mailbox(address)},
+        {
+            "channel": "sms",
+            "provider": "twilio",
+            "address": SMS_NUMBER,
+            "credentials": {"account_sid": sid, "auth_token": token},
+        },
+    ]
+    for sender in senders:
+        client.ok(client.post("/v1/sender-accounts", {**sender, "daily_limit": 10 * n}), 201)
+    return Brand(client, address, sid)
+
+
+def launch(brand: Brand, emails: int, texts: int, steps: list[dict[str, Any]]) -> str:
+    """A campaign to `emails` contacts with only an address and `texts` with only a phone."""
+    people = [{"email": f"lead{i}@example.com", "first_name": f"L{i}"} for i in range(emails)]
+    people += [{"phone": f"+1415556{i:04d}", "first_name": f"P{i}"} for i in range(texts)]
+    client = brand.client
+    campaign_id = client.campaign(client.lead_group(people), steps)
+    client.ok(client.post(f"/v1/campaign/{campaign_id}/launch"))
+    return campaign_id
+
+
+def row(what: str, times: list[float], launched: float, expected: str) -> tuple[str, ...]:
+    """Sends per second from the first send taken to the last, the longest pause between two
+    sends (a channel held back by another pauses), and the seconds from launch to the last send."""
+    times = sorted(times)
+    if len(times) < 2:
+        return (what, str(len(times)), "-", "-", expected)
+    rate = (len(times) - 1) / max(times[-1] - times[0], 1e-9)
+    pause = max(b - a for a, b in pairwise(times))
+    return (what, f"{rate:,.1f}", f"{pause:.2f}", f"{times[-1] - launched:.1f}", expected)
+
+
+def sent(brand: Brand, campaign_id: str, channel: str) -> int:
+    metrics = brand.client.ok(brand.client.get(f"/v1/campaign/{campaign_id}"))["metrics"]
+    return int(metrics["sent"][channel])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--sends", type=int, default=300, help="emails and texts per run (each)")
+    parser.add_argument("--latency", type=float, default=0.3, help="seconds Gmail takes per send")
+    args = parser.parse_args(argv)
+    n, latency = args.sends, args.latency
+    fakes = ProviderFakes()
+    rows: list[tuple[str, ...]] = []
+    with tempfile.TemporaryDirectory(prefix="slow-providers-bench-") as folder:
+        server = EmbeddedPostgres(Path(folder) / "pg", durable=False)
+        settings = Settings(
+            database_url=server.start(),
+            credentials_key=Fernet.generate_key().decode(),
+            gmail_api_base_url=fakes.gmail_api_base_url,
+            gmail_timeout=GMAIL_TIMEOUT,
+            twilio_api_base_url=fakes.twilio_url,
+            public_base_url="http://127.0.0.1:9",  # callbacks are never followed by the fake
+        )
+        container = build(settings)
+        try:
+            container.start()
+            alone = brand(container, fakes, n)
+            launched = time.time()
+            alone_campaign = launch(alone, 0, n, [SMS])
+            wait_for(lambda: sent(alone, alone_campaign, "sms") == n)
+            rows.append(
+                row("SMS alone (anchor)", fakes.texts_taken(alone.twilio_account), launched, "full speed")
+            )
+
+            fakes.gmail_latency(latency)
+            mixed = brand(container, fakes, n)
+            launched = time.time()
+            mixed_campaign = launch(mixed, n, n, [EMAIL, SMS])
+            wait_for(
+                lambda: sent(mixed, mixed_campaign, "email") == n and sent(mixed, mixed_campaign, "sms") == n
+            )
+            later = brand(container, fakes, n)  # texts launched while the emails are still going out
+            emails_first = launch(later, n, 0, [EMAIL])
+            wait_for(lambda: bool(fakes.emails_taken(later.mailbox)))
+            texts_launched = time.time()
+            texts_later = launch(later, 0, n, [SMS])
+            wait_for(lambda: sent(later, texts_later, "sms") == n and sent(later, emails_first, "email") == n)
+            bound = PROVIDER_CONCURRENCY / latency
+            emails = fakes.emails_taken(mixed.mailbox)
+            slow = f"email, Gmail answering in {latency * 1000:.0f} ms"
+            rows.append(row(slow, emails, launched, f"<= {bound:,.1f}/s"))
+            texts = fakes.texts_taken(mixed.twilio_account)
+            rows.append(row("SMS, same campaign, email slow", texts, launched, "as the anchor"))
+            texts = fakes.texts_taken(later.twilio_account)
+            rows.append(row("SMS launched while slow email goes out", texts, texts_launched, "as the anchor"))
+
+            fakes.gmail_unresponsive()
+            stuck = brand(container, fakes, n)
+            launched = time.time()
+            stuck_campaign = launch(stuck, n, n, [EMAIL, SMS])
+            wait_for(lambda: sent(stuck, stuck_campaign, "sms") == n)
+            texts = fakes.texts_taken(stuck.twilio_account)
+            rows.append(row("SMS, same campaign, Gmail never answers", texts, launched, "as the anchor"))
+            emails = fakes.emails_taken(stuck.mailbox)
+            rows.append(row("  emails sent meanwhile", emails, launched, "none"))
+        finally:
+            container.close(timeout=GMAIL_TIMEOUT + 3)
+            fakes.stop()
+            server.stop()
+    print(
+        f"{n} emails and {n} texts per run; {PROVIDER_CONCURRENCY} provider calls in flight per channel "
+        f"worker; Gmail timeout {GMAIL_TIMEOUT:.0f} s"
+    )
+    print(f"{'measure':<42}{'sends/s':>9}{'longest pause s':>17}{'last send s':>13}{'expected':>15}")
+    for what, value, pause, last, expected in rows:
+        print(f"{what:<42}{value:>9}{pause:>17}{last:>13}{expected:>15}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

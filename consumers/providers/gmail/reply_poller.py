@@ -1,0 +1,214 @@
+"""Reads each connected Gmail mailbox for replies and bounces to the campaigns' emails.
+
+One pass polls every active Gmail sender account on its own (`parked.each_contained`), so one
+broken mailbox costs only itself: a revoked grant makes the account `reconnect_required` (it is
+read again once reconnected), Gmail being slow or away skips the mailbox until the next pass, and
+anything else is counted against the mailbox and parked after repeated failures. A mailbox is
+read from the last stored `historyId` (`users.history.list`, messages added); a new mailbox, or
+one whose history id Gmail no longer keeps (404), is scanned over its recent messages and read
+from the profile's `historyId` on. Each added message is classified (incoming_mail.py) and tied
+to the conversation it answers (conversation_threads.py): a reply stops the contact's remaining
+steps in that campaign, a bounce suppresses the address and marks its step undelivered, and an
+automatic answer or our own sent message changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any
+
+from googleapiclient.errors import HttpError
+
+from commands.application import CampaignApplication
+from commands.inbound.bounces import record_bounce
+from commands.inbound.replies import record_reply_in_enrollment
+from commands.sending.credentials import CredentialCipher, CredentialsUnavailable, decrypt_credentials
+from commands.sending.sender_accounts import ConnectedMailbox, connected_mailboxes
+from commands.sending.sender_health import require_reconnect
+from consumers.providers.gmail import conversation_threads, mailbox_history, send_attempts
+from consumers.providers.gmail.failures import FailureKind, failure_of
+from consumers.providers.gmail.incoming_mail import HEADERS, IncomingMail, MailKind, read_incoming
+from consumers.providers.gmail.mailbox_sessions import MailboxSessions, MissingGrant
+from domain.enrollment import Enrollment
+from storage import parked
+from storage.database import Database
+
+log = logging.getLogger(__name__)
+
+FOLLOWER = "gmail_replies"
+RECENT = "newer_than:7d"  # what a resync scans: replies older than this are not looked for
+MOST_SCANNED = 500  # messages a resync reads at most, so one huge mailbox cannot hold the pass
+WAIT_FOR_NEXT_PASS = {FailureKind.AMBIGUOUS, FailureKind.NOT_SENT, FailureKind.RATE_LIMITED}
+
+
+class MailboxUnreadable(Exception):
+    """Gmail refused to answer for the mailbox (not a grant problem, not an outage): counted and,
+    if it keeps happening, the mailbox is parked for an operator."""
+
+
+class HistoryExpired(Exception):
+    """Gmail no longer keeps the history from the stored id (404): scan the recent messages."""
+
+
+class ReplyPoller:
+    def __init__(
+        self,
+        app: CampaignApplication,
+        db: Database,
+        sessions: MailboxSessions,
+        cipher: CredentialCipher | None,
+        now: Callable[[], datetime],
+    ) -> None:
+        self.app, self.db, self.sessions, self.cipher, self.now = app, db, sessions, cipher, now
+
+    def tick(self) -> int:
+        """Read every connected mailbox once; how many replies and bounces were recorded."""
+        return parked.each_contained(
+            self.db,
+            FOLLOWER,
+            connected_mailboxes(self.db, "gmail"),
+            self.poll,
+            key=lambda mailbox: str(mailbox.id),
+            brand=lambda mailbox: mailbox.brand_id,
+        )
+
+    def poll(self, mailbox: ConnectedMailbox) -> int:
+        """Handle what arrived in one mailbox since it was last read."""
+        try:
+            gmail = self.sessions.gmail(mailbox.id, decrypt_credentials(self.db, self.cipher, mailbox.id))
+            return self._read(gmail, mailbox)
+        except (MissingGrant, CredentialsUnavailable) as unusable:
+            require_reconnect(self.db, mailbox.id, str(unusable))
+            return 0
+        except GoogleTrouble as trouble:
+            failure = failure_of(trouble.error)
+            if failure.kind is FailureKind.GRANT_REVOKED:
+                require_reconnect(self.db, mailbox.id, failure.detail)
+            elif failure.kind in WAIT_FOR_NEXT_PASS or failure.kind is FailureKind.DAILY_LIMIT:
+                log.warning("gmail replies: %s is not read this pass (%s)", mailbox.address, failure.detail)
+            else:
+                raise MailboxUnreadable(failure.detail) from trouble.error
+            return 0
+
+    def _read(self, gmail: Any, mailbox: ConnectedMailbox) -> int:
+        start = mailbox_history.last_read(self.db, mailbox.id)
+        try:
+            if start is None:
+                raise HistoryExpired
+            added, reached = _history_since(gmail, start)
+        except HistoryExpired:
+            # The profile's id first: whatever arrives during the scan is in the next history.
+            reached = str(_call(gmail.users().getProfile(userId="me"))["historyId"])
+            added = list(_recent(gmail))
+        done = sum(self._handle(gmail, mailbox, gmail_id) for gmail_id in added)
+        mailbox_history.read_up_to(self.db, mailbox.id, reached)
+        return done
+
+    def _handle(self, gmail: Any, mailbox: ConnectedMailbox, gmail_id: str) -> int:
+        request = (
+            gmail.users()
+            .messages()
+            .get(userId="me", id=gmail_id, format="metadata", metadataHeaders=list(HEADERS))
+        )
+        try:
+            message = _call(request)
+        except GoogleTrouble as trouble:
+            if _status(trouble.error) == 404:
+                return 0  # deleted since it arrived
+            raise
+        mail = read_incoming(message, mailbox.address)
+        if mail.kind in (MailKind.OURS, MailKind.AUTOMATIC):
+            return 0
+        answered = conversation_threads.answered_conversation(
+            self.db, mailbox.id, mail.thread_id, mail.refers_to
+        )
+        if mail.kind is MailKind.REPLY:
+            if answered is None:
+                return 0  # not about a campaign's email
+            enrollment_id = Enrollment.create_id(answered.campaign_id, answered.contact_id)
+            return record_reply_in_enrollment(self.app, enrollment_id, "email", mail.gmail_id, self.now())
+        return self._bounced(mailbox, mail, answered)
+
+    def _bounced(
+        self,
+        mailbox: ConnectedMailbox,
+        mail: IncomingMail,
+        answered: conversation_threads.AnsweredConversation | None,
+    ) -> int:
+        ours = [*mail.refers_to, *([answered.last_message_id] if answered else [])]
+        step_key = send_attempts.step_sent_as(self.db, mailbox.id, ours) if ours else None
+        if step_key is None and not mail.failed_recipients:
+            return 0  # a bounce of a message that was not a campaign's
+        record_bounce(
+            self.app,
+            self.db,
+            mailbox.brand_id,
+            list(mail.failed_recipients),
+            step_key,
+            f"bounced ({mail.sender})",
+            self.now(),
+        )
+        return 1
+
+
+class GoogleTrouble(Exception):
+    """A Gmail call failed; `error` is what the client raised, for failures.py to read."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _call(request: Any) -> dict[str, Any]:
+    try:
+        answer: dict[str, Any] = request.execute(num_retries=0)
+    except Exception as error:
+        raise GoogleTrouble(error) from error
+    return answer
+
+
+def _status(error: Exception) -> int | None:
+    return int(error.resp.status) if isinstance(error, HttpError) else None
+
+
+def _history_since(gmail: Any, start: str) -> tuple[list[str], str]:
+    """The ids of messages added since `start` (oldest first, once each) and the id reached."""
+    added: dict[str, None] = {}
+    page_token: str | None = None
+    while True:
+        request = (
+            gmail.users()
+            .history()
+            .list(userId="me", startHistoryId=start, historyTypes=["messageAdded"], pageToken=page_token)
+        )
+        try:
+            page = _call(request)
+        except GoogleTrouble as trouble:
+            if _status(trouble.error) == 404:
+                raise HistoryExpired from trouble.error
+            raise
+        for record in page.get("history") or []:
+            for change in record.get("messagesAdded") or []:
+                added[str(change["message"]["id"])] = None
+        page_token = page.get("nextPageToken")
+        if not page_token:
+            return list(added), str(page.get("historyId") or start)
+
+
+def _recent(gmail: Any) -> Iterator[str]:
+    """The ids of the mailbox's recent messages, at most MOST_SCANNED."""
+    seen, page_token = 0, None
+    while seen < MOST_SCANNED:
+        page = _call(
+            gmail.users().messages().list(userId="me", q=RECENT, pageToken=page_token, maxResults=100)
+        )
+        for message in page.get("messages") or []:
+            seen += 1
+            yield str(message["id"])
+            if seen >= MOST_SCANNED:
+                return
+        page_token = page.get("nextPageToken")
+        if not page_token:
+            return
