@@ -1,10 +1,12 @@
-"""A campaign's event history over HTTP never shows a sender account's credentials, even when the
-brand's accounts hold some (tests/unit/test_event_docs.py checks no event has a field for one)."""
+"""A campaign's event history never shows a sender account's credentials, over HTTP, in an export
+or in a credit audit, even when the brand's accounts hold some (tests/unit/test_event_docs.py
+checks no event has a field for one)."""
 
 from __future__ import annotations
 
 from cryptography.fernet import Fernet
 
+from runtime.cli import main
 from tests.support import Client, contacts, eventually, running_service
 
 SECRETS = ("1//0gREFRESH-token-very-secret", "s3cr3t-client", "twilio-auth-token-secret")
@@ -22,7 +24,9 @@ TWILIO = {
 }
 
 
-def test_the_events_route_shows_no_credentials(database_url):
+def test_neither_the_events_route_nor_the_export_nor_the_audit_shows_credentials(
+    database_url, tmp_path, monkeypatch, capsys
+):
     with running_service(database_url, credentials_key=Fernet.generate_key().decode()) as service:
         client = Client(service)
         client.ok(client.post("/v1/sender-accounts", GMAIL), 201)
@@ -44,3 +48,16 @@ def test_the_events_route_shows_no_credentials(database_url):
         assert "sender_account_id" in text
         for secret in SECRETS:
             assert secret not in text
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    for form in ("jsonl", "csv"):
+        out = tmp_path / f"history.{form}"
+        assert (
+            main(["events", "export", "--brand", str(client.brand_id), "--format", form, "--out", str(out)])
+            == 0
+        )
+        exported = out.read_text()
+        assert "StepSent" in exported and all(secret not in exported for secret in SECRETS)
+    assert main(["audit", "credits", "--brand", str(client.brand_id), "--format", "json"]) == 0
+    audit = capsys.readouterr().out
+    assert '"send"' in audit and all(secret not in audit for secret in SECRETS)
