@@ -4,7 +4,7 @@
 # runs) on a scratch copy of the committed tree, so the working copy is never touched, against an
 # embedded PostgreSQL of its own, then prints each surviving mutant and the score.
 # Usage: scripts/mutation.sh [mutmut run arguments, e.g. --max-children 2]. Not part of CI: it
-# takes about half an hour on two cores.
+# takes about an hour on two idle cores.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/bootstrap.sh" test,mutation
