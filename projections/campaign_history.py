@@ -23,24 +23,9 @@ from psycopg import sql
 from domain.campaign import Campaign
 from domain.credit_ledger import CreditLedger
 from domain.enrollment import Enrollment
-from projections.campaign_summaries import count_execution
+from projections.campaign_summaries import COUNTED_ENROLLMENT_EVENTS, SETTLEMENT_EVENTS, count_execution
 from storage.database import Database
 from storage.event_log import events_table, to_event
-
-COUNTED = (
-    Enrollment.ContactEnrolled,
-    Enrollment.EnrollmentFinished,
-    Enrollment.StepSent,
-    Enrollment.StepFailed,
-    Enrollment.StepCancelled,
-    Enrollment.StepWithdrawn,
-    Enrollment.StepDelivered,
-    Enrollment.StepUndelivered,
-    Enrollment.ContactReplied,
-    Enrollment.StepOpened,
-    Enrollment.StepClicked,
-)
-SETTLEMENT = (CreditLedger.CreditsReserved, CreditLedger.CreditsConsumed, CreditLedger.CreditsReleased)
 
 
 def campaign_as_of(
@@ -54,10 +39,12 @@ def campaign_as_of(
     # The audience its launch took (the write side's snapshot, not a read model) names its enrollments.
     contacts = db.fetch_all("SELECT contact_id FROM launch_audiences WHERE campaign_id = %s", (campaign_id,))
     enrollments = [Enrollment.create_id(campaign_id, row["contact_id"]) for row in contacts]
-    counts = _counts(e for e in _stream(app, db, enrollments, COUNTED) if e.timestamp <= moment)
+    counts = _counts(
+        e for e in _stream(app, db, enrollments, COUNTED_ENROLLMENT_EVENTS) if e.timestamp <= moment
+    )
     ledger = [CreditLedger.create_id(brand_id)]
     settled = Counter[str]()
-    for event in _stream(app, db, ledger, SETTLEMENT):
+    for event in _stream(app, db, ledger, SETTLEMENT_EVENTS):
         if event.campaign_id == campaign_id and event.timestamp <= moment:
             settled[type(event).__name__] += event.amount
     return {

@@ -21,6 +21,23 @@ from domain.enrollment import Enrollment, is_unsubscribe
 from storage.database import Database
 from storage.paging import after, cursor_params, page
 
+# What the metrics count, and the ledger events the credits come from (campaign_history.py
+# rebuilds a summary as of a moment from the same events).
+COUNTED_ENROLLMENT_EVENTS = (
+    Enrollment.ContactEnrolled,
+    Enrollment.EnrollmentFinished,
+    Enrollment.StepSent,
+    Enrollment.StepFailed,
+    Enrollment.StepCancelled,
+    Enrollment.StepWithdrawn,
+    Enrollment.StepDelivered,
+    Enrollment.StepUndelivered,
+    Enrollment.ContactReplied,
+    Enrollment.StepOpened,
+    Enrollment.StepClicked,
+)
+SETTLEMENT_EVENTS = (CreditLedger.CreditsReserved, CreditLedger.CreditsConsumed, CreditLedger.CreditsReleased)
+
 
 class CampaignSummaries:
     name = "campaign_summaries"
@@ -32,20 +49,8 @@ class CampaignSummaries:
         Campaign.CampaignResumed,
         Campaign.CampaignCompleted,
         Campaign.CampaignArchived,
-        CreditLedger.CreditsReserved,
-        CreditLedger.CreditsConsumed,
-        CreditLedger.CreditsReleased,
-        Enrollment.ContactEnrolled,
-        Enrollment.EnrollmentFinished,
-        Enrollment.StepSent,
-        Enrollment.StepFailed,
-        Enrollment.StepCancelled,
-        Enrollment.StepWithdrawn,
-        Enrollment.StepDelivered,
-        Enrollment.StepUndelivered,
-        Enrollment.ContactReplied,
-        Enrollment.StepOpened,
-        Enrollment.StepClicked,
+        *SETTLEMENT_EVENTS,
+        *COUNTED_ENROLLMENT_EVENTS,
     )
 
     def reset(self, cur: Any) -> None:
