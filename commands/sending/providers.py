@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+# Calls in flight to a provider, per channel and per process: a slow provider's channel sends at
+# most this many divided by its latency (consumers/providers/calls_in_flight.py keeps the count).
+PROVIDER_CONCURRENCY = 8
+
 
 @dataclass(frozen=True)
 class OutboundMessage:

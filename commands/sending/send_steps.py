@@ -27,7 +27,13 @@ from commands.audience.lead_groups import contacts_by_id
 from commands.audience.suppressions import suppress, suppressed_addresses
 from commands.sending.messaging_settings import quiet_hours_of
 from commands.sending.personalisation import TEMPLATE, Personaliser, contact_values, personalise_step
-from commands.sending.providers import OutboundMessage, Provider, ReconcileFailed, SendOutcome
+from commands.sending.providers import (
+    PROVIDER_CONCURRENCY,
+    OutboundMessage,
+    Provider,
+    ReconcileFailed,
+    SendOutcome,
+)
 from commands.sending.send_outcomes import (
     CONTACT_REPLIED,
     SUPPRESSED,
@@ -48,7 +54,10 @@ from domain.quiet_hours import QuietHours
 from domain.templates import MissingField
 from storage.database import Database
 
-PROVIDER_CONCURRENCY = 8
+# Sends prepared at once: twice the provider's calls in flight, so that while PROVIDER_CONCURRENCY
+# calls wait on the provider the others record their attempt or their answer, and a place freed
+# by one answer is taken at once by a send that is ready (the adapters hold the places).
+SEND_THREADS = 2 * PROVIDER_CONCURRENCY
 
 
 def next_quota_reset(now: datetime) -> datetime:
@@ -74,7 +83,7 @@ def send_dispatches(
         _check_consent(db, attempts)
         contacts = contacts_by_id(db, [a.enrollment.contact_id for a in attempts])
         # Provider calls are network-bound: several at once, each independent of the others.
-        with ThreadPoolExecutor(max_workers=max(1, min(PROVIDER_CONCURRENCY, len(attempts)))) as calls:
+        with ThreadPoolExecutor(max_workers=max(1, min(SEND_THREADS, len(attempts)))) as calls:
             outcomes = list(
                 calls.map(
                     lambda a: _deliver(a, campaigns, contacts, providers, db, personaliser, tracking),

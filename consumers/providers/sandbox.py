@@ -15,6 +15,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from commands.sending.providers import OutboundMessage, SendOutcome
+from consumers.providers.calls_in_flight import CallsInFlight
 from storage.database import Database
 
 
@@ -22,8 +23,14 @@ class SandboxProvider:
     def __init__(self, db: Database, delay_s: float = 0.0) -> None:
         self.db = db
         self.delay_s = delay_s  # a provider's latency, for load and crash tests
+        self.calls = CallsInFlight()
 
     def send(self, message: OutboundMessage) -> SendOutcome:
+        with self.calls.place(message.channel):
+            return self._take(message)
+
+    def _take(self, message: OutboundMessage) -> SendOutcome:
+        """What a provider does with the call: take the message, or refuse it."""
         if self.delay_s:
             time.sleep(self.delay_s)
         refusal = self._refusal(message)

@@ -29,6 +29,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
 from commands.sending.providers import OutboundMessage, ReconcileFailed, SendOutcome
+from consumers.providers.calls_in_flight import CallsInFlight
 from consumers.providers.twilio_http import RoutedTwilioHttpClient
 from consumers.providers.twilio_sends import EarlierSend, earlier_send, remember_attempt, remember_sid
 from domain.errors import Unavailable
@@ -47,8 +48,10 @@ class TwilioProvider:
         api_base_url: str,
         public_base_url: str,
         timeout: float = 10.0,
+        calls: CallsInFlight | None = None,
     ) -> None:
         self.db = db
+        self.calls = calls or CallsInFlight()  # texts and calls each have their own places
         self.credentials = credentials
         self.api_base_url = api_base_url
         self.public_base_url = public_base_url.rstrip("/")
@@ -77,24 +80,8 @@ class TwilioProvider:
             return SendOutcome(error=f"twilio: the sender account's credentials are unusable ({reason})")
         remember_attempt(self.db, key, account_id, kind, message.to, message.sender, body)
         try:
-            if kind == "message":
-                sid = client.messages.create(
-                    to=message.to,
-                    from_=message.sender,
-                    body=message.body,
-                    status_callback=self.callback("status", key),
-                ).sid
-            else:
-                voice = self.callback("voice", key)
-                sid = client.calls.create(
-                    to=message.to,
-                    from_=message.sender,
-                    url=voice,
-                    machine_detection="DetectMessageEnd",
-                    async_amd="true",
-                    async_amd_status_callback=voice,
-                    status_callback=voice,
-                ).sid
+            with self.calls.place(message.channel):
+                sid = self._create(client, kind, message, key, body)
         except TwilioRestException as refused:
             return refusal(refused)
         except requests.RequestException as lost:  # the request may or may not have arrived
@@ -102,12 +89,37 @@ class TwilioProvider:
         remember_sid(self.db, key, sid)
         return SendOutcome(provider_message_id=sid)
 
+    def _create(self, client: Any, kind: str, message: OutboundMessage, key: str, body: str | None) -> str:
+        """One Messages or Calls create request; the new message's or call's SID."""
+        if kind == "message":
+            return str(
+                client.messages.create(
+                    to=message.to,
+                    from_=message.sender,
+                    body=body,
+                    status_callback=self.callback("status", key),
+                ).sid
+            )
+        voice = self.callback("voice", key)
+        return str(
+            client.calls.create(
+                to=message.to,
+                from_=message.sender,
+                url=voice,
+                machine_detection="DetectMessageEnd",
+                async_amd="true",
+                async_amd_status_callback=voice,
+                status_callback=voice,
+            ).sid
+        )
+
     def find_sent(self, message_key: str) -> str | None:
         earlier = earlier_send(self.db, message_key)
         if earlier is None or earlier.sid is not None:
             return earlier.sid if earlier else None
         try:
-            found = self._look_up(earlier)
+            with self.calls.place("voicemail" if earlier.kind == "call" else "sms"):
+                found = self._look_up(earlier)
         except (TwilioRestException, requests.RequestException) as unknown:
             raise ReconcileFailed(f"twilio lookup failed ({type(unknown).__name__})") from None
         if found is not None:

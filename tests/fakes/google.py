@@ -79,6 +79,8 @@ class FakeGoogle:
     mailboxes: dict[str, Mailbox] = field(default_factory=dict)
     sent: list[SentMessage] = field(default_factory=list)
     send_calls: int = 0
+    sends_in_flight: int = 0  # send calls taken and not answered yet
+    most_sends_at_once: int = 0
     token_grants: int = 0
     faults: deque[str] = field(default_factory=deque)
     let_slow_answer: threading.Event = field(default_factory=threading.Event)
@@ -247,7 +249,16 @@ class GoogleHandler(BaseHTTPRequestHandler):
         if path == "/token":
             self._token(parse_qs(body.decode()))
         elif path == SEND:
-            self._send(body)
+            with self.google._lock:
+                self.google.sends_in_flight += 1
+                self.google.most_sends_at_once = max(
+                    self.google.most_sends_at_once, self.google.sends_in_flight
+                )
+            try:
+                self._send(body)
+            finally:
+                with self.google._lock:
+                    self.google.sends_in_flight -= 1
         else:
             self._google_error(404, "notFound", "Not Found")
 

@@ -17,6 +17,7 @@ import pytest
 from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
 
+from commands.sending.providers import PROVIDER_CONCURRENCY
 from consumers.providers.gmail.outgoing_mail import message_id_for
 from domain.enrollment import Enrollment
 from tests.fakes.google import FakeGoogle
@@ -114,6 +115,19 @@ def test_a_campaign_goes_out_through_gmail_with_one_click_unsubscribe_and_a_dete
         parts = {part.get_content_type(): part.get_content() for part in mail.iter_parts()}
         assert "<b>short</b>" in parts["text/html"]
         assert "A short note." in parts["text/plain"] and "<" not in parts["text/plain"]
+
+
+def test_a_slow_gmail_has_at_most_the_channels_places_of_sends_waiting_on_it(service, google):
+    """Sends are prepared two per place, but only PROVIDER_CONCURRENCY calls wait on Gmail at once."""
+    google.send_latency_s = 0.2
+    client = Client(service)
+    mailbox(client, google, "sales@brand.example", daily_limit=100)
+    people = [{"email": f"lead{i}@example.com"} for i in range(3 * PROVIDER_CONCURRENCY)]
+    campaign_id = launch(client, people, [HTML_EMAIL])
+
+    assert completed(client, campaign_id)["metrics"]["sent"]["email"] == len(people)
+    assert len(google.messages("sales@brand.example")) == len(people)
+    assert 1 < google.most_sends_at_once <= PROVIDER_CONCURRENCY
 
 
 def test_a_follow_up_from_the_same_mailbox_replies_in_the_same_thread(service, google):

@@ -22,6 +22,7 @@ from commands.audience.unsubscribe_tokens import UnsubscribeRequest, Unsubscribe
 from commands.sending.credentials import CredentialCipher, CredentialsUnavailable, decrypt_credentials
 from commands.sending.providers import OutboundMessage, SendOutcome
 from commands.sending.sender_health import park_for_today, require_reconnect
+from consumers.providers.calls_in_flight import CallsInFlight
 from consumers.providers.gmail import conversation_threads, send_attempts
 from consumers.providers.gmail.failures import Failure, FailureKind, failure_of
 from consumers.providers.gmail.mailbox_sessions import MailboxSessions, MissingGrant
@@ -43,8 +44,10 @@ class GmailProvider:
         sessions: MailboxSessions,
         unsubscribe_tokens: UnsubscribeTokens | None,
         public_base_url: str,
+        calls: CallsInFlight | None = None,
     ) -> None:
         self.db = db
+        self.calls = calls or CallsInFlight()  # only the HTTP call holds one of email's places
         self.cipher = cipher
         self.sessions = sessions
         self.unsubscribe_tokens = unsubscribe_tokens
@@ -94,10 +97,10 @@ class GmailProvider:
         if letter.conversation is not None:
             body["threadId"] = letter.conversation.thread_id
         gmail = self.sessions.gmail(account_id, self._grant(account_id))
+        request = gmail.users().messages().send(userId="me", body=body)
         try:
-            sent: dict[str, Any] = (
-                gmail.users().messages().send(userId="me", body=body).execute(num_retries=0)
-            )
+            with self.calls.place("email"):
+                sent: dict[str, Any] = request.execute(num_retries=0)
         except HttpError as error:
             if letter.conversation is not None and int(error.resp.status) == 404:
                 raise ThreadGone(letter.conversation.thread_id) from error
@@ -145,7 +148,9 @@ class GmailProvider:
             try:
                 gmail = self.sessions.gmail(attempt.account_id, self._grant(attempt.account_id))
                 query = f"rfc822msgid:{attempt.message_id.strip('<>')}"
-                found = gmail.users().messages().list(userId="me", q=query).execute(num_retries=0)
+                request = gmail.users().messages().list(userId="me", q=query)
+                with self.calls.place("email"):
+                    found = request.execute(num_retries=0)
             except (MissingGrant, CredentialsUnavailable) as unusable:
                 log.warning("gmail: could not look up an earlier send (%s)", unusable)
                 unsure = True
