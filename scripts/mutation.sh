@@ -4,14 +4,19 @@
 # runs) on a scratch copy of the committed tree, so the working copy is never touched, against an
 # embedded PostgreSQL of its own, then prints each surviving mutant and the score.
 # Usage: scripts/mutation.sh [mutmut run arguments, e.g. --max-children 2]. Not part of CI: it
-# takes about an hour on two idle cores.
+# takes about an hour on two idle cores. MUTATION_RESUME=1 keeps the last run's scratch copy and
+# results and tests only the mutants it has not tested yet (after a run was stopped halfway).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/bootstrap.sh" test,mutation
 py="$root/.venv/bin/python"
 work="${MUTATION_DIR:-$root/.mutation}"
-rm -rf "$work" && mkdir -p "$work"
-git -C "$root" ls-files -z | (cd "$root" && tar --null -cf - -T -) | tar -xf - -C "$work"
+if [ "${MUTATION_RESUME:-0}" = 1 ] && [ -d "$work/mutants" ]; then
+    echo "mutation: resuming the run in $work" >&2
+else
+    rm -rf "$work" && mkdir -p "$work"
+    git -C "$root" ls-files -z | (cd "$root" && tar --null -cf - -T -) | tar -xf - -C "$work"
+fi
 state="$(mktemp -d /tmp/campaign-service-mutation.XXXXXX)"
 trap '"$py" -m runtime.embedded_postgres stop "$state/pg" >/dev/null 2>&1 || true; rm -rf "$state"' EXIT
 pg_env=$("$py" -m runtime.embedded_postgres start "$state/pg" --fast)
