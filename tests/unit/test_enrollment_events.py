@@ -312,3 +312,27 @@ def test_a_send_is_refused_for_a_step_only_dispatched() -> None:
     enrollment = dispatched()
     with pytest.raises(DomainError, match=exactly("step e0 is dispatched, not attempted")):
         enrollment.record_sent("e0", "m-1", 1, T0)
+
+
+def test_the_first_open_and_the_first_click_of_a_sent_step_record_the_campaign_step_and_time() -> None:
+    enrollment = dispatched()
+    enrollment.attempt("e0", "account", T0)
+    enrollment.record_sent("e0", "m-1", 1, T0)
+    enrollment.collect_events()
+    assert enrollment.record_open("e0", T0 + MINUTE)
+    assert enrollment.record_click("e0", "https://example.com/a", T0 + 2 * MINUTE)
+    assert not enrollment.record_open("e0", T0 + 3 * MINUTE)  # only the first of each is kept
+    assert not enrollment.record_click("e0", "https://example.com/b", T0 + 3 * MINUTE)
+    opened, clicked = enrollment.collect_events()
+    assert isinstance(opened, Enrollment.StepOpened) and isinstance(clicked, Enrollment.StepClicked)
+    assert fields(opened, "campaign_id", "step_id", "opened_at") == {
+        "campaign_id": CAMPAIGN,
+        "step_id": "e0",
+        "opened_at": T0 + MINUTE,
+    }
+    assert fields(clicked, "campaign_id", "step_id", "url", "clicked_at") == {
+        "campaign_id": CAMPAIGN,
+        "step_id": "e0",
+        "url": "https://example.com/a",
+        "clicked_at": T0 + 2 * MINUTE,
+    }

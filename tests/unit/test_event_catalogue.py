@@ -3,6 +3,8 @@ types and defaults, and one line per upcaster saying what changed."""
 
 from __future__ import annotations
 
+from eventsourcing.domain import Aggregate
+
 from domain.campaign import Campaign
 from domain.enrollment import Enrollment
 from domain.event_catalogue import EventField, catalogue, schema_of
@@ -27,3 +29,26 @@ def test_the_catalogue_holds_every_aggregates_events_once() -> None:
     assert len(names) == len(set(names))
     assert {"Campaign", "CreditLedger", "Enrollment"} == {aggregate for aggregate, _ in names}
     assert ("Enrollment", "StepSent") in names and ("CreditLedger", "CreditsReserved") in names
+
+
+class Sample(Aggregate):
+    """An aggregate made for this test: events as a careless newcomer might write them."""
+
+    class Unversioned(Aggregate.Event):  # no class_version: the library reads it as version 1
+        note: str
+
+    class Upcast(Aggregate.Event):
+        note: str
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, object]) -> None:
+            state["note"] = ""
+
+
+def test_an_event_without_a_version_is_at_version_one_and_an_upcaster_without_a_docstring_says_so() -> None:
+    assert (schema_of(Sample, Sample.Unversioned).version, schema_of(Sample, Sample.Unversioned).upcasts) == (
+        1,
+        (),
+    )
+    assert schema_of(Sample, Sample.Upcast).upcasts == ("v1 -> v2: no note",)

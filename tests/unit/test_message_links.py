@@ -53,3 +53,8 @@ def test_a_plain_text_link_with_a_placeholder_is_not_trackable():
     assert trackable_links("Your page: https://example.com/p/{{id}} and https://example.com/ok") == [
         "https://example.com/ok"
     ]
+
+
+def test_a_plain_http_link_is_tracked_as_well_as_https_in_any_case():
+    body = '<p><a href="http://example.com/old">old</a> <a href="HTTPS://example.com/NEW">new</a></p>'
+    assert trackable_links(body) == ["http://example.com/old", "HTTPS://example.com/NEW"]
