@@ -18,6 +18,7 @@ from commands.campaigns.launch_campaign import launch_campaign
 from commands.credits.settle_credits import settle_next_batch
 from commands.sending.dispatch_due_steps import dispatch_due_steps
 from commands.sending.enroll_contacts import enroll_pending_campaigns
+from commands.sending.personalisation import TEMPLATE, Personaliser
 from commands.sending.providers import OutboundMessage, SendOutcome
 from commands.sending.send_outcomes import Dispatch, SendReport
 from commands.sending.send_steps import send_dispatches
@@ -99,8 +100,11 @@ class Desk:
             self.seen[e] = len(events)
         return found
 
-    def send(self, dispatches: list[Dispatch], now: datetime) -> SendReport:
-        return send_dispatches(self.app, self.service.db, {"sandbox": self.provider}, dispatches, lambda: now)
+    def send(
+        self, dispatches: list[Dispatch], now: datetime, personaliser: Personaliser = TEMPLATE
+    ) -> SendReport:
+        providers = {"sandbox": self.provider}
+        return send_dispatches(self.app, self.service.db, providers, dispatches, lambda: now, personaliser)
 
     def settle(self, now: datetime) -> None:
         while settle_next_batch(self.app, self.service.db, now):

@@ -9,6 +9,9 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
+import psycopg
+import pytest
+
 from commands.campaigns.campaign_lifecycle import pause_campaign, resume_campaign
 from commands.campaigns.launch_campaign import launch_campaign
 from commands.sending.daily_reset import reset_daily_quotas
@@ -16,6 +19,8 @@ from commands.sending.dispatch_due_steps import dispatch_due_steps
 from commands.sending.enroll_contacts import enroll_next_chunk
 from commands.sending.sender_rotation import claim_senders, give_back
 from domain.enrollment import Enrollment
+from storage import parked
+from storage.database import Database
 from tests.support import Client, contacts, running_service
 
 
@@ -148,3 +153,26 @@ def test_the_daily_reset_counts_days_in_utc_whatever_the_servers_own_zone(databa
     finally:
         monkeypatch.delenv("TZ")
         time.tzset()
+
+
+def test_a_reset_that_waits_too_long_for_a_lock_is_left_whole_to_the_next_run(database_url, caplog):
+    """A lock timeout is nobody's fault: the run fails as a whole and is tried again, with no
+    account reset one by one or parked for it."""
+    with running_service(database_url, roles=()) as service:
+        account = Client(service).sender("email", "sales@brand.example")
+        service.db.execute("UPDATE sender_accounts SET sends_today = 3")
+        tomorrow = datetime.now(UTC) + timedelta(days=1)
+        impatient = Database(psycopg.conninfo.make_conninfo(database_url, options="-c lock_timeout=200"))
+        try:
+            with psycopg.connect(database_url) as holder:  # a transaction holding the account's row
+                holder.execute("SELECT 1 FROM sender_accounts WHERE id = %s FOR UPDATE", (account["id"],))
+                warnings = caplog.at_level(logging.WARNING, logger="commands.sending.daily_reset")
+                with warnings, pytest.raises(psycopg.errors.LockNotAvailable):
+                    reset_daily_quotas(impatient, tomorrow)
+                holder.rollback()
+        finally:
+            impatient.close()
+        assert "one by one" not in caplog.text
+        assert parked.listing(service.db, "daily_reset") == []
+        assert reset_daily_quotas(service.db, tomorrow) == 1  # the next run resets it
+        assert service.db.fetch_one("SELECT sends_today FROM sender_accounts") == {"sends_today": 0}

@@ -13,9 +13,11 @@ from uuid import uuid4
 import pytest
 
 from commands.campaigns.campaign_lifecycle import pause_campaign
+from commands.inbound.replies import record_reply_in_enrollment
+from commands.sending.personalisation import Personalised
 from commands.sending.providers import SendOutcome
 from commands.sending.send_outcomes import SendReport, retry_delay
-from domain.enrollment import Enrollment, StepStatus
+from domain.enrollment import REPLIED, Enrollment, StepStatus
 from tests.api.api_support import service_on_own_database
 from tests.integration.desk import LOST, ROLES, ScriptedProvider, desk_for_a_new_brand
 
@@ -138,6 +140,7 @@ def test_an_attempt_cut_short_then_paused_asks_the_provider_and_sends_nothing(se
     assert (len(provider.sent), provider.lookups) == (1, 1)
     [cancelled] = d.events(ann, Enrollment.StepCancelled)
     assert cancelled.reason == "withheld: the campaign is not active"
+    assert cancelled.cancelled_at == NOW + timedelta(minutes=15)
 
 
 def test_a_send_whose_answer_was_lost_is_found_at_the_provider_and_not_sent_again(service):
@@ -276,5 +279,63 @@ def test_a_step_whose_answer_was_lost_and_whose_campaign_then_paused_is_found_an
     assert d.send(dispatches, due) == SendReport(sent=1)
     [sent] = d.events(ann, Enrollment.StepSent)
     assert (sent.provider_message_id, sent.sender_account_id) == ("lost-1", account["id"])
-    assert [a.sender_account_id for a in d.events(ann, Enrollment.StepAttempted)] == [account["id"]] * 2
+    attempts = d.events(ann, Enrollment.StepAttempted)
+    assert [(a.sender_account_id, a.attempted_at) for a in attempts] == [
+        (account["id"], NOW),
+        (account["id"], due),
+    ]
     assert len(d.provider.sent) == 1
+
+
+def test_steps_to_suppressed_addresses_and_to_contacts_who_replied_are_each_withdrawn_and_counted(service):
+    def crash(_message) -> None:
+        raise WorkerDied("the worker died mid-call")
+
+    d = desk_for_a_new_brand(service, ScriptedProvider([BUSY]))
+    d.client.sender("email", "sales@brand.example")
+    people = [{"email": f"{name}@example.com"} for name in ("ann", "bob", "cy", "dee")]
+    ann, bob, cy, dee = d.launch(d.campaign(people, ONE_EMAIL), NOW)
+    dispatches = d.dispatch([ann, bob, cy, dee], NOW)
+    d.provider.during = crash  # cy's and dee's calls are cut short: their steps stay attempted
+    with pytest.raises(WorkerDied):
+        d.send([x for x in dispatches if x.enrollment_id in (cy, dee)], NOW)
+    d.provider.during = None
+    calls_cut_short = len(d.provider.sent)
+    for replied in (cy, dee):  # a reply leaves an attempted step to its worker
+        assert record_reply_in_enrollment(d.app, replied, "email", f"reply-{replied}", NOW) == 1
+    for address in ("ann@example.com", "bob@example.com"):  # stopped while the dispatches travel
+        d.service.db.execute(
+            "INSERT INTO suppressions (brand_id, address, reason, created_at) VALUES (%s, %s, 'STOP', now())",
+            (d.client.brand_id, address),
+        )
+
+    later = NOW + timedelta(minutes=15)  # the sweeper's redelivery of all four
+    assert d.send(dispatches, later) == SendReport(withdrawn=4)
+    assert len(d.provider.sent) == calls_cut_short and d.provider.lookups == 2  # no call at all
+    assert d.sends_today() == [2]  # the quota of a call cut short stays taken: it may have gone
+    step = dispatches[0].step_id
+    reasons = {ann: "address suppressed", bob: "address suppressed", cy: REPLIED, dee: REPLIED}
+    for enrollment_id, reason in reasons.items():
+        [withdrawn] = d.events(enrollment_id, Enrollment.StepWithdrawn)
+        assert withdrawn.reason.startswith(reason)
+        assert (withdrawn.step_id, withdrawn.credits_released, withdrawn.withdrawn_at) == (step, 1, later)
+        assert d.enrollment(enrollment_id).status_of(step) is StepStatus.WITHDRAWN
+
+
+class Rewriter:
+    """A model that writes every message itself."""
+
+    def personalise(self, step, contact_values):
+        return Personalised("Written for you", f"Dear {contact_values.get('first_name')}", "model")
+
+
+def test_a_personalised_send_records_how_its_text_was_made(service):
+    d = desk_for_a_new_brand(service)
+    d.client.sender("email", "sales@brand.example")
+    people = [{"email": "ann@example.com", "first_name": "Ann"}]
+    [ann] = d.launch(d.campaign(people, ONE_EMAIL, ai_personalization=True), NOW)
+    assert d.send(d.dispatch([ann], NOW), NOW, Rewriter()) == SendReport(sent=1)
+    [message] = d.provider.sent
+    assert (message.subject, message.body) == ("Written for you", "Dear Ann")
+    [sent] = d.events(ann, Enrollment.StepSent)
+    assert sent.personalisation == "model"

@@ -66,7 +66,9 @@ def test_a_batch_consumes_sends_releases_failures_and_closes_with_its_reason(dat
         )
         assert consumed.settled_through == released.settled_through <= head
 
-        complete_campaign(d.app, campaign, NOW)
+        assert complete_campaign(d.app, campaign, NOW)
+        assert d.app.campaign(campaign).completed_at == NOW
+        assert not complete_campaign(d.app, campaign, NOW)  # completed once only
         d.settle(NOW)
         closing = ledger_events(d, CreditLedger.CreditsReleased)[-1]
         assert (closing.amount, closing.reason, closing.released_at) == (3, "campaign completed", NOW)
@@ -122,6 +124,7 @@ def test_an_event_that_cannot_be_settled_is_parked_and_settled_once_handed_back(
             containment.IN_PLACE_TRIES,
         )
         assert item["brand_id"] == d.client.brand_id
+        assert str(missing) in item["error"]  # what the operator reads to fix it
         assert d.reservation(good).consumed == 1  # the others settled past it
 
         # The fix: the campaign exists, with its reservation; an operator hands the event back.
