@@ -16,7 +16,7 @@ from types import TracebackType
 
 from cryptography.fernet import Fernet
 
-from bench.suite.infrastructure import NotMeasured, free_ports
+from bench.suite.infrastructure import ROOT, NotMeasured, free_ports
 
 CLI = Path(sys.executable).with_name("campaign-service")
 
@@ -36,16 +36,18 @@ def service_env(database_url: str, **more: str) -> dict[str, str]:
 class ServiceProcess:
     """One `campaign-service ...` process, started in `folder` (so no .env of the caller is read)."""
 
-    def __init__(self, args: list[str], env: dict[str, str], folder: Path, name: str) -> None:
+    def __init__(
+        self, args: list[str], env: dict[str, str], folder: Path, name: str, program: list[str] | None = None
+    ) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.name = name
         self.log = folder / f"{name}.log"
-        command = [str(CLI)] if CLI.exists() else [sys.executable, "-m", "runtime.cli"]
+        command = program or ([str(CLI)] if CLI.exists() else [sys.executable, "-m", "runtime.cli"])
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(
                 [*command, *args],
                 cwd=folder,
-                env=env,
+                env={**env, "PYTHONPATH": str(ROOT)},  # an anchor's module from bench/ too
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -93,8 +95,11 @@ class Processes:
         self.folder = folder
         self.started: list[ServiceProcess] = []
 
-    def start(self, name: str, args: list[str], env: dict[str, str]) -> ServiceProcess:
-        process = ServiceProcess(args, env, self.folder, name)
+    def start(
+        self, name: str, args: list[str], env: dict[str, str], program: list[str] | None = None
+    ) -> ServiceProcess:
+        """`campaign-service ARGS`, or `program ARGS` (an anchor's server) when given."""
+        process = ServiceProcess(args, env, self.folder, name, program)
         self.started.append(process)
         return process
 
