@@ -50,17 +50,21 @@ def main(argv: list[str] | None = None) -> int:
     chosen = SCENARIOS if args.scenario == "all" else (args.scenario,)
     results = Results()
     started = time.monotonic()
-    with Infrastructure() as infra:
-        for scenario in chosen:
-            print(f"== {scenario}", flush=True)
-            if scenario == "sends":
-                sends.run(infra, results, args.sizes, args.repeat)
-            elif scenario == "launch":
-                launch.run(infra, results, args.contacts, args.repeat)
-            elif scenario == "reads":
-                reads.run(infra, results, args.repeat, quick=args.quick)
-            else:
-                overdraft.run(infra, results, args.repeat)
+    try:
+        with Infrastructure() as infra:
+            for scenario in chosen:
+                print(f"== {scenario}", flush=True)
+                if scenario == "sends":
+                    sends.run(infra, results, args.sizes, args.repeat)
+                elif scenario == "launch":
+                    launch.run(infra, results, args.contacts, args.repeat)
+                elif scenario == "reads":
+                    reads.run(infra, results, args.repeat, quick=args.quick)
+                else:
+                    overdraft.run(infra, results, args.repeat)
+    except KeyboardInterrupt:
+        print("interrupted: servers stopped, scratch folder removed; nothing written", file=sys.stderr)
+        return 130
     minutes = (time.monotonic() - started) / 60
     print(results.table())
     print(f"({minutes:.1f} min)")
@@ -69,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         sizes = (
             f"{kind}: sends {', '.join(f'{n:,}' for n in args.sizes)}; launch {args.contacts:,} contacts;"
             f" {args.repeat} runs of each measure; {minutes:.0f} minutes in all"
-        )
+        ) + (f". {args.note}" if args.note else "")
         png = args.out / "RESULTS.png"
         drawn = chart.draw(results, png)
         write_markdown(

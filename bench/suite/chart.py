@@ -23,12 +23,12 @@ def draw(results: Results, path: Path) -> bool:
     below = [m - min(f.values) for m, f in zip(medians, rates, strict=True)]
     above = [max(f.values) - m for m, f in zip(medians, rates, strict=True)]
     colours = ["#999999" if f.is_anchor else "#1f77b4" for f in rates]
-    figure, axes = plt.subplots(figsize=(10, 0.45 * len(rates) + 1.5))
+    figure, axes = plt.subplots(figsize=(13, 0.45 * len(rates) + 1.8))
     positions = list(range(len(rates)))[::-1]
     axes.barh(positions, medians, xerr=[below, above], color=colours, capsize=3)
     axes.set_yticks(positions, labels, fontsize=8)
     axes.set_xscale("log")
-    axes.set_xlabel("per second (median, bar = range over runs; log scale; grey = anchor)")
+    axes.set_xlabel("per second, log scale: median, whiskers = range over runs; grey = anchor")
     axes.set_title("Campaign Service benchmark suite: throughput")
     figure.tight_layout()
     figure.savefig(path, dpi=110)

@@ -45,6 +45,7 @@ class Infrastructure:
         self.postgres = EmbeddedPostgres(self.folder / "pg", durable=True)
         self._admin_url: str | None = None
         self._kafka: str | None = None
+        self._kafka_ports: tuple[int, int] | None = None  # set before the broker starts, to stop it
         self._kafka_failure: str | None = None
         self._databases = count(1)
 
@@ -86,6 +87,7 @@ class Infrastructure:
         if self._kafka_failure is not None:
             raise NotMeasured(self._kafka_failure)
         port, controller = free_ports(2)
+        self._kafka_ports = (port, controller)  # an interrupted start still leaves a broker to stop
         done = subprocess.run(
             [str(ROOT / "scripts" / "kafka.sh"), "start"],
             env=self._kafka_env(port, controller),
@@ -100,7 +102,6 @@ class Infrastructure:
             self._kafka_failure = f"the Kafka broker did not start ({tail or done.returncode})"
             raise NotMeasured(self._kafka_failure)
         self._kafka = line[0].split("=", 1)[1]
-        self._kafka_ports = (port, controller)
         return self._kafka
 
     def _kafka_env(self, port: int, controller: int) -> dict[str, str]:
@@ -113,7 +114,7 @@ class Infrastructure:
         }
 
     def close(self) -> None:
-        if self._kafka is not None:
+        if self._kafka_ports is not None:  # `stop` is a no-op when no broker runs
             subprocess.run(
                 [str(ROOT / "scripts" / "kafka.sh"), "stop"],
                 env=self._kafka_env(*self._kafka_ports),
@@ -121,7 +122,7 @@ class Infrastructure:
                 timeout=60,
                 check=False,
             )
-            self._kafka = None
+            self._kafka = self._kafka_ports = None
         with contextlib.suppress(Exception):
             self.postgres.stop()
         shutil.rmtree(self.folder, ignore_errors=True)
