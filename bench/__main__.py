@@ -29,6 +29,7 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, help="runs of each measure (default 3, quick 2)")
     parser.add_argument("--sizes", help="send counts, comma-separated (default 20000,100000; quick 2000)")
     parser.add_argument("--contacts", type=int, help="contacts launched (default 100,000; quick 10,000)")
+    parser.add_argument("--note", default="", help="a line for RESULTS.md's header (e.g. what else ran)")
     parser.add_argument(
         "--out", type=Path, default=HERE, help="folder of RESULTS.md and the chart (all only)"
     )
