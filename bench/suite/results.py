@@ -130,7 +130,7 @@ def write_markdown(path: Path, results: Results, heading: str, sizes: str, chart
         "",
         f"Run {stamp} by `python -m bench all` on {machine()}.",
         "",
-        f"Sizes: {sizes}.",
+        f"Sizes: {sizes.rstrip('.')}.",
         "",
         "Median and range over the runs (each run alternates the service and its anchors); `runs` is",
         "runs measured / runs tried; `ratio` is the median over its anchor's median (for the send",
