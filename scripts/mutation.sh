@@ -5,14 +5,17 @@
 # embedded PostgreSQL of its own, then prints each surviving mutant and the score.
 # Usage: scripts/mutation.sh [mutmut run arguments, e.g. --max-children 2]. Not part of CI: it
 # takes about an hour on two idle cores. MUTATION_RESUME=1 keeps the last run's scratch copy and
-# results and tests only the mutants it has not tested yet (after a run was stopped halfway).
+# results, takes the current tests, and tests only the mutants it has not tested yet (after a run
+# was stopped halfway), or the mutants named (`MUTATION_RESUME=1 scripts/mutation.sh NAME...`,
+# after new tests were written for them).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/bootstrap.sh" test,mutation
 py="$root/.venv/bin/python"
 work="${MUTATION_DIR:-$root/.mutation}"
 if [ "${MUTATION_RESUME:-0}" = 1 ] && [ -d "$work/mutants" ]; then
-    echo "mutation: resuming the run in $work" >&2
+    echo "mutation: resuming the run in $work, with the current tests" >&2
+    rm -rf "$work/tests" && cp -r "$root/tests" "$work/tests"
 else
     rm -rf "$work" && mkdir -p "$work"
     git -C "$root" ls-files -z | (cd "$root" && tar --null -cf - -T -) | tar -xf - -C "$work"
