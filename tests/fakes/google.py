@@ -7,7 +7,7 @@ message with no From or To, a From that is not the mailbox, or broken MIME; it k
 it took (id, threadId, raw bytes) and finds them again with `q=rfc822msgid:`. Faults can be queued
 for the next sends: `429`, `500`, `daily_limit`, `lost` (the message is kept, then the connection
 is dropped without an answer) and `slow` (kept, answered only once the test lets it go);
-`send_latency_s` answers every send that much later, and `unresponsive` answers no call at all.
+`send_latency_s` answers every send that long after it arrived, and `unresponsive` answers no call at all.
 Mail arrives with `deliver` (a reply, an auto-reply, a bounce: see `reply_to` and `bounce_of`);
 every message sent or delivered gets a history id, which `users.history.list` (messages added),
 `users.getProfile` and `users.messages.get` (format metadata) answer from, and `expire_history`
@@ -84,7 +84,7 @@ class FakeGoogle:
     token_grants: int = 0
     faults: deque[str] = field(default_factory=deque)
     let_slow_answer: threading.Event = field(default_factory=threading.Event)
-    send_latency_s: float = 0.0  # every send is answered this much later
+    send_latency_s: float = 0.0  # every send is answered this long after it arrived
     unresponsive: bool = False  # no call is answered until the fake stops (each one times out)
     inbox: list[SentMessage] = field(default_factory=list)  # what arrived from outside
     history_calls: int = 0
@@ -242,6 +242,7 @@ class GoogleHandler(BaseHTTPRequestHandler):
         pass
 
     def do_POST(self) -> None:
+        self.arrived = time.monotonic()  # a slow send is answered `send_latency_s` after this
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if self._never_answered():
             return
@@ -445,8 +446,8 @@ class GoogleHandler(BaseHTTPRequestHandler):
             return None
         if fault == "slow":
             self.google.let_slow_answer.wait(30)
-        if self.google.send_latency_s:
-            time.sleep(self.google.send_latency_s)
+        if self.google.send_latency_s:  # answered that long after the request came, as Gmail would
+            time.sleep(max(0.0, self.arrived + self.google.send_latency_s - time.monotonic()))
         return self._answer(200, {"id": kept.id, "threadId": kept.thread_id, "labelIds": ["SENT"]})
 
     def _mailbox(self) -> str | None:
