@@ -1,7 +1,8 @@
-"""Prints the mutation score of the last `mutmut run` in the current folder, and each survivor's diff.
+"""Prints the mutation score of each phase of the last `mutation.sh` run and of all, and each survivor's diff.
 
 Score = killed (a timeout counts: the mutant hung the tests) / every mutant, so a mutant that no
-fast test reaches counts as a survivor; those are listed as "no tests". Run by scripts/mutation.sh after mutmut; the argument is mutmut's path.
+fast test reaches counts as a survivor; those are listed as "no tests". Run by scripts/mutation.sh
+after mutmut; the arguments are mutmut's path and each phase's scratch folder.
 """
 
 from __future__ import annotations
@@ -9,26 +10,44 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections import Counter
+from pathlib import Path
+
+KILLED = ("killed", "timeout", "caught by type check")
+SURVIVED = ("survived", "no tests", "suspicious")
 
 
-def main(mutmut: str) -> int:
-    listing = subprocess.run([mutmut, "results", "--all", "true"], capture_output=True, text=True, check=True)
-    status = {}
+def verdicts(mutmut: str, folder: Path) -> dict[str, str]:
+    listing = subprocess.run(
+        [mutmut, "results", "--all", "true"], capture_output=True, text=True, check=True, cwd=folder
+    )
+    found = {}
     for line in listing.stdout.splitlines():
         name, _, verdict = line.strip().rpartition(": ")
         if name:
-            status[name] = verdict
-    counts = Counter(status.values())
-    killed = counts["killed"] + counts["timeout"] + counts["caught by type check"]
-    for name in sorted(n for n, v in status.items() if v in ("survived", "no tests", "suspicious")):
-        shown = subprocess.run([mutmut, "show", name], capture_output=True, text=True).stdout
-        diff = [ln for ln in shown.splitlines() if ln[:1] in "+-" and ln[:3] not in ("+++", "---")]
-        print(f"{status[name]}: {name}\n    " + "\n    ".join(diff))
-    print("\n" + ", ".join(f"{verdict} {n}" for verdict, n in counts.most_common()))
-    score = killed / len(status) if status else 0.0
-    print(f"mutation score: {killed}/{len(status)} = {score:.1%}")
+            found[name] = verdict
+    return found
+
+
+def main(mutmut: str, folders: list[str]) -> int:
+    totals: Counter[str] = Counter()
+    for folder in map(Path, folders):
+        status = verdicts(mutmut, folder)
+        for name in sorted(n for n, v in status.items() if v in SURVIVED):
+            shown = subprocess.run([mutmut, "show", name], capture_output=True, text=True, cwd=folder).stdout
+            diff = [ln for ln in shown.splitlines() if ln[:1] in "+-" and ln[:3] not in ("+++", "---")]
+            print(f"{status[name]}: {name}\n    " + "\n    ".join(diff))
+        counts = Counter(status.values())
+        totals.update(counts)
+        print(f"\n{folder.name}: " + ", ".join(f"{verdict} {n}" for verdict, n in counts.most_common()))
+        print(f"{folder.name}: mutation score {_score(counts)}\n")
+    print(f"all phases: mutation score {_score(totals)}")
     return 0
 
 
+def _score(counts: Counter[str]) -> str:
+    killed, every = sum(counts[v] for v in KILLED), sum(counts.values())
+    return f"{killed}/{every} = {killed / every:.1%}" if every else "no mutants"
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    sys.exit(main(sys.argv[1], sys.argv[2:]))
