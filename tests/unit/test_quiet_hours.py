@@ -78,3 +78,19 @@ def test_a_brand_may_allow_every_hour() -> None:
 def test_hours_that_cannot_be_kept_are_refused(allowed_from: str, allowed_until: str) -> None:
     with pytest.raises(InvalidQuietHours):
         QuietHours(allowed_from, allowed_until)
+
+
+@pytest.mark.parametrize("field", ["allowed_from", "allowed_until"])
+def test_a_time_that_is_not_hh_mm_is_refused_naming_its_field(field: str) -> None:
+    with pytest.raises(InvalidQuietHours) as refused:
+        QuietHours(**{field: "9am"})
+    assert str(refused.value) == f"{field} must be a time HH:MM"
+    assert refused.value.errors == [{"field": field, "error": "not a time HH:MM"}]
+
+
+def test_hours_that_end_before_they_start_are_refused_on_the_start() -> None:
+    with pytest.raises(InvalidQuietHours) as refused:
+        QuietHours("21:00", "08:00")
+    detail = "texts and calls must be allowed from a time before 08:00"
+    assert str(refused.value) == detail
+    assert refused.value.errors == [{"field": "allowed_from", "error": detail}]
