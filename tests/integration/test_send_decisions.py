@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from commands.sending.providers import SendOutcome
-from commands.sending.send_outcomes import MAX_TRANSIENT_TRIES
+from commands.sending.send_outcomes import MAX_TRANSIENT_TRIES, SendReport
 from domain.enrollment import Enrollment, StepStatus
 from tests.api.api_support import service_on_own_database
 from tests.integration.desk import ROLES, ScriptedProvider, desk, desk_for_a_new_brand
@@ -178,3 +178,20 @@ def test_another_brands_suppression_list_does_not_touch_this_brands_launch(servi
     assert len(enrollments) == 2 and d.reservation(campaign).reserved == 2
     assert d.send(d.dispatch(enrollments, MONDAY_TEN), MONDAY_TEN).sent == 2
     assert sorted(m.to for m in d.provider.sent) == ["ann@example.com", "bob@example.com"]
+
+
+def test_a_text_due_late_at_night_in_the_contacts_zone_waits_for_eight_there_and_an_email_does_not(service):
+    d = desk_for_a_new_brand(service)
+    hours = {"allowed_from": "08:00", "allowed_until": "21:00", "help_text": "Reply STOP to stop"}
+    d.client.ok(d.client.http.put("/v1/messaging-settings", json=hours))  # the defaults, said aloud
+    d.client.sender("email", "sales@brand.example")
+    d.client.sender("sms", "+14155550100")
+    steps = [*ONE_EMAIL, {"type": "SMS", "group": 0, "body": "Hello"}]
+    people = [{"email": "ann@example.com", "phone": "+14155550123", "timezone": "America/New_York"}]
+    late = local(MONDAY_TEN, 22, "America/New_York")  # 03:00 UTC on Tuesday: quiet in New York
+    [ann] = d.launch(d.campaign(people, steps), late)
+    assert d.send(d.dispatch([ann], late), late) == SendReport(sent=1, deferred=1)
+    assert [m.channel for m in d.provider.sent] == ["email"]
+    [waiting] = d.events(ann, Enrollment.StepDeferred)
+    tuesday = MONDAY_TEN + timedelta(days=1)
+    assert waiting.due_at == local(tuesday, 8, "America/New_York")  # 13:00 UTC, not 08:00 UTC

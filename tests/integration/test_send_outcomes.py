@@ -39,24 +39,32 @@ def service(server_url):
 
 
 def test_sent_failed_deferred_and_withdrawn_are_each_recorded_with_reason_time_and_count(service):
-    script = {"bob@example.com": [REFUSED], "cy@example.com": [BUSY]}
+    unexplained = SendOutcome(permanent=True)  # a refusal that gives no reason
+    script = {
+        "bob@example.com": [REFUSED],
+        "cy@example.com": [BUSY],
+        "eve@example.com": [unexplained],
+        "fay@example.com": [BUSY],
+    }
     d = desk_for_a_new_brand(service, ScriptedProvider(per_address=script))
     account = d.client.sender("email", "sales@brand.example")
-    people = [{"email": f"{name}@example.com"} for name in ("ann", "bob", "cy", "dee")]
+    people = [{"email": f"{name}@example.com"} for name in ("ann", "bob", "cy", "dee", "eve", "fay")]
     campaign = d.campaign(people, ONE_EMAIL)
-    ann, bob, cy, dee = d.launch(campaign, NOW)
-    dispatches = d.dispatch([ann, bob, cy, dee], NOW)
+    ann, bob, cy, dee, eve, fay = d.launch(campaign, NOW)
+    dispatches = d.dispatch([ann, bob, cy, dee, eve, fay], NOW)
     d.service.db.execute(  # dee's suppression arrives while her dispatch is on its way
         "INSERT INTO suppressions (brand_id, address, reason, created_at) VALUES (%s, %s, 'STOP', now())",
         (d.client.brand_id, "dee@example.com"),
     )
     report = d.send(dispatches, NOW)
 
-    assert report == SendReport(sent=1, failed=1, deferred=1, withdrawn=1)
+    assert report == SendReport(sent=1, failed=2, deferred=2, withdrawn=1)
     assert sorted(m.to for m in d.provider.sent) == [
         "ann@example.com",
         "bob@example.com",
         "cy@example.com",
+        "eve@example.com",
+        "fay@example.com",
     ]
     step = dispatches[0].step_id
     [sent] = d.events(ann, Enrollment.StepSent)
@@ -69,6 +77,7 @@ def test_sent_failed_deferred_and_withdrawn_are_each_recorded_with_reason_time_a
     assert sent.provider_message_id == d.provider.accepted[f"{ann}:{step}"]
     [failed] = d.events(bob, Enrollment.StepFailed)
     assert (failed.reason, failed.credits_released, failed.failed_at) == ("550 no such mailbox", 1, NOW)
+    assert [e.reason for e in d.events(eve, Enrollment.StepFailed)] == ["failed"]
     [deferred] = d.events(cy, Enrollment.StepDeferred)
     assert (deferred.reason, deferred.due_at) == (
         "transient: 421 try again later",
@@ -108,12 +117,12 @@ def test_each_transient_failure_waits_twice_as_long_as_the_one_before(service):
 def test_a_campaign_paused_after_dispatch_cancels_the_step_and_takes_no_quota(service):
     d = desk_for_a_new_brand(service)
     d.client.sender("email", "sales@brand.example")
-    campaign = d.campaign([{"email": "ann@example.com"}], ONE_EMAIL)
-    [ann] = d.launch(campaign, NOW)
-    dispatches = d.dispatch([ann], NOW)
+    campaign = d.campaign([{"email": "ann@example.com"}, {"email": "bob@example.com"}], ONE_EMAIL)
+    ann, bob = d.launch(campaign, NOW)
+    dispatches = d.dispatch([ann, bob], NOW)
     pause_campaign(d.app, d.client.brand_id, campaign, NOW)
     report = d.send(dispatches, NOW + timedelta(seconds=5))
-    assert report == SendReport(cancelled=1)
+    assert report == SendReport(cancelled=2)
     [cancelled] = d.events(ann, Enrollment.StepCancelled)
     assert (cancelled.reason, cancelled.cancelled_at) == ("campaign PAUSED", NOW + timedelta(seconds=5))
     assert d.provider.sent == [] and d.sends_today() == [0]
@@ -339,3 +348,25 @@ def test_a_personalised_send_records_how_its_text_was_made(service):
     assert (message.subject, message.body) == ("Written for you", "Dear Ann")
     [sent] = d.events(ann, Enrollment.StepSent)
     assert sent.personalisation == "model"
+
+
+def test_a_step_attempted_through_a_provider_this_build_has_no_adapter_for_fails_for_good(service):
+    """A redelivery to a process built without the adapter of the account that attempted the step
+    (a mixed deployment) cannot ask that provider, so it fails the step rather than guess."""
+
+    def crash(_message) -> None:
+        raise WorkerDied("the worker died mid-call")
+
+    d = desk_for_a_new_brand(service, ScriptedProvider(during=crash))
+    account = d.client.sender("email", "sales@brand.example")
+    [ann] = d.launch(d.campaign([{"email": "ann@example.com"}], ONE_EMAIL), NOW)
+    dispatches = d.dispatch([ann], NOW)
+    with pytest.raises(WorkerDied):
+        d.send(dispatches, NOW)
+    d.service.db.execute("UPDATE sender_accounts SET provider = 'gmail' WHERE id = %s", (account["id"],))
+
+    later = NOW + timedelta(minutes=15)
+    assert d.send(dispatches, later) == SendReport(failed=1)  # the desk builds the sandbox adapter only
+    [failed] = d.events(ann, Enrollment.StepFailed)
+    assert (failed.reason, failed.failed_at) == ("no gmail adapter in this build", later)
+    assert d.provider.lookups == 0
