@@ -22,6 +22,7 @@ from commands.sending.personalisation import TEMPLATE, Personaliser
 from commands.sending.providers import OutboundMessage, SendOutcome
 from commands.sending.send_outcomes import Dispatch, SendReport
 from commands.sending.send_steps import send_dispatches
+from commands.tracking.tracked_mail import MailTracking
 from domain.credit_ledger import Reservation
 from domain.enrollment import Enrollment
 from runtime.container import Container
@@ -42,6 +43,7 @@ class ScriptedProvider:
     sent: list[OutboundMessage] = field(default_factory=list)
     accepted: dict[str, str] = field(default_factory=dict)
     lookups: int = 0
+    lookup_failure: Exception | None = None  # raised by every lookup while set
 
     def send(self, message: OutboundMessage) -> SendOutcome:
         script = self.per_address.get(message.to, self.outcomes)
@@ -60,6 +62,8 @@ class ScriptedProvider:
 
     def find_sent(self, message_key: str) -> str | None:
         self.lookups += 1
+        if self.lookup_failure is not None:
+            raise self.lookup_failure
         return self.accepted.get(message_key)
 
 
@@ -101,10 +105,15 @@ class Desk:
         return found
 
     def send(
-        self, dispatches: list[Dispatch], now: datetime, personaliser: Personaliser = TEMPLATE
+        self,
+        dispatches: list[Dispatch],
+        now: datetime,
+        personaliser: Personaliser = TEMPLATE,
+        tracking: MailTracking | None = None,
     ) -> SendReport:
         providers = {"sandbox": self.provider}
-        return send_dispatches(self.app, self.service.db, providers, dispatches, lambda: now, personaliser)
+        db = self.service.db
+        return send_dispatches(self.app, db, providers, dispatches, lambda: now, personaliser, tracking)
 
     def settle(self, now: datetime) -> None:
         while settle_next_batch(self.app, self.service.db, now):

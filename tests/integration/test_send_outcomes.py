@@ -7,6 +7,7 @@ the test chooses, so the backoff after each transient failure is checked to the 
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
@@ -15,8 +16,11 @@ import pytest
 from commands.campaigns.campaign_lifecycle import pause_campaign
 from commands.inbound.replies import record_reply_in_enrollment
 from commands.sending.personalisation import Personalised
-from commands.sending.providers import SendOutcome
+from commands.sending.providers import ReconcileFailed, SendOutcome
+from commands.sending.redispatch_steps import redispatch_stale_steps
 from commands.sending.send_outcomes import SendReport, retry_delay
+from commands.tracking.tracked_mail import MailTracking
+from commands.tracking.tracking_tokens import TrackedStep, TrackingTokens
 from domain.enrollment import REPLIED, Enrollment, StepStatus
 from tests.api.api_support import service_on_own_database
 from tests.integration.desk import LOST, ROLES, ScriptedProvider, desk_for_a_new_brand
@@ -370,3 +374,111 @@ def test_a_step_attempted_through_a_provider_this_build_has_no_adapter_for_fails
     [failed] = d.events(ann, Enrollment.StepFailed)
     assert (failed.reason, failed.failed_at) == ("no gmail adapter in this build", later)
     assert d.provider.lookups == 0
+
+
+def test_an_email_carries_its_tracked_link_and_pixel_and_a_text_its_own_words(service):
+    tokens = TrackingTokens(b"a tracking secret for this test")
+    d = desk_for_a_new_brand(service)
+    d.client.sender("email", "sales@brand.example")
+    d.client.sender("sms", "+14155550100")
+    steps = [
+        {
+            "type": "EMAIL",
+            "group": 0,
+            "subject": "Hi",
+            "body": '<p><a href="https://brand.example/offer">Offer</a></p>',
+        },
+        {"type": "SMS", "group": 0, "body": "See https://brand.example/offer"},
+    ]
+    people = [{"email": "ann@example.com", "phone": "+14155550123"}]
+    campaign = d.campaign(people, steps)
+    [ann] = d.launch(campaign, NOW)
+    dispatches = d.dispatch([ann], NOW)
+    assert d.send(dispatches, NOW, tracking=MailTracking(tokens, "https://t.example")) == SendReport(sent=2)
+
+    by_channel = {m.channel: m.body for m in d.provider.sent}
+    assert by_channel["sms"] == "See https://brand.example/offer"  # texts are not tracked
+    email = by_channel["email"]
+    assert "brand.example/offer" not in email
+    [click] = re.findall(r'href="https://t\.example/t/c/([^"]+)"', email)
+    [pixel] = re.findall(r'src="https://t\.example/t/o/([^"]+)"', email)
+    step = next(x.step_id for x in dispatches if x.channel == "email")
+    assert tokens.read(click) == TrackedStep(d.client.brand_id, campaign, ann, step, 0)
+    assert tokens.read(pixel) == TrackedStep(d.client.brand_id, campaign, ann, step)
+
+
+def test_an_address_the_provider_says_opted_out_goes_on_the_brands_list(service):
+    opted_out = SendOutcome(error="21610 unsubscribed recipient", permanent=True, opted_out=True)
+    d = desk_for_a_new_brand(service, ScriptedProvider(per_address={"+14155550123": [opted_out]}))
+    d.client.sender("sms", "+14155550100")
+    people = [{"phone": "+14155550123"}, {"phone": "+14155550124"}]
+    ann, bob = d.launch(d.campaign(people, [{"type": "SMS", "group": 0, "body": "Hello"}]), NOW)
+    assert d.send(d.dispatch([ann, bob], NOW), NOW) == SendReport(sent=1, failed=1)
+    rows = d.service.db.fetch_all(
+        "SELECT address, reason, created_at FROM suppressions WHERE brand_id = %s", (d.client.brand_id,)
+    )
+    assert rows == [
+        {
+            "address": "+14155550123",
+            "reason": "opted out at the provider (21610 unsubscribed recipient)",
+            "created_at": NOW,
+        }
+    ]
+
+
+def test_an_attempt_the_provider_cannot_be_asked_about_waits_and_sends_nothing(service):
+    def crash(_message) -> None:
+        raise WorkerDied("the worker died mid-call")
+
+    d = desk_for_a_new_brand(service, ScriptedProvider(during=crash))
+    d.client.sender("email", "sales@brand.example")
+    [ann] = d.launch(d.campaign([{"email": "ann@example.com"}], ONE_EMAIL), NOW)
+    dispatches = d.dispatch([ann], NOW)
+    with pytest.raises(WorkerDied):
+        d.send(dispatches, NOW)
+    d.provider.during, d.provider.lookup_failure = None, ReconcileFailed("lookup answered 503")
+
+    later = NOW + timedelta(minutes=15)
+    assert d.send(dispatches, later) == SendReport(deferred=1)
+    [waiting] = d.events(ann, Enrollment.StepDeferred)
+    assert (
+        waiting.reason
+        == "transient: could not ask the provider about the earlier attempt: lookup answered 503"
+    )
+    assert len(d.provider.sent) == 1  # only the call cut short
+
+
+def test_a_step_cut_short_after_the_provider_took_it_counts_once_against_the_quota(service):
+    """The worker died after the provider took the message: the sweeper dispatches the step again,
+    the new delivery claims a unit, finds the message at the provider, and gives that unit back."""
+
+    def took_it_then_died(message) -> None:
+        d.provider.accepted[message.message_key] = "taken-before-the-crash"
+        raise WorkerDied("the worker died before recording the answer")
+
+    d = desk_for_a_new_brand(service, ScriptedProvider(during=took_it_then_died))
+    d.client.sender("email", "sales@brand.example")
+    campaign = d.campaign([{"email": "ann@example.com"}], ONE_EMAIL)
+    [ann] = d.launch(campaign, NOW)
+    with pytest.raises(WorkerDied):
+        d.send(d.dispatch([ann], NOW), NOW)
+    d.provider.during = None
+    lease = timedelta(minutes=10)
+    assert redispatch_stale_steps(d.app, campaign, [ann], NOW + lease, lease) == 1
+
+    again = d.dispatch([ann], NOW + lease)
+    assert d.send(again, NOW + lease) == SendReport(sent=1)
+    [sent] = d.events(ann, Enrollment.StepSent)
+    assert sent.provider_message_id == "taken-before-the-crash"
+    assert len(d.provider.sent) == 1 and d.sends_today() == [1]
+
+
+def test_only_accounts_whose_provider_this_build_can_reach_are_given_sends(service):
+    d = desk_for_a_new_brand(service)
+    unreachable = d.client.sender("email", "old@brand.example")
+    d.service.db.execute("UPDATE sender_accounts SET provider = 'gmail' WHERE id = %s", (unreachable["id"],))
+    reachable = d.client.sender("email", "sales@brand.example")
+    people = [{"email": f"{name}@example.com"} for name in ("ann", "bob", "cy", "dee")]
+    enrolled = d.launch(d.campaign(people, ONE_EMAIL), NOW)
+    assert d.send(d.dispatch(enrolled, NOW), NOW) == SendReport(sent=4)
+    assert {m.sender_account_id for m in d.provider.sent} == {str(reachable["id"])}
