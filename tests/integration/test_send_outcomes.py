@@ -8,6 +8,7 @@ the test chooses, so the backoff after each transient failure is checked to the 
 from __future__ import annotations
 
 import re
+import threading
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
@@ -482,3 +483,29 @@ def test_only_accounts_whose_provider_this_build_can_reach_are_given_sends(servi
     enrolled = d.launch(d.campaign(people, ONE_EMAIL), NOW)
     assert d.send(d.dispatch(enrolled, NOW), NOW) == SendReport(sent=4)
     assert {m.sender_account_id for m in d.provider.sent} == {str(reachable["id"])}
+
+
+def test_a_second_delivery_of_steps_whose_calls_are_in_progress_leaves_them_and_counts_them_skipped(service):
+    calling, release = threading.Semaphore(0), threading.Event()
+
+    def hold(_message) -> None:  # the first delivery's calls wait here, holding their steps' locks
+        calling.release()
+        release.wait(30)
+
+    d = desk_for_a_new_brand(service, ScriptedProvider(during=hold))
+    d.client.sender("email", "sales@brand.example")
+    ann, bob = d.launch(
+        d.campaign([{"email": "ann@example.com"}, {"email": "bob@example.com"}], ONE_EMAIL), NOW
+    )
+    dispatches = d.dispatch([ann, bob], NOW)
+    first: list[SendReport] = []
+    worker = threading.Thread(target=lambda: first.append(d.send(dispatches, NOW)))
+    worker.start()
+    try:
+        assert calling.acquire(timeout=30) and calling.acquire(timeout=30)  # both calls are under way
+        assert d.send(dispatches, NOW) == SendReport(skipped=2)  # a redelivery meanwhile
+    finally:
+        release.set()
+        worker.join(30)
+    assert first == [SendReport(sent=2)]
+    assert len(d.provider.sent) == 2 and d.sends_today() == [2]
