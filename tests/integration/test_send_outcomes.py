@@ -410,21 +410,20 @@ def test_an_email_carries_its_tracked_link_and_pixel_and_a_text_its_own_words(se
 
 def test_an_address_the_provider_says_opted_out_goes_on_the_brands_list(service):
     opted_out = SendOutcome(error="21610 unsubscribed recipient", permanent=True, opted_out=True)
-    d = desk_for_a_new_brand(service, ScriptedProvider(per_address={"+14155550123": [opted_out]}))
+    long_winded = SendOutcome(error="21610 " + "x" * 300, permanent=True, opted_out=True)
+    script = {"+14155550123": [opted_out], "+14155550125": [long_winded]}
+    d = desk_for_a_new_brand(service, ScriptedProvider(per_address=script))
     d.client.sender("sms", "+14155550100")
-    people = [{"phone": "+14155550123"}, {"phone": "+14155550124"}]
-    ann, bob = d.launch(d.campaign(people, [{"type": "SMS", "group": 0, "body": "Hello"}]), NOW)
-    assert d.send(d.dispatch([ann, bob], NOW), NOW) == SendReport(sent=1, failed=1)
+    people = [{"phone": "+14155550123"}, {"phone": "+14155550124"}, {"phone": "+14155550125"}]
+    enrolled = d.launch(d.campaign(people, [{"type": "SMS", "group": 0, "body": "Hello"}]), NOW)
+    assert d.send(d.dispatch(enrolled, NOW), NOW) == SendReport(sent=1, failed=2)
     rows = d.service.db.fetch_all(
-        "SELECT address, reason, created_at FROM suppressions WHERE brand_id = %s", (d.client.brand_id,)
+        "SELECT address, reason, created_at FROM suppressions WHERE brand_id = %s ORDER BY address",
+        (d.client.brand_id,),
     )
-    assert rows == [
-        {
-            "address": "+14155550123",
-            "reason": "opted out at the provider (21610 unsubscribed recipient)",
-            "created_at": NOW,
-        }
-    ]
+    assert [(r["address"], r["created_at"]) for r in rows] == [("+14155550123", NOW), ("+14155550125", NOW)]
+    assert rows[0]["reason"] == "opted out at the provider (21610 unsubscribed recipient)"
+    assert rows[1]["reason"] == ("opted out at the provider (21610 " + "x" * 300)[:200]  # kept short
 
 
 def test_an_attempt_the_provider_cannot_be_asked_about_waits_and_sends_nothing(service):
