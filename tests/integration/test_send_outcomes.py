@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
@@ -20,9 +21,11 @@ from commands.sending.personalisation import Personalised
 from commands.sending.providers import ReconcileFailed, SendOutcome
 from commands.sending.redispatch_steps import redispatch_stale_steps
 from commands.sending.send_outcomes import SendReport, retry_delay
+from commands.sending.send_steps import send_dispatches
 from commands.tracking.tracked_mail import MailTracking
 from commands.tracking.tracking_tokens import TrackedStep, TrackingTokens
 from domain.enrollment import REPLIED, Enrollment, StepStatus
+from storage.database import Database
 from tests.api.api_support import service_on_own_database
 from tests.integration.desk import LOST, ROLES, ScriptedProvider, desk_for_a_new_brand
 
@@ -508,3 +511,79 @@ def test_a_second_delivery_of_steps_whose_calls_are_in_progress_leaves_them_and_
         worker.join(30)
     assert first == [SendReport(sent=2)]
     assert len(d.provider.sent) == 2 and d.sends_today() == [2]
+
+
+class HeldBeforeItsStepLocks(Database):
+    """The real database, except that the statement taking a delivery's step locks first waits
+    for the test: the one moment between a delivery's two phases."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url, max_size=2)
+        self.reached, self.go = threading.Event(), threading.Event()
+
+    @contextmanager
+    def transaction(self):
+        with super().transaction() as cur:
+            yield _PausingCursor(cur, self)
+
+
+class _PausingCursor:
+    def __init__(self, cur, db: HeldBeforeItsStepLocks) -> None:
+        self._cur, self._db = cur, db
+
+    def execute(self, statement, *args, **kwargs):
+        if "pg_try_advisory_xact_lock" in str(statement) and not self._db.reached.is_set():
+            self._db.reached.set()
+            self._db.go.wait(30)
+        return self._cur.execute(statement, *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._cur, name)
+
+
+def test_a_delivery_whose_step_another_delivery_finished_between_its_phases_leaves_it(service):
+    """B prepares ann's step while A is calling the provider for it, then waits; A records the send
+    and lets go of the lock; B takes the lock, sees the step moved on, and leaves it without even
+    asking the provider, while bob's step, which only B has, goes out."""
+    calling, release = threading.Event(), threading.Event()
+
+    def hold(message) -> None:
+        if message.to == "ann@example.com":
+            calling.set()
+            release.wait(30)
+
+    d = desk_for_a_new_brand(service, ScriptedProvider(during=hold))
+    d.client.sender("email", "sales@brand.example")
+    people = [{"email": "ann@example.com"}, {"email": "bob@example.com"}]
+    ann, bob = d.launch(d.campaign(people, ONE_EMAIL), NOW)
+    dispatches = d.dispatch([ann, bob], NOW)
+    of_ann = [x for x in dispatches if x.enrollment_id == ann]
+    reports: dict[str, SendReport] = {}
+    a = threading.Thread(target=lambda: reports.setdefault("a", d.send(of_ann, NOW)))
+    a.start()
+    held = HeldBeforeItsStepLocks(d.service.db.url)
+    providers = {"sandbox": d.provider}
+    b = threading.Thread(
+        target=lambda: reports.setdefault(
+            "b", send_dispatches(d.app, held, providers, dispatches, lambda: NOW)
+        )
+    )
+    try:
+        assert calling.wait(30)
+        b.start()
+        assert held.reached.wait(30)  # B has prepared both steps and waits before their locks
+        release.set()
+        a.join(30)
+        assert reports["a"] == SendReport(sent=1)
+        held.go.set()
+        b.join(30)
+    finally:
+        release.set()
+        held.go.set()
+        a.join(30)
+        b.join(30)
+        held.close()
+    assert reports["b"] == SendReport(sent=1, skipped=1)
+    assert sorted(m.to for m in d.provider.sent) == ["ann@example.com", "bob@example.com"]
+    assert d.provider.lookups == 0
+    assert [len(d.events(e, Enrollment.StepSent)) for e in (ann, bob)] == [1, 1]
