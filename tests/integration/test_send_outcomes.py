@@ -542,24 +542,24 @@ class _PausingCursor:
 
 
 def test_a_delivery_whose_step_another_delivery_finished_between_its_phases_leaves_it(service):
-    """B prepares ann's step while A is calling the provider for it, then waits; A records the send
-    and lets go of the lock; B takes the lock, sees the step moved on, and leaves it without even
-    asking the provider, while bob's step, which only B has, goes out."""
-    calling, release = threading.Event(), threading.Event()
+    """B prepares ann's and cy's steps while A is calling the provider for them, then waits; A
+    records the sends and lets go of the locks; B takes the locks, sees the steps moved on, and
+    leaves them without even asking the provider, while bob's step, which only B has, goes out."""
+    calling, release = threading.Semaphore(0), threading.Event()
 
     def hold(message) -> None:
-        if message.to == "ann@example.com":
-            calling.set()
+        if message.to != "bob@example.com":
+            calling.release()
             release.wait(30)
 
     d = desk_for_a_new_brand(service, ScriptedProvider(during=hold))
     d.client.sender("email", "sales@brand.example")
-    people = [{"email": "ann@example.com"}, {"email": "bob@example.com"}]
-    ann, bob = d.launch(d.campaign(people, ONE_EMAIL), NOW)
-    dispatches = d.dispatch([ann, bob], NOW)
-    of_ann = [x for x in dispatches if x.enrollment_id == ann]
+    people = [{"email": "ann@example.com"}, {"email": "bob@example.com"}, {"email": "cy@example.com"}]
+    ann, bob, cy = d.launch(d.campaign(people, ONE_EMAIL), NOW)
+    dispatches = d.dispatch([ann, bob, cy], NOW)
+    by_a = [x for x in dispatches if x.enrollment_id in (ann, cy)]
     reports: dict[str, SendReport] = {}
-    a = threading.Thread(target=lambda: reports.setdefault("a", d.send(of_ann, NOW)))
+    a = threading.Thread(target=lambda: reports.setdefault("a", d.send(by_a, NOW)))
     a.start()
     held = HeldBeforeItsStepLocks(d.service.db.url)
     providers = {"sandbox": d.provider}
@@ -569,12 +569,12 @@ def test_a_delivery_whose_step_another_delivery_finished_between_its_phases_leav
         )
     )
     try:
-        assert calling.wait(30)
+        assert calling.acquire(timeout=30) and calling.acquire(timeout=30)
         b.start()
         assert held.reached.wait(30)  # B has prepared both steps and waits before their locks
         release.set()
         a.join(30)
-        assert reports["a"] == SendReport(sent=1)
+        assert reports["a"] == SendReport(sent=2)
         held.go.set()
         b.join(30)
     finally:
@@ -583,7 +583,7 @@ def test_a_delivery_whose_step_another_delivery_finished_between_its_phases_leav
         a.join(30)
         b.join(30)
         held.close()
-    assert reports["b"] == SendReport(sent=1, skipped=1)
-    assert sorted(m.to for m in d.provider.sent) == ["ann@example.com", "bob@example.com"]
+    assert reports["b"] == SendReport(sent=1, skipped=2)
+    assert sorted(m.to for m in d.provider.sent) == ["ann@example.com", "bob@example.com", "cy@example.com"]
     assert d.provider.lookups == 0
-    assert [len(d.events(e, Enrollment.StepSent)) for e in (ann, bob)] == [1, 1]
+    assert [len(d.events(e, Enrollment.StepSent)) for e in (ann, bob, cy)] == [1, 1, 1]
