@@ -123,6 +123,7 @@ def test_a_step_at_the_daily_cap_is_deferred_once_to_the_next_midnight_utc(servi
     waiting = [e for e, found in deferrals.items() if found]
     assert len(waiting) == 2
     assert all([x.due_at for x in deferrals[e]] == [tuesday] for e in waiting)
+    assert all(deferrals[e][0].reason == "every sender account is at its daily cap" for e in waiting)
 
     for later in (MONDAY_TEN + timedelta(minutes=1), tuesday - timedelta(seconds=1)):
         assert d.dispatch(enrollments, later) == []  # no retry storm before the reset
@@ -195,3 +196,33 @@ def test_a_text_due_late_at_night_in_the_contacts_zone_waits_for_eight_there_and
     [waiting] = d.events(ann, Enrollment.StepDeferred)
     tuesday = MONDAY_TEN + timedelta(days=1)
     assert waiting.due_at == local(tuesday, 8, "America/New_York")  # 13:00 UTC, not 08:00 UTC
+
+
+def test_a_second_step_to_the_same_contact_in_one_batch_waits_a_moment_and_two_texts_wait_for_daytime(
+    service,
+):
+    d = desk_for_a_new_brand(service)
+    hours = {"allowed_from": "08:00", "allowed_until": "21:00", "help_text": "Reply STOP to stop"}
+    d.client.ok(d.client.http.put("/v1/messaging-settings", json=hours))
+    d.client.sender("email", "sales@brand.example")
+    d.client.sender("sms", "+14155550100")
+    second = {"type": "EMAIL", "group": 0, "subject": "Also", "body": "And this"}
+    steps = [*ONE_EMAIL, second, {"type": "SMS", "group": 0, "body": "Hello"}]
+    people = [
+        {"email": f"{name}@example.com", "phone": f"+1415555012{i}", "timezone": "America/New_York"}
+        for i, name in enumerate(("ann", "bob"))
+    ]
+    late = local(MONDAY_TEN, 22, "America/New_York")
+    ann, bob = d.launch(d.campaign(people, steps), late)
+    # Per contact: one email goes, the other waits a moment, the text waits for 08:00 there.
+    assert d.send(d.dispatch([ann, bob], late), late) == SendReport(sent=2, deferred=4)
+    for enrollment_id in (ann, bob):
+        reasons = sorted((e.reason, e.due_at) for e in d.events(enrollment_id, Enrollment.StepDeferred))
+        assert reasons == [
+            ("another step to this contact is being sent", late),
+            (
+                "quiet hours: texts and calls wait for the contact's daytime",
+                local(MONDAY_TEN + timedelta(days=1), 8, "America/New_York"),
+            ),
+        ]
+    assert sorted(m.to for m in d.provider.sent) == ["ann@example.com", "bob@example.com"]

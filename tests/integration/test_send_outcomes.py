@@ -587,3 +587,22 @@ def test_a_delivery_whose_step_another_delivery_finished_between_its_phases_leav
     assert sorted(m.to for m in d.provider.sent) == ["ann@example.com", "bob@example.com", "cy@example.com"]
     assert d.provider.lookups == 0
     assert [len(d.events(e, Enrollment.StepSent)) for e in (ann, bob, cy)] == [1, 1, 1]
+
+
+def test_an_attempt_cut_short_is_asked_about_then_sent_once_while_the_campaign_runs(service):
+    def crash(_message) -> None:
+        raise WorkerDied("the worker died mid-call")
+
+    d = desk_for_a_new_brand(service, ScriptedProvider(during=crash))
+    d.client.sender("email", "sales@brand.example")
+    [ann] = d.launch(d.campaign([{"email": "ann@example.com"}], ONE_EMAIL), NOW)
+    dispatches = d.dispatch([ann], NOW)
+    with pytest.raises(WorkerDied):
+        d.send(dispatches, NOW)
+    d.provider.during = None
+
+    later = NOW + timedelta(minutes=15)
+    assert d.send(dispatches, later) == SendReport(sent=1)  # the provider never had it: sent now
+    assert d.provider.lookups == 1
+    [sent] = d.events(ann, Enrollment.StepSent)
+    assert sent.sent_at == later
