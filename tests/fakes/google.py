@@ -255,11 +255,11 @@ class GoogleHandler(BaseHTTPRequestHandler):
                 self.google.most_sends_at_once = max(
                     self.google.most_sends_at_once, self.google.sends_in_flight
                 )
+            self.sending = True
             try:
                 self._send(body)
             finally:
-                with self.google._lock:
-                    self.google.sends_in_flight -= 1
+                self._answered()
         else:
             self._google_error(404, "notFound", "Not Found")
 
@@ -467,7 +467,16 @@ class GoogleHandler(BaseHTTPRequestHandler):
         }
         self._answer(status, {"error": error})
 
+    def _answered(self) -> None:
+        """A send stops counting as in flight before its answer goes out: the client may send the
+        next one the moment it has the answer."""
+        if getattr(self, "sending", False):
+            self.sending = False
+            with self.google._lock:
+                self.google.sends_in_flight -= 1
+
     def _answer(self, status: int, content: dict[str, Any]) -> None:
+        self._answered()
         data = json.dumps(content).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=UTF-8")
