@@ -15,8 +15,9 @@ from commands.campaigns.launch_campaign import CannotRun, estimated_launch_cost,
 from commands.sending.redispatch_steps import redispatch_stale_steps
 from commands.sending.send_outcomes import SendReport
 from domain.campaign import CampaignStatus
+from domain.credit_ledger import CreditLedger
 from domain.enrollment import Enrollment
-from domain.errors import IllegalTransition, InsufficientCredits
+from domain.errors import IllegalTransition, InsufficientCredits, NotFound
 from tests.api.api_support import service_on_own_database
 from tests.integration.desk import ROLES, desk_for_a_new_brand
 
@@ -44,7 +45,11 @@ def test_a_launch_reserves_one_credit_per_eligible_contact_and_step(service):
     assert (launched.campaign_id, launched.credits_reserved) == (campaign, 3)
     assert launched.position == d.app.recorder.max_notification_id()
     assert d.reservation(campaign).reserved == 3
-    assert d.app.campaign(campaign).status is CampaignStatus.ACTIVE
+    running = d.app.campaign(campaign)
+    assert (running.status, running.launched_at, running.credits_reserved) == (CampaignStatus.ACTIVE, NOW, 3)
+    ledger = d.app.ledger(d.client.brand_id)
+    [reserved] = [e for e in d.app.events.get(ledger.id) if isinstance(e, CreditLedger.CreditsReserved)]
+    assert (reserved.campaign_id, reserved.amount, reserved.reserved_at) == (campaign, 3, NOW)
     with pytest.raises(IllegalTransition, match="cannot launch a campaign that is ACTIVE"):
         launch_campaign(d.app, d.service.db, d.client.brand_id, campaign, NOW)
 
@@ -115,3 +120,26 @@ def test_reports_add_up_field_by_field():
     ]
     assert SendReport.total(reports) == SendReport(sent=3, failed=1, skipped=3, deferred=4, withdrawn=1)
     assert SendReport.total([]) == SendReport()
+
+
+def test_another_brands_campaign_can_be_neither_estimated_nor_launched(service):
+    owner, stranger = desk_for_a_new_brand(service), desk_for_a_new_brand(service)
+    owner.client.sender("email", "sales@brand.example")
+    campaign = owner.campaign([{"email": "ann@example.com"}], ONE_EMAIL)
+    with pytest.raises(NotFound):
+        estimated_launch_cost(stranger.app, stranger.service.db, stranger.client.brand_id, campaign)
+    with pytest.raises(NotFound):
+        launch_campaign(stranger.app, stranger.service.db, stranger.client.brand_id, campaign, NOW)
+    assert owner.app.campaign(campaign).status is CampaignStatus.DRAFT
+
+
+def test_a_campaign_of_waits_alone_to_nobody_eligible_is_refused_with_both_reasons(service):
+    d = desk_for_a_new_brand(service)
+    d.client.sender("email", "sales@brand.example")
+    campaign = d.campaign([{"phone": "+14155550123"}], [{"type": "WAIT", "group": 0, "wait_days": 1}])
+    with pytest.raises(CannotRun) as refused:
+        launch_campaign(d.app, d.service.db, d.client.brand_id, campaign, NOW)
+    assert refused.value.problems == [
+        "the campaign has no steps that send anything",
+        "no contact of its lead groups is eligible for its steps",
+    ]
