@@ -606,3 +606,16 @@ def test_an_attempt_cut_short_is_asked_about_then_sent_once_while_the_campaign_r
     assert d.provider.lookups == 1
     [sent] = d.events(ann, Enrollment.StepSent)
     assert sent.sent_at == later
+
+
+def test_an_account_that_needs_reconnecting_is_given_no_sends(service):
+    d = desk_for_a_new_brand(service)
+    stale = d.client.sender("email", "old@brand.example")
+    d.service.db.execute(
+        "UPDATE sender_accounts SET status = 'reconnect_required' WHERE id = %s", (stale["id"],)
+    )
+    healthy = d.client.sender("email", "sales@brand.example")
+    people = [{"email": f"{name}@example.com"} for name in ("ann", "bob", "cy", "dee")]
+    enrolled = d.launch(d.campaign(people, ONE_EMAIL), NOW)
+    assert d.send(d.dispatch(enrolled, NOW), NOW) == SendReport(sent=4)
+    assert {m.sender_account_id for m in d.provider.sent} == {str(healthy["id"])}
