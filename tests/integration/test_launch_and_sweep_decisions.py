@@ -143,3 +143,36 @@ def test_a_campaign_of_waits_alone_to_nobody_eligible_is_refused_with_both_reaso
         "the campaign has no steps that send anything",
         "no contact of its lead groups is eligible for its steps",
     ]
+
+
+def test_a_channel_whose_only_accounts_use_a_provider_this_build_lacks_is_named_with_the_ones_it_has(service):
+    d = desk_for_a_new_brand(service)
+    mailbox = d.client.sender("email", "sales@brand.example")
+    d.service.db.execute("UPDATE sender_accounts SET provider = 'gmail' WHERE id = %s", (mailbox["id"],))
+    d.client.sender("sms", "+14155550000")
+    steps = [*ONE_EMAIL, {"type": "SMS", "group": 0, "body": "Hello"}]
+    campaign = d.campaign([{"email": "ann@example.com", "phone": "+14155550123"}], steps)
+    with pytest.raises(CannotRun) as refused:
+        launch_campaign(
+            d.app, d.service.db, d.client.brand_id, campaign, NOW, providers=("twilio", "sandbox")
+        )
+    assert refused.value.problems == [
+        "no active sender account for channel email uses a provider this build can send through"
+        " (sandbox, twilio)"
+    ]
+
+
+def test_contacts_lacking_a_body_field_are_counted_and_the_first_twenty_listed(service):
+    d = desk_for_a_new_brand(service)
+    d.client.sender("email", "sales@brand.example")
+    people = [{"email": f"c{i:02d}@example.com"} for i in range(22)]
+    steps = [{"type": "EMAIL", "group": 0, "subject": "Hi", "body": "Hello {{first_name}}"}]
+    campaign = d.campaign(people, steps)
+    with pytest.raises(CannotRun) as refused:
+        launch_campaign(d.app, d.service.db, d.client.brand_id, campaign, NOW)
+    [problem] = refused.value.problems
+    prefix = "template field 'first_name' has no fallback and 22 contact(s) lack it: "
+    assert problem.startswith(prefix) and problem.endswith(" and 2 more")
+    listed = problem[len(prefix) : -len(" and 2 more")].split(", ")
+    contacts = d.service.db.fetch_all("SELECT id FROM contacts WHERE brand_id = %s", (d.client.brand_id,))
+    assert len(listed) == 20 and set(listed) <= {str(row["id"]) for row in contacts}
