@@ -39,6 +39,19 @@ class WorkerDied(Exception):
     pass
 
 
+def dies_mid_call(_message) -> None:
+    raise WorkerDied("the worker died mid-call")
+
+
+def cut_short(d, dispatches, during=dies_mid_call) -> None:
+    """Send `dispatches` at NOW with the worker dying inside each provider call (`during` raises
+    WorkerDied): their steps stay attempted, as after a crash; the provider answers normally after."""
+    d.provider.during = during
+    with pytest.raises(WorkerDied):
+        d.send(dispatches, NOW)
+    d.provider.during = None
+
+
 @pytest.fixture(scope="module")
 def service(server_url):
     """One service for the module: each test works as a brand of its own on it."""
@@ -137,20 +150,15 @@ def test_a_campaign_paused_after_dispatch_cancels_the_step_and_takes_no_quota(se
 
 
 def test_an_attempt_cut_short_then_paused_asks_the_provider_and_sends_nothing(service):
-    def crash(_message) -> None:
-        raise WorkerDied("the worker died mid-call")
-
-    provider = ScriptedProvider([BUSY], during=crash)
+    provider = ScriptedProvider([BUSY])
     d = desk_for_a_new_brand(service, provider)
     d.client.sender("email", "sales@brand.example")
     campaign = d.campaign([{"email": "ann@example.com"}], ONE_EMAIL)
     [ann] = d.launch(campaign, NOW)
     dispatches = d.dispatch([ann], NOW)
-    with pytest.raises(WorkerDied):
-        d.send(dispatches, NOW)
+    cut_short(d, dispatches)
     assert d.enrollment(ann).status_of(dispatches[0].step_id) is StepStatus.ATTEMPTED
     pause_campaign(d.app, d.client.brand_id, campaign, NOW)
-    provider.during = None
 
     report = d.send(dispatches, NOW + timedelta(minutes=15))  # the sweeper's redelivery
     assert report == SendReport(cancelled=1)
@@ -305,18 +313,12 @@ def test_a_step_whose_answer_was_lost_and_whose_campaign_then_paused_is_found_an
 
 
 def test_steps_to_suppressed_addresses_and_to_contacts_who_replied_are_each_withdrawn_and_counted(service):
-    def crash(_message) -> None:
-        raise WorkerDied("the worker died mid-call")
-
     d = desk_for_a_new_brand(service, ScriptedProvider([BUSY]))
     d.client.sender("email", "sales@brand.example")
     people = [{"email": f"{name}@example.com"} for name in ("ann", "bob", "cy", "dee")]
     ann, bob, cy, dee = d.launch(d.campaign(people, ONE_EMAIL), NOW)
     dispatches = d.dispatch([ann, bob, cy, dee], NOW)
-    d.provider.during = crash  # cy's and dee's calls are cut short: their steps stay attempted
-    with pytest.raises(WorkerDied):
-        d.send([x for x in dispatches if x.enrollment_id in (cy, dee)], NOW)
-    d.provider.during = None
+    cut_short(d, [x for x in dispatches if x.enrollment_id in (cy, dee)])  # their steps stay attempted
     calls_cut_short = len(d.provider.sent)
     for replied in (cy, dee):  # a reply leaves an attempted step to its worker
         assert record_reply_in_enrollment(d.app, replied, "email", f"reply-{replied}", NOW) == 1
@@ -362,15 +364,11 @@ def test_a_step_attempted_through_a_provider_this_build_has_no_adapter_for_fails
     """A redelivery to a process built without the adapter of the account that attempted the step
     (a mixed deployment) cannot ask that provider, so it fails the step rather than guess."""
 
-    def crash(_message) -> None:
-        raise WorkerDied("the worker died mid-call")
-
-    d = desk_for_a_new_brand(service, ScriptedProvider(during=crash))
+    d = desk_for_a_new_brand(service)
     account = d.client.sender("email", "sales@brand.example")
     [ann] = d.launch(d.campaign([{"email": "ann@example.com"}], ONE_EMAIL), NOW)
     dispatches = d.dispatch([ann], NOW)
-    with pytest.raises(WorkerDied):
-        d.send(dispatches, NOW)
+    cut_short(d, dispatches)
     d.service.db.execute("UPDATE sender_accounts SET provider = 'gmail' WHERE id = %s", (account["id"],))
 
     later = NOW + timedelta(minutes=15)
@@ -430,16 +428,12 @@ def test_an_address_the_provider_says_opted_out_goes_on_the_brands_list(service)
 
 
 def test_an_attempt_the_provider_cannot_be_asked_about_waits_and_sends_nothing(service):
-    def crash(_message) -> None:
-        raise WorkerDied("the worker died mid-call")
-
-    d = desk_for_a_new_brand(service, ScriptedProvider(during=crash))
+    d = desk_for_a_new_brand(service)
     d.client.sender("email", "sales@brand.example")
     [ann] = d.launch(d.campaign([{"email": "ann@example.com"}], ONE_EMAIL), NOW)
     dispatches = d.dispatch([ann], NOW)
-    with pytest.raises(WorkerDied):
-        d.send(dispatches, NOW)
-    d.provider.during, d.provider.lookup_failure = None, ReconcileFailed("lookup answered 503")
+    cut_short(d, dispatches)
+    d.provider.lookup_failure = ReconcileFailed("lookup answered 503")
 
     later = NOW + timedelta(minutes=15)
     assert d.send(dispatches, later) == SendReport(deferred=1)
@@ -459,13 +453,11 @@ def test_a_step_cut_short_after_the_provider_took_it_counts_once_against_the_quo
         d.provider.accepted[message.message_key] = "taken-before-the-crash"
         raise WorkerDied("the worker died before recording the answer")
 
-    d = desk_for_a_new_brand(service, ScriptedProvider(during=took_it_then_died))
+    d = desk_for_a_new_brand(service)
     d.client.sender("email", "sales@brand.example")
     campaign = d.campaign([{"email": "ann@example.com"}], ONE_EMAIL)
     [ann] = d.launch(campaign, NOW)
-    with pytest.raises(WorkerDied):
-        d.send(d.dispatch([ann], NOW), NOW)
-    d.provider.during = None
+    cut_short(d, d.dispatch([ann], NOW), took_it_then_died)
     lease = timedelta(minutes=10)
     assert redispatch_stale_steps(d.app, campaign, [ann], NOW + lease, lease) == 1
 
@@ -590,16 +582,11 @@ def test_a_delivery_whose_step_another_delivery_finished_between_its_phases_leav
 
 
 def test_an_attempt_cut_short_is_asked_about_then_sent_once_while_the_campaign_runs(service):
-    def crash(_message) -> None:
-        raise WorkerDied("the worker died mid-call")
-
-    d = desk_for_a_new_brand(service, ScriptedProvider(during=crash))
+    d = desk_for_a_new_brand(service)
     d.client.sender("email", "sales@brand.example")
     [ann] = d.launch(d.campaign([{"email": "ann@example.com"}], ONE_EMAIL), NOW)
     dispatches = d.dispatch([ann], NOW)
-    with pytest.raises(WorkerDied):
-        d.send(dispatches, NOW)
-    d.provider.during = None
+    cut_short(d, dispatches)
 
     later = NOW + timedelta(minutes=15)
     assert d.send(dispatches, later) == SendReport(sent=1)  # the provider never had it: sent now
