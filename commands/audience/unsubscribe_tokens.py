@@ -1,8 +1,8 @@
 """Signed unsubscribe tokens: who asked to stop (brand, campaign, contact, address), tamper-evident.
 
 Every email carries `List-Unsubscribe: <PUBLIC_BASE_URL/u/{token}>` (RFC 8058). The token is the
-request itself, signed with HMAC-SHA256, so the unsubscribe route needs no lookup table and a
-forged or altered token is simply not one of ours (`read` answers None). The secret is
+request itself, signed with HMAC-SHA256 (commands/signed_tokens.py), so the unsubscribe route
+needs no lookup table and a forged or altered token is simply not one of ours (`read` answers None). The secret is
 `UNSUBSCRIBE_SECRET`; else one derived from `CREDENTIALS_KEY`; else, embedded only, a key kept in
 `<data_dir>/unsubscribe.key` (0600), so links in mail already sent keep working after a restart.
 Tracking tokens (commands/tracking/tracking_tokens.py) are signed with the same secret under
@@ -11,7 +11,6 @@ another label, so neither kind of token is ever taken for the other.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import os
@@ -20,8 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from uuid import UUID
 
+from commands.signed_tokens import SignedTokens
+
 KEY_FILE = "unsubscribe.key"
-MAC_BYTES = 16  # 128 bits of HMAC-SHA256: forging one is out of reach, and the URL stays short
 
 
 @dataclass(frozen=True)
@@ -36,30 +36,19 @@ class UnsubscribeTokens:
     """Makes and reads tokens with one secret; its repr never shows the secret."""
 
     def __init__(self, secret: bytes) -> None:
-        if len(secret) < 16:
-            raise ValueError("an unsubscribe secret needs at least 16 bytes")
-        self._secret = secret
+        self._signed = SignedTokens(secret, "unsubscribe")
 
     def __repr__(self) -> str:
         return "UnsubscribeTokens(secret=<hidden>)"
 
     def token(self, request: UnsubscribeRequest) -> str:
-        payload = (
-            request.brand_id.bytes
-            + request.campaign_id.bytes
-            + request.contact_id.bytes
-            + request.address.encode()
-        )
-        return b64(payload) + "." + b64(self._mac(payload))
+        ids = request.brand_id.bytes + request.campaign_id.bytes + request.contact_id.bytes
+        return self._signed.sign(ids + request.address.encode())
 
     def read(self, token: str) -> UnsubscribeRequest | None:
         """The request a token of ours carries; None for anything else (forged, altered, garbage)."""
-        try:
-            encoded_payload, encoded_mac = token.split(".")
-            payload, mac = unb64(encoded_payload), unb64(encoded_mac)
-        except ValueError:
-            return None
-        if len(payload) <= 48 or not hmac.compare_digest(mac, self._mac(payload)):
+        payload = self._signed.open(token)
+        if payload is None or len(payload) <= 48:
             return None
         try:
             address = payload[48:].decode()
@@ -67,24 +56,6 @@ class UnsubscribeTokens:
             return None
         ids = [UUID(bytes=payload[i : i + 16]) for i in (0, 16, 32)]
         return UnsubscribeRequest(ids[0], ids[1], ids[2], address)
-
-    def _mac(self, payload: bytes) -> bytes:
-        return hmac.new(self._secret, b"unsubscribe:" + payload, hashlib.sha256).digest()[:MAC_BYTES]
-
-
-def b64(data: bytes) -> str:
-    """Unpadded base64url: the URL-safe spelling of a token's parts."""
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
-
-
-def unb64(text: str) -> bytes:
-    """The bytes of unpadded base64url text; ValueError for any other text or spelling."""
-    if not text or not all(c.isalnum() or c in "-_" for c in text):
-        raise ValueError("not base64url")
-    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    if b64(data) != text:  # one spelling per token: altered padding bits make it another token
-        raise ValueError("not canonical base64url")
-    return data
 
 
 def tokens_for(

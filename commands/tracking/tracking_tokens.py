@@ -3,18 +3,16 @@
 A token names the brand, campaign, enrollment and step, and for a click the index of the link in
 the campaign's step body (domain/message_links.py); never the URL itself, so a redirect can only
 go to a link of the message. It is signed with HMAC-SHA256 under the unsubscribe links' secret
-(commands/audience/unsubscribe_tokens.py) with a label of its own, so a forged or altered token,
+(commands/signed_tokens.py) with a label of its own, so a forged or altered token,
 or an unsubscribe token, reads as None.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from dataclasses import dataclass
 from uuid import UUID
 
-from commands.audience.unsubscribe_tokens import MAC_BYTES, b64, unb64
+from commands.signed_tokens import SignedTokens
 
 OPEN, CLICK = b"o", b"c"
 IDS = 48  # brand, campaign and enrollment ids, 16 bytes each
@@ -34,9 +32,7 @@ class TrackingTokens:
     """Makes and reads tracking tokens with one secret; its repr never shows the secret."""
 
     def __init__(self, secret: bytes) -> None:
-        if len(secret) < 16:
-            raise ValueError("a tracking secret needs at least 16 bytes")
-        self._secret = secret
+        self._signed = SignedTokens(secret, "tracking")
 
     def __repr__(self) -> str:
         return "TrackingTokens(secret=<hidden>)"
@@ -46,17 +42,12 @@ class TrackingTokens:
             raise ValueError(f"link index {tracked.link} is out of range")
         kind = OPEN if tracked.link is None else CLICK + tracked.link.to_bytes(2, "big")
         ids = tracked.brand_id.bytes + tracked.campaign_id.bytes + tracked.enrollment_id.bytes
-        payload = kind + ids + tracked.step_id.encode()
-        return b64(payload) + "." + b64(self._mac(payload))
+        return self._signed.sign(kind + ids + tracked.step_id.encode())
 
     def read(self, token: str) -> TrackedStep | None:
         """The step a token of ours names; None for anything else (forged, altered, garbage)."""
-        try:
-            encoded_payload, encoded_mac = token.split(".")
-            payload, mac = unb64(encoded_payload), unb64(encoded_mac)
-        except ValueError:
-            return None
-        if not hmac.compare_digest(mac, self._mac(payload)):
+        payload = self._signed.open(token)
+        if payload is None:
             return None
         link: int | None = None
         if payload[:1] == CLICK:
@@ -71,6 +62,3 @@ class TrackingTokens:
             return None
         brand, campaign, enrollment = (UUID(bytes=payload[i : i + 16]) for i in (0, 16, 32))
         return TrackedStep(brand, campaign, enrollment, step_id, link)
-
-    def _mac(self, payload: bytes) -> bytes:
-        return hmac.new(self._secret, b"tracking:" + payload, hashlib.sha256).digest()[:MAC_BYTES]
