@@ -8,12 +8,15 @@ The clock is in the test's hand (tests/integration/desk.py); enrolment runs when
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from uuid import uuid4
 
 from commands.campaigns.campaign_lifecycle import archive_campaign
 from commands.campaigns.launch_audience import advance, campaigns_to_enrol, fully_enrolled
 from commands.campaigns.launch_campaign import launch_campaign
 from commands.sending.enroll_contacts import enroll_next_chunk, enroll_pending_campaigns
+from domain.campaign import Campaign
 from domain.enrollment import Enrollment
+from storage import parked
 from tests.integration.desk import desk
 
 NOW = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
@@ -99,3 +102,38 @@ def test_a_draft_is_not_enrolled_and_an_archived_campaign_stops_enrolling(databa
         assert draft in campaigns_to_enrol(d.service.db)  # left for its launch to finish or undo
         advance(d.service.db, draft, None)
         assert draft not in campaigns_to_enrol(d.service.db)
+
+
+def test_an_enrolment_that_fails_is_parked_with_its_brand_and_other_campaigns_enrol(database_url):
+    with desk(database_url) as d:
+        _senders(d)
+        poison = uuid4()
+        d.app.save(  # saved as given, past Campaign.create's checks: group 0 falls due after year 9999
+            Campaign._create(
+                Campaign.CampaignCreated,
+                id=poison,
+                brand_id=d.client.brand_id,
+                name="overflows",
+                audience_type="leads",
+                ai_personalization=False,
+                lead_group_ids=[d.client.lead_group([{"email": "ann@example.com"}])],
+                steps=[
+                    {"id": "s1", "type": "WAIT", "group": 0, "order": 0, "wait_days": 3_000_000},
+                    {"id": "s2", "type": "EMAIL", "group": 0, "order": 1, "subject": "Hi", "body": "Hello"},
+                ],
+                timezone="UTC",
+                sending_window={},
+                created_at=NOW,
+            )
+        )
+        launch_campaign(d.app, d.service.db, d.client.brand_id, poison, NOW)
+        fine = d.campaign([{"email": "bob@example.com"}], EVERY_CHANNEL[:1])
+        launch_campaign(d.app, d.service.db, d.client.brand_id, fine, NOW)
+
+        assert enroll_pending_campaigns(d.app, d.service.db, NOW) == 1
+        assert enroll_pending_campaigns(d.app, d.service.db, NOW) == 0  # the poison waits its backoff
+        assert fully_enrolled(d.service.db) == {fine: 1}
+        [item] = parked.listing(d.service.db)
+        assert (item["follower"], item["item"]) == ("enroller", str(poison))
+        assert item["brand_id"] == d.client.brand_id
+        assert (item["status"], item["attempts"]) == ("failing", 1) and "Overflow" in item["error"]

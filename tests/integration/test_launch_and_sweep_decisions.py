@@ -91,6 +91,43 @@ def test_a_launch_the_balance_cannot_cover_is_refused_saying_how_much(service):
     assert d.app.campaign(campaign).status is CampaignStatus.DRAFT
 
 
+class AnotherLaunchWinsFirst:
+    """The application as a launch sees it, with another launch of the same campaign saved just
+    before this one reads its brand's ledger: the race two clicks on "launch" make."""
+
+    def __init__(self, app, db, brand_id, campaign_id) -> None:
+        self.app, self.db, self.brand_id, self.campaign_id = app, db, brand_id, campaign_id
+        self.winner = None
+
+    def __getattr__(self, name):
+        return getattr(self.app, name)
+
+    def ledger(self, brand_id):
+        if self.winner is None:
+            self.winner = launch_campaign(self.app, self.db, self.brand_id, self.campaign_id, NOW)
+        return self.app.ledger(brand_id)
+
+
+def test_a_launch_refused_because_another_launch_won_says_so_and_keeps_the_winners_audience(service):
+    d = desk_for_a_new_brand(service)
+    d.client.sender("email", "sales@brand.example")
+    campaign = d.campaign([{"email": "ann@example.com"}], ONE_EMAIL)
+    ledger = d.app.ledger(d.client.brand_id)
+    ledger.reserve(uuid4(), 999, NOW)  # one credit left: the winner takes it and this launch is short
+    d.app.save(ledger)
+    racing = AnotherLaunchWinsFirst(d.app, d.service.db, d.client.brand_id, campaign)
+    with pytest.raises(IllegalTransition) as refused:
+        launch_campaign(racing, d.service.db, d.client.brand_id, campaign, NOW)
+    assert str(refused.value) == "cannot launch a campaign that is being or was launched"
+    assert racing.winner is not None and racing.winner.credits_reserved == 1
+    assert d.app.campaign(campaign).status is CampaignStatus.ACTIVE
+    assert d.reservation(campaign).reserved == 1
+    audience = d.service.db.fetch_all(
+        "SELECT email FROM launch_audiences WHERE campaign_id = %s", (campaign,)
+    )
+    assert audience == [{"email": "ann@example.com"}]  # the refusal did not discard the winner's snapshot
+
+
 def test_a_step_in_flight_is_dispatched_again_only_past_its_lease_and_only_while_active(service):
     d = desk_for_a_new_brand(service)
     d.client.sender("email", "sales@brand.example")

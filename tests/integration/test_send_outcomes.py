@@ -153,19 +153,21 @@ def test_an_attempt_cut_short_then_paused_asks_the_provider_and_sends_nothing(se
     provider = ScriptedProvider([BUSY])
     d = desk_for_a_new_brand(service, provider)
     d.client.sender("email", "sales@brand.example")
-    campaign = d.campaign([{"email": "ann@example.com"}], ONE_EMAIL)
-    [ann] = d.launch(campaign, NOW)
-    dispatches = d.dispatch([ann], NOW)
-    cut_short(d, dispatches)
-    assert d.enrollment(ann).status_of(dispatches[0].step_id) is StepStatus.ATTEMPTED
+    campaign = d.campaign([{"email": "ann@example.com"}, {"email": "bob@example.com"}], ONE_EMAIL)
+    ann, bob = d.launch(campaign, NOW)
+    dispatches = d.dispatch([ann, bob], NOW)
+    for dispatch in dispatches:
+        cut_short(d, [dispatch])
+        assert d.enrollment(dispatch.enrollment_id).status_of(dispatch.step_id) is StepStatus.ATTEMPTED
     pause_campaign(d.app, d.client.brand_id, campaign, NOW)
 
     report = d.send(dispatches, NOW + timedelta(minutes=15))  # the sweeper's redelivery
-    assert report == SendReport(cancelled=1)
-    assert (len(provider.sent), provider.lookups) == (1, 1)
-    [cancelled] = d.events(ann, Enrollment.StepCancelled)
-    assert cancelled.reason == "withheld: the campaign is not active"
-    assert cancelled.cancelled_at == NOW + timedelta(minutes=15)
+    assert report == SendReport(cancelled=2)
+    assert (len(provider.sent), provider.lookups) == (2, 2)
+    for enrollment in (ann, bob):
+        [cancelled] = d.events(enrollment, Enrollment.StepCancelled)
+        assert cancelled.reason == "withheld: the campaign is not active"
+        assert cancelled.cancelled_at == NOW + timedelta(minutes=15)
 
 
 def test_a_send_whose_answer_was_lost_is_found_at_the_provider_and_not_sent_again(service):
@@ -259,6 +261,36 @@ def test_a_field_the_template_needs_and_the_contact_lacks_fails_the_step_for_goo
     [failed] = d.events(ann, Enrollment.StepFailed)
     assert failed.reason == "template field 'first_name' is missing"
     assert d.provider.sent == [] and d.sends_today() == [0]
+
+
+def test_a_batch_whose_attempts_meet_another_workers_write_is_counted_once_when_tried_again(service):
+    steps = [*ONE_EMAIL, {"type": "SMS", "group": 0, "body": "Hello"}]
+    d = desk_for_a_new_brand(service)
+    d.client.sender("email", "sales@brand.example")
+    texts = d.client.sender("sms", "+14155550000")
+    people = [{"email": "ann@example.com", "phone": "+14155550123"}, {"email": "bob@example.com"}]
+    ann, bob = d.launch(d.campaign(people, steps), NOW)
+    dispatches = d.dispatch([ann, bob], NOW)
+    ann_email, bob_email = (
+        next(x for x in dispatches if x.channel == "email" and x.enrollment_id == e) for e in (ann, bob)
+    )
+    ann_text = next(x for x in dispatches if x.channel == "sms")
+    assert d.send([bob_email], NOW) == SendReport(sent=1)
+    writes = []
+
+    def sms_worker_writes_first() -> datetime:
+        if not writes:  # the first reading of the clock: bob's stale delivery is counted already
+            enrollment = d.enrollment(ann)
+            enrollment.attempt(ann_text.step_id, str(texts["id"]), NOW)
+            writes.append(d.app.save(enrollment))
+        return NOW
+
+    report = send_dispatches(
+        d.app, d.service.db, {"sandbox": d.provider}, [bob_email, ann_email], sms_worker_writes_first
+    )
+    assert writes and report == SendReport(sent=1, skipped=1)  # counted by the second try alone
+    assert d.enrollment(ann).status_of(ann_text.step_id) is StepStatus.ATTEMPTED
+    assert len(d.provider.sent) == 2 and sorted(d.sends_today()) == [0, 2]
 
 
 def test_a_batch_skips_a_repeated_dispatch_an_unknown_enrollment_and_stale_deliveries(service):
