@@ -2,7 +2,10 @@
 
 Starts an embedded PostgreSQL in a temporary folder, the loopback fakes of Google
 (tests/fakes/google.py) and Twilio (tests/fakes/twilio.py) in a process of their own
-(bench/provider_fakes.py), and the whole service in this process (in-process transport, the real Gmail and Twilio adapters and SDKs pointed at the fakes).
+(bench/provider_fakes.py), and the service as `serve` runs it: the API and the other roles in this
+process, each channel's relay and worker in a process of its own (runtime/channel_processes.py;
+`--one-process` keeps them in this one), with the real Gmail and Twilio adapters and SDKs pointed
+at the fakes.
 Four runs, each of a brand of its own: N texts alone (the anchor: SMS at full speed); N emails
 and N texts in one campaign while Gmail answers every send 300 ms late (email's bound is
 PROVIDER_CONCURRENCY calls in flight / latency, which it should reach); N emails, then N texts in a second campaign
@@ -11,7 +14,7 @@ answers nothing at all (every call times out), where the texts must still all go
 column counts from the launch of the texts' campaign. Rates are taken from the sends'
 the fakes' own clocks (first send taken to last), so enrolment is not counted. Each run stops by itself.
 
-    .venv/bin/python -m bench.slow_providers [--sends 300] [--latency 0.3]
+    .venv/bin/python -m bench.slow_providers [--sends 300] [--latency 0.3] [--one-process]
 """
 
 from __future__ import annotations
@@ -106,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--sends", type=int, default=300, help="emails and texts per run (each)")
     parser.add_argument("--latency", type=float, default=0.3, help="seconds Gmail takes per send")
+    parser.add_argument(
+        "--one-process", action="store_true", help="every role in this process (CHANNEL_PROCESSES=false)"
+    )
     args = parser.parse_args(argv)
     n, latency = args.sends, args.latency
     fakes = ProviderFakes()
@@ -119,10 +125,11 @@ def main(argv: list[str] | None = None) -> int:
             gmail_timeout=GMAIL_TIMEOUT,
             twilio_api_base_url=fakes.twilio_url,
             public_base_url="http://127.0.0.1:9",  # callbacks are never followed by the fake
+            channel_processes=not args.one_process,
         )
         container = build(settings)
         try:
-            container.start()
+            container.start(container.serving_roles())
             alone = brand(container, fakes, n)
             launched = time.time()
             alone_campaign = launch(alone, 0, n, [SMS])
@@ -166,9 +173,12 @@ def main(argv: list[str] | None = None) -> int:
             container.close(timeout=GMAIL_TIMEOUT + 3)
             fakes.stop()
             server.stop()
+    where = (
+        "every role in one process" if args.one_process else "each channel's worker in a process of its own"
+    )
     print(
         f"{n} emails and {n} texts per run; {PROVIDER_CONCURRENCY} provider calls in flight per channel "
-        f"worker; Gmail timeout {GMAIL_TIMEOUT:.0f} s"
+        f"worker; Gmail timeout {GMAIL_TIMEOUT:.0f} s; {where}"
     )
     print(f"{'measure':<42}{'sends/s':>9}{'longest pause s':>17}{'last send s':>13}{'expected':>15}")
     for what, value, pause, last, expected in rows:

@@ -10,10 +10,12 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from runtime import gmail_authorization, history_commands, operations
+from runtime.channel_processes import stop_when_orphaned
 from runtime.cli_settings import container_for
 
 if TYPE_CHECKING:  # imported where used at run time: each command loads only what it needs
@@ -27,11 +29,11 @@ def serve(
     roles: tuple[str, ...] | None = None,
     with_api: bool = True,
     development: bool = False,
+    parent: int | None = None,
 ) -> int:
-    """Run `roles` (default: all) and the API; `development` adds the sandbox outbox and dev clock."""
+    """Run `roles` (default: all, as `Container.serving_roles` places them) and the API;
+    `development` adds the sandbox outbox and dev clock; `parent`: stop when that process is gone."""
     import uvicorn
-
-    from runtime.container import ROLES
 
     # The development routes show sandbox sends and move time: only `serve` passes development=True;
     # a production role (`api`, `worker`, ...) never has them, whatever the environment says.
@@ -50,11 +52,15 @@ def serve(
         print(f"campaign-service: {behind}", file=sys.stderr, flush=True)
         return 1
     try:
-        container.start(ROLES if roles is None else roles)
+        container.start(container.serving_roles() if roles is None else roles)
         if not with_api:
-            print(f"campaign-service: running {', '.join(roles or ())}", flush=True)
+            if parent is None:  # a channel's process is announced by the serve that started it
+                print(f"campaign-service: running {', '.join(roles or ())}", flush=True)
             for sig in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(sig, lambda *_: container.stop.set())
+            if parent is not None:
+                orphaned = partial(stop_when_orphaned, parent, container.stop)
+                threading.Thread(target=orphaned, name="parent-watch", daemon=True).start()
             container.stop.wait()
             return _exit_status(container)
         settings = container.settings
@@ -129,6 +135,18 @@ def parser() -> argparse.ArgumentParser:
     worker = with_data_dir(commands.add_parser("worker", help="one channel's send worker"))
     worker.add_argument("--channel", choices=["email", "sms", "voicemail"], required=True)
     worker.set_defaults(func=lambda a: serve(a, roles=(f"worker:{a.channel}",), with_api=False))
+    channel = with_data_dir(
+        commands.add_parser(
+            "channel", help="one channel's relay and send worker, in process (serve starts one per channel)"
+        )
+    )
+    channel.add_argument("--channel", choices=["email", "sms", "voicemail"], required=True)
+    channel.add_argument("--parent", type=int, help="stop when the process with this id is gone")
+    channel.set_defaults(
+        func=lambda a: serve(
+            a, roles=(f"relay:{a.channel}", f"worker:{a.channel}"), with_api=False, parent=a.parent
+        )
+    )
     for role in ("relay", "projector"):
         single = with_data_dir(commands.add_parser(role, help=f"the {role} alone"))
         single.set_defaults(func=lambda a, r=role: serve(a, roles=(r,), with_api=False))

@@ -2,24 +2,30 @@
 
 Nothing is built at import time. `Container.start(roles)` runs the chosen roles on threads: the
 projector, the relay, the enrollment process and one worker per channel; the API is built on top.
+`serving_roles` is what `serve` runs: the same, except that with the in-process transport each
+channel's relay and worker run in a child process of their own (runtime/channel_processes.py).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
+
+from pydantic import SecretStr
 
 from api.app import create_app
 from api.deps import Services
 from commands.application import CampaignApplication
 from commands.audience.unsubscribe_tokens import UnsubscribeTokens, signing_secret
 from commands.clock import Clock, DevClock, SystemClock
-from commands.sending.credentials import CredentialCipher, cipher_for, decrypt_credentials
+from commands.sending.credentials import CredentialCipher, cipher_for, decrypt_credentials, load_or_create_key
 from commands.sending.enroll_contacts import enroll_pending_campaigns
 from commands.sending.personalisation import Personaliser, load_personaliser
 from commands.sending.providers import Provider
@@ -41,6 +47,7 @@ from projections.campaign_summaries import CampaignSummaries
 from projections.credit_ledger_entries import CreditLedgerEntries
 from projections.due_steps import DueSteps
 from projections.step_executions import StepExecutions
+from runtime.channel_processes import ChannelProcess
 from runtime.database_watchdog import watch_embedded_postgres
 from runtime.embedded_postgres import EmbeddedPostgres
 from runtime.lifecycle import readiness_checks, stop_within
@@ -99,6 +106,10 @@ class Container:
     # Passes begun and passes completed per periodic role (one thread per name writes each).
     begun: Counter[str] = field(default_factory=Counter)
     passes: Counter[str] = field(default_factory=Counter)
+    # What a child process gets to run as this one does: these settings with the database and keys
+    # this process resolved (the embedded server's URL, the key files of its data folder).
+    child_settings: Settings | None = None
+    children: list[ChannelProcess] = field(default_factory=list)
 
     @property
     def dev_clock(self) -> DevClock | None:
@@ -133,7 +144,10 @@ class Container:
         return create_app(self.services())
 
     def readiness(self) -> dict[str, bool]:
-        return readiness_checks(self.db, self.transport, self.threads, gave_up=self.fatal is not None)
+        children_down = not all(child.running() for child in self.children)
+        return readiness_checks(
+            self.db, self.transport, self.threads, gave_up=self.fatal is not None or children_down
+        )
 
     def gauges(self) -> dict[str, float]:
         """Each module's own gauges (log positions, campaigns by status, parked items), in one list."""
@@ -158,9 +172,16 @@ class Container:
                     )
                     name = f"projector:{projection.name}"
                     self._spawn(name, self._periodic(name, projector.run_once, interval))
-            elif role == "relay":
+            elif role == "relay" or role.startswith("relay:"):
+                wanted = None if role == "relay" else role.split(":", 1)[1]
                 for relay in self.relays():
-                    self._spawn(relay.name, self._periodic(relay.name, relay.run_once, interval))
+                    if wanted is None or relay.channels == {wanted}:
+                        self._spawn(relay.name, self._periodic(relay.name, relay.run_once, interval))
+            elif role.startswith("process:"):
+                channel = role.split(":", 1)[1]
+                child = ChannelProcess(channel, self.child_environment(), self.stop)
+                self.children.append(child)
+                self._spawn(role, child.supervise)
             elif role in self.periodic_jobs():
                 work, period = self.periodic_jobs()[role]
                 nap = self.dev_clock.nap if self.dev_clock else None
@@ -170,6 +191,23 @@ class Container:
                 self._spawn(role, partial(worker.run_forever, self.stop))
             else:
                 raise ValueError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
+
+    def serving_roles(self) -> tuple[str, ...]:
+        """Every role; with the in-process transport and no dev clock (whose time lives in this
+        process's memory), each channel's relay and worker as a process of its own."""
+        if (
+            isinstance(self.transport, KafkaTransport)
+            or self.dev_clock
+            or not self.settings.channel_processes
+        ):
+            return ROLES
+        kept = tuple(r for r in ROLES if r != "relay" and not r.startswith("worker:"))
+        return kept + tuple(f"process:{channel}" for channel in SEND_TOPICS)
+
+    def child_environment(self) -> dict[str, str]:
+        if self.child_settings is None:
+            raise ValueError("this container was not built from settings a child process can take")
+        return {**os.environ, **self.child_settings.environment()}
 
     def relays(self) -> list[Relay]:
         """One relay for Kafka (the broker keeps what is unhandled, so it never waits for a worker);
@@ -319,7 +357,27 @@ def build(
     tokens = UnsubscribeTokens(signing) if signing is not None else None
     adapters = (providers or _default_providers(settings, cipher, tokens))(db)
     tracking = TrackingTokens(signing) if signing is not None else None
-    return Container(settings, app, db, clock, transport, adapters, embedded, cipher, tokens, tracking)
+    container = Container(settings, app, db, clock, transport, adapters, embedded, cipher, tokens, tracking)
+    container.child_settings = settings_for_a_child(settings, url, key_folder, signing)
+    return container
+
+
+def settings_for_a_child(
+    settings: Settings, url: str, key_folder: Path | None, signing: bytes | None
+) -> Settings:
+    """The settings a channel's child process is built from: this process's database, and the keys
+    of the embedded data folder given outright (the child has no embedded server, so no folder)."""
+    resolved: dict[str, object] = {
+        "database_url": SecretStr(url),
+        "dev_clock": False,
+        "development_routes": False,
+        "channel_processes": False,
+    }
+    if key_folder is not None and settings.credentials_key is None:
+        resolved["credentials_key"] = SecretStr(load_or_create_key(key_folder))
+        if settings.unsubscribe_secret is None and signing is not None:
+            resolved["unsubscribe_secret"] = SecretStr(signing.decode())
+    return settings.model_copy(update=resolved)
 
 
 def _default_providers(

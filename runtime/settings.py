@@ -26,6 +26,11 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     dev_clock: bool = False
+    channel_processes: bool = Field(
+        True,
+        description="`serve` runs each channel's relay and send worker in a process of its own (in-process"
+        " transport, no dev clock); false keeps every role in one process",
+    )
     development_routes: bool = Field(
         False,
         description="the sandbox outbox and, with dev_clock, the dev clock routes; `serve` turns it on,"
@@ -82,3 +87,16 @@ class Settings(BaseSettings):
     def public_url(self) -> str:
         """PUBLIC_BASE_URL, or the address `serve` listens on, without a trailing slash."""
         return (self.public_base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def environment(self) -> dict[str, str]:
+        """These settings as the environment variables that give them back (for a child process)."""
+        env = {}
+        for name, value in self.model_dump().items():
+            if value is None:
+                continue
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            elif isinstance(value, bool):
+                value = "true" if value else "false"
+            env[name.upper()] = str(value)
+        return env

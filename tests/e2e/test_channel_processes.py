@@ -1,0 +1,151 @@
+"""`serve` runs each channel's relay and send worker in a process of its own (runtime/channel_processes.py).
+
+Run as a user starts it, against the test PostgreSQL with the sandbox provider: a channel's
+process killed with SIGKILL in the middle of a campaign is started again and no message goes
+twice; the processes stop with serve, and by themselves when serve is killed; with the dev clock,
+whose time lives in serve's memory, every role stays in serve's own process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from runtime.embedded_postgres import free_port
+from tests.support import contacts, eventually
+
+CLI = [sys.executable, "-m", "runtime.cli"]
+
+
+def channel_processes(parent: int) -> dict[str, int]:
+    """The live children of `parent` that run a channel, by channel."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:  # it ended while we looked
+            continue
+        state, ppid = stat.rsplit(")", 1)[1].split()[:2]
+        if int(ppid) == parent and state != "Z" and b"channel" in command:
+            found[command[command.index(b"--channel") + 1].decode()] = int(entry.name)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@contextmanager
+def serving(database_url: str, *flags: str) -> Iterator[tuple[subprocess.Popen[bytes], httpx.Client]]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "KAFKA_BOOTSTRAP_SERVERS"}
+    env.update(DATABASE_URL=database_url, SANDBOX_DELAY_MS="100", PYTHONUNBUFFERED="1")
+    server = subprocess.Popen(
+        [*CLI, "serve", "--port", str(port), *flags], env=env, stdout=subprocess.DEVNULL
+    )
+    created = subprocess.run(
+        [*CLI, "brand", "create", "Acme", "--plan", "standard"], env=env, capture_output=True, check=True
+    )
+    key = json.loads(created.stdout)["api_key"]
+    http = httpx.Client(
+        base_url=f"http://127.0.0.1:{port}", timeout=5, headers={"Authorization": f"Bearer {key}"}
+    )
+
+    def answers() -> bool:
+        assert server.poll() is None, "serve exited"
+        try:
+            return http.get("/healthz").status_code == 200
+        except httpx.TransportError:
+            return False
+
+    try:
+        eventually(answers, timeout=60)
+        yield server, http
+    finally:
+        if server.poll() is None:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
+
+
+def launch(http: httpx.Client, count: int) -> str:
+    http.post(
+        "/v1/sender-accounts", json={"channel": "email", "provider": "sandbox", "address": "s@acme.example"}
+    )
+    group = http.post("/v1/lead-groups", json={"name": "leads"}).json()
+    http.post(f"/v1/lead-groups/{group['id']}/contacts", json={"contacts": contacts(count, phones=False)})
+    steps = [{"type": "EMAIL", "group": 0, "subject": "Hi", "body": "Hello"}]
+    created = http.post(
+        "/v1/campaign/", json={"name": "mail", "lead_group_ids": [group["id"]], "steps": steps}
+    )
+    campaign_id = created.json()["id"]
+    assert http.post(f"/v1/campaign/{campaign_id}/launch").status_code == 200
+    return campaign_id
+
+
+def sent_to(http: httpx.Client, campaign_id: str) -> list[str]:
+    return [
+        item["to"]
+        for item in http.get("/v1/sandbox/outbox", params={"campaign_id": campaign_id}).json()["items"]
+    ]
+
+
+def test_a_killed_channel_process_is_started_again_and_sends_nothing_twice(database_url):
+    with serving(database_url) as (server, http):
+        first = eventually(lambda: len(found := channel_processes(server.pid)) == 3 and found)
+        assert set(first) == {"email", "sms", "voicemail"}
+        campaign_id = launch(http, 40)  # 8 sends at a time, 100 ms each: about half a second
+
+        eventually(lambda: len(sent_to(http, campaign_id)) >= 8, timeout=60)
+        os.kill(first["email"], signal.SIGKILL)
+        again = eventually(
+            lambda: (
+                (found := channel_processes(server.pid)).get("email", first["email"]) != first["email"]
+                and found
+            )
+        )
+        assert (again["sms"], again["voicemail"]) == (first["sms"], first["voicemail"])
+
+        done = eventually(
+            lambda: (d := http.get(f"/v1/campaign/{campaign_id}").json())["credits"]["consumed"] == 40 and d,
+            timeout=60,
+        )
+        assert done["credits"] == {"reserved": 40, "consumed": 40, "released": 0, "outstanding": 0}
+        assert sorted(sent_to(http, campaign_id)) == sorted(c["email"] for c in contacts(40, phones=False))
+        assert eventually(lambda: http.get("/readyz").status_code == 200)
+
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=30) == 0
+        assert not any(alive(pid) for pid in again.values())
+
+
+def test_the_channel_processes_stop_by_themselves_when_serve_is_killed(database_url):
+    with serving(database_url) as (server, _http):
+        children = eventually(lambda: len(found := channel_processes(server.pid)) == 3 and found)
+        server.kill()
+        server.wait(timeout=10)
+        started = time.monotonic()
+        eventually(lambda: not any(alive(pid) for pid in children.values()), timeout=10)
+    print(f"channel processes stopped {time.monotonic() - started:.1f} s after serve was killed")
+
+
+def test_with_the_dev_clock_every_role_stays_in_serves_process(database_url):
+    with serving(database_url, "--dev-clock") as (server, http):
+        campaign_id = launch(http, 3)
+        eventually(lambda: len(sent_to(http, campaign_id)) == 3)  # sent by serve's own worker
+        assert channel_processes(server.pid) == {}
