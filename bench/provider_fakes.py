@@ -1,24 +1,39 @@
-"""The loopback fakes of Google and Twilio in a process of their own, driven over a pipe.
+"""The loopback fakes of Google and Twilio, each in a process of its own, driven over a pipe.
 
 A benchmark that runs the service in its own process would otherwise share the interpreter
 lock with the fakes' work (parsing every MIME message, signing, JSON), and measure the fakes as
-much as the service. The child starts tests/fakes/google.py and tests/fakes/twilio.py and answers
-a few commands: open a mailbox or an account, set Gmail's latency or make it answer nothing, and
-read when each send was taken.
+much as the service. Nor do the two fakes share a process: the Twilio fake taking 500 texts a
+second needs most of one, and Gmail's MIME parsing beside it held single texts back by half a
+second, which the benchmark would have blamed on the service. Each child starts its fake
+(tests/fakes/google.py, tests/fakes/twilio.py) and answers a few commands: open a mailbox or an
+account, set Gmail's latency or make it answer nothing, and read when each send was taken.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
 
-def _serve(conn: Connection) -> None:
+def _google() -> tuple[str, dict[str, Callable[..., Any]], Callable[[], None]]:
     from tests.fakes.google import FakeGoogle
+
+    google = FakeGoogle().start()
+    commands: dict[str, Callable[..., Any]] = {
+        "mailbox": google.mailbox,
+        "latency": lambda seconds: setattr(google, "send_latency_s", seconds),
+        "unresponsive": lambda: setattr(google, "unresponsive", True),
+        "emails": lambda mailbox: [m.taken_at for m in google.messages(mailbox)],
+    }
+    return google.api_base_url, commands, google.stop
+
+
+def _twilio() -> tuple[str, dict[str, Callable[..., Any]], Callable[[], None]]:
     from tests.fakes.twilio import FakeTwilio
 
-    google, twilio = FakeGoogle().start(), FakeTwilio()
+    twilio = FakeTwilio()
     twilio.thread.start()
 
     def account(numbers: list[str]) -> tuple[str, str]:
@@ -29,61 +44,72 @@ def _serve(conn: Connection) -> None:
         with twilio.lock:
             return [m["created"].timestamp() for m in twilio.messages if m["account_sid"] == sid]
 
-    commands: dict[str, Any] = {
-        "mailbox": google.mailbox,
-        "latency": lambda seconds: setattr(google, "send_latency_s", seconds),
-        "unresponsive": lambda: setattr(google, "unresponsive", True),
-        "emails": lambda mailbox: [m.taken_at for m in google.messages(mailbox)],
-        "account": account,
-        "texts": texts,
-    }
-    conn.send((google.api_base_url, twilio.url))
+    def stop() -> None:
+        twilio.server.shutdown()
+        twilio.server.server_close()
+
+    return twilio.url, {"account": account, "texts": texts}, stop
+
+
+FAKES = {"google": _google, "twilio": _twilio}
+
+
+def _serve(conn: Connection, fake: str) -> None:
+    url, commands, stop = FAKES[fake]()
+    conn.send(url)
     while True:
         command, args = conn.recv()
         if command == "stop":
             break
         conn.send(commands[command](*args))
-    google.stop()
-    twilio.server.shutdown()
-    twilio.server.server_close()
+    stop()
+
+
+class _Child:
+    def __init__(self, fake: str) -> None:
+        spawn = multiprocessing.get_context("spawn")
+        self.conn, child = spawn.Pipe()
+        self.process = spawn.Process(target=_serve, args=(child, fake), daemon=True, name=f"fake-{fake}")
+        self.process.start()
+        self.url: str = self.conn.recv()
+
+    def ask(self, command: str, *args: Any) -> Any:
+        self.conn.send((command, args))
+        return self.conn.recv()
+
+    def stop(self) -> None:
+        self.conn.send(("stop", ()))
+        self.process.join(timeout=10)
+        if self.process.is_alive():
+            self.process.kill()
 
 
 class ProviderFakes:
-    """Fake Google and Twilio in a child process; each method is one round trip over the pipe."""
+    """Fake Google and Twilio, each in a child process; each method is one round trip over a pipe."""
 
     def __init__(self) -> None:
-        self._conn, child = multiprocessing.get_context("spawn").Pipe()
-        self._process = multiprocessing.get_context("spawn").Process(
-            target=_serve, args=(child,), daemon=True
-        )
-        self._process.start()
-        self.gmail_api_base_url, self.twilio_url = self._conn.recv()
-
-    def _ask(self, command: str, *args: Any) -> Any:
-        self._conn.send((command, args))
-        return self._conn.recv()
+        self._google, self._twilio = _Child("google"), _Child("twilio")
+        self.gmail_api_base_url, self.twilio_url = self._google.url, self._twilio.url
 
     def mailbox(self, address: str) -> dict[str, str]:
-        return dict(self._ask("mailbox", address))
+        return dict(self._google.ask("mailbox", address))
 
     def gmail_latency(self, seconds: float) -> None:
-        self._ask("latency", seconds)
+        self._google.ask("latency", seconds)
 
     def gmail_unresponsive(self) -> None:
-        self._ask("unresponsive")
+        self._google.ask("unresponsive")
 
     def emails_taken(self, mailbox: str) -> list[float]:
-        return list(self._ask("emails", mailbox))
+        return list(self._google.ask("emails", mailbox))
 
     def twilio_account(self, numbers: list[str]) -> tuple[str, str]:
-        sid, token = self._ask("account", numbers)
+        sid, token = self._twilio.ask("account", numbers)
         return str(sid), str(token)
 
     def texts_taken(self, account_sid: str) -> list[float]:
-        return list(self._ask("texts", account_sid))
+        return list(self._twilio.ask("texts", account_sid))
 
     def stop(self) -> None:
-        self._conn.send(("stop", ()))
-        self._process.join(timeout=10)
-        if self._process.is_alive():
-            self._process.kill()
+        self._google.stop()
+        self._twilio.stop()

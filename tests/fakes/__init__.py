@@ -1,1 +1,12 @@
 """Loopback fakes of the providers, for tests: real SDKs talk to them over 127.0.0.1."""
+
+from http.server import ThreadingHTTPServer
+
+
+class LoopbackServer(ThreadingHTTPServer):
+    """A threading HTTP server with a listen backlog like a real service's: the standard library's
+    5 overflows when a client opens many connections at once (each text or call is one, over
+    HTTP/1.0), and the kernel then drops the connection and the client retries it after up to a
+    second, a pause the fake would add to whatever a test or benchmark measures."""
+
+    request_queue_size = 128

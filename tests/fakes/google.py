@@ -31,9 +31,11 @@ from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import getaddresses, make_msgid, parseaddr
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.fakes import LoopbackServer
 
 SEND = "/gmail/v1/users/me/messages/send"
 LIST = "/gmail/v1/users/me/messages"
@@ -100,7 +102,7 @@ class FakeGoogle:
         class Handler(GoogleHandler):
             google = fake
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = LoopbackServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, name="fake-google", daemon=True).start()
         return self

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 from uuid import uuid4
@@ -32,6 +32,8 @@ from uuid import uuid4
 import httpx
 import pytest
 from twilio.request_validator import RequestValidator
+
+from tests.fakes import LoopbackServer
 
 E164 = re.compile(r"^\+[1-9]\d{1,14}$")
 ROUTE = re.compile(r"^/2010-04-01/Accounts/(?P<account>[^/]+)/(?P<resource>Messages|Calls)\.json$")
@@ -75,7 +77,7 @@ class FakeTwilio:
         self.refused: list[dict[str, Any]] = []  # every request answered with an error, and why
         self.faults: list[Fault] = []
         self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self.server = LoopbackServer(("127.0.0.1", 0), _handler(self))
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.requests_seen: list[dict[str, str]] = []  # method, path and headers of every request
