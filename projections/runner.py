@@ -19,7 +19,7 @@ from eventsourcing.application import Application
 
 from storage import containment, parked
 from storage.database import Database
-from storage.event_log import brand_of, read_log, read_one
+from storage.event_log import DecodedEvents, brand_of, read_log, read_one
 
 
 class ReadModel(Protocol):
@@ -55,9 +55,16 @@ class ReadModelRunner:
     """Runs one projection over the application's notification log."""
 
     def __init__(
-        self, app: Application[UUID], db: Database, projection: ReadModel, batch_size: int = 1000
+        self,
+        app: Application[UUID],
+        db: Database,
+        projection: ReadModel,
+        batch_size: int = 1000,
+        decoded: DecodedEvents | None = None,
     ) -> None:
+        """`decoded`: events decoded once for every runner that shares it (None: its own)."""
         self.app, self.db, self.projection, self.batch_size = app, db, projection, batch_size
+        self.decoded = decoded
 
     def run_once(self) -> int:
         """Apply the next batch; return how many events it applied (at least 1 if it moved on)."""
@@ -69,7 +76,7 @@ class ReadModelRunner:
             )
             row = cur.fetchone()
             start = row["position"] if row else 0
-            events, through = read_log(self.app, start, self.batch_size, self.projection.events)
+            events, through = read_log(self.app, start, self.batch_size, self.projection.events, self.decoded)
             if through == start:
                 events = []
             elif events:

@@ -20,8 +20,6 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import SecretStr
 
-from api.app import create_app
-from api.deps import Services
 from commands.application import CampaignApplication
 from commands.audience.unsubscribe_tokens import UnsubscribeTokens, signing_secret
 from commands.clock import Clock, DevClock, SystemClock
@@ -54,12 +52,14 @@ from runtime.lifecycle import readiness_checks, stop_within
 from runtime.settings import Settings
 from storage import parked
 from storage.database import Database, event_store_env
+from storage.event_log import DecodedEvents
 from storage.schema import upgrade as upgrade_schema
 from storage.schema import wait_until_current
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the API is imported only by the processes that serve it, not by a channel's
     from fastapi import FastAPI
 
+    from api.deps import Services
     from commands.sending.providers import Provider
 
 log = logging.getLogger(__name__)
@@ -120,6 +120,8 @@ class Container:
         return load_personaliser(self.settings.personaliser, self.settings.personaliser_timeout)
 
     def services(self) -> Services:
+        from api.deps import Services
+
         # Development routes show every brand's sandbox sends and move time: only `serve` asks for them.
         development = self.settings.development_routes
         return Services(
@@ -141,6 +143,8 @@ class Container:
         )
 
     def http_app(self) -> FastAPI:
+        from api.app import create_app
+
         return create_app(self.services())
 
     def readiness(self) -> dict[str, bool]:
@@ -166,9 +170,10 @@ class Container:
             )
         for role in roles:
             if role == "projector":
+                decoded = DecodedEvents(self.app)  # each event decoded once for all the read models
                 for projection in PROJECTIONS:
                     projector = runner.ReadModelRunner(
-                        self.app, self.db, projection, self.settings.batch_size * 2
+                        self.app, self.db, projection, self.settings.batch_size * 2, decoded
                     )
                     name = f"projector:{projection.name}"
                     self._spawn(name, self._periodic(name, projector.run_once, interval))
