@@ -23,7 +23,7 @@ EMBEDDED = "serve (HTTP API, in-process transport)"
 KAFKA = "Kafka mode: roles as processes, 2 email workers"
 REPLACED = f"anchor: replaced design, 3 statements/send, {CONNECTIONS} connections"
 KAFKA_ALONE = "anchor: kafka-python alone, produce + consume"
-MEMORY = "serve peak memory (VmHWM)"
+MEMORY = "serve peak memory (VmHWM, with its channel processes)"
 PREMIUM_CREDITS = 100_000
 
 

@@ -67,15 +67,14 @@ class ServiceProcess:
         return " | ".join(self.log.read_text(errors="replace").strip().splitlines()[-n:])
 
     def peak_rss_mb(self) -> float:
-        """The process's peak resident memory so far (Linux VmHWM); NotMeasured once it is gone."""
+        """The peak resident memory so far (Linux VmHWM) of the process and of the processes it
+        started (serve's channel processes), summed: an upper bound of what they held at once.
+        NotMeasured once the process is gone."""
+        pids = [self.process.pid, *_descendants(self.process.pid)]
         try:
-            status = Path(f"/proc/{self.process.pid}/status").read_text()
+            return sum(_peak_kb(pid) for pid in pids) / 1024
         except OSError as gone:
             raise NotMeasured(f"{self.name} is gone: {gone}") from gone
-        for line in status.splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-        raise NotMeasured("this system reports no VmHWM")
 
     def stop(self, grace: float = 15.0) -> None:
         if self.process.poll() is not None:
@@ -86,6 +85,31 @@ class ServiceProcess:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(10)
+
+
+def _peak_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise NotMeasured("this system reports no VmHWM")
+
+
+def _descendants(pid: int) -> list[int]:
+    """The live processes below `pid` (children, their children, ...), from /proc."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue  # it ended while we looked
+            parents.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        children = parents.get(todo.pop(), [])
+        found += children
+        todo += children
+    return found
 
 
 class Processes:
