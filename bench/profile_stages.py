@@ -2,11 +2,12 @@
 embedded PostgreSQL (with pg_stat_statements) and `campaign-service serve` on loopback; for
 `sends` a one-step EMAIL campaign to N contacts (sandbox provider) from launch until the API shows
 every send, for `launch` a campaign to N contacts whose window opens on another day, until all are
-enrolled. py-spy (`pip install py-spy`; needs ptrace) samples `serve` with --threads, --gil and
-without --idle into collapsed stacks (`--format raw`, which speedscope also opens); the CPU of
-every thread of `serve` and of every PostgreSQL process is read from /proc before and after; the
-report gives CPU ms per send or contact by role, each role's top functions by own and cumulative
-samples, and PostgreSQL's top statements.
+enrolled. py-spy (`pip install py-spy`; needs ptrace) samples `serve` and its channel processes
+(--subprocesses) with --threads, --gil and without --idle into collapsed stacks (`--format raw`,
+which speedscope also opens); the CPU of every thread of `serve`, of its channel processes and of
+every PostgreSQL process is read from /proc before and after; the report gives CPU ms per send or
+contact by role, each role's top functions by own and cumulative samples, and PostgreSQL's top
+statements.
 
     .venv/bin/python -m bench.profile_stages [sends|launch|both] [--sends 5000] [--contacts 20000]
         [--spy nonblocking|blocking|off] [--no-gil] [--rate 100] [--out FOLDER]
@@ -15,6 +16,7 @@ samples, and PostgreSQL's top statements.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import shutil
@@ -32,7 +34,7 @@ import psycopg
 from bench.suite.brand_client import EMAIL_STEP, BrandClient, wait_until
 from bench.suite.infrastructure import Infrastructure
 from bench.suite.launch import window_on_another_day
-from bench.suite.service_processes import Processes, ServiceProcess, create_brand, start_serve
+from bench.suite.service_processes import Processes, ServiceProcess, create_brand, descendants, start_serve
 
 TICK = os.sysconf("SC_CLK_TCK")
 PY_SPY = Path(sys.executable).with_name("py-spy")
@@ -57,8 +59,23 @@ def cpu_seconds(pid: int | str, task: str = "", children: bool = False) -> float
     return ticks / TICK
 
 
+def service_pids(pid: int) -> list[int]:
+    """`serve` and the processes it started (a channel's relay and worker each)."""
+    return [pid, *descendants(pid)]
+
+
 def thread_cpu(pid: int) -> dict[str, float]:
-    return {tid: cpu_seconds(pid, tid) for tid in os.listdir(f"/proc/{pid}/task")}
+    """CPU seconds of every thread of `serve` and of its channel processes, by native thread id
+    (unique across processes)."""
+    found = {}
+    for process in service_pids(pid):
+        with contextlib.suppress(OSError):  # it ended while we looked
+            found.update({tid: cpu_seconds(process, tid) for tid in os.listdir(f"/proc/{process}/task")})
+    return found
+
+
+def service_cpu(pid: int) -> float:
+    return sum(cpu_seconds(process) for process in service_pids(pid))
 
 
 def postgres_cpu(postmaster: int) -> dict[str, float]:
@@ -160,17 +177,25 @@ def top_statements(url: str, limit: int = 12) -> list[tuple[float, int, int, str
 
 
 def thread_names(pid: int) -> dict[str, str]:
-    """Every thread's Python name by its native id, from one `py-spy dump`."""
-    dump = subprocess.run(
-        [str(PY_SPY), "dump", "--pid", str(pid)], capture_output=True, text=True, timeout=60, check=False
-    )
-    return dict(re.findall(r'^Thread (\d+) \([^)]*\): "([^"]*)"', dump.stdout, re.MULTILINE))
+    """Every thread's Python name by its native id, from a `py-spy dump` of `serve` and of each
+    of its channel processes."""
+    names: dict[str, str] = {}
+    for process in service_pids(pid):
+        dump = subprocess.run(
+            [str(PY_SPY), "dump", "--pid", str(process)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        names.update(re.findall(r'^Thread (\d+) \([^)]*\): "([^"]*)"', dump.stdout, re.MULTILINE))
+    return names
 
 
 def start_py_spy(
     pid: int, out: Path, rate: int, limit: int, nonblocking: bool, gil: bool
 ) -> subprocess.Popen[bytes]:
-    command = [str(PY_SPY), "record", "--pid", str(pid), "--threads", "--format", "raw"]
+    command = [str(PY_SPY), "record", "--pid", str(pid), "--subprocesses", "--threads", "--format", "raw"]
     command += ["--rate", str(rate), "--duration", str(limit), "--output", str(out)]
     command += ["--nonblocking"] if nonblocking else []
     command += ["--gil"] if gil else []
@@ -233,7 +258,7 @@ def profile(
     )
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("SELECT pg_stat_statements_reset()")
-    threads0, process0, pg0 = thread_cpu(pid), cpu_seconds(pid), postgres_cpu(postmaster)
+    threads0, process0, pg0 = thread_cpu(pid), service_cpu(pid), postgres_cpu(postmaster)
     driver0, started = time.process_time(), time.perf_counter()
     client.launch(campaign)
     if kind == "sends":
@@ -241,7 +266,7 @@ def profile(
     else:
         wait_until(lambda: client.metrics(campaign)["enrolled"] >= n, 160, f"{n:,} enrolled", 0.1)
     seconds = time.perf_counter() - started
-    threads1, process1, pg1 = thread_cpu(pid), cpu_seconds(pid), postgres_cpu(postmaster)
+    threads1, process1, pg1 = thread_cpu(pid), service_cpu(pid), postgres_cpu(postmaster)
     driver = time.process_time() - driver0
     spy_cpu = stop_py_spy(spy) if spy else 0.0
     statements = top_statements(url)

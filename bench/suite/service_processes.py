@@ -70,7 +70,7 @@ class ServiceProcess:
         """The peak resident memory so far (Linux VmHWM) of the process and of the processes it
         started (serve's channel processes), summed: an upper bound of what they held at once.
         NotMeasured once the process is gone."""
-        pids = [self.process.pid, *_descendants(self.process.pid)]
+        pids = [self.process.pid, *descendants(self.process.pid)]
         try:
             return sum(_peak_kb(pid) for pid in pids) / 1024
         except OSError as gone:
@@ -94,7 +94,7 @@ def _peak_kb(pid: int) -> int:
     raise NotMeasured("this system reports no VmHWM")
 
 
-def _descendants(pid: int) -> list[int]:
+def descendants(pid: int) -> list[int]:
     """The live processes below `pid` (children, their children, ...), from /proc."""
     parents: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
