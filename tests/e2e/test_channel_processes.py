@@ -113,6 +113,8 @@ def test_a_killed_channel_process_is_started_again_and_sends_nothing_twice(datab
 
         eventually(lambda: len(sent_to(http, campaign_id)) >= 8, timeout=60)
         os.kill(first["email"], signal.SIGKILL)
+        down = eventually(lambda: (r := http.get("/readyz")).status_code == 503 and r.json(), timeout=5)
+        assert down["checks"]["background"] is False  # until the channel's process is back
         again = eventually(
             lambda: (
                 (found := channel_processes(server.pid)).get("email", first["email"]) != first["email"]
