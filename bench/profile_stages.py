@@ -43,7 +43,8 @@ if not PY_SPY.exists():
 # Leaves that only wait: py-spy calls a thread idle from its OS state, which a thread woken every
 # few milliseconds (a periodic role's stop.wait, a pool's condition) escapes now and then.
 WAITS = ("Condition.wait (", "Event.wait (", "EpollSelector.select (", "sleep (", "Thread.join (")
-LINE = re.compile(r"^thread \((\d+)\): ([^;]*);?(.*) (\d+)$")
+# With --subprocesses each stack starts with the processes it is in: `process PID:"CMDLINE";...`.
+LINE = re.compile(r'^(?:process \d+:"[^"]*";)*thread \((\d+)\): ([^;]*);?(.*) (\d+)$')
 
 
 def cpu_seconds(pid: int | str, task: str = "", children: bool = False) -> float:
