@@ -56,7 +56,11 @@ class ChannelProcess:
         pause = FIRST_PAUSE
         while not self.stop.is_set():
             started = time.monotonic()
-            self.process = subprocess.Popen(command(self.channel), env=self.environment)
+            # A session of its own: a Ctrl-C at the terminal reaches serve alone, which stops its
+            # children in order, instead of each child at once (and serve restarting them).
+            self.process = subprocess.Popen(
+                command(self.channel), env=self.environment, start_new_session=True
+            )
             self.starts += 1
             log.info("channel %s: relay and worker running in process %d", self.channel, self.process.pid)
             while self.process.poll() is None:
