@@ -2,7 +2,9 @@
 
 The killed worker leaves attempts recorded and offsets uncommitted; after the rebalance the other
 worker receives those dispatches again, asks the provider for each attempted step by its key, and
-records what was already sent instead of sending it twice. Bounded: 200 sends, 2 minutes at most.
+records what was already sent instead of sending it twice. Bounded: 200 sends in 2 minutes at
+most, and 10,000 sends (the killed worker halfway through them) in 5 minutes at most, where every
+credit reserved is found consumed.
 """
 
 from __future__ import annotations
@@ -14,19 +16,22 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
+from domain.credit_ledger import Plan
 from tests.support import Client, contacts, eventually, running_service
 
 CONTACTS = 200
 
 
-def start_worker(database_url: str, kafka: str, prefix: str, log: Path) -> subprocess.Popen:
+def start_worker(database_url: str, kafka: str, prefix: str, log: Path, batch: int = 25) -> subprocess.Popen:
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
         "KAFKA_BOOTSTRAP_SERVERS": kafka,
         "KAFKA_TOPIC_PREFIX": prefix,
         "SANDBOX_DELAY_MS": "15",
-        "BATCH_SIZE": "25",
+        "BATCH_SIZE": str(batch),
         "LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",
     }
@@ -74,6 +79,57 @@ def test_killing_one_of_two_workers_mid_run_loses_no_send_and_duplicates_none(
             assert len(outbox) == CONTACTS
             assert set(per_contact.values()) == {1}
             assert detail["metrics"]["failed"] == 0
+            assert workers[1].poll() is None  # the survivor kept running
+        finally:
+            for worker in workers:
+                if worker.poll() is None:
+                    worker.terminate()
+                    worker.wait(timeout=30)
+
+
+@pytest.mark.timeout(300)
+def test_ten_thousand_sends_with_a_worker_killed_halfway_are_each_sent_once_and_every_credit_consumed(
+    database_url, kafka_bootstrap, tmp_path
+):
+    many = 10_000
+    roles = ("projector", "relay", "enroller", "follow_ups", "settlement")
+    with running_service(database_url, kafka=kafka_bootstrap, roles=roles) as service:
+        prefix = service.settings.kafka_topic_prefix
+        logs = [tmp_path / f"worker{i}.log" for i in range(2)]
+        workers = [start_worker(database_url, kafka_bootstrap, prefix, log, batch=200) for log in logs]
+        try:
+            client = Client(service, Plan.PREMIUM)
+            client.sender("email", "sales@brand.example", daily_limit=2 * many)
+            people = contacts(many, phones=False)
+            group = client.lead_group(people[: many // 2])
+            client.ok(client.post(f"/v1/lead-groups/{group}/contacts", {"contacts": people[many // 2 :]}))
+            campaign_id = client.campaign(group, [{"type": "EMAIL", "group": 0, "subject": "s", "body": "b"}])
+            client.ok(client.post(f"/v1/campaign/{campaign_id}/launch"))
+
+            def sent_so_far() -> int:
+                row = service.db.fetch_one(
+                    "SELECT count(*) AS n FROM sandbox_outbox WHERE campaign_id = %s", (campaign_id,)
+                )
+                return int(row["n"]) if row else 0
+
+            eventually(lambda: sent_so_far() >= many // 2, timeout=180, interval=0.02)
+            workers[0].send_signal(signal.SIGKILL)
+            assert workers[0].wait(timeout=10) == -signal.SIGKILL
+            assert sent_so_far() < many  # the kill landed mid-run
+
+            def settled():
+                detail = client.ok(client.get(f"/v1/campaign/{campaign_id}"))
+                return detail["credits"]["outstanding"] == 0 and detail
+
+            detail = eventually(settled, timeout=240, interval=0.5)
+            assert detail["metrics"]["sent"]["email"] == many and detail["metrics"]["failed"] == 0
+            assert detail["credits"] == {"reserved": many, "consumed": many, "released": 0, "outstanding": 0}
+            twice = service.db.fetch_all(
+                """SELECT contact_id, count(*) AS n FROM sandbox_outbox WHERE campaign_id = %s
+                   GROUP BY contact_id HAVING count(*) > 1""",
+                (campaign_id,),
+            )
+            assert twice == [] and sent_so_far() == many
             assert workers[1].poll() is None  # the survivor kept running
         finally:
             for worker in workers:
