@@ -47,7 +47,6 @@ class ChannelProcess:
     def __init__(self, channel: str, environment: Mapping[str, str], stop: threading.Event) -> None:
         self.channel, self.environment, self.stop = channel, dict(environment), stop
         self.process: subprocess.Popen[bytes] | None = None
-        self.starts = 0
 
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
@@ -61,7 +60,6 @@ class ChannelProcess:
             self.process = subprocess.Popen(
                 command(self.channel), env=self.environment, start_new_session=True
             )
-            self.starts += 1
             log.info("channel %s: relay and worker running in process %d", self.channel, self.process.pid)
             while self.process.poll() is None:
                 if self.stop.wait(0.2):

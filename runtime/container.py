@@ -148,9 +148,12 @@ class Container:
         return create_app(self.services())
 
     def readiness(self) -> dict[str, bool]:
-        children_down = not all(child.running() for child in self.children)
         return readiness_checks(
-            self.db, self.transport, self.threads, gave_up=self.fatal is not None or children_down
+            self.db,
+            self.transport,
+            self.threads,
+            gave_up=self.fatal is not None,
+            children_alive=all(child.running() for child in self.children),
         )
 
     def gauges(self) -> dict[str, float]:

@@ -19,14 +19,18 @@ log = logging.getLogger(__name__)
 
 
 def readiness_checks(
-    db: Database, transport: Transport, threads: Sequence[threading.Thread], gave_up: bool
+    db: Database,
+    transport: Transport,
+    threads: Sequence[threading.Thread],
+    gave_up: bool,
+    children_alive: bool = True,
 ) -> dict[str, bool]:
     """database: a connection answers within 2 s; transport: Kafka (when used) accepts connections;
-    background: every role's thread is alive and none has given up."""
+    background: every role's thread and child process is alive and none has given up."""
     checks = {
         "database": False,
         "transport": transport.reachable(),
-        "background": all(t.is_alive() for t in threads) and not gave_up,
+        "background": all(t.is_alive() for t in threads) and children_alive and not gave_up,
     }
     try:
         with db.pool.connection(timeout=2) as conn:

@@ -52,6 +52,17 @@ def cut_short(d, dispatches, during=dies_mid_call) -> None:
     d.provider.during = None
 
 
+def ann_cut_short(service):
+    """A brand with one email account, and ann's one email whose attempt the worker's death cut
+    short: the desk, the account, ann's enrollment and the dispatches to deliver again."""
+    d = desk_for_a_new_brand(service)
+    account = d.client.sender("email", "sales@brand.example")
+    [ann] = d.launch(d.campaign([{"email": "ann@example.com"}], ONE_EMAIL), NOW)
+    dispatches = d.dispatch([ann], NOW)
+    cut_short(d, dispatches)
+    return d, account, ann, dispatches
+
+
 @pytest.fixture(scope="module")
 def service(server_url):
     """One service for the module: each test works as a brand of its own on it."""
@@ -396,11 +407,7 @@ def test_a_step_attempted_through_a_provider_this_build_has_no_adapter_for_fails
     """A redelivery to a process built without the adapter of the account that attempted the step
     (a mixed deployment) cannot ask that provider, so it fails the step rather than guess."""
 
-    d = desk_for_a_new_brand(service)
-    account = d.client.sender("email", "sales@brand.example")
-    [ann] = d.launch(d.campaign([{"email": "ann@example.com"}], ONE_EMAIL), NOW)
-    dispatches = d.dispatch([ann], NOW)
-    cut_short(d, dispatches)
+    d, account, ann, dispatches = ann_cut_short(service)
     d.service.db.execute("UPDATE sender_accounts SET provider = 'gmail' WHERE id = %s", (account["id"],))
 
     later = NOW + timedelta(minutes=15)
@@ -460,11 +467,7 @@ def test_an_address_the_provider_says_opted_out_goes_on_the_brands_list(service)
 
 
 def test_an_attempt_the_provider_cannot_be_asked_about_waits_and_sends_nothing(service):
-    d = desk_for_a_new_brand(service)
-    d.client.sender("email", "sales@brand.example")
-    [ann] = d.launch(d.campaign([{"email": "ann@example.com"}], ONE_EMAIL), NOW)
-    dispatches = d.dispatch([ann], NOW)
-    cut_short(d, dispatches)
+    d, _, ann, dispatches = ann_cut_short(service)
     d.provider.lookup_failure = ReconcileFailed("lookup answered 503")
 
     later = NOW + timedelta(minutes=15)
@@ -614,11 +617,7 @@ def test_a_delivery_whose_step_another_delivery_finished_between_its_phases_leav
 
 
 def test_an_attempt_cut_short_is_asked_about_then_sent_once_while_the_campaign_runs(service):
-    d = desk_for_a_new_brand(service)
-    d.client.sender("email", "sales@brand.example")
-    [ann] = d.launch(d.campaign([{"email": "ann@example.com"}], ONE_EMAIL), NOW)
-    dispatches = d.dispatch([ann], NOW)
-    cut_short(d, dispatches)
+    d, _, ann, dispatches = ann_cut_short(service)
 
     later = NOW + timedelta(minutes=15)
     assert d.send(dispatches, later) == SendReport(sent=1)  # the provider never had it: sent now
