@@ -14,10 +14,11 @@ every outcome (commands/sending/send_outcomes.py) before the locks are let go.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Collection, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Collection, Iterator, Mapping
+from concurrent.futures import Executor, ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
@@ -59,6 +60,9 @@ from storage.database import Database
 # by one answer is taken at once by a send that is ready (the adapters hold the places).
 SEND_THREADS = 2 * PROVIDER_CONCURRENCY
 
+# What a send comes to before the call: the provider and its message, or an outcome already.
+Prepared = tuple[Provider, OutboundMessage] | SendOutcome
+
 
 def next_quota_reset(now: datetime) -> datetime:
     return datetime.combine(now.astimezone(UTC).date() + timedelta(days=1), datetime.min.time(), UTC)
@@ -72,7 +76,10 @@ def send_dispatches(
     now: Callable[[], datetime],
     personaliser: Personaliser = TEMPLATE,
     tracking: MailTracking | None = None,
+    calls: Executor | None = None,
 ) -> SendReport:
+    """Send the batch; `calls` are the threads for network-bound work (a channel worker keeps its
+    own for good), else threads live for this batch only."""
     report = SendReport()
     campaigns: dict[UUID, Campaign] = {}
     attempts = retry_on_conflict(
@@ -82,14 +89,14 @@ def send_dispatches(
         attempts = _still_ours(app, attempts, held, report)
         _check_consent(db, attempts)
         contacts = contacts_by_id(db, [a.enrollment.contact_id for a in attempts])
-        # Provider calls are network-bound: several at once, each independent of the others.
-        with ThreadPoolExecutor(max_workers=max(1, min(SEND_THREADS, len(attempts)))) as calls:
-            outcomes = list(
-                calls.map(
-                    lambda a: _deliver(a, campaigns, contacts, providers, db, personaliser, tracking),
+        with _delivery_threads(calls, len(attempts)) as pool:
+            prepared = list(
+                pool.map(
+                    lambda a: _prepare(a, campaigns, contacts, providers, db, personaliser, tracking),
                     attempts,
                 )
             )
+            outcomes = _call_providers(prepared, pool)
         give_back_unused_quota(db, attempts, outcomes)
         record_outcomes(app, attempts, outcomes, campaigns, now, report)
     _suppress_opted_out(app, db, attempts, outcomes, now)
@@ -252,7 +259,42 @@ def _allowed_at(
     return hours[brand_id].next_allowed(moment, enrollment.timezone)
 
 
-def _deliver(
+@contextmanager
+def _delivery_threads(calls: Executor | None, attempts: int) -> Iterator[Executor]:
+    """The caller's threads, or threads for this batch alone."""
+    if calls is not None:
+        yield calls
+        return
+    with ThreadPoolExecutor(max_workers=max(1, min(SEND_THREADS, attempts))) as pool:
+        yield pool
+
+
+def _call_providers(prepared: list[Prepared], pool: Executor) -> list[SendOutcome]:
+    """Hand each prepared message to its provider: a provider that takes a batch in one call gets
+    all of its messages at once; the others get one call per message, several at a time (the calls
+    are network-bound and independent of each other)."""
+    outcomes: list[SendOutcome | None] = [p if isinstance(p, SendOutcome) else None for p in prepared]
+    one_by_one: list[tuple[int, Provider, OutboundMessage]] = []
+    batches: dict[int, tuple[Callable[[list[OutboundMessage]], list[SendOutcome]], list[int]]] = {}
+    for index, item in enumerate(prepared):
+        if isinstance(item, SendOutcome):
+            continue
+        provider, message = item
+        if (send_many := getattr(provider, "send_many", None)) is not None:
+            batches.setdefault(id(provider), (send_many, []))[1].append(index)
+        else:
+            one_by_one.append((index, provider, message))
+    answers = pool.map(lambda call: call[1].send(call[2]), one_by_one)
+    for (index, _, _), outcome in zip(one_by_one, answers, strict=True):
+        outcomes[index] = outcome
+    for send_many, indexes in batches.values():
+        messages = [cast(tuple[Provider, OutboundMessage], prepared[i])[1] for i in indexes]
+        for index, outcome in zip(indexes, send_many(messages), strict=True):
+            outcomes[index] = outcome
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+def _prepare(
     attempt: Attempt,
     campaigns: Mapping[UUID, Campaign],
     contacts: Mapping[UUID, dict[str, Any]],
@@ -260,9 +302,9 @@ def _deliver(
     db: Database,
     personaliser: Personaliser = TEMPLATE,
     tracking: MailTracking | None = None,
-) -> SendOutcome:
-    """Call the provider, or find the earlier send of a recorded attempt instead of repeating it;
-    nothing goes to a suppressed address."""
+) -> Prepared:
+    """The message to hand to the provider, or the outcome without a call: the earlier send of a
+    recorded attempt found instead of repeating it; nothing goes to a suppressed address."""
     dispatch, enrollment = attempt.dispatch, attempt.enrollment
     if "provider" not in attempt.account:
         attempt.account.update(_account(db, attempt.account["id"]))
@@ -289,7 +331,7 @@ def _deliver(
         message = _message(key, campaign, enrollment, dispatch, attempt, contacts, personaliser, tracking)
     except MissingField as missing:
         return SendOutcome(error=f"template field {missing} is missing", permanent=True)
-    return provider.send(message)
+    return provider, message
 
 
 def _message(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -27,40 +28,44 @@ class SandboxProvider:
 
     def send(self, message: OutboundMessage) -> SendOutcome:
         with self.calls.place(message.channel):
-            return self._take(message)
+            return self._take([message])[0]
 
-    def _take(self, message: OutboundMessage) -> SendOutcome:
-        """What a provider does with the call: take the message, or refuse it."""
+    @property
+    def send_many(self) -> Callable[[list[OutboundMessage]], list[SendOutcome]] | None:
+        """A batch in one call and one write, as a provider with a batch endpoint takes it; none
+        when a latency is asked for, so that each message is a call of its own that takes that
+        long (the load and crash tests rely on sends in flight)."""
+        return None if self.delay_s else self._take
+
+    def _take(self, messages: list[OutboundMessage]) -> list[SendOutcome]:
+        """What a provider does with the calls: take each message, or refuse it."""
         if self.delay_s:
             time.sleep(self.delay_s)
-        refusal = self._refusal(message)
-        if refusal is not None:
-            self.db.execute(
-                "INSERT INTO sandbox_refusals (message_key, error) VALUES (%s, %s)",
-                (message.message_key, refusal.error),
-            )
-            return refusal
-        provider_message_id = f"sandbox-{uuid4()}"
-        self.db.execute(
-            """INSERT INTO sandbox_outbox (provider_message_id, message_key, channel, "to", "from",
-               subject, body, audio_url, campaign_id, contact_id, step_id, brand_id)
-               VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)""",
-            (
-                provider_message_id,
-                message.message_key,
-                message.channel,
-                message.to,
-                message.sender,
-                message.subject,
-                message.body,
-                message.audio_url,
-                message.campaign_id,
-                message.contact_id,
-                message.step_id,
-                message.brand_id or None,
-            ),
-        )
-        return SendOutcome(provider_message_id=provider_message_id)
+        outcomes: list[SendOutcome] = []
+        refused: list[tuple[str, str | None]] = []
+        taken: list[tuple[Any, ...]] = []
+        for message in messages:
+            refusal = self._refusal(message)
+            if refusal is not None:
+                refused.append((message.message_key, refusal.error))
+                outcomes.append(refusal)
+                continue
+            provider_message_id = f"sandbox-{uuid4()}"
+            taken.append((provider_message_id, *_outbox_row(message)))
+            outcomes.append(SendOutcome(provider_message_id=provider_message_id))
+        with self.db.transaction() as cur:
+            if refused:
+                cur.executemany("INSERT INTO sandbox_refusals (message_key, error) VALUES (%s, %s)", refused)
+            if taken:
+                cur.execute(
+                    """INSERT INTO sandbox_outbox (provider_message_id, message_key, channel, "to",
+                       "from", subject, body, audio_url, campaign_id, contact_id, step_id, brand_id)
+                       SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[],
+                            %s::text[], %s::text[], %s::text[], %s::text[], %s::uuid[], %s::uuid[],
+                            %s::text[], %s::uuid[])""",
+                    [list(column) for column in zip(*taken, strict=True)],
+                )
+        return outcomes
 
     def _refusal(self, message: OutboundMessage) -> SendOutcome | None:
         to = message.to.lstrip("+")
@@ -81,6 +86,22 @@ class SandboxProvider:
             (message_key,),
         )
         return row["provider_message_id"] if row else None
+
+
+def _outbox_row(message: OutboundMessage) -> tuple[Any, ...]:
+    return (
+        message.message_key,
+        message.channel,
+        message.to,
+        message.sender,
+        message.subject,
+        message.body,
+        message.audio_url,
+        message.campaign_id,
+        message.contact_id,
+        message.step_id,
+        message.brand_id or None,
+    )
 
 
 def outbox(db: Database, brand_id: UUID, campaign_id: UUID | None, limit: int = 500) -> list[dict[str, Any]]:

@@ -51,12 +51,12 @@ class SandboxWithSmsWorkerInBetween(SandboxProvider):
         super().__init__(db)
         self.interleave, self.lock = interleave, threading.Lock()
 
-    def send(self, message):
+    def _take(self, messages):
         with self.lock:
             interleave, self.interleave = self.interleave, None
         if interleave:
             interleave()
-        return super().send(message)
+        return super()._take(messages)
 
 
 def test_quota_is_given_back_once_when_recording_outcomes_meets_a_version_conflict(database_url):
