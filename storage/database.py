@@ -60,6 +60,7 @@ def event_store_env(url: str, *, lock_timeout_s: int = 5, pool_size: int = 5) ->
     info = psycopg.conninfo.conninfo_to_dict(url)
     return {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "APPLICATION_RECORDER_TOPIC": "storage.event_recorder:CampaignEventRecorder",
         "POSTGRES_DBNAME": str(info.get("dbname", "postgres")),
         "POSTGRES_HOST": str(info.get("host", "127.0.0.1")),
         "POSTGRES_PORT": str(info.get("port", "5432")),

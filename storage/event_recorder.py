@@ -1,0 +1,77 @@
+"""The event store's PostgreSQL recorder, with the library's two hot statements made cheaper.
+
+The library's recorder inserts a batch of stored events as one array of a composite type, which
+psycopg dumps as text field by field in Python, and reads the notification log into dict rows.
+This subclass inserts the same rows as four typed arrays sent in binary (the C dumpers do the
+work) and reads the log into tuples; the table lock that keeps notification ids in commit order,
+the NOTIFY and the returned ids are the library's own, so what is stored and read is unchanged.
+It is chosen by the library's APPLICATION_RECORDER_TOPIC setting (storage/database.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from eventsourcing.persistence import Notification, StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.utils import retry
+from psycopg import InterfaceError, OperationalError
+from psycopg.rows import tuple_row
+from psycopg.sql import SQL, Identifier
+
+
+class CampaignEventRecorder(PostgresApplicationRecorder):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        table = SQL("{}.{}").format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
+        self.insert_events_statement = SQL(
+            """INSERT INTO {table} (originator_id, originator_version, topic, state)
+               SELECT * FROM unnest(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[])
+               RETURNING notification_id"""
+        ).format(table=table)
+        self._select_after = SQL(
+            """SELECT notification_id, originator_id, originator_version, topic, state FROM {table}
+                WHERE notification_id > %s AND notification_id <= %s AND topic = ANY(%s)
+                ORDER BY notification_id LIMIT %s"""
+        ).format(table=table)
+
+    def _insert_stored_events(self, curs: Any, stored_events: Sequence[StoredEvent], **_: Any) -> None:
+        self._lock_table(curs)
+        self._notify_channel(curs)
+        curs.execute(
+            self.insert_events_statement,
+            (
+                [e.originator_id for e in stored_events],
+                [e.originator_version for e in stored_events],
+                [e.topic for e in stored_events],
+                [e.state for e in stored_events],
+            ),
+            prepare=True,
+        )
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def select_notifications(
+        self,
+        start: int | None,
+        limit: int,
+        stop: int | None = None,
+        topics: Sequence[str] = (),
+        *,
+        inclusive_of_start: bool = True,
+    ) -> Sequence[Notification]:
+        """The library's answer; the followers' own question (after a position, up to a head, some
+        topics) is read into tuples, every other goes to the library."""
+        if inclusive_of_start or start is None or stop is None or not topics:
+            notes: Sequence[Notification] = super().select_notifications(
+                start, limit, stop, topics, inclusive_of_start=inclusive_of_start
+            )
+            return notes
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row, binary=True) as curs:
+            curs.execute(self._select_after, (start, stop, list(topics), limit), prepare=True)
+            return [
+                Notification(
+                    id=position, originator_id=aggregate, originator_version=version, topic=topic, state=state
+                )
+                for position, aggregate, version, topic, state in curs.fetchall()
+            ]
