@@ -12,11 +12,9 @@ import logging
 import threading
 from collections.abc import Callable
 
-from storage.containment import describe, transient
+from storage.containment import describe, pause_after, transient
 
 log = logging.getLogger(__name__)
-
-LONGEST_PAUSE = 5.0
 
 
 def run_periodically(
@@ -37,7 +35,7 @@ def run_periodically(
             progressed = work()
         except Exception as error:
             failures += 1
-            pause = min(0.5 * 2 ** (failures - 1), LONGEST_PAUSE)
+            pause = pause_after(failures)
             if transient(error):
                 log.warning("%s waits %.1f s: %s", name, pause, describe(error))
             else:

@@ -19,7 +19,7 @@ from eventsourcing.application import Application
 
 from storage import containment, parked
 from storage.database import Database
-from storage.event_log import DecodedEvents, brand_of, read_log, read_one
+from storage.event_log import brand_of, read_log, read_one
 
 
 class ReadModel(Protocol):
@@ -60,14 +60,41 @@ class ReadModelRunner:
         db: Database,
         projection: ReadModel,
         batch_size: int = 1000,
-        decoded: DecodedEvents | None = None,
     ) -> None:
-        """`decoded`: events decoded once for every runner that shares it (None: its own)."""
         self.app, self.db, self.projection, self.batch_size = app, db, projection, batch_size
-        self.decoded = decoded
+        self.classes = frozenset(projection.events)
 
     def run_once(self) -> int:
         """Apply the next batch; return how many events it applied (at least 1 if it moved on)."""
+        moved = self._advance(
+            lambda start: read_log(self.app, start, self.batch_size, self.projection.events)
+        )
+        if moved is None:
+            return self.retry_parked()  # idle: the moment to apply what an operator handed back
+        return moved
+
+    def apply_read(self, read_after: int, events: list[tuple[int, Any]], through: int) -> int | None:
+        """Apply the part of a read another took (every event after `read_after` through `through`
+        of a superset of this model's classes) that lies past this model's position; None when
+        its position is before `read_after`, so the read does not cover it."""
+        covered = True
+
+        def mine(start: int) -> tuple[list[tuple[int, Any]], int]:
+            nonlocal covered
+            if start < read_after:
+                covered = False
+                return [], start
+            wanted = [item for item in events if item[0] > start and type(item[1]) in self.classes]
+            return wanted, max(start, through)
+
+        moved = self._advance(mine)
+        if not covered:
+            return None
+        return moved or 0
+
+    def _advance(self, read: Callable[[int], tuple[list[tuple[int, Any]], int]]) -> int | None:
+        """In one transaction: this model's position, the events `read` gives after it, applied
+        (a poison event parked), and the position they reach; None if it did not move."""
         with self.db.transaction() as cur:
             # One runner at a time per projection (a rebuild and a live runner, or two processes).
             cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.projection.name,))
@@ -76,10 +103,10 @@ class ReadModelRunner:
             )
             row = cur.fetchone()
             start = row["position"] if row else 0
-            events, through = read_log(self.app, start, self.batch_size, self.projection.events, self.decoded)
+            events, through = read(start)
             if through == start:
-                events = []
-            elif events:
+                return None
+            if events:
                 containment.contain(
                     events,
                     lambda batch: self._apply(cur, batch),
@@ -87,14 +114,11 @@ class ReadModelRunner:
                         cur, self.follower, str(item[0]), brand_of(self.app, item[1]), error, tries
                     ),
                 )
-            if through != start:
-                cur.execute(
-                    """INSERT INTO projection_positions (projection, position) VALUES (%s, %s)
-                       ON CONFLICT (projection) DO UPDATE SET position = EXCLUDED.position""",
-                    (self.projection.name, through),
-                )
-        if through == start:
-            return self.retry_parked()  # idle: the moment to apply what an operator handed back
+            cur.execute(
+                """INSERT INTO projection_positions (projection, position) VALUES (%s, %s)
+                   ON CONFLICT (projection) DO UPDATE SET position = EXCLUDED.position""",
+                (self.projection.name, through),
+            )
         return max(len(events), 1)
 
     @property

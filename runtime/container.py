@@ -44,6 +44,7 @@ from projections.campaign_leads import CampaignLeads
 from projections.campaign_summaries import CampaignSummaries
 from projections.credit_ledger_entries import CreditLedgerEntries
 from projections.due_steps import DueSteps
+from projections.projector import Projector
 from projections.step_executions import StepExecutions
 from runtime.channel_processes import ChannelProcess
 from runtime.database_watchdog import watch_embedded_postgres
@@ -52,7 +53,6 @@ from runtime.lifecycle import readiness_checks, stop_within
 from runtime.settings import Settings
 from storage import parked
 from storage.database import Database, event_store_env
-from storage.event_log import DecodedEvents
 from storage.schema import upgrade as upgrade_schema
 from storage.schema import wait_until_current
 
@@ -173,13 +173,10 @@ class Container:
             )
         for role in roles:
             if role == "projector":
-                decoded = DecodedEvents(self.app)  # each event decoded once for all the read models
-                for projection in PROJECTIONS:
-                    projector = runner.ReadModelRunner(
-                        self.app, self.db, projection, self.settings.batch_size * 2, decoded
-                    )
-                    name = f"projector:{projection.name}"
-                    self._spawn(name, self._periodic(name, projector.run_once, interval))
+                size = self.settings.batch_size * 2
+                runners = [runner.ReadModelRunner(self.app, self.db, p, size) for p in PROJECTIONS]
+                projector = Projector(self.app, self.db, runners, size)
+                self._spawn(role, self._periodic(role, projector.run_once, interval))
             elif role == "relay" or role.startswith("relay:"):
                 wanted = None if role == "relay" else role.split(":", 1)[1]
                 for relay in self.relays():

@@ -28,6 +28,13 @@ IN_PLACE_TRIES = 3
 IN_PLACE_PAUSES = (0.1, 0.4)
 PERIODIC_TRIES = 5
 ERROR_CHARS = 2000
+LONGEST_PAUSE = 5.0  # a loop that keeps failing tries again at least this often
+
+
+def pause_after(failures: int) -> float:
+    """How long a loop waits after its n-th failure in a row: 0.5 s, 1 s, 2 s, ... at most 5 s."""
+    return min(0.5 * 2.0 ** (failures - 1), LONGEST_PAUSE)
+
 
 TRANSIENT: tuple[type[BaseException], ...] = (
     psycopg.OperationalError,  # connection lost, lock timeout, deadlock, serialization failure

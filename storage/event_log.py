@@ -2,15 +2,11 @@
 
 The PostgreSQL recorder commits notifications in id order (a table lock per insert), so every id
 up to the current head is committed: a filtered read may move its position up to the head even
-when no event of interest lies in between, and nothing it skipped can still appear. Followers in
-one process that read the same positions (the read models) can share a `DecodedEvents`, so each
-stored event is decoded once for all of them instead of once each.
+when no event of interest lies in between, and nothing it skipped can still appear.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
@@ -24,37 +20,15 @@ from psycopg import sql
 from storage.database import Database
 
 
-class DecodedEvents:
-    """The events of the last `size` positions read, decoded once and shared by the followers of
-    one process (domain events are immutable, and a position's event never changes)."""
-
-    def __init__(self, app: Application[UUID], size: int = 10_000) -> None:
-        self.mapper, self.size = app.mapper, size
-        self._events: OrderedDict[int, Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def __call__(self, note: Any) -> Any:
-        with self._lock:
-            event = self._events.get(note.id)
-        if event is None:
-            event = self.mapper.to_domain_event(note)
-            with self._lock:
-                self._events[note.id] = event
-                while len(self._events) > self.size:
-                    self._events.popitem(last=False)
-        return event
-
-
 def read_log(
     app: Application[UUID],
     after: int,
     limit: int,
     classes: Sequence[type] = (),
-    decoded: DecodedEvents | None = None,
 ) -> tuple[list[tuple[int, Any]], int]:
     """Up to `limit` (position, event) pairs after `after`, and the position read through."""
     recorder = app.recorder
-    decode = decoded or app.mapper.to_domain_event
+    decode = app.mapper.to_domain_event
     if not classes:
         notes = recorder.select_notifications(after, limit, inclusive_of_start=False)
         return [(n.id, decode(n)) for n in notes], (notes[-1].id if notes else after)

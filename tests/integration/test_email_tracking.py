@@ -36,7 +36,7 @@ LATER = {"type": "EMAIL", "group": 1, "subject": "Re: Hi", "body": f"Still there
 PEOPLE = [{"email": "ada@example.com", "first_name": "Ada"}, {"email": "bo@example.com"}]
 PIXEL = re.compile(re.escape(PUBLIC) + r"/t/o/([A-Za-z0-9_\-.]+)")
 CLICK = re.compile(re.escape(PUBLIC) + r"/t/c/([A-Za-z0-9_\-.]+)")
-PROJECTORS = ("projector:campaign_summaries", "projector:step_executions")
+PROJECTORS = ("projector",)
 
 
 @pytest.fixture
