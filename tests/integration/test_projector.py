@@ -49,7 +49,9 @@ def history(service: Any, brands: int = 3, contacts: int = 4) -> None:
 
 def tables(service: Any) -> dict[str, list[tuple[Any, ...]]]:
     with service.db.pool.connection() as conn, conn.cursor(row_factory=psycopg.rows.tuple_row) as cur:
-        return {table: sorted(map(repr, cur.execute(f"SELECT * FROM {table}").fetchall())) for table in TABLES}
+        return {
+            table: sorted(map(repr, cur.execute(f"SELECT * FROM {table}").fetchall())) for table in TABLES
+        }
 
 
 def runners(service: Any, projections: list[Any] = PROJECTIONS) -> list[ReadModelRunner]:
@@ -102,7 +104,9 @@ def test_a_read_model_moved_back_catches_up_alone_and_joins_the_shared_read_agai
         until_idle(projector)
 
         assert projector.apart == {}
-        assert len(tables(service)["step_executions"]) == len(whole["step_executions"]) * 4 // 3  # a brand more
+        assert (
+            len(tables(service)["step_executions"]) == len(whole["step_executions"]) * 4 // 3
+        )  # a brand more
         head = service.app.recorder.max_notification_id()
         assert set(positions(service.db, [p.name for p in PROJECTIONS]).values()) == {head}
 
