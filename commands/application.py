@@ -10,6 +10,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.postgres import PostgresAggregateRecorder
+from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
 from domain.campaign import Campaign
@@ -88,11 +89,9 @@ class CampaignApplication(Application[UUID]):
             aggregate_ids,
         )
         events: dict[UUID, list[Any]] = {}
-        for row in rows:
-            stored = StoredEvent(
-                row["originator_id"], row["originator_version"], row["topic"], bytes(row["state"])
-            )
-            events.setdefault(row["originator_id"], []).append(self.mapper.to_domain_event(stored))
+        for aggregate_id, version, topic, state in rows:
+            stored = StoredEvent(aggregate_id, version, topic, state)
+            events.setdefault(aggregate_id, []).append(self.mapper.to_domain_event(stored))
         return {aggregate_id: _replayed(stream) for aggregate_id, stream in events.items()}
 
     def versions(self, aggregate_ids: list[UUID]) -> dict[UUID, int] | None:
@@ -109,19 +108,23 @@ class CampaignApplication(Application[UUID]):
             " WHERE originator_id = ANY(%s) GROUP BY originator_id",
             aggregate_ids,
         )
-        return {row["originator_id"]: row["version"] for row in rows}
+        return dict(rows)
 
-    def _query_events(self, statement: str, aggregate_ids: list[UUID]) -> list[dict[str, Any]]:
-        """One query on the PostgreSQL recorder's events table (`{events}` in `statement`)."""
+    def _query_events(self, statement: str, aggregate_ids: list[UUID]) -> list[tuple[Any, ...]]:
+        """One query on the PostgreSQL recorder's events table (`{events}` in `statement`), its
+        rows as tuples in binary (bytea as bytes, no text parsing)."""
         recorder = self.recorder
         if not isinstance(recorder, PostgresAggregateRecorder):
             raise TypeError("only the PostgreSQL recorder's table can be queried")
         table = SQL("{}.{}").format(
             Identifier(recorder.datastore.schema), Identifier(recorder.events_table_name)
         )
-        with recorder.datastore.get_connection() as conn, conn.cursor() as cur:
+        with (
+            recorder.datastore.get_connection() as conn,
+            conn.cursor(row_factory=tuple_row, binary=True) as cur,
+        ):
             cur.execute(SQL(statement).format(events=table), [list(aggregate_ids)])
-            return list(cur.fetchall())
+            return cur.fetchall()
 
     def save_all(self, aggregates: Sequence[Any]) -> int | None:
         """Save in one atomic write; return the last notification id written."""

@@ -73,9 +73,11 @@ class Relay:
 
     def run_once(self) -> int:
         start = self.position()
-        # Without the campaign.events feed only dispatches matter: read (and decode) only those.
-        wanted = () if self.publish_events else (Enrollment.StepDispatched,)
-        events, through = read_log(self.app, start, self.batch_size, wanted)
+        if self.publish_events:  # every event goes to campaign.events
+            events, through = read_log(self.app, start, self.batch_size)
+        else:  # only dispatches matter, and only to this relay's channels: read (and decode) only those
+            having = ("channel", sorted(self.channels))
+            events, through = read_log(self.app, start, self.batch_size, (Enrollment.StepDispatched,), having)
         if through == start:
             return parked.retry_parked(self.db, self.name, self._republish)
         messages: list[tuple[str, str, bytes]] = []

@@ -18,6 +18,7 @@ from eventsourcing.utils import get_topic
 from psycopg import sql
 
 from storage.database import Database
+from storage.event_recorder import CampaignEventRecorder
 
 
 def read_log(
@@ -25,8 +26,10 @@ def read_log(
     after: int,
     limit: int,
     classes: Sequence[type] = (),
+    having: tuple[str, Sequence[str]] | None = None,
 ) -> tuple[list[tuple[int, Any]], int]:
-    """Up to `limit` (position, event) pairs after `after`, and the position read through."""
+    """Up to `limit` (position, event) pairs after `after`, and the position read through; with
+    `having` (a field, its wanted values) only the events of `classes` whose field is one of them."""
     recorder = app.recorder
     decode = app.mapper.to_domain_event
     if not classes:
@@ -36,9 +39,18 @@ def read_log(
     if head <= after:
         return [], after
     topics = [get_topic(cls) for cls in classes]
-    notes = recorder.select_notifications(after, limit, stop=head, topics=topics, inclusive_of_start=False)
+    if having is not None and isinstance(recorder, CampaignEventRecorder):
+        notes = recorder.select_having(after, head, topics, limit, *having)
+    else:
+        notes = recorder.select_notifications(
+            after, limit, stop=head, topics=topics, inclusive_of_start=False
+        )
     through = notes[-1].id if len(notes) == limit else head
-    return [(n.id, decode(n)) for n in notes], through
+    events = [(n.id, decode(n)) for n in notes]
+    if having is not None:  # another recorder: the same answer, filtered here
+        field, values = having
+        events = [(position, event) for position, event in events if getattr(event, field, None) in values]
+    return events, through
 
 
 def read_one(app: Application[UUID], position: int) -> tuple[int, Any]:

@@ -30,11 +30,13 @@ class CampaignEventRecorder(PostgresApplicationRecorder):
                SELECT * FROM unnest(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[])
                RETURNING notification_id"""
         ).format(table=table)
-        self._select_after = SQL(
-            """SELECT notification_id, originator_id, originator_version, topic, state FROM {table}
-                WHERE notification_id > %s AND notification_id <= %s AND topic = ANY(%s)
-                ORDER BY notification_id LIMIT %s"""
-        ).format(table=table)
+        select = """SELECT notification_id, originator_id, originator_version, topic, state FROM {table}
+                     WHERE notification_id > %s AND notification_id <= %s AND topic = ANY(%s) {having}
+                     ORDER BY notification_id LIMIT %s"""
+        self._select_after = SQL(select).format(table=table, having=SQL(""))
+        self._select_having = SQL(select).format(
+            table=table, having=SQL("AND convert_from(state, 'UTF8')::jsonb ->> %s = ANY(%s)")
+        )
 
     def _insert_stored_events(self, curs: Any, stored_events: Sequence[StoredEvent], **_: Any) -> None:
         self._lock_table(curs)
@@ -69,6 +71,23 @@ class CampaignEventRecorder(PostgresApplicationRecorder):
             return notes
         with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row, binary=True) as curs:
             curs.execute(self._select_after, (start, stop, list(topics), limit), prepare=True)
+            return [
+                Notification(
+                    id=position, originator_id=aggregate, originator_version=version, topic=topic, state=state
+                )
+                for position, aggregate, version, topic, state in curs.fetchall()
+            ]
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def select_having(
+        self, start: int, stop: int, topics: Sequence[str], limit: int, field: str, values: Sequence[str]
+    ) -> Sequence[Notification]:
+        """Like the followers' read, only of the events whose stored `field` is one of `values`:
+        PostgreSQL looks into the JSON, so what a follower does not want is not sent or decoded."""
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row, binary=True) as curs:
+            curs.execute(
+                self._select_having, (start, stop, list(topics), field, list(values), limit), prepare=True
+            )
             return [
                 Notification(
                     id=position, originator_id=aggregate, originator_version=version, topic=topic, state=state

@@ -38,7 +38,7 @@ def history(service: Any, brands: int = 3, contacts: int = 4) -> None:
         ledger.reserve(campaign, contacts, NOW)
         enrollments = []
         for _ in range(contacts):
-            address = {"email": "ann@example.com", "phone": "+14155550100"}
+            address = {"email": "ann@example.com", "sms": "+14155550100"}
             enrollment = Enrollment.enroll(campaign, brand, uuid4(), address, STEPS, NOW)
             for step in enrollment.dispatch_due(NOW):
                 enrollment.attempt(step.id, str(uuid4()), NOW)

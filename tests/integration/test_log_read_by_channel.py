@@ -1,0 +1,61 @@
+"""A relay reads only its own channel's dispatches (storage/event_log.py `read_log` with `having`).
+
+PostgreSQL picks them out of the stored JSON; another recorder gives the same answer by filtering
+what it decoded. Either way the position read through is the log's head, so a relay moves past
+the other channels' dispatches without ever seeing them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import uuid4
+
+from commands.application import CampaignApplication
+from domain.enrollment import Enrollment
+from domain.steps import Step, StepType
+from storage.database import event_store_env
+from storage.event_log import read_log
+
+NOW = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
+STEPS = [
+    Step(id="e0", type=StepType.EMAIL, group=0, order=0, subject="Hi", body="Hello"),
+    Step(id="s0", type=StepType.SMS, group=0, order=1, body="Hi"),
+    Step(id="v0", type=StepType.VOICEMAIL, group=0, order=2, audio_url="https://example.com/a.mp3"),
+]
+ADDRESSES = {"email": "ann@example.com", "sms": "+14155550100", "voicemail": "+14155550100"}
+
+
+def dispatched(app: CampaignApplication) -> int:
+    enrollments = []
+    for _ in range(3):
+        enrollment = Enrollment.enroll(uuid4(), uuid4(), uuid4(), ADDRESSES, STEPS, NOW)
+        enrollment.dispatch_due(NOW)
+        enrollments.append(enrollment)
+    app.save_all(enrollments)
+    return app.recorder.max_notification_id() or 0
+
+
+def channels_read(app: CampaignApplication, wanted: list[str]) -> tuple[list[Any], int]:
+    events, through = read_log_having(app, wanted)
+    return sorted({(e.channel, e.step_id) for _, e in events}), through
+
+
+def read_log_having(app: CampaignApplication, wanted: list[str]) -> tuple[list[tuple[int, Any]], int]:
+    return read_log(app, 0, 1000, (Enrollment.StepDispatched,), ("channel", wanted))
+
+
+def test_postgres_sends_a_relay_only_its_channels_dispatches_and_the_head_to_move_to(database_url):
+    app = CampaignApplication(env=event_store_env(database_url))
+    head = dispatched(app)
+    assert channels_read(app, ["sms"]) == ([("sms", "s0")], head)
+    assert channels_read(app, ["email", "voicemail"]) == ([("email", "e0"), ("voicemail", "v0")], head)
+    events, _ = read_log_having(app, ["sms"])
+    assert len(events) == 3 and all(isinstance(e, Enrollment.StepDispatched) for _, e in events)
+
+
+def test_another_recorder_gives_the_same_answer():
+    app = CampaignApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    head = dispatched(app)
+    assert channels_read(app, ["sms"]) == ([("sms", "s0")], head)
+    assert channels_read(app, ["fax"]) == ([], head)
