@@ -59,3 +59,24 @@ def test_events_stored_before_the_migration_are_linked_by_it(database_url):
         linked = conn.execute("SELECT count(*) FROM event_chain").fetchone()[0]
         stored = conn.execute("SELECT count(*) FROM campaigns_events").fetchone()[0]
     assert linked == stored == 8
+
+
+def test_links_hold_across_statements_that_extend_old_aggregates_and_add_new_ones(database_url):
+    """One statement links its rows together (migration 0008): an aggregate's new versions take the
+    link stored by an earlier statement, or the one computed just before them in this one."""
+    upgrade(database_url)
+    app = CampaignApplication(env=event_store_env(database_url))
+    ledgers = [CreditLedger.open(uuid4(), Plan.BASIC, NOW) for _ in range(4)]
+    app.save(*ledgers)
+    for round_ in range(1, 4):  # each round: some ledgers get 1..3 more events, one ledger is new
+        for ledger in ledgers[round_ - 1 :]:
+            for _ in range(round_):
+                ledger.grant(1, "top-up", NOW)
+        ledgers.append(CreditLedger.open(uuid4(), Plan.BASIC, NOW))
+        ledgers[-1].grant(2, "welcome", NOW)
+        app.save(*ledgers)
+    with psycopg.connect(database_url) as conn:
+        rows = aggregate_rows(conn, events_table(app), [ledger.id for ledger in ledgers])
+        stored = conn.execute("SELECT count(*) FROM campaigns_events").fetchone()[0]
+    assert len(rows) == stored == sum(ledger.version for ledger in ledgers)
+    assert first_break(rows) is None
