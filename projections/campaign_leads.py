@@ -4,7 +4,8 @@
 current group and when it is (or was) due follow the enrollment's schedule, a deferral only ever
 moving it later. `unsubscribed` is set when a step is withdrawn because the address was
 suppressed (an unsubscribe, a STOP, a bounce or an operator), not when a reply withdrew it;
-`replied` is set by the contact's reply. A batch is folded per enrollment and written with a few executemany calls.
+`replied` is set by the contact's reply. A batch is folded per enrollment and written with a few
+set statements (storage/row_sets.py).
 """
 
 from __future__ import annotations
@@ -14,11 +15,29 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from psycopg.sql import SQL
+
 from domain.enrollment import REPLIED, Enrollment
 from storage.database import Database
 from storage.paging import after, cursor_params, page
+from storage.row_sets import insert_rows, update_rows
 
 ACTIVE, FINISHED = "active", "finished"
+LEAD_COLUMNS = [
+    ("enrollment_id", "uuid"),
+    ("campaign_id", "uuid"),
+    ("contact_id", "uuid"),
+    ("state", "text"),
+    ("created_at", "timestamptz"),
+]
+KEY = [("enrollment_id", "uuid")]
+COLUMN_TYPES = {
+    "state": "text",
+    "current_group": "integer",
+    "next_due_at": "timestamptz",
+    "replied": "boolean",
+    "unsubscribed": "boolean",
+}
 
 
 class CampaignLeads:
@@ -61,24 +80,22 @@ class CampaignLeads:
                     patches[lead]["next_due_at"] = known and max(known, event.due_at)
                 else:
                     later[lead] = max(later.get(lead, event.due_at), event.due_at)
-        if rows:
-            cur.executemany(
-                """INSERT INTO campaign_leads (enrollment_id, campaign_id, contact_id, state, created_at)
-                   VALUES (%s, %s, %s, %s, %s) ON CONFLICT (enrollment_id) DO NOTHING""",
-                rows,
-            )
+        insert_rows(cur, "campaign_leads", LEAD_COLUMNS, rows, "ON CONFLICT (enrollment_id) DO NOTHING")
         by_columns: dict[tuple[str, ...], list[tuple[Any, ...]]] = defaultdict(list)
         for lead, patch in patches.items():
             if patch:
                 by_columns[tuple(patch)].append((*patch.values(), lead))
         for columns, params in by_columns.items():
-            sets = ", ".join(f"{column} = %s" for column in columns)
-            cur.executemany(f"UPDATE campaign_leads SET {sets} WHERE enrollment_id = %s", params)
+            update_rows(cur, "campaign_leads", [(c, COLUMN_TYPES[c]) for c in columns], KEY, params)
         if later:
-            cur.executemany(
-                """UPDATE campaign_leads SET next_due_at = GREATEST(next_due_at, %s)
-                   WHERE enrollment_id = %s AND state = 'active'""",
+            update_rows(
+                cur,
+                "campaign_leads",
+                [("next_due_at", "timestamptz")],
+                KEY,
                 [(due, lead) for lead, due in later.items()],
+                condition=SQL("AND t.state = 'active'"),
+                assign=SQL("next_due_at = GREATEST(t.next_due_at, u.next_due_at)"),
             )
 
 

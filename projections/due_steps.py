@@ -16,6 +16,7 @@ from uuid import UUID
 
 from domain.enrollment import Enrollment
 from storage.database import Database
+from storage.row_sets import insert_rows, update_rows
 
 # Events that end a step's flight: an outcome, or back to waiting.
 LANDED = (
@@ -62,12 +63,13 @@ class DueSteps:
         if gone:
             cur.execute("DELETE FROM due_steps WHERE enrollment_id = ANY(%s)", (gone,))
         rows = [(enrollment, *row) for enrollment, row in due.items() if row is not None]
-        if rows:
-            cur.executemany(
-                """INSERT INTO due_steps (enrollment_id, campaign_id, due_at) VALUES (%s, %s, %s)
-                   ON CONFLICT (enrollment_id) DO UPDATE SET due_at = EXCLUDED.due_at""",
-                rows,
-            )
+        insert_rows(
+            cur,
+            "due_steps",
+            [("enrollment_id", "uuid"), ("campaign_id", "uuid"), ("due_at", "timestamptz")],
+            rows,
+            "ON CONFLICT (enrollment_id) DO UPDATE SET due_at = EXCLUDED.due_at",
+        )
 
     @staticmethod
     def _apply_flights(cur: Any, events: list[tuple[int, Any]]) -> None:
@@ -91,19 +93,26 @@ class DueSteps:
                 ([e for e, _ in landed], [s for _, s in landed]),
             )
         flying = [(*key, *flight) for key, flight in flights.items() if flight and flight[0] is not None]
-        if flying:
-            cur.executemany(
-                """INSERT INTO steps_in_flight (enrollment_id, step_id, campaign_id, since)
-                   VALUES (%s, %s, %s, %s)
-                   ON CONFLICT (enrollment_id, step_id) DO UPDATE SET since = EXCLUDED.since""",
-                flying,
-            )
+        insert_rows(
+            cur,
+            "steps_in_flight",
+            [
+                ("enrollment_id", "uuid"),
+                ("step_id", "text"),
+                ("campaign_id", "uuid"),
+                ("since", "timestamptz"),
+            ],
+            flying,
+            "ON CONFLICT (enrollment_id, step_id) DO UPDATE SET since = EXCLUDED.since",
+        )
         attempted = [(flight[1], *key) for key, flight in flights.items() if flight and flight[0] is None]
-        if attempted:
-            cur.executemany(
-                "UPDATE steps_in_flight SET since = %s WHERE enrollment_id = %s AND step_id = %s",
-                attempted,
-            )
+        update_rows(
+            cur,
+            "steps_in_flight",
+            [("since", "timestamptz")],
+            [("enrollment_id", "uuid"), ("step_id", "text")],
+            attempted,
+        )
 
 
 def due_enrollments(db: Database, now: datetime, limit: int, skip: Collection[UUID | str] = ()) -> list[UUID]:

@@ -5,19 +5,21 @@ steps are due; dispatch, attempt (with the sender), send (with the provider's id
 deferral, cancellation and withdrawal move the row's status, with the reason as its error; then
 the provider's delivery report (delivered, undelivered, a voicemail answered by a person) and a
 reply (`replied_at`, on the step it answered), and the step's first open (`opened_at`). A
-batch is folded in memory into the last word per row, then written with a few executemany
-statements, so thousands of sends cost a handful of round trips.
+batch is folded in memory into the last word per row, then written with a few set statements
+(storage/row_sets.py), so thousands of sends cost a handful of statements.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from domain.enrollment import Enrollment, StepStatus
 from storage.database import Database
 from storage.paging import after, cursor_params, page
+from storage.row_sets import insert_rows, update_rows
 
 Patch = dict[str, Any]  # column -> new value, for one (enrollment, step) row
 
@@ -55,9 +57,9 @@ def _patch(event: Any) -> Patch:
     return {"status": statuses[type(event)].value, "error": event.reason}
 
 
-def _pending(enrolled: Any, step: dict[str, Any]) -> tuple[Any, ...]:
-    """The row of a step a contact was just enrolled in."""
-    return (
+def _pending(enrolled: Any, step: dict[str, Any]) -> list[Any]:
+    """The row of a step a contact was just enrolled in (`PENDING_COLUMNS`), not yet scheduled."""
+    return [
         enrolled.originator_id,
         step["id"],
         enrolled.campaign_id,
@@ -67,7 +69,33 @@ def _pending(enrolled: Any, step: dict[str, Any]) -> tuple[Any, ...]:
         step["order"],
         StepStatus.PENDING.value,
         enrolled.enrolled_at,
-    )
+        None,
+    ]
+
+
+PENDING_COLUMNS = [
+    ("enrollment_id", "uuid"),
+    ("step_id", "text"),
+    ("campaign_id", "uuid"),
+    ("contact_id", "uuid"),
+    ("type", "text"),
+    ("step_group", "integer"),
+    ("step_order", "integer"),
+    ("status", "text"),
+    ("created_at", "timestamptz"),
+    ("scheduled_for", "timestamptz"),
+]
+ROW_KEY = [("enrollment_id", "uuid"), ("step_id", "text")]
+COLUMN_TYPES = {  # the columns a step event changes
+    "status": "text",
+    "sender_account_id": "text",
+    "provider_message_id": "text",
+    "sent_at": "timestamptz",
+    "error": "text",
+    "replied_at": "timestamptz",
+    "opened_at": "timestamptz",
+    "scheduled_for": "timestamptz",
+}
 
 
 class StepExecutions:
@@ -94,41 +122,40 @@ class StepExecutions:
         cur.execute("DELETE FROM step_executions")
 
     def apply(self, cur: Any, events: list[tuple[int, Any]]) -> None:
-        rows: list[tuple[Any, ...]] = []
-        # A group is scheduled before any of its steps moves, so these go between rows and patches.
-        scheduled: list[tuple[Any, ...]] = []
+        rows: dict[tuple[UUID, str], list[Any]] = {}
+        # A group is scheduled before any of its steps moves, so these go between rows and patches;
+        # a row enrolled in this same batch gets its time before it is inserted.
+        scheduled: dict[tuple[UUID, int], datetime] = {}
         patches: dict[tuple[UUID, str], Patch] = defaultdict(dict)
         for _, event in events:
             if isinstance(event, Enrollment.ContactEnrolled):
-                rows += [_pending(event, step) for step in event.plan if step["type"] != "WAIT"]
+                for step in event.plan:
+                    if step["type"] != "WAIT":
+                        rows.setdefault((event.originator_id, step["id"]), _pending(event, step))
             elif isinstance(event, Enrollment.GroupScheduled):
-                scheduled.append((event.due_at, event.originator_id, event.group))
+                scheduled[(event.originator_id, event.group)] = event.due_at
             elif isinstance(event, Enrollment.ContactReplied):
                 if event.step_id is not None:  # a reply before anything was sent answers no step
                     patches[(event.originator_id, event.step_id)].update(_patch(event))
             else:
                 patches[(event.originator_id, event.step_id)].update(_patch(event))
-        if rows:
-            cur.executemany(
-                """INSERT INTO step_executions (enrollment_id, step_id, campaign_id, contact_id, type,
-                   step_group, step_order, status, created_at) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s)
-                   ON CONFLICT (enrollment_id, step_id) DO NOTHING""",
-                rows,
-            )
-        if scheduled:
-            cur.executemany(
-                """UPDATE step_executions SET scheduled_for = %s
-                   WHERE enrollment_id = %s AND step_group = %s""",
-                scheduled,
-            )
+        for row in rows.values():
+            if (due := scheduled.get((row[0], row[5]))) is not None:
+                row[-1] = due
+        insert_rows(cur, "step_executions", PENDING_COLUMNS, list(rows.values()), "ON CONFLICT DO NOTHING")
+        enrolled_here = {key[0] for key in rows}
+        update_rows(
+            cur,
+            "step_executions",
+            [("scheduled_for", "timestamptz")],
+            [("enrollment_id", "uuid"), ("step_group", "integer")],
+            [(due, *key) for key, due in scheduled.items() if key[0] not in enrolled_here],
+        )
         by_columns: dict[tuple[str, ...], list[tuple[Any, ...]]] = defaultdict(list)
         for (enrollment_id, step_id), patch in patches.items():
             by_columns[tuple(patch)].append((*patch.values(), enrollment_id, step_id))
         for columns, params in by_columns.items():
-            sets = ", ".join(f"{column} = %s" for column in columns)
-            cur.executemany(
-                f"UPDATE step_executions SET {sets} WHERE enrollment_id = %s AND step_id = %s", params
-            )
+            update_rows(cur, "step_executions", [(c, COLUMN_TYPES[c]) for c in columns], ROW_KEY, params)
 
 
 def executions(
