@@ -1,6 +1,8 @@
 """The Enrollment aggregate: one contact's progress through one campaign's steps.
 
-Its events are the StepExecutions: a group becomes due, its steps are dispatched, attempted,
+Its events are the StepExecutions: the enrolment schedules the first group (an enrolment before
+version 3 of ContactEnrolled left that to a GroupScheduled of its own), a group becomes due, its
+steps are dispatched, attempted,
 sent or failed (or cancelled by a pause, deferred when no sender has quota or the provider asks
 to retry, or withdrawn for good when the address is suppressed), then the next group is
 scheduled. A step is sent at most once: once it has an outcome it is never dispatched again, and
@@ -73,13 +75,22 @@ class Enrollment(Aggregate):
         enrolled_at: datetime
         window: dict[str, Any] | None = None
         timezone: str = "UTC"
-        class_version = 2
+        group: int | None = None  # the first group, scheduled with the enrolment
+        due_at: datetime | None = None  # when that group is due
+        class_version = 3
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             """Added `window` and `timezone`: a v1 enrollment had no sending window and ran in UTC."""
             state.setdefault("window", None)
             state.setdefault("timezone", "UTC")
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            """Added `group` and `due_at`, the first group's schedule: before v3 a GroupScheduled
+            event followed the enrolment with it (None: that event says it)."""
+            state.setdefault("group", None)
+            state.setdefault("due_at", None)
 
     @event(ContactEnrolled)
     def __init__(
@@ -92,6 +103,8 @@ class Enrollment(Aggregate):
         enrolled_at: datetime,
         window: dict[str, Any] | None,
         timezone: str,
+        group: int | None = None,
+        due_at: datetime | None = None,
     ) -> None:
         self.campaign_id = campaign_id
         self.brand_id = brand_id
@@ -105,8 +118,8 @@ class Enrollment(Aggregate):
         self.sender_of: dict[str, str] = {}
         self.attempts: dict[str, int] = {}
         self.in_flight_since: dict[str, datetime] = {}  # dispatched or attempted steps, from when
-        self.current_group: int | None = None
-        self.due_at: datetime | None = None
+        self.current_group: int | None = group
+        self.due_at: datetime | None = due_at
         self.finished_at: datetime | None = None
         self.replied_at: datetime | None = None
         self.opened_at: dict[str, datetime] = {}  # the first open of each step
@@ -134,9 +147,12 @@ class Enrollment(Aggregate):
             for step in steps
             if step.type is StepType.WAIT or (step.channel and addresses.get(step.channel))
         ]
-        if not any(step.type is not StepType.WAIT for step in plan):
+        groups = [step.group for step in plan if step.type is not StepType.WAIT]
+        if not groups:
             return None
-        enrollment = cls(
+        first = min(groups)  # nothing has an outcome yet: the first group with a send is next
+        due = group_due_at(plan, first, None, enrolled_at)
+        return cls(
             campaign_id=campaign_id,
             brand_id=brand_id,
             contact_id=contact_id,
@@ -145,9 +161,9 @@ class Enrollment(Aggregate):
             enrolled_at=enrolled_at,
             window=window,
             timezone=timezone,
+            group=first,
+            due_at=SendingWindow.from_dict(window).next_open(due, timezone),
         )
-        enrollment._schedule_next(None, enrolled_at)
-        return enrollment
 
     @property
     def finished(self) -> bool:

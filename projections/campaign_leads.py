@@ -29,6 +29,8 @@ LEAD_COLUMNS = [
     ("contact_id", "uuid"),
     ("state", "text"),
     ("created_at", "timestamptz"),
+    ("current_group", "integer"),
+    ("next_due_at", "timestamptz"),
 ]
 KEY = [("enrollment_id", "uuid")]
 COLUMN_TYPES = {
@@ -62,7 +64,17 @@ class CampaignLeads:
         for _, event in events:
             lead = event.originator_id
             if isinstance(event, Enrollment.ContactEnrolled):
-                rows.append((lead, event.campaign_id, event.contact_id, ACTIVE, event.enrolled_at))
+                rows.append(
+                    (
+                        lead,
+                        event.campaign_id,
+                        event.contact_id,
+                        ACTIVE,
+                        event.enrolled_at,
+                        event.group,
+                        event.due_at,
+                    )
+                )
             elif isinstance(event, Enrollment.GroupScheduled):
                 patches[lead].update(current_group=event.group, next_due_at=event.due_at)
                 later.pop(lead, None)

@@ -1,8 +1,8 @@
 """Read model for the follow-up processor and the sweeper: steps waiting, and steps in flight.
 
 A `due_steps` row exists while an enrollment has something to dispatch: its next group was
-scheduled, a step was deferred, or a dispatch was cancelled by a pause. Dispatching or finishing
-removes it. A `steps_in_flight` row exists while a step is dispatched or attempted, with the time
+scheduled (the first with the enrolment), a step was deferred, or a dispatch was cancelled by a
+pause. Dispatching or finishing removes it. A `steps_in_flight` row exists while a step is dispatched or attempted, with the time
 of its last dispatch or attempt; any outcome removes it. The sweeper looks there for steps whose
 message was lost.
 """
@@ -32,6 +32,7 @@ class DueSteps:
     name = "due_steps"
     tables = ("due_steps", "steps_in_flight")
     events = (
+        Enrollment.ContactEnrolled,
         Enrollment.GroupScheduled,
         Enrollment.StepDeferred,
         Enrollment.StepCancelled,
@@ -52,6 +53,9 @@ class DueSteps:
         for _, event in events:
             if isinstance(event, Enrollment.GroupScheduled | Enrollment.StepDeferred):
                 due[event.originator_id] = (event.campaign_id, event.due_at)
+            elif isinstance(event, Enrollment.ContactEnrolled):
+                if event.due_at is not None:  # scheduled with the enrolment (before v3: by a GroupScheduled)
+                    due[event.originator_id] = (event.campaign_id, event.due_at)
             elif isinstance(event, Enrollment.StepCancelled):
                 due[event.originator_id] = (event.campaign_id, event.cancelled_at)
             elif isinstance(event, Enrollment.EnrollmentFinished):

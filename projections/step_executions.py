@@ -1,7 +1,7 @@
 """Read model: the StepExecutions, one row per contact and planned step of a campaign.
 
-Enrolling a contact adds a row per step it can receive (pending); scheduling a group sets when its
-steps are due; dispatch, attempt (with the sender), send (with the provider's id), failure,
+Enrolling a contact adds a row per step it can receive (pending); scheduling a group (the first
+with the enrolment) sets when its steps are due; dispatch, attempt (with the sender), send (with the provider's id), failure,
 deferral, cancellation and withdrawal move the row's status, with the reason as its error; then
 the provider's delivery report (delivered, undelivered, a voicemail answered by a person) and a
 reply (`replied_at`, on the step it answered), and the step's first open (`opened_at`). A
@@ -132,6 +132,8 @@ class StepExecutions:
                 for step in event.plan:
                     if step["type"] != "WAIT":
                         rows.setdefault((event.originator_id, step["id"]), _pending(event, step))
+                if event.group is not None:  # scheduled with the enrolment (before v3: by a GroupScheduled)
+                    scheduled[(event.originator_id, event.group)] = event.due_at
             elif isinstance(event, Enrollment.GroupScheduled):
                 scheduled[(event.originator_id, event.group)] = event.due_at
             elif isinstance(event, Enrollment.ContactReplied):

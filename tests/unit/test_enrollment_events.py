@@ -56,7 +56,7 @@ def dispatched(steps: list[Step] = PLAN, **options) -> Enrollment:
 def test_enrolling_records_the_contact_the_plan_and_where_it_is_sent() -> None:
     window = {"days": ["mon", "tue"], "start": "08:00", "end": "18:00"}
     enrollment = enroll(window=window, timezone="Europe/Paris")
-    created, scheduled = enrollment.collect_events()
+    [created] = enrollment.collect_events()  # the first group's schedule is part of the enrolment
     assert isinstance(created, Enrollment.ContactEnrolled)
     assert created.originator_id == enrollment.id
     assert fields(created, "campaign_id", "brand_id", "contact_id", "addresses", "enrolled_at") == {
@@ -70,19 +70,29 @@ def test_enrolling_records_the_contact_the_plan_and_where_it_is_sent() -> None:
     assert [s["id"] for s in created.plan] == ["e0", "s0", "w1", "v1"]
     assert (enrollment.brand_id, enrollment.enrolled_at, enrollment.timezone) == (BRAND, T0, "Europe/Paris")
     assert enrollment.window == SendingWindow.from_dict(window)
-    assert isinstance(scheduled, Enrollment.GroupScheduled)
-    assert fields(scheduled, "campaign_id", "group", "due_at") == {
-        "campaign_id": CAMPAIGN,
+    assert fields(created, "group", "due_at") == {
         "group": 0,
         "due_at": T0,  # Monday 10:00 in Paris is inside the window
     }
+    assert (enrollment.current_group, enrollment.due_at) == (0, T0)
+
+
+def test_an_enrolment_whose_first_sends_come_on_a_later_day_is_scheduled_for_that_day() -> None:
+    steps = [
+        Step("w0", StepType.WAIT, 0, order=0, wait_days=1),
+        Step("e2", StepType.EMAIL, 2, order=0, subject="Hi", body="Hello"),
+    ]
+    enrollment = Enrollment.enroll(CAMPAIGN, BRAND, CONTACT, ADDRESSES, steps, T0)
+    assert enrollment is not None
+    [created] = enrollment.collect_events()
+    assert (created.group, created.due_at) == (2, T0 + timedelta(days=3))  # day 2, and a day's wait
 
 
 def test_without_a_time_zone_the_window_is_read_in_utc() -> None:
     enrollment = enroll(window={"start": "10:30", "end": "12:00"})
-    [created, scheduled] = enrollment.collect_events()
+    [created] = enrollment.collect_events()
     assert created.timezone == enrollment.timezone == "UTC"
-    assert scheduled.due_at == T0.replace(hour=10, minute=30)
+    assert created.due_at == T0.replace(hour=10, minute=30)
 
 
 def test_the_first_due_time_moves_into_the_window_in_the_contacts_zone() -> None:
