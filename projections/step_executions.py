@@ -132,7 +132,7 @@ class StepExecutions:
                 for step in event.plan:
                     if step["type"] != "WAIT":
                         rows.setdefault((event.originator_id, step["id"]), _pending(event, step))
-                if event.group is not None:  # scheduled with the enrolment (before v3: by a GroupScheduled)
+                if event.group is not None and event.due_at is not None:  # before v3: a GroupScheduled
                     scheduled[(event.originator_id, event.group)] = event.due_at
             elif isinstance(event, Enrollment.GroupScheduled):
                 scheduled[(event.originator_id, event.group)] = event.due_at
