@@ -14,7 +14,7 @@ import zoneinfo
 
 import phonenumbers
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from commands.audience.contact_normalisation import (
@@ -25,7 +25,9 @@ from commands.audience.contact_normalisation import (
 )
 from commands.audience.contact_rows import MalformedCsv, csv_rows, parse_contact
 
-E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+# E.164 sets no least length: a country code and a subscriber number, 15 digits at most. Some valid
+# numbers are short (phonenumbers accepts +49 1640, a German number of six digits in all).
+E164 = re.compile(r"^\+[1-9]\d{1,14}$")
 REGIONS = sorted(phonenumbers.SUPPORTED_REGIONS)
 KINDS = [phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.MOBILE]
 SEPARATORS = st.sampled_from([" ", "-", ".", " - ", "  ", ""])
@@ -92,6 +94,7 @@ def test_an_e164_number_is_its_own_normal_form(found):
 
 @PHONE_SETTINGS
 @given(st.text(alphabet="0123456789+-(). x", max_size=24), st.sampled_from(["US", "GB", "DE", "IN"]))
+@example("+491640", "US")  # a short number hypothesis once found: valid, and E.164
 def test_phone_normalisation_is_idempotent_or_refuses_with_a_reason(raw, region):
     try:
         once = normalise_phone(raw, region)
