@@ -197,22 +197,27 @@ class Enrollment(Aggregate):
         self.current_group = None
         self.due_at = None
 
-    def _schedule_next(self, previous_group: int | None, finished_at: datetime) -> None:
-        after = previous_group if previous_group is not None else -1
-        # A later group whose every send was withdrawn already has nothing left to wait for.
-        later = sorted(
-            {
-                s.group
-                for s in self.plan
-                if s.type is not StepType.WAIT and s.group > after and self.status_of(s.id) not in FINAL
-            }
-        )
-        if not later:
+    def _schedule_next(self, previous_group: int, finished_at: datetime) -> None:
+        following = self._next_group(previous_group, finished_at)
+        if following is None:
             self._finished(self.campaign_id, finished_at)
-            return
-        group = later[0]
+        else:
+            self._group_scheduled(self.campaign_id, *following)
+
+    def _next_group(self, previous_group: int, finished_at: datetime) -> tuple[int, datetime] | None:
+        """The group after `previous_group`, finished at `finished_at`, and when it is due in the
+        contact's window; None when no later group has a send left (the enrollment is done)."""
+        # A later group whose every send was withdrawn already has nothing left to wait for.
+        later = [
+            s.group
+            for s in self.plan
+            if s.type is not StepType.WAIT and s.group > previous_group and self.status_of(s.id) not in FINAL
+        ]
+        if not later:
+            return None
+        group = min(later)
         due = group_due_at(self.plan, group, previous_group, finished_at)
-        self._group_scheduled(self.campaign_id, group, self.window.next_open(due, self.timezone))
+        return group, self.window.next_open(due, self.timezone)
 
     class StepDispatched(Aggregate.Event):
         campaign_id: UUID
@@ -300,12 +305,25 @@ class Enrollment(Aggregate):
         credits: int
         sent_at: datetime
         personalisation: str = "template"
-        class_version = 2
+        # What this send leads to when it was its group's last step to go: the next group and when
+        # it is due, or the end of the enrollment (else neither).
+        next_group: int | None = None
+        next_due_at: datetime | None = None
+        finished: bool = False
+        class_version = 3
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             """Added `personalisation`: every v1 text came from the template."""
             state.setdefault("personalisation", "template")
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            """Added `next_group`, `next_due_at` and `finished`: before v3 a GroupScheduled or an
+            EnrollmentFinished event followed the send with them (None, False: that event says it)."""
+            state.setdefault("next_group", None)
+            state.setdefault("next_due_at", None)
+            state.setdefault("finished", False)
 
     def record_sent(
         self,
@@ -321,6 +339,12 @@ class Enrollment(Aggregate):
             raise DomainError(f"step {step_id} is {self.status_of(step_id)}, not attempted")
         step = self._step(step_id)
         sender = self.sender_of[step_id]
+        next_group: tuple[int, datetime] | None = None
+        closes_group = step.group == self.current_group and all(
+            s.id == step_id or self.status_of(s.id) in FINAL for s in self.sends_in(step.group)
+        )
+        if closes_group:
+            next_group = self._next_group(step.group, sent_at)
         self._sent(
             self.campaign_id,
             step_id,
@@ -330,8 +354,10 @@ class Enrollment(Aggregate):
             credits,
             sent_at,
             personalisation,
+            next_group[0] if next_group else None,
+            next_group[1] if next_group else None,
+            closes_group and next_group is None,
         )
-        self._after_outcome(step.group, sent_at)
 
     @event(StepSent)
     def _sent(
@@ -344,9 +370,16 @@ class Enrollment(Aggregate):
         credits: int,
         sent_at: datetime,
         personalisation: str,
+        next_group: int | None = None,
+        next_due_at: datetime | None = None,
+        finished: bool = False,
     ) -> None:
         self.step_status[step_id] = StepStatus.SENT
         self.in_flight_since.pop(step_id, None)
+        if finished:
+            self.finished_at, self.current_group, self.due_at = sent_at, None, None
+        elif next_group is not None:
+            self.current_group, self.due_at = next_group, next_due_at
 
     class StepFailed(Aggregate.Event):
         campaign_id: UUID

@@ -52,6 +52,7 @@ class CampaignLeads:
         Enrollment.StepWithdrawn,
         Enrollment.EnrollmentFinished,
         Enrollment.ContactReplied,
+        Enrollment.StepSent,
     )
 
     def reset(self, cur: Any) -> None:
@@ -78,9 +79,17 @@ class CampaignLeads:
             elif isinstance(event, Enrollment.GroupScheduled):
                 patches[lead].update(current_group=event.group, next_due_at=event.due_at)
                 later.pop(lead, None)
-            elif isinstance(event, Enrollment.EnrollmentFinished):
+            elif isinstance(event, Enrollment.EnrollmentFinished) or (
+                isinstance(event, Enrollment.StepSent) and event.finished
+            ):
                 patches[lead].update(state=FINISHED, current_group=None, next_due_at=None)
                 later.pop(lead, None)
+            elif isinstance(event, Enrollment.StepSent):
+                if (
+                    event.next_group is not None
+                ):  # the send scheduled the next group (before v3: its own event)
+                    patches[lead].update(current_group=event.next_group, next_due_at=event.next_due_at)
+                    later.pop(lead, None)
             elif isinstance(event, Enrollment.ContactReplied):
                 patches[lead]["replied"] = True
             elif isinstance(event, Enrollment.StepWithdrawn):

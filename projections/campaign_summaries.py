@@ -128,6 +128,7 @@ def count_execution(event: Any, counts: Counter[str]) -> None:
     """The metric one step event moves (also used to rebuild a campaign as of a past moment)."""
     if isinstance(event, Enrollment.StepSent):
         counts[f"sent_{event.channel}"] += 1
+        counts["finished"] += event.finished  # the enrollment's last send (before v3: its own event)
     elif isinstance(event, Enrollment.StepFailed):
         counts["failed"] += 1
     elif isinstance(event, Enrollment.StepDelivered):
@@ -142,9 +143,8 @@ def count_execution(event: Any, counts: Counter[str]) -> None:
         counts["clicked"] += 1
     else:
         if isinstance(event, Enrollment.StepWithdrawn) and is_unsubscribe(event.reason):
-            counts["unsubscribed"] += (
-                1  # each step the contact's opt-out took back  # paused (sent later), or withdrawn for good (a suppressed address, a reply): not sent now
-            )
+            counts["unsubscribed"] += 1  # each step the contact's opt-out took back
+        # paused (sent later), or withdrawn for good (a suppressed address, a reply): not sent now
         counts["cancelled"] += 1
 
 

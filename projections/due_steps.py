@@ -60,6 +60,11 @@ class DueSteps:
                 due[event.originator_id] = (event.campaign_id, event.cancelled_at)
             elif isinstance(event, Enrollment.EnrollmentFinished):
                 due[event.originator_id] = None
+            elif isinstance(event, Enrollment.StepSent):  # the last send of its group (before v3: own events)
+                if event.finished:
+                    due[event.originator_id] = None
+                elif event.next_group is not None and event.next_due_at is not None:
+                    due[event.originator_id] = (event.campaign_id, event.next_due_at)
             elif isinstance(event, Enrollment.StepDispatched) and not event.redispatched:
                 due[event.originator_id] = None  # a re-dispatch changes nothing that is waiting
         self._apply_flights(cur, events)

@@ -136,6 +136,10 @@ class StepExecutions:
                     scheduled[(event.originator_id, event.group)] = event.due_at
             elif isinstance(event, Enrollment.GroupScheduled):
                 scheduled[(event.originator_id, event.group)] = event.due_at
+            elif isinstance(event, Enrollment.StepSent):
+                patches[(event.originator_id, event.step_id)].update(_patch(event))
+                if event.next_group is not None and event.next_due_at is not None:  # before v3: its own event
+                    scheduled[(event.originator_id, event.next_group)] = event.next_due_at
             elif isinstance(event, Enrollment.ContactReplied):
                 if event.step_id is not None:  # a reply before anything was sent answers no step
                     patches[(event.originator_id, event.step_id)].update(_patch(event))

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import psycopg
+import pytest
 
 from commands.application import CampaignApplication
 from domain.enrollment import Enrollment, StepStatus
@@ -47,17 +48,29 @@ def test_a_step_sent_stored_in_its_v1_shape_reads_back_through_the_upcaster(data
     for index, row in enumerate(stored):
         if row.topic.endswith("StepSent"):  # written as a release before v2 wrote it
             state = app.mapper.transcoder.decode(row.state)
-            assert state.pop("class_version") == 2
+            assert state.pop("class_version") == 3
+            assert (state.pop("next_group"), state.pop("next_due_at"), state.pop("finished")) == (
+                None,
+                None,
+                True,
+            )
             del state["personalisation"]
             stored[index] = dataclasses.replace(row, state=app.mapper.transcoder.encode(state))
     app.recorder.insert_events(stored)
 
     raw = _stored_states(database_url)["StepSent"]
     assert "personalisation" not in raw and "class_version" not in raw  # the v1 shape, as stored
+    assert "finished" not in raw
 
     events, _ = read_log(app, 0, 100)
     sent = next(event for _, event in events if isinstance(event, Enrollment.StepSent))
     assert vars(sent)["personalisation"] == "template"  # in the instance, not only the class default
+    # v2 -> v3: what followed the send was an event of its own then, so the send says nothing of it
+    assert (vars(sent)["next_group"], vars(sent)["next_due_at"], vars(sent)["finished"]) == (
+        None,
+        None,
+        False,
+    )
     position = next(p for p, event in events if event is sent)
     assert event_to_json(position, sent)["data"]["personalisation"] == "template"
     assert app.enrollment(enrollment.id).status_of("e0") is StepStatus.SENT
@@ -68,60 +81,123 @@ def test_a_new_event_is_stored_with_its_class_version(database_url):
     app = CampaignApplication(env=event_store_env(database_url))
     app.save_all([_sent_enrollment()])
     states = _stored_states(database_url)
-    assert states["StepSent"]["class_version"] == 2
+    assert states["StepSent"]["class_version"] == 3
     assert states["StepSent"]["personalisation"] == "template"
+    assert states["StepSent"]["finished"] is True  # its only step: the send ends the enrollment
     assert "class_version" not in states["StepAttempted"]  # version 1 is the library's default: not written
     app.close()
 
 
-def test_an_enrolment_stored_before_v3_reads_with_its_schedule_from_the_group_scheduled_after_it(
-    database_url,
-):
-    """Before v3 the first group's schedule was an event of its own: the aggregate and every read
-    model get it from there, as they get it from the enrolment itself now."""
-    with running_service(database_url, roles=()) as service:
-        app = service.app
-        enrollment = Enrollment.enroll(uuid4(), uuid4(), uuid4(), {"email": "ann@example.com"}, [EMAIL], T0)
-        assert enrollment is not None
-        [created] = enrollment.collect_events()
-        row = app.mapper.to_stored_event(created)
-        state = app.mapper.transcoder.decode(row.state)
-        assert state.pop("class_version") == 3 and (state.pop("group"), state.pop("due_at")) == (0, T0)
-        state["class_version"] = 2
-        scheduled = Enrollment.GroupScheduled(
-            originator_id=enrollment.id,
-            originator_version=2,
-            timestamp=T0,
-            campaign_id=enrollment.campaign_id,
-            group=0,
-            due_at=T0,
-        )
-        app.recorder.insert_events(
-            [
-                dataclasses.replace(row, state=app.mapper.transcoder.encode(state)),
-                app.mapper.to_stored_event(scheduled),
-            ]
+TWO_DAYS = [EMAIL, Step("s1", StepType.SMS, 1, order=0, body="Hi again")]
+ADDRESSES = {"email": "ann@example.com", "sms": "+14155550100"}
+
+
+def _sent_through(steps_done: int) -> Enrollment:
+    """Ann enrolled in two days of steps, with the first `steps_done` of them sent."""
+    enrollment = Enrollment.enroll(uuid4(), uuid4(), uuid4(), ADDRESSES, TWO_DAYS, T0)
+    assert enrollment is not None
+    for _ in range(steps_done):
+        [step] = enrollment.dispatch_due(enrollment.due_at or T0)
+        enrollment.attempt(step.id, "sender-1", enrollment.due_at or T0)
+        enrollment.record_sent(step.id, f"m-{step.id}", 1, (enrollment.due_at or T0) + timedelta(minutes=1))
+    return enrollment
+
+
+def _as_before_v3(app: CampaignApplication, events: list) -> list:
+    """The same history as a release before v3 stored it: the schedule of the first group after the
+    enrolment, and what a group's last send led to after the send, as events of their own."""
+    stored, version = [], 0
+
+    def add(event, state_changes=None, drop=()):
+        nonlocal version
+        version += 1
+        row = dataclasses.replace(app.mapper.to_stored_event(event), originator_version=version)
+        if drop:
+            state = app.mapper.transcoder.decode(row.state)
+            for key in drop:
+                del state[key]
+            state["class_version"] = 2
+            row = dataclasses.replace(row, state=app.mapper.transcoder.encode(state))
+        stored.append(row)
+
+    def own(cls, event, **values):
+        return cls(
+            originator_id=event.originator_id, originator_version=0, timestamp=event.timestamp, **values
         )
 
-        events, _ = read_log(app, 0, 100)
-        assert [(e.group, e.due_at) for _, e in events if isinstance(e, Enrollment.ContactEnrolled)] == [
-            (None, None)
-        ]
-        again = app.enrollment(enrollment.id)
-        assert (again.version, again.current_group, again.due_at) == (2, 0, T0)
+    for event in events:
+        if isinstance(event, Enrollment.ContactEnrolled):
+            add(event, drop=("group", "due_at"))
+            add(
+                own(
+                    Enrollment.GroupScheduled,
+                    event,
+                    campaign_id=event.campaign_id,
+                    group=event.group,
+                    due_at=event.due_at,
+                )
+            )
+        elif isinstance(event, Enrollment.StepSent):
+            add(event, drop=("next_group", "next_due_at", "finished"))
+            if event.next_group is not None:
+                scheduled = {
+                    "campaign_id": event.campaign_id,
+                    "group": event.next_group,
+                    "due_at": event.next_due_at,
+                }
+                add(own(Enrollment.GroupScheduled, event, **scheduled))
+            if event.finished:
+                add(
+                    own(
+                        Enrollment.EnrollmentFinished,
+                        event,
+                        campaign_id=event.campaign_id,
+                        finished_at=event.sent_at,
+                    )
+                )
+        else:
+            add(event)
+    return stored
+
+
+def _read_models(service, enrollment_id) -> dict:
+    db = service.db
+    steps = db.fetch_all(
+        """SELECT step_id, type, step_group, status, sender_account_id, provider_message_id, scheduled_for,
+                  sent_at FROM step_executions WHERE enrollment_id = %s ORDER BY step_id""",
+        (enrollment_id,),
+    )
+    lead = db.fetch_one(
+        "SELECT state, current_group, next_due_at FROM campaign_leads WHERE enrollment_id = %s",
+        (enrollment_id,),
+    )
+    due = db.fetch_one("SELECT due_at FROM due_steps WHERE enrollment_id = %s", (enrollment_id,))
+    return {"steps": steps, "lead": lead, "due": due}
+
+
+@pytest.mark.parametrize("steps_done", [0, 1, 2], ids=["enrolled", "first-day-sent", "all-sent"])
+def test_history_stored_before_v3_reads_as_the_same_enrollment_and_read_models(database_url, steps_done):
+    """Before v3 of ContactEnrolled and StepSent, the schedule and the end of an enrollment were
+    events of their own: the aggregate and every read model get from them what they get now from
+    the enrolment and the send."""
+    with running_service(database_url, roles=()) as service:
+        app = service.app
+        new, old = _sent_through(steps_done), _sent_through(steps_done)
+        app.save_all([new])
+        app.recorder.insert_events(_as_before_v3(app, old.collect_events()))
+
         runners = [ReadModelRunner(app, service.db, projection) for projection in PROJECTIONS]
         projector = Projector(app, service.db, runners, 100)
         while projector.run_once():
             pass
-        step = service.db.fetch_one(
-            "SELECT scheduled_for FROM step_executions WHERE enrollment_id = %s", (enrollment.id,)
+
+        again = app.enrollment(old.id)
+        assert (again.current_group, again.due_at, again.finished_at) == (
+            new.current_group,
+            new.due_at,
+            new.finished_at,
         )
-        lead = service.db.fetch_one(
-            "SELECT current_group, next_due_at FROM campaign_leads WHERE enrollment_id = %s", (enrollment.id,)
-        )
-        due = service.db.fetch_one("SELECT due_at FROM due_steps WHERE enrollment_id = %s", (enrollment.id,))
-        assert (
-            step == {"scheduled_for": T0}
-            and lead == {"current_group": 0, "next_due_at": T0}
-            and due == {"due_at": T0}
-        )
+        assert again.step_status == new.step_status
+        assert _read_models(service, old.id) == _read_models(service, new.id)
+        expected_state = "finished" if steps_done == 2 else "active"
+        assert _read_models(service, new.id)["lead"]["state"] == expected_state

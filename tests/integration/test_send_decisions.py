@@ -78,8 +78,10 @@ def test_due_times_follow_each_contacts_zone_and_the_campaigns_window_through_la
 
     # Group 1 is one day plus a four-day WAIT after group 0: a Saturday, so the next Monday 09:00.
     next_monday = monday + timedelta(days=7)
-    assert d.events(ann, Enrollment.GroupScheduled)[-1].due_at == local(next_monday, 9, "Asia/Tokyo")
-    assert d.events(bob, Enrollment.GroupScheduled)[-1].due_at == local(next_monday, 9, "America/New_York")
+    # The send that ends group 0 schedules group 1.
+    [ann_sent], [bob_sent] = d.events(ann, Enrollment.StepSent), d.events(bob, Enrollment.StepSent)
+    assert (ann_sent.next_group, ann_sent.next_due_at) == (1, local(next_monday, 9, "Asia/Tokyo"))
+    assert (bob_sent.next_group, bob_sent.next_due_at) == (1, local(next_monday, 9, "America/New_York"))
 
 
 def test_the_fifth_transient_failure_fails_the_step_releases_its_credit_and_gives_the_quota_back(

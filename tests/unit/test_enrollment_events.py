@@ -346,3 +346,53 @@ def test_the_first_open_and_the_first_click_of_a_sent_step_record_the_campaign_s
         "url": "https://example.com/a",
         "clicked_at": T0 + 2 * MINUTE,
     }
+
+
+def test_a_send_that_is_not_its_groups_last_leads_to_nothing_more() -> None:
+    enrollment = dispatched()
+    enrollment.attempt("e0", "sender-1", T0)
+    enrollment.record_sent("e0", "m-1", 1, T0 + MINUTE)
+    *_, sent = enrollment.collect_events()
+    assert fields(sent, "next_group", "next_due_at", "finished") == {
+        "next_group": None,
+        "next_due_at": None,
+        "finished": False,
+    }
+    assert (enrollment.current_group, enrollment.due_at, enrollment.finished) == (0, T0, False)
+
+
+def test_the_send_that_ends_a_group_schedules_the_next_in_the_same_event() -> None:
+    enrollment = dispatched()
+    enrollment.record_failed("e0", "bounced", 1, T0)
+    enrollment.attempt("s0", "sender-2", T0)
+    enrollment.collect_events()
+    enrollment.record_sent("s0", "m-2", 1, T0 + MINUTE)
+    [sent] = enrollment.collect_events()  # no GroupScheduled of its own
+    assert isinstance(sent, Enrollment.StepSent)
+    due = T0 + MINUTE + (1 + 2) * DAY  # a day to group 1 and its two-day WAIT
+    assert fields(sent, "next_group", "next_due_at", "finished") == {
+        "next_group": 1,
+        "next_due_at": due,
+        "finished": False,
+    }
+    assert (enrollment.current_group, enrollment.due_at) == (1, due)
+    assert [s.id for s in enrollment.dispatch_due(due)] == ["v1"]
+
+
+def test_the_send_that_ends_the_enrollment_says_so_in_the_same_event() -> None:
+    enrollment = dispatched([step("e0", EMAIL, 0)])
+    enrollment.attempt("e0", "sender-1", T0)
+    enrollment.collect_events()
+    enrollment.record_sent("e0", "m-1", 1, T0 + MINUTE)
+    [sent] = enrollment.collect_events()  # no EnrollmentFinished of its own
+    assert fields(sent, "next_group", "next_due_at", "finished") == {
+        "next_group": None,
+        "next_due_at": None,
+        "finished": True,
+    }
+    assert (enrollment.finished, enrollment.finished_at, enrollment.current_group) == (
+        True,
+        T0 + MINUTE,
+        None,
+    )
+    assert enrollment.dispatch_due(T0 + DAY) == []
