@@ -1,7 +1,8 @@
 """The relay: reads the event store's notification log and hands its messages to the transport.
 
 The event store is the outbox. Each StepDispatched becomes a message on `sends.<channel>` keyed by
-enrollment id; with Kafka every event also goes to `campaign.events` as documented JSON. The relay
+enrollment id; with Kafka every event also goes to `campaign.events` as documented JSON, by a relay
+of its own so that sends never wait for the feed. The relay
 records its position only after the transport has taken the whole batch (a failed produce raises,
 and the batch is read again): at least once, never lost. An event that cannot be turned into a
 message is retried a few times, then parked (storage/parked.py) so the log keeps moving for
@@ -55,8 +56,9 @@ class Relay:
         channels: Collection[str] | None = None,
         resume_from: str | None = None,
     ) -> None:
-        """`channels`: whose dispatches it relays (None: every channel's). `resume_from`: the relay
-        whose position a new one starts from (the single relay that came before it)."""
+        """`channels`: whose dispatches it relays (None: every channel's; none: it only feeds
+        `campaign.events`). `resume_from`: the relay whose position a new one starts from (the
+        single relay that came before it)."""
         self.app, self.db, self.transport = app, db, transport
         self.publish_events, self.name, self.batch_size = publish_events, name, batch_size
         self.channels = set(SEND_TOPICS) if channels is None else set(channels)
@@ -75,7 +77,9 @@ class Relay:
         start = self.position()
         if self.publish_events:  # every event goes to campaign.events
             events, through = read_log(self.app, start, self.batch_size)
-        else:  # only dispatches matter, and only to this relay's channels: read (and decode) only those
+        elif self.channels == set(SEND_TOPICS):  # every channel's dispatches: read (and decode) only those
+            events, through = read_log(self.app, start, self.batch_size, (Enrollment.StepDispatched,))
+        else:  # only this relay's channels' dispatches
             having = ("channel", sorted(self.channels))
             events, through = read_log(self.app, start, self.batch_size, (Enrollment.StepDispatched,), having)
         if through == start:

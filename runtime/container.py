@@ -215,11 +215,31 @@ class Container:
         return {**os.environ, **self.child_settings.environment()}
 
     def relays(self) -> list[Relay]:
-        """One relay for Kafka (the broker keeps what is unhandled, so it never waits for a worker);
-        in process one per channel, as each waits until its channel's worker handled its batch:
-        a slow provider then holds back only its own channel's dispatches."""
+        """For Kafka, one relay of every channel's dispatches (the broker keeps what is unhandled,
+        so it never waits for a worker) and one of every event to `campaign.events`, apart so that
+        sends never wait for the feed; in process one per channel, as each waits until its
+        channel's worker handled its batch: a slow provider then holds back only its own channel's
+        dispatches. Each starts where the single relay of earlier releases stood."""
         if isinstance(self.transport, KafkaTransport):
-            return [Relay(self.app, self.db, self.transport, publish_events=True)]
+            return [
+                Relay(
+                    self.app,
+                    self.db,
+                    self.transport,
+                    publish_events=False,
+                    name="relay:sends",
+                    resume_from="relay",
+                ),
+                Relay(
+                    self.app,
+                    self.db,
+                    self.transport,
+                    publish_events=True,
+                    name="relay:feed",
+                    channels=(),
+                    resume_from="relay",
+                ),
+            ]
         return [
             Relay(
                 self.app,
