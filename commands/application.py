@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Sequence, Sized
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.postgres import PostgresAggregateRecorder
@@ -126,9 +126,21 @@ class CampaignApplication(Application[UUID]):
             cur.execute(SQL(statement).format(events=table), [list(aggregate_ids)])
             return cur.fetchall()
 
-    def save_all(self, aggregates: Sequence[Any]) -> int | None:
-        """Save in one atomic write; return the last notification id written."""
-        recordings = self.save(*aggregates)
+    def save_all(self, aggregates: Sequence[Aggregate]) -> int | None:
+        """Save in one atomic write; return the last notification id written.
+
+        What the library's `save` does, step for step, without asking of every aggregate whether it
+        is a domain event or collects events: those are runtime checks against typing Protocols,
+        which cost more than the rest of a send's bookkeeping on the send path. Only aggregates
+        come here.
+        """
+        processing: ProcessingEvent[UUID] = ProcessingEvent()
+        for aggregate in aggregates:
+            processing.events.extend(aggregate.collect_events())
+            processing.aggregates[aggregate.id] = aggregate
+        recordings = self._record(processing)
+        self._take_snapshots(processing)
+        self._notify(recordings)
         return recordings[-1].notification.id if recordings else None
 
 

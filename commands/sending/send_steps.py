@@ -90,12 +90,15 @@ def send_dispatches(
         _check_consent(db, attempts)
         contacts = contacts_by_id(db, [a.enrollment.contact_id for a in attempts])
         with _delivery_threads(calls, len(attempts)) as pool:
-            prepared = list(
-                pool.map(
-                    lambda a: _prepare(a, campaigns, contacts, providers, db, personaliser, tracking),
-                    attempts,
-                )
-            )
+
+            def prepare(attempt: Attempt) -> Prepared:
+                return _prepare(attempt, campaigns, contacts, providers, db, personaliser, tracking)
+
+            # Preparing may wait on the network (a provider asked about an earlier attempt, a
+            # model writing the text): those go to the threads, the rest is done here at once.
+            waits = [_may_wait(a, campaigns, providers) for a in attempts]
+            ahead = iter(pool.map(prepare, [a for a, wait in zip(attempts, waits, strict=True) if wait]))
+            prepared = [next(ahead) if wait else prepare(a) for a, wait in zip(attempts, waits, strict=True)]
             outcomes = _call_providers(prepared, pool)
         give_back_unused_quota(db, attempts, outcomes)
         record_outcomes(app, attempts, outcomes, campaigns, now, report)
@@ -257,6 +260,20 @@ def _allowed_at(
     if brand_id not in hours:
         hours.update(quiet_hours_of(db, [brand_id]))
     return hours[brand_id].next_allowed(moment, enrollment.timezone)
+
+
+def _may_wait(
+    attempt: Attempt, campaigns: Mapping[UUID, Campaign], providers: Mapping[str, Provider]
+) -> bool:
+    """Whether preparing this send may wait on the network: it asks the provider about an earlier
+    attempt, its text comes from a model, or its provider (unknown until its account is read)
+    takes one call per message anyway."""
+    provider = providers.get(attempt.account.get("provider", ""))
+    return (
+        attempt.reconcile
+        or campaigns[attempt.dispatch.campaign_id].ai_personalization
+        or getattr(provider, "send_many", None) is None
+    )
 
 
 @contextmanager
