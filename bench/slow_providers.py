@@ -4,7 +4,7 @@ Starts an embedded PostgreSQL in a temporary folder, the loopback fakes of Googl
 (tests/fakes/google.py) and Twilio (tests/fakes/twilio.py), each in a process of its own
 (bench/provider_fakes.py), and the service as `serve` runs it: the API and the other roles in
 this process, each channel's relay and worker in a process of its own
-(runtime/channel_processes.py; `--one-process` keeps them in this one), with the real Gmail and
+(runtime/child_processes.py; `--one-process` keeps them in this one), with the real Gmail and
 Twilio adapters and SDKs pointed at the fakes. After a warm-up of 20 emails and 20 texts (not
 measured), four runs, each of a brand of its own: N texts alone (the anchor: SMS at full speed);
 N emails and N texts in one campaign while Gmail answers every send 300 ms late (email's bound is

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from runtime import gmail_authorization, history_commands, operations
-from runtime.channel_processes import stop_when_orphaned
+from runtime.child_processes import stop_when_orphaned
 from runtime.cli_settings import container_for
 
 if TYPE_CHECKING:  # imported where used at run time: each command loads only what it needs
@@ -54,7 +54,7 @@ def serve(
     try:
         container.start(container.serving_roles() if roles is None else roles)
         if not with_api:
-            if parent is None:  # a channel's process is announced by the serve that started it
+            if parent is None:  # a child's process is announced by the serve that started it
                 print(f"campaign-service: running {', '.join(roles or ())}", flush=True)
             for sig in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(sig, lambda *_: container.stop.set())
@@ -149,7 +149,8 @@ def parser() -> argparse.ArgumentParser:
     )
     for role in ("relay", "projector"):
         single = with_data_dir(commands.add_parser(role, help=f"the {role} alone"))
-        single.set_defaults(func=lambda a, r=role: serve(a, roles=(r,), with_api=False))
+        single.add_argument("--parent", type=int, help="stop when the process with this id is gone")
+        single.set_defaults(func=lambda a, r=role: serve(a, roles=(r,), with_api=False, parent=a.parent))
     scheduler = with_data_dir(
         commands.add_parser(
             "scheduler", help="enrollment, follow-ups, sweeping, daily reset, settlement, Gmail replies"

@@ -3,7 +3,8 @@
 Nothing is built at import time. `Container.start(roles)` runs the chosen roles on threads: the
 projector, the relay, the enrollment process and one worker per channel; the API is built on top.
 `serving_roles` is what `serve` runs: the same, except that with the in-process transport each
-channel's relay and worker run in a child process of their own (runtime/channel_processes.py).
+channel's relay and worker, and the projector, run in child processes of their own
+(runtime/child_processes.py).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from projections.credit_ledger_entries import CreditLedgerEntries
 from projections.due_steps import DueSteps
 from projections.projector import Projector
 from projections.step_executions import StepExecutions
-from runtime.channel_processes import ChannelProcess
+from runtime.child_processes import PROJECTOR, ChildProcess
 from runtime.database_watchdog import watch_embedded_postgres
 from runtime.embedded_postgres import EmbeddedPostgres
 from runtime.lifecycle import readiness_checks, stop_within
@@ -109,7 +110,7 @@ class Container:
     # What a child process gets to run as this one does: these settings with the database and keys
     # this process resolved (the embedded server's URL, the key files of its data folder).
     child_settings: Settings | None = None
-    children: list[ChannelProcess] = field(default_factory=list)
+    children: list[ChildProcess] = field(default_factory=list)
 
     @property
     def dev_clock(self) -> DevClock | None:
@@ -183,8 +184,7 @@ class Container:
                     if wanted is None or relay.channels == {wanted}:
                         self._spawn(relay.name, self._periodic(relay.name, relay.run_once, interval))
             elif role.startswith("process:"):
-                channel = role.split(":", 1)[1]
-                child = ChannelProcess(channel, self.child_environment(), self.stop)
+                child = ChildProcess(role.split(":", 1)[1], self.child_environment(), self.stop)
                 self.children.append(child)
                 self._spawn(role, child.supervise)
             elif role in self.periodic_jobs():
@@ -199,15 +199,16 @@ class Container:
 
     def serving_roles(self) -> tuple[str, ...]:
         """Every role; with the in-process transport and no dev clock (whose time lives in this
-        process's memory), each channel's relay and worker as a process of its own."""
+        process's memory), each channel's relay and worker, and the projector, as processes of
+        their own."""
         if (
             isinstance(self.transport, KafkaTransport)
             or self.dev_clock
             or not self.settings.channel_processes
         ):
             return ROLES
-        kept = tuple(r for r in ROLES if r != "relay" and not r.startswith("worker:"))
-        return kept + tuple(f"process:{channel}" for channel in SEND_TOPICS)
+        kept = tuple(r for r in ROLES if r not in ("relay", PROJECTOR) and not r.startswith("worker:"))
+        return kept + tuple(f"process:{role}" for role in (*SEND_TOPICS, PROJECTOR))
 
     def child_environment(self) -> dict[str, str]:
         if self.child_settings is None:

@@ -28,8 +28,8 @@ class Settings(BaseSettings):
     dev_clock: bool = False
     channel_processes: bool = Field(
         True,
-        description="`serve` runs each channel's relay and send worker in a process of its own (in-process"
-        " transport, no dev clock); false keeps every role in one process",
+        description="`serve` runs each channel's relay and send worker, and the projector, in processes of"
+        " their own (in-process transport, no dev clock); false keeps every role in one process",
     )
     development_routes: bool = Field(
         False,

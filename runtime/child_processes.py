@@ -1,14 +1,18 @@
-"""Each channel's relay and send worker in a process of its own, started and watched by `serve`.
+"""The roles `serve` runs as processes of its own: each channel's relay and send worker, and the
+projector. Started and watched by `serve`.
 
 One Python process runs one thread at a time, so a channel whose provider is slow still spends
 CPU on each of its sends (building the message, the SDK, the answer), and in one process that
 time is taken from every other channel. `serve` therefore runs, for each channel, `campaign-service
 channel --channel NAME` as a child: its own relay hands that channel's dispatches to its own worker
 over an in-process transport, against the same database with the same keys and settings
-(`Settings.environment`). A child that dies is started again after a pause that doubles up to 30 s;
-nothing is sent twice by the restart, since a relay records its position only after the sends are
-recorded and a step attempted before is reconciled with its provider. A child stops by itself
-when its parent is gone. Decision record 13.
+(`Settings.environment`). The projector, which keeps every read model current, runs as
+`campaign-service projector` the same way, so that its work and the enroller's overlap instead of
+taking turns. A child that dies is started again after a pause that doubles up to 30 s; nothing
+is sent twice by the restart, since a relay records its position only after the sends are
+recorded and a step attempted before is reconciled with its provider, and nothing is applied
+twice, since a read model records its position with its rows. A child stops by itself when its
+parent is gone. Decision records 13 and 15.
 """
 
 from __future__ import annotations
@@ -28,25 +32,26 @@ STEADY = 60.0  # a child that ran this long before dying starts again after the 
 GRACE = 2.0  # seconds a child has to stop after SIGTERM before it is killed
 
 
-def command(channel: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "runtime.cli",
-        "channel",
-        "--channel",
-        channel,
-        "--parent",
-        str(os.getpid()),
-    ]
+def command(role: str) -> list[str]:
+    """The child's command line: `channel --channel NAME` for a channel, else the role's own."""
+    args = ["projector"] if role == PROJECTOR else ["channel", "--channel", role]
+    return [sys.executable, "-m", "runtime.cli", *args, "--parent", str(os.getpid())]
 
 
-class ChannelProcess:
-    """Runs one channel's child process until `stop`, starting it again whenever it dies."""
+PROJECTOR = "projector"
 
-    def __init__(self, channel: str, environment: Mapping[str, str], stop: threading.Event) -> None:
-        self.channel, self.environment, self.stop = channel, dict(environment), stop
+
+class ChildProcess:
+    """Runs one role's child process (a channel's, or the projector's) until `stop`, starting it
+    again whenever it dies."""
+
+    def __init__(self, role: str, environment: Mapping[str, str], stop: threading.Event) -> None:
+        self.role, self.environment, self.stop = role, dict(environment), stop
         self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def label(self) -> str:
+        return self.role if self.role == PROJECTOR else f"channel {self.role}"
 
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
@@ -57,10 +62,8 @@ class ChannelProcess:
             started = time.monotonic()
             # A session of its own: a Ctrl-C at the terminal reaches serve alone, which stops its
             # children in order, instead of each child at once (and serve restarting them).
-            self.process = subprocess.Popen(
-                command(self.channel), env=self.environment, start_new_session=True
-            )
-            log.info("channel %s: relay and worker running in process %d", self.channel, self.process.pid)
+            self.process = subprocess.Popen(command(self.role), env=self.environment, start_new_session=True)
+            log.info("%s: running in process %d", self.label, self.process.pid)
             while self.process.poll() is None:
                 if self.stop.wait(0.2):
                     self._end(self.process)
@@ -68,8 +71,8 @@ class ChannelProcess:
             ran = time.monotonic() - started
             pause = FIRST_PAUSE if ran > STEADY else pause
             log.warning(
-                "channel %s: its process %d exited with %s after %.1f s; starting it again in %.0f s",
-                self.channel,
+                "%s: its process %d exited with %s after %.1f s; starting it again in %.0f s",
+                self.label,
                 self.process.pid,
                 self.process.returncode,
                 ran,
@@ -83,9 +86,7 @@ class ChannelProcess:
         try:
             process.wait(timeout=GRACE)
         except subprocess.TimeoutExpired:
-            log.warning(
-                "channel %s: its process %d did not stop in %.0f s; killed", self.channel, process.pid, GRACE
-            )
+            log.warning("%s: its process %d did not stop in %.0f s; killed", self.label, process.pid, GRACE)
             process.kill()
             process.wait()
 

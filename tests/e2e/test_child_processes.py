@@ -1,9 +1,11 @@
-"""`serve` runs each channel's relay and send worker in a process of its own (runtime/channel_processes.py).
+"""`serve` runs each channel's relay and send worker, and the projector, in processes of their own
+(runtime/child_processes.py).
 
 Run as a user starts it, against the test PostgreSQL with the sandbox provider: a channel's
-process killed with SIGKILL in the middle of a campaign is started again and no message goes
-twice; the processes stop with serve, and by themselves when serve is killed; with the dev clock,
-whose time lives in serve's memory, every role stays in serve's own process.
+process and the projector's, killed with SIGKILL in the middle of a campaign, are started again,
+no message goes twice and the campaign's figures come out exact; the processes stop with serve,
+and by themselves when serve is killed; with the dev clock, whose time lives in serve's memory,
+every role stays in serve's own process.
 """
 
 from __future__ import annotations
@@ -26,8 +28,8 @@ from tests.support import contacts, eventually
 CLI = [sys.executable, "-m", "runtime.cli"]
 
 
-def channel_processes(parent: int) -> dict[str, int]:
-    """The live children of `parent` that run a channel, by channel."""
+def child_processes(parent: int) -> dict[str, int]:
+    """The live children of `parent` that run a channel (by channel) or the projector."""
     found = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -38,8 +40,12 @@ def channel_processes(parent: int) -> dict[str, int]:
         except OSError:  # it ended while we looked
             continue
         state, ppid = stat.rsplit(")", 1)[1].split()[:2]
-        if int(ppid) == parent and state != "Z" and b"channel" in command:
+        if int(ppid) != parent or state == "Z":
+            continue
+        if b"channel" in command:
             found[command[command.index(b"--channel") + 1].decode()] = int(entry.name)
+        elif b"projector" in command:
+            found["projector"] = int(entry.name)
     return found
 
 
@@ -105,19 +111,21 @@ def sent_to(http: httpx.Client, campaign_id: str) -> list[str]:
     ]
 
 
-def test_a_killed_channel_process_is_started_again_and_sends_nothing_twice(database_url):
+def test_killed_child_processes_are_started_again_and_nothing_goes_twice(database_url):
     with serving(database_url) as (server, http):
-        first = eventually(lambda: len(found := channel_processes(server.pid)) == 3 and found)
-        assert set(first) == {"email", "sms", "voicemail"}
+        first = eventually(lambda: len(found := child_processes(server.pid)) == 4 and found)
+        assert set(first) == {"email", "sms", "voicemail", "projector"}
         campaign_id = launch(http, 40)  # 8 sends at a time, 100 ms each: about half a second
 
         eventually(lambda: len(sent_to(http, campaign_id)) >= 8, timeout=60)
         os.kill(first["email"], signal.SIGKILL)
+        os.kill(first["projector"], signal.SIGKILL)  # in the middle of keeping the figures
         down = eventually(lambda: (r := http.get("/readyz")).status_code == 503 and r.json(), timeout=5)
-        assert down["checks"]["background"] is False  # until the channel's process is back
+        assert down["checks"]["background"] is False  # until the processes are back
         again = eventually(
             lambda: (
-                (found := channel_processes(server.pid)).get("email", first["email"]) != first["email"]
+                (found := child_processes(server.pid)).get("email", first["email"]) != first["email"]
+                and found.get("projector", first["projector"]) != first["projector"]
                 and found
             )
         )
@@ -128,6 +136,9 @@ def test_a_killed_channel_process_is_started_again_and_sends_nothing_twice(datab
             timeout=60,
         )
         assert done["credits"] == {"reserved": 40, "consumed": 40, "released": 0, "outstanding": 0}
+        # The restarted projector applied nothing twice and skipped nothing.
+        assert (done["metrics"]["enrolled"], done["metrics"]["sent"]["email"]) == (40, 40)
+        assert eventually(lambda: http.get(f"/v1/campaign/{campaign_id}").json()["status"] == "COMPLETED")
         assert sorted(sent_to(http, campaign_id)) == sorted(c["email"] for c in contacts(40, phones=False))
         assert eventually(lambda: http.get("/readyz").status_code == 200)
 
@@ -136,18 +147,18 @@ def test_a_killed_channel_process_is_started_again_and_sends_nothing_twice(datab
         assert not any(alive(pid) for pid in again.values())
 
 
-def test_the_channel_processes_stop_by_themselves_when_serve_is_killed(database_url):
+def test_the_child_processes_stop_by_themselves_when_serve_is_killed(database_url):
     with serving(database_url) as (server, _http):
-        children = eventually(lambda: len(found := channel_processes(server.pid)) == 3 and found)
+        children = eventually(lambda: len(found := child_processes(server.pid)) == 4 and found)
         server.kill()
         server.wait(timeout=10)
         started = time.monotonic()
         eventually(lambda: not any(alive(pid) for pid in children.values()), timeout=10)
-    print(f"channel processes stopped {time.monotonic() - started:.1f} s after serve was killed")
+    print(f"child processes stopped {time.monotonic() - started:.1f} s after serve was killed")
 
 
 def test_with_the_dev_clock_every_role_stays_in_serves_process(database_url):
     with serving(database_url, "--dev-clock") as (server, http):
         campaign_id = launch(http, 3)
         eventually(lambda: len(sent_to(http, campaign_id)) == 3)  # sent by serve's own worker
-        assert channel_processes(server.pid) == {}
+        assert child_processes(server.pid) == {}
