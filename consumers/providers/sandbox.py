@@ -60,9 +60,9 @@ class SandboxProvider:
                 cur.execute(
                     """INSERT INTO sandbox_outbox (provider_message_id, message_key, channel, "to",
                        "from", subject, body, audio_url, campaign_id, contact_id, step_id, brand_id)
-                       SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[],
-                            %s::text[], %s::text[], %s::text[], %s::text[], %s::uuid[], %s::uuid[],
-                            %s::text[], %s::uuid[])""",
+                       SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[],
+                            %b::text[], %b::text[], %b::text[], %b::text[], %b::uuid[], %b::uuid[],
+                            %b::text[], %b::uuid[])""",
                     [list(column) for column in zip(*taken, strict=True)],
                 )
         return outcomes

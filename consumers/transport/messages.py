@@ -26,7 +26,7 @@ def encode_dispatch(dispatch: Dispatch, position: int) -> bytes:
 
 def decode_dispatch(raw: bytes) -> Dispatch:
     """Raises ValueError (or KeyError) on a message that is not a dispatch."""
-    data = json.loads(raw)
+    data = json.loads(raw.decode())  # a str: json would otherwise sniff the bytes' encoding first
     return Dispatch(
         enrollment_id=UUID(data["enrollment_id"]),
         campaign_id=UUID(data["campaign_id"]),

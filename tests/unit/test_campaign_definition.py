@@ -5,6 +5,7 @@ and what the lifecycle events record.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
@@ -193,3 +194,18 @@ def test_lifecycle_events_record_when_each_change_happened() -> None:
     assert isinstance(resumed, Campaign.CampaignResumed) and resumed.resumed_at == T0 + 3 * hour
     assert completed.completed_at == T0 + 4 * hour
     assert archived.archived_at == T0 + 5 * hour
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        Step("e0", StepType.EMAIL, 0, order=0, subject="Hi", body="Hello"),
+        Step("w1", StepType.WAIT, 1, order=0, wait_days=3),
+        Step("v2", StepType.VOICEMAIL, 2, order=1, audio_url="https://example.com/a.mp3"),
+    ],
+)
+def test_a_steps_dict_has_every_field_and_reads_back_as_the_same_step(step):
+    """`as_dict` is written field by field (it is on the enrolment's hot path): it must keep up with
+    the dataclass's fields."""
+    assert step.as_dict() == {**dataclasses.asdict(step), "type": step.type.value}
+    assert Step.from_dict(step.as_dict()) == step
