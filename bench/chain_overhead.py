@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
             for enabled in (True, False, True, False):
                 with psycopg.connect(url, autocommit=True) as conn:
                     switch = "ENABLE" if enabled else "DISABLE"
-                    conn.execute(f"ALTER TABLE campaigns_events {switch} TRIGGER event_chain_append")
+                    conn.execute(f"ALTER TABLE campaigns_events {switch} TRIGGER event_chain_append_rows")
                 batched = saves_per_second(app, args.events, 1000)
                 single = saves_per_second(app, args.events // 10, 1)
                 print(f"{'on' if enabled else 'off':<9} {batched:>12,.0f} ev/s {single:>9,.0f} ev/s")

@@ -1,4 +1,4 @@
-"""Checks the event store's per-aggregate hash chain (written by the trigger of migration 0003).
+"""Checks the event store's per-aggregate hash chain (written by the trigger of migrations 0003 and 0008).
 
 Each stored row's link is sha256(previous link of that aggregate || id || 0x00 || version || 0x00
 || topic || 0x00 || state). Recomputing the links of an aggregate from its stored rows and
@@ -30,7 +30,7 @@ class ChainBreak:
 
 
 def chain_link(previous: bytes | None, aggregate_id: UUID, version: int, topic: str, state: bytes) -> bytes:
-    """The link the trigger writes for one stored row (see storage/migrations/0003_ledger_chain.sql)."""
+    """The link the trigger writes for one stored row (storage/migrations/0003_ledger_chain.sql)."""
     digest = hashlib.sha256(previous or b"")
     digest.update(f"{aggregate_id}\x00{version}\x00{topic}\x00".encode())
     digest.update(state)
