@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import signal
 import sys
 import threading
@@ -54,6 +55,7 @@ def serve(
     try:
         container.start(container.serving_roles() if roles is None else roles)
         if not with_api:
+            gc.freeze()  # as below for the API: what the role built stays; a collection skips it
             if parent is None:  # a child's process is announced by the serve that started it
                 print(f"campaign-service: running {', '.join(roles or ())}", flush=True)
             for sig in (signal.SIGINT, signal.SIGTERM):
@@ -72,6 +74,10 @@ def serve(
             timeout_graceful_shutdown=3,  # a request stuck on a dead database must not hold up SIGTERM
         )
         server = _server_without_signal_capture(config)
+        # Everything built so far (the modules, the SDKs' schemas, the app) lives as long as the
+        # process: out of the collector's sight, a full collection no longer walks it, which took
+        # 80 ms every few seconds under steady requests (bench reads, p99).
+        gc.freeze()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: setattr(server, "should_exit", True))
 
