@@ -339,12 +339,10 @@ class Enrollment(Aggregate):
             raise DomainError(f"step {step_id} is {self.status_of(step_id)}, not attempted")
         step = self._step(step_id)
         sender = self.sender_of[step_id]
-        next_group: tuple[int, datetime] | None = None
         closes_group = step.group == self.current_group and all(
             s.id == step_id or self.status_of(s.id) in FINAL for s in self.sends_in(step.group)
         )
-        if closes_group:
-            next_group = self._next_group(step.group, sent_at)
+        next_group = self._next_group(step.group, sent_at) if closes_group else None
         self._sent(
             self.campaign_id,
             step_id,

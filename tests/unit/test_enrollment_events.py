@@ -396,3 +396,18 @@ def test_the_send_that_ends_the_enrollment_says_so_in_the_same_event() -> None:
         None,
     )
     assert enrollment.dispatch_due(T0 + DAY) == []
+
+
+def test_the_next_group_scheduled_by_a_send_opens_in_the_contacts_zone() -> None:
+    window = {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": "17:00"}
+    enrollment = enroll([step("e0", EMAIL, 0), step("e1", EMAIL, 1)], window=window, timezone="Asia/Tokyo")
+    due = enrollment.due_at
+    assert due == datetime(
+        2025, 3, 4, 0, 0, tzinfo=UTC
+    )  # Monday 18:00 in Tokyo is after hours: Tuesday 09:00
+    enrollment.dispatch_due(due)
+    enrollment.attempt("e0", "sender-1", due)
+    enrollment.record_sent("e0", "m-1", 1, due + timedelta(hours=1))  # Tuesday 10:00 in Tokyo
+    *_, sent = enrollment.collect_events()
+    # A day later is Wednesday 10:00 in Tokyo, inside its window (01:00 UTC, which in UTC is not).
+    assert (sent.next_group, sent.next_due_at) == (1, datetime(2025, 3, 5, 1, 0, tzinfo=UTC))
