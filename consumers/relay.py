@@ -2,8 +2,7 @@
 
 The event store is the outbox. Each StepDispatched becomes a message on `sends.<channel>` keyed by
 enrollment id; with Kafka every event also goes to `campaign.events` as documented JSON, by a relay
-of its own so that sends never wait for the feed. The relay
-records its position only after the transport has taken the whole batch (a failed produce raises,
+of its own so that sends never wait for the feed. The relay records its position only after the transport has taken the whole batch (a failed produce raises,
 and the batch is read again): at least once, never lost. An event that cannot be turned into a
 message is retried a few times, then parked (storage/parked.py) so the log keeps moving for
 everyone else. In process, a relay waits until the workers have handled what it handed over, so
@@ -77,10 +76,8 @@ class Relay:
         start = self.position()
         if self.publish_events:  # every event goes to campaign.events
             events, through = read_log(self.app, start, self.batch_size)
-        elif self.channels == set(SEND_TOPICS):  # every channel's dispatches: read (and decode) only those
-            events, through = read_log(self.app, start, self.batch_size, (Enrollment.StepDispatched,))
-        else:  # only this relay's channels' dispatches
-            having = ("channel", sorted(self.channels))
+        else:  # only dispatches, and only this relay's channels': read (and decode) only those
+            having = None if self.channels == set(SEND_TOPICS) else ("channel", sorted(self.channels))
             events, through = read_log(self.app, start, self.batch_size, (Enrollment.StepDispatched,), having)
         if through == start:
             return parked.retry_parked(self.db, self.name, self._republish)

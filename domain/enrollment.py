@@ -339,9 +339,7 @@ class Enrollment(Aggregate):
             raise DomainError(f"step {step_id} is {self.status_of(step_id)}, not attempted")
         step = self._step(step_id)
         sender = self.sender_of[step_id]
-        closes_group = step.group == self.current_group and all(
-            s.id == step_id or self.status_of(s.id) in FINAL for s in self.sends_in(step.group)
-        )
+        closes_group = self._ends_group(step.group, step_id)
         next_group = self._next_group(step.group, sent_at) if closes_group else None
         self._sent(
             self.campaign_id,
@@ -522,10 +520,15 @@ class Enrollment(Aggregate):
         raise DomainError(f"step {step_id} is not in this enrollment's plan")
 
     def _after_outcome(self, group: int, at: datetime) -> None:
-        if group != self.current_group:
-            return  # an outcome outside the current group does not move the schedule
-        if all(self.status_of(s.id) in FINAL for s in self.sends_in(group)):
+        if self._ends_group(group):
             self._schedule_next(group, at)
+
+    def _ends_group(self, group: int, settling: str | None = None) -> bool:
+        """Whether the current group has no send left to go (`settling`: a step whose outcome is
+        being recorded counts as done). An outcome outside the current group moves nothing."""
+        return group == self.current_group and all(
+            s.id == settling or self.status_of(s.id) in FINAL for s in self.sends_in(group)
+        )
 
     class StepDelivered(Aggregate.Event):
         campaign_id: UUID

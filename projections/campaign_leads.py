@@ -84,12 +84,10 @@ class CampaignLeads:
             ):
                 patches[lead].update(state=FINISHED, current_group=None, next_due_at=None)
                 later.pop(lead, None)
-            elif isinstance(event, Enrollment.StepSent):
-                if (
-                    event.next_group is not None
-                ):  # the send scheduled the next group (before v3: its own event)
-                    patches[lead].update(current_group=event.next_group, next_due_at=event.next_due_at)
-                    later.pop(lead, None)
+            elif isinstance(event, Enrollment.StepSent) and event.next_group is not None:
+                # the send scheduled the next group (before v3: an event of its own)
+                patches[lead].update(current_group=event.next_group, next_due_at=event.next_due_at)
+                later.pop(lead, None)
             elif isinstance(event, Enrollment.ContactReplied):
                 patches[lead]["replied"] = True
             elif isinstance(event, Enrollment.StepWithdrawn):

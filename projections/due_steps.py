@@ -2,9 +2,9 @@
 
 A `due_steps` row exists while an enrollment has something to dispatch: its next group was
 scheduled (the first with the enrolment), a step was deferred, or a dispatch was cancelled by a
-pause. Dispatching or finishing removes it. A `steps_in_flight` row exists while a step is dispatched or attempted, with the time
-of its last dispatch or attempt; any outcome removes it. The sweeper looks there for steps whose
-message was lost.
+pause. Dispatching or finishing removes it. A `steps_in_flight` row exists while a step is
+dispatched or attempted, with the time of its last dispatch or attempt; any outcome removes it.
+The sweeper looks there for steps whose message was lost.
 """
 
 from __future__ import annotations

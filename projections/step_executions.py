@@ -1,8 +1,9 @@
 """Read model: the StepExecutions, one row per contact and planned step of a campaign.
 
 Enrolling a contact adds a row per step it can receive (pending); scheduling a group (the first
-with the enrolment) sets when its steps are due; dispatch, attempt (with the sender), send (with the provider's id), failure,
-deferral, cancellation and withdrawal move the row's status, with the reason as its error; then
+with the enrolment, a later one by the send that ends the group before it) sets when its steps are
+due; dispatch, attempt (with the sender), send (with the provider's id), failure, deferral,
+cancellation and withdrawal move the row's status, with the reason as its error; then
 the provider's delivery report (delivered, undelivered, a voicemail answered by a person) and a
 reply (`replied_at`, on the step it answered), and the step's first open (`opened_at`). A
 batch is folded in memory into the last word per row, then written with a few set statements
@@ -57,9 +58,9 @@ def _patch(event: Any) -> Patch:
     return {"status": statuses[type(event)].value, "error": event.reason}
 
 
-def _pending(enrolled: Any, step: dict[str, Any]) -> list[Any]:
-    """The row of a step a contact was just enrolled in (`PENDING_COLUMNS`), not yet scheduled."""
-    return [
+def _pending(enrolled: Any, step: dict[str, Any], scheduled_for: datetime | None) -> tuple[Any, ...]:
+    """The row of a step a contact was just enrolled in (`PENDING_COLUMNS`)."""
+    return (
         enrolled.originator_id,
         step["id"],
         enrolled.campaign_id,
@@ -69,8 +70,8 @@ def _pending(enrolled: Any, step: dict[str, Any]) -> list[Any]:
         step["order"],
         StepStatus.PENDING.value,
         enrolled.enrolled_at,
-        None,
-    ]
+        scheduled_for,
+    )
 
 
 PENDING_COLUMNS = [
@@ -122,16 +123,16 @@ class StepExecutions:
         cur.execute("DELETE FROM step_executions")
 
     def apply(self, cur: Any, events: list[tuple[int, Any]]) -> None:
-        rows: dict[tuple[UUID, str], list[Any]] = {}
+        enrolled: dict[tuple[UUID, str], tuple[Any, dict[str, Any]]] = {}  # (event, step) per new row
         # A group is scheduled before any of its steps moves, so these go between rows and patches;
-        # a row enrolled in this same batch gets its time before it is inserted.
+        # a row enrolled in this same batch is inserted with its time.
         scheduled: dict[tuple[UUID, int], datetime] = {}
         patches: dict[tuple[UUID, str], Patch] = defaultdict(dict)
         for _, event in events:
             if isinstance(event, Enrollment.ContactEnrolled):
                 for step in event.plan:
                     if step["type"] != "WAIT":
-                        rows.setdefault((event.originator_id, step["id"]), _pending(event, step))
+                        enrolled.setdefault((event.originator_id, step["id"]), (event, step))
                 if event.group is not None and event.due_at is not None:  # before v3: a GroupScheduled
                     scheduled[(event.originator_id, event.group)] = event.due_at
             elif isinstance(event, Enrollment.GroupScheduled):
@@ -145,11 +146,12 @@ class StepExecutions:
                     patches[(event.originator_id, event.step_id)].update(_patch(event))
             else:
                 patches[(event.originator_id, event.step_id)].update(_patch(event))
-        for row in rows.values():
-            if (due := scheduled.get((row[0], row[5]))) is not None:
-                row[-1] = due
-        insert_rows(cur, "step_executions", PENDING_COLUMNS, list(rows.values()), "ON CONFLICT DO NOTHING")
-        enrolled_here = {key[0] for key in rows}
+        rows = [
+            _pending(event, step, scheduled.get((event.originator_id, step["group"])))
+            for event, step in enrolled.values()
+        ]
+        insert_rows(cur, "step_executions", PENDING_COLUMNS, rows, "ON CONFLICT DO NOTHING")
+        enrolled_here = {enrollment_id for enrollment_id, _ in enrolled}
         update_rows(
             cur,
             "step_executions",

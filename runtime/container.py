@@ -221,36 +221,14 @@ class Container:
         sends never wait for the feed; in process one per channel, as each waits until its
         channel's worker handled its batch: a slow provider then holds back only its own channel's
         dispatches. Each starts where the single relay of earlier releases stood."""
+        relay = partial(Relay, self.app, self.db, self.transport, resume_from="relay")
         if isinstance(self.transport, KafkaTransport):
             return [
-                Relay(
-                    self.app,
-                    self.db,
-                    self.transport,
-                    publish_events=False,
-                    name="relay:sends",
-                    resume_from="relay",
-                ),
-                Relay(
-                    self.app,
-                    self.db,
-                    self.transport,
-                    publish_events=True,
-                    name="relay:feed",
-                    channels=(),
-                    resume_from="relay",
-                ),
+                relay(publish_events=False, name="relay:sends"),
+                relay(publish_events=True, name="relay:feed", channels=()),
             ]
         return [
-            Relay(
-                self.app,
-                self.db,
-                self.transport,
-                publish_events=False,
-                name=f"relay:{channel}",
-                channels=(channel,),
-                resume_from="relay",
-            )
+            relay(publish_events=False, name=f"relay:{channel}", channels=(channel,))
             for channel in SEND_TOPICS
         ]
 

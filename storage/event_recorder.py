@@ -69,14 +69,7 @@ class CampaignEventRecorder(PostgresApplicationRecorder):
                 start, limit, stop, topics, inclusive_of_start=inclusive_of_start
             )
             return notes
-        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row, binary=True) as curs:
-            curs.execute(self._select_after, (start, stop, list(topics), limit), prepare=True)
-            return [
-                Notification(
-                    id=position, originator_id=aggregate, originator_version=version, topic=topic, state=state
-                )
-                for position, aggregate, version, topic, state in curs.fetchall()
-            ]
+        return self._notes(self._select_after, (start, stop, list(topics), limit))
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def select_having(
@@ -84,10 +77,11 @@ class CampaignEventRecorder(PostgresApplicationRecorder):
     ) -> Sequence[Notification]:
         """Like the followers' read, only of the events whose stored `field` is one of `values`:
         PostgreSQL looks into the JSON, so what a follower does not want is not sent or decoded."""
+        return self._notes(self._select_having, (start, stop, list(topics), field, list(values), limit))
+
+    def _notes(self, statement: Any, params: Sequence[Any]) -> list[Notification]:
         with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row, binary=True) as curs:
-            curs.execute(
-                self._select_having, (start, stop, list(topics), field, list(values), limit), prepare=True
-            )
+            curs.execute(statement, params, prepare=True)
             return [
                 Notification(
                     id=position, originator_id=aggregate, originator_version=version, topic=topic, state=state

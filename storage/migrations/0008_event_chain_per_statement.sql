@@ -10,18 +10,10 @@
 -- new versions of one aggregate: each takes the link just computed) and inserts them all in one
 -- statement. Owner of event_chain stays storage/event_chain.py.
 --
--- event_chain_link keeps its body; it is declared STABLE (as convert_to is) rather than IMMUTABLE,
+-- event_chain_link keeps its body (0003); it is declared STABLE (as convert_to is), not IMMUTABLE,
 -- which lets PostgreSQL inline it into the loop instead of running it as a query per row.
 
-CREATE OR REPLACE FUNCTION event_chain_link(previous bytea, originator_id uuid, version bigint,
-                                            topic text, state bytea) RETURNS bytea
-LANGUAGE sql STABLE AS $$
-    SELECT sha256(coalesce(previous, ''::bytea)
-                  || convert_to(originator_id::text, 'UTF8') || '\x00'::bytea
-                  || convert_to(version::text, 'UTF8') || '\x00'::bytea
-                  || convert_to(coalesce(topic, ''), 'UTF8') || '\x00'::bytea
-                  || coalesce(state, ''::bytea))
-$$;
+ALTER FUNCTION event_chain_link(bytea, uuid, bigint, text, bytea) STABLE;
 
 CREATE OR REPLACE FUNCTION event_chain_append_rows() RETURNS trigger
 LANGUAGE plpgsql AS $$
