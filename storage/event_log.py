@@ -29,7 +29,8 @@ def read_log(
     having: tuple[str, Sequence[str]] | None = None,
 ) -> tuple[list[tuple[int, Any]], int]:
     """Up to `limit` (position, event) pairs after `after`, and the position read through; with
-    `having` (a field, its wanted values) only the events of `classes` whose field is one of them."""
+    `having` (a field, its wanted values) only the events of `classes` whose field is one of them
+    (PostgreSQL may hand over a few more, whose state it cannot look into: filtered here)."""
     recorder = app.recorder
     decode = app.mapper.to_domain_event
     if not classes:
@@ -47,7 +48,7 @@ def read_log(
         )
     through = notes[-1].id if len(notes) == limit else head
     events = [(n.id, decode(n)) for n in notes]
-    if having is not None:  # another recorder: the same answer, filtered here
+    if having is not None:
         field, values = having
         events = [(position, event) for position, event in events if getattr(event, field, None) in values]
     return events, through

@@ -34,8 +34,15 @@ class CampaignEventRecorder(PostgresApplicationRecorder):
                      WHERE notification_id > %s AND notification_id <= %s AND topic = ANY(%s) {having}
                      ORDER BY notification_id LIMIT %s"""
         self._select_after = SQL(select).format(table=table, having=SQL(""))
+        # A state jsonb cannot hold (a NUL in a text: JSON allows it, jsonb does not) must not fail
+        # the read for every row after it: such a row is handed over for the caller to decode, and
+        # to park if it cannot be handled, like any other.
         self._select_having = SQL(select).format(
-            table=table, having=SQL("AND convert_from(state, 'UTF8')::jsonb ->> %s = ANY(%s)")
+            table=table,
+            having=SQL(
+                """AND CASE WHEN pg_input_is_valid(convert_from(state, 'UTF8'), 'jsonb')
+                            THEN convert_from(state, 'UTF8')::jsonb ->> %s = ANY(%s) ELSE true END"""
+            ),
         )
 
     def _insert_stored_events(self, curs: Any, stored_events: Sequence[StoredEvent], **_: Any) -> None:
@@ -75,8 +82,9 @@ class CampaignEventRecorder(PostgresApplicationRecorder):
     def select_having(
         self, start: int, stop: int, topics: Sequence[str], limit: int, field: str, values: Sequence[str]
     ) -> Sequence[Notification]:
-        """Like the followers' read, only of the events whose stored `field` is one of `values`:
-        PostgreSQL looks into the JSON, so what a follower does not want is not sent or decoded."""
+        """Like the followers' read, only of the events whose stored `field` is one of `values`
+        (and of any whose state PostgreSQL cannot read as jsonb): PostgreSQL looks into the JSON,
+        so what a follower does not want is not sent or decoded."""
         return self._notes(self._select_having, (start, stop, list(topics), field, list(values), limit))
 
     def _notes(self, statement: Any, params: Sequence[Any]) -> list[Notification]:

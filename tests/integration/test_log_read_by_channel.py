@@ -59,3 +59,19 @@ def test_another_recorder_gives_the_same_answer():
     head = dispatched(app)
     assert channels_read(app, ["sms"]) == ([("sms", "s0")], head)
     assert channels_read(app, ["fax"]) == ([], head)
+
+
+def test_a_dispatch_jsonb_cannot_read_fails_no_relays_read(database_url):
+    """A NUL in a text is valid JSON but not jsonb: PostgreSQL hands such a row over rather than
+    failing the read of every row after it, and the read gives it to its own channel only."""
+    app = CampaignApplication(env=event_store_env(database_url))
+    dispatched(app)
+    poison = Step(id="e\x00mail", type=StepType.EMAIL, group=0, order=0, subject="Hi", body="Hello")
+    enrollment = Enrollment.enroll(uuid4(), uuid4(), uuid4(), ADDRESSES, [poison, *STEPS[1:]], NOW)
+    assert enrollment is not None
+    enrollment.dispatch_due(NOW)
+    app.save_all([enrollment])
+    head = app.recorder.max_notification_id()
+
+    assert channels_read(app, ["sms"]) == ([("sms", "s0")], head)
+    assert channels_read(app, ["email"]) == ([("email", "e\x00mail"), ("email", "e0")], head)
