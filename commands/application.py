@@ -103,12 +103,13 @@ class CampaignApplication(Application[UUID]):
             return None
         if not aggregate_ids:
             return {}
+        # One backward step in the primary key per aggregate (no group of all its rows to build).
         rows = self._query_events(
-            "SELECT originator_id, max(originator_version) AS version FROM {events}"
-            " WHERE originator_id = ANY(%s) GROUP BY originator_id",
+            "SELECT i, (SELECT max(originator_version) FROM {events} WHERE originator_id = i)"
+            " FROM unnest(%s::uuid[]) AS i",
             aggregate_ids,
         )
-        return dict(rows)
+        return {aggregate_id: version for aggregate_id, version in rows if version is not None}
 
     def _query_events(self, statement: str, aggregate_ids: list[UUID]) -> list[tuple[Any, ...]]:
         """One query on the PostgreSQL recorder's events table (`{events}` in `statement`), its

@@ -7,6 +7,7 @@ when no event of interest lies in between, and nothing it skipped can still appe
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
@@ -29,8 +30,9 @@ def read_log(
     having: tuple[str, Sequence[str]] | None = None,
 ) -> tuple[list[tuple[int, Any]], int]:
     """Up to `limit` (position, event) pairs after `after`, and the position read through; with
-    `having` (a field, its wanted values) only the events of `classes` whose field is one of them
-    (PostgreSQL may hand over a few more, whose state it cannot look into: filtered here)."""
+    `having` (a field, its wanted text values) only the events of `classes` whose field is one of
+    them (PostgreSQL hands over the rows whose bytes hold `"field":"value"`, which may be a few
+    more: filtered here)."""
     recorder = app.recorder
     decode = app.mapper.to_domain_event
     if not classes:
@@ -40,8 +42,8 @@ def read_log(
     if head <= after:
         return [], after
     topics = [get_topic(cls) for cls in classes]
-    if having is not None and isinstance(recorder, CampaignEventRecorder):
-        notes = recorder.select_having(after, head, topics, limit, *having)
+    if having is not None and isinstance(recorder, CampaignEventRecorder) and _plain_json(app):
+        notes = recorder.select_containing(after, head, topics, limit, _field_needles(*having))
     else:
         notes = recorder.select_notifications(
             after, limit, stop=head, topics=topics, inclusive_of_start=False
@@ -52,6 +54,21 @@ def read_log(
         field, values = having
         events = [(position, event) for position, event in events if getattr(event, field, None) in values]
     return events, through
+
+
+def _plain_json(app: Application[UUID]) -> bool:
+    """Whether stored states are the transcoder's JSON as written (neither compressed nor
+    encrypted), so a field's value can be looked for in their bytes."""
+    return app.mapper.compressor is None and app.mapper.cipher is None
+
+
+def _field_needles(field: str, values: Sequence[str]) -> list[bytes]:
+    """The bytes `"field":"value"` of each value, as the event store's JSON transcoder writes them
+    (compact separators, no ASCII escaping): every stored event whose field has one of the values
+    holds one of them. A text that merely contains them gives a row more, which `read_log` drops
+    after decoding."""
+    key = json.dumps(field, ensure_ascii=False)
+    return [f"{key}:{json.dumps(value, ensure_ascii=False)}".encode() for value in values]
 
 
 def read_one(app: Application[UUID], position: int) -> tuple[int, Any]:

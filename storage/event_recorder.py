@@ -34,14 +34,13 @@ class CampaignEventRecorder(PostgresApplicationRecorder):
                      WHERE notification_id > %s AND notification_id <= %s AND topic = ANY(%s) {having}
                      ORDER BY notification_id LIMIT %s"""
         self._select_after = SQL(select).format(table=table, having=SQL(""))
-        # A state jsonb cannot hold (a NUL in a text: JSON allows it, jsonb does not) must not fail
-        # the read for every row after it: such a row is handed over for the caller to decode, and
-        # to park if it cannot be handled, like any other.
-        self._select_having = SQL(select).format(
+        # Only the rows whose stored bytes hold one of the needles: a search in the bytes, with no
+        # JSON parsed in PostgreSQL (parsing every dispatch for every channel's relay was a fifth of
+        # PostgreSQL's CPU on long runs), so a row jsonb could not hold is found like any other.
+        self._select_containing = SQL(select).format(
             table=table,
             having=SQL(
-                """AND CASE WHEN pg_input_is_valid(convert_from(state, 'UTF8'), 'jsonb')
-                            THEN convert_from(state, 'UTF8')::jsonb ->> %s = ANY(%s) ELSE true END"""
+                "AND EXISTS (SELECT FROM unnest(%s::bytea[]) AS n(needle) WHERE position(needle IN state) > 0)"
             ),
         )
 
@@ -79,13 +78,13 @@ class CampaignEventRecorder(PostgresApplicationRecorder):
         return self._notes(self._select_after, (start, stop, list(topics), limit))
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
-    def select_having(
-        self, start: int, stop: int, topics: Sequence[str], limit: int, field: str, values: Sequence[str]
+    def select_containing(
+        self, start: int, stop: int, topics: Sequence[str], limit: int, needles: Sequence[bytes]
     ) -> Sequence[Notification]:
-        """Like the followers' read, only of the events whose stored `field` is one of `values`
-        (and of any whose state PostgreSQL cannot read as jsonb): PostgreSQL looks into the JSON,
-        so what a follower does not want is not sent or decoded."""
-        return self._notes(self._select_having, (start, stop, list(topics), field, list(values), limit))
+        """Like the followers' read, only of the events whose stored state holds one of `needles`
+        (byte strings): a superset the caller narrows by decoding, so what a follower does not want
+        is not sent or decoded."""
+        return self._notes(self._select_containing, (start, stop, list(topics), list(needles), limit))
 
     def _notes(self, statement: Any, params: Sequence[Any]) -> list[Notification]:
         with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row, binary=True) as curs:

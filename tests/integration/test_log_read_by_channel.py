@@ -62,8 +62,8 @@ def test_another_recorder_gives_the_same_answer():
 
 
 def test_a_dispatch_jsonb_cannot_read_fails_no_relays_read(database_url):
-    """A NUL in a text is valid JSON but not jsonb: PostgreSQL hands such a row over rather than
-    failing the read of every row after it, and the read gives it to its own channel only."""
+    """A NUL in a text is valid JSON but not jsonb: the read looks into the stored bytes, not the
+    JSON, so such a row neither fails the read of every row after it nor reaches another channel."""
     app = CampaignApplication(env=event_store_env(database_url))
     dispatched(app)
     poison = Step(id="e\x00mail", type=StepType.EMAIL, group=0, order=0, subject="Hi", body="Hello")
@@ -75,3 +75,15 @@ def test_a_dispatch_jsonb_cannot_read_fails_no_relays_read(database_url):
 
     assert channels_read(app, ["sms"]) == ([("sms", "s0")], head)
     assert channels_read(app, ["email"]) == ([("email", "e\x00mail"), ("email", "e0")], head)
+
+
+def test_compressed_states_are_read_by_channel_all_the_same(database_url):
+    """Stored states compressed (the library's COMPRESSOR_TOPIC) hold no readable `"channel":...`:
+    the read then asks PostgreSQL for every dispatch and keeps its channel's after decoding."""
+    env = {**event_store_env(database_url), "COMPRESSOR_TOPIC": "eventsourcing.compressor:ZlibCompressor"}
+    app = CampaignApplication(env=env)
+    start = app.recorder.max_notification_id() or 0
+    head = dispatched(app)
+    events, through = read_log(app, start, 1000, (Enrollment.StepDispatched,), ("channel", ["sms"]))
+    assert sorted({(e.channel, e.step_id) for _, e in events}) == [("sms", "s0")]
+    assert len(events) == 3 and through == head
