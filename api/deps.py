@@ -41,12 +41,19 @@ class Services:
     public_base_url: str = "http://127.0.0.1:8000"  # where Twilio reaches us: its signatures cover it
 
 
-def services(request: Request) -> Services:
+def services_of(request: Request) -> Services:
+    """The services of the app serving `request`."""
     services: Services = request.app.state.services  # put there by api/app.py's create_app
     return services
 
 
-def brand(request: Request) -> UUID:
+# The two dependencies below do no I/O, so they are coroutines: FastAPI runs a plain function
+# dependency in its thread pool, one hop to a worker thread and back for each, on every request.
+async def services(request: Request) -> Services:
+    return services_of(request)
+
+
+async def brand(request: Request) -> UUID:
     """The caller's brand, decided from its API key by the request gate (api/gate.py) before routing."""
     decided: UUID | None = request.scope.get("state", {}).get("brand_id")
     if decided is None:  # every /v1 route is behind the gate: a route outside it cannot ask for a brand

@@ -4,12 +4,17 @@ A pure ASGI middleware, so nothing is read before it decides: a request without 
 is a 401 however large or malformed its body (the key is looked up with commands.credits.brands, and the
 brand it decides is left in the request's state for the `brand` dependency); a body past its limit
 is a 413, at once when Content-Length says so, else as soon as the stream passes it. Webhooks,
-tracking links, unsubscribes, probes and the documentation carry no key.
+tracking links, unsubscribes, probes and the documentation carry no key. A key once found stays
+known for a minute (`KnownKeys`): a brand's key never changes, so a call within that minute is
+decided without a query and without a hop to a worker thread; a key not found is looked up every
+time, so no stranger's guess is remembered.
 """
 
 from __future__ import annotations
 
 import re
+import time
+from collections import OrderedDict
 from collections.abc import Callable
 from uuid import UUID
 
@@ -51,10 +56,49 @@ def bearer_key(authorization: str) -> str | None:
     return key.strip()
 
 
+class KnownKeys:
+    """The brands of the keys found lately, each for `ttl` seconds, at most `size` of them (the
+    least recently used go first). Used from the event loop's thread only."""
+
+    def __init__(
+        self, ttl: float = 60.0, size: int = 10_000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.ttl, self.size, self.clock = ttl, size, clock
+        self._found: OrderedDict[str, tuple[UUID, float]] = OrderedDict()
+
+    def get(self, key: str) -> UUID | None:
+        entry = self._found.get(key)
+        if entry is None:
+            return None
+        brand, until = entry
+        if self.clock() >= until:
+            del self._found[key]
+            return None
+        self._found.move_to_end(key)
+        return brand
+
+    def put(self, key: str, brand: UUID) -> None:
+        self._found[key] = (brand, self.clock() + self.ttl)
+        self._found.move_to_end(key)
+        while len(self._found) > self.size:
+            self._found.popitem(last=False)
+
+
 class RequestGate:
-    def __init__(self, app: ASGIApp, brand_for_key: Callable[[str], UUID | None]) -> None:
+    def __init__(
+        self, app: ASGIApp, brand_for_key: Callable[[str], UUID | None], known: KnownKeys | None = None
+    ) -> None:
         self.app = app
         self.brand_for_key = brand_for_key
+        self.known = KnownKeys() if known is None else known
+
+    async def _brand(self, key: str) -> UUID | None:
+        brand = self.known.get(key)
+        if brand is None:
+            brand = await run_in_threadpool(self.brand_for_key, key)
+            if brand is not None:
+                self.known.put(key, brand)
+        return brand
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -66,7 +110,7 @@ class RequestGate:
         path, method = scope["path"], scope["method"]
         if path == "/v1" or path.startswith("/v1/"):
             key = bearer_key(headers.get("authorization", ""))
-            brand = await run_in_threadpool(self.brand_for_key, key) if key else None
+            brand = await self._brand(key) if key else None
             if brand is None:
                 detail = "the API key is not valid" if key else "send Authorization: Bearer <api_key>"
                 await problem_response(401, "Unauthorized", detail)(scope, receive, send)

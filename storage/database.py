@@ -36,13 +36,28 @@ class Database:
         with self.pool.connection() as conn, conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
             yield cur
 
+    @contextmanager
+    def _one_statement(self) -> Iterator[psycopg.Cursor[dict[str, Any]]]:
+        """A cursor for one statement, which PostgreSQL runs as a transaction of its own: the same
+        atomicity and snapshot as inside BEGIN and COMMIT, without their two round trips."""
+        with self.pool.connection() as conn:
+            conn.autocommit = True
+            try:
+                with conn.cursor(row_factory=dict_row) as cur:
+                    yield cur
+            finally:
+                if not conn.closed:
+                    conn.autocommit = False
+
     def fetch_all(self, sql: Any, params: Any = None) -> list[dict[str, Any]]:
-        with self.transaction() as cur:
+        """The rows of one statement (a query, or a change with RETURNING)."""
+        with self._one_statement() as cur:
             cur.execute(sql, params)
             return cur.fetchall()
 
     def fetch_one(self, sql: Any, params: Any = None) -> dict[str, Any] | None:
-        with self.transaction() as cur:
+        """The first row of one statement, or None."""
+        with self._one_statement() as cur:
             cur.execute(sql, params)
             return cur.fetchone()
 

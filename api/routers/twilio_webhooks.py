@@ -19,7 +19,7 @@ from fastapi.responses import Response
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
-from api.deps import ServicesDep, services
+from api.deps import ServicesDep, services_of
 from commands.inbound.delivery_reports import CallAction, record_call_progress, record_message_status
 from commands.inbound.texts_received import receive_text
 from commands.inbound.twilio_signatures import SignedBy, verify_twilio_request
@@ -59,7 +59,7 @@ async def twilio_form(request: Request) -> TwilioForm:
     """The webhook's form, read whatever its bytes (a garbled one simply fails the signature)."""
     body = (await request.body()).decode("utf-8", errors="replace")
     query = request.url.query
-    url = services(request).public_base_url.rstrip("/") + request.url.path + (f"?{query}" if query else "")
+    url = services_of(request).public_base_url.rstrip("/") + request.url.path + (f"?{query}" if query else "")
     return TwilioForm(
         url,
         dict(parse_qsl(body, keep_blank_values=True)),
