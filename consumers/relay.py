@@ -1,7 +1,7 @@
 """The relay: reads the event store's notification log and hands its messages to the transport.
 
-The event store is the outbox. Each StepDispatched becomes a message on `sends.<channel>` keyed by
-enrollment id; with Kafka every event also goes to `campaign.events` as documented JSON, by a relay
+The event store is the outbox. Each StepDispatched, and each step an enrolment dispatched with it,
+becomes a message on `sends.<channel>` keyed by enrollment id; with Kafka every event also goes to `campaign.events` as documented JSON, by a relay
 of its own so that sends never wait for the feed. The relay records its position only after the transport has taken the whole batch (a failed produce raises,
 and the batch is read again): at least once, never lost. An event that cannot be turned into a
 message is retried a few times, then parked (storage/parked.py) so the log keeps moving for
@@ -21,7 +21,7 @@ from eventsourcing.application import Application
 from commands.sending.send_outcomes import Dispatch
 from consumers.transport import Transport
 from consumers.transport.messages import EVENTS_TOPIC, SEND_TOPICS, encode_dispatch
-from domain.enrollment import Enrollment
+from domain.enrollment import Enrollment, dispatched_steps
 from storage import containment, parked
 from storage.database import Database
 from storage.event_json import event_to_json
@@ -77,8 +77,8 @@ class Relay:
         if self.publish_events:  # every event goes to campaign.events
             events, through = read_log(self.app, start, self.batch_size)
         else:  # only dispatches, and only this relay's channels': read (and decode) only those
-            having = None if self.channels == set(SEND_TOPICS) else ("channel", sorted(self.channels))
-            events, through = read_log(self.app, start, self.batch_size, (Enrollment.StepDispatched,), having)
+            having = ("channel", sorted(self.channels))
+            events, through = read_log(self.app, start, self.batch_size, DISPATCHING, having)
         if through == start:
             return parked.retry_parked(self.db, self.name, self._republish)
         messages: list[tuple[str, str, bytes]] = []
@@ -100,15 +100,10 @@ class Relay:
         """(topic, key, value) of every message the events make; nothing is published yet."""
         messages = []
         for position, event in events:
-            if isinstance(event, Enrollment.StepDispatched) and event.channel in self.channels:
-                dispatch = Dispatch(event.originator_id, event.campaign_id, event.step_id, event.channel)
-                messages.append(
-                    (
-                        SEND_TOPICS[event.channel],
-                        str(event.originator_id),
-                        encode_dispatch(dispatch, position),
-                    )
-                )
+            for dispatch in _dispatches(event):
+                if dispatch.channel in self.channels:
+                    key = str(dispatch.enrollment_id)
+                    messages.append((SEND_TOPICS[dispatch.channel], key, encode_dispatch(dispatch, position)))
             if self.publish_events:
                 messages.append((EVENTS_TOPIC, str(event.originator_id), feed_message(position, event)))
         return messages
@@ -121,6 +116,18 @@ class Relay:
 
     def _republish(self, position: int) -> None:
         self._hand_over(self._messages([read_one(self.app, position)]))
+
+
+# The events that dispatch steps: a StepDispatched each, or an enrolment with its first group's (v4).
+DISPATCHING = (Enrollment.StepDispatched, Enrollment.ContactEnrolled)
+
+
+def _dispatches(event: Any) -> list[Dispatch]:
+    """The steps an event hands to their channels' workers."""
+    return [
+        Dispatch(event.originator_id, event.campaign_id, step_id, channel)
+        for step_id, channel in dispatched_steps(event)
+    ]
 
 
 def gauges(db: Database) -> dict[str, float]:

@@ -77,7 +77,10 @@ class Enrollment(Aggregate):
         timezone: str = "UTC"
         group: int | None = None  # the first group, scheduled with the enrolment
         due_at: datetime | None = None  # when that group is due
-        class_version = 3
+        # The first group's sends dispatched with the enrolment, at `enrolled_at`, when it was due
+        # then: one {"step_id", "channel"} each (None: a StepDispatched of its own says it, if any).
+        dispatched: list[dict[str, str]] | None = None
+        class_version = 4
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -92,6 +95,12 @@ class Enrollment(Aggregate):
             state.setdefault("group", None)
             state.setdefault("due_at", None)
 
+        @staticmethod
+        def upcast_v3_v4(state: dict[str, Any]) -> None:
+            """Added `dispatched`, the first group's sends dispatched with the enrolment: before v4
+            a StepDispatched event followed the enrolment for each (None: those events say it)."""
+            state.setdefault("dispatched", None)
+
     @event(ContactEnrolled)
     def __init__(
         self,
@@ -105,6 +114,7 @@ class Enrollment(Aggregate):
         timezone: str,
         group: int | None = None,
         due_at: datetime | None = None,
+        dispatched: list[dict[str, str]] | None = None,
     ) -> None:
         self.campaign_id = campaign_id
         self.brand_id = brand_id
@@ -124,6 +134,9 @@ class Enrollment(Aggregate):
         self.replied_at: datetime | None = None
         self.opened_at: dict[str, datetime] = {}  # the first open of each step
         self.clicked_at: dict[str, datetime] = {}  # the first click of each step
+        for sent_off in dispatched or ():
+            self.step_status[sent_off["step_id"]] = StepStatus.DISPATCHED
+            self.in_flight_since[sent_off["step_id"]] = enrolled_at
 
     @classmethod
     def enroll(
@@ -136,11 +149,14 @@ class Enrollment(Aggregate):
         enrolled_at: datetime,
         window: dict[str, Any] | None = None,
         timezone: str = "UTC",
+        dispatch: bool = False,
     ) -> Enrollment | None:
         """Enroll a contact in the steps it can receive; None when it can receive none.
 
         `window` and `timezone` are the campaign's sending window and the contact's time zone
-        (the campaign's when the contact has none): due times move forward into the window.
+        (the campaign's when the contact has none): due times move forward into the window. With
+        `dispatch`, the first group's sends are dispatched in the same event when they are due at
+        once, as `dispatch_due` would dispatch them right after.
         """
         plan = [
             step
@@ -151,7 +167,16 @@ class Enrollment(Aggregate):
         if not groups:
             return None
         first = min(groups)  # nothing has an outcome yet: the first group with a send is next
-        due = group_due_at(plan, first, None, enrolled_at)
+        due = SendingWindow.from_dict(window).next_open(
+            group_due_at(plan, first, None, enrolled_at), timezone
+        )
+        dispatched = None
+        if dispatch and due <= enrolled_at:
+            dispatched = [
+                {"step_id": step.id, "channel": step.channel or ""}
+                for step in plan
+                if step.group == first and step.type is not StepType.WAIT
+            ]
         return cls(
             campaign_id=campaign_id,
             brand_id=brand_id,
@@ -162,7 +187,8 @@ class Enrollment(Aggregate):
             window=window,
             timezone=timezone,
             group=first,
-            due_at=SendingWindow.from_dict(window).next_open(due, timezone),
+            due_at=due,
+            dispatched=dispatched,
         )
 
     @property
@@ -670,3 +696,13 @@ class Enrollment(Aggregate):
     @event(StepClicked)
     def _clicked(self, campaign_id: UUID, step_id: str, url: str, clicked_at: datetime) -> None:
         self.clicked_at[step_id] = clicked_at
+
+
+def dispatched_steps(event: Any) -> list[tuple[str, str]]:
+    """The (step id, channel) of each step an event dispatches: a StepDispatched's own, or the first
+    group's an enrolment dispatched with it (ContactEnrolled v4); none for any other event."""
+    if isinstance(event, Enrollment.StepDispatched):
+        return [(event.step_id, event.channel)]
+    if isinstance(event, Enrollment.ContactEnrolled):
+        return [(sent_off["step_id"], sent_off["channel"]) for sent_off in event.dispatched or ()]
+    return []

@@ -54,7 +54,11 @@ class DueSteps:
             if isinstance(event, Enrollment.GroupScheduled | Enrollment.StepDeferred):
                 due[event.originator_id] = (event.campaign_id, event.due_at)
             elif isinstance(event, Enrollment.ContactEnrolled):
-                if event.due_at is not None:  # scheduled with the enrolment (before v3: by a GroupScheduled)
+                if event.dispatched:  # its first group went out with it: nothing waits
+                    due[event.originator_id] = None
+                elif (
+                    event.due_at is not None
+                ):  # scheduled with the enrolment (before v3: by a GroupScheduled)
                     due[event.originator_id] = (event.campaign_id, event.due_at)
             elif isinstance(event, Enrollment.StepCancelled):
                 due[event.originator_id] = (event.campaign_id, event.cancelled_at)
@@ -89,6 +93,12 @@ class DueSteps:
             key = (event.originator_id, getattr(event, "step_id", ""))
             if isinstance(event, Enrollment.StepDispatched):
                 flights[key] = (event.campaign_id, event.dispatched_at)
+            elif isinstance(event, Enrollment.ContactEnrolled):  # dispatched with the enrolment (v4)
+                for sent_off in event.dispatched or ():
+                    flights[(event.originator_id, sent_off["step_id"])] = (
+                        event.campaign_id,
+                        event.enrolled_at,
+                    )
             elif isinstance(event, Enrollment.StepAttempted):
                 known = flights.get(key)
                 flights[key] = (known[0] if known else None, event.attempted_at)

@@ -59,7 +59,9 @@ def _patch(event: Any) -> Patch:
 
 
 def _pending(enrolled: Any, step: dict[str, Any], scheduled_for: datetime | None) -> tuple[Any, ...]:
-    """The row of a step a contact was just enrolled in (`PENDING_COLUMNS`)."""
+    """The row of a step a contact was just enrolled in (`PENDING_COLUMNS`): pending, or
+    dispatched when its group went out with the enrolment."""
+    dispatched = any(sent_off["step_id"] == step["id"] for sent_off in enrolled.dispatched or ())
     return (
         enrolled.originator_id,
         step["id"],
@@ -68,7 +70,7 @@ def _pending(enrolled: Any, step: dict[str, Any], scheduled_for: datetime | None
         step["type"],
         step["group"],
         step["order"],
-        StepStatus.PENDING.value,
+        (StepStatus.DISPATCHED if dispatched else StepStatus.PENDING).value,
         enrolled.enrolled_at,
         scheduled_for,
     )

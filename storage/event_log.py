@@ -30,9 +30,9 @@ def read_log(
     having: tuple[str, Sequence[str]] | None = None,
 ) -> tuple[list[tuple[int, Any]], int]:
     """Up to `limit` (position, event) pairs after `after`, and the position read through; with
-    `having` (a field, its wanted text values) only the events of `classes` whose field is one of
-    them (PostgreSQL hands over the rows whose bytes hold `"field":"value"`, which may be a few
-    more: filtered here)."""
+    `having` (a field, its wanted text values) only the events of `classes` whose field, or the
+    field of a dict in one of their lists, is one of them (PostgreSQL hands over the rows whose
+    bytes hold `"field":"value"`, which may be a few more: filtered here)."""
     recorder = app.recorder
     decode = app.mapper.to_domain_event
     if not classes:
@@ -52,8 +52,19 @@ def read_log(
     events = [(n.id, decode(n)) for n in notes]
     if having is not None:
         field, values = having
-        events = [(position, event) for position, event in events if getattr(event, field, None) in values]
+        events = [(position, event) for position, event in events if _holds(event, field, values)]
     return events, through
+
+
+def _holds(event: Any, field: str, values: Sequence[str]) -> bool:
+    """Whether the event's `field`, or that of a dict in one of its lists, is one of `values`."""
+    if getattr(event, field, None) in values:
+        return True
+    return any(
+        isinstance(items, list)
+        and any(isinstance(item, dict) and item.get(field) in values for item in items)
+        for items in vars(event).values()
+    )
 
 
 def _plain_json(app: Application[UUID]) -> bool:

@@ -14,7 +14,7 @@ from commands.credits.brands import create_brand
 from commands.sending.messaging_settings import change_messaging_settings
 from commands.sending.providers import Provider
 from domain.credit_ledger import Plan
-from domain.enrollment import Enrollment
+from domain.enrollment import Enrollment, dispatched_steps
 from runtime.container import ROLES, Container, build
 from runtime.settings import Settings
 from storage.database import Database
@@ -133,6 +133,14 @@ def campaign_events(container: Container, campaign_id: str, kind: type[T]) -> li
         for row in rows
         for event in container.app.events.get(Enrollment.create_id(campaign, row["contact_id"]))
         if isinstance(event, kind)
+    ]
+
+
+def campaign_dispatches(container: Container, campaign_id: str) -> list[tuple[str, str]]:
+    """Every dispatch of a campaign's enrollments, as (step id, channel): a StepDispatched's, or one
+    an enrolment made with it."""
+    return [
+        step for event in campaign_events(container, campaign_id, object) for step in dispatched_steps(event)
     ]
 
 

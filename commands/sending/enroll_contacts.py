@@ -54,11 +54,10 @@ def enroll_next_chunk(
             now,
             window=campaign.sending_window,
             timezone=_valid_zone(row["timezone"]) or campaign.timezone,
+            dispatch=campaign.status is CampaignStatus.ACTIVE,  # a paused one dispatches on resume
         )
         if enrollment is None:
             continue
-        if campaign.status is CampaignStatus.ACTIVE:
-            enrollment.dispatch_due(now)
         enrollments.append(enrollment)
     enrolled = len(enrollments)
     try:

@@ -24,7 +24,7 @@ from commands.sending.send_outcomes import Dispatch, SendReport
 from commands.sending.send_steps import send_dispatches
 from commands.tracking.tracked_mail import MailTracking
 from domain.credit_ledger import Reservation
-from domain.enrollment import Enrollment
+from domain.enrollment import Enrollment, dispatched_steps
 from runtime.container import Container
 from tests.support import Client, running_service
 
@@ -72,7 +72,7 @@ class Desk:
     service: Container
     client: Client
     provider: ScriptedProvider
-    seen: dict[UUID, int] = field(default_factory=dict)  # StepDispatched events handed out so far
+    seen: dict[UUID, int] = field(default_factory=dict)  # dispatches handed out so far
 
     @property
     def app(self) -> Any:
@@ -99,9 +99,10 @@ class Desk:
         dispatch_due_steps(self.app, enrollment_ids, now)
         found = []
         for e in enrollment_ids:
-            events = self.events(e, Enrollment.StepDispatched)
-            found += [Dispatch(e, d.campaign_id, d.step_id, d.channel) for d in events[self.seen.get(e, 0) :]]
-            self.seen[e] = len(events)
+            events = self.events(e, object)
+            steps = [(event.campaign_id, *step) for event in events for step in dispatched_steps(event)]
+            found += [Dispatch(e, *step) for step in steps[self.seen.get(e, 0) :]]
+            self.seen[e] = len(steps)
         return found
 
     def send(

@@ -15,7 +15,7 @@ from commands.campaigns.launch_audience import advance, campaigns_to_enrol, full
 from commands.campaigns.launch_campaign import launch_campaign
 from commands.sending.enroll_contacts import enroll_next_chunk, enroll_pending_campaigns
 from domain.campaign import Campaign
-from domain.enrollment import Enrollment
+from domain.enrollment import Enrollment, dispatched_steps
 from storage import parked
 from tests.integration.desk import desk
 
@@ -58,9 +58,10 @@ def test_chunks_enrol_each_contact_once_with_its_address_for_every_channel(datab
             assert enrolled.addresses == {channel: a for channel, a in expected.items() if a}
             assert enrolled.enrolled_at == NOW
         dispatched = [
-            e.channel
+            channel
             for row in rows
-            for e in d.events(Enrollment.create_id(campaign, row["contact_id"]), Enrollment.StepDispatched)
+            for e in d.events(Enrollment.create_id(campaign, row["contact_id"]), object)
+            for _, channel in dispatched_steps(e)
         ]
         assert sorted(dispatched) == sorted(["email"] * 6 + ["sms"] * 5 + ["voicemail"] * 5)
 

@@ -12,6 +12,8 @@ import psycopg
 import pytest
 
 from commands.application import CampaignApplication
+from consumers.relay import DISPATCHING, Relay
+from consumers.transport.in_process import InProcessTransport
 from domain.enrollment import Enrollment, StepStatus
 from domain.steps import Step, StepType
 from projections.projector import Projector
@@ -201,3 +203,70 @@ def test_history_stored_before_v3_reads_as_the_same_enrollment_and_read_models(d
         assert _read_models(service, old.id) == _read_models(service, new.id)
         expected_state = "finished" if steps_done == 2 else "active"
         assert _read_models(service, new.id)["lead"]["state"] == expected_state
+
+
+def _dispatched_with_enrolment(folded: bool, steps_done: int) -> Enrollment:
+    """Ann enrolled in two days of steps whose first is due at once: its dispatch in the enrolment
+    (v4) or in a StepDispatched of its own (every earlier version); the first `steps_done` sent."""
+    enrollment = Enrollment.enroll(uuid4(), uuid4(), uuid4(), ADDRESSES, TWO_DAYS, T0, dispatch=folded)
+    assert enrollment is not None
+    if not folded:
+        enrollment.dispatch_due(T0)
+    if steps_done:
+        enrollment.attempt("e0", "sender-1", T0)
+        enrollment.record_sent("e0", "m-e0", 1, T0 + timedelta(minutes=1))
+    return enrollment
+
+
+def _in_flight(service, enrollment_id) -> list:
+    return service.db.fetch_all(
+        "SELECT step_id, since FROM steps_in_flight WHERE enrollment_id = %s ORDER BY step_id",
+        (enrollment_id,),
+    )
+
+
+@pytest.mark.parametrize("steps_done", [0, 1], ids=["dispatched", "first-day-sent"])
+def test_a_dispatch_in_the_enrolment_reads_as_a_dispatch_of_its_own(database_url, steps_done):
+    """ContactEnrolled v4 carries the first group's dispatch when it is due at once: the aggregate,
+    every read model, the steps in flight and the relay's messages are what a StepDispatched after
+    the enrolment gives (the history before v4, and any dispatch after the enrolment)."""
+    with running_service(database_url, roles=()) as service:
+        app = service.app
+        folded, apart = (
+            _dispatched_with_enrolment(True, steps_done),
+            _dispatched_with_enrolment(False, steps_done),
+        )
+        start = app.recorder.max_notification_id() or 0
+        app.save_all([folded, apart])
+        assert len(app.recorder.select_events(folded.id)) == len(app.recorder.select_events(apart.id)) - 1
+
+        runners = [ReadModelRunner(app, service.db, projection) for projection in PROJECTIONS]
+        projector = Projector(app, service.db, runners, 100)
+        while projector.run_once():
+            pass
+
+        again = app.enrollment(folded.id)
+        assert again.step_status == apart.step_status == folded.step_status
+        assert again.in_flight_since == apart.in_flight_since
+        assert _read_models(service, folded.id) == _read_models(service, apart.id)
+        assert _in_flight(service, folded.id) == _in_flight(service, apart.id)
+        assert [row["step_id"] for row in _in_flight(service, folded.id)] == ([] if steps_done else ["e0"])
+        assert _read_models(service, folded.id)["steps"][0]["status"] == (
+            "sent" if steps_done else "dispatched"
+        )
+
+        relay = Relay(
+            app,
+            service.db,
+            InProcessTransport(),
+            publish_events=False,
+            name="relay:email",
+            channels=["email"],
+        )
+        events, _ = read_log(app, start, 100, DISPATCHING, ("channel", ["email"]))
+        messages = relay._messages(events)
+        dispatches = {
+            json.loads(value)["enrollment_id"]: json.loads(value)["step_id"] for _, _, value in messages
+        }
+        assert dispatches == {str(folded.id): "e0", str(apart.id): "e0"}
+        assert {topic for topic, _, _ in messages} == {"sends.email"}

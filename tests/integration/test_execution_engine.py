@@ -15,7 +15,14 @@ from uuid import UUID
 import pytest
 
 from domain.enrollment import Enrollment
-from tests.support import Client, campaign_events, contacts, eventually, processed_after, running_service
+from tests.support import (
+    Client,
+    campaign_dispatches,
+    contacts,
+    eventually,
+    processed_after,
+    running_service,
+)
 
 DAY = 86_400
 STEPS = [
@@ -77,7 +84,7 @@ def test_a_campaign_runs_day_by_day_with_rotation_warmup_pause_and_completion(da
         eventually(lambda: sent_count() == 6)  # group 0 at launch
 
         def dispatched() -> int:
-            return len(campaign_events(service, campaign_id, Enrollment.StepDispatched))
+            return len(campaign_dispatches(service, campaign_id))
 
         with processed_after(service, "follow_ups"):
             advance(1)

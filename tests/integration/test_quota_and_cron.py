@@ -18,7 +18,7 @@ from commands.sending.daily_reset import reset_daily_quotas
 from commands.sending.dispatch_due_steps import dispatch_due_steps
 from commands.sending.enroll_contacts import enroll_next_chunk
 from commands.sending.sender_rotation import claim_senders, give_back
-from domain.enrollment import Enrollment
+from domain.enrollment import Enrollment, dispatched_steps
 from storage import parked
 from storage.database import Database
 from tests.support import Client, contacts, running_service
@@ -122,9 +122,7 @@ def test_two_follow_up_processors_at_once_dispatch_each_step_once(database_url):
             thread.join(timeout=60)
 
         assert sorted(results) == [0, 40]  # one wins; the other re-checks and finds nothing due
-        dispatched = [
-            e for i in ids for e in service.app.events.get(i) if isinstance(e, Enrollment.StepDispatched)
-        ]
+        dispatched = [step for i in ids for e in service.app.events.get(i) for step in dispatched_steps(e)]
         assert len(dispatched) == 40
         assert dispatch_due_steps(service.app, ids, now) == 0  # and a third run changes nothing
 

@@ -9,7 +9,14 @@ from __future__ import annotations
 from uuid import UUID
 
 from domain.enrollment import Enrollment
-from tests.support import Client, campaign_events, contacts, eventually, processed_after, running_service
+from tests.support import (
+    Client,
+    campaign_dispatches,
+    contacts,
+    eventually,
+    processed_after,
+    running_service,
+)
 
 ONE_EMAIL = [{"type": "EMAIL", "group": 0, "subject": "Hi", "body": "Hello"}]
 
@@ -112,7 +119,7 @@ def test_archiving_a_running_campaign_settles_what_was_sent_and_releases_the_res
 
         with processed_after(service, "follow_ups"):  # the later group is due, but the campaign is archived
             client.ok(client.post("/v1/dev/clock/advance", {"seconds": 4 * 86_400}))
-        assert len(campaign_events(service, campaign_id, Enrollment.StepDispatched)) == 4
+        assert len(campaign_dispatches(service, campaign_id)) == 4
         assert detail(client, campaign_id)["metrics"]["sent"]["email"] == 4
         assert len(client.outbox(campaign_id)) == 4
 

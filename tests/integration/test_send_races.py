@@ -15,7 +15,7 @@ from uuid import UUID
 
 from commands.sending.send_steps import Dispatch, send_dispatches
 from consumers.providers.sandbox import SandboxProvider
-from domain.enrollment import Enrollment, StepStatus
+from domain.enrollment import Enrollment, StepStatus, dispatched_steps
 from tests.support import Client, eventually, running_service
 
 NO_SENDING = ("projector", "enroller", "follow_ups", "settlement")
@@ -33,8 +33,7 @@ def dispatched(service, campaign_id: str, expected: int) -> list[Dispatch]:
         for row in rows:
             enrollment_id = Enrollment.create_id(campaign, row["contact_id"])
             for event in service.app.events.get(enrollment_id):
-                if isinstance(event, Enrollment.StepDispatched):
-                    found.append(Dispatch(enrollment_id, campaign, event.step_id, event.channel))
+                found += [Dispatch(enrollment_id, campaign, *step) for step in dispatched_steps(event)]
         return found if len(found) == expected else []
 
     return eventually(collect)
