@@ -14,7 +14,7 @@ from uuid import uuid4
 import pytest
 
 from domain.credit_cost import DEFAULT_UNIT_COSTS
-from domain.enrollment import Enrollment, StepStatus
+from domain.enrollment import Enrollment, StepStatus, dispatched_steps
 from domain.errors import DomainError
 from domain.sending_window import SendingWindow
 from domain.steps import Step, StepType, ordered
@@ -110,6 +110,51 @@ def test_dispatching_records_the_campaign_step_channel_group_and_time() -> None:
     assert [fields(e, *names) for e in events] == [
         dict(zip(names, (CAMPAIGN, "e0", "email", 0, T0 + MINUTE, False), strict=True)),
         dict(zip(names, (CAMPAIGN, "s0", "sms", 0, T0 + MINUTE, False), strict=True)),
+    ]
+
+
+def test_an_enrolment_due_at_once_dispatches_its_first_groups_sends_in_the_same_event() -> None:
+    enrollment = enroll(dispatch=True)  # no window: group 0 is due at T0, the enrolment's own time
+    [created] = enrollment.collect_events()
+    assert isinstance(created, Enrollment.ContactEnrolled)
+    assert created.dispatched == [{"step_id": "e0", "channel": "email"}, {"step_id": "s0", "channel": "sms"}]
+    assert enrollment.step_status == {"e0": StepStatus.DISPATCHED, "s0": StepStatus.DISPATCHED}
+    assert enrollment.in_flight_since == {"e0": T0, "s0": T0}
+    assert enrollment.dispatch_due(T0 + MINUTE) == []  # nothing left to dispatch in the group
+    assert dispatched_steps(created) == [("e0", "email"), ("s0", "sms")]
+
+    again = created.mutate(None)  # the same state, read back from the event alone
+    assert (again.step_status, again.in_flight_since) == (enrollment.step_status, enrollment.in_flight_since)
+
+
+def test_an_enrolment_not_due_yet_or_not_asked_to_dispatches_nothing() -> None:
+    later = enroll(window={"start": "10:30", "end": "12:00"}, dispatch=True)  # opens at 10:30
+    not_asked = enroll()
+    for enrollment in (later, not_asked):
+        [created] = enrollment.collect_events()
+        assert created.dispatched is None and dispatched_steps(created) == []
+        assert enrollment.step_status == {} and enrollment.in_flight_since == {}
+    assert [s.id for s in later.dispatch_due(T0.replace(hour=10, minute=30))] == ["e0", "s0"]
+
+
+def test_only_the_first_groups_sends_go_out_with_the_enrolment() -> None:
+    steps = [step("w0", WAIT, 0), step("v0", VOICEMAIL, 0), step("e1", EMAIL, 1)]
+    enrollment = enroll(steps, dispatch=True)
+    [created] = enrollment.collect_events()
+    assert created.dispatched == [{"step_id": "v0", "channel": "voicemail"}]
+    assert enrollment.status_of("e1") is StepStatus.PENDING
+
+
+def test_a_dispatch_of_its_own_names_its_step_and_channel_and_other_events_none() -> None:
+    enrollment = dispatched()
+    enrollment.attempt("e0", "sender-1", T0)
+    [attempted] = enrollment.collect_events()
+    assert dispatched_steps(attempted) == []
+    enrollment = enroll()
+    enrollment.dispatch_due(T0)
+    assert [dispatched_steps(e) for e in enrollment.collect_events()[1:]] == [
+        [("e0", "email")],
+        [("s0", "sms")],
     ]
 
 
