@@ -1,13 +1,14 @@
 """The relay: reads the event store's notification log and hands its messages to the transport.
 
 The event store is the outbox. Each StepDispatched, and each step an enrolment dispatched with it,
-becomes a message on `sends.<channel>` keyed by enrollment id; with Kafka every event also goes to `campaign.events` as documented JSON, by a relay
-of its own so that sends never wait for the feed. The relay records its position only after the transport has taken the whole batch (a failed produce raises,
-and the batch is read again): at least once, never lost. An event that cannot be turned into a
-message is retried a few times, then parked (storage/parked.py) so the log keeps moving for
-everyone else. In process, a relay waits until the workers have handled what it handed over, so
-there is one relay per channel (`channels`): a slow provider holds back only its own channel.
-"""
+becomes a message on `sends.<channel>` keyed by enrollment id; with Kafka every event also goes to
+`campaign.events` as documented JSON, by a relay of its own so that sends never wait for the feed.
+The relay records its position only after the transport has taken the whole batch (a failed
+produce raises, and the batch is read again): at least once, never lost. An event that cannot be
+turned into a message is retried a few times, then parked (storage/parked.py) so the log keeps
+moving for everyone else. In process, a relay waits until the workers have handled what it handed
+over, so there is one relay per channel (`channels`): a slow provider holds back only its own
+channel."""
 
 from __future__ import annotations
 

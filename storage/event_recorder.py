@@ -40,7 +40,8 @@ class CampaignEventRecorder(PostgresApplicationRecorder):
         self._select_containing = SQL(select).format(
             table=table,
             having=SQL(
-                "AND EXISTS (SELECT FROM unnest(%s::bytea[]) AS n(needle) WHERE position(needle IN state) > 0)"
+                """AND EXISTS (SELECT FROM unnest(%s::bytea[]) AS n(needle)
+                               WHERE position(needle IN state) > 0)"""
             ),
         )
 
