@@ -55,15 +55,18 @@ class Relay:
         batch_size: int = 1000,
         channels: Collection[str] | None = None,
         resume_from: str | None = None,
+        heirs: Collection[str] = (),
     ) -> None:
         """`channels`: whose dispatches it relays (None: every channel's; none: it only feeds
         `campaign.events`). `resume_from`: the relay whose position a new one starts from (the
-        single relay that came before it)."""
+        single relay that came before it); `heirs`: every relay that took its place, which share
+        the items it parked (each republishes its own part of a handed-back position)."""
         self.app, self.db, self.transport = app, db, transport
         self.publish_events, self.name, self.batch_size = publish_events, name, batch_size
         self.channels = set(SEND_TOPICS) if channels is None else set(channels)
         self.topics = None if channels is None else [SEND_TOPICS[c] for c in channels]
-        self.resume_from = resume_from
+        self.resume_from, self.heirs = resume_from, list(heirs)
+        self.inherited = resume_from is None or not heirs
 
     def position(self) -> int:
         row = self.db.fetch_one(
@@ -74,6 +77,9 @@ class Relay:
         return row["position"] if row else 0
 
     def run_once(self) -> int:
+        if not self.inherited:
+            parked.inherit(self.db, str(self.resume_from), self.heirs)
+            self.inherited = True
         start = self.position()
         if self.publish_events:  # every event goes to campaign.events
             events, through = read_log(self.app, start, self.batch_size)

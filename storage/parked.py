@@ -132,6 +132,24 @@ def to_retry(db: Database, follower: str) -> list[dict[str, Any]]:
     )
 
 
+def inherit(db: Database, predecessor: str, successors: Sequence[str]) -> int:
+    """Give the items a follower left behind to the followers that took its place: each gets its
+    own copy (status, attempts, error and times kept), and the predecessor's rows go, in one
+    transaction; how many rows went. Nothing an operator parked or handed back is lost when a
+    follower is split (the single relay of earlier releases into one per channel)."""
+    with db.transaction() as cur:
+        cur.execute(
+            """INSERT INTO parked_items
+                   (follower, item, brand_id, error, attempts, status, first_seen, last_seen)
+               SELECT heir, item, brand_id, error, attempts, status, first_seen, last_seen
+               FROM parked_items, unnest(%s::text[]) AS heir WHERE follower = %s
+               ON CONFLICT (follower, item) DO NOTHING""",
+            (list(successors), predecessor),
+        )
+        cur.execute("DELETE FROM parked_items WHERE follower = %s", (predecessor,))
+        return int(cur.rowcount)
+
+
 def retry_parked(db: Database, follower: str, reapply: Callable[[int], None]) -> int:
     """Apply handed-back log positions again: a success forgets the item, a failure parks it again."""
     done = 0
