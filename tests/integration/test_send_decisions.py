@@ -1,7 +1,7 @@
 """What the send path decides, asserted exactly: due times in the contact's zone and window, giving
 up after the fifth transient failure, deferring at the daily cap to the next reset, settling again
-after a lost position, skipping a redelivered dispatch of a step already sent, and one brand's
-suppression list never touching another brand's launch.
+after a lost position, skipping a redelivered dispatch of a step already sent, one brand's
+suppression list never touching another brand's launch, and texts kept to their brand's quiet hours.
 
 Each test holds the clock (tests/integration/desk.py): no background role runs, every use case is
 called at a chosen moment, so a due time off by a minute or a retry storm fails the test.
@@ -230,3 +230,17 @@ def test_a_second_step_to_the_same_contact_in_one_batch_waits_a_moment_and_two_t
             ),
         ]
     assert sorted(m.to for m in d.provider.sent) == ["ann@example.com", "bob@example.com"]
+
+
+def test_a_text_waits_for_the_hours_its_brand_chose_not_for_the_default_ones(service):
+    d = desk_for_a_new_brand(service)
+    hours = {"allowed_from": "10:00", "allowed_until": "18:00", "help_text": "Reply STOP to stop"}
+    d.client.ok(d.client.http.put("/v1/messaging-settings", json=hours))
+    d.client.sender("sms", "+14155550100")
+    people = [{"phone": "+14155550123", "timezone": "America/New_York"}]
+    nine = local(MONDAY_TEN, 9, "America/New_York")  # inside the default hours, before the brand's
+    [ann] = d.launch(d.campaign(people, [{"type": "SMS", "group": 0, "body": "Hello"}]), nine)
+    assert d.send(d.dispatch([ann], nine), nine) == SendReport(deferred=1)
+    assert d.provider.sent == []
+    [waiting] = d.events(ann, Enrollment.StepDeferred)
+    assert waiting.due_at == local(MONDAY_TEN, 10, "America/New_York")

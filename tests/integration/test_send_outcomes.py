@@ -24,6 +24,7 @@ from commands.sending.send_outcomes import SendReport, retry_delay
 from commands.sending.send_steps import send_dispatches
 from commands.tracking.tracked_mail import MailTracking
 from commands.tracking.tracking_tokens import TrackedStep, TrackingTokens
+from consumers.providers.sandbox import SandboxProvider
 from domain.enrollment import REPLIED, Enrollment, StepStatus
 from storage.database import Database
 from tests.api.api_support import service_on_own_database
@@ -637,3 +638,36 @@ def test_an_account_that_needs_reconnecting_is_given_no_sends(service):
     enrolled = d.launch(d.campaign(people, ONE_EMAIL), NOW)
     assert d.send(d.dispatch(enrolled, NOW), NOW) == SendReport(sent=4)
     assert {m.sender_account_id for m in d.provider.sent} == {str(healthy["id"])}
+
+
+class SandboxThatNotesItsCalls(SandboxProvider):
+    """The sandbox, noting the recipients of each call it takes (a batch is one call)."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__(db)
+        self.recipients_by_call: list[list[str]] = []
+
+    def _take(self, messages):
+        self.recipients_by_call.append(sorted(m.to for m in messages))
+        return super()._take(messages)
+
+
+def test_each_provider_that_takes_batches_gets_its_own_accounts_messages_in_one_call(service):
+    """Emails through the sandbox, texts through a Twilio that takes batches (a second sandbox): each
+    provider is called once for the batch, with the messages of its own accounts only."""
+    d = desk_for_a_new_brand(service)
+    d.client.sender("email", "sales@brand.example")
+    texts = d.client.sender("sms", "+14155550100")
+    d.service.db.execute("UPDATE sender_accounts SET provider = 'twilio' WHERE id = %s", (texts["id"],))
+    mail, sms = SandboxThatNotesItsCalls(d.service.db), SandboxThatNotesItsCalls(d.service.db)
+    steps = [*ONE_EMAIL, {"type": "SMS", "group": 0, "body": "Hello"}]
+    people = [
+        {"email": "ann@example.com", "phone": "+14155550123"},
+        {"email": "bob@example.com", "phone": "+14155550124"},
+    ]
+    enrolled = d.launch(d.campaign(people, steps), NOW)
+    providers = {"sandbox": mail, "twilio": sms}
+    report = send_dispatches(d.app, d.service.db, providers, d.dispatch(enrolled, NOW), lambda: NOW)
+    assert report == SendReport(sent=4)
+    assert mail.recipients_by_call == [["ann@example.com", "bob@example.com"]]
+    assert sms.recipients_by_call == [["+14155550123", "+14155550124"]]
