@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterator, Mapping
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -289,7 +289,11 @@ def _delivery_threads(calls: Executor | None, attempts: int) -> Iterator[Executo
 def _call_providers(prepared: list[Prepared], pool: Executor) -> list[SendOutcome]:
     """Hand each prepared message to its provider: a provider that takes a batch in one call gets
     all of its messages at once; the others get one call per message, several at a time (the calls
-    are network-bound and independent of each other)."""
+    are network-bound and independent of each other).
+
+    When a call raises, every other call of the batch is let finish before the error goes on: the
+    step locks go with it, and a delivery tried again at once (containment does) would otherwise
+    ask the provider about a call still on its way, find nothing and send a second time."""
     outcomes: list[SendOutcome | None] = [p if isinstance(p, SendOutcome) else None for p in prepared]
     one_by_one: list[tuple[int, Provider, OutboundMessage]] = []
     batches: dict[int, tuple[Callable[[list[OutboundMessage]], list[SendOutcome]], list[int]]] = {}
@@ -301,9 +305,10 @@ def _call_providers(prepared: list[Prepared], pool: Executor) -> list[SendOutcom
             batches.setdefault(id(provider), (send_many, []))[1].append(index)
         else:
             one_by_one.append((index, provider, message))
-    answers = pool.map(lambda call: call[1].send(call[2]), one_by_one)
-    for (index, _, _), outcome in zip(one_by_one, answers, strict=True):
-        outcomes[index] = outcome
+    calls = [pool.submit(provider.send, message) for _, provider, message in one_by_one]
+    wait(calls)  # all answered or failed, whichever way the first of them ended
+    for (index, _, _), call in zip(one_by_one, calls, strict=True):
+        outcomes[index] = call.result()
     for send_many, indexes in batches.values():
         messages = [cast(tuple[Provider, OutboundMessage], prepared[i])[1] for i in indexes]
         for index, outcome in zip(indexes, send_many(messages), strict=True):

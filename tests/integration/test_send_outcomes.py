@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
@@ -24,8 +25,11 @@ from commands.sending.send_outcomes import SendReport, retry_delay
 from commands.sending.send_steps import send_dispatches
 from commands.tracking.tracked_mail import MailTracking
 from commands.tracking.tracking_tokens import TrackedStep, TrackingTokens
+from consumers.channel_worker import ChannelWorker
 from consumers.providers.sandbox import SandboxProvider
+from consumers.transport.messages import encode_dispatch
 from domain.enrollment import REPLIED, Enrollment, StepStatus
+from storage import parked
 from storage.database import Database
 from tests.api.api_support import service_on_own_database
 from tests.integration.desk import LOST, ROLES, ScriptedProvider, desk_for_a_new_brand
@@ -671,3 +675,33 @@ def test_each_provider_that_takes_batches_gets_its_own_accounts_messages_in_one_
     assert report == SendReport(sent=4)
     assert mail.recipients_by_call == [["ann@example.com", "bob@example.com"]]
     assert sms.recipients_by_call == [["+14155550123", "+14155550124"]]
+
+
+def test_a_call_still_at_the_provider_when_another_of_its_batch_raises_is_not_sent_again(service):
+    """The channel worker keeps its delivery threads for good. When one call of a batch raises,
+    the worker tries each dispatch again on its own at once; a call of the same batch that was
+    still at the provider has answered by then, so its step is found sent, never sent twice."""
+
+    def during(message) -> None:
+        if message.to == "ann@example.com":
+            raise WorkerDied("the adapter raised")  # every time: ann's dispatch is the poison
+        time.sleep(1.5)  # bob's call is still at the provider while ann's is tried and parked
+
+    d = desk_for_a_new_brand(service, ScriptedProvider(during=during))
+    d.client.sender("email", "sales@brand.example")
+    people = [{"email": "ann@example.com"}, {"email": "bob@example.com"}]
+    ann, bob = d.launch(d.campaign(people, ONE_EMAIL), NOW)
+    dispatches = d.dispatch([ann, bob], NOW)
+    step = dispatches[0].step_id
+    providers = {"sandbox": d.provider}
+    worker = ChannelWorker("email", d.app, d.service.db, d.service.transport, providers, lambda: NOW)
+    try:
+        report = worker.handle([encode_dispatch(dispatch, 0) for dispatch in dispatches])
+    finally:
+        worker.calls.shutdown()
+
+    assert [m.to for m in d.provider.sent].count("bob@example.com") == 1
+    assert report.sent == 1
+    assert d.app.enrollment(bob).status_of(step) is StepStatus.SENT
+    parked_items = {row["item"] for row in parked.listing(d.service.db, "worker:email")}
+    assert f"{ann}:{step}" in parked_items
