@@ -222,15 +222,14 @@ class Container:
         channel's worker handled its batch: a slow provider then holds back only its own channel's
         dispatches. Each starts where the single relay of earlier releases stood, and each takes its
         own copy of what that relay parked."""
-        if isinstance(self.transport, KafkaTransport):
-            heirs = ["relay:sends", "relay:feed"]
-            relay = partial(Relay, self.app, self.db, self.transport, resume_from="relay", heirs=heirs)
+        kafka = isinstance(self.transport, KafkaTransport)
+        heirs = ["relay:sends", "relay:feed"] if kafka else [f"relay:{channel}" for channel in SEND_TOPICS]
+        relay = partial(Relay, self.app, self.db, self.transport, resume_from="relay", heirs=heirs)
+        if kafka:
             return [
                 relay(publish_events=False, name="relay:sends"),
                 relay(publish_events=True, name="relay:feed", channels=()),
             ]
-        heirs = [f"relay:{channel}" for channel in SEND_TOPICS]
-        relay = partial(Relay, self.app, self.db, self.transport, resume_from="relay", heirs=heirs)
         return [
             relay(publish_events=False, name=f"relay:{channel}", channels=(channel,))
             for channel in SEND_TOPICS
