@@ -31,7 +31,9 @@ def _enrolled(app: CampaignApplication) -> tuple[int, Enrollment]:
 
 
 def test_the_relays_of_each_channel_take_over_what_the_single_relay_parked(database_url):
-    container = build(Settings(database_url=database_url, channel_processes=False))
+    # In process (the test run's Kafka broker set aside): one relay per channel.
+    settings = Settings(database_url=database_url, kafka_bootstrap_servers=None, channel_processes=False)
+    container = build(settings)
     try:
         app, db = container.app, container.db
         handed_back, enrollment = _enrolled(app)
