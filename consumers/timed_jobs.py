@@ -16,10 +16,11 @@ from uuid import UUID
 from commands.application import CampaignApplication
 from commands.campaigns.complete_campaign import complete_campaign
 from commands.campaigns.launch_audience import fully_enrolled
+from commands.credits.open_attempts import held_attempts
 from commands.credits.settle_credits import settle_next_batch
 from commands.sending.daily_reset import reset_daily_quotas
 from commands.sending.dispatch_due_steps import dispatch_due_steps
-from commands.sending.redispatch_steps import redispatch_stale_steps
+from commands.sending.redispatch_steps import reconcile_held_steps, redispatch_stale_steps
 from projections.campaign_summaries import finished_counts
 from projections.due_steps import due_enrollments, stale_in_flight
 from storage import containment, parked
@@ -96,7 +97,13 @@ class Sweeper:
         def sweep(campaign_id: UUID) -> int:
             return redispatch_stale_steps(self.app, campaign_id, stale[campaign_id], now, self.lease)
 
-        return parked.each_contained(self.db, SWEEPER, [c for c, ids in stale.items() if ids], sweep)
+        swept = parked.each_contained(self.db, SWEEPER, [c for c, ids in stale.items() if ids], sweep)
+        held = held_attempts(self.db, now - self.lease, self.batch)
+
+        def reconcile(campaign_id: UUID) -> int:
+            return reconcile_held_steps(self.app, campaign_id, held[campaign_id], now, self.lease)
+
+        return swept + parked.each_contained(self.db, SWEEPER, list(held), reconcile)
 
 
 class DailyReset:

@@ -34,6 +34,10 @@ class Reservation:
     reserved: int = 0
     consumed: int = 0
     released: int = 0
+    # Set when the campaign completed or was archived: the log position its settlement closed it
+    # at, and the units it kept for steps then at a provider (their outcome settles each).
+    closed_through: int | None = None
+    held: int = 0
 
     @property
     def outstanding(self) -> int:
@@ -138,12 +142,23 @@ class CreditLedger(Aggregate):
         reason: str
         released_at: datetime
         settled_through: int = 0
-        class_version = 2
+        # A release that closes the campaign's reservation (it completed or was archived), and the
+        # units it keeps for steps at a provider at that moment.
+        closes: bool = False
+        held: int = 0
+        class_version = 3
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             """Added `settled_through`: v1 did not keep the settlement's log position (0)."""
             state.setdefault("settled_through", 0)
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            """Added `closes` and `held`: a v2 release closed its campaign when its reason said so,
+            and kept nothing back."""
+            state.setdefault("closes", state.get("reason") in CLOSING_REASONS)
+            state.setdefault("held", 0)
 
     def release(
         self, campaign_id: UUID, amount: int, reason: str, released_at: datetime, settled_through: int = 0
@@ -151,11 +166,41 @@ class CreditLedger(Aggregate):
         self._require_outstanding(campaign_id, amount)
         self._released(campaign_id, amount, reason, released_at, settled_through)
 
+    def close(
+        self, campaign_id: UUID, reason: str, held: int, closed_at: datetime, settled_through: int
+    ) -> int:
+        """Release what a completed or archived campaign still holds, except up to `held` units
+        for steps at a provider right now: each of those stays reserved until its outcome is known,
+        then is consumed (it was sent) or released (it was not). Returns the units released."""
+        if reason not in CLOSING_REASONS:
+            raise DomainError(
+                f"a reservation closes when its campaign completes or is archived, not {reason!r}"
+            )
+        reservation = self.reservation(campaign_id)
+        if reservation.closed_through is not None:
+            raise DomainError(f"campaign {campaign_id}'s reservation is closed already")
+        outstanding = reservation.outstanding
+        if outstanding <= 0:
+            return 0
+        kept = max(0, min(held, outstanding))
+        self._released(campaign_id, outstanding - kept, reason, closed_at, settled_through, True, kept)
+        return outstanding - kept
+
     @event(CreditsReleased)
     def _released(
-        self, campaign_id: UUID, amount: int, reason: str, released_at: datetime, settled_through: int
+        self,
+        campaign_id: UUID,
+        amount: int,
+        reason: str,
+        released_at: datetime,
+        settled_through: int,
+        closes: bool = False,
+        held: int = 0,
     ) -> None:
-        self.reservations[campaign_id].released += amount
+        reservation = self.reservations[campaign_id]
+        reservation.released += amount
+        if closes:
+            reservation.closed_through, reservation.held = settled_through, held
         self.balance += amount
         self.settled_through = max(self.settled_through, settled_through)
 
@@ -164,6 +209,10 @@ class CreditLedger(Aggregate):
         outstanding = self.reservation(campaign_id).outstanding
         if amount > outstanding:
             raise DomainError(f"campaign {campaign_id} has {outstanding} credits outstanding, not {amount}")
+
+
+# Why a reservation closes: the reasons of the releases that close one.
+CLOSING_REASONS = ("campaign completed", "campaign archived")
 
 
 def _require_positive(amount: int) -> None:

@@ -285,6 +285,27 @@ class Enrollment(Aggregate):
             self._dispatched(self.campaign_id, step.id, step.channel or "", step.group, now, True)
         return stale
 
+    def redispatch_unsettled(self, now: datetime, lease: timedelta) -> list[Step]:
+        """For a campaign that stopped for good: dispatch again each step attempted and still
+        without an outcome (deferred after an answer that never came, or in flight past the lease),
+        so that its worker asks the provider whether it was sent. Nothing new is sent: the worker
+        only reconciles the steps of a campaign that is not ACTIVE."""
+        unsettled = [
+            self._step(step_id)
+            for step_id, tries in sorted(self.attempts.items())
+            if tries
+            and (
+                self.status_of(step_id) is StepStatus.PENDING
+                or (
+                    self.status_of(step_id) in IN_FLIGHT
+                    and self.in_flight_since.get(step_id, now) <= now - lease
+                )
+            )
+        ]
+        for step in unsettled:
+            self._dispatched(self.campaign_id, step.id, step.channel or "", step.group, now, True)
+        return unsettled
+
     @event(StepDispatched)
     def _dispatched(
         self,
@@ -303,19 +324,32 @@ class Enrollment(Aggregate):
         sender_account_id: str
         message_key: str
         attempted_at: datetime
-        class_version = 1
+        # The campaign, so that the settlement process knows whose credit a step at a provider
+        # holds without loading the enrollment; None on events recorded before version 2.
+        campaign_id: UUID | None = None
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Added `campaign_id`: a v1 attempt named only its enrollment (None: look it up)."""
+            state.setdefault("campaign_id", None)
 
     def attempt(self, step_id: str, sender_account_id: str, attempted_at: datetime) -> str:
         """Record that a provider call is about to be made; returns its idempotency key."""
         if self.status_of(step_id) is not StepStatus.DISPATCHED:
             raise DomainError(f"step {step_id} is {self.status_of(step_id)}, not dispatched")
         key = f"{self.id}:{step_id}"
-        self._attempted(step_id, sender_account_id, key, attempted_at)
+        self._attempted(step_id, sender_account_id, key, attempted_at, self.campaign_id)
         return key
 
     @event(StepAttempted)
     def _attempted(
-        self, step_id: str, sender_account_id: str, message_key: str, attempted_at: datetime
+        self,
+        step_id: str,
+        sender_account_id: str,
+        message_key: str,
+        attempted_at: datetime,
+        campaign_id: UUID | None = None,
     ) -> None:
         self.step_status[step_id] = StepStatus.ATTEMPTED
         self.attempts[step_id] = self.attempts.get(step_id, 0) + 1

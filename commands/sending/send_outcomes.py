@@ -31,6 +31,7 @@ MAX_TRANSIENT_TRIES = 5
 WITHHELD = SendOutcome(error="withheld: the campaign is not active")
 SUPPRESSED = SendOutcome(error="address suppressed (checked right before sending)", permanent=True)
 CONTACT_REPLIED = SendOutcome(error=REPLIED, permanent=True)
+QUIET_HOURS = SendOutcome(error="quiet hours: texts and calls wait for the contact's daytime")
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class Attempt:
     personalisation: str = "template"  # how the text was made, recorded on StepSent
     found_earlier: bool = False  # the provider had it from an earlier attempt: this run sent nothing
     suppressed: bool = False  # the address was on the brand's suppression list right before sending
+    quiet_until: datetime | None = None  # a text or call asked about in quiet hours: not before then
 
     @property
     def message_key(self) -> str:
@@ -138,6 +140,9 @@ def _record(
     elif outcome is WITHHELD:
         enrollment.cancel(step, outcome.error or "withheld", now())
         report.cancelled += 1
+    elif outcome is QUIET_HOURS and attempt.quiet_until is not None:
+        enrollment.defer(step, outcome.error or "quiet hours", attempt.quiet_until)
+        report.deferred += 1
     elif outcome.permanent or enrollment.attempts.get(step, 0) >= MAX_TRANSIENT_TRIES:
         reason = outcome.error or "failed"
         if not outcome.permanent:

@@ -37,6 +37,7 @@ from commands.sending.providers import (
 )
 from commands.sending.send_outcomes import (
     CONTACT_REPLIED,
+    QUIET_HOURS,
     SUPPRESSED,
     WITHHELD,
     Attempt,
@@ -87,6 +88,7 @@ def send_dispatches(
     )
     with step_locks(db, [a.message_key for a in attempts]) as held:
         attempts = _still_ours(app, attempts, held, report)
+        _check_campaigns(app, attempts, campaigns)
         _check_consent(db, attempts)
         contacts = contacts_by_id(db, [a.enrollment.contact_id for a in attempts])
         with _delivery_threads(calls, len(attempts)) as pool:
@@ -161,6 +163,20 @@ def _still_ours(
     return kept
 
 
+def _check_campaigns(
+    app: CampaignApplication, attempts: list[Attempt], campaigns: dict[UUID, Campaign]
+) -> None:
+    """Read each campaign again now that the attempts are recorded, and withhold the sends of one
+    paused or archived meanwhile: only a send that reached the provider before its campaign stopped
+    goes out. An attempt recorded after the stop finds it here; one recorded before is a step at
+    the provider, whose credit the settlement keeps reserved until its outcome is known."""
+    for campaign_id in {a.dispatch.campaign_id for a in attempts}:
+        campaigns[campaign_id] = app.campaign(campaign_id)
+    for attempt in attempts:
+        if campaigns[attempt.dispatch.campaign_id].status is not CampaignStatus.ACTIVE:
+            attempt.may_send = False
+
+
 def _check_consent(db: Database, attempts: list[Attempt]) -> None:
     """Mark the attempts whose address is on the brand's suppression list now."""
     wanted = {(a.enrollment.brand_id, a.enrollment.addresses[a.dispatch.channel]) for a in attempts}
@@ -205,14 +221,22 @@ def _record_attempts(
         active = campaign.status is CampaignStatus.ACTIVE
         if status is StepStatus.ATTEMPTED or (enrollment.was_attempted(step) and not active):
             previous = {"id": UUID(enrollment.sender_of[step])}
-            attempts.append(Attempt(dispatch, enrollment, previous, reconcile=True, may_send=active))
+            # Asked about first; if the provider never got it, a text or call still keeps the
+            # contact's quiet hours, however late the redelivery comes.
+            allowed = _allowed_at(db, hours, campaign.brand_id, dispatch.channel, enrollment, now())
+            quiet_until = allowed if active and allowed > now() else None
+            attempts.append(
+                Attempt(
+                    dispatch, enrollment, previous, reconcile=True, may_send=active, quiet_until=quiet_until
+                )
+            )
         elif not active:
             enrollment.cancel(step, f"campaign {campaign.status.value}", now())
             report.cancelled += 1
         elif (
             allowed := _allowed_at(db, hours, campaign.brand_id, dispatch.channel, enrollment, now())
         ) > now():
-            enrollment.defer(step, "quiet hours: texts and calls wait for the contact's daytime", allowed)
+            enrollment.defer(step, QUIET_HOURS.error or "", allowed)
             report.deferred += 1
         else:
             to_claim[(campaign.brand_id, dispatch.channel)].append((dispatch, enrollment))
@@ -348,6 +372,8 @@ def _prepare(
         return CONTACT_REPLIED
     if not attempt.may_send:
         return WITHHELD
+    if attempt.quiet_until is not None:
+        return QUIET_HOURS
     try:
         campaign = campaigns[dispatch.campaign_id]
         message = _message(key, campaign, enrollment, dispatch, attempt, contacts, personaliser, tracking)

@@ -34,9 +34,11 @@ CREDIT_EVENTS = (
     CreditLedger.CreditsReleased,
     Campaign.CampaignCompleted,
     Campaign.CampaignArchived,
+    Enrollment.StepAttempted,
     Enrollment.StepSent,
     Enrollment.StepFailed,
     Enrollment.StepWithdrawn,
+    Enrollment.StepCancelled,
 )
 CHUNK = 2_000  # aggregates verified and decoded together
 
@@ -76,6 +78,7 @@ def audit_brand(app: Application[UUID], conn: psycopg.Connection[Any], brand_id:
     enrolled = get_topic(Enrollment.ContactEnrolled)
     credit_events: list[tuple[int, Any]] = []
     contacts: dict[UUID, UUID] = {}
+    enrolled_in: dict[UUID, UUID] = {}
     stored = 0
     found_ledger = False
     for chunk in _chunks([ledger_id, *campaigns, *enrollments]):
@@ -93,10 +96,11 @@ def audit_brand(app: Application[UUID], conn: psycopg.Connection[Any], brand_id:
             )
             if topic == enrolled:
                 contacts[aggregate_id] = event.contact_id
+                enrolled_in[aggregate_id] = event.campaign_id
             else:
                 credit_events.append((position or 0, event))
     if not found_ledger:
         raise LookupError(f"no credit ledger for brand {brand_id}")
     credit_events.sort(key=lambda item: item[0])
-    ledger = audit_ledger(credit_events, contacts)
+    ledger = audit_ledger(credit_events, contacts, enrolled_in)
     return CreditAudit(brand_id, ledger, None, 1 + len(campaigns) + len(enrollments), stored)

@@ -53,5 +53,10 @@ def campaign_topic_prefix() -> str:
 
 
 def ownerless_topics() -> list[str]:
-    """Topics of enrollment events that name no campaign (the export looks it up)."""
-    return [get_topic(e) for e in _events(Enrollment).values() if "campaign_id" not in _fields(e)]
+    """Topics of enrollment events that name no campaign, or not in every version stored (a
+    `campaign_id` that defaults to None): the export looks it up."""
+    return [
+        get_topic(e)
+        for e in _events(Enrollment).values()
+        if "campaign_id" not in _fields(e) or getattr(e, "campaign_id", "required") is None
+    ]

@@ -59,6 +59,10 @@ class CampaignCredits:
     steps_released: int = 0  # credits carried by StepFailed and StepWithdrawn
     closed_at: int | None = None  # COMPLETED or ARCHIVED, log position
     settled_close_at: int | None = None  # the ledger's release at close, log position
+    # Steps at a provider when the campaign closed, whose credit the close kept: each one's
+    # outcome position once it has one (None while it is still at the provider).
+    held: dict[tuple[UUID, str], int | None] = field(default_factory=dict)
+    sent_after_close: list[tuple[int, int]] = field(default_factory=list)  # (position, credits)
 
     @property
     def outstanding(self) -> int:
@@ -75,25 +79,55 @@ class Audit:
     notes: list[str] = field(default_factory=list)
 
 
-CLOSING_REASONS = ("campaign completed", "campaign archived")
+Step = tuple[UUID, str]  # an enrollment and one of its steps
+OUTCOMES = (Enrollment.StepSent, Enrollment.StepFailed, Enrollment.StepWithdrawn, Enrollment.StepCancelled)
 
 
-def audit_ledger(events: Iterable[tuple[int, Any]], contacts: dict[UUID, UUID]) -> Audit:
+@dataclass
+class _Log:
+    """What the rules remember along the log besides the audit itself."""
+
+    contacts: dict[UUID, UUID]  # enrollment -> contact
+    enrolled_in: dict[UUID, UUID]  # enrollment -> campaign
+    released_steps: set[Step] = field(default_factory=set)
+    at_provider: dict[Step, tuple[UUID, int]] = field(default_factory=dict)  # -> campaign, first attempt
+
+
+def audit_ledger(
+    events: Iterable[tuple[int, Any]], contacts: dict[UUID, UUID], enrolled_in: dict[UUID, UUID] | None = None
+) -> Audit:
     """Rebuild and check; `events` are (log position, domain event) in log order, `contacts` maps
-    each enrollment to its contact. Violations come in the order they were found: along the log,
-    then those only the end of the history shows (per campaign)."""
+    each enrollment to its contact and `enrolled_in` to its campaign (for attempts recorded before
+    they named it). Violations come in the order they were found: along the log, then those only
+    the end of the history shows (per campaign)."""
     audit = Audit()
-    released_steps: set[tuple[UUID, str]] = set()
+    seen = _Log(contacts, enrolled_in or {})
     for position, event in events:
-        _apply(audit, position, event, contacts, released_steps)
+        _apply(audit, position, event, seen)
     for campaign_id, credits in audit.campaigns.items():
         _check_at_end(audit, campaign_id, credits)
     return audit
 
 
-def _apply(
-    audit: Audit, position: int, event: Any, contacts: dict[UUID, UUID], released_steps: set[tuple[UUID, str]]
-) -> None:
+def _follow_attempts(seen: _Log, credits: CampaignCredits | None, position: int, event: Any) -> bool:
+    """Keep track of the steps at a provider; whether `event` was a step held at its campaign's
+    close (its outcome settles the unit the close kept)."""
+    step = (event.originator_id, event.step_id)
+    if isinstance(event, Enrollment.StepAttempted):
+        campaign = event.campaign_id or seen.enrolled_in.get(event.originator_id)
+        if campaign is not None:
+            seen.at_provider.setdefault(step, (campaign, position))
+        return False
+    seen.at_provider.pop(step, None)
+    if credits is None or step not in credits.held or credits.held[step] is not None:
+        return False
+    credits.held[step] = position
+    return True
+
+
+def _apply(audit: Audit, position: int, event: Any, seen: _Log) -> None:
+    contacts, released_steps = seen.contacts, seen.released_steps
+
     def entry(kind: str, amount: int, **more: Any) -> None:
         audit.entries.append(Entry(position, event.timestamp, kind, amount, audit.balance, **more))
 
@@ -102,6 +136,11 @@ def _apply(
 
     campaign_id = getattr(event, "campaign_id", None)
     credits = audit.campaigns.setdefault(campaign_id, CampaignCredits()) if campaign_id else None
+    held = (
+        _follow_attempts(seen, credits, position, event)
+        if isinstance(event, (Enrollment.StepAttempted, *OUTCOMES))
+        else False
+    )
     if isinstance(event, CreditLedger.CreditsGranted):
         audit.balance += event.amount
         entry("grant", event.amount, reason=event.reason)
@@ -119,8 +158,9 @@ def _apply(
             credits.released += event.amount
             audit.balance += event.amount
             entry("released", event.amount, campaign_id=campaign_id, reason=event.reason)
-            if event.reason in CLOSING_REASONS:
+            if event.closes:
                 credits.settled_close_at = position
+                _check_kept(audit, credits, event.campaign_id, position, event.held)
         if credits.reserved_at is None:
             broken("reservation-balances", f"campaign {campaign_id} settles credits it never reserved")
         elif credits.outstanding < 0:
@@ -141,12 +181,18 @@ def _apply(
             provider_message_id=event.provider_message_id,
         )
         step = f"step {event.step_id} of contact {contact} in campaign {campaign_id}"
+        if credits.settled_close_at is not None:
+            credits.sent_after_close.append((position, event.credits))
         if credits.reserved_at is None:
             broken("no-send-without-reservation", f"{step} was sent with no reservation")
         elif (event.originator_id, event.step_id) in released_steps:
             broken("no-send-after-release", f"{step} was sent after its credit was released")
-        elif credits.settled_close_at is not None:
-            broken("no-send-after-release", f"{step} was sent after the campaign's reservation was closed")
+        elif credits.settled_close_at is not None and not held:
+            broken(
+                "no-send-after-release",
+                f"{step} was sent after the campaign's reservation was closed, and was not at the "
+                "provider then",
+            )
     elif isinstance(event, Enrollment.StepFailed | Enrollment.StepWithdrawn) and credits is not None:
         credits.steps_released += event.credits_released
         released_steps.add((event.originator_id, event.step_id))
@@ -160,24 +206,52 @@ def _apply(
         )
     elif isinstance(event, Campaign.CampaignCompleted | Campaign.CampaignArchived):
         closing = audit.campaigns.setdefault(event.originator_id, CampaignCredits())
-        closing.closed_at = closing.closed_at or position
+        if closing.closed_at is None:
+            closing.closed_at = position
+            closing.held = {
+                step: None
+                for step, (campaign, attempted) in seen.at_provider.items()
+                if campaign == event.originator_id and attempted < position
+            }
     if audit.balance < 0:
         broken("balance-never-negative", f"the balance fell to {audit.balance}")
+
+
+def _check_kept(audit: Audit, credits: CampaignCredits, campaign_id: UUID, position: int, kept: int) -> None:
+    """The ledger's close of a reservation keeps no more units than there were steps at the provider."""
+    if kept > len(credits.held):
+        audit.violations.append(
+            Violation(
+                "close-keeps-only-steps-at-the-provider",
+                position,
+                f"campaign {campaign_id}: its close kept {kept} credits for {len(credits.held)} steps at "
+                "the provider",
+            )
+        )
 
 
 def _check_at_end(audit: Audit, campaign_id: UUID, credits: CampaignCredits) -> None:
     settled = credits.closed_at is not None and audit.settled_through >= credits.closed_at
     if credits.closed_at is not None and not settled:
         audit.notes.append(f"campaign {campaign_id} is closed; its settlement has not caught up yet")
-    if settled and credits.outstanding != 0:
+    # A step at the provider when the campaign closed keeps its credit until its outcome is settled.
+    waiting = sum(1 for ended in credits.held.values() if ended is None or ended > audit.settled_through)
+    if settled and waiting:
+        audit.notes.append(
+            f"campaign {campaign_id} keeps {waiting} credits for steps that were at a provider when it "
+            "closed, until their outcome is settled"
+        )
+    if settled and credits.outstanding != waiting:
         audit.violations.append(
             Violation(
                 "nothing-outstanding-at-close",
                 credits.closed_at,
-                f"campaign {campaign_id} is COMPLETED or ARCHIVED with {credits.outstanding} credits outstanding",
+                f"campaign {campaign_id} is COMPLETED or ARCHIVED with {credits.outstanding} credits outstanding"
+                + (f", {waiting} of them for steps at a provider" if waiting else ""),
             )
         )
-    if settled and credits.consumed != credits.sent:
+    unsettled = sum(amount for at, amount in credits.sent_after_close if at > audit.settled_through)
+    if settled and credits.consumed != credits.sent - unsettled:
         audit.violations.append(
             Violation(
                 "ledger-agrees-with-sends",

@@ -12,6 +12,7 @@ import psycopg
 import pytest
 
 from commands.application import CampaignApplication
+from commands.credits.settle_credits import attempt_at_provider
 from consumers.relay import DISPATCHING, Relay
 from consumers.transport.in_process import InProcessTransport
 from domain.enrollment import Enrollment, StepStatus
@@ -86,7 +87,35 @@ def test_a_new_event_is_stored_with_its_class_version(database_url):
     assert states["StepSent"]["class_version"] == 3
     assert states["StepSent"]["personalisation"] == "template"
     assert states["StepSent"]["finished"] is True  # its only step: the send ends the enrollment
-    assert "class_version" not in states["StepAttempted"]  # version 1 is the library's default: not written
+    assert states["StepAttempted"]["class_version"] == 2
+    assert states["StepAttempted"]["campaign_id"] is not None  # the settlement needs no lookup
+    app.close()
+
+
+def test_an_attempt_stored_before_it_named_its_campaign_is_settled_as_its_campaigns(database_url):
+    """A v1 StepAttempted reads back with no campaign; the settlement finds it through the
+    enrollment, so a step at the provider when its campaign closes keeps its credit all the same."""
+    app = CampaignApplication(env=event_store_env(database_url))
+    enrollment = _sent_enrollment()
+    stored = [app.mapper.to_stored_event(event) for event in enrollment.collect_events()]
+    for index, row in enumerate(stored):
+        if row.topic.endswith("StepAttempted"):
+            state = app.mapper.transcoder.decode(row.state)
+            assert state.pop("class_version") == 2
+            del state["campaign_id"]
+            stored[index] = dataclasses.replace(row, state=app.mapper.transcoder.encode(state))
+    app.recorder.insert_events(stored)
+    assert "campaign_id" not in _stored_states(database_url)["StepAttempted"]
+
+    events, _ = read_log(app, 0, 100)
+    [(position, attempted)] = [(p, e) for p, e in events if isinstance(e, Enrollment.StepAttempted)]
+    assert vars(attempted)["campaign_id"] is None
+    opened = attempt_at_provider(app, position, attempted)
+    assert (opened.campaign_id, opened.enrollment_id, opened.step_id) == (
+        enrollment.campaign_id,
+        enrollment.id,
+        "e0",
+    )
     app.close()
 
 

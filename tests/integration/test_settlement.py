@@ -51,7 +51,7 @@ def test_a_batch_consumes_sends_releases_failures_and_closes_with_its_reason(dat
         head = d.app.recorder.max_notification_id()
 
         with caplog.at_level(logging.WARNING, logger="commands.credits.settle_credits"):
-            assert settle_next_batch(d.app, d.service.db, NOW) == 3  # one send, two failures
+            assert settle_next_batch(d.app, d.service.db, NOW) == 6  # three attempts: one sent, two failed
         assert caplog.records == []  # every send was within the reservation
         assert position(d) == head
         assert settle_next_batch(d.app, d.service.db, NOW) == 1  # past its own ledger events only

@@ -7,7 +7,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from domain.campaign import Campaign
-from domain.credit_ledger import CreditLedger
+from domain.credit_ledger import CLOSING_REASONS, CreditLedger
 from domain.enrollment import Enrollment
 from projections.history.ledger_audit import audit_ledger
 
@@ -72,7 +72,7 @@ class History:
             settled_through=through,
         )
 
-    def released(self, amount: int, reason: str = "steps that will not be sent") -> History:
+    def released(self, amount: int, reason: str = "steps that will not be sent", held: int = 0) -> History:
         through = len(self.events)
         return self.add(
             CreditLedger.CreditsReleased,
@@ -82,7 +82,33 @@ class History:
             reason=reason,
             released_at=NOW,
             settled_through=through,
+            closes=reason in CLOSING_REASONS,
+            held=held,
         )
+
+    def attempted(self, step: str = "s1") -> History:
+        return self.add(
+            Enrollment.StepAttempted,
+            ENROLLMENT,
+            step_id=step,
+            sender_account_id="a",
+            message_key=f"{ENROLLMENT}:{step}",
+            attempted_at=NOW,
+            campaign_id=CAMPAIGN,
+        )
+
+    def cancelled(self, step: str = "s1") -> History:
+        return self.add(
+            Enrollment.StepCancelled,
+            ENROLLMENT,
+            campaign_id=CAMPAIGN,
+            step_id=step,
+            reason="x",
+            cancelled_at=NOW,
+        )
+
+    def archived(self) -> History:
+        return self.add(Campaign.CampaignArchived, CAMPAIGN, archived_at=NOW)
 
     def completed(self) -> History:
         return self.add(Campaign.CampaignCompleted, CAMPAIGN, completed_at=NOW)
@@ -152,3 +178,43 @@ def test_a_closed_campaign_not_yet_settled_is_a_note_not_a_violation():
     audit = audit_ledger(history.events, {ENROLLMENT: CONTACT})
     assert audit.violations == []
     assert "has not caught up" in audit.notes[0]
+
+
+def test_a_send_at_the_provider_when_its_campaign_was_archived_is_paid_from_the_unit_kept_for_it():
+    history = History().grant(10).reserve(2).attempted("s1").archived()
+    history.released(1, "campaign archived", held=1).sent("s1").consumed(1)
+    audit = audit_ledger(history.events, {ENROLLMENT: CONTACT})
+    assert audit.violations == []
+    assert audit.campaigns[CAMPAIGN].outstanding == 0
+
+
+def test_a_unit_kept_at_archive_for_a_step_still_at_the_provider_is_a_note_not_a_violation():
+    history = (
+        History().grant(10).reserve(2).attempted("s1").archived().released(1, "campaign archived", held=1)
+    )
+    audit = audit_ledger(history.events, {ENROLLMENT: CONTACT})
+    assert audit.violations == []
+    assert any("keeps 1 credits for steps that were at a provider" in note for note in audit.notes)
+
+
+def test_a_step_at_the_provider_that_was_not_sent_gives_back_the_unit_kept_for_it():
+    history = History().grant(10).reserve(2).attempted("s1").archived()
+    history.released(1, "campaign archived", held=1).cancelled("s1").released(1)
+    assert history.broken() == []
+
+
+def test_a_send_after_the_archive_of_a_step_that_was_not_at_the_provider_then_is_reported():
+    history = History().grant(10).reserve(2).archived().attempted("s1")
+    history.released(2, "campaign archived").sent("s1")
+    assert history.broken()[0] == "no-send-after-release"
+
+
+def test_a_close_that_keeps_credits_for_steps_no_provider_has_is_reported():
+    history = History().grant(10).reserve(2).archived().released(1, "campaign archived", held=1)
+    assert "close-keeps-only-steps-at-the-provider" in history.broken()
+
+
+def test_a_kept_unit_left_outstanding_after_its_step_ended_is_reported():
+    history = History().grant(10).reserve(2).attempted("s1").attempted("s2").archived()
+    history.released(0, "campaign archived", held=2).cancelled("s1").sent("s2").consumed(1)
+    assert history.broken() == ["nothing-outstanding-at-close"]

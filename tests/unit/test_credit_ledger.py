@@ -185,3 +185,35 @@ def run(ledger: CreditLedger, name: str, campaign: UUID, amount: int, at: dateti
         ledger.reserve(campaign, amount, reserved_at=at)
     else:
         settle(ledger, name, campaign, amount, at)
+
+
+def test_closing_a_reservation_keeps_units_for_steps_at_the_provider_and_releases_the_rest() -> None:
+    ledger = basic_ledger()
+    ledger.reserve(CAMPAIGNS[0], 5, T0)
+    ledger.consume(CAMPAIGNS[0], 1, T0, settled_through=7)
+    assert ledger.close(CAMPAIGNS[0], "campaign archived", held=2, closed_at=T0, settled_through=9) == 2
+    reservation = ledger.reservation(CAMPAIGNS[0])
+    assert (reservation.outstanding, reservation.held, reservation.closed_through) == (2, 2, 9)
+    assert ledger.balance == 1_000 - 5 + 2 and ledger.settled_through == 9
+    with pytest.raises(DomainError, match="closed already"):
+        ledger.close(CAMPAIGNS[0], "campaign archived", held=0, closed_at=T0, settled_through=10)
+
+
+def test_a_close_keeps_no_more_than_is_outstanding_and_only_completion_or_archive_closes() -> None:
+    ledger = basic_ledger()
+    ledger.reserve(CAMPAIGNS[0], 2, T0)
+    with pytest.raises(DomainError, match="completes or is archived"):
+        ledger.close(CAMPAIGNS[0], "steps that will not be sent", held=0, closed_at=T0, settled_through=3)
+    assert ledger.close(CAMPAIGNS[0], "campaign archived", held=5, closed_at=T0, settled_through=3) == 0
+    assert (ledger.reservation(CAMPAIGNS[0]).outstanding, ledger.reservation(CAMPAIGNS[0]).held) == (2, 2)
+    [*_, closing] = ledger.collect_events()
+    assert (closing.amount, closing.closes, closing.held) == (0, True, 2)
+
+
+def test_a_campaign_with_nothing_outstanding_closes_without_an_event() -> None:
+    ledger = basic_ledger()
+    ledger.reserve(CAMPAIGNS[0], 1, T0)
+    ledger.consume(CAMPAIGNS[0], 1, T0, settled_through=2)
+    before = len(ledger.pending_events)
+    assert ledger.close(CAMPAIGNS[0], "campaign completed", held=0, closed_at=T0, settled_through=3) == 0
+    assert len(ledger.pending_events) == before

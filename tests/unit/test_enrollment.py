@@ -226,3 +226,23 @@ def test_driving_an_enrollment_sends_every_step_once_in_group_order_on_schedule(
     copy = app.repository.get(enrollment.id)
     assert (copy.step_status, copy.finished_at) == (enrollment.step_status, enrollment.finished_at)
     assert all(type(status) is StepStatus for status in copy.step_status.values())  # rebuilt as the enum
+
+
+def test_a_stopped_campaigns_steps_attempted_without_an_outcome_are_dispatched_again_to_be_asked_about() -> (
+    None
+):
+    lease = timedelta(minutes=10)
+    enrollment = enroll([step("e0", EMAIL, 0), step("s0", SMS, 0), step("v0", VOICEMAIL, 0)])
+    assert enrollment is not None
+    enrollment.dispatch_due(T0)
+    enrollment.attempt("e0", "sender-1", T0)
+    enrollment.defer("e0", "transient: the answer was lost", T0 + DAY)  # maybe sent: ask
+    enrollment.attempt("s0", "sender-2", T0)  # at the provider, still within the lease
+    # v0 was dispatched, never attempted: nothing to ask about
+    assert enrollment.redispatch_unsettled(T0 + lease - timedelta(seconds=1), lease) == [step("e0", EMAIL, 0)]
+    assert enrollment.status_of("e0") is StepStatus.DISPATCHED
+    assert [s.id for s in enrollment.redispatch_unsettled(T0 + lease, lease)] == ["s0"]
+    assert enrollment.redispatch_unsettled(T0 + lease, lease) == []  # e0 dispatched again just now
+    enrollment.attempt("s0", "sender-2", T0 + lease)  # found at the provider: recorded as sent
+    enrollment.record_sent("s0", "msg", 1, T0 + lease)
+    assert enrollment.redispatch_unsettled(T0 + 3 * lease, lease) == [step("e0", EMAIL, 0)]

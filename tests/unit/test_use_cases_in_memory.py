@@ -14,6 +14,7 @@ import pytest
 from commands.application import CampaignApplication
 from commands.campaigns.campaign_lifecycle import archive_campaign, pause_campaign, resume_campaign
 from commands.campaigns.complete_campaign import complete_campaign
+from commands.credits.open_attempts import AttemptsInMemory
 from commands.credits.settle_credits import SETTLED_EVENTS, settle_events
 from commands.sending.dispatch_due_steps import dispatch_due_steps
 from domain.campaign import Campaign, CampaignStatus
@@ -107,17 +108,18 @@ def test_settling_consumes_sends_releases_failures_and_changes_nothing_when_run_
     _send(app, first, "s0", ok=True)
     _send(app, second, "e0", ok=False)
 
+    at_provider = AttemptsInMemory()
     events, _ = read_log(app, 0, 1000, SETTLED_EVENTS)
-    settle_events(app, events, NOW)
+    settle_events(app, events, NOW, at_provider)
     reservation = app.ledger(brand).reservation(campaign.id)
     assert (reservation.consumed, reservation.released, reservation.outstanding) == (2, 1, 3)
 
-    settle_events(app, events, NOW)  # as after a crash that lost the settlement position
+    settle_events(app, events, NOW, at_provider)  # as after a crash that lost the settlement position
     again = app.ledger(brand).reservation(campaign.id)
     assert (again.consumed, again.released, again.outstanding) == (2, 1, 3)
 
     complete_campaign(app, campaign.id, NOW)
     events, _ = read_log(app, 0, 1000, SETTLED_EVENTS)
-    settle_events(app, events, NOW)
+    settle_events(app, events, NOW, at_provider)
     done = app.ledger(brand).reservation(campaign.id)
     assert (done.consumed, done.released, done.outstanding) == (2, 4, 0)

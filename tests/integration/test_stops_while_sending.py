@@ -1,0 +1,231 @@
+"""A campaign archived or paused while its steps are being sent: every message that went out is
+paid for exactly once, nothing more goes out, and the credit audit stays clean.
+
+The worker records each attempt, then calls the provider; archive may land at any moment between.
+A step already at the provider keeps its credit reserved until its outcome is known (consumed if it
+was sent), and a step not yet at the provider is not sent at all. A text redelivered after a crash
+keeps the contact's quiet hours. The clock is in the test's hand (tests/integration/desk.py).
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+
+from commands.campaigns.campaign_lifecycle import archive_campaign, pause_campaign, resume_campaign
+from commands.sending.messaging_settings import change_messaging_settings
+from commands.sending.send_outcomes import SendReport
+from commands.sending.send_steps import send_dispatches
+from consumers.timed_jobs import Sweeper
+from domain.enrollment import Enrollment, StepStatus
+from projections.history.credit_audit import audit_brand
+from tests.api.api_support import service_on_own_database
+from tests.integration.desk import LOST, ROLES, ScriptedProvider, desk_for_a_new_brand
+from tests.integration.test_send_outcomes import HeldBeforeItsStepLocks, WorkerDied, cut_short, dies_mid_call
+from tests.support import eventually
+
+NOW = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
+ONE_EMAIL = [{"type": "EMAIL", "group": 0, "subject": "Hi", "body": "Hello"}]
+PEOPLE = [{"email": "ann@example.com"}, {"email": "bob@example.com"}, {"email": "cy@example.com"}]
+LEASE = timedelta(minutes=10)
+
+
+@pytest.fixture(scope="module")
+def service(server_url):
+    with service_on_own_database(server_url, roles=ROLES) as running:
+        yield running
+
+
+def audit_violations(d) -> list[str]:
+    with psycopg.connect(d.service.db.url) as conn:
+        return [str(v) for v in audit_brand(d.app, conn, d.client.brand_id).ledger.violations]
+
+
+def credits(d, campaign_id) -> tuple[int, int, int, int]:
+    r = d.reservation(campaign_id)
+    return r.reserved, r.consumed, r.released, r.outstanding
+
+
+def test_sends_at_the_provider_when_their_campaign_is_archived_are_paid_for_once_each(service):
+    """The review's case: archive as soon as the first email is at the provider. Every email
+    already past its last check goes out, and each is consumed, not released for free."""
+    d = desk_for_a_new_brand(service)
+    d.client.sender("email", "sales@brand.example")
+    campaign = d.campaign(PEOPLE, ONE_EMAIL)
+    enrollments = d.launch(campaign, NOW)
+
+    def archive_mid_call(_message) -> None:
+        if len(d.provider.sent) == 1:  # the first call: archive and settle while it is out
+            archive_campaign(d.app, d.client.brand_id, campaign, NOW)
+            d.settle(NOW)
+
+    d.provider.during = archive_mid_call
+    assert d.send(d.dispatch(enrollments, NOW), NOW) == SendReport(sent=3)
+    d.settle(NOW)
+
+    assert len(d.provider.sent) == 3
+    assert credits(d, campaign) == (3, 3, 0, 0)
+    assert audit_violations(d) == []
+
+
+def test_steps_attempted_but_not_yet_called_when_their_campaign_is_archived_are_not_sent(service):
+    """Archive lands between the attempt and the call: the worker reads the campaign again and
+    sends nothing; the steps are cancelled and their credit comes back."""
+    d = desk_for_a_new_brand(service)
+    d.client.sender("email", "sales@brand.example")
+    campaign = d.campaign(PEOPLE, ONE_EMAIL)
+    enrollments = d.launch(campaign, NOW)
+    dispatches = d.dispatch(enrollments, NOW)
+    held = HeldBeforeItsStepLocks(d.service.db.url)
+    reports: list[SendReport] = []
+    worker = threading.Thread(
+        target=lambda: reports.append(
+            send_dispatches(d.app, held, {"sandbox": d.provider}, dispatches, lambda: NOW)
+        )
+    )
+    try:
+        worker.start()
+        assert held.reached.wait(30)  # every attempt recorded, no provider called yet
+        archive_campaign(d.app, d.client.brand_id, campaign, NOW)
+        d.settle(NOW)
+        assert credits(d, campaign) == (3, 0, 0, 3)  # kept while the steps may be at the provider
+        held.go.set()
+        worker.join(30)
+    finally:
+        held.go.set()
+        worker.join(30)
+        held.close()
+    d.settle(NOW)
+
+    assert reports == [SendReport(cancelled=3)]
+    assert d.provider.sent == []
+    for enrollment in enrollments:
+        [cancelled] = d.events(enrollment, Enrollment.StepCancelled)
+        assert cancelled.reason == "withheld: the campaign is not active"
+    assert credits(d, campaign) == (3, 0, 3, 0)
+    assert audit_violations(d) == []
+
+
+def test_steps_attempted_before_a_pause_are_not_sent_and_go_out_once_on_resume(service):
+    d = desk_for_a_new_brand(service)
+    d.client.sender("email", "sales@brand.example")
+    campaign = d.campaign(PEOPLE[:1], ONE_EMAIL)
+    [ann] = d.launch(campaign, NOW)
+    dispatches = d.dispatch([ann], NOW)
+    held = HeldBeforeItsStepLocks(d.service.db.url)
+    worker = threading.Thread(
+        target=lambda: send_dispatches(d.app, held, {"sandbox": d.provider}, dispatches, lambda: NOW)
+    )
+    try:
+        worker.start()
+        assert held.reached.wait(30)
+        pause_campaign(d.app, d.client.brand_id, campaign, NOW)
+        held.go.set()
+        worker.join(30)
+    finally:
+        held.go.set()
+        worker.join(30)
+        held.close()
+    assert d.provider.sent == []
+    assert d.enrollment(ann).status_of(dispatches[0].step_id) is StepStatus.CANCELLED
+    d.settle(NOW)
+    assert credits(d, campaign) == (1, 0, 0, 1)  # a pause keeps the credit for the resume
+
+    later = NOW + timedelta(minutes=5)
+    resume_campaign(d.app, d.client.brand_id, campaign, later)
+    assert d.send(d.dispatch([ann], later), later) == SendReport(sent=1)
+    assert d.provider.lookups == 1  # asked first, since it was attempted before
+    assert len(d.provider.sent) == 1
+
+
+def test_a_send_whose_answer_was_lost_before_its_campaign_was_archived_is_found_and_paid_for(service):
+    """The provider took it but the answer never came back; the step waits to be asked about.
+    Archive keeps its credit; the sweeper has the provider asked, the send is found, recorded
+    and consumed, and nothing is sent again."""
+    d = desk_for_a_new_brand(service, ScriptedProvider([LOST]))
+    d.client.sender("email", "sales@brand.example")
+    campaign = d.campaign(PEOPLE[:2], ONE_EMAIL)
+    ann, bob = d.launch(campaign, NOW)
+    assert d.send(d.dispatch([ann], NOW), NOW) == SendReport(deferred=1)  # bob's not yet delivered...
+    archive_campaign(d.app, d.client.brand_id, campaign, NOW)
+    d.settle(NOW)
+    assert credits(d, campaign) == (2, 0, 1, 1)  # ...so his credit comes back; ann's is kept
+
+    eventually(
+        lambda: (
+            d.service.db.fetch_one("SELECT status FROM campaign_summaries WHERE id = %s", (campaign,))[
+                "status"
+            ]
+            == "ARCHIVED"
+        )
+    )
+    sweeper = Sweeper(d.app, d.service.db, lambda: NOW + LEASE, LEASE.total_seconds())
+    assert sweeper.tick() == 1
+    # ann's redispatch is asked about and found; bob's late delivery is cancelled, never sent
+    assert d.send(d.dispatch([ann, bob], NOW + LEASE), NOW + LEASE) == SendReport(sent=1, cancelled=1)
+    d.settle(NOW + LEASE)
+
+    assert len(d.provider.sent) == 1 and d.provider.lookups == 1
+    assert len(d.events(ann, Enrollment.StepSent)) == 1
+    assert credits(d, campaign) == (2, 1, 1, 0)
+    assert audit_violations(d) == []
+    assert sweeper.tick() == 0  # nothing left to ask about
+
+
+def test_a_step_at_the_provider_that_never_got_it_releases_its_credit_after_the_archive(service):
+    d = desk_for_a_new_brand(service)
+    d.client.sender("email", "sales@brand.example")
+    campaign = d.campaign(PEOPLE[:1], ONE_EMAIL)
+    [ann] = d.launch(campaign, NOW)
+    cut_short(d, d.dispatch([ann], NOW))  # the worker died inside the call; the provider has nothing
+    archive_campaign(d.app, d.client.brand_id, campaign, NOW)
+    d.settle(NOW)
+    assert credits(d, campaign) == (1, 0, 0, 1)
+
+    eventually(
+        lambda: (
+            d.service.db.fetch_one("SELECT status FROM campaign_summaries WHERE id = %s", (campaign,))[
+                "status"
+            ]
+            == "ARCHIVED"
+        )
+    )
+    later = NOW + LEASE
+    assert Sweeper(d.app, d.service.db, lambda: later, LEASE.total_seconds()).tick() == 1
+    assert d.send(d.dispatch([ann], later), later) == SendReport(cancelled=1)
+    d.settle(later)
+
+    assert len(d.provider.sent) == 1  # the one call the crash cut short; nothing since
+    assert credits(d, campaign) == (1, 0, 1, 0)
+    assert audit_violations(d) == []
+
+
+def test_a_text_asked_about_after_a_crash_in_quiet_hours_waits_for_the_morning(service):
+    """The text was attempted in the afternoon and the worker died mid-call (the provider never
+    got it); its redelivery comes at 22:00 in the contact's zone: asked about, found nowhere, and
+    deferred to 08:00 there, not sent at night."""
+    d = desk_for_a_new_brand(service)
+    d.client.sender("sms", "+14155550199")
+    change_messaging_settings(d.service.db, d.client.brand_id, "08:00", "21:00", None, NOW)
+    ann = {"phone": "+14155550100", "timezone": "America/New_York"}
+    afternoon = datetime(2026, 12, 7, 19, 0, tzinfo=UTC)  # 14:00 in New York
+    [enrollment] = d.launch(d.campaign([ann], [{"type": "SMS", "group": 0, "body": "hi"}]), afternoon)
+    dispatches = d.dispatch([enrollment], afternoon)
+    d.provider.during = dies_mid_call
+    with pytest.raises(WorkerDied):
+        d.send(dispatches, afternoon)
+    d.provider.during = None
+
+    night = datetime(2026, 12, 8, 3, 0, tzinfo=UTC)  # 22:00 in New York
+    assert d.send(dispatches, night) == SendReport(deferred=1)
+    assert d.provider.lookups == 1 and len(d.provider.sent) == 1  # asked; nothing sent again
+    deferred = d.events(enrollment, Enrollment.StepDeferred)[-1]
+    assert deferred.due_at == datetime(2026, 12, 8, 13, 0, tzinfo=UTC)  # 08:00 in New York
+    assert "quiet hours" in deferred.reason
+
+    morning = deferred.due_at
+    assert d.send(d.dispatch([enrollment], morning), morning) == SendReport(sent=1)
+    assert len(d.provider.sent) == 2 and d.provider.lookups == 2
