@@ -6,8 +6,10 @@ import csv
 import json
 from dataclasses import asdict
 from typing import Any, TextIO
+from uuid import UUID
 
 from projections.history.credit_audit import CreditAudit
+from projections.history.ledger_audit import CampaignCredits
 
 ENTRY_COLUMNS = (
     "position",
@@ -27,16 +29,27 @@ def _plain(value: Any) -> Any:
     return value.isoformat().replace("+00:00", "Z") if hasattr(value, "isoformat") else value
 
 
+def _campaign(campaign_id: UUID, credits: CampaignCredits) -> dict[str, Any]:
+    """One campaign's figures; the steps at a provider when it closed, as a count of them and of
+    those still waiting for their outcome."""
+    figures = {k: v for k, v in asdict(credits).items() if k not in ("held", "sent_after_close")}
+    waiting = sum(1 for ended in credits.held.values() if ended is None)
+    return {
+        "campaign_id": str(campaign_id),
+        **figures,
+        "held_at_close": len(credits.held),
+        "held_waiting": waiting,
+        "outstanding": credits.outstanding,
+    }
+
+
 def as_json(audit: CreditAudit) -> dict[str, Any]:
     ledger = audit.ledger
     return {
         "brand_id": str(audit.brand_id),
         "balance": ledger.balance,
         "entries": [{k: _plain(v) for k, v in asdict(e).items()} for e in ledger.entries],
-        "campaigns": [
-            {"campaign_id": str(c), **asdict(credits), "outstanding": credits.outstanding}
-            for c, credits in ledger.campaigns.items()
-        ],
+        "campaigns": [_campaign(c, credits) for c, credits in ledger.campaigns.items()],
         "chain": {
             "aggregates": audit.aggregates,
             "stored_events": audit.stored_events,

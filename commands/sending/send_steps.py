@@ -13,6 +13,8 @@ every outcome (commands/sending/send_outcomes.py) before the locks are let go.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterator, Mapping
 from concurrent.futures import Executor, ThreadPoolExecutor, wait
@@ -101,7 +103,7 @@ def send_dispatches(
             waits = [_may_wait(a, campaigns, providers) for a in attempts]
             ahead = iter(pool.map(prepare, [a for a, wait in zip(attempts, waits, strict=True) if wait]))
             prepared = [next(ahead) if wait else prepare(a) for a, wait in zip(attempts, waits, strict=True)]
-            outcomes = _call_providers(prepared, pool)
+            outcomes = _call_providers(prepared, pool, CampaignWatch(app, campaigns))
         give_back_unused_quota(db, attempts, outcomes)
         record_outcomes(app, attempts, outcomes, campaigns, now, report)
     _suppress_opted_out(app, db, attempts, outcomes, now)
@@ -310,14 +312,17 @@ def _delivery_threads(calls: Executor | None, attempts: int) -> Iterator[Executo
         yield pool
 
 
-def _call_providers(prepared: list[Prepared], pool: Executor) -> list[SendOutcome]:
+def _call_providers(prepared: list[Prepared], pool: Executor, watch: CampaignWatch) -> list[SendOutcome]:
     """Hand each prepared message to its provider: a provider that takes a batch in one call gets
     all of its messages at once; the others get one call per message, several at a time (the calls
     are network-bound and independent of each other).
 
     When a call raises, every other call of the batch is let finish before the error goes on: the
     step locks go with it, and a delivery tried again at once (containment does) would otherwise
-    ask the provider about a call still on its way, find nothing and send a second time."""
+    ask the provider about a call still on its way, find nothing and send a second time.
+
+    Right before each call (or batch call) its campaign is looked at again (`watch`): a message
+    whose campaign was paused or archived while the batch's earlier calls went out is withheld."""
     outcomes: list[SendOutcome | None] = [p if isinstance(p, SendOutcome) else None for p in prepared]
     one_by_one: list[tuple[int, Provider, OutboundMessage]] = []
     batches: dict[int, tuple[Callable[[list[OutboundMessage]], list[SendOutcome]], list[int]]] = {}
@@ -329,15 +334,53 @@ def _call_providers(prepared: list[Prepared], pool: Executor) -> list[SendOutcom
             batches.setdefault(id(provider), (send_many, []))[1].append(index)
         else:
             one_by_one.append((index, provider, message))
-    calls = [pool.submit(provider.send, message) for _, provider, message in one_by_one]
+    calls = [
+        pool.submit(_send_while_running, provider, message, watch) for _, provider, message in one_by_one
+    ]
     wait(calls)  # all answered or failed, whichever way the first of them ended
     for (index, _, _), call in zip(one_by_one, calls, strict=True):
         outcomes[index] = call.result()
     for send_many, indexes in batches.values():
-        messages = [cast(tuple[Provider, OutboundMessage], prepared[i])[1] for i in indexes]
-        for index, outcome in zip(indexes, send_many(messages), strict=True):
-            outcomes[index] = outcome
+        messages = {i: cast(tuple[Provider, OutboundMessage], prepared[i])[1] for i in indexes}
+        going = [i for i in indexes if watch.running(messages[i].campaign_id)]
+        for index in set(indexes) - set(going):
+            outcomes[index] = WITHHELD
+        if going:
+            for index, outcome in zip(going, send_many([messages[i] for i in going]), strict=True):
+                outcomes[index] = outcome
     return [outcome for outcome in outcomes if outcome is not None]
+
+
+def _send_while_running(provider: Provider, message: OutboundMessage, watch: CampaignWatch) -> SendOutcome:
+    return provider.send(message) if watch.running(message.campaign_id) else WITHHELD
+
+
+class CampaignWatch:
+    """Whether the campaigns of a batch still run while its calls go out: each is read again from
+    the event store at most every `every` seconds, shared by the batch's threads, so that a pause or
+    an archive stops the calls not yet made within that time, at one read per campaign per period."""
+
+    def __init__(
+        self,
+        app: CampaignApplication,
+        campaigns: Mapping[UUID, Campaign],
+        every: float = 0.1,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.app, self.every, self.clock = app, every, clock
+        now = clock()
+        self.seen = {
+            str(c): (campaign.status is CampaignStatus.ACTIVE, now) for c, campaign in campaigns.items()
+        }
+        self.lock = threading.Lock()
+
+    def running(self, campaign_id: str) -> bool:
+        with self.lock:
+            active, at = self.seen.get(campaign_id, (False, float("-inf")))
+            if active and self.clock() - at >= self.every:
+                active = self.app.campaign(UUID(campaign_id)).status is CampaignStatus.ACTIVE
+                self.seen[campaign_id] = (active, self.clock())
+            return active
 
 
 def _prepare(

@@ -9,8 +9,10 @@ keeps the contact's quiet hours. The clock is in the test's hand (tests/integrat
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, datetime, timedelta
+from uuid import uuid4
 
 import psycopg
 import pytest
@@ -18,10 +20,11 @@ import pytest
 from commands.campaigns.campaign_lifecycle import archive_campaign, pause_campaign, resume_campaign
 from commands.sending.messaging_settings import change_messaging_settings
 from commands.sending.send_outcomes import SendReport
-from commands.sending.send_steps import send_dispatches
+from commands.sending.send_steps import CampaignWatch, send_dispatches
 from consumers.timed_jobs import Sweeper
 from domain.enrollment import Enrollment, StepStatus
 from projections.history.credit_audit import audit_brand
+from runtime.audit_report import as_json
 from tests.api.api_support import service_on_own_database
 from tests.integration.desk import LOST, ROLES, ScriptedProvider, desk_for_a_new_brand
 from tests.integration.test_send_outcomes import HeldBeforeItsStepLocks, WorkerDied, cut_short, dies_mid_call
@@ -153,6 +156,11 @@ def test_a_send_whose_answer_was_lost_before_its_campaign_was_archived_is_found_
     archive_campaign(d.app, d.client.brand_id, campaign, NOW)
     d.settle(NOW)
     assert credits(d, campaign) == (2, 0, 1, 1)  # ...so his credit comes back; ann's is kept
+    with psycopg.connect(d.service.db.url) as conn:
+        report = json.loads(json.dumps(as_json(audit_brand(d.app, conn, d.client.brand_id)), default=str))
+    [figures] = [c for c in report["campaigns"] if c["campaign_id"] == str(campaign)]
+    assert (figures["held_at_close"], figures["held_waiting"], figures["outstanding"]) == (1, 1, 1)
+    assert report["violations"] == []
 
     eventually(
         lambda: (
@@ -229,3 +237,21 @@ def test_a_text_asked_about_after_a_crash_in_quiet_hours_waits_for_the_morning(s
     morning = deferred.due_at
     assert d.send(d.dispatch([enrollment], morning), morning) == SendReport(sent=1)
     assert len(d.provider.sent) == 2 and d.provider.lookups == 2
+
+
+def test_a_batch_looks_at_its_campaign_again_while_its_calls_go_out(service):
+    """The calls of a batch go out over time (a slow provider, a few at once): each looks at its
+    campaign again, read at most once per period, so an archive stops those not yet made."""
+    d = desk_for_a_new_brand(service)
+    campaign = d.campaign(PEOPLE[:1], ONE_EMAIL)
+    d.client.sender("email", "sales@brand.example")
+    d.launch(campaign, NOW)
+    clock = [0.0]
+    watch = CampaignWatch(d.app, {campaign: d.app.campaign(campaign)}, every=0.1, clock=lambda: clock[0])
+    assert watch.running(str(campaign))
+    archive_campaign(d.app, d.client.brand_id, campaign, NOW)
+    clock[0] = 0.05
+    assert watch.running(str(campaign))  # read less than a period ago
+    clock[0] = 0.1
+    assert not watch.running(str(campaign))
+    assert not watch.running(str(uuid4()))  # a campaign the batch does not hold is never sent for
