@@ -85,12 +85,18 @@ def get_group(group_id: UUID, brand: BrandDep, services: ServicesDep) -> dict[st
     "/{group_id}/contacts",
     response_model=ImportOut,
     openapi_extra=CONTACTS_BODY,
-    responses={404: {"description": "no such lead group"}, 415: {"description": "not JSON or CSV"}},
+    responses={
+        404: {"description": "no such lead group"},
+        413: {"description": "a body past its limit, or a CSV of more than 1,000,000 rows (nothing stored)"},
+        415: {"description": "not JSON or CSV"},
+    },
 )
 async def add_contacts(
     group_id: UUID, request: Request, brand: BrandDep, services: ServicesDep
 ) -> dict[str, Any]:
-    """Contacts as JSON `{"contacts": [...]}`, or as `text/csv` with a header row (other columns: fields)."""
+    """Contacts as JSON `{"contacts": [...]}` (at most 10,000), or as `text/csv` with a header row
+    (other columns: fields; at most 1,000 columns and 1,000,000 rows). `invalid` lists the first
+    1,000 bad rows, `invalid_count` counts them all."""
     media_type, _, params = request.headers.get("content-type", "").partition(";")
     media_type = media_type.strip().lower()
     now = services.clock.now()
@@ -113,7 +119,12 @@ async def add_contacts(
             "Unsupported media type",
             f"send contacts as application/json or text/csv, not {media_type or 'a body without a type'}",
         )
-    return {"added": report.added, "updated": report.updated, "invalid": report.invalid}
+    return {
+        "added": report.added,
+        "updated": report.updated,
+        "invalid": report.invalid,
+        "invalid_count": report.invalid_count,
+    }
 
 
 def _json_rows(body: bytes) -> list[dict[str, Any]]:

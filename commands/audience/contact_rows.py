@@ -23,6 +23,7 @@ from domain.limits import MAX_NAME, MAX_TEXT, text_problem
 PROFILE = ("first_name", "last_name", "company", "timezone")
 COLUMNS = ("email", "phone", *PROFILE)
 MAX_FIELDS, MAX_FIELD_NAME = 100, 100  # custom fields per contact, and a field name's length
+MAX_COLUMNS = 1_000  # columns a CSV header may name
 
 
 class MalformedCsv(InvalidInput):
@@ -112,15 +113,34 @@ def csv_rows(text: TextIO) -> Iterator[dict[str | None, Any]]:
     names = [name.strip().lower() for name in header or []]
     if not any(names):
         raise MalformedCsv("the CSV file is empty: expected a header row naming its columns")
+    _check_header(names)
     if "email" not in names and "phone" not in names:
         raise MalformedCsv(
             f"the CSV header has no email or phone column (it has: {', '.join(names)}); "
             f"expected a header row naming some of {', '.join(COLUMNS)}"
         )
-    duplicates = sorted({name for name in names if name and names.count(name) > 1})
-    if duplicates:
-        raise MalformedCsv(f"the CSV header names these columns twice: {', '.join(duplicates)}")
     return _records(reader, names)
+
+
+def _check_header(names: list[str]) -> None:
+    """Refuse a header past MAX_COLUMNS, with an unstorable or overlong name, or naming a column twice.
+
+    Linear in the header's width: one pass, one set (a count per column would be quadratic)."""
+    if len(names) > MAX_COLUMNS:
+        raise MalformedCsv(f"the CSV header has {len(names):,} columns; at most {MAX_COLUMNS:,} are accepted")
+    seen: set[str] = set()
+    duplicates: set[str] = set()
+    for position, name in enumerate(names, start=1):
+        problem = text_problem(name)
+        if problem or len(name) > MAX_FIELD_NAME:
+            reason = problem or f"is longer than {MAX_FIELD_NAME} characters"
+            raise MalformedCsv(f"the CSV header's column {position} {reason}")
+        if name in seen:
+            duplicates.add(name)
+        seen.add(name)
+    duplicates.discard("")  # unnamed columns are ignored, however many
+    if duplicates:
+        raise MalformedCsv(f"the CSV header names these columns twice: {', '.join(sorted(duplicates))}")
 
 
 def _records(reader: Any, names: list[str]) -> Iterator[dict[str | None, Any]]:
