@@ -95,8 +95,8 @@ async def add_contacts(
     group_id: UUID, request: Request, brand: BrandDep, services: ServicesDep
 ) -> dict[str, Any]:
     """Contacts as JSON `{"contacts": [...]}` (at most 10,000), or as `text/csv` with a header row
-    (other columns: fields; at most 1,000 columns and 1,000,000 rows). `invalid` lists the first
-    1,000 bad rows, `invalid_count` counts them all."""
+    (other columns: fields; at most 1,000 columns, 1,000,000 rows, 2,000,000 characters a record).
+    `invalid` lists the first 1,000 bad rows, `invalid_count` counts them all."""
     media_type, _, params = request.headers.get("content-type", "").partition(";")
     media_type = media_type.strip().lower()
     now = services.clock.now()

@@ -3,7 +3,8 @@ the memory behind it stay bounded.
 
 The report lists the first 1,000 bad rows (lowest row numbers first) and counts all of them, for
 CSV and JSON alike; a CSV of more than 1,000,000 rows is a 413 that stores nothing; a header of more
-than 1,000 columns, or naming a column twice, is a 422 naming the limit or the column.
+than 1,000 columns, naming a column twice or a column no text can hold, or a record of more than
+2,000,000 characters (however many cells it makes), is a 422 naming the limit or the column.
 """
 
 from __future__ import annotations
@@ -90,6 +91,13 @@ def test_a_csv_header_past_a_thousand_columns_or_naming_one_twice_is_refused(dat
         problem = _problem(_upload_csv(client, group, wide + "\nann@example.com\n"), 422)
         assert "1,001 columns" in problem["detail"] and "at most 1,000" in problem["detail"]
 
+        for unreadable, reason in [
+            ("a\x00b", "contains a NUL character at position 1"),
+            ("n" * 101, "is longer than 100 characters"),
+        ]:
+            problem = _problem(_upload_csv(client, group, f"email,{unreadable}\nann@example.com,x\n"), 422)
+            assert problem["detail"] == f"the CSV header's column 2 {reason}"
+
         twice = ",".join(["email", *extra[:-1], "Field7"])
         problem = _problem(_upload_csv(client, group, twice + "\nann@example.com\n"), 422)
         assert problem["detail"].endswith("names these columns twice: field7")
@@ -100,3 +108,19 @@ def test_a_csv_header_past_a_thousand_columns_or_naming_one_twice_is_refused(dat
         assert client.ok(_upload_csv(client, group, widest + "\nann@example.com\n"))["added"] == 1
         unnamed = ",".join(["email", *[""] * 999])
         assert client.ok(_upload_csv(client, group, unnamed + "\nbob@example.com\n"))["added"] == 1
+
+
+def test_a_csv_record_of_more_than_two_million_characters_is_refused_whole(database_url):
+    with running_service(database_url, roles=()) as service:
+        client = Client(service)
+        group = _group(client)
+        commas = "email\nann@example.com\nbob@example.com" + "," * 2_000_000 + "\n"
+        problem = _problem(_upload_csv(client, group, commas), 422)
+        assert "from line 3 on is longer than 2,000,000 characters" in problem["detail"]
+        header = "email" + "," * 2_000_000 + "\nann@example.com\n"
+        assert "from line 1 on" in _problem(_upload_csv(client, group, header), 422)["detail"]
+        assert _count(client, group) == 0
+
+        # Quoted line breaks belong to their record; a long record under the bound is a row.
+        quoted = 'email,notes\nann@example.com,"' + "\n" * 1_000 + '"\nbob@example.com,' + "x" * 10_000 + "\n"
+        assert client.ok(_upload_csv(client, group, quoted))["added"] == 2
