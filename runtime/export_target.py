@@ -27,9 +27,15 @@ class UnwritableTarget(ValueError):
     """`--out` names something the export must not write to, or cannot; says which and why."""
 
 
+class ReaderGone(Exception):
+    """The reader of standard output or of the FIFO closed it before the export was complete."""
+
+
 def check_target(out: str) -> None:
     """Refuse a target the export will not write to, before anything is read from the database."""
     if out == STDOUT:
+        if sys.stdout is None:
+            raise UnwritableTarget("cannot write the export to standard output: it is closed")
         return
     if not out:
         raise UnwritableTarget("--out is empty: give a file, a FIFO, or - for standard output")
@@ -41,20 +47,29 @@ def check_target(out: str) -> None:
 @contextlib.contextmanager
 def export_target(out: str) -> Iterator[BinaryIO]:
     """The stream to write the export into; for a regular file, renamed into place on success."""
+    check_target(out)
     if out == STDOUT:
-        yield sys.stdout.buffer
-        sys.stdout.buffer.flush()
+        try:
+            yield sys.stdout.buffer
+            sys.stdout.buffer.flush()
+        except BrokenPipeError:
+            # Nothing more can reach the reader; point the descriptor at /dev/null so the
+            # interpreter's own flush at exit does not fail again.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise ReaderGone("standard output was closed before the export was complete") from None
         return
     path = Path(out)
-    check_target(out)
     if _kind(path) == "FIFO":
         # O_NOFOLLOW: a FIFO swapped for a link since the check is refused, not followed.
         try:
             handle = os.open(path, os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
         except OSError as error:
             raise UnwritableTarget(f"cannot write the export to {out}: {error.strerror or error}") from None
-        with os.fdopen(handle, "wb") as fifo:
-            yield fifo
+        try:
+            with os.fdopen(handle, "wb") as fifo:
+                yield fifo
+        except BrokenPipeError:
+            raise ReaderGone(f"the reader of {out} closed it before the export was complete") from None
         return
     with _replaced_atomically(path) as file:
         yield file
@@ -105,5 +120,5 @@ def _kind(path: Path) -> str:
 
 def _refusal(kind: str) -> str:
     if kind == "symbolic link":
-        return "a symbolic link (not followed, not replaced: give the path of its target)"
+        return "a symbolic link (not followed, not replaced: give the path of its target, or - for standard output)"
     return f"a {kind}; write to a regular file, a FIFO, or - for standard output"

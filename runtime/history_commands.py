@@ -8,7 +8,7 @@ from pathlib import Path
 from uuid import UUID
 
 from runtime.cli_settings import database_url_for
-from runtime.export_target import STDOUT, check_target, export_target
+from runtime.export_target import STDOUT, ReaderGone, check_target, export_target
 from runtime.progress import Progress
 
 
@@ -39,8 +39,12 @@ def events_export(args: argparse.Namespace) -> int:
         app = CampaignApplication(env={**event_store_env(url, pool_size=1), "CREATE_TABLE": "n"})
         table = events_table(app)
         app.close()
-        with psycopg.connect(url, autocommit=True) as conn, export_target(args.out) as file:
-            written = write_rows(export_rows(conn, table, wanted, progress), file, args.format)
+        try:
+            with psycopg.connect(url, autocommit=True) as conn, export_target(args.out) as file:
+                written = write_rows(export_rows(conn, table, wanted, progress), file, args.format)
+        except ReaderGone as gone:
+            print(f"campaign-service: {gone}", file=sys.stderr)
+            return 1
     progress.done(f"{written:,} events written to {where} ({args.format})")
     return 0
 

@@ -1,7 +1,8 @@
 """`campaign-service events export --out` as a user runs it: where it writes, and what it leaves alone.
 
 A regular file is replaced whole (tests/integration/test_event_export.py); a FIFO and `-` (standard
-output) are written through, for pipes; a device node, a folder and a symbolic link are refused
+output) are written through, for pipes (a reader that leaves early ends the export with exit 1
+and a message, not a traceback); a device node, a folder and a symbolic link are refused
 with exit 2 and a message, and stay exactly what they were: /dev/null stays a device, a link is
 neither followed nor replaced.
 """
@@ -55,6 +56,18 @@ def test_out_dash_writes_the_events_to_standard_output(cli_env):
     assert done.returncode == 0, done.stderr
     assert event_types(done.stdout) == ["LedgerOpened", "CreditsGranted"]
     assert "2 events written to standard output" in done.stderr
+
+
+def test_a_reader_that_closes_standard_output_early_ends_the_export_with_a_message(cli_env):
+    process = subprocess.Popen(
+        [*CLI, *EXPORT, "-"], env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None
+    process.stdout.close()  # long before the export writes: its first write finds no reader
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 1, stderr
+    assert "standard output was closed before the export was complete" in stderr
+    assert "Traceback" not in stderr and "Exception ignored" not in stderr
 
 
 def test_a_fifo_is_written_through_and_stays_a_fifo(cli_env, tmp_path):
