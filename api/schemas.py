@@ -188,8 +188,11 @@ class ContactIn(RequestBody):
     fields: ContactFields = Field(default_factory=dict)
 
 
+MAX_JSON_CONTACTS = 10_000  # contacts in one JSON upload (a CSV file takes up to 1,000,000 rows)
+
+
 class ContactsIn(RequestBody):
-    contacts: list[ContactIn] = Field(max_length=10_000)
+    contacts: list[ContactIn] = Field(max_length=MAX_JSON_CONTACTS)
 
 
 class InvalidRow(BaseModel):

@@ -4,7 +4,8 @@ the memory behind it stay bounded.
 The report lists the first 1,000 bad rows (lowest row numbers first) and counts all of them, for
 CSV and JSON alike; a CSV of more than 1,000,000 rows is a 413 that stores nothing; a header of more
 than 1,000 columns, naming a column twice or a column no text can hold, or a record of more than
-2,000,000 characters (however many cells it makes), is a 422 naming the limit or the column.
+2,000,000 characters (however many cells it makes), is a 422 naming the limit or the column. A
+JSON upload that does not validate lists at most 100 problems, its sizes checked before its items.
 """
 
 from __future__ import annotations
@@ -124,3 +125,35 @@ def test_a_csv_record_of_more_than_two_million_characters_is_refused_whole(datab
         # Quoted line breaks belong to their record; a long record under the bound is a row.
         quoted = 'email,notes\nann@example.com,"' + "\n" * 1_000 + '"\nbob@example.com,' + "x" * 10_000 + "\n"
         assert client.ok(_upload_csv(client, group, quoted))["added"] == 2
+
+
+def test_a_json_upload_is_refused_with_a_bounded_list_of_problems(database_url):
+    bad_fields = {"email": "ann@example.com", "fields": {f"k{n}": [] for n in range(100)}}
+    with running_service(database_url, roles=()) as service:
+        client = Client(service)
+        group = _group(client)
+        path = f"/v1/lead-groups/{group}/contacts"
+
+        # 100 contacts of 100 unreadable fields each: pydantic alone would list 40,000 problems.
+        problem = _problem(client.post(path, {"contacts": [bad_fields] * 100}), 422)
+        assert len(problem["errors"]) == 100
+        assert problem["errors"][0]["field"].startswith("body.contacts.0.fields.k0")
+
+        # Sizes are checked before any item is: one problem naming the limit.
+        for body, field, limit in [
+            ({"contacts": [0] * 10_001}, "body.contacts", "at most 10,000 contacts, not 10,001"),
+            (
+                {"contacts": [{"email": "a@b.co", "fields": {f"k{n}": 1 for n in range(101)}}]},
+                "body.contacts.0.fields",
+                "at most 100 fields, not 101",
+            ),
+            (
+                {"contacts": [{f"k{n}": 1 for n in range(101)}]},
+                "body.contacts.0",
+                "at most 100 keys, not 101",
+            ),
+            ({"contacts": [], **{f"k{n}": 1 for n in range(100)}}, "body", "at most 100 keys, not 101"),
+        ]:
+            problem = _problem(client.post(path, body), 422)
+            assert problem["errors"] == [{"field": field, "error": limit}], problem["errors"][:3]
+        assert _count(client, group) == 0
