@@ -18,6 +18,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from commands.audience.contact_rows import MalformedCsv
+from commands.audience.import_contacts import TooManyRows
 from commands.audience.suppressions import InvalidAddress
 from commands.campaigns.campaign_templates import InvalidTemplate
 from commands.campaigns.launch_campaign import CannotRun
@@ -93,6 +94,7 @@ PROBLEMS: dict[type[Exception], tuple[int, str]] = {
     InvalidCursor: (400, "Invalid cursor"),
     Forbidden: (403, "Forbidden"),
     InsufficientCredits: (402, "Insufficient credits"),
+    TooManyRows: (413, "Too many rows"),
     NotFound: (404, "Not found"),
     DuplicateSenderAccount: (409, "Sender account exists"),
     AlreadyExists: (409, "Already exists"),

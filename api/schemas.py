@@ -20,6 +20,7 @@ from api.text import (
     ShortText,
     SmsHelp,
 )
+from commands.audience.import_contacts import MAX_REPORTED
 from domain.enrollment import StepStatus
 
 
@@ -187,8 +188,11 @@ class ContactIn(RequestBody):
     fields: ContactFields = Field(default_factory=dict)
 
 
+MAX_JSON_CONTACTS = 10_000  # contacts in one JSON upload (a CSV file takes up to 1,000,000 rows)
+
+
 class ContactsIn(RequestBody):
-    contacts: list[ContactIn] = Field(max_length=10_000)
+    contacts: list[ContactIn] = Field(max_length=MAX_JSON_CONTACTS)
 
 
 class InvalidRow(BaseModel):
@@ -199,7 +203,11 @@ class InvalidRow(BaseModel):
 class ImportOut(BaseModel):
     added: int
     updated: int
-    invalid: list[InvalidRow]
+    invalid: list[InvalidRow] = Field(
+        max_length=MAX_REPORTED,
+        description=f"the first {MAX_REPORTED:,} bad rows, by row number (row 1: the first data row)",
+    )
+    invalid_count: int = Field(description="how many rows were bad, all of them, listed in `invalid` or not")
 
 
 class SuppressionIn(RequestBody):

@@ -135,10 +135,12 @@ def _iso_8601(value: Any) -> Any:
 
 Moment = Annotated[AwareDatetime, BeforeValidator(_iso_8601)]
 
-# A cursor is opaque base64url; any other is refused as one this API did not hand out (400).
+# A cursor is opaque base64url of at most 2,000 characters (the longest a list hands out: a 254-
+# character address of 4-byte characters is 1,416); other text is a 422 naming the field, and base64
+# that decodes to anything but a position handed out is a 400 (storage/paging.py).
 CursorText = Annotated[
     str,
-    StringConstraints(max_length=500),
+    StringConstraints(max_length=2000),
     AfterValidator(_storable),
     _DocumentedPattern(r"^[A-Za-z0-9_=-]*$"),
 ]

@@ -8,6 +8,7 @@ from pathlib import Path
 from uuid import UUID
 
 from runtime.cli_settings import database_url_for
+from runtime.export_target import STDOUT, ReaderGone, check_target, export_target
 from runtime.progress import Progress
 
 
@@ -16,7 +17,7 @@ def events_export(args: argparse.Namespace) -> int:
 
     from commands.application import CampaignApplication
     from projections.history.event_catalog import topics_for
-    from projections.history.export_formats import replaced_atomically, write_rows
+    from projections.history.export_formats import write_rows
     from projections.history.export_rows import ExportFilter, export_rows, parse_time
     from storage.database import event_store_env
     from storage.stored_events import events_table
@@ -29,17 +30,22 @@ def events_export(args: argparse.Namespace) -> int:
         brand_id=_brand(args.brand),
     )
     topics_for(list(wanted.types))
-    out = Path(args.out)
-    progress = Progress(f"export {out.name}")
+    check_target(args.out)
+    where, label = ("standard output", "-") if args.out == STDOUT else (args.out, Path(args.out).name)
+    progress = Progress(f"export {label}")
     # Only a connection and the event store's table name: not the whole service (its imports alone
     # would weigh 50 MB more in this process).
     with database_url_for(args) as url:
         app = CampaignApplication(env={**event_store_env(url, pool_size=1), "CREATE_TABLE": "n"})
         table = events_table(app)
         app.close()
-        with psycopg.connect(url, autocommit=True) as conn, replaced_atomically(out) as file:
-            written = write_rows(export_rows(conn, table, wanted, progress), file, args.format)
-    progress.done(f"{written:,} events written to {out} ({args.format})")
+        try:
+            with psycopg.connect(url, autocommit=True) as conn, export_target(args.out) as file:
+                written = write_rows(export_rows(conn, table, wanted, progress), file, args.format)
+        except ReaderGone as gone:
+            print(f"campaign-service: {gone}", file=sys.stderr)
+            return 1
+    progress.done(f"{written:,} events written to {where} ({args.format})")
     return 0
 
 
@@ -92,7 +98,12 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     export.add_argument("--type", action="append", help="only this event type (repeat, or comma-separate)")
     export.add_argument("--brand", help="only this brand's events")
     export.add_argument("--format", choices=["jsonl", "csv", "parquet"], required=True)
-    export.add_argument("--out", required=True, help="the file to write (replaced only once complete)")
+    export.add_argument(
+        "--out",
+        required=True,
+        help="the file to write (replaced only once complete), a FIFO (written through), or - for "
+        "standard output; a symbolic link, a device, a socket or a folder is refused",
+    )
     export.set_defaults(func=events_export)
 
     audit = commands.add_parser("audit", help="audits rebuilt from the raw events")

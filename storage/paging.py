@@ -6,17 +6,35 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from datetime import datetime
 from typing import Any
 from uuid import UUID
+
+# What PostgreSQL's text cannot hold (NUL, an unpaired surrogate): a key carrying one was forged.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+MAX_POSITION = 2**63 - 1  # the event log's positions are PostgreSQL bigints
 
 
 class InvalidCursor(ValueError):
     """A cursor this API did not hand out (answered as 400)."""
 
 
+def _forged() -> InvalidCursor:
+    return InvalidCursor("the cursor is not one this API handed out")
+
+
+def _decoded(cursor: str) -> Any:
+    try:
+        return json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, RecursionError, binascii.Error, UnicodeDecodeError) as bad:
+        raise _forged() from bad
+
+
 def encode_cursor(row: dict[str, Any], key: str = "id") -> str:
-    token = json.dumps([row["created_at"].isoformat(), str(row[key])])
+    # UTF-8, not \u escapes: a key of 254 characters (the longest email) in any script stays
+    # within the 2,000 characters a cursor may have (api/text.py's CursorText).
+    token = json.dumps([row["created_at"].isoformat(), str(row[key])], ensure_ascii=False)
     return base64.urlsafe_b64encode(token.encode()).decode()
 
 
@@ -24,14 +42,22 @@ def cursor_params(cursor: str | None, uuid_key: bool = True) -> dict[str, Any]:
     """The `after_at` and `after_key` parameters that `after()` expects; InvalidCursor if forged."""
     if not cursor:
         return {"after_at": None, "after_key": None}
+    decoded = _decoded(cursor)
+    # Exactly what encode_cursor writes: [an aware ISO time, a key of storable text]; anything else
+    # would reach PostgreSQL as a value it refuses (a NUL, a lone surrogate) and answer a 500.
+    if not (type(decoded) is list and len(decoded) == 2 and all(type(part) is str for part in decoded)):
+        raise _forged()
+    created_at, key = decoded
+    if _UNSTORABLE.search(key):
+        raise _forged()
     try:
-        created_at, key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        return {
-            "after_at": datetime.fromisoformat(created_at),
-            "after_key": str(UUID(key)) if uuid_key else str(key),
-        }
-    except (TypeError, ValueError, binascii.Error, UnicodeDecodeError) as bad:
-        raise InvalidCursor("the cursor is not one this API handed out") from bad
+        after_at = datetime.fromisoformat(created_at)
+        after_key = str(UUID(key)) if uuid_key else key
+    except ValueError as bad:
+        raise _forged() from bad
+    if after_at.tzinfo is None:
+        raise _forged()
+    return {"after_at": after_at, "after_key": after_key}
 
 
 def after(key: str = "id", key_type: str = "uuid") -> str:
@@ -53,12 +79,9 @@ def position_after(cursor: str | None) -> int:
     """For lists in event-log order: the log position a cursor stands at (0 without one)."""
     if not cursor:
         return 0
-    try:
-        position = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, binascii.Error, UnicodeDecodeError) as bad:
-        raise InvalidCursor("the cursor is not one this API handed out") from bad
-    if type(position) is not int or position < 0:
-        raise InvalidCursor("the cursor is not one this API handed out")
+    position = _decoded(cursor)
+    if type(position) is not int or not 0 <= position <= MAX_POSITION:
+        raise _forged()
     return position
 
 

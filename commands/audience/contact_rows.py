@@ -23,6 +23,10 @@ from domain.limits import MAX_NAME, MAX_TEXT, text_problem
 PROFILE = ("first_name", "last_name", "company", "timezone")
 COLUMNS = ("email", "phone", *PROFILE)
 MAX_FIELDS, MAX_FIELD_NAME = 100, 100  # custom fields per contact, and a field name's length
+MAX_COLUMNS = 1_000  # columns a CSV header may name
+# Characters of one CSV record (its line, or lines when a quoted cell holds line breaks): above a
+# full row (100 fields of 10,000 characters), and it bounds the cells the reader makes of a record.
+MAX_RECORD = 2_000_000
 
 
 class MalformedCsv(InvalidInput):
@@ -102,28 +106,75 @@ def _text(value: Any) -> str | None:
     return value.strip() or None
 
 
+class _BoundedLines:
+    """The lines of a CSV text for csv.reader, refusing a record past MAX_RECORD characters before
+    the reader holds it: a line of 200 million commas would otherwise become 200 million cells."""
+
+    def __init__(self, text: TextIO, most: int = MAX_RECORD) -> None:
+        self.text, self.most, self.used, self.lines, self.first = text, most, 0, 0, 1
+
+    def __iter__(self) -> _BoundedLines:
+        return self
+
+    def __next__(self) -> str:
+        line = self.text.readline(self.most - self.used + 1)
+        if not line:
+            raise StopIteration
+        self.used += len(line)
+        self.lines += 1
+        if self.used > self.most:
+            raise MalformedCsv(
+                f"the CSV record from line {self.first} on is longer than {self.most:,} characters"
+            )
+        return line
+
+    def next_record(self) -> None:
+        self.used, self.first = 0, self.lines + 1
+
+
 def csv_rows(text: TextIO) -> Iterator[dict[str | None, Any]]:
     """The data rows of a contacts CSV, read lazily; the header is checked before this returns."""
-    reader = csv.reader(text)
+    lines = _BoundedLines(text)
+    reader = csv.reader(lines)
     try:
         header = next(reader, None)
     except (csv.Error, UnicodeDecodeError) as broken:
         raise MalformedCsv(f"the CSV header cannot be read: {broken}") from None
+    lines.next_record()
     names = [name.strip().lower() for name in header or []]
     if not any(names):
         raise MalformedCsv("the CSV file is empty: expected a header row naming its columns")
+    _check_header(names)
     if "email" not in names and "phone" not in names:
         raise MalformedCsv(
             f"the CSV header has no email or phone column (it has: {', '.join(names)}); "
             f"expected a header row naming some of {', '.join(COLUMNS)}"
         )
-    duplicates = sorted({name for name in names if name and names.count(name) > 1})
+    return _records(reader, lines, names)
+
+
+def _check_header(names: list[str]) -> None:
+    """Refuse a header past MAX_COLUMNS, with an unstorable or overlong name, or naming a column twice.
+
+    Linear in the header's width: one pass, one set (a count per column would be quadratic)."""
+    if len(names) > MAX_COLUMNS:
+        raise MalformedCsv(f"the CSV header has {len(names):,} columns; at most {MAX_COLUMNS:,} are accepted")
+    seen: set[str] = set()
+    duplicates: set[str] = set()
+    for position, name in enumerate(names, start=1):
+        problem = text_problem(name)
+        if problem or len(name) > MAX_FIELD_NAME:
+            reason = problem or f"is longer than {MAX_FIELD_NAME} characters"
+            raise MalformedCsv(f"the CSV header's column {position} {reason}")
+        if name in seen:
+            duplicates.add(name)
+        seen.add(name)
+    duplicates.discard("")  # unnamed columns are ignored, however many
     if duplicates:
-        raise MalformedCsv(f"the CSV header names these columns twice: {', '.join(duplicates)}")
-    return _records(reader, names)
+        raise MalformedCsv(f"the CSV header names these columns twice: {', '.join(sorted(duplicates))}")
 
 
-def _records(reader: Any, names: list[str]) -> Iterator[dict[str | None, Any]]:
+def _records(reader: Any, lines: _BoundedLines, names: list[str]) -> Iterator[dict[str | None, Any]]:
     while True:
         try:
             cells = next(reader)
@@ -133,6 +184,7 @@ def _records(reader: Any, names: list[str]) -> Iterator[dict[str | None, Any]]:
             raise MalformedCsv(
                 f"the CSV file cannot be read after line {reader.line_num}: {broken}"
             ) from None
+        lines.next_record()
         if not any(cell.strip() for cell in cells):
             yield {}  # a blank line: skipped, but counted so later row numbers match the file
             continue

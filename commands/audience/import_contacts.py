@@ -6,7 +6,9 @@ memory inside one transaction. Every row is validated before anything is written
 aborts the others. The same email or
 phone within a brand is the same contact; a row whose email is one contact's and whose phone is
 another's is reported, not merged. Imports of one brand take turns (an advisory lock), so two
-uploads of the same new address cannot both create it.
+uploads of the same new address cannot both create it. Memory stays bounded whatever the file
+holds: the report keeps the first MAX_REPORTED bad rows and a count of all, and an upload of more
+than MAX_ROWS rows is refused whole (TooManyRows), its transaction rolled back.
 """
 
 from __future__ import annotations
@@ -22,12 +24,14 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from commands.audience.contact_rows import PROFILE, Contact, parse_contact
-from domain.errors import NotFound
+from domain.errors import InvalidInput, NotFound
 from storage.database import Database
 
 CHUNK_SIZE = 1000
 BRAND_IMPORT_LOCK = 7101  # advisory lock class: one import at a time per brand
 CONTACT_COLUMNS = ("email", "phone", *PROFILE)
+MAX_ROWS = 1_000_000  # rows an upload may hold, blank CSV lines included
+MAX_REPORTED = 1_000  # bad rows the report lists (the lowest row numbers); it counts all of them
 
 # One index probe per address (LATERAL ... LIMIT 1): a join or `= ANY` would let the planner scan
 # the brand's contacts for every chunk whenever the table's statistics are behind the import.
@@ -40,11 +44,28 @@ _PROBE = """SELECT c.* FROM unnest(%({column}s)s::text[]) AS wanted(address)
 MATCHING_CONTACTS = _PROBE.format(column="email") + "\nUNION ALL\n" + _PROBE.format(column="phone")
 
 
+class TooManyRows(InvalidInput):
+    """The upload holds more rows than one import takes; nothing of it is stored."""
+
+
 @dataclass
 class ImportReport:
+    """What an import did: `invalid` lists the first MAX_REPORTED bad rows, `invalid_count` all."""
+
     added: int = 0
     updated: int = 0
     invalid: list[dict[str, Any]] = field(default_factory=list)
+    invalid_count: int = 0
+
+    def refuse(self, row: int, error: str) -> None:
+        self.invalid_count += 1
+        self.invalid.append({"row": row, "error": error})
+
+    def keep_first(self) -> None:
+        """Trim `invalid` to its lowest row numbers: called after each chunk, so at most two chunks'
+        worth of errors are ever held."""
+        self.invalid.sort(key=lambda entry: entry["row"])
+        del self.invalid[MAX_REPORTED:]
 
 
 @dataclass
@@ -62,8 +83,11 @@ def import_contacts(
     now: datetime,
     region: str = "US",
     chunk_size: int = CHUNK_SIZE,
+    max_rows: int = MAX_ROWS,
 ) -> ImportReport:
-    """Upsert the rows (numbered from 1; an empty mapping, a blank CSV line, is skipped)."""
+    """Upsert the rows (numbered from 1; an empty mapping, a blank CSV line, is skipped).
+
+    TooManyRows, with nothing written, when there are more than `max_rows`."""
     report = ImportReport()
     with db.transaction() as cur:
         cur.execute("SELECT 1 FROM lead_groups WHERE id = %s AND brand_id = %s", (group_id, brand_id))
@@ -73,16 +97,21 @@ def import_contacts(
         numbered = enumerate(rows, start=1)
         while chunk := list(islice(numbered, chunk_size)):
             pending: list[tuple[int, Contact]] = []
+            if chunk[-1][0] > max_rows:  # raised inside the transaction: every write is rolled back
+                raise TooManyRows(
+                    f"an upload holds at most {max_rows:,} rows (blank lines count); this one has more: "
+                    "nothing was imported, split the file"
+                )
             for number, row in chunk:
                 if not row:
                     continue
                 try:
                     pending.append((number, parse_contact(row, region)))
                 except ValueError as bad:
-                    report.invalid.append({"row": number, "error": str(bad)})
+                    report.refuse(number, str(bad))
             while pending:  # rows that touch the same contact go in later rounds, in file order
                 pending = _upsert_round(cur, brand_id, group_id, pending, now, report)
-    report.invalid.sort(key=lambda entry: entry["row"])
+            report.keep_first()
     return report
 
 
@@ -120,12 +149,10 @@ def _upsert_round(
             later.append((number, contact))
             continue
         if by_mail and by_number and by_mail["id"] != by_number["id"]:
-            report.invalid.append(
-                {
-                    "row": number,
-                    "error": f"email {contact.email} is one contact's and phone {contact.phone} "
-                    "another's; not merged (fix the row or the contacts)",
-                }
+            report.refuse(
+                number,
+                f"email {contact.email} is one contact's and phone {contact.phone} "
+                "another's; not merged (fix the row or the contacts)",
             )
             continue
         existing = by_mail or by_number

@@ -1,20 +1,16 @@
-"""Writing export rows as JSON lines, CSV or Parquet, batch by batch, into a file that appears whole.
+"""Writing export rows as JSON lines, CSV or Parquet, batch by batch, into a stream.
 
 Every format has the same typed columns (storage of the rows: projections/history/export_rows.py):
 position and version int64, occurred_at a UTC timestamp, the ids and the type strings, and the
-event's other fields as one JSON string. Rows are written to a temporary file beside the target,
-renamed over it only once complete, and the temporary file is removed on any failure: a reader
-never finds half an export at the path.
+event's other fields as one JSON string. Every format is written front to back, so the stream may
+be a pipe; where it goes (a file that appears whole, a FIFO, standard output) is
+runtime/export_target.py's choice.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
-from collections.abc import Iterable, Iterator
-from pathlib import Path
+from collections.abc import Iterable
 from typing import Any, BinaryIO
 
 import pyarrow as pa
@@ -36,30 +32,6 @@ SCHEMA = pa.schema(
         ("data", pa.string()),
     ]
 )
-
-
-@contextlib.contextmanager
-def replaced_atomically(path: Path) -> Iterator[BinaryIO]:
-    """A temporary file in `path`'s folder, renamed to `path` when the block ends without error.
-
-    ValueError, saying why, when the folder cannot take the file (missing, not writable).
-    """
-    folder = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise ValueError(f"cannot write the export to {path}: it is a folder")
-    try:
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=folder)
-    except OSError as error:
-        raise ValueError(f"cannot write the export to {path}: {error.strerror or error}") from None
-    try:
-        with os.fdopen(handle, "wb") as out:
-            yield out
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
 
 
 def _record_batch(rows: list[tuple[Any, ...]]) -> pa.RecordBatch:
