@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from uuid import UUID
 
 from eventsourcing.application import Application
@@ -31,9 +31,15 @@ CATCH_UP_READS = 4
 
 class Projector:
     def __init__(
-        self, app: Application[UUID], db: Database, runners: Sequence[ReadModelRunner], batch_size: int
+        self,
+        app: Application[UUID],
+        db: Database,
+        runners: Sequence[ReadModelRunner],
+        batch_size: int,
+        monotonic: Callable[[], float] = time.monotonic,  # when a failing read model is tried again
     ) -> None:
         self.app, self.db, self.runners, self.batch_size = app, db, list(runners), batch_size
+        self.monotonic = monotonic
         self.classes = tuple({cls for runner in runners for cls in runner.projection.events})
         self.apart: dict[str, int] = {}  # read models reading on their own -> failures in a row
         self.not_before: dict[str, float] = {}  # a failing read model's next try (monotonic)
@@ -73,7 +79,7 @@ class Projector:
 
     def _alone(self, runner: ReadModelRunner) -> int:
         name = runner.projection.name
-        if time.monotonic() < self.not_before.get(name, 0.0):
+        if self.monotonic() < self.not_before.get(name, 0.0):
             return 0
         moved = 0
         try:
@@ -100,7 +106,7 @@ class Projector:
         failures = self.apart.get(name, 0) + 1
         self.apart[name] = failures
         pause = pause_after(failures)
-        self.not_before[name] = time.monotonic() + pause
+        self.not_before[name] = self.monotonic() + pause
         if transient(error):
             log.warning("%s waits %.1f s: %s", runner.follower, pause, describe(error))
         else:
