@@ -105,7 +105,11 @@ def provider_calls(client: Client, campaign_id: str) -> list[dict[str, Any]]:
 
 
 def wait_until_partly_sent(client: Client, campaign_id: str) -> int:
-    sent = eventually(lambda: len(provider_calls(client, campaign_id)) >= SENDS // 10, timeout=60)
+    def calls_so_far() -> int | None:  # the count itself: a bare `>=` made `sent` a bool, always < SENDS
+        count = len(provider_calls(client, campaign_id))
+        return count if count >= SENDS // 10 else None
+
+    sent: int = eventually(calls_so_far, timeout=60)
     assert sent < SENDS, "the campaign finished before the outage could land in its middle"
     return sent
 

@@ -79,7 +79,10 @@ def test_the_daily_reset_is_idempotent_and_advances_warmup(database_url, caplog)
         client.ok(client.post("/v1/sender-accounts", body), 201)
         for _ in range(4):
             claim_one(service.db, client.brand_id)
-        tomorrow = service.clock.now() + timedelta(days=1)
+        # The day after the one PostgreSQL stamped on the account: a clock read after the account
+        # was created may already be a day on (past midnight), and the reset would count two days.
+        created = service.db.fetch_one("SELECT last_reset_on FROM sender_accounts")["last_reset_on"]
+        tomorrow = datetime.combine(created + timedelta(days=1), datetime.min.time(), UTC)
 
         with caplog.at_level(logging.WARNING, logger="commands.sending.daily_reset"):
             assert reset_daily_quotas(service.db, tomorrow) == 1
