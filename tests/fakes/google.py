@@ -220,13 +220,15 @@ def bounce_of(
     names_original: tuple[str, ...] = ("in-reply-to", "returned-headers"),
     sender: str = "Mail Delivery Subsystem <mailer-daemon@googlemail.com>",
     action: str = "failed",
+    padding: int = 0,
 ) -> bytes:
     """A mailer daemon reporting that a message we sent could not be delivered (RFC 3464, 6522).
 
     Like Gmail's own reports it names the original by default in `In-Reply-To`/`References` and
     returns its headers (`text/rfc822-headers`); `names_original` picks among "in-reply-to",
     "returned-headers", "returned-message" (`message/rfc822`) and "original-message-id" (the DSN
-    field), and nothing at all names no message (a forged bounce)."""
+    field), and nothing at all names no message (a forged bounce). `padding` bytes of text make it
+    big."""
     original = message.parsed
     original_id = str(original["Message-ID"])
     mail = MIMEMultipart("report", report_type="delivery-status")
@@ -257,6 +259,8 @@ def bounce_of(
         mail.attach(headers)
     if "returned-message" in names_original:
         mail.attach(MIMEMessage(email.message_from_bytes(message.raw)))
+    if padding:
+        mail.attach(MIMEText("x" * padding))
     return mail.as_bytes()
 
 

@@ -137,3 +137,29 @@ def test_one_brands_mailbox_cannot_bounce_another_brands_message(service, google
     google.deliver(SALES, bounce_of(first))  # where it belongs, it counts
     eventually(lambda: suppressed(victim) == ["ada@example.com"])
     assert suppressed(intruder) == []
+
+
+def test_a_bounce_too_big_to_read_whole_is_judged_by_its_headers_alone(service, google):
+    client = Client(service)
+    mailbox(client, google, SALES)
+    campaign_id, first = first_email_sent(client, google, SALES)
+    big = 3_000_000
+
+    with processed_after(service, "gmail_replies"):  # names our message only inside its body
+        google.deliver(SALES, bounce_of(first, names_original=("returned-headers",), padding=big))
+
+    assert nothing_happened(service, client, campaign_id) and google.raw_reads == 0
+    google.deliver(SALES, bounce_of(first, names_original=("in-reply-to",), padding=big))
+    eventually(lambda: suppressed(client) == ["ada@example.com"])
+    assert google.raw_reads == 0
+
+
+def test_a_bounce_with_control_characters_in_its_sender_is_recorded_without_them(service, google):
+    client = Client(service)
+    mailbox(client, google, SALES)
+    campaign_id, first = first_email_sent(client, google, SALES)
+
+    google.deliver(SALES, bounce_of(first, sender="Mailer <mailer-daemon@x\x00\x01.example>"))
+
+    [undelivered] = eventually(lambda: campaign_events(service, campaign_id, Enrollment.StepUndelivered))
+    assert "\x00" not in undelivered.reason and suppressed(client) == ["ada@example.com"]

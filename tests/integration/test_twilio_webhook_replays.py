@@ -144,3 +144,30 @@ def test_a_signed_request_naming_no_sid_is_refused_and_records_nothing(database_
         answer = fake_twilio.post_signed(brand.sms_url, form, brand.account)
         assert answer.status == 422 and "MessageSid" in answer.body
         assert suppressed(brand.client) == []
+
+
+def test_one_brands_receipts_never_make_another_brands_request_a_repeat(database_url, fake_twilio):
+    with service_with_twilio(database_url, fake_twilio) as service:
+        victim = twilio_brand(service, fake_twilio)
+        intruder = twilio_brand(service, fake_twilio)  # the same number, another brand and account
+        sid = "SM" + "e" * 32
+        assert (
+            fake_twilio.post_signed(intruder.sms_url, text(intruder, sid, "HELP"), intruder.account).status
+            == 200
+        )
+
+        assert (
+            fake_twilio.post_signed(victim.sms_url, text(victim, sid, "STOP"), victim.account).status == 200
+        )
+
+        assert suppressed(victim.client) == [ANN] and suppressed(intruder.client) == []
+
+
+@pytest.mark.parametrize("sid", ["SM\x00", "SM" + "f" * 5000, "SM 1", "SM1\n"])
+def test_a_sid_that_is_no_twilio_value_is_refused_before_storage(database_url, fake_twilio, sid):
+    with service_with_twilio(database_url, fake_twilio) as service:
+        brand = twilio_brand(service, fake_twilio)
+        answer = fake_twilio.post_signed(brand.sms_url, text(brand, sid, "STOP"), brand.account)
+        assert answer.status == 422 and "MessageSid" in answer.body
+        assert suppressed(brand.client) == []
+        assert service.db.fetch_all("SELECT * FROM twilio_webhook_receipts") == []
