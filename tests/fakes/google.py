@@ -8,10 +8,11 @@ it took (id, threadId, raw bytes) and finds them again with `q=rfc822msgid:`. Fa
 for the next sends: `429`, `500`, `daily_limit`, `lost` (the message is kept, then the connection
 is dropped without an answer) and `slow` (kept, answered only once the test lets it go);
 `send_latency_s` answers every send that long after it arrived, and `unresponsive` answers no call at all.
-Mail arrives with `deliver` (a reply, an auto-reply, a bounce: see `reply_to` and `bounce_of`);
-every message sent or delivered gets a history id, which `users.history.list` (messages added),
-`users.getProfile` and `users.messages.get` (format metadata, or raw) answer from, and `expire_history`
-makes Gmail forget the history so far (a 404 for any older start, as Gmail answers).
+Mail arrives with `deliver` (a reply, an auto-reply, a bounce, a forged one: see `reply_to`,
+`bounce_of` and `forged_bounce`); every message sent or delivered gets a history id, which
+`users.history.list` (messages added), `users.getProfile` and `users.messages.get` (format
+metadata, or raw) answer from, and `expire_history` makes Gmail forget the history so far (a 404
+for any older start, as Gmail answers).
 """
 
 from __future__ import annotations
