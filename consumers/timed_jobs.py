@@ -4,7 +4,9 @@ Each `tick` is one idempotent pass that returns how much it did; runtime runs th
 period (and at once when the dev clock moves). Running them twice, or on two machines, changes
 nothing more: the use cases re-check state and the reset only touches accounts not reset today.
 A batch that fails for one enrollment's or one campaign's fault is done again item by item, and
-the item that keeps failing is parked (storage/parked.py): the other brands' steps go out.
+the item that keeps failing is parked (storage/parked.py): the other brands' steps go out. The
+daily cron also forgets the receipts of old Twilio delivery reports and calls, a bounded batch a
+pass (commands/inbound/webhook_receipts.py).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from commands.campaigns.complete_campaign import complete_campaign
 from commands.campaigns.launch_audience import fully_enrolled
 from commands.credits.open_attempts import held_attempts
 from commands.credits.settle_credits import settle_next_batch
+from commands.inbound.webhook_receipts import forget_old_callbacks
 from commands.sending.daily_reset import reset_daily_quotas
 from commands.sending.dispatch_due_steps import dispatch_due_steps
 from commands.sending.redispatch_steps import reconcile_held_steps, redispatch_stale_steps
@@ -111,7 +114,8 @@ class DailyReset:
         self.db, self.now = db, now
 
     def tick(self) -> int:
-        return reset_daily_quotas(self.db, self.now())
+        now = self.now()
+        return reset_daily_quotas(self.db, now) + forget_old_callbacks(self.db, now)
 
 
 class Settlement:

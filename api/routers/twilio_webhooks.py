@@ -5,6 +5,10 @@ proved by its X-Twilio-Signature instead, over PUBLIC_BASE_URL + path (+ query) 
 the auth token of the Twilio sender account that owns the number (commands/inbound/
 twilio_signatures.py). A request that does not verify is a 403 problem and nothing is recorded.
 Answers are TwiML: the HELP text for an inbound text, and for a voicemail call what it does next.
+Each request must carry the SID Twilio names it with (422 otherwise): a request handled before is
+answered again but records nothing (commands/inbound/webhook_receipts.py). A text from a short
+code or an alphanumeric sender id is answered with empty TwiML (so Twilio does not retry it) and
+records nothing.
 """
 
 from __future__ import annotations
@@ -28,7 +32,17 @@ from domain.errors import InvalidInput
 router = APIRouter(prefix="/webhooks/twilio", tags=["webhooks"])
 TWIML = "application/xml"
 # Fields whose values end up in events or read models: ids, statuses, codes, numbers (no NUL).
-KEPT = ("MessageSid", "MessageStatus", "ErrorCode", "AnsweredBy", "CallStatus", "From", "To")
+KEPT = (
+    "MessageSid",
+    "SmsSid",
+    "CallSid",
+    "MessageStatus",
+    "ErrorCode",
+    "AnsweredBy",
+    "CallStatus",
+    "From",
+    "To",
+)
 WORD = re.compile(r"^[A-Za-z0-9_+.-]{0,64}$")
 WAIT_SECONDS = 2  # between two looks at whether answering-machine detection has decided
 FORM: dict[str, Any] = {
@@ -71,17 +85,29 @@ async def twilio_form(request: Request) -> TwilioForm:
 Form = Annotated[TwilioForm, Depends(twilio_form)]
 
 
-def _signed(form: TwilioForm, services: ServicesDep, number_field: str) -> SignedBy:
-    """The signing account, and then a check that the fields this service keeps are plain words."""
+def _signed(
+    form: TwilioForm, services: ServicesDep, number_field: str, free: tuple[str, ...] = ()
+) -> SignedBy:
+    """The signing account, and then a check that the fields this service keeps (all but `free`,
+    which the use case reads itself) are plain words."""
     number = form.params.get(number_field, "").strip()
     signed = verify_twilio_request(
         services.db, services.credential_cipher, form.url, form.params, form.signature, number
     )
-    bad = [name for name in KEPT if not WORD.match(form.params.get(name, ""))]
+    bad = [name for name in KEPT if name not in free and not WORD.fullmatch(form.params.get(name, ""))]
     if bad:
         errors = [{"field": f"body.{name}", "error": "not a Twilio value"} for name in bad]
         raise InvalidInput(f"unexpected {', '.join(bad)}", errors)
     return signed
+
+
+def _sid(form: TwilioForm, *names: str) -> str:
+    """The SID Twilio names the request with: what tells a replay from a new request."""
+    sid = next((form.params[name] for name in names if form.params.get(name)), "")
+    if not sid:
+        errors = [{"field": f"body.{names[0]}", "error": "missing"}]
+        raise InvalidInput(f"the request names no {names[0]}", errors)
+    return sid
 
 
 def _key(form: TwilioForm) -> str:
@@ -93,14 +119,14 @@ def _key(form: TwilioForm) -> str:
 @router.post("/sms", openapi_extra=FORM, responses=ANSWERS, response_class=Response)
 def inbound_text(form: Form, services: ServicesDep) -> Response:
     """A text to one of the brand's numbers: STOP-type words, START/UNSTOP, HELP, or a reply."""
-    signed = _signed(form, services, "To")
+    signed = _signed(form, services, "To", free=("From",))  # a sender id is not refused, but ignored
     answer = receive_text(
         services.app,
         services.db,
         signed.brand_id,
         form.params.get("From", ""),
         form.params.get("Body", ""),
-        form.params.get("MessageSid", ""),
+        _sid(form, "MessageSid", "SmsSid"),
         services.clock.now(),
     )
     twiml = MessagingResponse()
@@ -115,8 +141,10 @@ def message_status(form: Form, services: ServicesDep) -> Response:
     signed = _signed(form, services, "From")
     record_message_status(
         services.app,
+        services.db,
         signed.brand_id,
         _key(form),
+        _sid(form, "MessageSid", "SmsSid"),
         form.params.get("MessageStatus", ""),
         form.params.get("ErrorCode") or None,
         services.clock.now(),
@@ -130,8 +158,10 @@ def voicemail_call(form: Form, services: ServicesDep) -> Response:
     signed = _signed(form, services, "From")
     next_step = record_call_progress(
         services.app,
+        services.db,
         signed.brand_id,
         _key(form),
+        _sid(form, "CallSid"),
         form.params.get("AnsweredBy") or None,
         form.params.get("CallStatus") or None,
         services.clock.now(),

@@ -1,14 +1,18 @@
-"""Use case: an email bounced for good, so its address is suppressed and its step is undelivered.
+"""Use case: an email of one of the brand's steps bounced for good, so that step's recipient is
+suppressed and the step is undelivered.
 
-A hard bounce means the address cannot receive mail: it goes on the brand's suppression list
+The caller has tied the bounce to a step it sent (its `<enrollment>:<step>` key, found by the
+Message-ID the bounce names); the addresses a bounce lists are never taken, as anybody can write
+them. The step records `StepUndelivered` (its credit stays consumed: the provider took the send),
+and the email address it went to goes on the brand's suppression list
 (commands/audience/suppressions.py), which withdraws its pending steps in every running campaign
-of the brand and releases their credits. The step whose message bounced, when known, records
-`StepUndelivered` (its credit stays consumed: the provider took the send). Both writes are
-idempotent, so a bounce read twice changes nothing more.
+of the brand and releases their credits. A step of another brand changes nothing. Both writes
+are idempotent, so a bounce read twice changes nothing more.
 """
 
 from __future__ import annotations
 
+from contextlib import suppress as ignoring
 from datetime import datetime
 from uuid import UUID
 
@@ -18,36 +22,31 @@ from storage.database import Database
 
 
 def record_bounce(
-    app: CampaignApplication,
-    db: Database,
-    brand_id: UUID,
-    addresses: list[str],
-    step_key: str | None,
-    reason: str,
-    now: datetime,
+    app: CampaignApplication, db: Database, brand_id: UUID, step_key: str, reason: str, now: datetime
 ) -> int:
-    """Suppress the failed addresses for the brand and mark the step (`<enrollment>:<step>`)
-    undelivered; the number of addresses newly suppressed. With no address named, the step's
-    own recipient is the one that failed."""
-    recipient = _undelivered(app, brand_id, step_key, reason, now) if step_key is not None else None
-    added = 0
-    for address in addresses or ([recipient] if recipient else []):
-        try:
-            added += suppress(app, db, brand_id, address, f"hard bounce: {reason}", now).created
-        except InvalidAddress:
-            continue  # a bounce naming something that is not an address: nothing to suppress
-    return added
+    """Mark the step undelivered and suppress the address it was emailed to; 1 if the step is the
+    brand's, else 0 and nothing written."""
+    recipient = _undelivered(app, brand_id, step_key, reason, now)
+    if recipient is None:
+        return 0
+    with ignoring(InvalidAddress):  # an enrollment holds only normalised addresses
+        suppress(app, db, brand_id, recipient, f"hard bounce: {reason}", now)
+    return 1
 
 
 def _undelivered(
     app: CampaignApplication, brand_id: UUID, step_key: str, reason: str, now: datetime
 ) -> str | None:
-    """Record the step undelivered (once); the email address it went to, if the brand's own."""
+    """Record the step undelivered (once); the email address it went to, if the brand's step."""
     enrollment_id, _, step_id = step_key.partition(":")
+    try:
+        enrollment_uuid = UUID(enrollment_id)
+    except ValueError:
+        return None
 
     def decide() -> str | None:
-        enrollment = app.enrollment(UUID(enrollment_id))
-        if enrollment.brand_id != brand_id:
+        enrollment = app.enrollment(enrollment_uuid)
+        if enrollment.brand_id != brand_id or step_id not in {s.id for s in enrollment.plan}:
             return None
         if enrollment.record_undelivered(step_id, reason, now):
             app.save_all([enrollment])

@@ -3,8 +3,9 @@ call answered by a machine or a person), and the step's enrollment records it.
 
 A report names its step by the key the send put in the callback URL (`<enrollment>:<step>`); a
 key of another brand's enrollment is NotFound, so one brand's signature never writes another's
-history. Repeated or late reports change nothing (the enrollment keeps the first). For a
-voicemail call the answer also says what the call does next: play the step's audio to a
+history. Repeated or late reports change nothing (the enrollment keeps the first), and a report
+already handled (the same SID and status, webhook_receipts.py) is not even looked at again: a
+replayed callback records nothing. For a voicemail call the answer also says what the call does next: play the step's audio to a
 machine, hang up on a person, or wait while detection is still listening.
 """
 
@@ -17,8 +18,11 @@ from enum import StrEnum
 from uuid import UUID
 
 from commands.application import CampaignApplication, retry_on_conflict
+from commands.inbound import webhook_receipts
+from commands.inbound.webhook_receipts import Webhook
 from domain.enrollment import Enrollment, StepStatus
 from domain.errors import InvalidInput, NotFound
+from storage.database import Database
 
 DELIVERED, NOT_DELIVERED = {"delivered"}, {"undelivered", "failed"}
 CALL_NOT_ANSWERED = {"busy", "no-answer", "failed", "canceled"}
@@ -45,7 +49,14 @@ def step_of(key: str) -> tuple[UUID, str]:
 
 
 def record_message_status(
-    app: CampaignApplication, brand_id: UUID, key: str, status: str, error_code: str | None, now: datetime
+    app: CampaignApplication,
+    db: Database,
+    brand_id: UUID,
+    key: str,
+    message_sid: str,
+    status: str,
+    error_code: str | None,
+    now: datetime,
 ) -> bool:
     """Record a text's delivery report; True when it changed the step."""
 
@@ -57,13 +68,20 @@ def record_message_status(
             return enrollment.record_undelivered(step_id, reason, now)
         return False  # queued, sent, ...: on its way
 
-    return _change(app, brand_id, key, report)
+    receipt = webhook_receipts.receive(db, brand_id, Webhook.STATUS, message_sid, status, now)
+    if receipt.repeat:
+        return False
+    changed = _change(app, brand_id, key, report)
+    webhook_receipts.handled(db, receipt, now)
+    return changed
 
 
 def record_call_progress(
     app: CampaignApplication,
+    db: Database,
     brand_id: UUID,
     key: str,
+    call_sid: str,
     answered_by: str | None,
     call_status: str | None,
     now: datetime,
@@ -81,7 +99,13 @@ def record_call_progress(
             return enrollment.record_undelivered(step_id, f"call {call_status}", now)
         return False
 
-    _change(app, brand_id, key, report)
+    event = f"{call_status or ''}/{answered_by or ''}"
+    receipt = webhook_receipts.receive(db, brand_id, Webhook.VOICE, call_sid, event, now)
+    if receipt.repeat:
+        _change(app, brand_id, key, lambda enrollment, step_id: False)  # still only the brand's step
+    else:
+        _change(app, brand_id, key, report)
+        webhook_receipts.handled(db, receipt, now)
     enrollment_id, step_id = step_of(key)
     enrollment = app.enrollment(enrollment_id)
     status = enrollment.status_of(step_id)

@@ -8,10 +8,11 @@ it took (id, threadId, raw bytes) and finds them again with `q=rfc822msgid:`. Fa
 for the next sends: `429`, `500`, `daily_limit`, `lost` (the message is kept, then the connection
 is dropped without an answer) and `slow` (kept, answered only once the test lets it go);
 `send_latency_s` answers every send that long after it arrived, and `unresponsive` answers no call at all.
-Mail arrives with `deliver` (a reply, an auto-reply, a bounce: see `reply_to` and `bounce_of`);
-every message sent or delivered gets a history id, which `users.history.list` (messages added),
-`users.getProfile` and `users.messages.get` (format metadata) answer from, and `expire_history`
-makes Gmail forget the history so far (a 404 for any older start, as Gmail answers).
+Mail arrives with `deliver` (a reply, an auto-reply, a bounce, a forged one: see `reply_to`,
+`bounce_of` and `forged_bounce`); every message sent or delivered gets a history id, which
+`users.history.list` (messages added), `users.getProfile` and `users.messages.get` (format
+metadata, or raw) answer from, and `expire_history` makes Gmail forget the history so far (a 404
+for any older start, as Gmail answers).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from email.message import EmailMessage, Message
 from email.mime.base import MIMEBase
+from email.mime.message import MIMEMessage
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import getaddresses, make_msgid, parseaddr
@@ -91,6 +93,7 @@ class FakeGoogle:
     inbox: list[SentMessage] = field(default_factory=list)  # what arrived from outside
     history_calls: int = 0
     expired_answers: int = 0  # history.list calls answered 404 because the start id expired
+    raw_reads: int = 0  # messages.get calls with format=raw (a bounce's report read whole)
     _history_id: int = 1000
     _history_floor: dict[str, int] = field(default_factory=dict)  # mailbox -> oldest id still kept
     _access: dict[str, str] = field(default_factory=dict)  # access token -> mailbox address
@@ -212,14 +215,31 @@ def reply_to(message: SentMessage, body: str = "Sounds good, let's talk.", **hea
     return mail.as_bytes()
 
 
-def bounce_of(message: SentMessage, failed_recipient: str | None = None) -> bytes:
-    """Gmail's mailer daemon reporting that a message we sent could not be delivered (RFC 3464)."""
+def bounce_of(
+    message: SentMessage,
+    failed_recipient: str | None = None,
+    names_original: tuple[str, ...] = ("in-reply-to", "returned-headers"),
+    sender: str = "Mail Delivery Subsystem <mailer-daemon@googlemail.com>",
+    action: str = "failed",
+    padding: int = 0,
+) -> bytes:
+    """A mailer daemon reporting that a message we sent could not be delivered (RFC 3464, 6522).
+
+    Like Gmail's own reports it names the original by default in `In-Reply-To`/`References` and
+    returns its headers (`text/rfc822-headers`); `names_original` picks among "in-reply-to",
+    "returned-headers", "returned-message" (`message/rfc822`) and "original-message-id" (the DSN
+    field), and nothing at all names no message (a forged bounce). `padding` bytes of text make it
+    big."""
     original = message.parsed
+    original_id = str(original["Message-ID"])
     mail = MIMEMultipart("report", report_type="delivery-status")
-    mail["From"] = "Mail Delivery Subsystem <mailer-daemon@googlemail.com>"
+    mail["From"] = sender
     mail["To"] = str(original["From"])
     mail["Subject"] = "Delivery Status Notification (Failure)"
     mail["Message-ID"] = make_msgid(domain="mx.google.com")
+    if "in-reply-to" in names_original:
+        mail["In-Reply-To"] = original_id
+        mail["References"] = original_id
     if failed_recipient:
         mail["X-Failed-Recipients"] = failed_recipient
     mail.attach(
@@ -227,11 +247,48 @@ def bounce_of(message: SentMessage, failed_recipient: str | None = None) -> byte
     )
     per_message, per_recipient = Message(), Message()
     per_message["Reporting-MTA"] = "dns; googlemail.com"
-    per_recipient["Final-Recipient"] = f"rfc822; {original['To']}"
+    if "original-message-id" in names_original:
+        per_message["Original-Message-ID"] = original_id
+    per_recipient["Final-Recipient"] = f"rfc822; {failed_recipient or original['To']}"
+    per_recipient["Action"] = action
+    per_recipient["Status"] = "5.1.1" if action == "failed" else "4.4.7"
+    status = MIMEBase("message", "delivery-status")
+    status.set_payload([per_message, per_recipient])
+    mail.attach(status)
+    if "returned-headers" in names_original:
+        headers = MIMEText(message.headers.decode() + "\r\n", "rfc822-headers")
+        mail.attach(headers)
+    if "returned-message" in names_original:
+        mail.attach(MIMEMessage(email.message_from_bytes(message.raw)))
+    if padding:
+        mail.attach(MIMEText("x" * padding))
+    return mail.as_bytes()
+
+
+def forged_bounce(
+    sender: str = "postmaster@attacker.example",
+    failed_recipients: str = "",
+    in_reply_to: str | None = None,
+    to: str = "sales@brand.example",
+) -> bytes:
+    """A delivery report from anybody, naming whatever it likes but no message it saw."""
+    mail = MIMEMultipart("report", report_type="delivery-status")
+    mail["From"] = sender
+    mail["To"] = to
+    mail["Subject"] = "Undelivered Mail Returned to Sender"
+    mail["Message-ID"] = make_msgid(domain="attacker.example")
+    if in_reply_to:
+        mail["In-Reply-To"] = in_reply_to
+        mail["References"] = in_reply_to
+    if failed_recipients:
+        mail["X-Failed-Recipients"] = failed_recipients
+    mail.attach(MIMEText("These addresses failed."))
+    per_recipient = Message()
+    per_recipient["Final-Recipient"] = f"rfc822; {failed_recipients.split(',')[0].strip() or 'x@y.example'}"
     per_recipient["Action"] = "failed"
     per_recipient["Status"] = "5.1.1"
     status = MIMEBase("message", "delivery-status")
-    status.set_payload([per_message, per_recipient])
+    status.set_payload([Message(), per_recipient])
     mail.attach(status)
     return mail.as_bytes()
 
@@ -355,6 +412,17 @@ class GoogleHandler(BaseHTTPRequestHandler):
         found = next((m for m in self.google.stored(mailbox) if m.id == message_id), None)
         if found is None:
             return self._google_error(404, "notFound", "Requested entity was not found.")
+        answer: dict[str, Any] = {
+            "id": found.id,
+            "threadId": found.thread_id,
+            "labelIds": list(found.labels),
+            "historyId": str(found.history_id),
+            "sizeEstimate": len(found.raw),
+        }
+        if params.get("format", ["full"])[0] == "raw":
+            with self.google._lock:
+                self.google.raw_reads += 1
+            return self._answer(200, {**answer, "raw": base64.urlsafe_b64encode(found.raw).decode()})
         parsed = found.parsed
         wanted = {name.lower() for name in params.get("metadataHeaders", [])}
         headers = [
@@ -362,16 +430,8 @@ class GoogleHandler(BaseHTTPRequestHandler):
             for name, value in parsed.items()
             if not wanted or name.lower() in wanted
         ]
-        return self._answer(
-            200,
-            {
-                "id": found.id,
-                "threadId": found.thread_id,
-                "labelIds": list(found.labels),
-                "historyId": str(found.history_id),
-                "payload": {"mimeType": parsed.get_content_type(), "headers": headers},
-            },
-        )
+        payload = {"mimeType": parsed.get_content_type(), "headers": headers}
+        return self._answer(200, {**answer, "payload": payload})
 
     def _recent(self, mailbox: str, params: dict[str, list[str]]) -> None:
         newest_first = sorted(self.google.stored(mailbox), key=lambda m: -m.history_id)

@@ -2,7 +2,8 @@
 
 The service polls each connected mailbox's history (tests/fakes/google.py keeps one, and mail
 arrives in it with `deliver`). A reply stops the contact's follow-ups and releases their credits,
-an automatic answer changes nothing, a bounce suppresses the address, an expired history id is
+an automatic answer changes nothing, a bounce of our message suppresses its recipient (what a
+bounce must name to be believed: test_gmail_bounce_trust.py), an expired history id is
 resynced, and a mailbox whose grant was revoked never keeps the others from being read.
 """
 
@@ -12,63 +13,32 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from cryptography.fernet import Fernet
 
 from domain.enrollment import Enrollment
-from tests.fakes.google import FakeGoogle, SentMessage, bounce_of, reply_to
-from tests.support import Client, campaign_events, eventually, processed_after, running_service
+from tests.fakes.google import FakeGoogle, bounce_of, reply_to
+from tests.integration.gmail_support import (
+    SALES,
+    campaign,
+    fake_google,
+    first_email_sent,
+    mailbox,
+    polling_service,
+)
+from tests.support import Client, campaign_events, eventually, processed_after
 
-KEY = Fernet.generate_key().decode()
-FIRST = {"type": "EMAIL", "group": 0, "subject": "Hi {{first_name|there}}", "body": "A short note."}
-FOLLOW_UP = {"type": "EMAIL", "group": 1, "subject": "Re: Hi", "body": "Just following up."}
 DAY = 86_400
-SALES = "sales@brand.example"
 
 
 @pytest.fixture
 def google() -> Iterator[FakeGoogle]:
-    fake = FakeGoogle().start()
-    try:
+    with fake_google() as fake:
         yield fake
-    finally:
-        fake.stop()
 
 
 @pytest.fixture
 def service(database_url: str, google: FakeGoogle) -> Iterator[Any]:
-    with running_service(
-        database_url,
-        dev_clock=True,
-        credentials_key=KEY,
-        gmail_api_base_url=google.api_base_url,
-        public_base_url="http://127.0.0.1:8765",
-        gmail_timeout=5.0,
-        gmail_reply_poll_seconds=0.1,
-    ) as container:
+    with polling_service(database_url, google) as container:
         yield container
-
-
-def mailbox(client: Client, google: FakeGoogle, address: str) -> dict[str, Any]:
-    body = {"channel": "email", "provider": "gmail", "address": address, "daily_limit": 50}
-    return client.ok(
-        client.post("/v1/sender-accounts", {**body, "credentials": google.mailbox(address)}), 201
-    )
-
-
-def first_email_sent(
-    client: Client, google: FakeGoogle, address: str, to: str = "ada@example.com"
-) -> tuple[str, SentMessage]:
-    """A campaign of an email and a follow-up a day later, launched; its first email, once sent."""
-    group = client.lead_group([{"email": to, "first_name": "Ada"}])
-    campaign_id = client.campaign(group, [FIRST, FOLLOW_UP])
-    client.ok(client.post(f"/v1/campaign/{campaign_id}/launch"))
-    first = eventually(lambda: [m for m in google.messages(address) if m.parsed["To"] == to])[0]
-    eventually(lambda: client.ok(client.get(f"/v1/campaign/{campaign_id}"))["metrics"]["sent"]["email"] == 1)
-    return campaign_id, first
-
-
-def campaign(client: Client, campaign_id: str) -> dict[str, Any]:
-    return client.ok(client.get(f"/v1/campaign/{campaign_id}"))
 
 
 def test_a_reply_stops_the_follow_up_and_releases_its_credit(service, google):
@@ -127,17 +97,6 @@ def test_a_bounce_suppresses_the_address_and_marks_the_email_undelivered(service
     [withdrawn] = eventually(lambda: campaign_events(service, campaign_id, Enrollment.StepWithdrawn))
     assert withdrawn.reason.startswith("address suppressed") and withdrawn.credits_released == 1
     assert campaign_events(service, campaign_id, Enrollment.ContactReplied) == []
-
-
-def test_a_bounce_naming_the_failed_recipient_suppresses_it_without_a_thread(service, google):
-    client = Client(service)
-    mailbox(client, google, SALES)
-    _, first = first_email_sent(client, google, SALES)
-
-    google.deliver(SALES, bounce_of(first, failed_recipient="ada@example.com"))  # a thread of its own
-
-    suppressed = eventually(lambda: client.ok(client.get("/v1/suppressions"))["items"])
-    assert [s["address"] for s in suppressed] == ["ada@example.com"]
 
 
 def test_an_expired_history_id_is_resynced_and_the_reply_is_still_found(service, google):

@@ -59,6 +59,7 @@ TABLES |= {"gmail_threads", "gmail_send_attempts"}  # 0004_gmail_threads
 TABLES |= {"twilio_sends", "brand_messaging_settings"}  # 0005_twilio
 TABLES |= {"gmail_history"}  # 0007_gmail_history
 TABLES |= {"settlement_open_attempts"}  # 0010_settlement_open_attempts
+TABLES |= {"twilio_webhook_receipts"}  # 0011_twilio_webhook_receipts
 YOYO_TABLES = {MIGRATION_TABLE, "_yoyo_log", "_yoyo_version", "yoyo_lock"}
 
 

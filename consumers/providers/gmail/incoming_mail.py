@@ -3,18 +3,22 @@
 Read from the headers `users.messages.get(format="metadata")` gives. Automatic answers (RFC 3834
 `Auto-Submitted` other than "no", `Precedence: bulk|junk|list`, `X-Autoreply`/`X-Autorespond`,
 an "Out of office" or "Automatic reply" subject) are not replies: they change nothing. A bounce
-comes from the mailer daemon or postmaster, or is a `multipart/report` of delivery status; the
-address that failed is in `X-Failed-Recipients` when the server says so. The Message-IDs it
-refers to (`In-Reply-To`, `References`) tie a reply or a bounce to the message we sent.
+comes from a mailer daemon or postmaster, or is a `multipart/report` of delivery status; this is
+only what it claims to be: the poller believes it only for a message the mailbox sent
+(bounce_reports.py), and never takes an address from it (`X-Failed-Recipients` is anybody's to
+write). The Message-IDs it refers to (`In-Reply-To`, `References`) tie a reply or a bounce to the
+message we sent.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from email.utils import getaddresses, parseaddr
+from email.utils import parseaddr
 from enum import StrEnum
 from typing import Any
+
+from consumers.providers.gmail.bounce_reports import message_ids_in
 
 HEADERS = (
     "From",
@@ -26,12 +30,11 @@ HEADERS = (
     "Precedence",
     "X-Autoreply",
     "X-Autorespond",
-    "X-Failed-Recipients",
     "Content-Type",
 )
 BOUNCERS = re.compile(r"^(mailer-daemon|postmaster)@", re.I)
 AUTOMATIC_SUBJECTS = re.compile(r"^\s*(out of (the )?office|automatic reply|auto[- ]?reply|autoreply)", re.I)
-MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+PLAIN_ADDRESS = re.compile(r"^[^\s\x00-\x1f\x7f<>]{1,254}$")
 DELAYED = re.compile(r"\bdelay(ed)?\b", re.I)
 
 
@@ -47,9 +50,9 @@ class IncomingMail:
     gmail_id: str
     thread_id: str
     kind: MailKind
-    sender: str  # the From address, lower case
+    sender: str  # the From address, lower case ("" when it is not a plain address)
     refers_to: tuple[str, ...]  # Message-IDs from In-Reply-To and References, with angle brackets
-    failed_recipients: tuple[str, ...]  # from X-Failed-Recipients, lower case
+    size: int  # Gmail's estimate of the message's size in bytes
 
 
 def read_incoming(message: dict[str, Any], mailbox: str) -> IncomingMail:
@@ -58,17 +61,19 @@ def read_incoming(message: dict[str, Any], mailbox: str) -> IncomingMail:
     for header in (message.get("payload") or {}).get("headers") or []:
         headers.setdefault(str(header.get("name", "")).lower(), str(header.get("value", "")))
     sender = parseaddr(headers.get("from", ""))[1].lower()
-    refers_to = tuple(
-        MESSAGE_ID.findall(headers.get("in-reply-to", "") + " " + headers.get("references", ""))
-    )
-    failed = tuple(a.lower() for _, a in getaddresses([headers.get("x-failed-recipients", "")]) if a)
+    sender = sender if PLAIN_ADDRESS.match(sender) else ""  # it ends up in a recorded reason
+    refers_to = message_ids_in(headers.get("in-reply-to", ""), headers.get("references", ""))
+    try:
+        size = int(message.get("sizeEstimate") or 0)
+    except (TypeError, ValueError):
+        size = 0
     return IncomingMail(
         str(message["id"]),
         str(message.get("threadId") or message["id"]),
         _kind(message, headers, sender, mailbox),
         sender,
         refers_to,
-        failed,
+        size,
     )
 
 

@@ -10,6 +10,7 @@ up instead of repeated. An HTML body goes out with a plain-text alternative.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -39,6 +40,13 @@ def message_id_for(message_key: str, sender: str) -> str:
     """The deterministic Message-ID of one step's email from one mailbox."""
     domain = sender.rsplit("@", 1)[-1]
     return f"<{hashlib.sha256(message_key.encode()).hexdigest()[:32]}@{domain}>"
+
+
+def shaped_as_ours(message_id: str, sender: str) -> bool:
+    """Whether a Message-ID has the shape `message_id_for` gives the mailbox's messages (a cheap
+    filter before the look-up that says whether the mailbox really sent it)."""
+    domain = sender.rsplit("@", 1)[-1].lower()
+    return re.fullmatch(rf"<[0-9a-f]{{32}}@{re.escape(domain)}>", message_id, re.I) is not None
 
 
 def compose(letter: Letter) -> bytes:

@@ -8,12 +8,15 @@ read from the last stored `historyId` (`users.history.list`, messages added); a 
 one whose history id Gmail no longer keeps (404), is scanned over its recent messages and read
 from the profile's `historyId` on. Each added message is classified (incoming_mail.py) and tied
 to the conversation it answers (conversation_threads.py): a reply stops the contact's remaining
-steps in that campaign, a bounce suppresses the address and marks its step undelivered, and an
-automatic answer or our own sent message changes nothing.
+steps in that campaign, and an automatic answer or our own sent message changes nothing. A bounce
+counts only when it names a Message-ID this mailbox sent (in its headers, or in the report read
+raw, bounce_reports.py): then it marks that step undelivered and suppresses that step's recipient
+and nobody else; a bounce naming no message of the mailbox is logged and ignored.
 """
 
 from __future__ import annotations
 
+import base64
 import logging
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -28,9 +31,11 @@ from commands.sending.credentials import CredentialCipher, CredentialsUnavailabl
 from commands.sending.sender_accounts import ConnectedMailbox, connected_mailboxes
 from commands.sending.sender_health import require_reconnect
 from consumers.providers.gmail import conversation_threads, mailbox_history, send_attempts
+from consumers.providers.gmail.bounce_reports import NOTHING, BounceReport, read_report
 from consumers.providers.gmail.failures import FailureKind, failure_of
 from consumers.providers.gmail.incoming_mail import HEADERS, IncomingMail, MailKind, read_incoming
 from consumers.providers.gmail.mailbox_sessions import MailboxSessions, MissingGrant
+from consumers.providers.gmail.outgoing_mail import shaped_as_ours
 from domain.enrollment import Enrollment
 from storage import parked
 from storage.database import Database
@@ -40,6 +45,7 @@ log = logging.getLogger(__name__)
 FOLLOWER = "gmail_replies"
 RECENT = "newer_than:7d"  # what a resync scans: replies older than this are not looked for
 MOST_SCANNED = 500  # messages a resync reads at most, so one huge mailbox cannot hold the pass
+MOST_REPORT_BYTES = 2_000_000  # a bounce bigger than this is judged by its headers alone
 WAIT_FOR_NEXT_PASS = {FailureKind.AMBIGUOUS, FailureKind.NOT_SENT, FailureKind.RATE_LIMITED}
 
 
@@ -121,36 +127,55 @@ class ReplyPoller:
         mail = read_incoming(message, mailbox.address)
         if mail.kind in (MailKind.OURS, MailKind.AUTOMATIC):
             return 0
+        if mail.kind is MailKind.BOUNCE:
+            return self._bounced(gmail, mailbox, mail)
         answered = conversation_threads.answered_conversation(
             self.db, mailbox.id, mail.thread_id, mail.refers_to
         )
-        if mail.kind is MailKind.REPLY:
-            if answered is None:
-                return 0  # not about a campaign's email
-            enrollment_id = Enrollment.create_id(answered.campaign_id, answered.contact_id)
-            return record_reply_in_enrollment(self.app, enrollment_id, "email", mail.gmail_id, self.now())
-        return self._bounced(mailbox, mail, answered)
+        if answered is None:
+            return 0  # not about a campaign's email
+        enrollment_id = Enrollment.create_id(answered.campaign_id, answered.contact_id)
+        return record_reply_in_enrollment(self.app, enrollment_id, "email", mail.gmail_id, self.now())
 
-    def _bounced(
-        self,
-        mailbox: ConnectedMailbox,
-        mail: IncomingMail,
-        answered: conversation_threads.AnsweredConversation | None,
-    ) -> int:
-        ours = [*mail.refers_to, *([answered.last_message_id] if answered else [])]
-        step_key = send_attempts.step_sent_as(self.db, mailbox.id, ours) if ours else None
-        if step_key is None and not mail.failed_recipients:
-            return 0  # a bounce of a message that was not a campaign's
-        record_bounce(
-            self.app,
-            self.db,
-            mailbox.brand_id,
-            list(mail.failed_recipients),
-            step_key,
-            f"bounced ({mail.sender})",
-            self.now(),
+    def _bounced(self, gmail: Any, mailbox: ConnectedMailbox, mail: IncomingMail) -> int:
+        """Record a bounce of a message this mailbox sent; anything else claiming to be one is ignored.
+
+        Its thread proves nothing (a sender can be threaded by subject alone) and neither do the
+        addresses it names: only a Message-ID the mailbox sent, looked up in its own send attempts,
+        so one brand's mailbox can reach only its own steps."""
+        report = self._report(gmail, mail)
+        if report.failed is False:
+            return 0  # delayed, delivered or relayed: no bounce
+        named = [i for i in (*mail.refers_to, *report.message_ids) if shaped_as_ours(i, mailbox.address)]
+        step_key = send_attempts.step_sent_as(self.db, mailbox.id, named) if named else None
+        if step_key is None:
+            log.warning(
+                "gmail replies: a bounce in %s (gmail id %s) names no message the mailbox sent; ignored",
+                mailbox.address,
+                mail.gmail_id,
+            )
+            return 0
+        return record_bounce(
+            self.app, self.db, mailbox.brand_id, step_key, f"bounced ({mail.sender})", self.now()
         )
-        return 1
+
+    def _report(self, gmail: Any, mail: IncomingMail) -> BounceReport:
+        """The bounce's report read from its raw bytes; nothing for one too big to fetch."""
+        if mail.size > MOST_REPORT_BYTES:
+            return NOTHING
+        request = gmail.users().messages().get(userId="me", id=mail.gmail_id, format="raw")
+        try:
+            raw = str(_call(request).get("raw") or "")
+        except GoogleTrouble as trouble:
+            if _status(trouble.error) == 404:
+                return NOTHING  # deleted since it arrived
+            raise
+        if len(raw) > MOST_REPORT_BYTES * 2:
+            return NOTHING
+        try:
+            return read_report(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+        except ValueError:
+            return NOTHING
 
 
 class GoogleTrouble(Exception):
