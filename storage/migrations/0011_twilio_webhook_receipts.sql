@@ -1,4 +1,4 @@
--- depends: 0005_twilio
+-- depends: 0010_settlement_open_attempts
 -- 0011_twilio_webhook_receipts: the signed Twilio webhooks the service has handled, so a captured
 -- request replayed later changes nothing (a signature carries no time, so it never expires).
 
