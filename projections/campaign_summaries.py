@@ -74,19 +74,19 @@ class CampaignSummaries:
                         Jsonb(event.steps),
                         event.timezone,
                         Jsonb(event.sending_window),
-                        event.created_at,
+                        event.timestamp,  # the event's own time, as every read reports it
                     ),
                 )
             elif isinstance(event, Campaign.CampaignLaunched):
-                self._set(cur, event.originator_id, status="ACTIVE", launched_at=event.launched_at)
+                self._set(cur, event.originator_id, status="ACTIVE", launched_at=event.timestamp)
             elif isinstance(event, Campaign.CampaignPaused):
                 self._set(cur, event.originator_id, status="PAUSED")
             elif isinstance(event, Campaign.CampaignResumed):
                 self._set(cur, event.originator_id, status="ACTIVE")
             elif isinstance(event, Campaign.CampaignCompleted):
-                self._set(cur, event.originator_id, status="COMPLETED", completed_at=event.completed_at)
+                self._set(cur, event.originator_id, status="COMPLETED", completed_at=event.timestamp)
             elif isinstance(event, Campaign.CampaignArchived):
-                self._set(cur, event.originator_id, status="ARCHIVED", archived_at=event.archived_at)
+                self._set(cur, event.originator_id, status="ARCHIVED", archived_at=event.timestamp)
             elif isinstance(event, CreditLedger.CreditsReserved):
                 self._set(cur, event.campaign_id, credits_reserved=event.amount)
             elif isinstance(event, CreditLedger.CreditsConsumed):

@@ -36,13 +36,13 @@ def _patch(event: Any) -> Patch:
             "status": StepStatus.SENT.value,
             "sender_account_id": event.sender_account_id,
             "provider_message_id": event.provider_message_id,
-            "sent_at": event.sent_at,
+            "sent_at": event.timestamp,
             "error": None,
         }
     if isinstance(event, Enrollment.ContactReplied):
-        return {"replied_at": event.replied_at}
+        return {"replied_at": event.timestamp}
     if isinstance(event, Enrollment.StepOpened):  # the step's first open: its status stays
-        return {"opened_at": event.opened_at}
+        return {"opened_at": event.timestamp}
     if isinstance(event, Enrollment.StepDelivered):
         return {"status": StepStatus.DELIVERED.value, "error": None}
     if isinstance(event, Enrollment.StepAnsweredByHuman):
@@ -71,7 +71,7 @@ def _pending(enrolled: Any, step: dict[str, Any], scheduled_for: datetime | None
         step["group"],
         step["order"],
         (StepStatus.DISPATCHED if dispatched else StepStatus.PENDING).value,
-        enrolled.enrolled_at,
+        enrolled.timestamp,
         scheduled_for,
     )
 

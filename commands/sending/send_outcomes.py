@@ -146,5 +146,6 @@ def _record(
         report.failed += 1
     else:
         tries = enrollment.attempts.get(step, 1)
-        enrollment.defer(step, f"transient: {outcome.error}", now() + retry_delay(tries))
+        at = now()
+        enrollment.defer(step, f"transient: {outcome.error}", at + retry_delay(tries), at)
         report.deferred += 1

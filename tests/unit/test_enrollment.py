@@ -163,7 +163,7 @@ def test_a_deferred_step_waits_and_keeps_its_attempt_count() -> None:
     enrollment = enroll([step("e0", EMAIL, 0)])
     enrollment.dispatch_due(T0)
     enrollment.attempt("e0", "sender-1", T0)
-    due = enrollment.defer("e0", "transient: 429", T0 + DAY)
+    due = enrollment.defer("e0", "transient: 429", T0 + DAY, T0)
     assert due == T0 + DAY and enrollment.status_of("e0") is StepStatus.PENDING
     assert enrollment.dispatch_due(T0) == []
     assert [s.id for s in enrollment.dispatch_due(T0 + DAY)] == ["e0"]
