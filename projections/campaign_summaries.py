@@ -5,6 +5,8 @@ ledger is the credit authority); sends, failures, opens and clicks from the enro
 enrollment records only a step's first open and first click, so each counts a step once);
 `unsubscribed` counts the steps withdrawn because the contact unsubscribed (one-click or STOP). Counters are summed per campaign over a batch of events and
 written with one UPDATE per campaign, so applying thousands of sends costs a few statements.
+Its times (`created_at`, `launched_at`, ...) are the events' own timestamps, so `as_of` one of them
+shows the change made then (domain/event_time.py).
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ with the enrolment, a later one by the send that ends the group before it) sets 
 due; dispatch, attempt (with the sender), send (with the provider's id), failure, deferral,
 cancellation and withdrawal move the row's status, with the reason as its error; then
 the provider's delivery report (delivered, undelivered, a voicemail answered by a person) and a
-reply (`replied_at`, on the step it answered), and the step's first open (`opened_at`). A
+reply (`replied_at`, on the step it answered), and the step's first open (`opened_at`); each
+time is its event's own timestamp. A
 batch is folded in memory into the last word per row, then written with a few set statements
 (storage/row_sets.py), so thousands of sends cost a handful of statements.
 """
