@@ -160,7 +160,7 @@ class Campaign(TimedAggregate):
         self, launched_at: datetime, credits_reserved: int, timestamp: datetime | None = None
     ) -> None:
         self.status = CampaignStatus.ACTIVE
-        self.launched_at = timestamp
+        self.launched_at = timestamp  # the event's own time: applying an event always gives it
         self.credits_reserved = credits_reserved
 
     class CampaignPaused(Aggregate.Event):
