@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from runtime.container import ROLES
@@ -190,19 +190,25 @@ KIND = {
     "CampaignResumed": "resume",
     "CampaignArchived": "archive",
 }
-STEP = st.one_of(
-    st.sampled_from(sorted(TRANSITIONS)),
-    st.integers(min_value=1, max_value=3 * 3600),  # move the service's clock this many seconds
-)
+ADVANCE = st.integers(min_value=1, max_value=3 * 3600)  # move the service's clock this many seconds
+
+
+def _next_step(data: st.DataObject, status: str) -> str | int:
+    """A clock move, a command that moves the status on short of archiving it (most often, so
+    pauses and resumes come about), or any command (archive; a refused one changes nothing)."""
+    onward = sorted(c for c, moves in TRANSITIONS.items() if status in moves and c != "archive")
+    forward = st.sampled_from(onward) if onward else st.nothing()
+    return data.draw(st.one_of(ADVANCE, forward, forward, st.sampled_from(sorted(TRANSITIONS))))
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(steps=st.lists(STEP, max_size=7))
-def test_as_of_at_each_reported_time_shows_the_state_right_after_that_change(brand, steps):
+@given(data=st.data())
+def test_as_of_at_each_reported_time_shows_the_state_right_after_that_change(brand, data):
     client, group = brand
     campaign_id = client.campaign(group, A_YEAR)
-    status, after = "DRAFT", ["DRAFT"]  # the status after each change, in order
-    for step in steps:
+    status, made, after = "DRAFT", ["create"], ["DRAFT"]  # each change made, the status after it
+    for _ in range(data.draw(st.integers(min_value=0, max_value=8), label="steps")):
+        step = _next_step(data, status)
         if isinstance(step, int):
             _advance(client, step)
             continue
@@ -210,15 +216,16 @@ def test_as_of_at_each_reported_time_shows_the_state_right_after_that_change(bra
         if status in TRANSITIONS[step]:
             client.ok(response)
             status = TRANSITIONS[step][status]
+            made.append(step)
             after.append(status)
         else:
             assert response.status_code == 409, response.text
 
+    event(" -> ".join(after))
     changes = _campaign_events(client, campaign_id)
-    assert len(changes) == len(after)
-    before: str | None = None
+    assert [KIND[change["type"]] for change in changes] == made
+    before: str | None = None  # before the campaign was created: not found
     for change, expected in zip(changes, after, strict=True):
-        assert KIND[change["type"]] in ("create", *TRANSITIONS)
         assert _status_as_of(client, campaign_id, change["occurred_at"]) == expected
         assert _status_as_of(client, campaign_id, _at(change["occurred_at"]) - MICROSECOND) == before
         before = expected
