@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import DomainError, IllegalTransition, InvalidCampaign
+from domain.event_time import TimedAggregate
 from domain.limits import MAX_LEAD_GROUPS, MAX_NAME, text_problem
 from domain.sending_window import SendingWindow
 from domain.steps import Step, ordered, validate_steps
@@ -49,8 +50,12 @@ def _check_definition(name: str, audience_type: str, lead_group_ids: list[str]) 
             raise InvalidCampaign(f"the campaign's {field} {problem}")
 
 
-class Campaign(Aggregate):
-    """A multi-step outreach campaign of one brand."""
+class Campaign(TimedAggregate):
+    """A multi-step outreach campaign of one brand.
+
+    Its times (`created_at`, `launched_at`, ...) are its events' own timestamps (domain/event_time.py),
+    also for events stored before their time fields were made to agree with them.
+    """
 
     class CampaignCreated(Aggregate.Created):
         brand_id: UUID
@@ -63,6 +68,7 @@ class Campaign(Aggregate):
         sending_window: dict[str, Any]
         created_at: datetime
         class_version = 1
+        TIME_FIELD = "created_at"
 
     @event(CampaignCreated)
     def __init__(
@@ -85,7 +91,7 @@ class Campaign(Aggregate):
         self.steps = ordered([Step.from_dict(step) for step in steps])
         self.timezone = timezone
         self.sending_window = dict(sending_window)
-        self.created_at = created_at
+        self.created_at = self.created_on  # the event's own time
         self.status = CampaignStatus.DRAFT
         self.launched_at: datetime | None = None
         self.completed_at: datetime | None = None
@@ -143,20 +149,24 @@ class Campaign(Aggregate):
         launched_at: datetime
         credits_reserved: int
         class_version = 1
+        TIME_FIELD = "launched_at"
 
     def launch(self, launched_at: datetime, credits_reserved: int) -> None:
         self._require("launch")
         self._launched(launched_at, credits_reserved)
 
     @event(CampaignLaunched)
-    def _launched(self, launched_at: datetime, credits_reserved: int) -> None:
+    def _launched(
+        self, launched_at: datetime, credits_reserved: int, timestamp: datetime | None = None
+    ) -> None:
         self.status = CampaignStatus.ACTIVE
-        self.launched_at = launched_at
+        self.launched_at = timestamp  # the event's own time: applying an event always gives it
         self.credits_reserved = credits_reserved
 
     class CampaignPaused(Aggregate.Event):
         paused_at: datetime
         class_version = 1
+        TIME_FIELD = "paused_at"
 
     def pause(self, paused_at: datetime) -> None:
         self._require("pause")
@@ -169,6 +179,7 @@ class Campaign(Aggregate):
     class CampaignResumed(Aggregate.Event):
         resumed_at: datetime
         class_version = 1
+        TIME_FIELD = "resumed_at"
 
     def resume(self, resumed_at: datetime) -> None:
         self._require("resume")
@@ -181,25 +192,27 @@ class Campaign(Aggregate):
     class CampaignCompleted(Aggregate.Event):
         completed_at: datetime
         class_version = 1
+        TIME_FIELD = "completed_at"
 
     def complete(self, completed_at: datetime) -> None:
         self._require("complete")
         self._completed(completed_at)
 
     @event(CampaignCompleted)
-    def _completed(self, completed_at: datetime) -> None:
+    def _completed(self, completed_at: datetime, timestamp: datetime | None = None) -> None:
         self.status = CampaignStatus.COMPLETED
-        self.completed_at = completed_at
+        self.completed_at = timestamp
 
     class CampaignArchived(Aggregate.Event):
         archived_at: datetime
         class_version = 1
+        TIME_FIELD = "archived_at"
 
     def archive(self, archived_at: datetime) -> None:
         self._require("archive")
         self._archived(archived_at)
 
     @event(CampaignArchived)
-    def _archived(self, archived_at: datetime) -> None:
+    def _archived(self, archived_at: datetime, timestamp: datetime | None = None) -> None:
         self.status = CampaignStatus.ARCHIVED
-        self.archived_at = archived_at
+        self.archived_at = timestamp

@@ -17,6 +17,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import DomainError, InsufficientCredits
+from domain.event_time import TimedAggregate
 
 
 class Plan(StrEnum):
@@ -44,8 +45,8 @@ class Reservation:
         return self.reserved - self.consumed - self.released
 
 
-class CreditLedger(Aggregate):
-    """The credits of one brand."""
+class CreditLedger(TimedAggregate):
+    """The credits of one brand; each event's timestamp is its own time field (domain/event_time.py)."""
 
     @staticmethod
     def create_id(brand_id: UUID) -> UUID:
@@ -67,7 +68,7 @@ class CreditLedger(Aggregate):
 
     @classmethod
     def open(cls, brand_id: UUID, plan: Plan, opened_at: datetime) -> CreditLedger:
-        ledger = cls(brand_id=brand_id, plan=plan.value)
+        ledger = cls._create(cls.LedgerOpened, brand_id=brand_id, plan=plan.value, timestamp=opened_at)
         ledger.grant(plan.credits, reason=f"plan {plan.value}", granted_at=opened_at)
         return ledger
 
@@ -83,6 +84,7 @@ class CreditLedger(Aggregate):
         reason: str
         granted_at: datetime
         class_version = 1
+        TIME_FIELD = "granted_at"
 
     def grant(self, amount: int, reason: str, granted_at: datetime) -> None:
         _require_positive(amount)
@@ -98,6 +100,7 @@ class CreditLedger(Aggregate):
         amount: int
         reserved_at: datetime
         class_version = 1
+        TIME_FIELD = "reserved_at"
 
     def reserve(self, campaign_id: UUID, amount: int, reserved_at: datetime) -> None:
         if amount < 0:
@@ -119,6 +122,7 @@ class CreditLedger(Aggregate):
         consumed_at: datetime
         settled_through: int = 0
         class_version = 2
+        TIME_FIELD = "consumed_at"
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -147,6 +151,7 @@ class CreditLedger(Aggregate):
         closes: bool = False
         held: int = 0
         class_version = 3
+        TIME_FIELD = "released_at"
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:

@@ -21,6 +21,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import DomainError
+from domain.event_time import TimedAggregate
 from domain.schedule import group_due_at
 from domain.sending_window import SendingWindow
 from domain.steps import Step, StepType
@@ -59,8 +60,13 @@ def is_unsubscribe(reason: str) -> bool:
     return ONE_CLICK_UNSUBSCRIBE in reason or STOP_KEYWORD in reason
 
 
-class Enrollment(Aggregate):
-    """A contact enrolled in a campaign; id = uuid5(campaign, contact)."""
+class Enrollment(TimedAggregate):
+    """A contact enrolled in a campaign; id = uuid5(campaign, contact).
+
+    Each event's timestamp is its own time field (`TIME_FIELD`, domain/event_time.py); a
+    GroupScheduled or an EnrollmentFinished, the consequence of an outcome, shares its time (their
+    `due_at` and `finished_at` are the schedule's times, which may lie ahead).
+    """
 
     @staticmethod
     def create_id(campaign_id: UUID, contact_id: UUID) -> UUID:
@@ -81,6 +87,7 @@ class Enrollment(Aggregate):
         # then: one {"step_id", "channel"} each (None: a StepDispatched of its own says it, if any).
         dispatched: list[dict[str, str]] | None = None
         class_version = 4
+        TIME_FIELD = "enrolled_at"
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -253,6 +260,7 @@ class Enrollment(Aggregate):
         dispatched_at: datetime
         redispatched: bool = False  # sent again by the sweeper: its first message was lost
         class_version = 2
+        TIME_FIELD = "dispatched_at"
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -328,6 +336,7 @@ class Enrollment(Aggregate):
         # holds without loading the enrollment; None on events recorded before version 2.
         campaign_id: UUID | None = None
         class_version = 2
+        TIME_FIELD = "attempted_at"
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -371,6 +380,7 @@ class Enrollment(Aggregate):
         next_due_at: datetime | None = None
         finished: bool = False
         class_version = 3
+        TIME_FIELD = "sent_at"
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -445,6 +455,7 @@ class Enrollment(Aggregate):
         credits_released: int
         failed_at: datetime
         class_version = 1
+        TIME_FIELD = "failed_at"
 
     def record_failed(self, step_id: str, reason: str, credits: int, failed_at: datetime) -> None:
         if self.status_of(step_id) in FINAL:
@@ -473,8 +484,9 @@ class Enrollment(Aggregate):
         due_at: datetime
         class_version = 1
 
-    def defer(self, step_id: str, reason: str, until: datetime) -> datetime:
-        """Put a dispatched or attempted step back to wait until `until` (moved into the window).
+    def defer(self, step_id: str, reason: str, until: datetime, deferred_at: datetime) -> datetime:
+        """Put a dispatched or attempted step back, at `deferred_at`, to wait until `until` (moved
+        into the window).
 
         Used when every sender is at its cap, or the provider answered "try again later"; the
         attempt count stays, so the next try asks the provider first whether it already sent.
@@ -484,11 +496,18 @@ class Enrollment(Aggregate):
                 f"step {step_id} is {self.status_of(step_id)}; only a step in flight is deferred"
             )
         due_at = self.window.next_open(until, self.timezone)
-        self._deferred(self.campaign_id, step_id, reason, due_at)
+        self._deferred(self.campaign_id, step_id, reason, due_at, timestamp=deferred_at)
         return due_at
 
     @event(StepDeferred)
-    def _deferred(self, campaign_id: UUID, step_id: str, reason: str, due_at: datetime) -> None:
+    def _deferred(
+        self,
+        campaign_id: UUID,
+        step_id: str,
+        reason: str,
+        due_at: datetime,
+        timestamp: datetime | None = None,
+    ) -> None:
         self.step_status[step_id] = StepStatus.PENDING
         self.in_flight_since.pop(step_id, None)
         if self.due_at is None or due_at > self.due_at:
@@ -503,6 +522,7 @@ class Enrollment(Aggregate):
         reason: str
         cancelled_at: datetime
         class_version = 1
+        TIME_FIELD = "cancelled_at"
 
     def cancel(self, step_id: str, reason: str, cancelled_at: datetime) -> None:
         """Take back a dispatch that will not be sent now (the campaign was paused).
@@ -526,6 +546,7 @@ class Enrollment(Aggregate):
         credits_released: int
         withdrawn_at: datetime
         class_version = 1
+        TIME_FIELD = "withdrawn_at"
 
     def withdraw(
         self,
@@ -597,6 +618,7 @@ class Enrollment(Aggregate):
         detail: str  # what the provider reported, e.g. "delivered" or "played to an answering machine"
         delivered_at: datetime
         class_version = 1
+        TIME_FIELD = "delivered_at"
 
     def record_delivered(self, step_id: str, detail: str, delivered_at: datetime) -> bool:
         """The provider delivered a sent step; False (nothing recorded) unless the step is just sent."""
@@ -619,6 +641,7 @@ class Enrollment(Aggregate):
         reason: str  # the provider's word, e.g. "undelivered: 30003 unreachable handset"
         undelivered_at: datetime
         class_version = 1
+        TIME_FIELD = "undelivered_at"
 
     def record_undelivered(self, step_id: str, reason: str, undelivered_at: datetime) -> bool:
         """The provider could not deliver a sent step (a bounce); its credit stays consumed."""
@@ -639,6 +662,7 @@ class Enrollment(Aggregate):
         step_id: str
         answered_at: datetime
         class_version = 1
+        TIME_FIELD = "answered_at"
 
     def record_answered_by_human(self, step_id: str, answered_at: datetime) -> bool:
         """A person picked up a voicemail drop: the call was hung up and nothing was played."""
@@ -658,6 +682,7 @@ class Enrollment(Aggregate):
         provider_message_id: str  # the provider's id of the reply itself
         replied_at: datetime
         class_version = 1
+        TIME_FIELD = "replied_at"
 
     def record_reply(
         self,
@@ -697,6 +722,7 @@ class Enrollment(Aggregate):
         step_id: str
         opened_at: datetime
         class_version = 1
+        TIME_FIELD = "opened_at"
 
     def record_open(self, step_id: str, opened_at: datetime) -> bool:
         """The open pixel of a sent step was fetched; only the first open is recorded (False after)."""
@@ -715,6 +741,7 @@ class Enrollment(Aggregate):
         url: str  # the link of the step's body the contact followed
         clicked_at: datetime
         class_version = 1
+        TIME_FIELD = "clicked_at"
 
     def record_click(self, step_id: str, url: str, clicked_at: datetime) -> bool:
         """A link of a sent step was followed; only the step's first click is recorded (False after).

@@ -4,7 +4,9 @@ The campaign's own events recorded up to the moment give its definition and stat
 enrollments' events (the enrollments of the audience its launch took) and its brand's ledger's
 settlement events up to then give the metrics and credits, counted as the campaign summaries count
 them. No read model is consulted, so the answer does not depend on how far a projection has got.
-A moment is compared with when each event was recorded (its `occurred_at`).
+A moment is compared with each event's own time (its timestamp, the `occurred_at` every read
+reports, stamped from the service's clock: domain/event_time.py), inclusively: as of a time a
+resource reports, the event that reported it has happened.
 """
 
 from __future__ import annotations

@@ -71,7 +71,7 @@ class CampaignLeads:
                         event.campaign_id,
                         event.contact_id,
                         ACTIVE,
-                        event.enrolled_at,
+                        event.timestamp,
                         event.group,
                         event.due_at,
                     )

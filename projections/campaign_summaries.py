@@ -5,6 +5,8 @@ ledger is the credit authority); sends, failures, opens and clicks from the enro
 enrollment records only a step's first open and first click, so each counts a step once);
 `unsubscribed` counts the steps withdrawn because the contact unsubscribed (one-click or STOP). Counters are summed per campaign over a batch of events and
 written with one UPDATE per campaign, so applying thousands of sends costs a few statements.
+Its times (`created_at`, `launched_at`, ...) are the events' own timestamps, so `as_of` one of them
+shows the change made then (domain/event_time.py).
 """
 
 from __future__ import annotations
@@ -74,19 +76,19 @@ class CampaignSummaries:
                         Jsonb(event.steps),
                         event.timezone,
                         Jsonb(event.sending_window),
-                        event.created_at,
+                        event.timestamp,  # the event's own time, as every read reports it
                     ),
                 )
             elif isinstance(event, Campaign.CampaignLaunched):
-                self._set(cur, event.originator_id, status="ACTIVE", launched_at=event.launched_at)
+                self._set(cur, event.originator_id, status="ACTIVE", launched_at=event.timestamp)
             elif isinstance(event, Campaign.CampaignPaused):
                 self._set(cur, event.originator_id, status="PAUSED")
             elif isinstance(event, Campaign.CampaignResumed):
                 self._set(cur, event.originator_id, status="ACTIVE")
             elif isinstance(event, Campaign.CampaignCompleted):
-                self._set(cur, event.originator_id, status="COMPLETED", completed_at=event.completed_at)
+                self._set(cur, event.originator_id, status="COMPLETED", completed_at=event.timestamp)
             elif isinstance(event, Campaign.CampaignArchived):
-                self._set(cur, event.originator_id, status="ARCHIVED", archived_at=event.archived_at)
+                self._set(cur, event.originator_id, status="ARCHIVED", archived_at=event.timestamp)
             elif isinstance(event, CreditLedger.CreditsReserved):
                 self._set(cur, event.campaign_id, credits_reserved=event.amount)
             elif isinstance(event, CreditLedger.CreditsConsumed):

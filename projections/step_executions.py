@@ -5,7 +5,8 @@ with the enrolment, a later one by the send that ends the group before it) sets 
 due; dispatch, attempt (with the sender), send (with the provider's id), failure, deferral,
 cancellation and withdrawal move the row's status, with the reason as its error; then
 the provider's delivery report (delivered, undelivered, a voicemail answered by a person) and a
-reply (`replied_at`, on the step it answered), and the step's first open (`opened_at`). A
+reply (`replied_at`, on the step it answered), and the step's first open (`opened_at`); each
+time is its event's own timestamp. A
 batch is folded in memory into the last word per row, then written with a few set statements
 (storage/row_sets.py), so thousands of sends cost a handful of statements.
 """
@@ -36,13 +37,13 @@ def _patch(event: Any) -> Patch:
             "status": StepStatus.SENT.value,
             "sender_account_id": event.sender_account_id,
             "provider_message_id": event.provider_message_id,
-            "sent_at": event.sent_at,
+            "sent_at": event.timestamp,
             "error": None,
         }
     if isinstance(event, Enrollment.ContactReplied):
-        return {"replied_at": event.replied_at}
+        return {"replied_at": event.timestamp}
     if isinstance(event, Enrollment.StepOpened):  # the step's first open: its status stays
-        return {"opened_at": event.opened_at}
+        return {"opened_at": event.timestamp}
     if isinstance(event, Enrollment.StepDelivered):
         return {"status": StepStatus.DELIVERED.value, "error": None}
     if isinstance(event, Enrollment.StepAnsweredByHuman):
@@ -71,7 +72,7 @@ def _pending(enrolled: Any, step: dict[str, Any], scheduled_for: datetime | None
         step["group"],
         step["order"],
         (StepStatus.DISPATCHED if dispatched else StepStatus.PENDING).value,
-        enrolled.enrolled_at,
+        enrolled.timestamp,
         scheduled_for,
     )
 

@@ -122,8 +122,9 @@ def list_campaigns(
 
 
 AS_OF = (
-    "the campaign as it stood at this moment (ISO-8601 with a zone), rebuilt from the events recorded "
-    "up to then; 404 before the campaign was created"
+    "the campaign as it stood at this moment (ISO-8601 with a zone, to the microsecond), rebuilt from "
+    "the events that occurred at or before it; every time the service reports is its event's, so as of "
+    "`created_at` the campaign is DRAFT and as of `launched_at` ACTIVE; 404 before it was created"
 )
 
 

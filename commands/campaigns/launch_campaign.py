@@ -98,11 +98,14 @@ def launch_campaign(
             raise refuse(CannotRun(problems))
         cost = launch_cost(campaign.steps, eligible)
         ledger = app.ledger(brand_id)
+        # One moment for both events, never before either history's last: as of the launch's time
+        # the campaign is ACTIVE and its credits reserved.
+        at = max(now, ledger.modified_on, campaign.modified_on)
         try:
-            ledger.reserve(campaign_id, cost, now)
+            ledger.reserve(campaign_id, cost, at)
         except DomainError as short:
             raise refuse(short) from None
-        campaign.launch(now, cost)
+        campaign.launch(at, cost)
         return Launched(campaign_id, cost, app.save_all([ledger, campaign]))
 
     return retry_on_conflict(decide)

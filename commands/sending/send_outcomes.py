@@ -141,7 +141,7 @@ def _record(
         enrollment.cancel(step, outcome.error or "withheld", now())
         report.cancelled += 1
     elif outcome is QUIET_HOURS and attempt.quiet_until is not None:
-        enrollment.defer(step, outcome.error or "quiet hours", attempt.quiet_until)
+        enrollment.defer(step, outcome.error or "quiet hours", attempt.quiet_until, now())
         report.deferred += 1
     elif outcome.permanent or enrollment.attempts.get(step, 0) >= MAX_TRANSIENT_TRIES:
         reason = outcome.error or "failed"
@@ -151,5 +151,6 @@ def _record(
         report.failed += 1
     else:
         tries = enrollment.attempts.get(step, 1)
-        enrollment.defer(step, f"transient: {outcome.error}", now() + retry_delay(tries))
+        at = now()
+        enrollment.defer(step, f"transient: {outcome.error}", at + retry_delay(tries), at)
         report.deferred += 1

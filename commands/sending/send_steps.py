@@ -238,7 +238,7 @@ def _record_attempts(
         elif (
             allowed := _allowed_at(db, hours, campaign.brand_id, dispatch.channel, enrollment, now())
         ) > now():
-            enrollment.defer(step, QUIET_HOURS.error or "", allowed)
+            enrollment.defer(step, QUIET_HOURS.error or "", allowed, now())
             report.deferred += 1
         else:
             to_claim[(campaign.brand_id, dispatch.channel)].append((dispatch, enrollment))
@@ -249,11 +249,13 @@ def _record_attempts(
         for dispatch, enrollment in waiting:
             step, account = dispatch.step_id, accounts[enrollment.contact_id]
             if account is None:
-                enrollment.defer(step, "every sender account is at its daily cap", next_quota_reset(now()))
+                enrollment.defer(
+                    step, "every sender account is at its daily cap", next_quota_reset(now()), now()
+                )
                 report.deferred += 1
                 continue
             if enrollment.contact_id in granted:
-                enrollment.defer(step, "another step to this contact is being sent", now())
+                enrollment.defer(step, "another step to this contact is being sent", now(), now())
                 report.deferred += 1
                 continue
             granted.add(enrollment.contact_id)

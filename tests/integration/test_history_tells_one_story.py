@@ -1,5 +1,6 @@
 """Every way of reading history tells the same story: the executions and events routes, the
-campaign `as_of` three moments, the Parquet export read back with DuckDB, and the credit audit.
+campaign `as_of` three moments (read off the service's clock, which is moved two days ahead
+meanwhile), the Parquet export read back with DuckDB, and the credit audit.
 
 A campaign of two emails to three contacts, one of whom is refused for good: the first emails go
 out (two sent, one failed and its credit released), then the campaign is paused, its follow-ups
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import duckdb
 
@@ -29,7 +30,7 @@ def test_routes_time_travel_export_and_audit_agree(database_url, tmp_path, monke
         client = Client(service)
         client.sender("email", "sales@brand.example")
         campaign_id = client.campaign(client.lead_group(PEOPLE), STEPS)
-        created = datetime.now(UTC)
+        created = service.clock.now()
         client.ok(client.post(f"/v1/campaign/{campaign_id}/launch"))
 
         def detail() -> dict:
@@ -38,14 +39,14 @@ def test_routes_time_travel_export_and_audit_agree(database_url, tmp_path, monke
         eventually(
             lambda: detail()["credits"] == {"reserved": 6, "consumed": 2, "released": 1, "outstanding": 3}
         )
-        sent_moment = datetime.now(UTC)
+        sent_moment = service.clock.now()
         client.ok(client.post(f"/v1/campaign/{campaign_id}/pause"))
         with processed_after(service, "follow_ups"):  # the follow-ups fall due while it is paused
             client.ok(client.post("/v1/dev/clock/advance", {"seconds": 2 * 86_400}))
-        paused_moment = datetime.now(UTC)
+        paused_moment = service.clock.now()
         client.ok(client.post(f"/v1/campaign/{campaign_id}/archive"))
         final = eventually(lambda: (d := detail())["credits"]["outstanding"] == 0 and d)
-        archived_moment = datetime.now(UTC)
+        archived_moment = service.clock.now()
 
         # The live read models.
         assert final["status"] == "ARCHIVED"

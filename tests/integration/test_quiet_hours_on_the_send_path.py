@@ -48,8 +48,7 @@ def test_a_text_due_at_22_local_goes_out_at_8_local_and_an_email_at_once(databas
 
         client.ok(client.post("/v1/dev/clock/advance", {"seconds": seconds_between(evening, morning)}))
         eventually(lambda: sorted(i["channel"] for i in client.outbox(campaign_id)) == ["email", "sms"])
-        # The outbox has the call as the provider takes it; the send is recorded after it answers.
-        [text] = eventually(
+        [text] = eventually(  # the provider is called before the send is recorded
             lambda: [
                 e for e in campaign_events(service, campaign_id, Enrollment.StepSent) if e.channel == "sms"
             ]

@@ -163,7 +163,7 @@ def test_a_deferred_step_waits_and_keeps_its_attempt_count() -> None:
     enrollment = enroll([step("e0", EMAIL, 0)])
     enrollment.dispatch_due(T0)
     enrollment.attempt("e0", "sender-1", T0)
-    due = enrollment.defer("e0", "transient: 429", T0 + DAY)
+    due = enrollment.defer("e0", "transient: 429", T0 + DAY, T0)
     assert due == T0 + DAY and enrollment.status_of("e0") is StepStatus.PENDING
     assert enrollment.dispatch_due(T0) == []
     assert [s.id for s in enrollment.dispatch_due(T0 + DAY)] == ["e0"]
@@ -236,7 +236,7 @@ def test_a_stopped_campaigns_steps_attempted_without_an_outcome_are_dispatched_a
     assert enrollment is not None
     enrollment.dispatch_due(T0)
     enrollment.attempt("e0", "sender-1", T0)
-    enrollment.defer("e0", "transient: the answer was lost", T0 + DAY)  # maybe sent: ask
+    enrollment.defer("e0", "transient: the answer was lost", T0 + DAY, T0)  # maybe sent: ask
     enrollment.attempt("s0", "sender-2", T0)  # at the provider, still within the lease
     # v0 was dispatched, never attempted: nothing to ask about
     assert enrollment.redispatch_unsettled(T0 + lease - timedelta(seconds=1), lease) == [step("e0", EMAIL, 0)]

@@ -265,10 +265,12 @@ def test_a_deferral_records_the_campaign_reason_and_the_due_time_moved_into_the_
     window = {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": "17:00"}
     enrollment = dispatched(window=window, timezone="Europe/Paris")  # T0 is 10:00 in Paris
     saturday = datetime(2025, 3, 8, 12, tzinfo=UTC)
-    due = enrollment.defer("e0", "every sender account is at its daily cap", saturday)
+    deferred_at = T0 + MINUTE
+    due = enrollment.defer("e0", "every sender account is at its daily cap", saturday, deferred_at)
     assert due == datetime(2025, 3, 10, 8, tzinfo=UTC)  # Monday 09:00 CET
     [event] = enrollment.collect_events()
     assert isinstance(event, Enrollment.StepDeferred)
+    assert event.timestamp == deferred_at  # when it was deferred, not when it falls due
     assert fields(event, "campaign_id", "step_id", "reason", "due_at") == {
         "campaign_id": CAMPAIGN,
         "step_id": "e0",
@@ -336,7 +338,7 @@ def test_a_group_withdrawn_when_it_falls_due_finishes_at_that_moment() -> None:
         (lambda e: e.withdraw_step("e0", "suppressed", 1, T0), "step e0 already has an outcome"),
         (lambda e: e.cancel("e0", "paused", T0), "step e0 is sent, not in flight"),
         (lambda e: e.cancel("s0", "paused", T0), "step s0 is pending, not in flight"),
-        (lambda e: e.defer("e0", "cap", T0), "step e0 is sent; only a step in flight is deferred"),
+        (lambda e: e.defer("e0", "cap", T0, T0), "step e0 is sent; only a step in flight is deferred"),
         (lambda e: e.record_failed("x9", "?", 1, T0), "step x9 is not in this enrollment's plan"),
     ],
     ids=[
