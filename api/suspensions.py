@@ -1,11 +1,13 @@
 """Which brands are suspended, as the request gate asks on every /v1 call: a set kept in memory
 and read again at most every half second, so a suspension or a reinstatement reaches every API
 process within a second while a call costs no query of its own (one query a half second per
-process, for every brand at once). Used from the event loop's thread only.
+process, for every brand at once). A failed read keeps the last set (and the next call reads
+again); before any read has succeeded, the call fails. Used from the event loop's thread only.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Collection
 from uuid import UUID
@@ -13,6 +15,7 @@ from uuid import UUID
 from starlette.concurrency import run_in_threadpool
 
 TTL = 0.5
+log = logging.getLogger(__name__)
 
 
 class SuspendedBrands:
@@ -37,10 +40,15 @@ class SuspendedBrands:
         return brand in self._brands
 
     async def _refresh(self) -> None:
-        started = self.clock()
+        started, known = self.clock(), self._fresh_until is not None
         try:
             self._brands = frozenset(await run_in_threadpool(self.read))
-        except BaseException:
-            self._fresh_until = started  # stale: the next call reads again
-            raise
+        except Exception:
+            # Nothing known yet: the call cannot be decided. Else the last set stands (a lost
+            # connection is no reason to refuse every call at the gate) and the next call reads.
+            self._fresh_until = started if known else None
+            if not known:
+                raise
+            log.warning("could not read the suspended brands; the last set read stands", exc_info=True)
+            return
         self._fresh_until = started + self.ttl
