@@ -10,6 +10,7 @@ from uuid import UUID, uuid4
 
 from commands.application import CampaignApplication
 from domain.credit_ledger import CreditLedger, Plan
+from domain.errors import InvalidInput
 from domain.renewal_calendar import next_renewal
 from storage.database import Database
 
@@ -28,7 +29,7 @@ def create_brand(app: CampaignApplication, db: Database, name: str, plan: Plan, 
     """Open the brand's ledger with its plan's credits, then record the brand, its key and its
     first renewal (a month on, on the day of the month it was created)."""
     if not name.strip():
-        raise ValueError("a brand needs a name")
+        raise InvalidInput("a brand needs a name", [{"field": "name", "error": "empty"}])
     brand_id = uuid4()
     api_key = "cs_" + secrets.token_urlsafe(32)
     app.save(CreditLedger.open(brand_id, plan, now))

@@ -95,6 +95,7 @@ def test_a_brand_made_by_the_billing_system_gets_its_key_once_and_is_listed_and_
     assert made["id"] in [b["id"] for b in listed] and all("api_key" not in b for b in listed)
     assert_problem(admin.get(f"/admin/v1/brands/{uuid4()}"), 404)
     assert_problem(admin.post("/admin/v1/brands", json={"name": "x", "plan": "gold"}), 422)
+    assert_problem(admin.post("/admin/v1/brands", json={"name": "   ", "plan": "basic"}), 422)
 
 
 def test_a_purchase_is_granted_once_per_reference_and_shows_in_the_brands_ledger(admin, operated):
