@@ -11,6 +11,7 @@ import getpass
 import json
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -44,8 +45,15 @@ def _run(args: argparse.Namespace, work: Callable[[Any], Any]) -> int:
     finally:
         container.close()
     if answer is not None:
-        print(json.dumps(answer, default=str, indent=2))
+        print(json.dumps(answer, default=_plain, indent=2))
     return 0
+
+
+def _plain(value: object) -> str:
+    """Times as RFC 3339 UTC (`...Z`), ids as strings."""
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    return str(value)
 
 
 def _table(accounts: list[dict[str, Any]]) -> None:
