@@ -3,22 +3,29 @@
 A billing system may send the same purchase again, or twice at once: the reference is kept in the
 brand's ledger, so a repeat changes nothing and answers the first grant; two at the same moment
 meet a version conflict, and the one that loses reloads the ledger, finds the reference and does
-the same. The amount is 1 to 10,000,000 credits.
+the same (with a growing random pause between tries, so many at once all get through). The amount
+is 1 to 10,000,000 credits.
 """
 
 from __future__ import annotations
 
+import random
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from commands.application import CampaignApplication, retry_on_conflict
+from eventsourcing.persistence import IntegrityError
+
+from commands.application import CampaignApplication
 from domain import limits
 from domain.errors import InvalidInput
 
 DEFAULT_REASON = "purchase"
 MAX_REFERENCE = 200
 MAX_REASON = 500
+ATTEMPTS = 40  # rounds of version conflicts a purchase outlasts
 
 
 @dataclass(frozen=True)
@@ -73,4 +80,18 @@ def grant_credits(
             balance=ledger.balance,
         )
 
-    return retry_on_conflict(decide)
+    return _with_backoff(decide)
+
+
+def _with_backoff(decide: Callable[[], Grant]) -> Grant:
+    """`decide` again after a version conflict, waiting a random moment that grows with each try:
+    a billing system may send many purchases of one brand at once, and each round of conflicts
+    lets only one of them through, so they must not all try again in the same instant."""
+    for attempt in range(ATTEMPTS):
+        try:
+            return decide()
+        except IntegrityError:
+            if attempt == ATTEMPTS - 1:
+                raise
+            time.sleep(random.uniform(0, min(0.25, 0.005 * 2**attempt)))
+    raise AssertionError("unreachable")

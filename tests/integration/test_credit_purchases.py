@@ -43,6 +43,21 @@ def test_twenty_grants_at_once_with_one_reference_make_exactly_one_entry(databas
         assert service.app.ledger(brand).balance == 1_000 + first.amount
 
 
+def test_twenty_purchases_at_once_with_twenty_references_are_each_granted(database_url):
+    with running_service(database_url, roles=()) as service:
+        brand = create_brand(service.app, service.db, "acme", Plan.BASIC, NOW).brand_id
+        start = threading.Barrier(20)
+
+        def send(attempt: int):
+            start.wait()
+            return grant_credits(service.app, brand, 100, f"inv-{attempt}", None, NOW)
+
+        with ThreadPoolExecutor(20) as pool:
+            answers = list(pool.map(send, range(20)))
+        assert all(a.created for a in answers)
+        assert service.app.ledger(brand).balance == 1_000 + 20 * 100
+
+
 @pytest.fixture
 def cli_brand(database_url, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", database_url)
