@@ -1,9 +1,9 @@
 """Use case: send a batch of dispatched steps, exactly once each, and record the outcomes.
 
 Phase one decides each dispatch: skip it if it has an outcome already (a redelivery), cancel it if
-the campaign is no longer ACTIVE, defer a text or call due in the contact's quiet hours to the
-next allowed time, defer it if every sender is at its cap, else take quota through
-the rotation and record the attempt; all in one write *before* any provider call. Phase two takes
+the campaign is no longer ACTIVE or its brand is suspended (it waits, as on a pause), defer a text
+or call due in the contact's quiet hours to the next allowed time, defer it if every sender is at
+its cap, else take quota through the rotation and record the attempt; all in one write *before* any provider call. Phase two takes
 each step's lock (commands/sending/step_locks.py), leaves alone a step another delivery is sending,
 checks the suppression list as late as it can (one query for the batch), calls the providers
 (an email's body carrying its open pixel and tracked links, commands/tracking/tracked_mail.py)
