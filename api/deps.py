@@ -39,6 +39,7 @@ class Services:
     unsubscribe_tokens: UnsubscribeTokens | None = None  # reads /u/{token}; None: every token is a 404
     tracking_tokens: TrackingTokens | None = None  # reads /t/o and /t/c tokens; None: every token is a 404
     public_base_url: str = "http://127.0.0.1:8000"  # where Twilio reaches us: its signatures cover it
+    admin_api_key: str | None = None  # ADMIN_API_KEY; None: the /admin/v1 routes do not exist
 
 
 def services_of(request: Request) -> Services:

@@ -7,7 +7,8 @@ is a 413, at once when Content-Length says so, else as soon as the stream passes
 tracking links, unsubscribes, probes and the documentation carry no key. A key once found stays
 known for a minute (`KnownKeys`): a brand's key never changes, so a call within that minute is
 decided without a query and without a hop to a worker thread; a key not found is looked up every
-time, so no stranger's guess is remembered.
+time, so no stranger's guess is remembered. A suspended brand's call is a 403 `brand-suspended`
+(`suspended`, api/suspensions.py: read at most every half second).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from uuid import UUID
 
 from starlette.concurrency import run_in_threadpool
@@ -86,11 +87,16 @@ class KnownKeys:
 
 class RequestGate:
     def __init__(
-        self, app: ASGIApp, brand_for_key: Callable[[str], UUID | None], known: KnownKeys | None = None
+        self,
+        app: ASGIApp,
+        brand_for_key: Callable[[str], UUID | None],
+        known: KnownKeys | None = None,
+        suspended: Callable[[UUID], Awaitable[bool]] | None = None,
     ) -> None:
         self.app = app
         self.brand_for_key = brand_for_key
         self.known = KnownKeys() if known is None else known
+        self.suspended = suspended
 
     async def _brand(self, key: str) -> UUID | None:
         brand = self.known.get(key)
@@ -114,6 +120,10 @@ class RequestGate:
             if brand is None:
                 detail = "the API key is not valid" if key else "send Authorization: Bearer <api_key>"
                 await problem_response(401, "Unauthorized", detail)(scope, receive, send)
+                return
+            if self.suspended is not None and await self.suspended(brand):
+                detail = "this brand is suspended: its API calls are refused and nothing of it is sent"
+                await problem_response(403, "Brand suspended", detail)(scope, receive, send)
                 return
             scope.setdefault("state", {})["brand_id"] = brand
         limit = body_limit(method, path, headers.get("content-type", "").lower())

@@ -3,7 +3,8 @@
 FastAPI documents the happy path and a 422 in its own shape; the service answers every error as an
 RFC 9457 problem (api/errors.py), and some before a route runs (api/gate.py). So every operation
 lists the statuses it can answer, each as `application/problem+json` with the Problem schema: 500
-always; 401 on /v1 (bearer key, also declared as the security scheme); 422 where it takes input;
+always; 401 and 403 (a suspended brand) on /v1 (bearer key, also declared as the security scheme);
+401 on /admin/v1 (the operators' key, a security scheme of its own); 422 where it takes input;
 404 under a path parameter; 400 and 413 with a body; 400 with a cursor; 409 with an Idempotency-Key;
 plus what a route declares itself (402 on launch, 409 on a transition). A generated client and a
 fuzzer then agree with the server.
@@ -56,7 +57,8 @@ def with_problems(document: dict[str, Any]) -> dict[str, Any]:
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
     document["components"]["securitySchemes"] = {
-        "bearer": {"type": "http", "scheme": "bearer", "description": "the brand's API key"}
+        "bearer": {"type": "http", "scheme": "bearer", "description": "the brand's API key"},
+        "admin": {"type": "http", "scheme": "bearer", "description": "the operators' ADMIN_API_KEY"},
     }
     for path, operations in document.get("paths", {}).items():
         for operation in operations.values():
@@ -68,8 +70,11 @@ def _complete(path: str, operation: dict[str, Any]) -> None:
     parameters = {p["name"].lower() for p in operation.get("parameters", [])}
     statuses = {500}
     if path.startswith("/v1"):
-        statuses.add(401)
+        statuses |= {401, 403}  # 403: the brand is suspended
         operation["security"] = [{"bearer": []}]
+    if path.startswith("/admin/"):
+        statuses.add(401)
+        operation["security"] = [{"admin": []}]
     if parameters or "requestBody" in operation:
         statuses.add(422)
     if "{" in path:

@@ -284,6 +284,9 @@ class CreditsOut(BaseModel):
     plan: str
     balance: int
     reserved_outstanding: int
+    renews_at: datetime = Field(
+        description="the plan's next renewal: its credits are granted then (00:00 UTC)"
+    )
 
 
 class LedgerEntryOut(BaseModel):
@@ -294,6 +297,7 @@ class LedgerEntryOut(BaseModel):
     balance_after: int = Field(description="what the brand can still reserve after this entry")
     campaign_id: UUID | None
     reason: str | None
+    reference: str | None = Field(None, description="a purchase's invoice or payment id")
 
 
 class LedgerPage(BaseModel):

@@ -1,4 +1,5 @@
-"""The timed jobs: follow-ups, completion check, the sweeper, daily quota reset and settlement.
+"""The timed jobs: follow-ups, completion check, the sweeper, the daily cron (quota reset and plan
+renewals) and settlement.
 
 Each `tick` is one idempotent pass that returns how much it did; runtime runs them on a short
 period (and at once when the dev clock moves). Running them twice, or on two machines, changes
@@ -18,7 +19,9 @@ from uuid import UUID
 from commands.application import CampaignApplication
 from commands.campaigns.complete_campaign import complete_campaign
 from commands.campaigns.launch_audience import fully_enrolled
+from commands.credits.brand_standing import suspended_brands
 from commands.credits.open_attempts import held_attempts
+from commands.credits.plan_renewals import renew_plans
 from commands.credits.settle_credits import settle_next_batch
 from commands.inbound.webhook_receipts import forget_old_callbacks
 from commands.sending.daily_reset import reset_daily_quotas
@@ -43,21 +46,25 @@ class FollowUpProcessor:
     def tick(self) -> int:
         now = self.now()
         done = 0
-        while ids := due_enrollments(self.db, now, self.batch, parked.held_back(self.db, DISPATCHER)):
-            dispatched = self.dispatch(ids, now)
+        waiting = suspended_brands(self.db)  # their steps wait for their reinstatement
+        while ids := due_enrollments(
+            self.db, now, self.batch, parked.held_back(self.db, DISPATCHER), skip_brands=waiting
+        ):
+            dispatched = self.dispatch(ids, now, waiting)
             done += dispatched
             if not dispatched:
                 break  # the read model lags behind what was just dispatched
         return done + self.complete_finished(now)
 
-    def dispatch(self, enrollment_ids: list[UUID], now: datetime) -> int:
+    def dispatch(self, enrollment_ids: list[UUID], now: datetime, suspended: set[UUID] | None = None) -> int:
+        waiting = suspended or set()
         try:
-            return dispatch_due_steps(self.app, enrollment_ids, now)
+            return dispatch_due_steps(self.app, enrollment_ids, now, waiting)
         except Exception as error:
             if containment.transient(error):
                 raise
         return parked.each_contained(
-            self.db, DISPATCHER, enrollment_ids, lambda one: dispatch_due_steps(self.app, [one], now)
+            self.db, DISPATCHER, enrollment_ids, lambda one: dispatch_due_steps(self.app, [one], now, waiting)
         )
 
     def complete_finished(self, now: datetime) -> int:
@@ -109,13 +116,20 @@ class Sweeper:
         return swept + parked.each_contained(self.db, SWEEPER, list(held), reconcile)
 
 
-class DailyReset:
-    def __init__(self, db: Database, now: Callable[[], datetime]) -> None:
-        self.db, self.now = db, now
+class DailyCron:
+    """The cron role's pass: the daily quota reset, then the plans' monthly renewals (each brand's
+    due periods granted once). Each is idempotent and isolates failures per account or brand."""
+
+    def __init__(self, app: CampaignApplication, db: Database, now: Callable[[], datetime]) -> None:
+        self.app, self.db, self.now = app, db, now
 
     def tick(self) -> int:
         now = self.now()
-        return reset_daily_quotas(self.db, now) + forget_old_callbacks(self.db, now)
+        return (
+            reset_daily_quotas(self.db, now)
+            + forget_old_callbacks(self.db, now)
+            + renew_plans(self.app, self.db, now)
+        )
 
 
 class Settlement:

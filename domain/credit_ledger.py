@@ -1,9 +1,15 @@
-"""The CreditLedger aggregate: one per brand; grants, reservations per campaign and their settlement.
+"""The CreditLedger aggregate: one per brand, its account: grants, reservations per campaign and
+their settlement, the brand's plan and its standing (active or suspended).
 
 Balance (in credits; 1 credit = $0.001) is what the brand can still reserve: granted minus reserved
 plus released. Consumption settles part of a reservation without changing the balance (the credit
 was already taken from it). Sends never touch this aggregate; they are settled here per campaign in
 batches.
+
+Credits are money: a purchase is a grant carrying its reference (an invoice or a payment id), and a
+reference is granted once however often it is sent; the plan's credits are granted once per
+monthly period (domain/renewal_calendar.py). A plan change, a suspension and a reinstatement are
+events naming who did it and when, so the history shows who could do what when.
 """
 
 from __future__ import annotations
@@ -16,8 +22,11 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import DomainError, InsufficientCredits
+from domain.errors import DomainError, InsufficientCredits, InvalidInput
 from domain.event_time import TimedAggregate
+from domain.renewal_calendar import period_of
+
+MAX_PURCHASE = 10_000_000  # credits in one purchase ($10,000)
 
 
 class Plan(StrEnum):
@@ -28,6 +37,16 @@ class Plan(StrEnum):
     @property
     def credits(self) -> int:
         return {"basic": 1_000, "standard": 10_000, "premium": 100_000}[self.value]
+
+
+@dataclass(frozen=True)
+class Purchase:
+    """A grant of bought credits, as first recorded for its reference."""
+
+    reference: str
+    amount: int
+    reason: str
+    granted_at: datetime
 
 
 @dataclass
@@ -65,11 +84,18 @@ class CreditLedger(TimedAggregate):
         self.balance = 0
         self.reservations: dict[UUID, Reservation] = {}
         self.settled_through = 0  # the event-log position the settlement process has applied
+        self.purchases: dict[str, Purchase] = {}  # by reference
+        self.periods: set[str] = set()  # plan periods granted (YYYY-MM)
+        self.plan_changes: list[tuple[datetime, Plan]] = []  # (when, the plan from then on)
+        self.opening_plan = self.plan
+        self.suspended = False
+        self.suspension_reason: str | None = None
+        self.suspended_since: datetime | None = None
 
     @classmethod
     def open(cls, brand_id: UUID, plan: Plan, opened_at: datetime) -> CreditLedger:
         ledger = cls._create(cls.LedgerOpened, brand_id=brand_id, plan=plan.value, timestamp=opened_at)
-        ledger.grant(plan.credits, reason=f"plan {plan.value}", granted_at=opened_at)
+        ledger._granted(plan.credits, f"plan {plan.value}", opened_at, None, period_of(opened_at))
         return ledger
 
     def reservation(self, campaign_id: UUID) -> Reservation:
@@ -83,17 +109,120 @@ class CreditLedger(TimedAggregate):
         amount: int
         reason: str
         granted_at: datetime
-        class_version = 1
+        reference: str | None = None  # a purchase's invoice or payment id
+        period: str | None = None  # a plan grant's period (YYYY-MM)
+        class_version = 2
         TIME_FIELD = "granted_at"
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Added `reference` (purchases) and `period` (plan grants): v1 grants had neither (null)."""
+            state.setdefault("reference", None)
+            state.setdefault("period", None)
 
     def grant(self, amount: int, reason: str, granted_at: datetime) -> None:
         _require_positive(amount)
-        self._granted(amount, reason, granted_at)
+        self._granted(amount, reason, granted_at, None, None)
+
+    def purchase(self, amount: int, reference: str, reason: str, granted_at: datetime) -> Purchase:
+        """Grant bought credits once per reference: a reference granted before changes nothing and
+        gives back its first grant (whatever amount is asked now)."""
+        if reference in self.purchases:
+            return self.purchases[reference]
+        if not reference.strip():
+            raise InvalidInput("a purchase needs a reference", [{"field": "reference", "error": "empty"}])
+        if not 1 <= amount <= MAX_PURCHASE:
+            raise InvalidInput(
+                f"a purchase is 1 to {MAX_PURCHASE:,} credits, not {amount}",
+                [{"field": "amount", "error": f"must be 1..{MAX_PURCHASE}"}],
+            )
+        self._granted(amount, reason, granted_at, reference, None)
+        return self.purchases[reference]
+
+    def plan_at(self, moment: datetime) -> Plan:
+        """The plan in force at `moment`: the last one chosen at or before it."""
+        plan = self.opening_plan
+        for changed_at, chosen in self.plan_changes:
+            if changed_at <= moment:
+                plan = chosen
+        return plan
+
+    def renew(self, renewal: datetime) -> bool:
+        """Grant the plan's credits for the period `renewal` opens, unless granted already."""
+        period = period_of(renewal)
+        if period in self.periods:
+            return False
+        plan = self.plan_at(renewal)
+        self._granted(plan.credits, f"plan {plan.value} {period}", renewal, None, period)
+        return True
 
     @event(CreditsGranted)
-    def _granted(self, amount: int, reason: str, granted_at: datetime) -> None:
+    def _granted(
+        self, amount: int, reason: str, granted_at: datetime, reference: str | None, period: str | None
+    ) -> None:
         self.granted += amount
         self.balance += amount
+        if reference is not None:
+            self.purchases.setdefault(reference, Purchase(reference, amount, reason, granted_at))
+        if period is not None:
+            self.periods.add(period)
+
+    class PlanChanged(Aggregate.Event):
+        plan: str
+        previous_plan: str
+        changed_by: str
+        changed_at: datetime
+        class_version = 1
+        TIME_FIELD = "changed_at"
+
+    def change_plan(self, plan: Plan, changed_by: str, changed_at: datetime) -> bool:
+        """Choose the plan granted from the next renewal on; False when it is the plan already."""
+        if plan is self.plan:
+            return False
+        self._plan_changed(plan.value, self.plan.value, changed_by, changed_at)
+        return True
+
+    @event(PlanChanged)
+    def _plan_changed(self, plan: str, previous_plan: str, changed_by: str, changed_at: datetime) -> None:
+        self.plan = Plan(plan)
+        self.plan_changes.append((changed_at, self.plan))
+
+    class BrandSuspended(Aggregate.Event):
+        reason: str
+        suspended_by: str
+        suspended_at: datetime
+        class_version = 1
+        TIME_FIELD = "suspended_at"
+
+    def suspend(self, reason: str, suspended_by: str, suspended_at: datetime) -> bool:
+        """Stop the brand's API calls and sends; False when it is suspended already."""
+        if not reason.strip():
+            raise InvalidInput("a suspension needs a reason", [{"field": "reason", "error": "empty"}])
+        if self.suspended:
+            return False
+        self._suspended(reason, suspended_by, suspended_at)
+        return True
+
+    @event(BrandSuspended)
+    def _suspended(self, reason: str, suspended_by: str, suspended_at: datetime) -> None:
+        self.suspended, self.suspension_reason, self.suspended_since = True, reason, suspended_at
+
+    class BrandReinstated(Aggregate.Event):
+        reinstated_by: str
+        reinstated_at: datetime
+        class_version = 1
+        TIME_FIELD = "reinstated_at"
+
+    def reinstate(self, reinstated_by: str, reinstated_at: datetime) -> bool:
+        """Let the brand call and send again; False when it is not suspended."""
+        if not self.suspended:
+            return False
+        self._reinstated(reinstated_by, reinstated_at)
+        return True
+
+    @event(BrandReinstated)
+    def _reinstated(self, reinstated_by: str, reinstated_at: datetime) -> None:
+        self.suspended, self.suspension_reason, self.suspended_since = False, None, None
 
     class CreditsReserved(Aggregate.Event):
         campaign_id: UUID

@@ -1,6 +1,7 @@
 """Read model: each brand's credit ledger as entries with a running balance.
 
-One row per ledger event, keyed by its log position: a grant, a campaign's reservation, and the
+One row per ledger event, keyed by its log position: a grant (a purchase's with its reference), a
+campaign's reservation, and the
 settlement of that reservation (consumed by sends, or released back). `balance_after` is what the
 brand can still reserve once the entry is applied: grants add, reservations take, releases give
 back, and consumption leaves it alone (the credit was taken when it was reserved). A batch reads
@@ -52,6 +53,7 @@ class CreditLedgerEntries:
             balances[event.originator_id] = balance
             campaign = getattr(event, "campaign_id", None)
             reason = getattr(event, "reason", None)
+            reference = getattr(event, "reference", None)  # a purchase's
             rows.append(
                 (
                     position,
@@ -62,11 +64,12 @@ class CreditLedgerEntries:
                     balance,
                     campaign,
                     reason,
+                    reference,
                 )
             )
         cur.executemany(
             """INSERT INTO credit_ledger_entries (position, ledger_id, occurred_at, type, amount,
-               balance_after, campaign_id, reason) VALUES (%s,%s,%s,%s,%s,%s,%s,%s)
+               balance_after, campaign_id, reason, reference) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s)
                ON CONFLICT (position) DO NOTHING""",
             rows,
         )

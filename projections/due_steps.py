@@ -134,14 +134,22 @@ class DueSteps:
         )
 
 
-def due_enrollments(db: Database, now: datetime, limit: int, skip: Collection[UUID | str] = ()) -> list[UUID]:
-    """Enrollments of ACTIVE campaigns whose waiting steps are due, oldest first, except `skip`."""
+def due_enrollments(
+    db: Database,
+    now: datetime,
+    limit: int,
+    skip: Collection[UUID | str] = (),
+    skip_brands: Collection[UUID] = (),
+) -> list[UUID]:
+    """Enrollments of ACTIVE campaigns whose waiting steps are due, oldest first, except `skip`
+    and the enrollments of the brands in `skip_brands` (suspended: their steps wait)."""
     rows = db.fetch_all(
         """SELECT d.enrollment_id FROM due_steps d
            JOIN campaign_summaries c ON c.id = d.campaign_id AND c.status = 'ACTIVE'
            WHERE d.due_at <= %s AND NOT (d.enrollment_id = ANY(%s::uuid[]))
+             AND NOT (c.brand_id = ANY(%s::uuid[]))
            ORDER BY d.due_at LIMIT %s""",
-        (now, [str(item) for item in skip], limit),
+        (now, [str(item) for item in skip], list(skip_brands), limit),
     )
     return [row["enrollment_id"] for row in rows]
 

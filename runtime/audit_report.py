@@ -9,7 +9,7 @@ from typing import Any, TextIO
 from uuid import UUID
 
 from projections.history.credit_audit import CreditAudit
-from projections.history.ledger_audit import CampaignCredits
+from projections.history.ledger_audit import CampaignCredits, Entry
 
 ENTRY_COLUMNS = (
     "position",
@@ -22,6 +22,7 @@ ENTRY_COLUMNS = (
     "step_id",
     "provider_message_id",
     "reason",
+    "reference",
 )
 
 
@@ -61,6 +62,15 @@ def as_json(audit: CreditAudit) -> dict[str, Any]:
     }
 
 
+def _what(entry: Entry) -> str:
+    """The table's last column: a send's provider message id, else the reason (and a purchase's
+    reference)."""
+    if entry.provider_message_id:
+        return entry.provider_message_id
+    reason = entry.reason or ""
+    return f"{reason} (reference {entry.reference})" if entry.reference else reason
+
+
 def print_report(audit: CreditAudit, form: str, out: TextIO) -> None:
     if form == "json":
         json.dump(as_json(audit), out, default=str, indent=2)
@@ -75,13 +85,13 @@ def print_report(audit: CreditAudit, form: str, out: TextIO) -> None:
     out.write(f"credit audit of brand {audit.brand_id}\n\n")
     out.write(
         f"{'position':>9}  {'occurred at (UTC)':<19}  {'kind':<13} {'amount':>8} {'balance':>8}  "
-        f"{'campaign':<36}  {'contact':<36}  {'step':<36}  provider message id / reason\n"
+        f"{'campaign':<36}  {'contact':<36}  {'step':<36}  provider message id / reason (reference)\n"
     )
     for e in audit.ledger.entries:
         out.write(
             f"{e.position:>9}  {e.occurred_at:%Y-%m-%d %H:%M:%S}  {e.kind:<13} {e.amount:>8} "
             f"{e.balance_after:>8}  {e.campaign_id or '-'!s:<36}  {e.contact_id or '-'!s:<36}  "
-            f"{e.step_id or '-':<36}  {e.provider_message_id or e.reason or ''}\n"
+            f"{e.step_id or '-':<36}  {_what(e)}\n"
         )
     out.write(
         f"\n{'campaign':<36}  {'reserved':>8} {'consumed':>8} {'released':>8} {'outstanding':>11} "

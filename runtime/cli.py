@@ -1,5 +1,6 @@
 """The `campaign-service` command line: its parser, `serve` and the single roles; the operators'
-commands (brands, replay, parked items, schema migrations) are in runtime/operations.py, and
+commands (brands, replay, parked items, schema migrations) are in runtime/operations.py and
+runtime/account_commands.py (a brand's account: plan, standing, purchases), and
 `gmail authorize` in runtime/gmail_authorization.py."""
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from runtime import gmail_authorization, history_commands, operations
+from runtime import account_commands, gmail_authorization, history_commands, operations
 from runtime.child_processes import stop_when_orphaned
 from runtime.cli_settings import container_for
 
@@ -176,6 +177,7 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("name")
     create.add_argument("--plan", choices=["basic", "standard", "premium"], required=True)
     create.set_defaults(func=operations.create_brand)
+    account_commands.add_commands(commands, brand_commands, with_data_dir)
 
     rebuild = with_data_dir(commands.add_parser("replay", help="rebuild read models from the event store"))
     rebuild.add_argument("--projection", help="one read model by name (default: all)")

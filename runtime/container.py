@@ -35,7 +35,7 @@ from consumers.channel_worker import ChannelWorker
 from consumers.providers import gmail, sandbox, twilio
 from consumers.relay import Relay
 from consumers.relay import gauges as relay_gauges
-from consumers.timed_jobs import DailyReset, FollowUpProcessor, Settlement, Sweeper
+from consumers.timed_jobs import DailyCron, FollowUpProcessor, Settlement, Sweeper
 from consumers.transport import Transport
 from consumers.transport.in_process import InProcessTransport
 from consumers.transport.kafka import KafkaTransport
@@ -141,6 +141,7 @@ class Container:
             unsubscribe_tokens=self.unsubscribe_tokens,
             tracking_tokens=self.tracking_tokens,
             public_base_url=self.settings.public_url,
+            admin_api_key=key.get_secret_value() if (key := self.settings.admin_api_key) else None,
         )
 
     def http_app(self) -> FastAPI:
@@ -258,7 +259,7 @@ class Container:
             "enroller": (lambda: enroll_pending_campaigns(self.app, self.db, now()), 0.2),
             "follow_ups": (FollowUpProcessor(self.app, self.db, now, self.settings.batch_size).tick, 1.0),
             "sweeper": (Sweeper(self.app, self.db, now, self.settings.dispatch_lease_seconds).tick, 30.0),
-            "cron": (DailyReset(self.db, now).tick, 30.0),
+            "cron": (DailyCron(self.app, self.db, now).tick, 30.0),
             "settlement": (Settlement(self.app, self.db, now).tick, 0.5),
             "gmail_replies": (self._gmail_replies(), self.settings.gmail_reply_poll_seconds),
         }

@@ -14,10 +14,14 @@ from runtime.cli_settings import container_for, database_url_for
 def create_brand(args: argparse.Namespace) -> int:
     from commands.credits.brands import create_brand as create
     from domain.credit_ledger import Plan
+    from domain.errors import InvalidInput
 
     container = container_for(args)
     try:
         brand = create(container.app, container.db, args.name, Plan(args.plan), container.clock.now())
+    except InvalidInput as bad:
+        print(f"campaign-service: {bad}", file=sys.stderr)
+        return 2
     finally:
         container.close()
     print(json.dumps({"brand_id": str(brand.brand_id), "api_key": brand.api_key}))

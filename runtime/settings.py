@@ -80,6 +80,9 @@ class Settings(BaseSettings):
         "https://api.twilio.com", description="where the Twilio SDK's REST calls go (a fake in tests)"
     )
     twilio_timeout: float = Field(10.0, gt=0, description="seconds a Twilio REST call may take")
+    admin_api_key: SecretStr | None = Field(
+        None, description="the operators' key for /admin/v1 (Bearer); unset: no admin API at all"
+    )
     personaliser: str | None = Field(None, description="`module:factory` of a model-backed personaliser")
     personaliser_timeout: float = Field(10.0, gt=0, description="seconds before the template text is used")
 

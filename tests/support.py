@@ -153,3 +153,10 @@ def contacts(count: int, *, phones: bool = True, start: int = 0) -> list[dict[st
         }
         for i in range(start, start + count)
     ]
+
+
+def credits_without_renewal(credits: dict[str, Any]) -> dict[str, Any]:
+    """`GET /v1/credits` without its `renews_at` (a moment that moves with the day a test runs),
+    checked to be there."""
+    assert isinstance(credits.get("renews_at"), str), credits
+    return {key: value for key, value in credits.items() if key != "renews_at"}

@@ -1,6 +1,7 @@
 """The routers, one per resource, collected in one place."""
 
 from api.routers import (
+    admin,
     campaign_activity,
     campaigns,
     credits,
@@ -30,4 +31,4 @@ ALL = [
     messaging_settings.router,
     twilio_webhooks.router,
 ]
-__all__ = ["ALL", "sandbox"]
+__all__ = ["ALL", "admin", "sandbox"]

@@ -1,4 +1,5 @@
-"""Credit routes: the brand's plan, balance and what its campaigns still hold, and its ledger."""
+"""Credit routes: the brand's plan, balance, next renewal and what its campaigns still hold, and its
+ledger."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from fastapi import APIRouter
 
 from api.deps import BrandDep, Cursor, Limit, ServicesDep
 from api.schemas import CreditsOut, LedgerPage
+from commands.credits.brand_accounts import brand_account
 from projections.credit_ledger_entries import entries
 
 router = APIRouter(prefix="/v1/credits", tags=["credits"])
@@ -15,12 +17,8 @@ router = APIRouter(prefix="/v1/credits", tags=["credits"])
 
 @router.get("", response_model=CreditsOut)
 def credits(brand: BrandDep, services: ServicesDep) -> dict[str, Any]:
-    ledger = services.app.ledger(brand)
-    return {
-        "plan": ledger.plan.value,
-        "balance": ledger.balance,
-        "reserved_outstanding": ledger.reserved_outstanding,
-    }
+    account = brand_account(services.app, services.db, brand, services.clock.now())
+    return {key: account[key] for key in ("plan", "balance", "reserved_outstanding", "renews_at")}
 
 
 @router.get("/ledger", response_model=LedgerPage)

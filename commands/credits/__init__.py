@@ -1,2 +1,5 @@
-"""Credit use cases: `brands` (a brand, its API key and its plan's credits) and `settle_credits`
-(sends and failures settled on the brands' ledgers in batches)."""
+"""Credit use cases: `brands` (a brand, its API key and its plan's credits), `grant_credits`
+(purchases, once per reference), `plan_renewals` (one plan grant per monthly period, in the daily
+cron), `brand_standing` (plan changes, suspension and reinstatement), `brand_accounts` (what
+operators see of a brand) and `settle_credits` (sends and failures settled on the brands' ledgers
+in batches)."""

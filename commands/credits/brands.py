@@ -10,6 +10,8 @@ from uuid import UUID, uuid4
 
 from commands.application import CampaignApplication
 from domain.credit_ledger import CreditLedger, Plan
+from domain.errors import InvalidInput
+from domain.renewal_calendar import next_renewal
 from storage.database import Database
 
 
@@ -24,15 +26,17 @@ def _digest(api_key: str) -> str:
 
 
 def create_brand(app: CampaignApplication, db: Database, name: str, plan: Plan, now: datetime) -> NewBrand:
-    """Open the brand's ledger with its plan's credits, then record the brand and its key."""
+    """Open the brand's ledger with its plan's credits, then record the brand, its key and its
+    first renewal (a month on, on the day of the month it was created)."""
     if not name.strip():
-        raise ValueError("a brand needs a name")
+        raise InvalidInput("a brand needs a name", [{"field": "name", "error": "empty"}])
     brand_id = uuid4()
     api_key = "cs_" + secrets.token_urlsafe(32)
     app.save(CreditLedger.open(brand_id, plan, now))
     db.execute(
-        "INSERT INTO brands (id, name, plan, api_key_sha256, created_at) VALUES (%s,%s,%s,%s,%s)",
-        (brand_id, name.strip(), plan.value, _digest(api_key), now),
+        """INSERT INTO brands (id, name, plan, api_key_sha256, created_at, next_renewal_at)
+           VALUES (%s,%s,%s,%s,%s,%s)""",
+        (brand_id, name.strip(), plan.value, _digest(api_key), now, next_renewal(now, now)),
     )
     return NewBrand(brand_id, api_key)
 

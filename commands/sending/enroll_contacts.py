@@ -15,6 +15,7 @@ from eventsourcing.persistence import IntegrityError
 
 from commands.application import CampaignApplication
 from commands.campaigns import launch_audience
+from commands.credits.brand_standing import suspended_brands
 from domain.campaign import CampaignStatus
 from domain.enrollment import Enrollment
 from storage import parked
@@ -43,6 +44,7 @@ def enroll_next_chunk(
         launch_audience.advance(db, campaign_id, None)
         return 0
     enrollments = []
+    dispatching = campaign.status is CampaignStatus.ACTIVE and not suspended_brands(db, [campaign.brand_id])
     for row in rows:
         addresses = {"email": row["email"], "sms": row["phone"], "voicemail": row["phone"]}
         enrollment = Enrollment.enroll(
@@ -54,7 +56,7 @@ def enroll_next_chunk(
             now,
             window=campaign.sending_window,
             timezone=_valid_zone(row["timezone"]) or campaign.timezone,
-            dispatch=campaign.status is CampaignStatus.ACTIVE,  # a paused one dispatches on resume
+            dispatch=dispatching,  # a paused one dispatches on resume, a suspended brand's on reinstatement
         )
         if enrollment is None:
             continue

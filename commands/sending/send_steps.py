@@ -1,9 +1,9 @@
 """Use case: send a batch of dispatched steps, exactly once each, and record the outcomes.
 
 Phase one decides each dispatch: skip it if it has an outcome already (a redelivery), cancel it if
-the campaign is no longer ACTIVE, defer a text or call due in the contact's quiet hours to the
-next allowed time, defer it if every sender is at its cap, else take quota through
-the rotation and record the attempt; all in one write *before* any provider call. Phase two takes
+the campaign is no longer ACTIVE or its brand is suspended (it waits, as on a pause), defer a text
+or call due in the contact's quiet hours to the next allowed time, defer it if every sender is at
+its cap, else take quota through the rotation and record the attempt; all in one write *before* any provider call. Phase two takes
 each step's lock (commands/sending/step_locks.py), leaves alone a step another delivery is sending,
 checks the suppression list as late as it can (one query for the batch), calls the providers
 (an email's body carrying its open pixel and tracked links, commands/tracking/tracked_mail.py)
@@ -28,6 +28,7 @@ from eventsourcing.persistence import IntegrityError
 from commands.application import CampaignApplication, retry_on_conflict
 from commands.audience.lead_groups import contacts_by_id
 from commands.audience.suppressions import suppress, suppressed_addresses
+from commands.credits.brand_standing import suspended_brands
 from commands.sending.messaging_settings import quiet_hours_of
 from commands.sending.personalisation import TEMPLATE, Personaliser, contact_values, personalise_step
 from commands.sending.providers import (
@@ -204,6 +205,8 @@ def _record_attempts(
     seen: set[tuple[UUID, str]] = set()
     hours: dict[UUID, QuietHours] = {}
     loaded = app.enrollments(list({d.enrollment_id for d in dispatches}))
+    # A suspended brand's dispatches go back to wait, as a pause's do (credit kept reserved).
+    suspended = suspended_brands(db, {e.brand_id for e in loaded.values()})
     for dispatch in dispatches:
         if (dispatch.enrollment_id, dispatch.step_id) in seen:
             report.skipped += 1  # the same dispatch twice in one batch
@@ -220,7 +223,7 @@ def _record_attempts(
         if status not in IN_FLIGHT:
             report.skipped += 1  # sent, failed, cancelled or deferred already: a stale delivery
             continue
-        active = campaign.status is CampaignStatus.ACTIVE
+        active = campaign.status is CampaignStatus.ACTIVE and campaign.brand_id not in suspended
         if status is StepStatus.ATTEMPTED or (enrollment.was_attempted(step) and not active):
             previous = {"id": UUID(enrollment.sender_of[step])}
             # Asked about first; if the provider never got it, a text or call still keeps the
@@ -233,7 +236,8 @@ def _record_attempts(
                 )
             )
         elif not active:
-            enrollment.cancel(step, f"campaign {campaign.status.value}", now())
+            why = "brand suspended" if campaign.brand_id in suspended else f"campaign {campaign.status.value}"
+            enrollment.cancel(step, why, now())
             report.cancelled += 1
         elif (
             allowed := _allowed_at(db, hours, campaign.brand_id, dispatch.channel, enrollment, now())

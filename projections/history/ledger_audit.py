@@ -1,9 +1,10 @@
 """The credit audit's rules: a brand's ledger rebuilt from its raw events, every invariant checked.
 
-Given the brand's ledger, campaign and enrollment events in log order, it lists every grant,
-reservation, send (a consumed unit: campaign, contact, step, provider message id), step release
+Given the brand's ledger, campaign and enrollment events in log order, it lists every grant (a
+purchase with its reference, a plan's with its period), reservation, send (a consumed unit: campaign, contact, step, provider message id), step release
 and ledger settlement with the running balance, and checks DESIGN.md's invariants as it goes:
-the balance is never negative; per campaign reserved = consumed + released + outstanding with
+the balance is never negative; a purchase's reference and a plan's period are granted once; per
+campaign reserved = consumed + released + outstanding with
 nothing outstanding below zero; nothing outstanding once a COMPLETED or ARCHIVED campaign has
 been settled; no send without a reservation; no send of a step whose credit was already released
 or after its campaign's reservation was closed; and, once settled, the ledger's consumption of a
@@ -36,6 +37,7 @@ class Entry:
     step_id: str | None = None
     provider_message_id: str | None = None
     reason: str | None = None
+    reference: str | None = None  # a purchase's invoice or payment id
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,8 @@ class Audit:
     balance: int = 0
     settled_through: int = 0
     notes: list[str] = field(default_factory=list)
+    references: set[str] = field(default_factory=set)  # purchases granted
+    periods: set[str] = field(default_factory=set)  # plan periods granted
 
 
 Step = tuple[UUID, str]  # an enrollment and one of its steps
@@ -143,7 +147,15 @@ def _apply(audit: Audit, position: int, event: Any, seen: _Log) -> None:
     )
     if isinstance(event, CreditLedger.CreditsGranted):
         audit.balance += event.amount
-        entry("grant", event.amount, reason=event.reason)
+        entry("grant", event.amount, reason=event.reason, reference=event.reference)
+        if event.reference is not None:
+            if event.reference in audit.references:
+                broken("purchase-granted-once", f"reference {event.reference!r} was granted again")
+            audit.references.add(event.reference)
+        if event.period is not None:
+            if event.period in audit.periods:
+                broken("plan-period-granted-once", f"the plan's period {event.period} was granted again")
+            audit.periods.add(event.period)
     elif isinstance(event, CreditLedger.CreditsReserved) and credits is not None:
         audit.balance -= event.amount
         credits.reserved += event.amount

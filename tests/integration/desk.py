@@ -15,6 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from commands.campaigns.launch_campaign import launch_campaign
+from commands.credits.brand_standing import suspended_brands
 from commands.credits.settle_credits import settle_next_batch
 from commands.sending.dispatch_due_steps import dispatch_due_steps
 from commands.sending.enroll_contacts import enroll_pending_campaigns
@@ -94,9 +95,9 @@ class Desk:
         return [Enrollment.create_id(campaign_id, row["contact_id"]) for row in rows]
 
     def dispatch(self, enrollment_ids: list[UUID], now: datetime) -> list[Dispatch]:
-        """Dispatch what is due at `now`; the dispatches a worker would receive that it has not yet
+        """Dispatch what is due at `now` (as the scheduler does: none of a suspended brand); the dispatches a worker would receive that it has not yet
         (those made at enrolment, for a group due at launch, included)."""
-        dispatch_due_steps(self.app, enrollment_ids, now)
+        dispatch_due_steps(self.app, enrollment_ids, now, suspended_brands(self.service.db))
         found = []
         for e in enrollment_ids:
             events = self.events(e, object)

@@ -31,6 +31,22 @@ class History:
     def grant(self, amount: int) -> History:
         return self.add(CreditLedger.CreditsGranted, LEDGER, amount=amount, reason="plan", granted_at=NOW)
 
+    def purchase(self, amount: int, reference: str) -> History:
+        return self.add(
+            CreditLedger.CreditsGranted,
+            LEDGER,
+            amount=amount,
+            reason="purchase",
+            granted_at=NOW,
+            reference=reference,
+        )
+
+    def renewal(self, period: str) -> History:
+        reason = f"plan basic {period}"
+        return self.add(
+            CreditLedger.CreditsGranted, LEDGER, amount=1000, reason=reason, granted_at=NOW, period=period
+        )
+
     def reserve(self, amount: int) -> History:
         return self.add(
             CreditLedger.CreditsReserved, LEDGER, campaign_id=CAMPAIGN, amount=amount, reserved_at=NOW
@@ -218,3 +234,25 @@ def test_a_kept_unit_left_outstanding_after_its_step_ended_is_reported():
     history = History().grant(10).reserve(2).attempted("s1").attempted("s2").archived()
     history.released(0, "campaign archived", held=2).cancelled("s1").sent("s2").consumed(1)
     assert history.broken() == ["nothing-outstanding-at-close"]
+
+
+def test_purchases_and_renewals_are_listed_with_their_references_and_periods():
+    audit = audit_ledger(History().grant(100).purchase(50, "inv-1").renewal("2027-01").events, {})
+    assert audit.violations == []
+    assert [(e.kind, e.amount, e.balance_after, e.reason, e.reference) for e in audit.entries] == [
+        ("grant", 100, 100, "plan", None),
+        ("grant", 50, 150, "purchase", "inv-1"),
+        ("grant", 1000, 1150, "plan basic 2027-01", None),
+    ]
+
+
+def test_a_purchase_granted_twice_under_one_reference_is_reported():
+    assert History().purchase(50, "inv-1").purchase(50, "inv-2").purchase(70, "inv-1").broken() == [
+        "purchase-granted-once"
+    ]
+
+
+def test_a_plan_period_granted_twice_is_reported():
+    assert History().renewal("2027-01").renewal("2027-02").renewal("2027-01").broken() == [
+        "plan-period-granted-once"
+    ]

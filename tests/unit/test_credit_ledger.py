@@ -17,7 +17,7 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from domain.credit_ledger import CreditLedger, Plan
-from domain.errors import DomainError, InsufficientCredits
+from domain.errors import DomainError, InsufficientCredits, InvalidInput
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
 CAMPAIGNS = [UUID(int=i + 1) for i in range(4)]
@@ -217,3 +217,116 @@ def test_a_campaign_with_nothing_outstanding_closes_without_an_event() -> None:
     before = len(ledger.pending_events)
     assert ledger.close(CAMPAIGNS[0], "campaign completed", held=0, closed_at=T0, settled_through=3) == 0
     assert len(ledger.pending_events) == before
+
+
+# Purchases, plan periods, plan changes and standing (credits as money).
+
+
+def test_a_purchase_is_granted_once_per_reference_whatever_amount_comes_again() -> None:
+    ledger = basic_ledger()
+    first = ledger.purchase(5_000, "inv-1", "purchase", T0)
+    again = ledger.purchase(9_999, "inv-1", "other", T0 + timedelta(days=1))
+    assert again == first and (first.amount, first.reason) == (5_000, "purchase")
+    assert ledger.balance == 6_000
+    assert len([e for e in ledger.collect_events() if isinstance(e, CreditLedger.CreditsGranted)]) == 2
+
+
+@pytest.mark.parametrize("amount", [0, -1, 10_000_001])
+def test_a_purchase_outside_one_to_ten_million_is_refused_and_changes_nothing(amount: int) -> None:
+    ledger = basic_ledger()
+    before = snapshot(ledger)
+    with pytest.raises(InvalidInput):
+        ledger.purchase(amount, "inv-1", "purchase", T0)
+    assert snapshot(ledger) == before and "inv-1" not in ledger.purchases
+
+
+def test_a_plan_period_is_granted_once_and_a_plan_change_counts_from_the_next_renewal() -> None:
+    ledger = basic_ledger()
+    assert "2025-03" in ledger.periods  # opening the ledger granted its first period
+    renewal = datetime(2025, 4, 1, tzinfo=UTC)
+    assert ledger.renew(renewal) and not ledger.renew(renewal)
+    assert ledger.change_plan(Plan.PREMIUM, "ops", renewal + timedelta(days=3))
+    assert not ledger.change_plan(Plan.PREMIUM, "ops", renewal + timedelta(days=4))
+    assert ledger.balance == 2_000  # the change grants nothing by itself
+    # A renewal missed before the change is still the old plan's; the next one is the new plan's.
+    assert ledger.renew(datetime(2025, 5, 1, tzinfo=UTC))
+    grants = [e for e in ledger.collect_events() if isinstance(e, CreditLedger.CreditsGranted)]
+    assert [(g.amount, g.reason, g.period) for g in grants] == [
+        (1_000, "plan basic", "2025-03"),
+        (1_000, "plan basic 2025-04", "2025-04"),
+        (100_000, "plan premium 2025-05", "2025-05"),
+    ]
+
+
+def test_suspension_and_reinstatement_are_events_naming_who_and_why() -> None:
+    ledger = basic_ledger()
+    with pytest.raises(InvalidInput):
+        ledger.suspend(" ", "ops", T0)
+    assert ledger.suspend("unpaid invoice", "ops", T0) and not ledger.suspend("again", "ops", T0)
+    assert ledger.suspended and ledger.suspension_reason == "unpaid invoice"
+    assert ledger.reinstate("ops", T0) and not ledger.reinstate("ops", T0)
+    events = ledger.collect_events()
+    suspended = next(e for e in events if isinstance(e, CreditLedger.BrandSuspended))
+    reinstated = next(e for e in events if isinstance(e, CreditLedger.BrandReinstated))
+    assert (suspended.reason, suspended.suspended_by) == ("unpaid invoice", "ops")
+    assert reinstated.reinstated_by == "ops" and not ledger.suspended
+
+
+@st.composite
+def money_moves(draw: st.DrawFn) -> list[tuple[str, int, str]]:
+    """Purchases under a few references (repeats with other amounts), renewals of a few months
+    (repeated), reservations, consumption and releases."""
+    kind = st.sampled_from(["purchase", "renew", "reserve", "consume", "release"])
+    return draw(
+        st.lists(
+            st.tuples(kind, st.integers(-5, 12_000_000), st.sampled_from(["a", "b", "c", "d"])),
+            max_size=40,
+        )
+    )
+
+
+@given(money_moves())
+def test_with_purchases_and_renewals_the_balance_never_goes_negative_and_each_reference_pays_once(
+    moves: list[tuple[str, int, str]],
+) -> None:
+    ledger = basic_ledger()
+    paid: dict[str, int] = {}
+    periods: set[str] = {"2025-03"}
+    expected_grants = 1_000
+    for kind, amount, name in moves:
+        campaign = CAMPAIGNS["abcd".index(name)]
+        try:
+            if kind == "purchase":
+                first = ledger.purchase(amount, name, "purchase", T0)
+                if name not in paid:
+                    paid[name] = amount
+                    expected_grants += amount
+                assert first.amount == paid[name]
+            elif kind == "renew":
+                month = 4 + "abcd".index(name)
+                if ledger.renew(datetime(2025, month, 1, tzinfo=UTC)):
+                    assert f"2025-{month:02d}" not in periods
+                    periods.add(f"2025-{month:02d}")
+                    expected_grants += 1_000
+            elif kind == "reserve":
+                ledger.reserve(campaign, amount, T0)
+            elif kind == "consume":
+                ledger.consume(campaign, amount, T0)
+            else:
+                ledger.release(campaign, amount, "r", T0)
+        except (DomainError, InvalidInput):
+            event("refused")
+        assert ledger.balance >= 0
+        assert ledger.granted == expected_grants
+    grants = [e for e in ledger.pending_events if isinstance(e, CreditLedger.CreditsGranted)]
+    references = [g.reference for g in grants if g.reference is not None]
+    assert sorted(references) == sorted(paid) and len(set(references)) == len(references)
+    assert all(1 <= g.amount <= 10_000_000 for g in grants if g.reference is not None)
+    app: Application[UUID] = Application()
+    app.save(ledger)
+    replayed = app.repository.get(ledger.id)
+    assert (replayed.balance, replayed.purchases, replayed.periods) == (
+        ledger.balance,
+        ledger.purchases,
+        ledger.periods,
+    )

@@ -145,3 +145,23 @@ def test_a_refused_ledger_command_says_why_and_records_nothing(command, message)
     with pytest.raises(DomainError, match=exactly(message)):
         command(ledger)
     assert ledger.collect_events() == []
+
+
+def test_a_grant_stored_in_its_v1_shape_reads_back_with_no_reference_and_no_period() -> None:
+    from eventsourcing.application import Application
+
+    app: Application[UUID] = Application()
+    ledger = CreditLedger.open(uuid4(), Plan.BASIC, opened_at=T0)
+    stored = [app.mapper.to_stored_event(event) for event in ledger.collect_events()]
+    state = app.mapper.transcoder.decode(stored[1].state)
+    assert state.pop("class_version") == 2
+    del state["reference"], state["period"]  # a grant as v1 stored it
+    old = type(stored[1])(
+        stored[1].originator_id,
+        stored[1].originator_version,
+        stored[1].topic,
+        app.mapper.transcoder.encode(state),
+    )
+    grant = app.mapper.to_domain_event(old)
+    assert isinstance(grant, CreditLedger.CreditsGranted)
+    assert (grant.amount, grant.reason, grant.reference, grant.period) == (1_000, "plan basic", None, None)
