@@ -91,7 +91,7 @@ def send_dispatches(
     )
     with step_locks(db, [a.message_key for a in attempts]) as held:
         attempts = _still_ours(app, attempts, held, report)
-        _check_campaigns(app, attempts, campaigns)
+        _check_campaigns(app, db, attempts, campaigns)
         _check_consent(db, attempts)
         contacts = contacts_by_id(db, [a.enrollment.contact_id for a in attempts])
         with _delivery_threads(calls, len(attempts)) as pool:
@@ -104,7 +104,7 @@ def send_dispatches(
             waits = [_may_wait(a, campaigns, providers) for a in attempts]
             ahead = iter(pool.map(prepare, [a for a, wait in zip(attempts, waits, strict=True) if wait]))
             prepared = [next(ahead) if wait else prepare(a) for a, wait in zip(attempts, waits, strict=True)]
-            outcomes = _call_providers(prepared, pool, CampaignWatch(app, campaigns))
+            outcomes = _call_providers(prepared, pool, CampaignWatch(app, db, campaigns))
         give_back_unused_quota(db, attempts, outcomes)
         record_outcomes(app, attempts, outcomes, campaigns, now, report)
     _suppress_opted_out(app, db, attempts, outcomes, now)
@@ -167,16 +167,19 @@ def _still_ours(
 
 
 def _check_campaigns(
-    app: CampaignApplication, attempts: list[Attempt], campaigns: dict[UUID, Campaign]
+    app: CampaignApplication, db: Database, attempts: list[Attempt], campaigns: dict[UUID, Campaign]
 ) -> None:
-    """Read each campaign again now that the attempts are recorded, and withhold the sends of one
-    paused or archived meanwhile: only a send that reached the provider before its campaign stopped
-    goes out. An attempt recorded after the stop finds it here; one recorded before is a step at
-    the provider, whose credit the settlement keeps reserved until its outcome is known."""
+    """Read each campaign (and its brand's standing) again now that the attempts are recorded, and
+    withhold the sends of one paused, archived or suspended meanwhile: only a send that reached the
+    provider before its campaign stopped goes out. An attempt recorded after the stop finds it
+    here; one recorded before is a step at the provider, whose credit the settlement keeps
+    reserved until its outcome is known."""
     for campaign_id in {a.dispatch.campaign_id for a in attempts}:
         campaigns[campaign_id] = app.campaign(campaign_id)
+    suspended = suspended_brands(db, {c.brand_id for c in campaigns.values()})
     for attempt in attempts:
-        if campaigns[attempt.dispatch.campaign_id].status is not CampaignStatus.ACTIVE:
+        campaign = campaigns[attempt.dispatch.campaign_id]
+        if campaign.status is not CampaignStatus.ACTIVE or campaign.brand_id in suspended:
             attempt.may_send = False
 
 
@@ -362,18 +365,20 @@ def _send_while_running(provider: Provider, message: OutboundMessage, watch: Cam
 
 
 class CampaignWatch:
-    """Whether the campaigns of a batch still run while its calls go out: each is read again from
-    the event store at most every `every` seconds, shared by the batch's threads, so that a pause or
-    an archive stops the calls not yet made within that time, at one read per campaign per period."""
+    """Whether the campaigns of a batch still run while its calls go out: each is read again (from
+    the event store, with its brand's standing) at most every `every` seconds, shared by the
+    batch's threads, so that a pause, an archive or a suspension stops the calls not yet made
+    within that time, at one read per campaign per period."""
 
     def __init__(
         self,
         app: CampaignApplication,
+        db: Database,
         campaigns: Mapping[UUID, Campaign],
         every: float = 0.1,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.app, self.every, self.clock = app, every, clock
+        self.app, self.db, self.every, self.clock = app, db, every, clock
         now = clock()
         self.seen = {
             str(c): (campaign.status is CampaignStatus.ACTIVE, now) for c, campaign in campaigns.items()
@@ -384,7 +389,10 @@ class CampaignWatch:
         with self.lock:
             active, at = self.seen.get(campaign_id, (False, float("-inf")))
             if active and self.clock() - at >= self.every:
-                active = self.app.campaign(UUID(campaign_id)).status is CampaignStatus.ACTIVE
+                campaign = self.app.campaign(UUID(campaign_id))
+                active = campaign.status is CampaignStatus.ACTIVE and not suspended_brands(
+                    self.db, {campaign.brand_id}
+                )
                 self.seen[campaign_id] = (active, self.clock())
             return active
 

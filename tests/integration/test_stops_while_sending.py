@@ -18,6 +18,7 @@ import psycopg
 import pytest
 
 from commands.campaigns.campaign_lifecycle import archive_campaign, pause_campaign, resume_campaign
+from commands.credits.brand_standing import suspend_brand
 from commands.sending.messaging_settings import change_messaging_settings
 from commands.sending.send_outcomes import SendReport
 from commands.sending.send_steps import CampaignWatch, send_dispatches
@@ -144,6 +145,32 @@ def test_steps_attempted_before_a_pause_are_not_sent_and_go_out_once_on_resume(s
     assert len(d.provider.sent) == 1
 
 
+def test_steps_attempted_before_their_brand_is_suspended_wait_unsent_with_their_credit(service):
+    d = desk_for_a_new_brand(service)
+    d.client.sender("email", "sales@brand.example")
+    campaign = d.campaign(PEOPLE[:1], ONE_EMAIL)
+    [ann] = d.launch(campaign, NOW)
+    dispatches = d.dispatch([ann], NOW)
+    held = HeldBeforeItsStepLocks(d.service.db.url)
+    worker = threading.Thread(
+        target=lambda: send_dispatches(d.app, held, {"sandbox": d.provider}, dispatches, lambda: NOW)
+    )
+    try:
+        worker.start()
+        assert held.reached.wait(30)  # attempted, not yet called
+        suspend_brand(d.app, d.service.db, d.client.brand_id, "unpaid invoice", "test", NOW)
+        held.go.set()
+        worker.join(30)
+    finally:
+        held.go.set()
+        worker.join(30)
+        held.close()
+    assert d.provider.sent == []
+    assert d.enrollment(ann).status_of(dispatches[0].step_id) is StepStatus.CANCELLED
+    d.settle(NOW)
+    assert credits(d, campaign) == (1, 0, 0, 1)  # waits with its credit, as on a pause
+
+
 def test_a_send_whose_answer_was_lost_before_its_campaign_was_archived_is_found_and_paid_for(service):
     """The provider took it but the answer never came back; the step waits to be asked about.
     Archive keeps its credit; the sweeper has the provider asked, the send is found, recorded
@@ -247,7 +274,9 @@ def test_a_batch_looks_at_its_campaign_again_while_its_calls_go_out(service):
     d.client.sender("email", "sales@brand.example")
     d.launch(campaign, NOW)
     clock = [0.0]
-    watch = CampaignWatch(d.app, {campaign: d.app.campaign(campaign)}, every=0.1, clock=lambda: clock[0])
+    watch = CampaignWatch(
+        d.app, d.service.db, {campaign: d.app.campaign(campaign)}, every=0.1, clock=lambda: clock[0]
+    )
     assert watch.running(str(campaign))
     archive_campaign(d.app, d.client.brand_id, campaign, NOW)
     clock[0] = 0.05
