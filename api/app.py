@@ -10,7 +10,6 @@ from api.errors import ProblemOnCrash, install_error_handlers
 from api.gate import RequestGate
 from api.openapi import install_problem_documents
 from api.routers.sandbox import clock_router
-from commands.credits.brands import brand_for_key
 
 
 def create_app(services: Services) -> FastAPI:
@@ -23,7 +22,7 @@ def create_app(services: Services) -> FastAPI:
     install_error_handlers(app)
     install_problem_documents(app)
     # The last added is the outermost: a crash anywhere, the gate included, is a 500 problem.
-    app.add_middleware(RequestGate, brand_for_key=lambda key: brand_for_key(services.db, key))
+    app.add_middleware(RequestGate, admission=services.admission)
     app.add_middleware(ProblemOnCrash)
     for router in routers.ALL:
         app.include_router(router)

@@ -317,3 +317,31 @@ class ClockAdvance(RequestBody):
 
 class ClockOut(BaseModel):
     now: datetime
+
+
+class ApiKeyIn(RequestBody):
+    name: Name = Field(description="what the key is for, e.g. the integration that holds it")
+
+
+class ApiKeyOut(BaseModel):
+    id: UUID
+    name: str
+    prefix: str = Field(description="the key's first characters, to tell keys apart; never the key")
+    created_at: datetime
+    last_used_at: datetime | None = Field(
+        None,
+        description="when the key was last used (recorded at most once a minute, so up to a minute behind)",
+    )
+
+
+class ApiKeyCreated(BaseModel):
+    id: UUID
+    name: str
+    prefix: str
+    api_key: str = Field(description="the key itself: shown in this answer only, never again")
+    created_at: datetime
+
+
+class ApiKeyPage(BaseModel):
+    items: list[ApiKeyOut]
+    next_cursor: str | None = None

@@ -1,6 +1,7 @@
 """The routers, one per resource, collected in one place."""
 
 from api.routers import (
+    api_keys,
     campaign_activity,
     campaigns,
     credits,
@@ -23,6 +24,7 @@ ALL = [
     lead_groups.router,
     sender_accounts.router,
     credits.router,
+    api_keys.router,
     suppressions.router,
     templates.router,
     unsubscribe.router,
