@@ -3,7 +3,9 @@
 FastAPI documents the happy path and a 422 in its own shape; the service answers every error as an
 RFC 9457 problem (api/errors.py), and some before a route runs (api/gate.py). So every operation
 lists the statuses it can answer, each as `application/problem+json` with the Problem schema: 500
-always; 401 on /v1 (bearer key, also declared as the security scheme); 422 where it takes input;
+always; 401 on /v1 (bearer key, also declared as the security scheme) and 429 (the brand's rate,
+with `Retry-After`; every /v1 answer but the 401 carries the `RateLimit-*` headers, documented on
+each); 422 where it takes input;
 404 under a path parameter; 400 and 413 with a body; 400 with a cursor; 409 with an Idempotency-Key;
 plus what a route declares itself (402 on launch, 409 on a transition). A generated client and a
 fuzzer then agree with the server.
@@ -19,6 +21,16 @@ from pydantic import BaseModel, Field
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 PROBLEM_CONTENT = {"application/problem+json": {"schema": PROBLEM_REF}}
+SECONDS = {"type": "integer", "minimum": 0}
+RATE_LIMIT_HEADERS = {
+    "RateLimit-Limit": {"description": "requests the brand may make at once", "schema": SECONDS},
+    "RateLimit-Remaining": {"description": "requests left to the brand now", "schema": SECONDS},
+    "RateLimit-Reset": {
+        "description": "seconds until the brand's allowance is whole again",
+        "schema": SECONDS,
+    },
+}
+RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before asking again", "schema": SECONDS}}
 
 
 class FieldError(BaseModel):
@@ -68,7 +80,7 @@ def _complete(path: str, operation: dict[str, Any]) -> None:
     parameters = {p["name"].lower() for p in operation.get("parameters", [])}
     statuses = {500}
     if path.startswith("/v1"):
-        statuses.add(401)
+        statuses |= {401, 429}
         operation["security"] = [{"bearer": []}]
     if parameters or "requestBody" in operation:
         statuses.add(422)
@@ -86,6 +98,12 @@ def _complete(path: str, operation: dict[str, Any]) -> None:
     for status, response in responses.items():
         if status[0] in "45" and _problem_shaped(response):
             response["content"] = PROBLEM_CONTENT
+        if path.startswith("/v1") and status != "401":
+            response["headers"] = {
+                **response.get("headers", {}),
+                **RATE_LIMIT_HEADERS,
+                **(RETRY_AFTER if status == "429" else {}),
+            }
 
 
 def _problem_shaped(response: dict[str, Any]) -> bool:

@@ -51,7 +51,9 @@ def launchable_campaign(client: Client, contact_count: int = 1, name: str = "lau
 
 
 @contextmanager
-def service_on_own_database(server_url: str, roles: tuple[str, ...] = ROLES) -> Iterator[Container]:
+def service_on_own_database(
+    server_url: str, roles: tuple[str, ...] = ROLES, **settings: Any
+) -> Iterator[Container]:
     """The service (every role by default) on a database of its own, dropped afterwards.
 
     A module shares one such service; its tests stay independent by each working as brands of
@@ -63,7 +65,7 @@ def service_on_own_database(server_url: str, roles: tuple[str, ...] = ROLES) -> 
     info = psycopg.conninfo.conninfo_to_dict(server_url)
     info["dbname"] = name
     try:
-        with running_service(psycopg.conninfo.make_conninfo(**info), roles=roles) as service:
+        with running_service(psycopg.conninfo.make_conninfo(**info), roles=roles, **settings) as service:
             yield service
     finally:
         with psycopg.connect(server_url, autocommit=True) as conn:
