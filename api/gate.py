@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.errors import problem_response
 from api.key_watch import KeyUses
 from api.known_keys import KnownKeys
-from api.rate_limits import HeavyWork, TokenBuckets
+from api.rate_limits import Decision, HeavyWork, TokenBuckets
 from commands.access.api_keys import digest
 from commands.access.key_lookup import KeyHolder
 
@@ -78,7 +78,7 @@ class Admission:
     key_holder: Callable[[str], KeyHolder | None]  # by the key's sha256: a query, run on a worker thread
     known: KnownKeys
     uses: KeyUses
-    buckets: TokenBuckets
+    buckets: TokenBuckets | None  # None: requests are not rate limited (the benchmark's baseline)
     heavy: HeavyWork
     now: Callable[[], datetime]  # when a key is used, for its last_used_at
 
@@ -119,19 +119,21 @@ class RequestGate:
         state["brand_id"], state["api_key_id"] = holder.brand_id, holder.key_id
         admission, brand = self.admission, holder.brand_id
         admission.uses.note(holder.key_id, admission.now)
-        decision = admission.buckets.take(brand, holder.plan)
-        limits = decision.headers()
-        if not decision.allowed:
-            detail = f"this brand may make {decision.limit} requests at once, refilled at its plan's rate"
-            await _too_many(decision.retry_after, limits, detail)(scope, receive, send)
-            return
+        answer, decision = send, None
+        if admission.buckets is not None:
+            decision = admission.buckets.take(brand, holder.plan)
+            if not decision.allowed:
+                detail = f"this brand may make {decision.limit} requests at once, refilled at its plan's rate"
+                await _too_many(decision.retry_after, decision, detail)(scope, receive, send)
+                return
+            answer = _with_headers(send, decision.raw_headers())
         heavy = is_heavy(method, path)
         if heavy and not admission.heavy.enter(brand):
             detail = f"this brand may run {admission.heavy.per_brand} contact imports at once"
-            await _too_many(HEAVY_RETRY_AFTER, limits, detail)(scope, receive, send)
+            await _too_many(HEAVY_RETRY_AFTER, decision, detail)(scope, receive, send)
             return
         try:
-            await self._within_limit(scope, receive, _with_headers(send, limits), headers)
+            await self._within_limit(scope, receive, answer, headers)
         finally:
             if heavy:
                 admission.heavy.leave(brand)
@@ -148,14 +150,14 @@ class RequestGate:
         await self.app(scope, _counting(receive, limit), send)
 
 
-def _too_many(retry_after: int, limits: dict[str, str], detail: str) -> JSONResponse:
+def _too_many(retry_after: int, decision: Decision | None, detail: str) -> JSONResponse:
+    limits = decision.headers() if decision is not None else {}
     headers = {**limits, "Retry-After": str(max(1, retry_after))}
     return problem_response(429, "Too Many Requests", detail, headers=headers)
 
 
-def _with_headers(send: Send, extra: dict[str, str]) -> Send:
-    """`send`, adding `extra` to the answer's headers."""
-    raw = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in extra.items()]
+def _with_headers(send: Send, raw: list[tuple[bytes, bytes]]) -> Send:
+    """`send`, adding `raw` to the answer's headers."""
 
     async def sending(message: Message) -> None:
         if message["type"] == "http.response.start":

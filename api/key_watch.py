@@ -69,7 +69,7 @@ class KeyWatch:
         db: Database,
         known: KnownKeys,
         uses: KeyUses,
-        buckets: TokenBuckets,
+        buckets: TokenBuckets | None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.db, self.known, self.uses, self.buckets, self.clock = db, known, uses, buckets, clock
@@ -92,5 +92,6 @@ class KeyWatch:
         except Exception:
             self.uses.give_back(used)
             raise
-        self.buckets.sweep()
+        if self.buckets is not None:
+            self.buckets.sweep()
         return 0
