@@ -338,7 +338,10 @@ class ApiKeyCreated(BaseModel):
     id: UUID
     name: str
     prefix: str
-    api_key: str = Field(description="the key itself: shown in this answer only, never again")
+    api_key: str | None = Field(
+        description="the key itself: shown in this answer only, never again; null when a repeated"
+        " Idempotency-Key answers again (the key is not kept, so it cannot be)"
+    )
     created_at: datetime
 
 

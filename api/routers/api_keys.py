@@ -2,8 +2,9 @@
 
 A new key is in the 201 answer only (its digest is what is stored); a list shows names and
 prefixes, never a secret. Revoking takes effect on every API process within a second; revoking
-another brand's key is a 404 and the brand's last key a 409. Creating takes no Idempotency-Key:
-answering a repeat would mean keeping the key to show it again.
+another brand's key is a 404 and the brand's last key a 409. A create repeated with the same
+Idempotency-Key answers the first key's id, name and prefix, with `api_key` null: the key itself
+is never kept, so it cannot be shown again (revoke it and create another if it was lost).
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
-from api.deps import BrandDep, CallerKeyDep, Cursor, Limit, ServicesDep
+from api.deps import BrandDep, CallerKeyDep, Cursor, IdempotencyKey, Limit, ServicesDep
 from api.schemas import ApiKeyCreated, ApiKeyIn, ApiKeyPage
 from commands.access.api_keys import api_keys, issue_api_key, revoke_api_key
+from commands.idempotency import once
 
 router = APIRouter(prefix="/v1/api-keys", tags=["api keys"])
 
@@ -27,12 +29,25 @@ def _by(key_id: UUID) -> str:
 
 @router.post("", status_code=201, response_model=ApiKeyCreated)
 def create_api_key(
-    body: ApiKeyIn, brand: BrandDep, caller: CallerKeyDep, services: ServicesDep
-) -> ApiKeyCreated:
-    key = issue_api_key(services.app, services.db, brand, body.name, _by(caller), services.clock.now())
-    return ApiKeyCreated(
-        id=key.id, name=key.name, prefix=key.prefix, api_key=key.api_key, created_at=key.created_at
-    )
+    body: ApiKeyIn,
+    brand: BrandDep,
+    caller: CallerKeyDep,
+    services: ServicesDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    shown: dict[str, str] = {}  # the secret, never part of the answer an Idempotency-Key keeps
+
+    def run() -> tuple[int, Any]:
+        key = issue_api_key(services.app, services.db, brand, body.name, _by(caller), services.clock.now())
+        shown["api_key"] = key.api_key
+        kept = ApiKeyCreated(
+            id=key.id, name=key.name, prefix=key.prefix, api_key=None, created_at=key.created_at
+        )
+        return 201, kept.model_dump(mode="json")
+
+    request = body.model_dump(mode="json")
+    status, answer = once(services.db, brand, idempotency_key, "POST /v1/api-keys", run, request)
+    return JSONResponse({**answer, "api_key": shown.get("api_key")}, status_code=status)
 
 
 @router.get("", response_model=ApiKeyPage)

@@ -62,7 +62,6 @@ def test_a_revoked_key_answers_401_and_leaves_the_list(service):
     assert brand.http.delete(f"/v1/api-keys/{spare['id']}").status_code == 204
 
     assert_problem(spare_http.get("/v1/credits"), 401)
-    assert [key["id"] for key in brand.ok(brand.get("/v1/api-keys"))["items"]] != [spare["id"]]
     assert spare["id"] not in {key["id"] for key in brand.ok(brand.get("/v1/api-keys"))["items"]}
     assert_problem(brand.http.delete(f"/v1/api-keys/{spare['id']}"), 404)  # revoked already
 
@@ -131,3 +130,15 @@ def test_a_keys_last_use_is_recorded_in_the_background(service):
         return key["last_used_at"]
 
     assert eventually(last_used, timeout=5)
+
+
+def test_a_create_repeated_with_its_idempotency_key_names_the_first_key_without_its_secret(service):
+    brand = Client(service)
+    headers = {"Idempotency-Key": "create-crm-key"}
+    first = brand.ok(brand.post("/v1/api-keys", {"name": "crm"}, headers=headers), 201)
+    again = brand.ok(brand.post("/v1/api-keys", {"name": "crm"}, headers=headers), 201)
+
+    assert again == {**first, "api_key": None}
+    assert len(brand.ok(brand.get("/v1/api-keys"))["items"]) == 2  # default and crm: one created
+    stored = service.db.fetch_all("SELECT body FROM idempotency_keys WHERE brand_id = %s", (brand.brand_id,))
+    assert first["api_key"] not in str(stored)

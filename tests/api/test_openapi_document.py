@@ -202,7 +202,14 @@ def test_openapi_documents_the_idempotency_key_on_every_create(document):
             assert "409" in operation["responses"], path
 
 
-CREATES = {"/v1/campaign", "/v1/templates", "/v1/lead-groups", "/v1/sender-accounts", "/v1/suppressions"}
+CREATES = {
+    "/v1/campaign",
+    "/v1/templates",
+    "/v1/lead-groups",
+    "/v1/sender-accounts",
+    "/v1/suppressions",
+    "/v1/api-keys",
+}
 
 
 def test_openapi_request_bodies_refuse_unknown_fields_as_the_server_does(document):
