@@ -4,8 +4,8 @@ FastAPI documents the happy path and a 422 in its own shape; the service answers
 RFC 9457 problem (api/errors.py), and some before a route runs (api/gate.py). So every operation
 lists the statuses it can answer, each as `application/problem+json` with the Problem schema: 500
 always; 401 on /v1 (bearer key, also declared as the security scheme) and 429 (the brand's rate,
-with `Retry-After`; every /v1 answer but the 401 carries the `RateLimit-*` headers, documented on
-each); 422 where it takes input;
+with `Retry-After`; every /v1 answer but a 401 or a 500 carries the `RateLimit-*` headers,
+documented on each); 422 where it takes input;
 404 under a path parameter; 400 and 413 with a body; 400 with a cursor; 409 with an Idempotency-Key;
 plus what a route declares itself (402 on launch, 409 on a transition). A generated client and a
 fuzzer then agree with the server.
@@ -98,7 +98,7 @@ def _complete(path: str, operation: dict[str, Any]) -> None:
     for status, response in responses.items():
         if status[0] in "45" and _problem_shaped(response):
             response["content"] = PROBLEM_CONTENT
-        if path.startswith("/v1") and status != "401":
+        if path.startswith("/v1") and status not in ("401", "500"):  # no brand; a crash, outside the gate
             response["headers"] = {
                 **response.get("headers", {}),
                 **RATE_LIMIT_HEADERS,
