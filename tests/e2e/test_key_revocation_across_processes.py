@@ -1,9 +1,9 @@
 """A revoked key stops working on every API process within a second.
 
-Two `campaign-service api` processes, as production runs them, on loopback ports against the same
-PostgreSQL; the brand and its keys are made with the command line. A key used on both (so both
-remember it) is revoked through one of them, and the other answers 401 within a second; a key
-revoked with `brand keys revoke` stops on both the same way.
+`campaign-service serve` and a `campaign-service api` process, or two `api` processes, as users
+run them, on loopback ports against the same PostgreSQL; the brand and its keys are made with the
+command line. A key used on both (so both remember it) is revoked through one of them, and the
+other answers 401 within a second; a key revoked with `brand keys revoke` stops on both the same way.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 from cryptography.fernet import Fernet
 
 from runtime.embedded_postgres import free_port
@@ -43,11 +44,12 @@ def _cli(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProc
 
 
 @contextmanager
-def api_process(env: dict[str, str], cwd: Path) -> Iterator[httpx.Client]:
+def api_process(env: dict[str, str], cwd: Path, role: str = "api") -> Iterator[httpx.Client]:
+    """`campaign-service ROLE` (`api` or `serve`) on a free loopback port, stopped on leaving."""
     port = free_port()
     root = Path(__file__).resolve().parents[2]
     process = subprocess.Popen(
-        [*CLI, "api", "--host", "127.0.0.1", "--port", str(port)],
+        [*CLI, role, "--host", "127.0.0.1", "--port", str(port)],
         env={**env, "PYTHONPATH": str(root), "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"},
         cwd=cwd,
         stdout=subprocess.PIPE,
@@ -82,7 +84,10 @@ def _seconds_until_refused(http: httpx.Client, key: str, limit: float = 5.0) -> 
     return time.monotonic() - started
 
 
-def test_a_key_revoked_through_one_api_process_is_refused_by_another_within_a_second(database_url, tmp_path):
+@pytest.mark.parametrize("first_role", ["api", "serve"])
+def test_a_key_revoked_through_one_api_process_is_refused_by_another_within_a_second(
+    database_url, tmp_path, first_role
+):
     env = _env(database_url)
     brand = json.loads(_cli(env, tmp_path, "brand", "create", "Acme", "--plan", "basic").stdout)
     made = _cli(env, tmp_path, "brand", "keys", "create", brand["brand_id"], "--name", "doomed")
@@ -90,7 +95,7 @@ def test_a_key_revoked_through_one_api_process_is_refused_by_another_within_a_se
     doomed = json.loads(made.stdout)
     assert {"id", "api_key"} <= doomed.keys()
 
-    with api_process(env, tmp_path) as first, api_process(env, tmp_path) as second:
+    with api_process(env, tmp_path, first_role) as first, api_process(env, tmp_path) as second:
         for http in (first, second):  # each process finds the key and remembers it
             for _ in range(3):
                 assert http.get("/v1/credits", headers=_bearer(doomed["api_key"])).status_code == 200
@@ -104,14 +109,14 @@ def test_a_key_revoked_through_one_api_process_is_refused_by_another_within_a_se
             assert http.get("/v1/credits", headers=_bearer(brand["api_key"])).status_code == 200
 
 
-def test_a_key_revoked_on_the_command_line_is_refused_by_every_api_process_within_a_second(
+def test_a_key_revoked_on_the_command_line_is_refused_by_serve_and_an_api_process_within_a_second(
     database_url, tmp_path
 ):
     env = _env(database_url)
     brand = json.loads(_cli(env, tmp_path, "brand", "create", "Acme", "--plan", "basic").stdout)
     doomed = json.loads(_cli(env, tmp_path, "brand", "keys", "create", brand["brand_id"]).stdout)
 
-    with api_process(env, tmp_path) as first, api_process(env, tmp_path) as second:
+    with api_process(env, tmp_path, "serve") as first, api_process(env, tmp_path) as second:
         for http in (first, second):
             assert http.get("/v1/credits", headers=_bearer(doomed["api_key"])).status_code == 200
 
