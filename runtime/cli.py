@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from domain.errors import ServiceError
+from domain.errors import NotFound, ServiceError
 from runtime import gmail_authorization, history_commands, operations
 from runtime.child_processes import stop_when_orphaned
 from runtime.cli_settings import container_for
@@ -230,7 +230,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"campaign-service: {bad}", file=sys.stderr)
         return 2
     except ServiceError as refused:  # a use case's refusal: an unknown brand or key, the last key
-        print(f"campaign-service: {refused}", file=sys.stderr)
+        missing = " does not exist" if isinstance(refused, NotFound) else ""
+        print(f"campaign-service: {refused}{missing}", file=sys.stderr)
         return 1
 
 

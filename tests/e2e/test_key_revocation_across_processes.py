@@ -144,4 +144,4 @@ def test_the_key_commands_list_without_secrets_and_refuse_the_last_key(database_
     last = _cli(env, tmp_path, "brand", "keys", "revoke", brand["brand_id"], extra["id"])
     assert last.returncode == 1 and "last" in last.stderr
     unknown = _cli(env, tmp_path, "brand", "keys", "list", "00000000-0000-0000-0000-000000000000")
-    assert unknown.returncode == 1 and "brand" in unknown.stderr
+    assert unknown.returncode == 1 and "does not exist" in unknown.stderr, unknown.stderr
