@@ -11,9 +11,6 @@ from api.errors import ProblemOnCrash, install_error_handlers
 from api.gate import RequestGate
 from api.openapi import install_problem_documents
 from api.routers.sandbox import clock_router
-from api.suspensions import SuspendedBrands
-from commands.credits.brand_standing import suspended_brands
-from commands.credits.brands import brand_for_key
 
 
 def create_app(services: Services) -> FastAPI:
@@ -26,11 +23,7 @@ def create_app(services: Services) -> FastAPI:
     install_error_handlers(app)
     install_problem_documents(app)
     # The last added is the outermost: a crash anywhere, the gate included, is a 500 problem.
-    app.add_middleware(
-        RequestGate,
-        brand_for_key=lambda key: brand_for_key(services.db, key),
-        suspended=SuspendedBrands(lambda: suspended_brands(services.db)),
-    )
+    app.add_middleware(RequestGate, admission=services.admission)
     if services.admin_api_key is not None:  # without the setting the admin API does not exist
         app.add_middleware(AdminGate, admin_api_key=services.admin_api_key)
         app.include_router(routers.admin.router)

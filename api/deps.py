@@ -12,6 +12,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from api.gate import Admission
 from api.text import CursorText, SafeText
 from commands.application import CampaignApplication
 from commands.audience.unsubscribe_tokens import UnsubscribeTokens
@@ -27,6 +28,7 @@ class Services:
     app: CampaignApplication
     db: Database
     clock: Clock
+    admission: Admission  # the request gate's keys, uses, buckets and caps (api/gate.py), one per process
     read_outbox: Callable[[UUID, UUID | None], list[dict[str, Any]]] | None = None
     dev_clock: DevClock | None = None
     ready: Callable[[], dict[str, bool]] = lambda: {}
@@ -63,7 +65,18 @@ async def brand(request: Request) -> UUID:
 
 
 ServicesDep = Annotated[Services, Depends(services)]
+
+
+async def caller_key(request: Request) -> UUID:
+    """The id of the API key the call came with, decided by the request gate with the brand."""
+    decided: UUID | None = request.scope.get("state", {}).get("api_key_id")
+    if decided is None:
+        raise RuntimeError(f"{request.url.path} is not behind the request gate")
+    return decided
+
+
 BrandDep = Annotated[UUID, Depends(brand)]
+CallerKeyDep = Annotated[UUID, Depends(caller_key)]
 IdempotencyKey = Annotated[SafeText | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
 Limit = Annotated[int, Query(ge=1, le=500, description="items per page")]
 Cursor = Annotated[CursorText | None, Query(description="next_cursor of the previous page")]

@@ -25,6 +25,7 @@ from commands.campaigns.launch_campaign import CannotRun
 from commands.idempotency import KeyInUse, KeyReused
 from commands.sending.credentials import CredentialsUnavailable
 from commands.sending.sender_accounts import DuplicateSenderAccount, InvalidSenderAccount
+from domain.api_keys import LastApiKey
 from domain.errors import (
     AlreadyExists,
     Conflict,
@@ -99,6 +100,7 @@ PROBLEMS: dict[type[Exception], tuple[int, str]] = {
     DuplicateSenderAccount: (409, "Sender account exists"),
     AlreadyExists: (409, "Already exists"),
     IllegalTransition: (409, "Illegal transition"),
+    LastApiKey: (409, "Last API key"),
     KeyInUse: (409, "Idempotency key in use"),
     Conflict: (409, "Conflict"),
     CannotRun: (422, "Campaign cannot run"),

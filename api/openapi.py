@@ -3,8 +3,10 @@
 FastAPI documents the happy path and a 422 in its own shape; the service answers every error as an
 RFC 9457 problem (api/errors.py), and some before a route runs (api/gate.py). So every operation
 lists the statuses it can answer, each as `application/problem+json` with the Problem schema: 500
-always; 401 and 403 (a suspended brand) on /v1 (bearer key, also declared as the security scheme);
-401 on /admin/v1 (the operators' key, a security scheme of its own); 422 where it takes input;
+always; 401, 403 (a suspended brand) and 429 on /v1 (bearer key, also declared as the security
+scheme; 429: the brand's rate, with `Retry-After`; every /v1 answer but a 401 or a 500 carries the
+`RateLimit-*` headers, documented on each); 401 on /admin/v1 (the operators' key, a security scheme
+of its own); 422 where it takes input;
 404 under a path parameter; 400 and 413 with a body; 400 with a cursor; 409 with an Idempotency-Key;
 plus what a route declares itself (402 on launch, 409 on a transition). A generated client and a
 fuzzer then agree with the server.
@@ -20,6 +22,16 @@ from pydantic import BaseModel, Field
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 PROBLEM_CONTENT = {"application/problem+json": {"schema": PROBLEM_REF}}
+SECONDS = {"type": "integer", "minimum": 0}
+RATE_LIMIT_HEADERS = {
+    "RateLimit-Limit": {"description": "requests the brand may make at once", "schema": SECONDS},
+    "RateLimit-Remaining": {"description": "requests left to the brand now", "schema": SECONDS},
+    "RateLimit-Reset": {
+        "description": "seconds until the brand's allowance is whole again",
+        "schema": SECONDS,
+    },
+}
+RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before asking again", "schema": SECONDS}}
 
 
 class FieldError(BaseModel):
@@ -70,7 +82,7 @@ def _complete(path: str, operation: dict[str, Any]) -> None:
     parameters = {p["name"].lower() for p in operation.get("parameters", [])}
     statuses = {500}
     if path.startswith("/v1"):
-        statuses |= {401, 403}  # 403: the brand is suspended
+        statuses |= {401, 403, 429}  # 403: the brand is suspended; 429: over its rate
         operation["security"] = [{"bearer": []}]
     if path.startswith("/admin/"):
         statuses.add(401)
@@ -91,6 +103,12 @@ def _complete(path: str, operation: dict[str, Any]) -> None:
     for status, response in responses.items():
         if status[0] in "45" and _problem_shaped(response):
             response["content"] = PROBLEM_CONTENT
+        if path.startswith("/v1") and status not in ("401", "500"):  # no brand; a crash, outside the gate
+            response["headers"] = {
+                **response.get("headers", {}),
+                **RATE_LIMIT_HEADERS,
+                **(RETRY_AFTER if status == "429" else {}),
+            }
 
 
 def _problem_shaped(response: dict[str, Any]) -> bool:

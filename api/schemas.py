@@ -329,3 +329,34 @@ class ClockAdvance(RequestBody):
 
 class ClockOut(BaseModel):
     now: datetime
+
+
+class ApiKeyIn(RequestBody):
+    name: Name = Field(description="what the key is for, e.g. the integration that holds it")
+
+
+class ApiKeyOut(BaseModel):
+    id: UUID
+    name: str
+    prefix: str = Field(description="the key's first characters, to tell keys apart; never the key")
+    created_at: datetime
+    last_used_at: datetime | None = Field(
+        None,
+        description="when the key was last used (recorded at most once a minute, so up to a minute behind)",
+    )
+
+
+class ApiKeyCreated(BaseModel):
+    id: UUID
+    name: str
+    prefix: str
+    api_key: str | None = Field(
+        description="the key itself: shown in this answer only, never again; null when a repeated"
+        " Idempotency-Key answers again (the key is not kept, so it cannot be)"
+    )
+    created_at: datetime
+
+
+class ApiKeyPage(BaseModel):
+    items: list[ApiKeyOut]
+    next_cursor: str | None = None

@@ -15,7 +15,9 @@ from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
+from uuid import UUID
 
+from domain.errors import NotFound, ServiceError
 from runtime import account_commands, gmail_authorization, history_commands, operations
 from runtime.child_processes import stop_when_orphaned
 from runtime.cli_settings import container_for
@@ -177,6 +179,19 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("name")
     create.add_argument("--plan", choices=["basic", "standard", "premium"], required=True)
     create.set_defaults(func=operations.create_brand)
+    keys = brand_commands.add_parser("keys", help="a brand's API keys")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True)
+    issuing = with_data_dir(key_commands.add_parser("create", help="a new key, printed once as JSON"))
+    issuing.add_argument("brand_id", type=UUID, metavar="ID")
+    issuing.add_argument("--name", default="command line", help="what the key is for")
+    issuing.set_defaults(func=operations.create_key)
+    listing_keys = with_data_dir(key_commands.add_parser("list", help="the brand's keys, never a secret"))
+    listing_keys.add_argument("brand_id", type=UUID, metavar="ID")
+    listing_keys.set_defaults(func=operations.list_keys)
+    revoking = with_data_dir(key_commands.add_parser("revoke", help="revoke a key (never the last one)"))
+    revoking.add_argument("brand_id", type=UUID, metavar="ID")
+    revoking.add_argument("key_id", type=UUID, metavar="KEY_ID")
+    revoking.set_defaults(func=operations.revoke_key)
     account_commands.add_commands(commands, brand_commands, with_data_dir)
 
     rebuild = with_data_dir(commands.add_parser("replay", help="rebuild read models from the event store"))
@@ -216,6 +231,10 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as bad:
         print(f"campaign-service: {bad}", file=sys.stderr)
         return 2
+    except ServiceError as refused:  # a use case's refusal: an unknown brand or key, the last key
+        missing = " does not exist" if isinstance(refused, NotFound) else ""
+        print(f"campaign-service: {refused}{missing}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

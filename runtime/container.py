@@ -61,6 +61,7 @@ if TYPE_CHECKING:  # the API is imported only by the processes that serve it, no
     from fastapi import FastAPI
 
     from api.deps import Services
+    from api.gate import Admission
     from commands.sending.providers import Provider
 
 log = logging.getLogger(__name__)
@@ -129,6 +130,7 @@ class Container:
             app=self.app,
             db=self.db,
             clock=self.clock,
+            admission=self.admission,
             read_outbox=partial(sandbox.outbox, self.db) if development else None,
             dev_clock=self.dev_clock if development else None,
             ready=self.readiness,
@@ -143,6 +145,34 @@ class Container:
             public_base_url=self.settings.public_url,
             admin_api_key=key.get_secret_value() if (key := self.settings.admin_api_key) else None,
         )
+
+    @cached_property
+    def admission(self) -> Admission:
+        """The request gate's parts for every app this process serves, and the watch that keeps its
+        memory of keys true (decision record 17): started here, stopped with the roles."""
+        from api.gate import Admission
+        from api.key_watch import KeyUses, KeyWatch
+        from api.known_keys import KnownKeys
+        from api.rate_limits import HeavyWork, Rate, TokenBuckets
+        from api.suspensions import SuspendedBrands
+        from commands.access.key_lookup import key_holder
+        from commands.credits.brand_standing import suspended_brands
+
+        interval = self.settings.key_check_interval
+        known = KnownKeys(trust_for=2.5 * interval)  # a pass may be late by a pass and a half
+        rates = {
+            plan: Rate(
+                getattr(self.settings, f"rate_limit_{plan}_per_second"),
+                getattr(self.settings, f"rate_limit_{plan}_burst"),
+            )
+            for plan in ("basic", "standard", "premium")
+        }
+        uses, buckets = KeyUses(), TokenBuckets(rates)
+        watch = KeyWatch(self.db, known, uses, buckets)
+        self._spawn("key-watch", partial(run_periodically, "key-watch", watch.run_once, self.stop, interval))
+        heavy = HeavyWork(self.settings.heavy_requests_per_brand)
+        suspended = SuspendedBrands(partial(suspended_brands, self.db))
+        return Admission(partial(key_holder, self.db), known, uses, buckets, heavy, self.clock.now, suspended)
 
     def http_app(self) -> FastAPI:
         from api.app import create_app

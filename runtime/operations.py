@@ -1,10 +1,11 @@
-"""The operators' commands: create a brand, rebuild read models, list and hand back parked items,
+"""The operators' commands: create a brand and manage its API keys, rebuild read models, list and hand back parked items,
 apply and list schema migrations. Each builds only what it needs from the same settings as `serve`.
 """
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import sys
 
@@ -18,13 +19,68 @@ def create_brand(args: argparse.Namespace) -> int:
 
     container = container_for(args)
     try:
-        brand = create(container.app, container.db, args.name, Plan(args.plan), container.clock.now())
+        brand = create(
+            container.app, container.db, args.name, Plan(args.plan), container.clock.now(), operator()
+        )
     except InvalidInput as bad:
         print(f"campaign-service: {bad}", file=sys.stderr)
         return 2
     finally:
         container.close()
     print(json.dumps({"brand_id": str(brand.brand_id), "api_key": brand.api_key}))
+    return 0
+
+
+def operator() -> str:
+    """Who runs this command, as key events record it."""
+    try:
+        return f"command line ({getpass.getuser()})"
+    except (KeyError, OSError):  # no user name for this uid (a container's)
+        return "command line"
+
+
+def create_key(args: argparse.Namespace) -> int:
+    from commands.access.api_keys import issue_api_key
+
+    container = container_for(args)
+    try:
+        key = issue_api_key(
+            container.app, container.db, args.brand_id, args.name, operator(), container.clock.now()
+        )
+    finally:
+        container.close()
+    shown = {"id": str(key.id), "name": key.name, "prefix": key.prefix, "api_key": key.api_key}
+    print(json.dumps({**shown, "created_at": key.created_at.isoformat()}))
+    return 0
+
+
+def list_keys(args: argparse.Namespace) -> int:
+    from commands.access.api_keys import api_keys, api_keys_of
+
+    container = container_for(args)
+    try:
+        api_keys_of(container.app, container.db, args.brand_id, container.clock.now())  # NotFound if unknown
+        rows, cursor = api_keys(container.db, args.brand_id, 500, None)
+        while cursor:
+            more, cursor = api_keys(container.db, args.brand_id, 500, cursor)
+            rows += more
+    finally:
+        container.close()
+    print(json.dumps(rows, default=str, indent=2))
+    return 0
+
+
+def revoke_key(args: argparse.Namespace) -> int:
+    from commands.access.api_keys import revoke_api_key
+
+    container = container_for(args)
+    try:
+        revoke_api_key(
+            container.app, container.db, args.brand_id, args.key_id, operator(), container.clock.now()
+        )
+    finally:
+        container.close()
+    print(json.dumps({"id": str(args.key_id), "revoked": True}))
     return 0
 
 

@@ -83,6 +83,20 @@ class Settings(BaseSettings):
     admin_api_key: SecretStr | None = Field(
         None, description="the operators' key for /admin/v1 (Bearer); unset: no admin API at all"
     )
+    rate_limit_basic_per_second: float = Field(
+        20.0, gt=0, description="requests/s a basic brand's bucket refills at"
+    )
+    rate_limit_basic_burst: int = Field(40, ge=1, description="requests a basic brand may make at once")
+    rate_limit_standard_per_second: float = Field(50.0, gt=0, description="the same for a standard brand")
+    rate_limit_standard_burst: int = Field(100, ge=1)
+    rate_limit_premium_per_second: float = Field(100.0, gt=0, description="the same for a premium brand")
+    rate_limit_premium_burst: int = Field(200, ge=1)
+    heavy_requests_per_brand: int = Field(
+        2, ge=1, description="contact imports a brand may have in flight on one API process"
+    )
+    key_check_interval: float = Field(
+        0.2, gt=0, le=0.5, description="seconds between an API process's polls for revoked keys"
+    )
     personaliser: str | None = Field(None, description="`module:factory` of a model-backed personaliser")
     personaliser_timeout: float = Field(10.0, gt=0, description="seconds before the template text is used")
 

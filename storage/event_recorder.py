@@ -5,7 +5,8 @@ psycopg dumps as text field by field in Python, and reads the notification log i
 This subclass inserts the same rows as four typed arrays sent in binary (the C dumpers do the
 work) and reads the log into tuples; the table lock that keeps notification ids in commit order,
 the NOTIFY and the returned ids are the library's own, so what is stored and read is unchanged.
-It is chosen by the library's APPLICATION_RECORDER_TOPIC setting (storage/database.py).
+It is chosen by the library's APPLICATION_RECORDER_TOPIC setting (storage/database.py). A save may
+also hand it plain rows to write in the same transaction as its events (`alongside`).
 """
 
 from __future__ import annotations
@@ -45,9 +46,16 @@ class CampaignEventRecorder(PostgresApplicationRecorder):
             ),
         )
 
-    def _insert_stored_events(self, curs: Any, stored_events: Sequence[StoredEvent], **_: Any) -> None:
+    def _insert_stored_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         self._lock_table(curs)
         self._notify_channel(curs)
+        # Plain rows a use case hands in as `app.save(..., alongside=[(sql, params), ...])`: rows
+        # that must exist exactly when its events do (an API key's digest beside `ApiKeyIssued`).
+        # They run under the table lock, so a number they take from a sequence is in commit order
+        # (API processes poll revocation numbers and must never see a later one before an earlier);
+        # a failing statement fails the save, events and all.
+        for statement, params in kwargs.get("alongside", ()):
+            curs.execute(statement, params)
         curs.execute(
             self.insert_events_statement,
             (

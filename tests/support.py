@@ -20,6 +20,12 @@ from runtime.settings import Settings
 from storage.database import Database
 
 T = TypeVar("T")
+# Rates no test reaches unless it is about them (tests/api/test_rate_limits.py sets its own).
+UNLIMITED: dict[str, Any] = {
+    f"rate_limit_{plan}_{part}": 1_000_000
+    for plan in ("basic", "standard", "premium")
+    for part in ("per_second", "burst")
+} | {"heavy_requests_per_brand": 1_000}
 
 
 @contextmanager
@@ -40,7 +46,8 @@ def running_service(
             kafka_bootstrap_servers=kafka,
             kafka_topic_prefix=f"t{uuid4().hex[:8]}." if kafka else "",
             poll_interval=0.02,
-            **{"development_routes": True, **settings},  # as under `serve`: the outbox, the dev clock
+            # as under `serve`: the outbox, the dev clock; and rate limits no test but theirs reaches
+            **{"development_routes": True, **UNLIMITED, **settings},
         ),
         providers=providers,
     )

@@ -2,6 +2,7 @@
 
 from api.routers import (
     admin,
+    api_keys,
     campaign_activity,
     campaigns,
     credits,
@@ -24,6 +25,7 @@ ALL = [
     lead_groups.router,
     sender_accounts.router,
     credits.router,
+    api_keys.router,
     suppressions.router,
     templates.router,
     unsubscribe.router,

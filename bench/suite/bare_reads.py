@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from commands.credits.brands import brand_for_key
+from commands.access.key_lookup import brand_for_key
 from projections.campaign_summaries import summaries, summary
 from storage.database import Database
 

@@ -21,11 +21,22 @@ from bench.suite.infrastructure import ROOT, NotMeasured, free_ports
 CLI = Path(sys.executable).with_name("campaign-service")
 
 
+# The benchmarks drive one brand far past any plan's rate on purpose: the limiter stays on the
+# path (its cost is measured) but never refuses (bench/rate_limiter.py measures it alone).
+UNLIMITED = {
+    f"RATE_LIMIT_{plan}_{part}": "1000000"
+    for plan in ("BASIC", "STANDARD", "PREMIUM")
+    for part in ("PER_SECOND", "BURST")
+} | {"HEAVY_REQUESTS_PER_BRAND": "1000"}
+
+
 def service_env(database_url: str, **more: str) -> dict[str, str]:
-    """The environment of a service process: the run's database, a sealing key, little logging."""
+    """The environment of a service process: the run's database, a sealing key, little logging,
+    rates no benchmark reaches."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "DATABASE_URL"))}
     return {
         **env,
+        **UNLIMITED,
         "DATABASE_URL": database_url,
         "CREDENTIALS_KEY": more.pop("CREDENTIALS_KEY", Fernet.generate_key().decode()),
         "LOG_LEVEL": "WARNING",

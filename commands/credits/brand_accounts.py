@@ -17,9 +17,10 @@ from domain.renewal_calendar import next_renewal
 from storage.database import Database
 from storage.paging import after, cursor_params, page
 
-# The brand's API keys as stored today: the one key of its row.
+# The brand's live API keys are counted in the key table (commands/access/api_keys.py owns it).
 COLUMNS = """id, name, created_at, suspended_at, suspension_reason,
-             (api_key_sha256 IS NOT NULL)::int AS key_count"""
+             (SELECT count(*) FROM api_keys k WHERE k.brand_id = brands.id AND k.revoked_at IS NULL)::int
+               AS key_count"""
 
 
 def _account(row: dict[str, Any], ledger: CreditLedger | None, now: datetime) -> dict[str, Any]:

@@ -8,11 +8,12 @@ from __future__ import annotations
 from eventsourcing.domain import Aggregate, DomainEvent
 from eventsourcing.utils import get_topic
 
+from domain.api_keys import ApiKeys
 from domain.campaign import Campaign
 from domain.credit_ledger import CreditLedger
 from domain.enrollment import Enrollment
 
-AGGREGATES: tuple[type[Aggregate], ...] = (Campaign, CreditLedger, Enrollment)
+AGGREGATES: tuple[type[Aggregate], ...] = (Campaign, CreditLedger, Enrollment, ApiKeys)
 _BASES = frozenset({"Event", "Created", "Snapshot"})  # every aggregate's base classes, never stored
 
 

@@ -1,4 +1,4 @@
--- depends: 0009_event_chain_planned_per_statement
+-- depends: 0011_twilio_webhook_receipts
 -- 0012_brand_accounts: a brand's standing and next plan renewal, and the reference of a purchase.
 
 -- Owner: commands/credits/brands.py (standing written by commands/credits/brand_standing.py,

@@ -30,6 +30,9 @@ ROUTES = {
     ("get", "/v1/sender-accounts"),
     ("get", "/v1/credits"),
     ("get", "/v1/credits/ledger"),
+    ("post", "/v1/api-keys"),
+    ("get", "/v1/api-keys"),
+    ("delete", "/v1/api-keys/{}"),
     ("get", "/v1/campaign/{}/executions"),
     ("get", "/v1/campaign/{}/leads"),
     ("get", "/v1/campaign/{}/events"),
@@ -153,7 +156,9 @@ def test_openapi_schemas_hold_the_contract_fields(document):
         "campaign_id",
         "reason",
     }
-    for page in ("ExecutionPage", "LeadPage", "CampaignEventPage", "LedgerPage"):
+    assert fields("ApiKeyCreated") >= {"id", "name", "prefix", "api_key", "created_at"}
+    assert fields("ApiKeyOut") == {"id", "name", "prefix", "created_at", "last_used_at"}  # no secret
+    for page in ("ExecutionPage", "LeadPage", "CampaignEventPage", "LedgerPage", "ApiKeyPage"):
         assert fields(page) >= {"items", "next_cursor"}
 
 
@@ -171,7 +176,12 @@ def test_openapi_documents_every_error_as_a_problem(document):
         responses = operation["responses"]
         expected = {"500"}
         if path.startswith("/v1"):
-            expected |= {"401"}
+            expected |= {"401", "429"}
+            for status, response in responses.items():
+                headers = set(response.get("headers", {}))
+                limits = {"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"}
+                assert status in ("401", "500") or limits <= headers, (method, path, status)
+            assert "Retry-After" in responses["429"]["headers"], (method, path)
         if operation.get("parameters") or operation.get("requestBody"):
             expected |= {"422"}  # where it takes input
         if "{" in path:
@@ -192,7 +202,14 @@ def test_openapi_documents_the_idempotency_key_on_every_create(document):
             assert "409" in operation["responses"], path
 
 
-CREATES = {"/v1/campaign", "/v1/templates", "/v1/lead-groups", "/v1/sender-accounts", "/v1/suppressions"}
+CREATES = {
+    "/v1/campaign",
+    "/v1/templates",
+    "/v1/lead-groups",
+    "/v1/sender-accounts",
+    "/v1/suppressions",
+    "/v1/api-keys",
+}
 
 
 def test_openapi_request_bodies_refuse_unknown_fields_as_the_server_does(document):

@@ -60,6 +60,7 @@ TABLES |= {"twilio_sends", "brand_messaging_settings"}  # 0005_twilio
 TABLES |= {"gmail_history"}  # 0007_gmail_history
 TABLES |= {"settlement_open_attempts"}  # 0010_settlement_open_attempts
 TABLES |= {"twilio_webhook_receipts"}  # 0011_twilio_webhook_receipts
+TABLES |= {"api_keys"}  # 0014_api_keys
 YOYO_TABLES = {MIGRATION_TABLE, "_yoyo_log", "_yoyo_version", "yoyo_lock"}
 
 
@@ -206,6 +207,8 @@ def test_a_database_made_before_migrations_upgrades_keeping_its_rows(database_ur
         assert row is not None and row[:3] == (10, 0, None) and row[3] is not None
         assert conn.execute("SELECT channel FROM suppressions").fetchall() == [("phone",)]
         assert conn.execute("SELECT enrolled, done FROM enrollment_progress").fetchall() == [(0, False)]
+        keys = conn.execute("SELECT brand_id, name, key_sha256, revoked_at FROM api_keys").fetchall()
+        assert keys == [(brand, "default", "h", None)]  # the brand's key carried over (0014)
 
 
 def test_upgrading_twice_changes_nothing(database_url):
