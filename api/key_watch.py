@@ -1,7 +1,7 @@
 """The API process's background watch over its keys: revocations learnt, uses written, buckets swept.
 
 `KeyWatch.run_once` is one pass, which the composition root runs every `interval` seconds on a
-thread of its own (decision record 17): it asks the database for revocations numbered past the
+thread of its own (decision record 20): it asks the database for revocations numbered past the
 last it saw and makes `KnownKeys` forget those keys (then marks the memory checked, so it is
 trusted for a little longer); it writes the `last_used_at` of the keys used since the last pass
 (`KeyUses`, at most once a minute per key, many keys in one statement), and drops the rate

@@ -7,7 +7,7 @@ held by their sha256, never as given. Revocations come from `KeyWatch` (api/key_
 polls the database every fraction of a second: `forget` drops the revoked keys, and `checked`
 says the memory was compared with the database just now. A memory not compared for `trust_for`
 seconds (a watch that cannot reach the database) is not used at all, so a revoked key is never
-taken on faith for longer than that (decision record 17). A lookup that was under way while a
+taken on faith for longer than that (decision record 20). A lookup that was under way while a
 revocation came in is not remembered (`generation`), since it may have read the key before it.
 
 Used from the event loop and the watch thread: each method holds a lock for a few dictionary

@@ -149,7 +149,7 @@ class Container:
     @cached_property
     def admission(self) -> Admission:
         """The request gate's parts for every app this process serves, and the watch that keeps its
-        memory of keys true (decision record 17): started here, stopped with the roles."""
+        memory of keys true (decision record 20): started here, stopped with the roles."""
         from api.gate import Admission
         from api.key_watch import KeyUses, KeyWatch
         from api.known_keys import KnownKeys

@@ -5,7 +5,7 @@ A key is `cs_` and 43 random URL-safe characters (256 bits); only its sha256 is 
 `alongside` rows), and it is shown once, to whoever issued it. Its first 11 characters are its
 visible prefix, so a list tells keys apart without showing them. Revoking writes `ApiKeyRevoked`
 and gives the row the next revocation number in the same transaction: API processes poll for new
-numbers and forget the key at once (commands/access/key_lookup.py, decision record 17).
+numbers and forget the key at once (commands/access/key_lookup.py, decision record 20).
 """
 
 from __future__ import annotations

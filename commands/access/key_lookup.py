@@ -2,7 +2,7 @@
 
 `key_holder`: whose a presented key is (its brand, the brand's plan, the key's id), for a live key
 only. `latest_revocation` and `revoked_since`: the revocation numbers an API process polls to
-forget keys revoked anywhere (decision record 17). `record_uses`: the keys' `last_used_at`, many
+forget keys revoked anywhere (decision record 20). `record_uses`: the keys' `last_used_at`, many
 keys in one statement, written by the gate's background thread, never on a request's way.
 """
 

@@ -5,7 +5,7 @@
 -- brand's key named "default" (its visible prefix is unknown: every key of that time began
 -- "cs_"), so old keys keep working; the brands column is no longer read or written and may be
 -- empty. A revocation takes the next number of api_key_revocations: every API process polls for
--- numbers past the last it saw, to forget the revoked keys it remembers (decision record 17).
+-- numbers past the last it saw, to forget the revoked keys it remembers (decision record 20).
 -- The history of who issued and revoked which key is in the event store (domain/api_keys.py);
 -- this table is written in the same transaction as those events.
 

@@ -1,6 +1,6 @@
 """History stored before one clock reads on one clock: a campaign whose events' time fields were the
 use case's `now` while their timestamps were taken a few milliseconds later (as every release
-before decision 17 stored them) reports its events' own times, and `as_of` each of them shows the
+before decision 19 stored them) reports its events' own times, and `as_of` each of them shows the
 change made then, through the HTTP API on real PostgreSQL."""
 
 from __future__ import annotations
