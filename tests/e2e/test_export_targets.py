@@ -47,6 +47,10 @@ def export(env: dict[str, str], out: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*CLI, *EXPORT, out], env=env, capture_output=True, text=True, timeout=60)
 
 
+# What creating a brand records: its ledger with the plan's credits, and its keys with the first one.
+BRAND_CREATED = ["LedgerOpened", "CreditsGranted", "ApiKeysOpened", "ApiKeyIssued"]
+
+
 def event_types(jsonl: str) -> list[str]:
     return [json.loads(line)["type"] for line in jsonl.splitlines()]
 
@@ -54,8 +58,8 @@ def event_types(jsonl: str) -> list[str]:
 def test_out_dash_writes_the_events_to_standard_output(cli_env):
     done = export(cli_env, "-")
     assert done.returncode == 0, done.stderr
-    assert event_types(done.stdout) == ["LedgerOpened", "CreditsGranted"]
-    assert "2 events written to standard output" in done.stderr
+    assert event_types(done.stdout) == BRAND_CREATED
+    assert "4 events written to standard output" in done.stderr
 
 
 def test_a_reader_that_closes_standard_output_early_ends_the_export_with_a_message(cli_env):
@@ -81,7 +85,7 @@ def test_a_fifo_is_written_through_and_stays_a_fifo(cli_env, tmp_path):
         os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
     reader.join(10)
     assert done.returncode == 0, done.stderr
-    assert event_types(received[0].decode()) == ["LedgerOpened", "CreditsGranted"]
+    assert event_types(received[0].decode()) == BRAND_CREATED
     assert stat.S_ISFIFO(fifo.lstat().st_mode)
     assert sorted(tmp_path.iterdir()) == [fifo]  # no temporary file left beside it
 
