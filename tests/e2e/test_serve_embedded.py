@@ -39,10 +39,12 @@ def test_serve_runs_a_campaign_on_the_embedded_default_and_stops_cleanly(tmp_pat
     )
     try:
         deadline = time.monotonic() + 90
-        line = ""
+        line, said = "", []  # all that serve said, for the failure message
         while "ready at" not in line:
-            assert time.monotonic() < deadline and server.poll() is None, f"serve did not start: {line}"
+            waiting = time.monotonic() < deadline and server.poll() is None
+            assert waiting, "serve did not start:\n" + "".join(said)
             line = server.stdout.readline()
+            said.append(line)
         assert f"http://127.0.0.1:{port}" in line
 
         created = subprocess.run(

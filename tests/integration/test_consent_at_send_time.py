@@ -35,6 +35,13 @@ def enrollment_events(service, campaign_id: str, email: str) -> list:
     return list(service.app.events.get(Enrollment.create_id(UUID(campaign_id), row["id"])))
 
 
+def sends_recorded(client: Client, campaign_id: str, emails: int) -> None:
+    """Wait until the emails the outbox shows are recorded as sent: the outbox has a call when the
+    provider takes it, the StepSent (whose time the next group is due from) comes after it answers.
+    A clock advanced before that moves the follow-ups' due time along with it, and they never fall due."""
+    eventually(lambda: detail(client, campaign_id)["metrics"]["sent"]["email"] == emails)
+
+
 def sends_today(client: Client) -> dict[str, int]:
     return {a["address"]: a["sends_today"] for a in client.ok(client.get("/v1/sender-accounts"))["items"]}
 
@@ -47,6 +54,7 @@ def test_a_suppression_after_launch_withdraws_the_follow_up_and_releases_its_cre
         campaign_id = client.campaign(client.lead_group(LEADS), FOLLOW_UP)
         assert client.ok(client.post(f"/v1/campaign/{campaign_id}/launch"))["credits_reserved"] == 6
         eventually(lambda: len(client.outbox(campaign_id)) == 2)  # group 0: one email each
+        sends_recorded(client, campaign_id, 2)
 
         client.ok(
             client.post("/v1/suppressions", {"address": "Ann@Example.com", "reason": "asked to stop"}), 201
@@ -140,6 +148,7 @@ def test_a_phone_suppression_withdraws_texts_and_voicemails_of_a_paused_campaign
         campaign_id = client.campaign(client.lead_group(LEADS[:1]), steps)
         assert client.ok(client.post(f"/v1/campaign/{campaign_id}/launch"))["credits_reserved"] == 4
         eventually(lambda: len(client.outbox(campaign_id)) == 1)
+        sends_recorded(client, campaign_id, 1)
         client.ok(client.post(f"/v1/campaign/{campaign_id}/pause"))
 
         client.ok(client.post("/v1/suppressions", {"address": "+1 (415) 555-0100", "reason": "STOP"}), 201)
