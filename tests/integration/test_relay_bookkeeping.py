@@ -1,0 +1,89 @@
+"""The per-channel relays' own bookkeeping: a relay that has a position of its own goes on from it,
+never from the old single relay's older one (which would hand the same sends over again), and
+the parked items it inherits keep the brand they belong to, so an operator still sees whose they
+are."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from uuid import uuid4
+
+import pytest
+
+from commands.application import CampaignApplication
+from consumers.transport.in_process import InProcessTransport
+from domain.enrollment import Enrollment
+from domain.steps import Step, StepType
+from runtime.container import Container, build
+from runtime.settings import Settings
+from storage import parked
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+EMAIL = Step("e0", StepType.EMAIL, 0, order=0, subject="Hi", body="Hello")
+
+
+@pytest.fixture
+def container(database_url: str) -> Iterator[Container]:
+    # In process (the test run's Kafka broker set aside): one relay per channel, nothing started.
+    built = build(Settings(database_url=database_url, kafka_bootstrap_servers=None, channel_processes=False))
+    try:
+        yield built
+    finally:
+        built.close()
+
+
+def _enrolled(app: CampaignApplication) -> tuple[int, Enrollment]:
+    """An enrolment that dispatched its email with it, stored; its log position."""
+    enrollment = Enrollment.enroll(
+        uuid4(), uuid4(), uuid4(), {"email": "ann@example.com"}, [EMAIL], T0, dispatch=True
+    )
+    assert enrollment is not None
+    position = app.save_all([enrollment])
+    assert position is not None
+    return position, enrollment
+
+
+def _sends_queued(transport: InProcessTransport) -> list[bytes]:
+    queue = transport._queue("sends.email")
+    queued = []
+    while not queue.empty():
+        queued.append(queue.get_nowait())
+    return queued
+
+
+def test_a_relay_goes_on_from_its_own_position_not_the_old_single_relays(container):
+    app, db, transport = container.app, container.db, container.transport
+    assert isinstance(transport, InProcessTransport)
+    relays = {relay.name: relay for relay in container.relays()}
+    early, _ = _enrolled(app)
+    already_relayed, _ = _enrolled(app)
+    db.execute(  # the single relay stopped early; the email relay has since handed over more
+        "INSERT INTO relay_positions (relay, position) VALUES ('relay', %s), ('relay:email', %s)",
+        (early, already_relayed),
+    )
+    _, new = _enrolled(app)
+
+    relays["relay:email"].run_once()
+
+    queued = _sends_queued(transport)
+    assert len(queued) == 1 and str(new.id).encode() in queued[0]  # only what came after its own position
+    assert relays["relay:email"].position() > already_relayed
+    # With no position of its own yet, a relay starts where the old one stood.
+    assert relays["relay:sms"].position() == early
+
+
+def test_the_items_the_old_relay_parked_keep_their_brand_under_every_relay_that_inherits_them(container):
+    app, db = container.app, container.db
+    position, enrollment = _enrolled(app)
+    with db.transaction() as cur:
+        parked.park(cur, "relay", str(position), enrollment.brand_id, ValueError("bad"), 5)
+    db.execute("INSERT INTO relay_positions (relay, position) VALUES ('relay', %s)", (position,))
+    relays = {relay.name: relay for relay in container.relays()}
+
+    relays["relay:email"].run_once()
+
+    listed = {(row["follower"], row["item"], row["brand_id"]) for row in parked.listing(db)}
+    assert listed == {
+        (name, str(position), enrollment.brand_id) for name in ("relay:email", "relay:sms", "relay:voicemail")
+    }
