@@ -15,9 +15,10 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from runtime import gmail_authorization, history_commands, operations
+from runtime import gmail_authorization, history_commands, key_commands, operations
 from runtime.child_processes import stop_when_orphaned
-from runtime.cli_settings import container_for
+from runtime.cli_settings import container_for, missing_settings, settings_for
+from runtime.logs import configure_logging
 
 if TYPE_CHECKING:  # imported where used at run time: each command loads only what it needs
     import uvicorn
@@ -42,6 +43,9 @@ def serve(
     # wait for them (SchemaBehind after a while): one deploy step migrates, the rest follow.
     from storage.schema import SchemaBehind
 
+    if parent is None and (missing := missing_settings(args)):  # a child takes what serve resolved
+        print(f"campaign-service: {missing}", file=sys.stderr, flush=True)
+        return 2
     try:
         container = container_for(
             args,
@@ -70,7 +74,9 @@ def serve(
             container.http_app(),
             host=settings.host,
             port=settings.port,
-            log_level="warning",
+            log_config=None,  # runtime/logs.py set logging up: the access log goes out as every line does
+            log_level=None,
+            access_log=True,
             timeout_graceful_shutdown=3,  # a request stuck on a dead database must not hold up SIGTERM
         )
         server = _server_without_signal_capture(config)
@@ -201,12 +207,15 @@ def parser() -> argparse.ArgumentParser:
     retry.set_defaults(func=operations.parked_retry)
 
     gmail_authorization.add_commands(commands)
+    key_commands.add_commands(commands)
     return top
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
+        settings = settings_for(args)
+        configure_logging(settings.log_level, settings.log_format)
         status: int = args.func(args)  # each subcommand's function (set_defaults above) returns one
         return status
     except KeyboardInterrupt:
