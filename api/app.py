@@ -9,6 +9,7 @@ from api.deps import Services
 from api.errors import ProblemOnCrash, install_error_handlers
 from api.gate import RequestGate
 from api.openapi import install_problem_documents
+from api.request_observation import RequestObservation
 from api.routers.sandbox import clock_router
 from commands.credits.brands import brand_for_key
 
@@ -25,6 +26,7 @@ def create_app(services: Services) -> FastAPI:
     # The last added is the outermost: a crash anywhere, the gate included, is a 500 problem.
     app.add_middleware(RequestGate, brand_for_key=lambda key: brand_for_key(services.db, key))
     app.add_middleware(ProblemOnCrash)
+    app.add_middleware(RequestObservation)  # outermost: every answer has its request id and is timed
     for router in routers.ALL:
         app.include_router(router)
     if services.read_outbox is not None:

@@ -19,6 +19,7 @@ from commands.clock import Clock, DevClock
 from commands.idempotency import once
 from commands.sending.credentials import CredentialCipher
 from commands.tracking.tracking_tokens import TrackingTokens
+from storage import log_context
 from storage.database import Database
 
 
@@ -58,6 +59,7 @@ async def brand(request: Request) -> UUID:
     decided: UUID | None = request.scope.get("state", {}).get("brand_id")
     if decided is None:  # every /v1 route is behind the gate: a route outside it cannot ask for a brand
         raise RuntimeError(f"{request.url.path} is not behind the request gate")
+    log_context.bind(brand_id=decided, campaign_id=request.path_params.get("campaign_id"))
     return decided
 
 

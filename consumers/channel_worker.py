@@ -24,7 +24,7 @@ from commands.sending.send_steps import SEND_THREADS, send_dispatches
 from commands.tracking.tracked_mail import MailTracking
 from consumers.transport import Transport
 from consumers.transport.messages import DEAD_LETTER_TOPIC, SEND_TOPICS, decode_dispatch
-from storage import containment, parked
+from storage import containment, log_context, parked
 from storage.database import Database
 from storage.event_log import brand_of
 
@@ -73,6 +73,11 @@ class ChannelWorker:
         return SendReport.total(reports)
 
     def _send(self, dispatches: Sequence[Dispatch]) -> SendReport:
+        campaigns = {dispatch.campaign_id for dispatch in dispatches}
+        with log_context.bound(campaign_id=campaigns.pop() if len(campaigns) == 1 else None):
+            return self._send_batch(dispatches)
+
+    def _send_batch(self, dispatches: Sequence[Dispatch]) -> SendReport:
         report = send_dispatches(
             self.app,
             self.db,
