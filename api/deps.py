@@ -31,7 +31,7 @@ class Services:
     read_outbox: Callable[[UUID, UUID | None], list[dict[str, Any]]] | None = None
     dev_clock: DevClock | None = None
     ready: Callable[[], dict[str, bool]] = lambda: {}
-    gauges: Callable[[], dict[str, float]] = lambda: {}
+    metrics: Callable[[], bytes] = lambda: b""  # Prometheus text (runtime/metrics.py)
     parked: Callable[[], dict[str, int]] = lambda: {}  # items set aside per follower (storage/parked.py)
     projections: tuple[str, ...] = ("campaign_summaries",)
     default_phone_region: str = "US"  # phones without a +country code are read as this region's

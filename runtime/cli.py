@@ -15,7 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from runtime import gmail_authorization, history_commands, key_commands, operations
+from runtime import gmail_authorization, health_command, history_commands, key_commands, operations
 from runtime.child_processes import stop_when_orphaned
 from runtime.cli_settings import container_for, missing_settings, settings_for
 from runtime.logs import configure_logging
@@ -46,6 +46,10 @@ def serve(
     if parent is None and (missing := missing_settings(args)):  # a child takes what serve resolved
         print(f"campaign-service: {missing}", file=sys.stderr, flush=True)
         return 2
+    if development:  # serve: its child processes' counts are shown by its /metrics (runtime/metrics.py)
+        from runtime.metrics import count_across_processes
+
+        count_across_processes(settings_for(args).data_dir)
     try:
         container = container_for(
             args,
@@ -58,6 +62,11 @@ def serve(
         return 1
     try:
         container.start(container.serving_roles() if roles is None else roles)
+        port = container.settings.metrics_port
+        if port is not None and parent is None:
+            from runtime.metrics import serve_metrics
+
+            serve_metrics(container.settings.host, port, container.metrics_registry, container.readiness)
         if not with_api:
             gc.freeze()  # as below for the API: what the role built stays; a collection skips it
             if parent is None:  # a child's process is announced by the serve that started it
@@ -208,6 +217,7 @@ def parser() -> argparse.ArgumentParser:
 
     gmail_authorization.add_commands(commands)
     key_commands.add_commands(commands)
+    health_command.add_commands(commands)
     return top
 
 

@@ -46,6 +46,7 @@ class JsonLines(JsonFormatter):
     ) -> None:
         super().add_fields(log_data, record, message)
         log_data.pop("context", None)  # the text format's suffix; the fields themselves are there
+        log_data.pop("color_message", None)  # uvicorn's message again, with terminal colours
 
 
 _handler: logging.Handler | None = None
