@@ -7,7 +7,7 @@ follower (relays, read models, settlement) is behind the event store's head, its
 credits granted, reserved, consumed and released so far, campaigns by status.
 
 `serve` runs channel workers and the projector as child processes: it sets PROMETHEUS_MULTIPROC_DIR
-to `<data_dir>/metrics` (emptied at start) before anything is counted, the children inherit it, and
+to a folder of its own under `<data_dir>/metrics` before anything is counted, the children inherit it, and
 its /metrics adds up every process's counts (prometheus_client's multiprocess mode). A role started
 alone counts in its own memory. Every role also serves /metrics on METRICS_PORT when it is set.
 """
@@ -42,11 +42,16 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 def count_across_processes(data_dir: Path) -> None:
-    """Make this process and the children it starts count into `<data_dir>/metrics` (emptied
-    first); must run before the first metric is made, so before the roles are imported."""
+    """Make this process and the children it starts count into `<data_dir>/metrics/serve-<pid>`
+    (the folders of serves no longer running removed); must run before the first metric is made,
+    so before the roles are imported."""
     if os.environ.get(MULTIPROCESS_DIR):
         return
-    folder = data_dir.resolve() / "metrics"
+    folders = data_dir.resolve() / "metrics"
+    for earlier in folders.glob("serve-*"):  # a serve that ended; another one still running keeps its own
+        if not _running(int(earlier.name.removeprefix("serve-") or 0)):
+            shutil.rmtree(earlier, ignore_errors=True)
+    folder = folders / f"serve-{os.getpid()}"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     os.environ[MULTIPROCESS_DIR] = str(folder)
@@ -54,6 +59,16 @@ def count_across_processes(data_dir: Path) -> None:
     if made:
         raise RuntimeError(f"metrics were made before their folder was set: {', '.join(made)}")
     values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]  # chosen when prometheus_client was imported
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return pid > 0
 
 
 class DatabaseFigures(Collector):

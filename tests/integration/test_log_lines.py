@@ -28,7 +28,7 @@ def test_every_line_of_one_request_carries_its_request_id_and_brand(database_url
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "KAFKA_BOOTSTRAP_SERVERS"}
     env.update(DATABASE_URL=database_url, LOG_FORMAT="json", LOG_LEVEL="DEBUG", PYTHONUNBUFFERED="1")
-    env.update(production_settings(f"http://127.0.0.1:{port}"))
+    env.update(production_settings(f"http://127.0.0.1:{port}"), DATA_DIR=str(tmp_path / "data"))
     created = subprocess.run(
         [*CLI, "brand", "create", "Acme", "--plan", "basic"], env=env, capture_output=True, check=True
     )
