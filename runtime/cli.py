@@ -61,12 +61,16 @@ def serve(
         print(f"campaign-service: {behind}", file=sys.stderr, flush=True)
         return 1
     try:
-        container.start(container.serving_roles() if roles is None else roles)
         port = container.settings.metrics_port
-        if port is not None and parent is None:
+        if port is not None and parent is None:  # before the roles start: a port taken stops nothing running
             from runtime.metrics import serve_metrics
 
-            serve_metrics(container.settings.host, port, container.metrics_registry, container.readiness)
+            try:
+                serve_metrics(container.settings.host, port, container.metrics_registry, container.readiness)
+            except OSError as taken:
+                print(f"campaign-service: METRICS_PORT {port}: {taken}", file=sys.stderr, flush=True)
+                return 2
+        container.start(container.serving_roles() if roles is None else roles)
         if not with_api:
             gc.freeze()  # as below for the API: what the role built stays; a collection skips it
             if parent is None:  # a child's process is announced by the serve that started it
