@@ -50,12 +50,18 @@ class JsonLines(JsonFormatter):
 
 
 _handler: logging.Handler | None = None
+_level_before: int = logging.WARNING
 
 
 def configure_logging(level: str = "INFO", fmt: str | None = None) -> None:
     """Send every logger's lines (uvicorn's too) to stderr in `fmt` (`json`, `text`, or None: text
-    on a terminal, else json). Configuring again replaces the handler, never adds a second one."""
-    global _handler
+    on a terminal, else json). Configuring again replaces the handler, never adds a second one; a
+    process whose logging someone else set up first (a test runner calling `main`) is left as it is,
+    as `logging.basicConfig` would."""
+    global _handler, _level_before
+    root = logging.getLogger()
+    if _handler is None and root.handlers:
+        return
     fmt = fmt or ("text" if sys.stderr.isatty() else "json")
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(WithContext())
@@ -65,8 +71,9 @@ def configure_logging(level: str = "INFO", fmt: str | None = None) -> None:
         )
     else:
         handler.setFormatter(logging.Formatter(TEXT))
-    root = logging.getLogger()
-    if _handler is not None:
+    if _handler is None:
+        _level_before = root.level
+    else:
         root.removeHandler(_handler)
     root.addHandler(handler)
     root.setLevel(level.upper())
@@ -76,3 +83,12 @@ def configure_logging(level: str = "INFO", fmt: str | None = None) -> None:
         uvicorn_logger.handlers.clear()
         uvicorn_logger.propagate = True
         uvicorn_logger.setLevel(logging.NOTSET)
+
+
+def reset_logging() -> None:
+    """Undo `configure_logging` (for a test that called it in its own process)."""
+    global _handler
+    if _handler is not None:
+        logging.getLogger().removeHandler(_handler)
+        logging.getLogger().setLevel(_level_before)
+        _handler = None

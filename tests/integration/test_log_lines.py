@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 
 from runtime.embedded_postgres import free_port
-from runtime.logs import configure_logging
+from runtime.logs import configure_logging, reset_logging
 from tests.integration.twilio_support import service_with_twilio, twilio_brand
 from tests.support import Client, contacts, eventually, production_settings
 
@@ -92,6 +92,9 @@ def test_every_line_of_one_request_carries_its_request_id_and_brand(database_url
 
 
 def test_at_debug_no_line_shows_an_api_key_a_credential_or_a_message_body(database_url, fake_twilio, capsys):
+    pytest_handlers = logging.getLogger().handlers[:]  # pytest's own: set aside, so that ours is installed
+    for handler in pytest_handlers:
+        logging.getLogger().removeHandler(handler)
     configure_logging("DEBUG", "json")
     try:
         with service_with_twilio(database_url, fake_twilio) as service:
@@ -107,8 +110,9 @@ def test_at_debug_no_line_shows_an_api_key_a_credential_or_a_message_body(databa
             eventually(lambda: len(fake_twilio.messages) == 2 and len(client.outbox(campaign_id)) == 2)
     finally:
         logs = capsys.readouterr().err
-        configure_logging("INFO", "text")
-        logging.getLogger().setLevel(logging.WARNING)
+        reset_logging()
+        for handler in pytest_handlers:
+            logging.getLogger().addHandler(handler)
 
     assert "twilio POST" in logs and "email batch" in logs  # the sends were logged, at DEBUG
     for secret in (client.api_key, brand.account.token, BODY, "7f3c9a"):
