@@ -10,6 +10,7 @@ from api.deps import Services
 from api.errors import ProblemOnCrash, install_error_handlers
 from api.gate import RequestGate
 from api.openapi import install_problem_documents
+from api.request_observation import RequestObservation
 from api.routers.sandbox import clock_router
 
 
@@ -28,6 +29,7 @@ def create_app(services: Services) -> FastAPI:
         app.add_middleware(AdminGate, admin_api_key=services.admin_api_key)
         app.include_router(routers.admin.router)
     app.add_middleware(ProblemOnCrash)
+    app.add_middleware(RequestObservation)  # outermost: every answer has its request id and is timed
     for router in routers.ALL:
         app.include_router(router)
     if services.read_outbox is not None:

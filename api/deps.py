@@ -20,6 +20,7 @@ from commands.clock import Clock, DevClock
 from commands.idempotency import once
 from commands.sending.credentials import CredentialCipher
 from commands.tracking.tracking_tokens import TrackingTokens
+from storage import log_context
 from storage.database import Database
 
 
@@ -32,7 +33,7 @@ class Services:
     read_outbox: Callable[[UUID, UUID | None], list[dict[str, Any]]] | None = None
     dev_clock: DevClock | None = None
     ready: Callable[[], dict[str, bool]] = lambda: {}
-    gauges: Callable[[], dict[str, float]] = lambda: {}
+    metrics: Callable[[], bytes] = lambda: b""  # Prometheus text (runtime/metrics.py)
     parked: Callable[[], dict[str, int]] = lambda: {}  # items set aside per follower (storage/parked.py)
     projections: tuple[str, ...] = ("campaign_summaries",)
     default_phone_region: str = "US"  # phones without a +country code are read as this region's
@@ -61,6 +62,7 @@ async def brand(request: Request) -> UUID:
     decided: UUID | None = request.scope.get("state", {}).get("brand_id")
     if decided is None:  # every /v1 route is behind the gate: a route outside it cannot ask for a brand
         raise RuntimeError(f"{request.url.path} is not behind the request gate")
+    log_context.bind(brand_id=decided, campaign_id=request.path_params.get("campaign_id"))
     return decided
 
 

@@ -22,9 +22,10 @@ from commands.sending.providers import Provider
 from commands.sending.send_outcomes import Dispatch, SendReport
 from commands.sending.send_steps import SEND_THREADS, send_dispatches
 from commands.tracking.tracked_mail import MailTracking
+from consumers.send_metrics import count_sends, timed
 from consumers.transport import Transport
 from consumers.transport.messages import DEAD_LETTER_TOPIC, SEND_TOPICS, decode_dispatch
-from storage import containment, parked
+from storage import containment, log_context, parked
 from storage.database import Database
 from storage.event_log import brand_of
 
@@ -44,7 +45,7 @@ class ChannelWorker:
         tracking: MailTracking | None = None,
     ) -> None:
         self.channel, self.app, self.db, self.transport = channel, app, db, transport
-        self.providers, self.now, self.personaliser = providers, now, personaliser
+        self.providers, self.now, self.personaliser = timed(providers, now), now, personaliser
         self.tracking = tracking  # the open pixel and click links of emails; None: untracked
         # Threads for the provider calls, kept for good: starting them for each batch cost more
         # than the sends. The channel's own, so a slow provider never holds another channel's.
@@ -70,9 +71,16 @@ class ChannelWorker:
             containment.contain(dispatches, lambda part: reports.append(self._send(part)), self._park)
         if dead:
             self.transport.flush()
-        return SendReport.total(reports)
+        total = SendReport.total(reports)
+        count_sends(self.channel, total)
+        return total
 
     def _send(self, dispatches: Sequence[Dispatch]) -> SendReport:
+        campaigns = {dispatch.campaign_id for dispatch in dispatches}
+        with log_context.bound(campaign_id=campaigns.pop() if len(campaigns) == 1 else None):
+            return self._send_batch(dispatches)
+
+    def _send_batch(self, dispatches: Sequence[Dispatch]) -> SendReport:
         report = send_dispatches(
             self.app,
             self.db,

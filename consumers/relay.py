@@ -137,7 +137,7 @@ def _dispatches(event: Any) -> list[Dispatch]:
     ]
 
 
-def gauges(db: Database) -> dict[str, float]:
-    """How far each relay has read the log (Prometheus gauges)."""
+def positions(db: Database) -> dict[str, int]:
+    """How far each relay has read the log, by relay (for /metrics)."""
     rows = db.fetch_all("SELECT relay, position FROM relay_positions")
-    return {f'relay_position{{relay="{row["relay"]}"}}': float(row["position"]) for row in rows}
+    return {row["relay"]: row["position"] for row in rows}

@@ -178,7 +178,7 @@ def finished_counts(db: Database, campaign_ids: list[UUID]) -> dict[UUID, int]:
     return {row["id"]: row["finished"] for row in rows}
 
 
-def gauges(db: Database) -> dict[str, float]:
-    """Campaigns per status, across brands (Prometheus gauges)."""
+def counts_by_status(db: Database) -> dict[str, int]:
+    """Campaigns per status, across brands (for /metrics)."""
     rows = db.fetch_all("SELECT status, count(*) AS n FROM campaign_summaries GROUP BY status")
-    return {f'campaigns{{status="{row["status"]}"}}': float(row["n"]) for row in rows}
+    return {row["status"]: row["n"] for row in rows}

@@ -91,3 +91,10 @@ def entries(
         (ledger_id, position_after(cursor), limit + 1),
     )
     return page_by_position(rows, limit)
+
+
+def totals(db: Database) -> dict[str, int]:
+    """Credits granted, reserved, consumed and released so far, across brands (for /metrics)."""
+    rows = db.fetch_all("SELECT type, sum(amount) AS n FROM credit_ledger_entries GROUP BY type")
+    found = {row["type"]: int(row["n"]) for row in rows}
+    return {kind: found.get(kind, 0) for kind, _ in KINDS.values()}

@@ -164,9 +164,7 @@ def wait_for_position(db: Database, names: list[str], position: int | None, time
         time.sleep(0.01)
 
 
-def gauges(db: Database) -> dict[str, float]:
-    """How far each read model has applied the log (Prometheus gauges)."""
+def positions(db: Database) -> dict[str, int]:
+    """How far each read model has applied the log, by read model (for /metrics)."""
     rows = db.fetch_all("SELECT projection, position FROM projection_positions")
-    return {
-        f'projection_position{{projection="{row["projection"]}"}}': float(row["position"]) for row in rows
-    }
+    return {row["projection"]: row["position"] for row in rows}

@@ -18,9 +18,17 @@ from typing import TYPE_CHECKING
 from uuid import UUID
 
 from domain.errors import NotFound, ServiceError
-from runtime import account_commands, gmail_authorization, history_commands, operations
+from runtime import (
+    account_commands,
+    gmail_authorization,
+    health_command,
+    history_commands,
+    key_commands,
+    operations,
+)
 from runtime.child_processes import stop_when_orphaned
-from runtime.cli_settings import container_for
+from runtime.cli_settings import container_for, missing_settings, settings_for
+from runtime.logs import configure_logging
 
 if TYPE_CHECKING:  # imported where used at run time: each command loads only what it needs
     import uvicorn
@@ -45,6 +53,13 @@ def serve(
     # wait for them (SchemaBehind after a while): one deploy step migrates, the rest follow.
     from storage.schema import SchemaBehind
 
+    if parent is None and (missing := missing_settings(args)):  # a child takes what serve resolved
+        print(f"campaign-service: {missing}", file=sys.stderr, flush=True)
+        return 2
+    if development:  # serve: its child processes' counts are shown by its /metrics (runtime/metrics.py)
+        from runtime.metrics import count_across_processes
+
+        count_across_processes(settings_for(args).data_dir)
     try:
         container = container_for(
             args,
@@ -56,6 +71,15 @@ def serve(
         print(f"campaign-service: {behind}", file=sys.stderr, flush=True)
         return 1
     try:
+        port = container.settings.metrics_port
+        if port is not None and parent is None:  # before the roles start: a port taken stops nothing running
+            from runtime.metrics import serve_metrics
+
+            try:
+                serve_metrics(container.settings.host, port, container.metrics_registry, container.readiness)
+            except OSError as taken:
+                print(f"campaign-service: METRICS_PORT {port}: {taken}", file=sys.stderr, flush=True)
+                return 2
         container.start(container.serving_roles() if roles is None else roles)
         if not with_api:
             gc.freeze()  # as below for the API: what the role built stays; a collection skips it
@@ -73,7 +97,9 @@ def serve(
             container.http_app(),
             host=settings.host,
             port=settings.port,
-            log_level="warning",
+            log_config=None,  # runtime/logs.py set logging up: the access log goes out as every line does
+            log_level=None,
+            access_log=True,
             timeout_graceful_shutdown=3,  # a request stuck on a dead database must not hold up SIGTERM
         )
         server = _server_without_signal_capture(config)
@@ -180,15 +206,19 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--plan", choices=["basic", "standard", "premium"], required=True)
     create.set_defaults(func=operations.create_brand)
     keys = brand_commands.add_parser("keys", help="a brand's API keys")
-    key_commands = keys.add_subparsers(dest="keys_command", required=True)
-    issuing = with_data_dir(key_commands.add_parser("create", help="a new key, printed once as JSON"))
+    brand_key_commands = keys.add_subparsers(dest="keys_command", required=True)
+    issuing = with_data_dir(brand_key_commands.add_parser("create", help="a new key, printed once as JSON"))
     issuing.add_argument("brand_id", type=UUID, metavar="ID")
     issuing.add_argument("--name", default="command line", help="what the key is for")
     issuing.set_defaults(func=operations.create_key)
-    listing_keys = with_data_dir(key_commands.add_parser("list", help="the brand's keys, never a secret"))
+    listing_keys = with_data_dir(
+        brand_key_commands.add_parser("list", help="the brand's keys, never a secret")
+    )
     listing_keys.add_argument("brand_id", type=UUID, metavar="ID")
     listing_keys.set_defaults(func=operations.list_keys)
-    revoking = with_data_dir(key_commands.add_parser("revoke", help="revoke a key (never the last one)"))
+    revoking = with_data_dir(
+        brand_key_commands.add_parser("revoke", help="revoke a key (never the last one)")
+    )
     revoking.add_argument("brand_id", type=UUID, metavar="ID")
     revoking.add_argument("key_id", type=UUID, metavar="KEY_ID")
     revoking.set_defaults(func=operations.revoke_key)
@@ -218,12 +248,16 @@ def parser() -> argparse.ArgumentParser:
     retry.set_defaults(func=operations.parked_retry)
 
     gmail_authorization.add_commands(commands)
+    key_commands.add_commands(commands)
+    health_command.add_commands(commands)
     return top
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
+        settings = settings_for(args)
+        configure_logging(settings.log_level, settings.log_format)
         status: int = args.func(args)  # each subcommand's function (set_defaults above) returns one
         return status
     except KeyboardInterrupt:

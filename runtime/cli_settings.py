@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import logging
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -25,14 +24,29 @@ def settings_for(args: argparse.Namespace, **forced: object) -> Settings:
     return Settings(**{**overrides, **forced})
 
 
+def missing_settings(args: argparse.Namespace) -> str | None:
+    """Why a role against DATABASE_URL must not start: the production settings it lacks, in one line."""
+    missing = settings_for(args).missing_for_production()
+    if not missing:
+        return None
+    return f"DATABASE_URL is set, so {', '.join(missing)} must be set too; missing: " + "; ".join(
+        f"{name} ({PRODUCTION_SETTINGS[name]})" for name in missing
+    )
+
+
+PRODUCTION_SETTINGS = {
+    "CREDENTIALS_KEY": "the Fernet key sealing sender credentials",
+    "UNSUBSCRIBE_SECRET": "the secret signing unsubscribe and tracking links",
+    "PUBLIC_BASE_URL": "the URL the service is reached at, for links and Twilio signatures",
+}
+
+
 def container_for(
     args: argparse.Namespace, *, schema: SchemaPolicy = "upgrade", **forced: object
 ) -> Container:
     from runtime.container import build
 
-    settings = settings_for(args, **forced)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return build(settings, schema=schema)
+    return build(settings_for(args, **forced), schema=schema)
 
 
 @contextlib.contextmanager
@@ -42,7 +56,6 @@ def database_url_for(args: argparse.Namespace) -> Iterator[str]:
     from runtime.embedded_postgres import EmbeddedPostgres
 
     settings = settings_for(args)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if settings.database_url is not None:
         yield settings.database_url.get_secret_value()
         return

@@ -19,6 +19,7 @@ from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 
 from commands.application import CampaignApplication
@@ -34,13 +35,12 @@ from consumers.background import run_periodically
 from consumers.channel_worker import ChannelWorker
 from consumers.providers import gmail, sandbox, twilio
 from consumers.relay import Relay
-from consumers.relay import gauges as relay_gauges
 from consumers.timed_jobs import DailyCron, FollowUpProcessor, Settlement, Sweeper
 from consumers.transport import Transport
 from consumers.transport.in_process import InProcessTransport
 from consumers.transport.kafka import KafkaTransport
 from consumers.transport.messages import SEND_TOPICS
-from projections import campaign_summaries, runner
+from projections import runner
 from projections.campaign_leads import CampaignLeads
 from projections.campaign_summaries import CampaignSummaries
 from projections.credit_ledger_entries import CreditLedgerEntries
@@ -51,6 +51,7 @@ from runtime.child_processes import PROJECTOR, ChildProcess
 from runtime.database_watchdog import watch_embedded_postgres
 from runtime.embedded_postgres import EmbeddedPostgres
 from runtime.lifecycle import readiness_checks, stop_within
+from runtime.metrics import exposition, registry_for
 from runtime.settings import Settings
 from storage import parked
 from storage.database import Database, event_store_env
@@ -134,7 +135,7 @@ class Container:
             read_outbox=partial(sandbox.outbox, self.db) if development else None,
             dev_clock=self.dev_clock if development else None,
             ready=self.readiness,
-            gauges=self.gauges,
+            metrics=lambda: exposition(self.metrics_registry),
             parked=lambda: parked.counts(self.db),
             projections=tuple(p.name for p in PROJECTIONS),
             default_phone_region=self.settings.default_phone_region,
@@ -188,12 +189,10 @@ class Container:
             children_alive=all(child.running() for child in self.children),
         )
 
-    def gauges(self) -> dict[str, float]:
-        """Each module's own gauges (log positions, campaigns by status, parked items), in one list."""
-        values = {"event_store_position": float(self.app.recorder.max_notification_id() or 0)}
-        for gauges in (relay_gauges, runner.gauges, campaign_summaries.gauges, parked.gauges):
-            values.update(gauges(self.db))
-        return values
+    @cached_property
+    def metrics_registry(self) -> CollectorRegistry:
+        """What /metrics shows (runtime/metrics.py): this process's counts and the database's figures."""
+        return registry_for(self.db, lambda: self.app.recorder.max_notification_id() or 0)
 
     def start(self, roles: tuple[str, ...] = ROLES) -> None:
         interval = self.settings.poll_interval
@@ -244,7 +243,9 @@ class Container:
     def child_environment(self) -> dict[str, str]:
         if self.child_settings is None:
             raise ValueError("this container was not built from settings a child process can take")
-        return {**os.environ, **self.child_settings.environment()}
+        # METRICS_PORT is serve's alone: a child's counts reach serve's /metrics (runtime/metrics.py)
+        inherited = {name: value for name, value in os.environ.items() if name != "METRICS_PORT"}
+        return {**inherited, **self.child_settings.environment()}
 
     def relays(self) -> list[Relay]:
         """For Kafka, one relay of every channel's dispatches (the broker keeps what is unhandled,
@@ -410,6 +411,7 @@ def settings_for_a_child(
         "dev_clock": False,
         "development_routes": False,
         "channel_processes": False,
+        "metrics_port": None,
     }
     if key_folder is not None and settings.credentials_key is None:
         resolved["credentials_key"] = SecretStr(load_or_create_key(key_folder))

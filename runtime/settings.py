@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -41,6 +42,13 @@ class Settings(BaseSettings):
     batch_size: int = 500
     poll_interval: float = 0.05
     log_level: str = "INFO"
+    log_format: Literal["json", "text"] | None = Field(
+        None,
+        description="`json`: one JSON object a line; `text`: for people; unset: text on a terminal, else json",
+    )
+    metrics_port: int | None = Field(
+        None, ge=0, le=65535, description="serve Prometheus /metrics on this port too (every role)"
+    )
     sandbox_delay_ms: int = Field(
         0, description="sandbox provider latency per send, for tests and benchmarks"
     )
@@ -49,7 +57,8 @@ class Settings(BaseSettings):
     )
     credentials_key: SecretStr | None = Field(
         None,
-        description="Fernet key sealing sender credentials; embedded default: <data_dir>/credentials.key",
+        description="Fernet key(s) sealing sender credentials, comma-separated: the first seals, all open"
+        " (`keys rotate` re-seals with the first); embedded default: <data_dir>/credentials.key",
     )
     dispatch_lease_seconds: int = Field(
         600,
@@ -104,6 +113,23 @@ class Settings(BaseSettings):
     def public_url(self) -> str:
         """PUBLIC_BASE_URL, or the address `serve` listens on, without a trailing slash."""
         return (self.public_base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def missing_for_production(self) -> list[str]:
+        """The settings a process against DATABASE_URL cannot go without: the keys that seal
+        credentials and sign links, and the URL links and Twilio signatures are built on. Without
+        DATABASE_URL (the embedded default) `serve` keeps generated keys under the data dir."""
+        if self.database_url is None:
+            return []
+        given = {
+            "CREDENTIALS_KEY": self.credentials_key,
+            "UNSUBSCRIBE_SECRET": self.unsubscribe_secret,
+            "PUBLIC_BASE_URL": self.public_base_url,
+        }
+        return [
+            name
+            for name, value in given.items()
+            if not (value.get_secret_value() if isinstance(value, SecretStr) else value or "").strip()
+        ]
 
     def environment(self) -> dict[str, str]:
         """These settings as the environment variables that give them back (for a child process)."""

@@ -202,8 +202,3 @@ def counts(db: Database) -> dict[str, int]:
         "SELECT follower, count(*) AS n FROM parked_items WHERE status = 'parked' GROUP BY follower"
     )
     return {row["follower"]: row["n"] for row in rows}
-
-
-def gauges(db: Database) -> dict[str, float]:
-    """Parked items per follower (Prometheus gauges)."""
-    return {f'parked_items{{follower="{follower}"}}': float(n) for follower, n in counts(db).items()}

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
+from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
 
 from commands.credits.brands import create_brand
@@ -103,6 +104,15 @@ class Client:
 
     def outbox(self, campaign_id: str) -> list[dict[str, Any]]:
         return self.ok(self.get("/v1/sandbox/outbox", params={"campaign_id": campaign_id}))["items"]
+
+
+def production_settings(public_base_url: str = "http://127.0.0.1:8000") -> dict[str, str]:
+    """What a role against DATABASE_URL refuses to start without, as environment variables."""
+    return {
+        "CREDENTIALS_KEY": Fernet.generate_key().decode(),
+        "UNSUBSCRIBE_SECRET": f"unsubscribe-{uuid4().hex}",
+        "PUBLIC_BASE_URL": public_base_url,
+    }
 
 
 def eventually(check: Callable[[], T], timeout: float = 30.0, interval: float = 0.05) -> T:

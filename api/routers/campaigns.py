@@ -3,6 +3,7 @@ stood at a past moment, rebuilt from events)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
@@ -24,6 +25,7 @@ from projections.campaign_history import campaign_as_of
 from projections.campaign_summaries import summaries, summary
 from projections.runner import wait_for_position
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/campaign", tags=["campaigns"])
 NOT_NOW: dict[int | str, Any] = {409: {"description": "the campaign's status does not allow this"}}
 
@@ -158,6 +160,7 @@ def launch(
     def run() -> tuple[int, dict[str, Any]]:
         now, providers = services.clock.now(), services.sending_providers
         launched = launch_campaign(services.app, services.db, brand, campaign_id, now, providers)
+        log.info("campaign launched: %d credits reserved", launched.credits_reserved)
         wait_for_position(services.db, list(services.projections), launched.position)
         return 200, {"id": campaign_id, "status": "ACTIVE", "credits_reserved": launched.credits_reserved}
 
@@ -170,6 +173,7 @@ Transition = Callable[[CampaignApplication, UUID, UUID, datetime], int | None]
 
 def _transition(services: Services, brand: UUID, campaign_id: UUID, change: Transition) -> dict[str, Any]:
     position = change(services.app, brand, campaign_id, services.clock.now())
+    log.info("campaign %s: %s", change.__name__.split("_")[0], "done" if position else "nothing to change")
     wait_for_position(services.db, list(services.projections), position)  # so a GET then shows it
     return {"id": campaign_id, "status": brand_campaign(services.app, brand, campaign_id).status.value}
 

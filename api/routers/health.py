@@ -1,4 +1,4 @@
-"""Liveness and readiness probes, and Prometheus gauges."""
+"""Liveness and readiness probes, and the Prometheus metrics."""
 
 from __future__ import annotations
 
@@ -30,8 +30,6 @@ def readyz(services: ServicesDep) -> JSONResponse:
 
 @router.get("/metrics", response_class=PlainTextResponse)
 def metrics(services: ServicesDep) -> PlainTextResponse:
-    """Prometheus text format: positions in the event log of the store, the relay and each projection."""
-    lines = []
-    for name, value in sorted(services.gauges().items()):
-        lines.append(f"campaign_service_{name} {value}")
-    return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
+    """Prometheus text format, with # HELP and # TYPE for every family (runtime/metrics.py): sends,
+    provider call times, send lag, HTTP request times, follower lag, parked items, credits."""
+    return PlainTextResponse(services.metrics(), media_type="text/plain; version=0.0.4")

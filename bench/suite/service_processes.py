@@ -39,6 +39,9 @@ def service_env(database_url: str, **more: str) -> dict[str, str]:
         **UNLIMITED,
         "DATABASE_URL": database_url,
         "CREDENTIALS_KEY": more.pop("CREDENTIALS_KEY", Fernet.generate_key().decode()),
+        # a role against DATABASE_URL refuses to start without these (links are not followed here)
+        "UNSUBSCRIBE_SECRET": more.pop("UNSUBSCRIBE_SECRET", Fernet.generate_key().decode()),
+        "PUBLIC_BASE_URL": more.pop("PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
         "LOG_LEVEL": "WARNING",
         **more,
     }

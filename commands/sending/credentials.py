@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from domain.errors import Unavailable
 from storage.database import Database
@@ -35,14 +35,20 @@ class CredentialsUnavailable(Unavailable):
 
 
 class CredentialCipher:
-    """Seals and opens credentials with one Fernet key; its repr never shows the key."""
+    """Seals credentials with the first of its Fernet keys and opens them with any (MultiFernet),
+    so a new key can be put first while credentials sealed with the old one still open; its repr
+    never shows a key."""
 
     def __init__(self, key: str | bytes) -> None:
+        text = key.decode() if isinstance(key, bytes) else key
+        keys = [part.strip() for part in text.split(",") if part.strip()]
         try:
-            self._fernet = Fernet(key)
+            self._primary = Fernet(keys[0]) if keys else Fernet(text)
+            self._fernet = MultiFernet([Fernet(k) for k in keys])
         except (ValueError, TypeError) as bad:
             raise ValueError(
-                "CREDENTIALS_KEY is not a Fernet key (32 bytes, url-safe base64 encoded; "
+                "CREDENTIALS_KEY is not a Fernet key, nor Fernet keys separated by commas (each 32 bytes, "
+                "url-safe base64 encoded; "
                 "make one with `python -c 'from cryptography.fernet import Fernet; "
                 "print(Fernet.generate_key().decode())'`)"
             ) from bad
@@ -56,6 +62,17 @@ class CredentialCipher:
     def open(self, sealed: bytes) -> dict[str, str]:
         credentials: dict[str, str] = json.loads(self._fernet.decrypt(sealed))
         return credentials
+
+    def sealed_with_first_key(self, sealed: bytes) -> bool:
+        try:
+            self._primary.decrypt(sealed)
+        except InvalidToken:
+            return False
+        return True
+
+    def reseal(self, sealed: bytes) -> bytes:
+        """The same credentials sealed with the first key (InvalidToken if no key opens them)."""
+        return self._fernet.rotate(sealed)
 
 
 def credential_problems(provider: str, credentials: Mapping[str, Any] | None) -> list[str]:

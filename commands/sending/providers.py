@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 # Calls in flight to a provider, per channel and per process: a slow provider's channel sends at
@@ -24,6 +25,7 @@ class OutboundMessage:
     subject: str | None = None
     body: str | None = None
     audio_url: str | None = None
+    due_at: datetime | None = None  # when the step's group became due (the send lag is measured from it)
 
 
 @dataclass(frozen=True)

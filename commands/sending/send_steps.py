@@ -471,6 +471,7 @@ def _message(
         subject=text.subject,
         body=body,
         audio_url=step.audio_url,
+        due_at=enrollment.due_at,
     )
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 
 from runtime.embedded_postgres import free_port
-from tests.support import contacts, eventually
+from tests.support import contacts, eventually, production_settings
 
 CLI = [sys.executable, "-m", "runtime.cli"]
 
@@ -62,6 +62,7 @@ def serving(database_url: str, *flags: str) -> Iterator[tuple[subprocess.Popen[b
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "KAFKA_BOOTSTRAP_SERVERS"}
     env.update(DATABASE_URL=database_url, SANDBOX_DELAY_MS="100", PYTHONUNBUFFERED="1")
+    env.update(production_settings(f"http://127.0.0.1:{port}"))
     server = subprocess.Popen(
         [*CLI, "serve", "--port", str(port), *flags], env=env, stdout=subprocess.DEVNULL
     )

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 import httpx
 
 from runtime.embedded_postgres import free_port
+from tests.support import production_settings
 
 CLI = [sys.executable, "-m", "runtime.cli"]
 DEVELOPMENT_PATHS = {"/v1/sandbox/outbox", "/v1/dev/clock", "/v1/dev/clock/advance"}
@@ -28,6 +29,7 @@ def started(command: list[str], database_url: str) -> Iterator[httpx.Client]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "KAFKA_BOOTSTRAP_SERVERS"}
     env.update(DATABASE_URL=database_url, DEV_CLOCK="1", DEVELOPMENT_ROUTES="1", PYTHONUNBUFFERED="1")
+    env.update(production_settings(f"http://127.0.0.1:{port}"))
     process = subprocess.Popen(
         [*CLI, *command, "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )

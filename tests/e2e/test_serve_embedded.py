@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -46,6 +47,8 @@ def test_serve_runs_a_campaign_on_the_embedded_default_and_stops_cleanly(tmp_pat
             line = server.stdout.readline()
             said.append(line)
         assert f"http://127.0.0.1:{port}" in line
+        # the rest of its output (the access log among it) is read and dropped: a full pipe would stall serve
+        threading.Thread(target=server.stdout.read, daemon=True).start()
 
         created = subprocess.run(
             [*CLI, "brand", "create", "Acme", "--plan", "standard", "--data-dir", str(data_dir)],

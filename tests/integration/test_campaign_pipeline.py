@@ -87,11 +87,15 @@ def test_a_campaign_is_sent_end_to_end_on_the_in_process_transport(database_url)
             "checks": {"database": True, "transport": True, "background": True},
             "parked": {},
         }
-        gauges = dict(line.rsplit(" ", 1) for line in client.get("/metrics").text.splitlines())
+        gauges = dict(
+            line.rsplit(" ", 1) for line in client.get("/metrics").text.splitlines() if line[0] != "#"
+        )
         assert gauges['campaign_service_campaigns{status="ACTIVE"}'] == "1.0"
         head = float(gauges["campaign_service_event_store_position"])
         for channel in ("email", "sms", "voicemail"):  # in process, one relay per channel
-            assert 0 < float(gauges[f'campaign_service_relay_position{{relay="relay:{channel}"}}']) <= head
+            assert (
+                0 < float(gauges[f'campaign_service_follower_position{{follower="relay:{channel}"}}']) <= head
+            )
 
 
 def test_a_campaign_is_sent_end_to_end_over_kafka_and_a_redelivery_sends_nothing(

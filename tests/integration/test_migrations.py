@@ -27,6 +27,7 @@ from runtime.container import build
 from runtime.settings import Settings
 from storage import schema
 from storage.schema import MIGRATION_TABLE, MIGRATIONS, SchemaBehind, migration_ids, upgrade, yoyo_uri
+from tests.support import production_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 BEFORE_MIGRATIONS = Path(__file__).with_name("fixtures") / "schema_before_migrations.sql"
@@ -256,6 +257,8 @@ def test_a_role_that_does_not_migrate_waits_then_names_what_is_missing(database_
 def test_a_role_started_from_the_command_line_exits_1_saying_what_to_run(database_url, monkeypatch, capsys):
     monkeypatch.setattr(schema, "WAIT_SECONDS", 0.3)
     monkeypatch.setenv("DATABASE_URL", database_url)
+    for name, value in production_settings().items():
+        monkeypatch.setenv(name, value)
 
     assert main(["relay"]) == 1
 

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from domain.credit_ledger import Plan
-from tests.support import Client, contacts, eventually, running_service
+from tests.support import Client, contacts, eventually, production_settings, running_service
 
 CONTACTS = 200
 
@@ -37,6 +37,7 @@ def start_worker(database_url: str, kafka: str, prefix: str, log: Path, batch: i
         "BATCH_SIZE": str(batch),
         "LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",
+        **production_settings(),
     }
     with log.open("w") as output:  # a file, not a pipe: a full pipe would stall the worker
         worker = subprocess.Popen(
