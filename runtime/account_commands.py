@@ -7,25 +7,17 @@ Plan changes and suspensions are recorded as done by `cli: <the operating system
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import sys
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from runtime.cli_settings import container_for
+from runtime.operations import operator, rfc3339
 
 PLANS = ["basic", "standard", "premium"]
 MAX_PURCHASE = 10_000_000  # as domain/credit_ledger.py: checked here before the service is built
-
-
-def _operator() -> str:
-    try:
-        return f"cli: {getpass.getuser()}"
-    except (KeyError, OSError):  # no name for this user id (a container's)
-        return "cli"
 
 
 def _run(args: argparse.Namespace, work: Callable[[Any], Any]) -> int:
@@ -45,15 +37,8 @@ def _run(args: argparse.Namespace, work: Callable[[Any], Any]) -> int:
     finally:
         container.close()
     if answer is not None:
-        print(json.dumps(answer, default=_plain, indent=2))
+        print(json.dumps(answer, default=rfc3339, indent=2))
     return 0
-
-
-def _plain(value: object) -> str:
-    """Times as RFC 3339 UTC (`...Z`), ids as strings."""
-    if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
-    return str(value)
 
 
 def _table(accounts: list[dict[str, Any]]) -> None:
@@ -114,7 +99,7 @@ def brand_plan(args: argparse.Namespace) -> int:
     from domain.credit_ledger import Plan
 
     return _then_show(
-        args, lambda c: change_plan(c.app, c.db, args.id, Plan(args.plan), _operator(), c.clock.now())
+        args, lambda c: change_plan(c.app, c.db, args.id, Plan(args.plan), operator(), c.clock.now())
     )
 
 
@@ -122,14 +107,14 @@ def brand_suspend(args: argparse.Namespace) -> int:
     from commands.credits.brand_standing import suspend_brand
 
     return _then_show(
-        args, lambda c: suspend_brand(c.app, c.db, args.id, args.reason, _operator(), c.clock.now())
+        args, lambda c: suspend_brand(c.app, c.db, args.id, args.reason, operator(), c.clock.now())
     )
 
 
 def brand_reinstate(args: argparse.Namespace) -> int:
     from commands.credits.brand_standing import reinstate_brand
 
-    return _then_show(args, lambda c: reinstate_brand(c.app, c.db, args.id, _operator(), c.clock.now()))
+    return _then_show(args, lambda c: reinstate_brand(c.app, c.db, args.id, operator(), c.clock.now()))
 
 
 def credits_grant(args: argparse.Namespace) -> int:

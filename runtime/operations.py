@@ -8,6 +8,7 @@ import argparse
 import getpass
 import json
 import sys
+from datetime import UTC, datetime
 
 from runtime.cli_settings import container_for, database_url_for
 
@@ -31,12 +32,20 @@ def create_brand(args: argparse.Namespace) -> int:
     return 0
 
 
+def rfc3339(value: object) -> str:
+    """How the command line prints a value JSON has no type for: a time as RFC 3339 UTC (`...Z`),
+    anything else (an id) as its string."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return str(value)
+
+
 def operator() -> str:
-    """Who runs this command, as key events record it."""
+    """Who runs this command, as the events it records name them (`cli: <user>`)."""
     try:
-        return f"command line ({getpass.getuser()})"
+        return f"cli: {getpass.getuser()}"
     except (KeyError, OSError):  # no user name for this uid (a container's)
-        return "command line"
+        return "cli"
 
 
 def create_key(args: argparse.Namespace) -> int:
@@ -50,7 +59,7 @@ def create_key(args: argparse.Namespace) -> int:
     finally:
         container.close()
     shown = {"id": str(key.id), "name": key.name, "prefix": key.prefix, "api_key": key.api_key}
-    print(json.dumps({**shown, "created_at": key.created_at.isoformat()}))
+    print(json.dumps({**shown, "created_at": rfc3339(key.created_at)}))
     return 0
 
 
@@ -66,7 +75,7 @@ def list_keys(args: argparse.Namespace) -> int:
             rows += more
     finally:
         container.close()
-    print(json.dumps(rows, default=str, indent=2))
+    print(json.dumps(rows, default=rfc3339, indent=2))
     return 0
 
 
