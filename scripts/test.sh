@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on real infrastructure: sets up .venv, starts an embedded PostgreSQL
 # and a single-node Kafka broker on loopback, checks lint and layering, runs pytest (unit and
-# integration together) and stops both servers. Fails if pytest collected no test.
+# integration together; most in parallel, see below) and stops both servers. Fails if pytest
+# collected no test.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -38,13 +39,24 @@ kafka_env=$("$root/scripts/kafka.sh" start)
 export "$kafka_env"
 export REQUIRE_KAFKA=1
 
-echo "== pytest" >&2
+# Most tests wait (on background roles, servers starting, providers' answers), so TEST_WORKERS
+# pytest-xdist workers (default 4, each taking whole test files) overlap those waits; the few
+# marked `serial` time an outage of a server of their own and run afterwards, alone.
+echo "== pytest: in parallel" >&2
 set +e
-"$py" -m pytest "$@"
-status=$?
+"$py" -m pytest -n "${TEST_WORKERS:-4}" --dist loadfile -m "not serial" "$@"
+parallel=$?
+echo "== pytest: the serial tests" >&2
+"$py" -m pytest -m serial "$@"
+serial=$?
 set -e
-if [ "$status" -eq 5 ]; then
+if [ "$parallel" -eq 5 ] && [ "$serial" -eq 5 ]; then
     echo "test.sh: pytest collected no tests; that is a failure" >&2
     exit 1
 fi
-exit "$status"
+for status in "$parallel" "$serial"; do
+    if [ "$status" -ne 0 ] && [ "$status" -ne 5 ]; then
+        exit "$status"
+    fi
+done
+exit 0

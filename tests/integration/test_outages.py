@@ -187,6 +187,7 @@ def test_a_postgres_restart_mid_campaign_loses_and_repeats_nothing_over_kafka(ow
 
 
 @pytest.mark.timeout(90)
+@pytest.mark.serial  # times an outage of a broker of its own: not beside other workers' load
 def test_a_kafka_restart_mid_campaign_loses_and_repeats_nothing(database_url, own_kafka):
     with running_service(database_url, kafka=own_kafka.bootstrap, sandbox_delay_ms=20) as service:
         client = Client(service)
@@ -203,6 +204,7 @@ def test_a_kafka_restart_mid_campaign_loses_and_repeats_nothing(database_url, ow
 
 
 @pytest.mark.timeout(150)
+@pytest.mark.serial
 def test_kafka_clients_outlive_an_outage_longer_than_their_connect_timeout(own_kafka):
     prefix = f"t{uuid4().hex[:8]}."
     transport = KafkaTransport(own_kafka.bootstrap, batch_size=10, prefix=prefix)
