@@ -53,6 +53,27 @@ def credits(d, campaign_id) -> tuple[int, int, int, int]:
     return r.reserved, r.consumed, r.released, r.outstanding
 
 
+def send_stopped_between_phases(d, dispatches, stop) -> list[SendReport]:
+    """Send `dispatches` with `stop()` run at the one moment between the worker's two phases: every
+    attempt recorded, no provider called yet. The reports of the send."""
+    held = HeldBeforeItsStepLocks(d.service.db.url)
+    reports: list[SendReport] = []
+    worker = threading.Thread(
+        target=lambda: reports.append(
+            send_dispatches(d.app, held, {"sandbox": d.provider}, dispatches, lambda: NOW)
+        )
+    )
+    try:
+        worker.start()
+        assert held.reached.wait(30)
+        stop()
+    finally:
+        held.go.set()
+        worker.join(30)
+        held.close()
+    return reports
+
+
 def test_sends_at_the_provider_when_their_campaign_is_archived_are_paid_for_once_each(service):
     """The review's case: archive as soon as the first email is at the provider. Every email
     already past its last check goes out, and each is consumed, not released for free."""
@@ -82,26 +103,15 @@ def test_steps_attempted_but_not_yet_called_when_their_campaign_is_archived_are_
     d.client.sender("email", "sales@brand.example")
     campaign = d.campaign(PEOPLE, ONE_EMAIL)
     enrollments = d.launch(campaign, NOW)
-    dispatches = d.dispatch(enrollments, NOW)
-    held = HeldBeforeItsStepLocks(d.service.db.url)
-    reports: list[SendReport] = []
-    worker = threading.Thread(
-        target=lambda: reports.append(
-            send_dispatches(d.app, held, {"sandbox": d.provider}, dispatches, lambda: NOW)
-        )
-    )
-    try:
-        worker.start()
-        assert held.reached.wait(30)  # every attempt recorded, no provider called yet
+    kept: list[tuple[int, int, int, int]] = []
+
+    def archive() -> None:
         archive_campaign(d.app, d.client.brand_id, campaign, NOW)
         d.settle(NOW)
-        assert credits(d, campaign) == (3, 0, 0, 3)  # kept while the steps may be at the provider
-        held.go.set()
-        worker.join(30)
-    finally:
-        held.go.set()
-        worker.join(30)
-        held.close()
+        kept.append(credits(d, campaign))
+
+    reports = send_stopped_between_phases(d, d.dispatch(enrollments, NOW), archive)
+    assert kept == [(3, 0, 0, 3)]  # kept while the steps may be at the provider
     d.settle(NOW)
 
     assert reports == [SendReport(cancelled=3)]
@@ -119,20 +129,9 @@ def test_steps_attempted_before_a_pause_are_not_sent_and_go_out_once_on_resume(s
     campaign = d.campaign(PEOPLE[:1], ONE_EMAIL)
     [ann] = d.launch(campaign, NOW)
     dispatches = d.dispatch([ann], NOW)
-    held = HeldBeforeItsStepLocks(d.service.db.url)
-    worker = threading.Thread(
-        target=lambda: send_dispatches(d.app, held, {"sandbox": d.provider}, dispatches, lambda: NOW)
+    send_stopped_between_phases(
+        d, dispatches, lambda: pause_campaign(d.app, d.client.brand_id, campaign, NOW)
     )
-    try:
-        worker.start()
-        assert held.reached.wait(30)
-        pause_campaign(d.app, d.client.brand_id, campaign, NOW)
-        held.go.set()
-        worker.join(30)
-    finally:
-        held.go.set()
-        worker.join(30)
-        held.close()
     assert d.provider.sent == []
     assert d.enrollment(ann).status_of(dispatches[0].step_id) is StepStatus.CANCELLED
     d.settle(NOW)
@@ -151,20 +150,11 @@ def test_steps_attempted_before_their_brand_is_suspended_wait_unsent_with_their_
     campaign = d.campaign(PEOPLE[:1], ONE_EMAIL)
     [ann] = d.launch(campaign, NOW)
     dispatches = d.dispatch([ann], NOW)
-    held = HeldBeforeItsStepLocks(d.service.db.url)
-    worker = threading.Thread(
-        target=lambda: send_dispatches(d.app, held, {"sandbox": d.provider}, dispatches, lambda: NOW)
-    )
-    try:
-        worker.start()
-        assert held.reached.wait(30)  # attempted, not yet called
+
+    def suspend() -> None:
         suspend_brand(d.app, d.service.db, d.client.brand_id, "unpaid invoice", "test", NOW)
-        held.go.set()
-        worker.join(30)
-    finally:
-        held.go.set()
-        worker.join(30)
-        held.close()
+
+    send_stopped_between_phases(d, dispatches, suspend)
     assert d.provider.sent == []
     assert d.enrollment(ann).status_of(dispatches[0].step_id) is StepStatus.CANCELLED
     d.settle(NOW)
