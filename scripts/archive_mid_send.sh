@@ -20,8 +20,10 @@ curl -s -H "$H" -H "$J" -X POST localhost:$port/v1/sender-accounts -d '{"channel
 C=$(curl -s -H "$H" -H "$J" -X POST localhost:$port/v1/campaign/ -d '{"name":"Q4","lead_group_ids":["'$GROUP'"],"steps":[{"type":"EMAIL","group":0,"subject":"Hi","body":"Hello"}]}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 curl -s -H "$H" -X POST localhost:$port/v1/campaign/$C/launch; echo
 for i in $(seq 1 400); do
-  n=$(curl -s -H "$H" "localhost:$port/v1/campaign/$C/events?limit=500" | python3 -c 'import json,sys; print(sum(e["type"]=="StepAttempted" for e in json.load(sys.stdin)["items"]))')
-  [ "$n" -gt 0 ] && break; sleep 0.05
+  n=$(curl -s -H "$H" "localhost:$port/v1/campaign/$C/events?limit=500" | python3 -c 'import json,sys
+try: print(sum(e["type"] == "StepAttempted" for e in json.load(sys.stdin)["items"]))
+except (ValueError, KeyError): print(0)  # a 429 while polling, or an answer cut short')
+  [ "$n" -gt 0 ] && break; sleep 0.1
 done
 curl -s -H "$H" -X POST localhost:$port/v1/campaign/$C/archive; echo
 sleep 20
