@@ -6,19 +6,14 @@ completed one would be."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
-from uuid import UUID, uuid4
-
 import pytest
 
-from domain.campaign import Campaign
 from domain.credit_ledger import CreditLedger
 from domain.enrollment import REPLIED, Enrollment
 from projections.history.ledger_audit import Audit, audit_ledger
+from tests.unit.test_credit_audit_rules import CAMPAIGN, CONTACT, ENROLLMENT, LEDGER, NOW
+from tests.unit.test_credit_audit_rules import History as RuleHistory
 
-NOW = datetime(2026, 11, 29, tzinfo=UTC)
-LEDGER, CAMPAIGN, ENROLLMENT, CONTACT = uuid4(), uuid4(), uuid4(), uuid4()
 RELEASES = {
     "failed": (Enrollment.StepFailed, {"reason": "bounced", "failed_at": NOW}),
     "replied": (Enrollment.StepWithdrawn, {"reason": REPLIED, "withdrawn_at": NOW}),
@@ -26,18 +21,8 @@ RELEASES = {
 }
 
 
-class History:
-    """Events in log order, positions counted from 1, versions per aggregate."""
-
-    def __init__(self) -> None:
-        self.events: list[tuple[int, Any]] = []
-        self.versions: dict[UUID, int] = {}
-
-    def add(self, cls: type, aggregate: UUID, **fields: Any) -> History:
-        version = self.versions[aggregate] = self.versions.get(aggregate, 0) + 1
-        event = cls(originator_id=aggregate, originator_version=version, timestamp=NOW, **fields)
-        self.events.append((len(self.events) + 1, event))
-        return self
+class History(RuleHistory):
+    """The rules' crafted history (tests/unit/test_credit_audit_rules.py), with each way of release."""
 
     def reserved(self, amount: int) -> History:
         self.add(CreditLedger.CreditsGranted, LEDGER, amount=100, reason="plan", granted_at=NOW)
@@ -50,22 +35,6 @@ class History:
         return self.add(
             cls, ENROLLMENT, campaign_id=CAMPAIGN, step_id=step, channel="email", credits_released=1, **fields
         )
-
-    def sent(self, step: str) -> History:
-        return self.add(
-            Enrollment.StepSent,
-            ENROLLMENT,
-            campaign_id=CAMPAIGN,
-            step_id=step,
-            channel="email",
-            sender_account_id="a",
-            provider_message_id=f"msg-{step}",
-            credits=1,
-            sent_at=NOW,
-        )
-
-    def archived(self) -> History:
-        return self.add(Campaign.CampaignArchived, CAMPAIGN, archived_at=NOW)
 
     def settled(self, released: int, reason: str, closes: bool = False) -> History:
         return self.add(
