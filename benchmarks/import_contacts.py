@@ -7,7 +7,7 @@ The second upload is the same file, so it must add and update nothing. Two ancho
 same run frame the figures: parsing and normalising every row with no database (the CPU floor of
 validation), and PostgreSQL's own COPY of the raw file into a scratch table (the database floor).
 
-    .venv/bin/python benchmarks/import_contacts.py [--rows 100000] [--database-url URL]
+    .venv/bin/python -m benchmarks.import_contacts [--rows 100000] [--database-url URL]
 """
 
 from __future__ import annotations
