@@ -16,9 +16,8 @@ import psycopg
 import pytest
 from hypothesis import settings
 
+from provider_fakes.twilio import FakeTwilio
 from runtime.embedded_postgres import EmbeddedPostgres
-
-pytest_plugins = ["tests.fakes.twilio"]  # the `fake_twilio` fixture: a loopback Twilio
 
 # No time limit per example (Hypothesis' default is 200 ms): on a shared two-core CI runner an
 # example is now and then slower for reasons of its own (a first import, a busy neighbour), and the
@@ -71,3 +70,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(kind)
         if "kafka_bootstrap" in getattr(item, "fixturenames", ()):
             item.add_marker("kafka")
+
+
+@pytest.fixture
+def fake_twilio() -> Iterator[FakeTwilio]:
+    """A loopback Twilio (provider_fakes/twilio.py), stopped when the test ends."""
+    fake = FakeTwilio()
+    fake.thread.start()
+    yield fake
+    fake.server.shutdown()
+    fake.server.server_close()

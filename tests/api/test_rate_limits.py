@@ -19,7 +19,7 @@ import uvicorn
 
 from domain.credit_ledger import Plan
 from tests.api.api_support import assert_problem, service_on_own_database
-from tests.fakes.served import loopback_socket
+from tests.served import loopback_socket
 from tests.support import Client, contacts, eventually
 
 BURST, PER_SECOND = 6, 0.5  # slow refill: a test's few milliseconds give back no request

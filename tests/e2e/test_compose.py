@@ -128,7 +128,7 @@ def test_the_image_is_built_in_two_stages_from_the_lock_file_and_leaves_secrets_
     declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     for requirement in declared:
         name = re.match(r"[A-Za-z0-9_.-]+", requirement).group(0).lower().replace("_", "-")
-        assert name in pinned, f"{name} is not in requirements.lock: run pip-compile (README)"
+        assert name in pinned, f"{name} is not in requirements.lock: run pip-compile (docs/production.md)"
     assert lock.count("==") <= lock.count("--hash=sha256:")
     assert "requirements.lock" in (ROOT / "scripts" / "bootstrap.sh").read_text()
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from cryptography.fernet import Fernet
 
+from provider_fakes.google import FakeGoogle, SentMessage
 from runtime.container import Container
-from tests.fakes.google import FakeGoogle, SentMessage
 from tests.support import Client, eventually, running_service
 
 FIRST = {"type": "EMAIL", "group": 0, "subject": "Hi {{first_name|there}}", "body": "A short note."}

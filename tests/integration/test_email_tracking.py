@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from commands.audience.unsubscribe_tokens import UnsubscribeRequest
 from commands.tracking.tracking_tokens import TrackedStep
 from domain.enrollment import Enrollment
-from tests.fakes.google import FakeGoogle
+from provider_fakes.google import FakeGoogle
 from tests.support import Client, campaign_events, eventually, processed_after, running_service
 
 KEY = Fernet.generate_key().decode()

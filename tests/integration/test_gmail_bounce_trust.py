@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from domain.enrollment import Enrollment
-from tests.fakes.google import FakeGoogle, bounce_of, forged_bounce
+from provider_fakes.google import FakeGoogle, bounce_of, forged_bounce
 from tests.integration.gmail_support import (
     FIRST,
     FOLLOW_UP,

@@ -1,6 +1,6 @@
 """Replies and bounces read from the senders' Gmail mailboxes: the real Google SDK against the fake.
 
-The service polls each connected mailbox's history (tests/fakes/google.py keeps one, and mail
+The service polls each connected mailbox's history (provider_fakes/google.py keeps one, and mail
 arrives in it with `deliver`). A reply stops the contact's follow-ups and releases their credits,
 an automatic answer changes nothing, a bounce of our message suppresses its recipient (what a
 bounce must name to be believed: test_gmail_bounce_trust.py), an expired history id is
@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from domain.enrollment import Enrollment
-from tests.fakes.google import FakeGoogle, bounce_of, reply_to
+from provider_fakes.google import FakeGoogle, bounce_of, reply_to
 from tests.integration.gmail_support import (
     SALES,
     campaign,

@@ -1,7 +1,7 @@
 """Campaigns sent through the Gmail adapter: the real Google SDK against a loopback fake of Google.
 
 The service is built as production builds it, with GMAIL_API_BASE_URL pointing at the fake
-(tests/fakes/google.py), which checks tokens and MIME like Gmail and keeps what it took: the
+(provider_fakes/google.py), which checks tokens and MIME like Gmail and keeps what it took: the
 witness that every email went out once, with the headers mailbox providers need.
 """
 
@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from commands.sending.providers import PROVIDER_CONCURRENCY
 from consumers.providers.gmail.outgoing_mail import message_id_for
 from domain.enrollment import Enrollment
-from tests.fakes.google import FakeGoogle
+from provider_fakes.google import FakeGoogle
 from tests.support import Client, campaign_events, eventually, running_service
 
 KEY = Fernet.generate_key().decode()

@@ -10,9 +10,9 @@ from typing import Any
 
 from cryptography.fernet import Fernet
 
+from provider_fakes.twilio import Account, FakeTwilio
 from runtime.container import Container
-from tests.fakes.served import loopback_socket, served_over_http
-from tests.fakes.twilio import Account, FakeTwilio
+from tests.served import loopback_socket, served_over_http
 from tests.support import Client, running_service
 
 SMS_NUMBER, VOICE_NUMBER = "+14155550199", "+14155550198"

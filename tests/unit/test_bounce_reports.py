@@ -10,7 +10,7 @@ import pytest
 
 from consumers.providers.gmail.bounce_reports import NOTHING, read_report
 from consumers.providers.gmail.outgoing_mail import message_id_for, shaped_as_ours
-from tests.fakes.google import SentMessage, bounce_of, forged_bounce
+from provider_fakes.google import SentMessage, bounce_of, forged_bounce
 
 OURS = message_id_for("enrollment:step", "sales@brand.example")
 
