@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from eventsourcing.domain import Aggregate
 
 from domain.credit_ledger import Plan
-from runtime.container import build
 from runtime.embedded_postgres import EmbeddedPostgres
+from runtime.service import build_service
 from runtime.settings import Settings
 
 
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     n = args.contacts
     with tempfile.TemporaryDirectory(prefix="send-bench-") as folder:
         server = EmbeddedPostgres(Path(folder) / "pg", durable=True)
-        container = build(Settings(database_url=server.start()))
+        container = build_service(Settings(database_url=server.start()))
         try:
             container.start()
             from tests.support import Client  # the same API driver the tests use
@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
             sent = time.perf_counter() - started
             container.close()
             container = None
-            anchor_db = build(Settings(database_url=server.url))
+            anchor_db = build_service(Settings(database_url=server.url))
             old = replaced_architecture(anchor_db.db, n)
             saves = event_store_saves(anchor_db.app, n)
             anchor_db.close()

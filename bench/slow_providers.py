@@ -33,8 +33,8 @@ from cryptography.fernet import Fernet
 from bench.provider_fakes import ProviderFakes
 from commands.sending.providers import PROVIDER_CONCURRENCY
 from domain.credit_ledger import Plan
-from runtime.container import Container, build
 from runtime.embedded_postgres import EmbeddedPostgres
+from runtime.service import Service, build_service
 from runtime.settings import Settings
 from tests.support import Client
 
@@ -61,7 +61,7 @@ class Brand:
     twilio_account: str
 
 
-def brand(container: Container, fakes: ProviderFakes, n: int) -> Brand:
+def brand(container: Service, fakes: ProviderFakes, n: int) -> Brand:
     """A brand with one Gmail mailbox and one Twilio number, each allowed far more than N a day."""
     client = Client(container, Plan.PREMIUM)
     address = f"sales-{client.brand_id.hex[:6]}@brand.example"
@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
             public_base_url="http://127.0.0.1:9",  # callbacks are never followed by the fake
             channel_processes=not args.one_process,
         )
-        container = build(settings)
+        container = build_service(settings)
         try:
             container.start(container.serving_roles())
             # Not measured: the first sends of a fresh process open its connections and load the SDKs.

@@ -10,7 +10,7 @@ from typing import Any
 
 from cryptography.fernet import Fernet
 
-from runtime.container import Container
+from runtime.service import Service
 from tests.fakes.google import FakeGoogle, SentMessage
 from tests.support import Client, eventually, running_service
 
@@ -29,7 +29,7 @@ def fake_google() -> Iterator[FakeGoogle]:
 
 
 @contextmanager
-def polling_service(database_url: str, google: FakeGoogle) -> Iterator[Container]:
+def polling_service(database_url: str, google: FakeGoogle) -> Iterator[Service]:
     with running_service(
         database_url,
         dev_clock=True,
