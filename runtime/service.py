@@ -35,6 +35,9 @@ if TYPE_CHECKING:  # the API is imported only by the processes that serve it, no
 
 @dataclass(frozen=True)
 class Service:
+    """One process's service: its parts, and the supervisor of the roles it runs on them. The parts
+    most callers use (settings, event store, database, clock, transport) are read through it."""
+
     parts: Parts
     supervisor: Supervisor = field(default_factory=Supervisor)
 
