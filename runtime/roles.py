@@ -1,9 +1,13 @@
 """The registry of roles: every piece of background work a process can run, by a name that says
 what it runs, each with the factory that makes its tasks from the built parts (runtime/bootstrap.py)
-for the supervisor (runtime/supervisor.py) to run. The command line takes its choices from here:
-`channel --channel NAME` runs that channel's relay and worker, `scheduler` runs the timed jobs, and
-`serve` runs every role, or, with the in-process transport, each channel's relay and worker and the
-projector as child processes of their own (runtime/child_processes.py; decision records 13 and 15).
+for the supervisor (runtime/supervisor.py) to run: `projector`, `relays` (every relay the transport
+needs), per channel `<channel>_relay` and `<channel>_worker`, the timed jobs (`enroller`,
+`follow_ups`, `sweeper`, `daily_reset`, `settlement`, `gmail_replies`), and `<channel>_channel_process`
+and `projector_process` (a child process running that channel's relay and worker, or the projector).
+The command line takes its choices from here: `channel --channel NAME` runs that channel's relay and
+worker, `scheduler` runs the timed jobs, and `serve` runs them all, or, with the in-process transport,
+each channel and the projector in child processes (runtime/child_processes.py; decision records 13
+and 15).
 """
 
 from __future__ import annotations
