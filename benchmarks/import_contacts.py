@@ -31,8 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from commands.audience.contact_rows import csv_rows, parse_contact
 from commands.credits.brands import create_brand
 from domain.credit_ledger import Plan
-from runtime.container import build
 from runtime.embedded_postgres import EmbeddedPostgres, free_port
+from runtime.service import build_service
 from runtime.settings import Settings
 
 HEADER = "email,phone,first_name,last_name,company,timezone,plan,source\n"
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="import-bench-") as folder:
         server = None if args.database_url else EmbeddedPostgres(Path(folder) / "pg", durable=True)
         url = args.database_url or server.start()
-        container = build(Settings(database_url=url))
+        container = build_service(Settings(database_url=url))
         port = free_port()
         api = uvicorn.Server(
             uvicorn.Config(container.http_app(), host="127.0.0.1", port=port, log_level="warning")

@@ -106,10 +106,10 @@ def postgres_cpu(postmaster: int) -> dict[str, float]:
 
 
 def role(thread: str) -> str:
-    """The role a thread of `serve` plays, by the names the container gives its threads."""
-    if thread.startswith(("relay", "worker", "projector")):
+    """The role a thread of `serve` plays, by the names its supervisor gives its threads (runtime/roles.py)."""
+    if thread.startswith(("relay", "projector")) or thread.endswith("_worker"):
         return thread.split(":")[0] if thread.startswith("projector") else thread
-    if thread in ("enroller", "follow_ups", "sweeper", "cron", "settlement", "gmail_replies"):
+    if thread in ("enroller", "follow_ups", "sweeper", "daily_reset", "settlement", "gmail_replies"):
         return f"scheduler:{thread}"
     if thread.startswith("ThreadPoolExecutor"):
         return "worker delivery pool (send_dispatches)"

@@ -37,8 +37,8 @@ from commands.sending.messaging_settings import change_messaging_settings
 from commands.sending.providers import PROVIDER_CONCURRENCY
 from domain.credit_ledger import Plan
 from provider_fakes.processes import ProviderFakes
-from runtime.container import Container, build
 from runtime.embedded_postgres import EmbeddedPostgres
+from runtime.service import Service, build_service
 from runtime.settings import Settings
 
 SMS_NUMBER = "+14155550199"
@@ -60,7 +60,7 @@ def wait_for(check: Callable[[], bool], timeout: float = RUN_LIMIT) -> None:
 class Client:
     """One brand's calls to the service's HTTP API in this process; its texts may go out at any hour."""
 
-    def __init__(self, container: Container) -> None:
+    def __init__(self, container: Service) -> None:
         now = container.clock.now()
         brand = create_brand(container.app, container.db, f"brand-{uuid4().hex[:6]}", Plan.PREMIUM, now)
         self.brand_id = brand.brand_id
@@ -95,7 +95,7 @@ class Brand:
     twilio_account: str
 
 
-def brand(container: Container, fakes: ProviderFakes, n: int) -> Brand:
+def brand(container: Service, fakes: ProviderFakes, n: int) -> Brand:
     """A brand with one Gmail mailbox and one Twilio number, each allowed far more than N a day."""
     client = Client(container)
     address = f"sales-{client.brand_id.hex[:6]}@brand.example"
@@ -185,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
             public_base_url="http://127.0.0.1:9",  # callbacks are never followed by the fake
             channel_processes=not args.one_process,
         )
-        container = build(settings)
+        container = build_service(settings)
         try:
             container.start(container.serving_roles())
             # Not measured: the first sends of a fresh process open its connections and load the SDKs.

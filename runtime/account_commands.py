@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
-from runtime.cli_settings import container_for
+from runtime.cli_settings import service_for
 from runtime.operations import operator, rfc3339
 
 PLANS = ["basic", "standard", "premium"]
@@ -25,9 +25,9 @@ def _run(args: argparse.Namespace, work: Callable[[Any], Any]) -> int:
     found, 2 for input the use case refuses."""
     from domain.errors import InvalidInput, NotFound
 
-    container = container_for(args)
+    service = service_for(args)
     try:
-        answer = work(container)
+        answer = work(service)
     except NotFound as missing:
         print(f"campaign-service: {missing} does not exist", file=sys.stderr)
         return 1
@@ -35,7 +35,7 @@ def _run(args: argparse.Namespace, work: Callable[[Any], Any]) -> int:
         print(f"campaign-service: {bad}", file=sys.stderr)
         return 2
     finally:
-        container.close()
+        service.close()
     if answer is not None:
         print(json.dumps(answer, default=rfc3339, indent=2))
     return 0

@@ -27,13 +27,14 @@ from runtime import (
     operations,
 )
 from runtime.child_processes import stop_when_orphaned
-from runtime.cli_settings import container_for, missing_settings, settings_for
+from runtime.cli_settings import missing_settings, service_for, settings_for
 from runtime.logs import configure_logging
+from runtime.roles import CHANNELS, ROLES, TIMED_JOBS, channel_roles
 
 if TYPE_CHECKING:  # imported where used at run time: each command loads only what it needs
     import uvicorn
 
-    from runtime.container import Container
+    from runtime.service import Service
 
 
 def serve(
@@ -43,7 +44,8 @@ def serve(
     development: bool = False,
     parent: int | None = None,
 ) -> int:
-    """Run `roles` (default: all, as `Container.serving_roles` places them) and the API;
+    """Run `roles` (by their names in runtime/roles.py; default: all, as `roles.serving_roles` places
+    them) and the API;
     `development` adds the sandbox outbox and dev clock; `parent`: stop when that process is gone."""
     import uvicorn
 
@@ -61,7 +63,7 @@ def serve(
 
         count_across_processes(settings_for(args).data_dir)
     try:
-        container = container_for(
+        service = service_for(
             args,
             schema="upgrade" if with_api else "wait",
             development_routes=development,
@@ -71,30 +73,31 @@ def serve(
         print(f"campaign-service: {behind}", file=sys.stderr, flush=True)
         return 1
     try:
-        port = container.settings.metrics_port
+        port = service.settings.metrics_port
         if port is not None and parent is None:  # before the roles start: a port taken stops nothing running
             from runtime.metrics import serve_metrics
 
             try:
-                serve_metrics(container.settings.host, port, container.metrics_registry, container.readiness)
+                health = service.health
+                serve_metrics(service.settings.host, port, health.metrics_registry, health.readiness)
             except OSError as taken:
                 print(f"campaign-service: METRICS_PORT {port}: {taken}", file=sys.stderr, flush=True)
                 return 2
-        container.start(container.serving_roles() if roles is None else roles)
+        service.start(service.serving_roles() if roles is None else roles)
         if not with_api:
             gc.freeze()  # as below for the API: what the role built stays; a collection skips it
             if parent is None:  # a child's process is announced by the serve that started it
                 print(f"campaign-service: running {', '.join(roles or ())}", flush=True)
             for sig in (signal.SIGINT, signal.SIGTERM):
-                signal.signal(sig, lambda *_: container.stop.set())
+                signal.signal(sig, lambda *_: service.supervisor.stop.set())
             if parent is not None:
-                orphaned = partial(stop_when_orphaned, parent, container.stop)
+                orphaned = partial(stop_when_orphaned, parent, service.supervisor.stop)
                 threading.Thread(target=orphaned, name="parent-watch", daemon=True).start()
-            container.stop.wait()
-            return _exit_status(container)
-        settings = container.settings
+            service.supervisor.stop.wait()
+            return _exit_status(service)
+        settings = service.settings
         config = uvicorn.Config(
-            container.http_app(),
+            service.http_app(),
             host=settings.host,
             port=settings.port,
             log_config=None,  # runtime/logs.py set logging up: the access log goes out as every line does
@@ -117,22 +120,23 @@ def serve(
                 print(f"Campaign Service ready at http://{settings.host}:{settings.port}", flush=True)
 
         def stop_serving_when_the_roles_give_up() -> None:
-            container.stop.wait()
+            service.supervisor.stop.wait()
             server.should_exit = True
 
         threading.Thread(target=announce, name="announce", daemon=True).start()
         threading.Thread(target=stop_serving_when_the_roles_give_up, name="give-up", daemon=True).start()
         server.run()
-        return _exit_status(container) if server.started else 1
+        return _exit_status(service) if server.started else 1
     finally:
-        container.close()
+        service.close()
 
 
-def _exit_status(container: Container) -> int:
+def _exit_status(service: Service) -> int:
     """0 on a requested stop; 1, with the reason on stderr, when the roles could not go on."""
-    if container.fatal is None:
+    fatal = service.supervisor.fatal
+    if fatal is None:
         return 0
-    print(f"campaign-service: {container.fatal}", file=sys.stderr, flush=True)
+    print(f"campaign-service: {fatal}", file=sys.stderr, flush=True)
     return 1
 
 
@@ -167,37 +171,27 @@ def parser() -> argparse.ArgumentParser:
     api.add_argument("--host")
     api.add_argument("--port", type=int)
     api.set_defaults(func=lambda a: serve(a, roles=()))
+    # The single roles' commands run roles of the registry (runtime/roles.py) by name.
     worker = with_data_dir(commands.add_parser("worker", help="one channel's send worker"))
-    worker.add_argument("--channel", choices=["email", "sms", "voicemail"], required=True)
-    worker.set_defaults(func=lambda a: serve(a, roles=(f"worker:{a.channel}",), with_api=False))
+    worker.add_argument("--channel", choices=CHANNELS, required=True)
+    worker.set_defaults(func=lambda a: serve(a, roles=(f"{a.channel}_worker",), with_api=False))
     channel = with_data_dir(
         commands.add_parser(
             "channel", help="one channel's relay and send worker, in process (serve starts one per channel)"
         )
     )
-    channel.add_argument("--channel", choices=["email", "sms", "voicemail"], required=True)
+    channel.add_argument("--channel", choices=CHANNELS, required=True)
     channel.add_argument("--parent", type=int, help="stop when the process with this id is gone")
     channel.set_defaults(
-        func=lambda a: serve(
-            a, roles=(f"relay:{a.channel}", f"worker:{a.channel}"), with_api=False, parent=a.parent
-        )
+        func=lambda a: serve(a, roles=channel_roles(a.channel), with_api=False, parent=a.parent)
     )
-    for role in ("relay", "projector"):
-        single = with_data_dir(commands.add_parser(role, help=f"the {role} alone"))
+    for command, role in (("relay", "relays"), ("projector", "projector")):
+        single = with_data_dir(commands.add_parser(command, help=f"{ROLES[role].runs} alone"))
         single.add_argument("--parent", type=int, help="stop when the process with this id is gone")
         single.set_defaults(func=lambda a, r=role: serve(a, roles=(r,), with_api=False, parent=a.parent))
-    scheduler = with_data_dir(
-        commands.add_parser(
-            "scheduler", help="enrollment, follow-ups, sweeping, daily reset, settlement, Gmail replies"
-        )
-    )
-    scheduler.set_defaults(
-        func=lambda a: serve(
-            a,
-            roles=("enroller", "follow_ups", "sweeper", "cron", "settlement", "gmail_replies"),
-            with_api=False,
-        )
-    )
+    timed_jobs = ", ".join(ROLES[name].runs for name in TIMED_JOBS)
+    scheduler = with_data_dir(commands.add_parser("scheduler", help=timed_jobs))
+    scheduler.set_defaults(func=lambda a: serve(a, roles=TIMED_JOBS, with_api=False))
 
     brand = commands.add_parser("brand", help="brands and their API keys")
     brand_commands = brand.add_subparsers(dest="brand_command", required=True)

@@ -1,5 +1,5 @@
 """What every command line command starts from: the settings (environment and `.env`, then the
-flags given) and, for those that need the whole service, the container built from them."""
+flags given) and, for those that need the whole service, the service built from them (runtime/service.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 from runtime.settings import Settings
 
 if TYPE_CHECKING:  # imported where used at run time: each command loads only what it needs
-    from runtime.container import Container, SchemaPolicy
+    from runtime.bootstrap import SchemaPolicy
+    from runtime.service import Service
 
 
 def settings_for(args: argparse.Namespace, **forced: object) -> Settings:
@@ -41,12 +42,10 @@ PRODUCTION_SETTINGS = {
 }
 
 
-def container_for(
-    args: argparse.Namespace, *, schema: SchemaPolicy = "upgrade", **forced: object
-) -> Container:
-    from runtime.container import build
+def service_for(args: argparse.Namespace, *, schema: SchemaPolicy = "upgrade", **forced: object) -> Service:
+    from runtime.service import build_service
 
-    return build(settings_for(args, **forced), schema=schema)
+    return build_service(settings_for(args, **forced), schema=schema)
 
 
 @contextlib.contextmanager

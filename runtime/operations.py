@@ -10,7 +10,7 @@ import json
 import sys
 from datetime import UTC, datetime
 
-from runtime.cli_settings import container_for, database_url_for
+from runtime.cli_settings import database_url_for, service_for
 
 
 def create_brand(args: argparse.Namespace) -> int:
@@ -18,16 +18,14 @@ def create_brand(args: argparse.Namespace) -> int:
     from domain.credit_ledger import Plan
     from domain.errors import InvalidInput
 
-    container = container_for(args)
+    service = service_for(args)
     try:
-        brand = create(
-            container.app, container.db, args.name, Plan(args.plan), container.clock.now(), operator()
-        )
+        brand = create(service.app, service.db, args.name, Plan(args.plan), service.clock.now(), operator())
     except InvalidInput as bad:
         print(f"campaign-service: {bad}", file=sys.stderr)
         return 2
     finally:
-        container.close()
+        service.close()
     print(json.dumps({"brand_id": str(brand.brand_id), "api_key": brand.api_key}))
     return 0
 
@@ -51,13 +49,13 @@ def operator() -> str:
 def create_key(args: argparse.Namespace) -> int:
     from commands.access.api_keys import issue_api_key
 
-    container = container_for(args)
+    service = service_for(args)
     try:
         key = issue_api_key(
-            container.app, container.db, args.brand_id, args.name, operator(), container.clock.now()
+            service.app, service.db, args.brand_id, args.name, operator(), service.clock.now()
         )
     finally:
-        container.close()
+        service.close()
     shown = {"id": str(key.id), "name": key.name, "prefix": key.prefix, "api_key": key.api_key}
     print(json.dumps({**shown, "created_at": rfc3339(key.created_at)}))
     return 0
@@ -66,15 +64,15 @@ def create_key(args: argparse.Namespace) -> int:
 def list_keys(args: argparse.Namespace) -> int:
     from commands.access.api_keys import api_keys, api_keys_of
 
-    container = container_for(args)
+    service = service_for(args)
     try:
-        api_keys_of(container.app, container.db, args.brand_id, container.clock.now())  # NotFound if unknown
-        rows, cursor = api_keys(container.db, args.brand_id, 500, None)
+        api_keys_of(service.app, service.db, args.brand_id, service.clock.now())  # NotFound if unknown
+        rows, cursor = api_keys(service.db, args.brand_id, 500, None)
         while cursor:
-            more, cursor = api_keys(container.db, args.brand_id, 500, cursor)
+            more, cursor = api_keys(service.db, args.brand_id, 500, cursor)
             rows += more
     finally:
-        container.close()
+        service.close()
     print(json.dumps(rows, default=rfc3339, indent=2))
     return 0
 
@@ -82,13 +80,11 @@ def list_keys(args: argparse.Namespace) -> int:
 def revoke_key(args: argparse.Namespace) -> int:
     from commands.access.api_keys import revoke_api_key
 
-    container = container_for(args)
+    service = service_for(args)
     try:
-        revoke_api_key(
-            container.app, container.db, args.brand_id, args.key_id, operator(), container.clock.now()
-        )
+        revoke_api_key(service.app, service.db, args.brand_id, args.key_id, operator(), service.clock.now())
     finally:
-        container.close()
+        service.close()
     print(json.dumps({"id": str(args.key_id), "revoked": True}))
     return 0
 
@@ -96,7 +92,7 @@ def revoke_key(args: argparse.Namespace) -> int:
 def replay(args: argparse.Namespace) -> int:
     """Rebuild read models into copies and swap them in: the service keeps answering meanwhile."""
     from projections.shadow_rebuild import RebuildRunning, rebuild
-    from runtime.container import PROJECTIONS
+    from runtime.bootstrap import PROJECTIONS
     from runtime.progress import Progress
 
     chosen = [p for p in PROJECTIONS if args.projection in (None, p.name)]
@@ -104,17 +100,17 @@ def replay(args: argparse.Namespace) -> int:
         names = ", ".join(p.name for p in PROJECTIONS)
         print(f"campaign-service: no projection {args.projection!r}; there are: {names}", file=sys.stderr)
         return 2
-    container = container_for(args)
+    service = service_for(args)
     try:
         progress = Progress("replay " + ", ".join(p.name for p in chosen))
         try:
-            through = rebuild(container.app, container.db, chosen, progress=progress)
+            through = rebuild(service.app, service.db, chosen, progress=progress)
         except RebuildRunning as running:
             print(f"campaign-service: {running}", file=sys.stderr)
             return 1
         progress.done(f"{progress.reached:,} log positions replayed")
     finally:
-        container.close()
+        service.close()
     for name, position in through.items():
         print(f"{name}: rebuilt through log position {position}", file=sys.stderr)
     return 0
@@ -123,11 +119,11 @@ def replay(args: argparse.Namespace) -> int:
 def parked_list(args: argparse.Namespace) -> int:
     from storage import parked
 
-    container = container_for(args)
+    service = service_for(args)
     try:
-        rows = parked.listing(container.db, args.follower)
+        rows = parked.listing(service.db, args.follower)
     finally:
-        container.close()
+        service.close()
     if args.format == "json":
         print(json.dumps(rows, default=str, indent=2))
         return 0
@@ -150,11 +146,11 @@ def parked_retry(args: argparse.Namespace) -> int:
     if not args.all and args.id is None:
         print("campaign-service: name a parked item's ID, or --all", file=sys.stderr)
         return 2
-    container = container_for(args)
+    service = service_for(args)
     try:
-        handed = parked.hand_back(container.db, None if args.all else [args.id])
+        handed = parked.hand_back(service.db, None if args.all else [args.id])
     finally:
-        container.close()
+        service.close()
     if not handed and not args.all:
         print(f"campaign-service: no parked item {args.id}", file=sys.stderr)
         return 1

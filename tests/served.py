@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 import uvicorn
 
-from runtime.container import Container
+from runtime.service import Service
 from tests.support import eventually
 
 
@@ -22,7 +22,7 @@ def loopback_socket() -> socket.socket:
 
 
 @contextmanager
-def served_over_http(container: Container, sock: socket.socket) -> Iterator[str]:
+def served_over_http(container: Service, sock: socket.socket) -> Iterator[str]:
     """Serve the container's API on `sock` until the block ends; yields its base URL."""
     server = uvicorn.Server(uvicorn.Config(container.http_app(), log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

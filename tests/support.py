@@ -16,7 +16,8 @@ from commands.sending.messaging_settings import change_messaging_settings
 from commands.sending.providers import Provider
 from domain.credit_ledger import Plan
 from domain.enrollment import Enrollment, dispatched_steps
-from runtime.container import ROLES, Container, build
+from runtime.roles import IN_PROCESS
+from runtime.service import Service, build_service
 from runtime.settings import Settings
 from storage.database import Database
 
@@ -33,15 +34,15 @@ UNLIMITED: dict[str, Any] = {
 def running_service(
     database_url: str,
     kafka: str | None = None,
-    roles: tuple[str, ...] = ROLES,
+    roles: tuple[str, ...] = IN_PROCESS,
     providers: Callable[[Database], Mapping[str, Provider]] | None = None,
     **settings: Any,
-) -> Iterator[Container]:
+) -> Iterator[Service]:
     """Every background role started on real PostgreSQL (and Kafka when given); closed afterwards.
 
     `providers` replaces the sandbox adapters through the composition root, as a fake would.
     """
-    container = build(
+    container = build_service(
         Settings(
             database_url=database_url,
             kafka_bootstrap_servers=kafka,
@@ -66,7 +67,7 @@ class Client:
     quiet hours must not depend on the hour it happens to run at.
     """
 
-    def __init__(self, container: Container, plan: Plan = Plan.BASIC, quiet_hours: bool = False) -> None:
+    def __init__(self, container: Service, plan: Plan = Plan.BASIC, quiet_hours: bool = False) -> None:
         self.container = container
         brand = create_brand(
             container.app, container.db, f"brand-{uuid4().hex[:6]}", plan, container.clock.now()
@@ -128,18 +129,18 @@ def eventually(check: Callable[[], T], timeout: float = 30.0, interval: float = 
 
 
 @contextmanager
-def processed_after(container: Container, *roles: str, timeout: float = 30.0) -> Iterator[None]:
+def processed_after(container: Service, *roles: str, timeout: float = 30.0) -> Iterator[None]:
     """On leaving the block, wait until each periodic role has completed a pass begun inside it.
 
     The positive signal a "nothing happened" assertion needs: whatever those roles would do about
     what the block wrote (or a clock move it made), they have done when the block is left.
     """
-    begun = {role: container.begun[role] for role in roles}
+    begun = {role: container.supervisor.begun[role] for role in roles}
     yield
-    eventually(lambda: all(container.passes[role] > begun[role] for role in roles), timeout)
+    eventually(lambda: all(container.supervisor.passes[role] > begun[role] for role in roles), timeout)
 
 
-def campaign_events(container: Container, campaign_id: str, kind: type[T]) -> list[T]:
+def campaign_events(container: Service, campaign_id: str, kind: type[T]) -> list[T]:
     """Every enrollment's events of one kind for a campaign, read from the event store itself."""
     campaign = UUID(campaign_id)
     rows = container.db.fetch_all(
@@ -153,7 +154,7 @@ def campaign_events(container: Container, campaign_id: str, kind: type[T]) -> li
     ]
 
 
-def campaign_dispatches(container: Container, campaign_id: str) -> list[tuple[str, str]]:
+def campaign_dispatches(container: Service, campaign_id: str) -> list[tuple[str, str]]:
     """Every dispatch of a campaign's enrollments, as (step id, channel): a StepDispatched's, or one
     an enrolment made with it."""
     return [

@@ -11,7 +11,8 @@ from typing import Any
 import psycopg
 from fastapi.testclient import TestClient
 
-from runtime.container import ROLES, Container
+from runtime.roles import IN_PROCESS
+from runtime.service import Service
 from tests.support import Client, contacts, running_service
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -52,8 +53,8 @@ def launchable_campaign(client: Client, contact_count: int = 1, name: str = "lau
 
 @contextmanager
 def service_on_own_database(
-    server_url: str, roles: tuple[str, ...] = ROLES, **settings: Any
-) -> Iterator[Container]:
+    server_url: str, roles: tuple[str, ...] = IN_PROCESS, **settings: Any
+) -> Iterator[Service]:
     """The service (every role by default) on a database of its own, dropped afterwards.
 
     A module shares one such service; its tests stay independent by each working as brands of

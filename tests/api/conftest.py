@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import pytest
 
-from runtime.container import ROLES
+from runtime.roles import IN_PROCESS
 from tests.api.api_support import service_on_own_database
 
 
 @pytest.fixture(scope="module")
 def service(request, server_url):
     with service_on_own_database(
-        server_url, roles=getattr(request.module, "SERVICE_ROLES", ROLES)
+        server_url, roles=getattr(request.module, "SERVICE_ROLES", IN_PROCESS)
     ) as running:
         yield running

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from runtime.container import ROLES
+from runtime.roles import IN_PROCESS
 from tests.api.api_support import service_on_own_database
 from tests.support import Client, contacts, eventually
 
@@ -36,7 +36,7 @@ A_YEAR = [  # its second email is a year away: no clock move here completes it
 
 @pytest.fixture(scope="module")
 def service(server_url):
-    with service_on_own_database(server_url, ROLES, dev_clock=True) as running:
+    with service_on_own_database(server_url, IN_PROCESS, dev_clock=True) as running:
         yield running
 
 

@@ -26,7 +26,7 @@ from commands.sending.send_steps import send_dispatches
 from commands.tracking.tracked_mail import MailTracking
 from domain.credit_ledger import Reservation
 from domain.enrollment import Enrollment, dispatched_steps
-from runtime.container import Container
+from runtime.service import Service
 from tests.support import Client, running_service
 
 # Accepted by the provider, but the answer never came back: the caller sees a timeout.
@@ -70,7 +70,7 @@ class ScriptedProvider:
 
 @dataclass
 class Desk:
-    service: Container
+    service: Service
     client: Client
     provider: ScriptedProvider
     seen: dict[UUID, int] = field(default_factory=dict)  # dispatches handed out so far
@@ -149,6 +149,6 @@ def desk(database_url: str, provider: ScriptedProvider | None = None) -> Iterato
         yield Desk(service, Client(service), provider or ScriptedProvider())
 
 
-def desk_for_a_new_brand(service: Container, provider: ScriptedProvider | None = None) -> Desk:
+def desk_for_a_new_brand(service: Service, provider: ScriptedProvider | None = None) -> Desk:
     """A desk for a brand of its own on a service many tests share (each asserts on its brand only)."""
     return Desk(service, Client(service), provider or ScriptedProvider())

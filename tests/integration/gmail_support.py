@@ -11,7 +11,7 @@ from typing import Any
 from cryptography.fernet import Fernet
 
 from provider_fakes.google import FakeGoogle, SentMessage
-from runtime.container import Container
+from runtime.service import Service
 from tests.support import Client, eventually, running_service
 
 FIRST = {"type": "EMAIL", "group": 0, "subject": "Hi {{first_name|there}}", "body": "A short note."}
@@ -29,7 +29,7 @@ def fake_google() -> Iterator[FakeGoogle]:
 
 
 @contextmanager
-def polling_service(database_url: str, google: FakeGoogle) -> Iterator[Container]:
+def polling_service(database_url: str, google: FakeGoogle) -> Iterator[Service]:
     with running_service(
         database_url,
         dev_clock=True,

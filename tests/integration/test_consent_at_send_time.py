@@ -92,7 +92,7 @@ def test_a_suppression_after_launch_withdraws_the_follow_up_and_releases_its_cre
 def test_a_suppression_landing_after_dispatch_is_caught_by_the_worker_before_the_provider_call(
     database_url,
 ):
-    roles = ("projector", "relay", "enroller", "follow_ups", "settlement")  # no channel worker yet
+    roles = ("projector", "relays", "enroller", "follow_ups", "settlement")  # no channel worker yet
     with running_service(database_url, roles=roles) as service:
         client = Client(service)
         client.sender("email", "sales@brand.example")
@@ -111,7 +111,7 @@ def test_a_suppression_landing_after_dispatch_is_caught_by_the_worker_before_the
                VALUES (%s, 'ann@example.com', 'STOP', now())""",
             (client.brand_id,),
         )
-        service.start(("worker:email",))
+        service.start(("email_worker",))
 
         done = eventually(
             lambda: (

@@ -110,8 +110,8 @@ def test_a_forged_altered_or_misused_token_is_a_404_that_records_nothing(service
     client = Client(service)
     campaign_id, bodies = sent_campaign(client, [TRACKED_EMAIL])
     [pixel], [offer, _] = PIXEL.findall(bodies["ada@example.com"]), CLICK.findall(bodies["ada@example.com"])
-    step = service.tracking_tokens.read(offer)
-    unsubscribe = service.unsubscribe_tokens.token(
+    step = service.parts.tracking_tokens.read(offer)
+    unsubscribe = service.parts.unsubscribe_tokens.token(
         UnsubscribeRequest(step.brand_id, step.campaign_id, UUID(int=1), "ada@example.com")
     )
     altered = offer[:-2] + ("AA" if not offer.endswith("AA") else "BB")
@@ -121,7 +121,7 @@ def test_a_forged_altered_or_misused_token_is_a_404_that_records_nothing(service
         f"/t/c/{pixel}",  # an open token is not a click
         f"/t/o/{offer}",  # nor a click token an open
         f"/t/o/{unsubscribe}",
-        f"/t/c/{service.tracking_tokens.token(TrackedStep(*[*vars(step).values()][:4], 7))}",  # no 8th link
+        f"/t/c/{service.parts.tracking_tokens.token(TrackedStep(*[*vars(step).values()][:4], 7))}",  # no 8th link
         "/t/o/garbage",
         "/t/c/",
     ]
@@ -141,21 +141,21 @@ def test_a_forged_altered_or_misused_token_is_a_404_that_records_nothing(service
 def test_a_token_for_a_step_not_sent_yet_is_a_404(service):
     client = Client(service)
     campaign_id, bodies = sent_campaign(client, [TRACKED_EMAIL, {**LATER, "wait_days": 0}])
-    sent = service.tracking_tokens.read(PIXEL.findall(bodies["ada@example.com"])[0])
+    sent = service.parts.tracking_tokens.read(PIXEL.findall(bodies["ada@example.com"])[0])
     campaign = service.app.campaign(UUID(campaign_id))
     later = next(s.id for s in campaign.steps if s.group == 1)
     unsent = TrackedStep(sent.brand_id, sent.campaign_id, sent.enrollment_id, later)
     clicked = TrackedStep(sent.brand_id, sent.campaign_id, sent.enrollment_id, later, 0)
     recipient = public(service)
-    assert recipient.get(f"/t/o/{service.tracking_tokens.token(unsent)}").status_code == 404
-    assert recipient.get(f"/t/c/{service.tracking_tokens.token(clicked)}").status_code == 404
+    assert recipient.get(f"/t/o/{service.parts.tracking_tokens.token(unsent)}").status_code == 404
+    assert recipient.get(f"/t/c/{service.parts.tracking_tokens.token(clicked)}").status_code == 404
     assert campaign_events(service, campaign_id, Enrollment.StepOpened) == []
 
 
 def test_another_brand_can_neither_see_nor_affect_the_tracking(service):
     owner, other = Client(service), Client(service)
     campaign_id, bodies = sent_campaign(owner, [TRACKED_EMAIL])
-    pixel = service.tracking_tokens.read(PIXEL.findall(bodies["ada@example.com"])[0])
+    pixel = service.parts.tracking_tokens.read(PIXEL.findall(bodies["ada@example.com"])[0])
     other_campaign, _ = sent_campaign(other, [TRACKED_EMAIL])
     # A token naming the other brand (or its campaign) with the owner's enrollment records nothing.
     disguised = [
@@ -164,8 +164,8 @@ def test_another_brand_can_neither_see_nor_affect_the_tracking(service):
     ]
     recipient = public(service)
     for tracked in disguised:
-        assert recipient.get(f"/t/o/{service.tracking_tokens.token(tracked)}").status_code == 404
-    assert recipient.get(f"/t/o/{service.tracking_tokens.token(pixel)}").status_code == 200
+        assert recipient.get(f"/t/o/{service.parts.tracking_tokens.token(tracked)}").status_code == 404
+    assert recipient.get(f"/t/o/{service.parts.tracking_tokens.token(pixel)}").status_code == 200
     eventually(lambda: metrics(owner, campaign_id)["opened"] == 1)
     assert other.get(f"/v1/campaign/{campaign_id}").status_code == 404
     assert other.get(f"/v1/campaign/{campaign_id}/executions").status_code == 404

@@ -19,7 +19,7 @@ from domain.enrollment import Enrollment, StepStatus
 from domain.steps import Step, StepType
 from projections.projector import Projector
 from projections.runner import ReadModelRunner
-from runtime.container import PROJECTIONS
+from runtime.bootstrap import PROJECTIONS
 from storage.database import event_store_env
 from storage.event_json import event_to_json
 from storage.event_log import read_log

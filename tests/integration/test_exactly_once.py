@@ -17,6 +17,7 @@ from commands.sending.send_steps import Dispatch
 from consumers.providers.sandbox import SandboxProvider, outbox
 from consumers.transport.messages import encode_dispatch
 from domain.enrollment import Enrollment, StepStatus
+from runtime.roles import channel_worker
 from tests.support import Client, contacts, running_service
 
 
@@ -56,14 +57,14 @@ def test_a_redelivered_dispatch_after_a_crash_is_reconciled_not_resent(database_
         messages = [encode_dispatch(Dispatch(e, campaign_id, step_id, "email"), 0) for e in enrollment_ids]
 
         with pytest.raises(SystemExit):
-            service.channel_worker("email").handle(messages[:1])
+            channel_worker(service.parts, "email").handle(messages[:1])
         assert len(outbox(db, client.brand_id, campaign_id)) == 1
         assert app.enrollment(enrollment_ids[0]).status_of(step_id) is StepStatus.ATTEMPTED
 
     # Restarted with its real provider, the worker gets every message again, twice over.
     with running_service(database_url, roles=()) as service:
         app, db = service.app, service.db
-        report = service.channel_worker("email").handle(messages + messages)
+        report = channel_worker(service.parts, "email").handle(messages + messages)
 
         assert report.sent == 3
         assert report.skipped == 3  # the second copy of each dispatch in the same batch

@@ -106,7 +106,7 @@ def test_a_campaign_goes_out_through_gmail_with_one_click_unsubscribe_and_a_dete
         assert unsubscribe.endswith(b">") and b"=?" not in unsubscribe
         assert b"\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in headers + b"\r\n"
         token = unsubscribe.decode().split("/u/", 1)[1].rstrip(">")
-        request = service.unsubscribe_tokens.read(token)
+        request = service.parts.unsubscribe_tokens.read(token)
         assert request.address == mail["To"] and request.campaign_id == UUID(campaign_id)
         assert request.brand_id == client.brand_id
         enrollment = Enrollment.create_id(UUID(campaign_id), request.contact_id)

@@ -23,7 +23,7 @@ import pytest
 from yoyo import get_backend, read_migrations
 
 from runtime.cli import main
-from runtime.container import build
+from runtime.service import build_service
 from runtime.settings import Settings
 from storage import schema
 from storage.schema import MIGRATION_TABLE, MIGRATIONS, SchemaBehind, migration_ids, upgrade, yoyo_uri
@@ -246,11 +246,11 @@ def test_concurrent_upgrades_apply_each_migration_once(database_url):
 def test_a_role_that_does_not_migrate_waits_then_names_what_is_missing(database_url, monkeypatch):
     monkeypatch.setattr(schema, "WAIT_SECONDS", 0.3)
     with pytest.raises(SchemaBehind, match=r"pending: 0001_initial.*db upgrade"):
-        build(Settings(database_url=database_url), schema="wait")
+        build_service(Settings(database_url=database_url), schema="wait")
     assert tables(database_url) == set()  # it created nothing
 
     upgrade(database_url)
-    container = build(Settings(database_url=database_url), schema="wait")
+    container = build_service(Settings(database_url=database_url), schema="wait")
     container.close()
 
 

@@ -174,7 +174,7 @@ def restart_postgres_mid_campaign(server: EmbeddedPostgres, kafka: str | None) -
         client.ok(client.get(f"/v1/campaign/{campaign_id}"))
 
         assert_each_contact_got_each_step_once(client, campaign_id)
-        assert all(thread.is_alive() for thread in service.threads)
+        assert all(thread.is_alive() for thread in service.supervisor.threads)
     return outage
 
 
@@ -200,7 +200,7 @@ def test_a_kafka_restart_mid_campaign_loses_and_repeats_nothing(database_url, ow
         own_kafka.run("resume")
 
         assert_each_contact_got_each_step_once(client, campaign_id)
-        assert all(thread.is_alive() for thread in service.threads)
+        assert all(thread.is_alive() for thread in service.supervisor.threads)
 
 
 @pytest.mark.timeout(150)

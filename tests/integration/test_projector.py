@@ -19,7 +19,7 @@ from domain.enrollment import Enrollment
 from domain.steps import Step, StepType
 from projections.projector import Projector, positions
 from projections.runner import ReadModelRunner
-from runtime.container import PROJECTIONS
+from runtime.bootstrap import PROJECTIONS
 from tests.support import running_service
 
 NOW = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)

@@ -12,7 +12,7 @@ from uuid import UUID
 
 from domain.credit_ledger import CreditLedger
 from projections.shadow_rebuild import rebuild
-from runtime.container import PROJECTIONS
+from runtime.bootstrap import PROJECTIONS
 from tests.support import Client, contacts, eventually, running_service
 
 STEPS = [

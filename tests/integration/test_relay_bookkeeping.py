@@ -15,7 +15,8 @@ from commands.application import CampaignApplication
 from consumers.transport.in_process import InProcessTransport
 from domain.enrollment import Enrollment
 from domain.steps import Step, StepType
-from runtime.container import Container, build
+from runtime import roles
+from runtime.service import Service, build_service
 from runtime.settings import Settings
 from storage import parked
 
@@ -24,9 +25,11 @@ EMAIL = Step("e0", StepType.EMAIL, 0, order=0, subject="Hi", body="Hello")
 
 
 @pytest.fixture
-def container(database_url: str) -> Iterator[Container]:
+def container(database_url: str) -> Iterator[Service]:
     # In process (the test run's Kafka broker set aside): one relay per channel, nothing started.
-    built = build(Settings(database_url=database_url, kafka_bootstrap_servers=None, channel_processes=False))
+    built = build_service(
+        Settings(database_url=database_url, kafka_bootstrap_servers=None, channel_processes=False)
+    )
     try:
         yield built
     finally:
@@ -55,7 +58,7 @@ def _sends_queued(transport: InProcessTransport) -> list[bytes]:
 def test_a_relay_goes_on_from_its_own_position_not_the_old_single_relays(container):
     app, db, transport = container.app, container.db, container.transport
     assert isinstance(transport, InProcessTransport)
-    relays = {relay.name: relay for relay in container.relays()}
+    relays = {relay.name: relay for relay in roles.relays(container.parts)}
     early, _ = _enrolled(app)
     already_relayed, _ = _enrolled(app)
     db.execute(  # the single relay stopped early; the email relay has since handed over more
@@ -79,7 +82,7 @@ def test_the_items_the_old_relay_parked_keep_their_brand_under_every_relay_that_
     with db.transaction() as cur:
         parked.park(cur, "relay", str(position), enrollment.brand_id, ValueError("bad"), 5)
     db.execute("INSERT INTO relay_positions (relay, position) VALUES ('relay', %s)", (position,))
-    relays = {relay.name: relay for relay in container.relays()}
+    relays = {relay.name: relay for relay in roles.relays(container.parts)}
 
     relays["relay:email"].run_once()
 

@@ -13,7 +13,7 @@ from consumers.relay import Relay
 from consumers.transport.kafka import KafkaTransport
 from consumers.transport.messages import EVENTS_TOPIC
 from domain.campaign import Campaign
-from runtime.container import build
+from runtime.service import build_service
 from runtime.settings import Settings
 from storage.containment import TransportUnavailable
 
@@ -39,7 +39,7 @@ def test_a_batch_kafka_refuses_is_read_again_and_an_oversized_event_goes_out_as_
     database_url, kafka_bootstrap
 ):
     prefix = f"t{uuid4().hex[:8]}."
-    container = build(Settings(database_url=database_url))
+    container = build_service(Settings(database_url=database_url))
     transport = KafkaTransport(kafka_bootstrap, prefix=prefix)
     try:
         small, huge = _campaign("small"), _campaign("huge", body="x" * 1_200_000)

@@ -11,7 +11,8 @@ from commands.application import CampaignApplication
 from consumers.transport.in_process import InProcessTransport
 from domain.enrollment import Enrollment
 from domain.steps import Step, StepType
-from runtime.container import build
+from runtime import roles
+from runtime.service import build_service
 from runtime.settings import Settings
 from storage import parked
 
@@ -33,7 +34,7 @@ def _enrolled(app: CampaignApplication) -> tuple[int, Enrollment]:
 def test_the_relays_of_each_channel_take_over_what_the_single_relay_parked(database_url):
     # In process (the test run's Kafka broker set aside): one relay per channel.
     settings = Settings(database_url=database_url, kafka_bootstrap_servers=None, channel_processes=False)
-    container = build(settings)
+    container = build_service(settings)
     try:
         app, db = container.app, container.db
         handed_back, enrollment = _enrolled(app)
@@ -49,7 +50,7 @@ def test_the_relays_of_each_channel_take_over_what_the_single_relay_parked(datab
         )
         transport = container.transport
         assert isinstance(transport, InProcessTransport)
-        relays = {relay.name: relay for relay in container.relays()}
+        relays = {relay.name: relay for relay in roles.relays(container.parts)}
         assert set(relays) == {"relay:email", "relay:sms", "relay:voicemail"}
 
         relays["relay:email"].run_once()

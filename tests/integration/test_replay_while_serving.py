@@ -10,7 +10,7 @@ import pytest
 
 from domain.credit_ledger import CreditLedger
 from projections.shadow_rebuild import RebuildRunning, rebuild
-from runtime.container import PROJECTIONS
+from runtime.bootstrap import PROJECTIONS
 from tests.support import Client, contacts, eventually, running_service
 
 STEPS = [

@@ -73,12 +73,12 @@ def test_credentials_are_never_answered_logged_or_stored_in_plaintext_and_decryp
         assert SECRET.encode() not in sealed and b"refresh_token" not in sealed
         assert all(SECRET not in str(value) for key, value in row.items() if key != "credentials")
         assert (
-            decrypt_credentials(service.db, service.credential_cipher, UUID(account["id"]))
+            decrypt_credentials(service.db, service.parts.credential_cipher, UUID(account["id"]))
             == (GMAIL["credentials"])
         )
-        assert decrypt_credentials(service.db, service.credential_cipher, UUID(sms["id"]))["auth_token"] == (
-            "twilio-auth-token-secret"
-        )
+        assert decrypt_credentials(service.db, service.parts.credential_cipher, UUID(sms["id"]))[
+            "auth_token"
+        ] == ("twilio-auth-token-secret")
         events = service.db.fetch_all("SELECT state FROM campaigns_events")
         assert all(SECRET.encode() not in bytes(event["state"]) for event in events)
     assert SECRET not in caplog.text
@@ -142,7 +142,7 @@ def test_the_same_channel_and_address_twice_is_a_409(database_url):
 
 def test_without_a_key_on_an_external_database_credentials_are_refused_not_stored(database_url):
     with running_service(database_url) as service:
-        assert service.credential_cipher is None
+        assert service.parts.credential_cipher is None
         client = Client(service)
         refused = client.post("/v1/sender-accounts", GMAIL)
         assert refused.status_code == 503, refused.text

@@ -41,8 +41,8 @@ def test_a_suspended_brand_sends_nothing_records_a_stop_and_goes_on_once_reinsta
         assert suppressed_addresses(service.db, [(client.brand_id, ANN)]) == {(client.brand_id, ANN)}
         eventually(lambda: campaign_events(service, campaign_id, Enrollment.StepWithdrawn))
 
-        with processed_after(service, "follow_ups", "cron"):
-            service.dev_clock.advance(3 * DAY)  # the follow-ups are due, and wait
+        with processed_after(service, "follow_ups", "daily_reset"):
+            service.parts.dev_clock.advance(3 * DAY)  # the follow-ups are due, and wait
         with processed_after(service, "follow_ups"):
             pass
         assert len(fake_twilio.messages) == 2

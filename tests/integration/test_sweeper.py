@@ -9,7 +9,7 @@ dispatches the step again and the worker sends it, once.
 from __future__ import annotations
 
 from domain.enrollment import Enrollment
-from runtime.container import ROLES
+from runtime.roles import IN_PROCESS
 from tests.integration.test_send_races import dispatched
 from tests.support import Client, eventually, processed_after, running_service
 
@@ -17,7 +17,7 @@ MINUTE = 60
 
 
 def test_a_step_left_dispatched_by_a_lost_message_is_swept_and_sent_once(database_url):
-    roles = tuple(role for role in ROLES if role != "relay")
+    roles = tuple(role for role in IN_PROCESS if role != "relays")
     with running_service(database_url, roles=roles, dev_clock=True) as service:
         client = Client(service)
         client.sender("email", "sales@brand.example")
@@ -31,7 +31,7 @@ def test_a_step_left_dispatched_by_a_lost_message_is_swept_and_sent_once(databas
                ON CONFLICT (relay) DO UPDATE SET position = EXCLUDED.position""",
             (head,),
         )
-        service.start(("relay",))
+        service.start(("relays",))
 
         with processed_after(service, "sweeper"):
             client.ok(client.post("/v1/dev/clock/advance", {"seconds": 5 * MINUTE}))

@@ -45,7 +45,7 @@ def _launched_to_ada(service) -> tuple[Client, str, str]:
         "SELECT contact_id FROM launch_audiences WHERE campaign_id = %s", (UUID(campaign_id),)
     )
     request = UnsubscribeRequest(client.brand_id, UUID(campaign_id), ada["contact_id"], "ada@example.com")
-    return client, campaign_id, f"/u/{service.unsubscribe_tokens.token(request)}"
+    return client, campaign_id, f"/u/{service.parts.unsubscribe_tokens.token(request)}"
 
 
 def _suppressed(client: Client) -> list[str]:

@@ -46,7 +46,7 @@ def test_a_one_click_unsubscribe_counts_its_withdrawn_steps_and_an_operator_supp
         )
         if c["email"] == "ada@example.com"
     )
-    token = service.unsubscribe_tokens.token(
+    token = service.parts.unsubscribe_tokens.token(
         UnsubscribeRequest(client.brand_id, UUID(campaign_id), ada["contact_id"], "ada@example.com")
     )
     form = {"Content-Type": "application/x-www-form-urlencoded"}

@@ -46,7 +46,7 @@ def start_worker(database_url: str, kafka: str, prefix: str, log: Path, batch: i
             stdout=output,
             stderr=subprocess.STDOUT,
         )
-    eventually(lambda: "running worker:email" in log.read_text() or worker.poll() is not None, timeout=60)
+    eventually(lambda: "running email_worker" in log.read_text() or worker.poll() is not None, timeout=60)
     assert worker.poll() is None, log.read_text()
     return worker
 
@@ -57,7 +57,7 @@ def two_workers(
 ) -> Iterator[tuple[Any, list[subprocess.Popen]]]:
     """The service with every role but the send workers in this process, and two email workers as
     processes of their own sharing the partitions; the workers are stopped on the way out."""
-    roles = ("projector", "relay", "enroller", "follow_ups", "settlement")
+    roles = ("projector", "relays", "enroller", "follow_ups", "settlement")
     with running_service(database_url, kafka=kafka, roles=roles) as service:
         prefix = service.settings.kafka_topic_prefix
         logs = [folder / f"worker{i}.log" for i in range(2)]

@@ -11,7 +11,7 @@ from typing import Any
 from cryptography.fernet import Fernet
 
 from provider_fakes.twilio import Account, FakeTwilio
-from runtime.container import Container
+from runtime.service import Service
 from tests.served import loopback_socket, served_over_http
 from tests.support import Client, running_service
 
@@ -19,7 +19,7 @@ SMS_NUMBER, VOICE_NUMBER = "+14155550199", "+14155550198"
 
 
 @contextmanager
-def service_with_twilio(database_url: str, fake: FakeTwilio, **settings: Any) -> Iterator[Container]:
+def service_with_twilio(database_url: str, fake: FakeTwilio, **settings: Any) -> Iterator[Service]:
     sock = loopback_socket()
     public = f"http://127.0.0.1:{sock.getsockname()[1]}"
     with (
@@ -46,7 +46,7 @@ class TwilioBrand:
         return f"{self.public_url}/webhooks/twilio/sms"
 
 
-def twilio_brand(service: Container, fake: FakeTwilio, **client: Any) -> TwilioBrand:
+def twilio_brand(service: Service, fake: FakeTwilio, **client: Any) -> TwilioBrand:
     """A brand whose SMS and voice numbers are one Twilio account's, registered with its credentials."""
     brand = Client(service, **client)
     account = fake.add_account([SMS_NUMBER, VOICE_NUMBER])

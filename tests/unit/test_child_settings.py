@@ -16,7 +16,7 @@ from cryptography.fernet import Fernet
 
 from commands.audience.unsubscribe_tokens import UnsubscribeRequest, UnsubscribeTokens, signing_secret
 from commands.sending.credentials import cipher_for
-from runtime.container import settings_for_a_child
+from runtime.bootstrap import settings_for_a_child
 from runtime.settings import Settings
 
 URL = "postgresql://campaigns:secret@127.0.0.1:5599/campaigns"

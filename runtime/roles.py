@@ -1,0 +1,238 @@
+"""The registry of roles: every piece of background work a process can run, by a name that says
+what it runs, each with the factory that makes its tasks from the built parts (runtime/bootstrap.py)
+for the supervisor (runtime/supervisor.py) to run: `projector`, `relays` (every relay the transport
+needs), per channel `<channel>_relay` and `<channel>_worker`, the timed jobs (`enroller`,
+`follow_ups`, `sweeper`, `daily_reset`, `settlement`, `gmail_replies`), and `<channel>_channel_process`
+and `projector_process` (a child process running that channel's relay and worker, or the projector).
+The command line takes its choices from here: `channel --channel NAME` runs that channel's relay and
+worker, `scheduler` runs the timed jobs, and `serve` runs them all, or, with the in-process transport,
+each channel and the projector in child processes (runtime/child_processes.py; decision records 13
+and 15).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING
+
+from domain.steps import StepType
+from runtime.child_processes import PROJECTOR
+
+# The command line builds its parser from this registry before anything else is loaded (serve sets
+# the metrics' folder first: runtime/metrics.py), so what a role runs is imported when it starts.
+if TYPE_CHECKING:
+    from consumers.channel_worker import ChannelWorker
+    from consumers.relay import Relay
+    from runtime.bootstrap import Parts
+    from runtime.supervisor import Task
+
+CHANNELS: tuple[str, ...] = tuple(channel for kind in StepType if (channel := kind.channel))
+
+
+@dataclass(frozen=True)
+class Role:
+    """A named piece of background work: `runs` says what in a few words (the command line's help),
+    `tasks` makes what the supervisor runs for it."""
+
+    name: str
+    runs: str
+    tasks: Callable[[Parts], Sequence[Task]]
+
+
+def relays(parts: Parts) -> list[Relay]:
+    """For Kafka, one relay of every channel's dispatches (the broker keeps what is unhandled,
+    so it never waits for a worker) and one of every event to `campaign.events`, apart so that
+    sends never wait for the feed; in process one per channel, as each waits until its
+    channel's worker handled its batch: a slow provider then holds back only its own channel's
+    dispatches. Each starts where the single relay of earlier releases stood, and each takes its
+    own copy of what that relay parked."""
+    from consumers.relay import Relay
+    from consumers.transport.kafka import KafkaTransport
+    from consumers.transport.messages import SEND_TOPICS
+
+    kafka = isinstance(parts.transport, KafkaTransport)
+    heirs = ["relay:sends", "relay:feed"] if kafka else [f"relay:{channel}" for channel in SEND_TOPICS]
+    relay = partial(Relay, parts.app, parts.db, parts.transport, resume_from="relay", heirs=heirs)
+    if kafka:
+        return [
+            relay(publish_events=False, name="relay:sends"),
+            relay(publish_events=True, name="relay:feed", channels=()),
+        ]
+    return [
+        relay(publish_events=False, name=f"relay:{channel}", channels=(channel,)) for channel in SEND_TOPICS
+    ]
+
+
+def channel_worker(parts: Parts, channel: str) -> ChannelWorker:
+    """The worker of one channel, wired to these parts' providers, clock, personaliser and email
+    tracking."""
+    from commands.tracking.tracked_mail import MailTracking
+    from consumers.channel_worker import ChannelWorker
+
+    tokens = parts.tracking_tokens
+    tracking = MailTracking(tokens, parts.settings.public_url) if tokens is not None else None
+    return ChannelWorker(
+        channel,
+        parts.app,
+        parts.db,
+        parts.transport,
+        parts.providers,
+        parts.clock.now,
+        parts.personaliser,
+        tracking,
+    )
+
+
+def _projector(parts: Parts) -> list[Task]:
+    from projections import runner
+    from projections.projector import Projector
+    from runtime.bootstrap import PROJECTIONS
+    from runtime.supervisor import Periodic
+
+    size = parts.settings.batch_size * 2
+    runners = [runner.ReadModelRunner(parts.app, parts.db, p, size) for p in PROJECTIONS]
+    projector = Projector(parts.app, parts.db, runners, size)
+    return [Periodic("projector", projector.run_once, parts.settings.poll_interval)]
+
+
+def _relays(parts: Parts, channel: str | None = None) -> list[Task]:
+    """Every relay the transport needs, or only the one of `channel` (none with Kafka)."""
+    from runtime.supervisor import Periodic
+
+    chosen = [r for r in relays(parts) if channel is None or r.channels == {channel}]
+    return [Periodic(relay.name, relay.run_once, parts.settings.poll_interval) for relay in chosen]
+
+
+def _worker(parts: Parts, channel: str) -> list[Task]:
+    from runtime.supervisor import Loop
+
+    return [Loop(f"{channel}_worker", channel_worker(parts, channel).run_forever)]
+
+
+def _child(kind: str, name: str, parts: Parts) -> list[Task]:
+    from runtime.supervisor import Child
+
+    return [Child(name, kind, parts.child_environment())]
+
+
+def _timed(
+    name: str, runs: str, work: Callable[[Parts], Callable[[], int]], idle: float | Callable[[Parts], float]
+) -> Role:
+    """A timed job: `work` makes its pass, run again after `idle` seconds without work (on the dev
+    clock, or at once when the dev clock is moved)."""
+
+    def tasks(parts: Parts) -> list[Task]:
+        from runtime.supervisor import Periodic
+
+        nap = parts.dev_clock.nap if parts.dev_clock else None
+        return [Periodic(name, work(parts), idle(parts) if callable(idle) else idle, nap)]
+
+    return Role(name, runs, tasks)
+
+
+def _enroller(parts: Parts) -> Callable[[], int]:
+    from commands.sending.enroll_contacts import enroll_pending_campaigns
+
+    return lambda: enroll_pending_campaigns(parts.app, parts.db, parts.clock.now())
+
+
+def _follow_ups(parts: Parts) -> Callable[[], int]:
+    from consumers.timed_jobs import FollowUpProcessor
+
+    return FollowUpProcessor(parts.app, parts.db, parts.clock.now, parts.settings.batch_size).tick
+
+
+def _sweeper(parts: Parts) -> Callable[[], int]:
+    from consumers.timed_jobs import Sweeper
+
+    return Sweeper(parts.app, parts.db, parts.clock.now, parts.settings.dispatch_lease_seconds).tick
+
+
+def _daily_reset(parts: Parts) -> Callable[[], int]:
+    """The daily quota reset, then the plans' monthly renewals."""
+    from consumers.timed_jobs import DailyCron
+
+    return DailyCron(parts.app, parts.db, parts.clock.now).tick
+
+
+def _settlement(parts: Parts) -> Callable[[], int]:
+    from consumers.timed_jobs import Settlement
+
+    return Settlement(parts.app, parts.db, parts.clock.now).tick
+
+
+def _gmail_replies(parts: Parts) -> Callable[[], int]:
+    """Reads the Gmail mailboxes the Gmail adapter sends from; nothing to do without that adapter."""
+    from consumers.providers import gmail
+
+    adapter = parts.providers.get("gmail")
+    if not isinstance(adapter, gmail.GmailProvider):
+        return lambda: 0
+    return gmail.ReplyPoller(parts.app, parts.db, adapter.sessions, adapter.cipher, parts.clock.now).tick
+
+
+TIMED_JOBS_ROLES = [
+    _timed("enroller", "enrollment", _enroller, 0.2),
+    _timed("follow_ups", "follow-ups", _follow_ups, 1.0),
+    _timed("sweeper", "sweeping", _sweeper, 30.0),
+    _timed("daily_reset", "daily reset", _daily_reset, 30.0),
+    _timed("settlement", "settlement", _settlement, 0.5),
+    _timed("gmail_replies", "Gmail replies", _gmail_replies, lambda p: p.settings.gmail_reply_poll_seconds),
+]
+TIMED_JOBS: tuple[str, ...] = tuple(role.name for role in TIMED_JOBS_ROLES)  # what `scheduler` runs
+
+
+def _channel_roles(channel: str) -> list[Role]:
+    process = f"{channel}_channel_process"
+    return [
+        Role(f"{channel}_relay", f"the {channel} relay", partial(_relays, channel=channel)),
+        Role(f"{channel}_worker", f"the {channel} send worker", partial(_worker, channel=channel)),
+        Role(
+            process, f"the {channel} relay and worker, in a child process", partial(_child, channel, process)
+        ),
+    ]
+
+
+ROLES: Mapping[str, Role] = {
+    role.name: role
+    for role in [
+        Role("projector", "the projector", _projector),
+        Role("relays", "the relay", _relays),
+        *TIMED_JOBS_ROLES,
+        *(role for channel in CHANNELS for role in _channel_roles(channel)),
+        Role(
+            "projector_process",
+            "the projector, in a child process",
+            partial(_child, PROJECTOR, "projector_process"),
+        ),
+    ]
+}
+# Every role in this process (tests, and serve with Kafka or the dev clock).
+IN_PROCESS: tuple[str, ...] = ("projector", "relays", *TIMED_JOBS, *(f"{c}_worker" for c in CHANNELS))
+
+
+def channel_roles(channel: str) -> tuple[str, str]:
+    """What `channel --channel NAME` runs: that channel's relay and send worker."""
+    return f"{channel}_relay", f"{channel}_worker"
+
+
+def serving_roles(parts: Parts) -> tuple[str, ...]:
+    """What `serve` runs: every role; with the in-process transport and no dev clock (whose time
+    lives in this process's memory), each channel's relay and worker, and the projector, as
+    processes of their own."""
+    from consumers.transport.kafka import KafkaTransport
+
+    if isinstance(parts.transport, KafkaTransport) or parts.dev_clock or not parts.settings.channel_processes:
+        return IN_PROCESS
+    return (*TIMED_JOBS, *(f"{c}_channel_process" for c in CHANNELS), "projector_process")
+
+
+def chosen(names: Iterable[str]) -> list[Role]:
+    """The roles of these names, or a ValueError naming the unknown one and every known one."""
+    names = tuple(names)
+    unknown = [name for name in names if name not in ROLES]
+    if unknown:
+        raise ValueError(f"unknown role {unknown[0]!r}; roles are {', '.join(ROLES)}")
+    return [ROLES[name] for name in names]
