@@ -18,7 +18,7 @@ from api.schemas import CampaignOut, CampaignPage, LaunchOut, StatusOut
 from api.text import Moment
 from commands.application import CampaignApplication
 from commands.campaigns.campaign_lifecycle import archive_campaign, pause_campaign, resume_campaign
-from commands.campaigns.create_campaign import CreateCampaign, brand_campaign, create_campaign
+from commands.campaigns.create_campaign import CreateCampaign, create_campaign
 from commands.campaigns.launch_campaign import estimated_launch_cost, launch_campaign
 from domain.errors import NotFound
 from projections.campaign_history import campaign_as_of
@@ -67,7 +67,7 @@ def _read(services: Services, brand: UUID, campaign_id: UUID) -> dict[str, Any]:
 
 def _new_draft(services: Services, brand: UUID, campaign_id: UUID) -> dict[str, Any]:
     """A campaign just created, from its aggregate: the read model lags, and a new DRAFT has no metrics."""
-    campaign = brand_campaign(services.app, brand, campaign_id)
+    campaign = services.app.campaign(campaign_id, brand)
     return {
         **{name: getattr(campaign, name) for name in CampaignOut.model_fields if hasattr(campaign, name)},
         "status": campaign.status.value,
@@ -175,7 +175,7 @@ def _transition(services: Services, brand: UUID, campaign_id: UUID, change: Tran
     position = change(services.app, brand, campaign_id, services.clock.now())
     log.info("campaign %s: %s", change.__name__.split("_")[0], "done" if position else "nothing to change")
     wait_for_position(services.db, list(services.projections), position)  # so a GET then shows it
-    return {"id": campaign_id, "status": brand_campaign(services.app, brand, campaign_id).status.value}
+    return {"id": campaign_id, "status": services.app.campaign(campaign_id, brand).status.value}
 
 
 @router.post("/{campaign_id}/pause", response_model=StatusOut, responses=NOT_NOW)

@@ -61,8 +61,3 @@ def create_campaign(
         sending_window=command.sending_window or DEFAULT_WINDOW,
     )
     return campaign.id, app.save_all([campaign])
-
-
-def brand_campaign(app: CampaignApplication, brand_id: UUID, campaign_id: UUID) -> Campaign:
-    """The campaign if it belongs to the brand; another brand's campaign does not exist."""
-    return app.campaign(campaign_id, brand_id)
