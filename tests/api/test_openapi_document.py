@@ -214,7 +214,7 @@ CREATES = {
 
 def test_openapi_request_bodies_refuse_unknown_fields_as_the_server_does(document):
     schemas = document["components"]["schemas"]
-    for name in ["CampaignIn", "StepIn", "SendingWindow", "TemplateIn", "LeadGroupIn"]:
+    for name in ["CampaignIn", "StepIn", "SendingWindowIn", "TemplateIn", "LeadGroupIn"]:
         assert schemas[name].get("additionalProperties") is False, name
     for name in ["SuppressionIn", "SenderAccountIn", "Warmup"]:
         assert schemas[name].get("additionalProperties") is False, name
