@@ -9,6 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field, Strict
 
 from api.definitions import RequestBody
+from api.schemas import Page
 from api.text import Name, bounded
 from domain.credit_ledger import MAX_PURCHASE
 
@@ -53,9 +54,8 @@ class NewBrandOut(BrandOut):
     api_key: str = Field(description="the brand's first API key: shown this once only")
 
 
-class BrandPage(BaseModel):
-    items: list[BrandOut]
-    next_cursor: str | None
+class BrandPage(Page[BrandOut]):
+    pass
 
 
 class GrantIn(RequestBody):

@@ -4,7 +4,7 @@ the bodies that define a campaign or a template are in api/definitions.py."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Generic, Literal, TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel, Field, StrictBool
@@ -22,6 +22,17 @@ from api.text import (
 )
 from commands.audience.import_contacts import MAX_REPORTED
 from domain.enrollment import StepStatus
+
+Item = TypeVar("Item", bound=BaseModel)
+
+
+class Page(BaseModel, Generic[Item]):
+    """One page of a list: its items, and the cursor that asks for the next page (null on the last).
+    Each list names its page by a subclass (`class CampaignPage(Page[CampaignSummary])`), so the
+    OpenAPI document keeps one schema name per list rather than `Page_CampaignSummary_`."""
+
+    items: list[Item]
+    next_cursor: str | None
 
 
 class Sent(BaseModel):
@@ -85,9 +96,8 @@ class CampaignOut(CampaignSummary):
     )
 
 
-class CampaignPage(BaseModel):
-    items: list[CampaignSummary]
-    next_cursor: str | None
+class CampaignPage(Page[CampaignSummary]):
+    pass
 
 
 class ExecutionOut(BaseModel):
@@ -107,9 +117,8 @@ class ExecutionOut(BaseModel):
     error: str | None = Field(description="why it failed, was withdrawn, cancelled or deferred")
 
 
-class ExecutionPage(BaseModel):
-    items: list[ExecutionOut]
-    next_cursor: str | None
+class ExecutionPage(Page[ExecutionOut]):
+    pass
 
 
 class LeadOut(BaseModel):
@@ -121,9 +130,8 @@ class LeadOut(BaseModel):
     unsubscribed: bool = Field(description="a step was withdrawn because the address is suppressed")
 
 
-class LeadPage(BaseModel):
-    items: list[LeadOut]
-    next_cursor: str | None
+class LeadPage(Page[LeadOut]):
+    pass
 
 
 class CampaignEventOut(BaseModel):
@@ -135,9 +143,8 @@ class CampaignEventOut(BaseModel):
     data: dict[str, Any] = Field(description="the event's fields, as docs/events.md lists them")
 
 
-class CampaignEventPage(BaseModel):
-    items: list[CampaignEventOut]
-    next_cursor: str | None
+class CampaignEventPage(Page[CampaignEventOut]):
+    pass
 
 
 class TemplateOut(BaseModel):
@@ -147,9 +154,8 @@ class TemplateOut(BaseModel):
     created_at: datetime
 
 
-class TemplatePage(BaseModel):
-    items: list[TemplateOut]
-    next_cursor: str | None
+class TemplatePage(Page[TemplateOut]):
+    pass
 
 
 class StatusOut(BaseModel):
@@ -171,9 +177,8 @@ class LeadGroupOut(BaseModel):
     contact_count: int
 
 
-class LeadGroupPage(BaseModel):
-    items: list[LeadGroupOut]
-    next_cursor: str | None = None
+class LeadGroupPage(Page[LeadGroupOut]):
+    pass
 
 
 class ContactIn(RequestBody):
@@ -238,9 +243,8 @@ class SuppressionOut(BaseModel):
     created_at: datetime
 
 
-class SuppressionPage(BaseModel):
-    items: list[SuppressionOut]
-    next_cursor: str | None
+class SuppressionPage(Page[SuppressionOut]):
+    pass
 
 
 class Warmup(RequestBody):
@@ -275,9 +279,8 @@ class SenderAccountOut(BaseModel):
     status: str
 
 
-class SenderAccountPage(BaseModel):
-    items: list[SenderAccountOut]
-    next_cursor: str | None = None
+class SenderAccountPage(Page[SenderAccountOut]):
+    pass
 
 
 class CreditsOut(BaseModel):
@@ -300,9 +303,8 @@ class LedgerEntryOut(BaseModel):
     reference: str | None = Field(None, description="a purchase's invoice or payment id")
 
 
-class LedgerPage(BaseModel):
-    items: list[LedgerEntryOut]
-    next_cursor: str | None
+class LedgerPage(Page[LedgerEntryOut]):
+    pass
 
 
 class OutboxItem(BaseModel):
@@ -357,6 +359,5 @@ class ApiKeyCreated(BaseModel):
     created_at: datetime
 
 
-class ApiKeyPage(BaseModel):
-    items: list[ApiKeyOut]
-    next_cursor: str | None = None
+class ApiKeyPage(Page[ApiKeyOut]):
+    pass

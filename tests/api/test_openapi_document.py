@@ -162,6 +162,29 @@ def test_openapi_schemas_hold_the_contract_fields(document):
         assert fields(page) >= {"items", "next_cursor"}
 
 
+PAGES = {
+    "CampaignPage": "CampaignSummary",
+    "ExecutionPage": "ExecutionOut",
+    "LeadPage": "LeadOut",
+    "CampaignEventPage": "CampaignEventOut",
+    "TemplatePage": "TemplateOut",
+    "LeadGroupPage": "LeadGroupOut",
+    "SuppressionPage": "SuppressionOut",
+    "SenderAccountPage": "SenderAccountOut",
+    "LedgerPage": "LedgerEntryOut",
+    "ApiKeyPage": "ApiKeyOut",
+}
+
+
+def test_every_list_answers_one_page_shape_under_its_own_name(document):
+    """Items and the next page's cursor, both always present (null on the last page)."""
+    schemas = document["components"]["schemas"]
+    for page, item in PAGES.items():
+        assert set(schemas[page]["properties"]) == {"items", "next_cursor"}, page
+        assert set(schemas[page]["required"]) == {"items", "next_cursor"}, page
+        assert schemas[page]["properties"]["items"]["items"] == {"$ref": f"#/components/schemas/{item}"}
+
+
 def _operations(document):
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
