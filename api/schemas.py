@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 from uuid import UUID
 
-from pydantic import BaseModel, Field, StrictBool
+from pydantic import BaseModel, Field, JsonValue, StrictBool
 
 from api.definitions import CLOSES, OPENS, RequestBody, StepIn
 from api.text import (
@@ -21,9 +21,21 @@ from api.text import (
     SmsHelp,
 )
 from commands.audience.import_contacts import MAX_REPORTED
-from domain.enrollment import StepStatus
+from domain.campaign import Campaign, CampaignStatus
+from domain.credit_ledger import Plan
+from domain.enrollment import Enrollment, StepStatus
+from domain.event_catalogue import event_classes
+from domain.steps import Channel, StepType
 
 Item = TypeVar("Item", bound=BaseModel)
+SenderChannel = Literal["email", "sms", "voice"]  # a sender account's; its voice number drops voicemails
+Provider = Literal["gmail", "twilio", "sandbox"]
+SenderStatus = Literal["active", "reconnect_required"]  # commands/sending/sender_health.py
+# What a campaign's event list may hold: the campaign's and its enrollments' event types.
+CAMPAIGN_EVENT_TYPES: list[JsonValue] = [
+    name
+    for name in sorted(e.__name__ for aggregate in (Campaign, Enrollment) for e in event_classes(aggregate))
+]
 
 
 class Page(BaseModel, Generic[Item]):
@@ -63,7 +75,7 @@ class Credits(BaseModel):
 
 class StepOut(BaseModel):
     id: str
-    type: str
+    type: StepType
     group: int
     order: int
     subject: str | None = None
@@ -75,7 +87,7 @@ class StepOut(BaseModel):
 class CampaignSummary(BaseModel):
     id: UUID
     name: str
-    status: str
+    status: CampaignStatus
     created_at: datetime
     launched_at: datetime | None
     metrics: Metrics
@@ -105,7 +117,7 @@ class ExecutionOut(BaseModel):
 
     contact_id: UUID
     step_id: str
-    type: str
+    type: StepType
     group: int = Field(validation_alias="step_group")
     status: StepStatus
     sender_account_id: str | None
@@ -136,7 +148,10 @@ class LeadPage(Page[LeadOut]):
 
 class CampaignEventOut(BaseModel):
     position: int = Field(description="its place in the event log")
-    type: str
+    type: str = Field(
+        description="the event's type, as docs/events.md names it",
+        json_schema_extra={"enum": CAMPAIGN_EVENT_TYPES},
+    )
     aggregate_id: UUID
     version: int
     occurred_at: datetime = Field(description="when the event was recorded")
@@ -160,7 +175,7 @@ class TemplatePage(Page[TemplateOut]):
 
 class StatusOut(BaseModel):
     id: UUID
-    status: str
+    status: CampaignStatus
 
 
 class LaunchOut(StatusOut):
@@ -254,8 +269,8 @@ class Warmup(RequestBody):
 
 
 class SenderAccountIn(RequestBody):
-    channel: Literal["email", "sms", "voice"]
-    provider: Literal["gmail", "twilio", "sandbox"]
+    channel: SenderChannel
+    provider: Provider
     address: Annotated[Address, Field(min_length=3)]
     daily_limit: DailyLimit = 50
     warmup: Warmup = Field(default_factory=Warmup)
@@ -270,13 +285,13 @@ class SenderCredentialsIn(RequestBody):
 
 class SenderAccountOut(BaseModel):
     id: UUID
-    channel: str
-    provider: str
+    channel: SenderChannel
+    provider: Provider
     address: str
     daily_limit: int
     limit_today: int
     sends_today: int
-    status: str
+    status: SenderStatus
 
 
 class SenderAccountPage(Page[SenderAccountOut]):
@@ -284,7 +299,7 @@ class SenderAccountPage(Page[SenderAccountOut]):
 
 
 class CreditsOut(BaseModel):
-    plan: str
+    plan: Plan
     balance: int
     reserved_outstanding: int
     renews_at: datetime = Field(
@@ -308,7 +323,7 @@ class LedgerPage(Page[LedgerEntryOut]):
 
 
 class OutboxItem(BaseModel):
-    channel: str
+    channel: Channel
     to: str
     sender: str = Field(serialization_alias="from")
     subject: str | None

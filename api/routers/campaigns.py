@@ -20,6 +20,7 @@ from commands.application import CampaignApplication
 from commands.campaigns.campaign_lifecycle import archive_campaign, pause_campaign, resume_campaign
 from commands.campaigns.create_campaign import CreateCampaign, create_campaign
 from commands.campaigns.launch_campaign import estimated_launch_cost, launch_campaign
+from domain.campaign import CampaignStatus
 from domain.errors import NotFound
 from projections.campaign_history import campaign_as_of
 from projections.campaign_summaries import summaries, summary
@@ -115,11 +116,11 @@ def create(
 def list_campaigns(
     brand: BrandDep,
     services: ServicesDep,
-    status: Annotated[str | None, Query(pattern="^(DRAFT|ACTIVE|PAUSED|COMPLETED|ARCHIVED)$")] = None,
+    status: CampaignStatus | None = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
-    rows, next_cursor = summaries(services.db, brand, status, limit, cursor)
+    rows, next_cursor = summaries(services.db, brand, status.value if status else None, limit, cursor)
     return {"items": [_campaign(row) for row in rows], "next_cursor": next_cursor}
 
 

@@ -185,6 +185,31 @@ def test_every_list_answers_one_page_shape_under_its_own_name(document):
         assert schemas[page]["properties"]["items"]["items"] == {"$ref": f"#/components/schemas/{item}"}
 
 
+def test_statuses_types_and_channels_list_their_values(document):
+    schemas = document["components"]["schemas"]
+
+    def values(model: str, field: str) -> set[str]:
+        prop = schemas[model]["properties"][field]
+        if "$ref" in prop:
+            prop = schemas[prop["$ref"].rsplit("/", 1)[-1]]
+        return set(prop["enum"])
+
+    statuses = {"DRAFT", "ACTIVE", "PAUSED", "COMPLETED", "ARCHIVED"}
+    for model in ("CampaignSummary", "CampaignOut", "StatusOut", "LaunchOut"):
+        assert values(model, "status") == statuses, model
+    for model in ("StepOut", "ExecutionOut"):
+        assert values(model, "type") == {"EMAIL", "SMS", "VOICEMAIL", "WAIT"}, model
+    assert {"CampaignCreated", "ContactEnrolled", "StepSent"} <= values("CampaignEventOut", "type")
+    assert (
+        values("SenderAccountOut", "channel")
+        == values("SenderAccountIn", "channel")
+        == {"email", "sms", "voice"}
+    )
+    assert values("SenderAccountOut", "status") == {"active", "reconnect_required"}
+    assert values("OutboxItem", "channel") == {"email", "sms", "voicemail"}
+    assert values("CreditsOut", "plan") == {"basic", "standard", "premium"}
+
+
 def _operations(document):
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
