@@ -57,7 +57,7 @@ class Step:
         return self.type.channel
 
     def as_dict(self) -> dict[str, Any]:
-        # Field by field: dataclasses.asdict deep-copies recursively, a fifth of an enrolment's cost.
+        # Field by field: dataclasses.asdict deep-copies recursively, a fifth of an enrollment's cost.
         return {
             "id": self.id,
             "type": self.type.value,
