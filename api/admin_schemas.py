@@ -9,10 +9,9 @@ from uuid import UUID
 from pydantic import BaseModel, Field, Strict
 
 from api.definitions import RequestBody
+from api.schemas import Page
 from api.text import Name, bounded
-from domain.credit_ledger import MAX_PURCHASE
-
-PlanName = Literal["basic", "standard", "premium"]
+from domain.credit_ledger import MAX_PURCHASE, Plan
 
 if TYPE_CHECKING:
     Reference = str
@@ -31,13 +30,13 @@ else:
 
 class BrandIn(RequestBody):
     name: Name
-    plan: PlanName
+    plan: Plan
 
 
 class BrandOut(BaseModel):
     id: UUID
     name: str
-    plan: PlanName | None = Field(description="granted from the next renewal on")
+    plan: Plan | None = Field(description="granted from the next renewal on")
     balance: int = Field(description="what the brand can still reserve")
     reserved_outstanding: int
     status: Literal["active", "suspended"]
@@ -53,9 +52,8 @@ class NewBrandOut(BrandOut):
     api_key: str = Field(description="the brand's first API key: shown this once only")
 
 
-class BrandPage(BaseModel):
-    items: list[BrandOut]
-    next_cursor: str | None
+class BrandPage(Page[BrandOut]):
+    pass
 
 
 class GrantIn(RequestBody):
@@ -75,7 +73,7 @@ class GrantOut(BaseModel):
 
 
 class PlanIn(RequestBody):
-    plan: PlanName
+    plan: Plan
 
 
 class SuspensionIn(RequestBody):

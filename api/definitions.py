@@ -15,9 +15,8 @@ from pydantic.config import JsonDict
 
 from api.text import AudioUrl, Body, Group, Name, ShortText, Subject, TimeZone, WaitDays
 from domain.limits import MAX_LEAD_GROUPS, MAX_SMS_BODY, MAX_STEPS
+from domain.sending_window import DAYS, Day
 
-Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-EVERY_DAY: list[Day] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 OPENS = r"^([01]\d|2[0-3]):[0-5]\d$"
 CLOSES = r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$"
 
@@ -28,8 +27,8 @@ class RequestBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class SendingWindow(RequestBody):
-    days: list[Day] = Field(default_factory=EVERY_DAY.copy, min_length=1, max_length=7)
+class SendingWindowIn(RequestBody):
+    days: list[Day] = Field(default_factory=lambda: list(DAYS), min_length=1, max_length=7)
     start: str = Field("00:00", pattern=OPENS)
     end: str = Field(
         "24:00", pattern=CLOSES, description="after start; 24:00 is midnight at the end of the day"
@@ -95,7 +94,7 @@ class CampaignIn(RequestBody):
     lead_group_ids: list[UUID] = Field(default_factory=list, max_length=MAX_LEAD_GROUPS)
     template_id: UUID | None = None
     timezone: TimeZone = "UTC"
-    sending_window: SendingWindow | None = None
+    sending_window: SendingWindowIn | None = None
     steps: list[StepIn] = Field(default_factory=list, max_length=MAX_STEPS)
 
 

@@ -4,10 +4,10 @@ the bodies that define a campaign or a template are in api/definitions.py."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Generic, Literal, TypeVar
 from uuid import UUID
 
-from pydantic import BaseModel, Field, StrictBool
+from pydantic import BaseModel, Field, JsonValue, StrictBool
 
 from api.definitions import CLOSES, OPENS, RequestBody, StepIn
 from api.text import (
@@ -21,7 +21,30 @@ from api.text import (
     SmsHelp,
 )
 from commands.audience.import_contacts import MAX_REPORTED
-from domain.enrollment import StepStatus
+from domain.campaign import Campaign, CampaignStatus
+from domain.credit_ledger import Plan
+from domain.enrollment import Enrollment, StepStatus
+from domain.event_catalogue import event_classes
+from domain.steps import Channel, StepType
+
+Item = TypeVar("Item", bound=BaseModel)
+SenderChannel = Literal["email", "sms", "voice"]  # a sender account's; its voice number drops voicemails
+Provider = Literal["gmail", "twilio", "sandbox"]
+SenderStatus = Literal["active", "reconnect_required"]  # commands/sending/sender_health.py
+# What a campaign's event list may hold: the campaign's and its enrollments' event types.
+CAMPAIGN_EVENT_TYPES: list[JsonValue] = [
+    name
+    for name in sorted(e.__name__ for aggregate in (Campaign, Enrollment) for e in event_classes(aggregate))
+]
+
+
+class Page(BaseModel, Generic[Item]):
+    """One page of a list: its items, and the cursor that asks for the next page (null on the last).
+    Each list names its page by a subclass (`class CampaignPage(Page[CampaignSummary])`), so the
+    OpenAPI document keeps one schema name per list rather than `Page_CampaignSummary_`."""
+
+    items: list[Item]
+    next_cursor: str | None
 
 
 class Sent(BaseModel):
@@ -52,7 +75,7 @@ class Credits(BaseModel):
 
 class StepOut(BaseModel):
     id: str
-    type: str
+    type: StepType
     group: int
     order: int
     subject: str | None = None
@@ -64,7 +87,7 @@ class StepOut(BaseModel):
 class CampaignSummary(BaseModel):
     id: UUID
     name: str
-    status: str
+    status: CampaignStatus
     created_at: datetime
     launched_at: datetime | None
     metrics: Metrics
@@ -85,9 +108,8 @@ class CampaignOut(CampaignSummary):
     )
 
 
-class CampaignPage(BaseModel):
-    items: list[CampaignSummary]
-    next_cursor: str | None
+class CampaignPage(Page[CampaignSummary]):
+    pass
 
 
 class ExecutionOut(BaseModel):
@@ -95,7 +117,7 @@ class ExecutionOut(BaseModel):
 
     contact_id: UUID
     step_id: str
-    type: str
+    type: StepType
     group: int = Field(validation_alias="step_group")
     status: StepStatus
     sender_account_id: str | None
@@ -107,9 +129,8 @@ class ExecutionOut(BaseModel):
     error: str | None = Field(description="why it failed, was withdrawn, cancelled or deferred")
 
 
-class ExecutionPage(BaseModel):
-    items: list[ExecutionOut]
-    next_cursor: str | None
+class ExecutionPage(Page[ExecutionOut]):
+    pass
 
 
 class LeadOut(BaseModel):
@@ -121,23 +142,24 @@ class LeadOut(BaseModel):
     unsubscribed: bool = Field(description="a step was withdrawn because the address is suppressed")
 
 
-class LeadPage(BaseModel):
-    items: list[LeadOut]
-    next_cursor: str | None
+class LeadPage(Page[LeadOut]):
+    pass
 
 
 class CampaignEventOut(BaseModel):
     position: int = Field(description="its place in the event log")
-    type: str
+    type: str = Field(
+        description="the event's type, as docs/events.md names it",
+        json_schema_extra={"enum": CAMPAIGN_EVENT_TYPES},
+    )
     aggregate_id: UUID
     version: int
     occurred_at: datetime = Field(description="when the event was recorded")
     data: dict[str, Any] = Field(description="the event's fields, as docs/events.md lists them")
 
 
-class CampaignEventPage(BaseModel):
-    items: list[CampaignEventOut]
-    next_cursor: str | None
+class CampaignEventPage(Page[CampaignEventOut]):
+    pass
 
 
 class TemplateOut(BaseModel):
@@ -147,14 +169,13 @@ class TemplateOut(BaseModel):
     created_at: datetime
 
 
-class TemplatePage(BaseModel):
-    items: list[TemplateOut]
-    next_cursor: str | None
+class TemplatePage(Page[TemplateOut]):
+    pass
 
 
 class StatusOut(BaseModel):
     id: UUID
-    status: str
+    status: CampaignStatus
 
 
 class LaunchOut(StatusOut):
@@ -171,9 +192,8 @@ class LeadGroupOut(BaseModel):
     contact_count: int
 
 
-class LeadGroupPage(BaseModel):
-    items: list[LeadGroupOut]
-    next_cursor: str | None = None
+class LeadGroupPage(Page[LeadGroupOut]):
+    pass
 
 
 class ContactIn(RequestBody):
@@ -238,9 +258,8 @@ class SuppressionOut(BaseModel):
     created_at: datetime
 
 
-class SuppressionPage(BaseModel):
-    items: list[SuppressionOut]
-    next_cursor: str | None
+class SuppressionPage(Page[SuppressionOut]):
+    pass
 
 
 class Warmup(RequestBody):
@@ -250,8 +269,8 @@ class Warmup(RequestBody):
 
 
 class SenderAccountIn(RequestBody):
-    channel: Literal["email", "sms", "voice"]
-    provider: Literal["gmail", "twilio", "sandbox"]
+    channel: SenderChannel
+    provider: Provider
     address: Annotated[Address, Field(min_length=3)]
     daily_limit: DailyLimit = 50
     warmup: Warmup = Field(default_factory=Warmup)
@@ -266,22 +285,21 @@ class SenderCredentialsIn(RequestBody):
 
 class SenderAccountOut(BaseModel):
     id: UUID
-    channel: str
-    provider: str
+    channel: SenderChannel
+    provider: Provider
     address: str
     daily_limit: int
     limit_today: int
     sends_today: int
-    status: str
+    status: SenderStatus
 
 
-class SenderAccountPage(BaseModel):
-    items: list[SenderAccountOut]
-    next_cursor: str | None = None
+class SenderAccountPage(Page[SenderAccountOut]):
+    pass
 
 
 class CreditsOut(BaseModel):
-    plan: str
+    plan: Plan
     balance: int
     reserved_outstanding: int
     renews_at: datetime = Field(
@@ -300,13 +318,12 @@ class LedgerEntryOut(BaseModel):
     reference: str | None = Field(None, description="a purchase's invoice or payment id")
 
 
-class LedgerPage(BaseModel):
-    items: list[LedgerEntryOut]
-    next_cursor: str | None
+class LedgerPage(Page[LedgerEntryOut]):
+    pass
 
 
 class OutboxItem(BaseModel):
-    channel: str
+    channel: Channel
     to: str
     sender: str = Field(serialization_alias="from")
     subject: str | None
@@ -357,6 +374,5 @@ class ApiKeyCreated(BaseModel):
     created_at: datetime
 
 
-class ApiKeyPage(BaseModel):
-    items: list[ApiKeyOut]
-    next_cursor: str | None = None
+class ApiKeyPage(Page[ApiKeyOut]):
+    pass

@@ -1,6 +1,6 @@
 """The relay: reads the event store's notification log and hands its messages to the transport.
 
-The event store is the outbox. Each StepDispatched, and each step an enrolment dispatched with it,
+The event store is the outbox. Each StepDispatched, and each step an enrollment dispatched with it,
 becomes a message on `sends.<channel>` keyed by enrollment id; with Kafka every event also goes to
 `campaign.events` as documented JSON, by a relay of its own so that sends never wait for the feed.
 The relay records its position only after the transport has taken the whole batch (a failed
@@ -125,7 +125,7 @@ class Relay:
         self._hand_over(self._messages([read_one(self.app, position)]))
 
 
-# The events that dispatch steps: a StepDispatched each, or an enrolment with its first group's (v4).
+# The events that dispatch steps: a StepDispatched each, or an enrollment with its first group's (v4).
 DISPATCHING = (Enrollment.StepDispatched, Enrollment.ContactEnrolled)
 
 

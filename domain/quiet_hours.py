@@ -14,8 +14,10 @@ from datetime import datetime
 
 from domain.errors import InvalidCampaign, InvalidInput
 from domain.sending_window import SendingWindow
+from domain.steps import Channel
 
-CHANNELS = frozenset({"sms", "voicemail"})  # the channels quiet hours hold back; email is not one
+# The channels quiet hours hold back; email is not one.
+CHANNELS: frozenset[Channel] = frozenset({"sms", "voicemail"})
 DEFAULT_FROM, DEFAULT_UNTIL = "08:00", "21:00"
 HOUR = re.compile(r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$")
 

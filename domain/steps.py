@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from domain.errors import InvalidCampaign
 from domain.limits import (
@@ -18,6 +18,8 @@ from domain.limits import (
     text_problem,
 )
 
+Channel = Literal["email", "sms", "voicemail"]  # what a step is delivered by: a worker, a provider
+
 
 class StepType(StrEnum):
     EMAIL = "EMAIL"
@@ -26,13 +28,17 @@ class StepType(StrEnum):
     WAIT = "WAIT"
 
     @property
-    def channel(self) -> str | None:
+    def channel(self) -> Channel | None:
         """The delivery channel a step of this type uses; WAIT sends nothing."""
         return _CHANNELS[self]
 
 
-_CHANNELS = {StepType.EMAIL: "email", StepType.SMS: "sms", StepType.VOICEMAIL: "voicemail"}
-_CHANNELS[StepType.WAIT] = None  # type: ignore[assignment]
+_CHANNELS: dict[StepType, Channel | None] = {
+    StepType.EMAIL: "email",
+    StepType.SMS: "sms",
+    StepType.VOICEMAIL: "voicemail",
+    StepType.WAIT: None,
+}
 
 
 @dataclass(frozen=True)
@@ -47,11 +53,11 @@ class Step:
     wait_days: int = 0
 
     @property
-    def channel(self) -> str | None:
+    def channel(self) -> Channel | None:
         return self.type.channel
 
     def as_dict(self) -> dict[str, Any]:
-        # Field by field: dataclasses.asdict deep-copies recursively, a fifth of an enrolment's cost.
+        # Field by field: dataclasses.asdict deep-copies recursively, a fifth of an enrollment's cost.
         return {
             "id": self.id,
             "type": self.type.value,

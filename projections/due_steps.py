@@ -1,7 +1,7 @@
 """Read model for the follow-up processor and the sweeper: steps waiting, and steps in flight.
 
 A `due_steps` row exists while an enrollment has something to dispatch: its next group was
-scheduled (the first with the enrolment), a step was deferred, or a dispatch was cancelled by a
+scheduled (the first with the enrollment), a step was deferred, or a dispatch was cancelled by a
 pause. Dispatching or finishing removes it. A `steps_in_flight` row exists while a step is
 dispatched or attempted, with the time of its last dispatch or attempt; any outcome removes it.
 The sweeper looks there for steps whose message was lost.
@@ -58,7 +58,7 @@ class DueSteps:
                     due[event.originator_id] = None
                 elif (
                     event.due_at is not None
-                ):  # scheduled with the enrolment (before v3: by a GroupScheduled)
+                ):  # scheduled with the enrollment (before v3: by a GroupScheduled)
                     due[event.originator_id] = (event.campaign_id, event.due_at)
             elif isinstance(event, Enrollment.StepCancelled):
                 due[event.originator_id] = (event.campaign_id, event.cancelled_at)
@@ -93,7 +93,7 @@ class DueSteps:
             key = (event.originator_id, getattr(event, "step_id", ""))
             if isinstance(event, Enrollment.StepDispatched):
                 flights[key] = (event.campaign_id, event.dispatched_at)
-            elif isinstance(event, Enrollment.ContactEnrolled):  # dispatched with the enrolment (v4)
+            elif isinstance(event, Enrollment.ContactEnrolled):  # dispatched with the enrollment (v4)
                 for sent_off in event.dispatched or ():
                     flights[(event.originator_id, sent_off["step_id"])] = (
                         event.campaign_id,

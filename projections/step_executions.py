@@ -1,7 +1,7 @@
 """Read model: the StepExecutions, one row per contact and planned step of a campaign.
 
 Enrolling a contact adds a row per step it can receive (pending); scheduling a group (the first
-with the enrolment, a later one by the send that ends the group before it) sets when its steps are
+with the enrollment, a later one by the send that ends the group before it) sets when its steps are
 due; dispatch, attempt (with the sender), send (with the provider's id), failure, deferral,
 cancellation and withdrawal move the row's status, with the reason as its error; then
 the provider's delivery report (delivered, undelivered, a voicemail answered by a person) and a
@@ -61,7 +61,7 @@ def _patch(event: Any) -> Patch:
 
 def _pending(enrolled: Any, step: dict[str, Any], scheduled_for: datetime | None) -> tuple[Any, ...]:
     """The row of a step a contact was just enrolled in (`PENDING_COLUMNS`): pending, or
-    dispatched when its group went out with the enrolment."""
+    dispatched when its group went out with the enrollment."""
     dispatched = any(sent_off["step_id"] == step["id"] for sent_off in enrolled.dispatched or ())
     return (
         enrolled.originator_id,

@@ -16,7 +16,7 @@ def events_export(args: argparse.Namespace) -> int:
     import psycopg
 
     from commands.application import CampaignApplication
-    from projections.history.event_catalog import topics_for
+    from projections.history.event_topics import topics_for
     from projections.history.export_formats import write_rows
     from projections.history.export_rows import ExportFilter, export_rows, parse_time
     from storage.database import event_store_env

@@ -156,7 +156,7 @@ def campaign_events(container: Service, campaign_id: str, kind: type[T]) -> list
 
 def campaign_dispatches(container: Service, campaign_id: str) -> list[tuple[str, str]]:
     """Every dispatch of a campaign's enrollments, as (step id, channel): a StepDispatched's, or one
-    an enrolment made with it."""
+    an enrollment made with it."""
     return [
         step for event in campaign_events(container, campaign_id, object) for step in dispatched_steps(event)
     ]

@@ -18,8 +18,9 @@ from api.schemas import CampaignOut, CampaignPage, LaunchOut, StatusOut
 from api.text import Moment
 from commands.application import CampaignApplication
 from commands.campaigns.campaign_lifecycle import archive_campaign, pause_campaign, resume_campaign
-from commands.campaigns.create_campaign import CreateCampaign, brand_campaign, create_campaign
+from commands.campaigns.create_campaign import CreateCampaign, create_campaign
 from commands.campaigns.launch_campaign import estimated_launch_cost, launch_campaign
+from domain.campaign import CampaignStatus
 from domain.errors import NotFound
 from projections.campaign_history import campaign_as_of
 from projections.campaign_summaries import summaries, summary
@@ -67,7 +68,7 @@ def _read(services: Services, brand: UUID, campaign_id: UUID) -> dict[str, Any]:
 
 def _new_draft(services: Services, brand: UUID, campaign_id: UUID) -> dict[str, Any]:
     """A campaign just created, from its aggregate: the read model lags, and a new DRAFT has no metrics."""
-    campaign = brand_campaign(services.app, brand, campaign_id)
+    campaign = services.app.campaign(campaign_id, brand)
     return {
         **{name: getattr(campaign, name) for name in CampaignOut.model_fields if hasattr(campaign, name)},
         "status": campaign.status.value,
@@ -115,11 +116,11 @@ def create(
 def list_campaigns(
     brand: BrandDep,
     services: ServicesDep,
-    status: Annotated[str | None, Query(pattern="^(DRAFT|ACTIVE|PAUSED|COMPLETED|ARCHIVED)$")] = None,
+    status: CampaignStatus | None = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
-    rows, next_cursor = summaries(services.db, brand, status, limit, cursor)
+    rows, next_cursor = summaries(services.db, brand, status.value if status else None, limit, cursor)
     return {"items": [_campaign(row) for row in rows], "next_cursor": next_cursor}
 
 
@@ -175,7 +176,7 @@ def _transition(services: Services, brand: UUID, campaign_id: UUID, change: Tran
     position = change(services.app, brand, campaign_id, services.clock.now())
     log.info("campaign %s: %s", change.__name__.split("_")[0], "done" if position else "nothing to change")
     wait_for_position(services.db, list(services.projections), position)  # so a GET then shows it
-    return {"id": campaign_id, "status": brand_campaign(services.app, brand, campaign_id).status.value}
+    return {"id": campaign_id, "status": services.app.campaign(campaign_id, brand).status.value}
 
 
 @router.post("/{campaign_id}/pause", response_model=StatusOut, responses=NOT_NOW)

@@ -19,9 +19,10 @@ from commands.application import CampaignApplication, retry_on_conflict, save_ch
 from domain.campaign import CampaignStatus
 from domain.credit_cost import DEFAULT_UNIT_COSTS
 from domain.enrollment import Enrollment
+from domain.steps import Channel
 from storage.database import Database
 
-CHANNELS_OF = {"email": ("email",), "phone": ("sms", "voicemail")}
+CHANNELS_OF: dict[str, tuple[Channel, ...]] = {"email": ("email",), "phone": ("sms", "voicemail")}
 RUNNING = (CampaignStatus.ACTIVE, CampaignStatus.PAUSED)
 
 

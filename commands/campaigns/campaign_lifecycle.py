@@ -12,7 +12,6 @@ from datetime import datetime
 from uuid import UUID
 
 from commands.application import CampaignApplication, retry_on_conflict
-from commands.campaigns.create_campaign import brand_campaign
 from domain.campaign import Campaign
 
 
@@ -20,7 +19,7 @@ def _change(
     app: CampaignApplication, brand_id: UUID, campaign_id: UUID, change: Callable[[Campaign], None]
 ) -> int | None:
     def decide() -> int | None:
-        campaign = brand_campaign(app, brand_id, campaign_id)
+        campaign = app.campaign(campaign_id, brand_id)
         change(campaign)
         return app.save_all([campaign])
 

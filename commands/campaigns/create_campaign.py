@@ -16,10 +16,10 @@ from commands.audience.lead_groups import missing_lead_groups
 from commands.campaigns.campaign_templates import checked_steps, template
 from domain.campaign import Campaign
 from domain.errors import InvalidCampaign, NotFound
+from domain.sending_window import DAYS
 from storage.database import Database
 
-EVERY_DAY = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-DEFAULT_WINDOW = {"days": EVERY_DAY, "start": "00:00", "end": "24:00"}
+DEFAULT_WINDOW = {"days": list(DAYS), "start": "00:00", "end": "24:00"}
 
 
 @dataclass(frozen=True)
@@ -61,8 +61,3 @@ def create_campaign(
         sending_window=command.sending_window or DEFAULT_WINDOW,
     )
     return campaign.id, app.save_all([campaign])
-
-
-def brand_campaign(app: CampaignApplication, brand_id: UUID, campaign_id: UUID) -> Campaign:
-    """The campaign if it belongs to the brand; another brand's campaign does not exist."""
-    return app.campaign(campaign_id, brand_id)

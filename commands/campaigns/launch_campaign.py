@@ -16,7 +16,6 @@ from typing import Any
 from uuid import UUID
 
 from commands.application import CampaignApplication, retry_on_conflict
-from commands.campaigns.create_campaign import brand_campaign
 from commands.campaigns.launch_audience import (
     contacts_missing_field,
     count_eligible,
@@ -61,7 +60,7 @@ def estimated_launch_cost(
     app: CampaignApplication, db: Database, brand_id: UUID, campaign_id: UUID
 ) -> int | None:
     """What a launch would reserve now; None unless the campaign is a DRAFT."""
-    campaign = brand_campaign(app, brand_id, campaign_id)
+    campaign = app.campaign(campaign_id, brand_id)
     if campaign.status is not CampaignStatus.DRAFT:
         return None
     groups = [UUID(group_id) for group_id in campaign.lead_group_ids]
@@ -79,7 +78,7 @@ def launch_campaign(
     """Launch; `providers` are those this build can send through (None: any provider counts)."""
 
     def still_draft() -> bool:
-        return brand_campaign(app, brand_id, campaign_id).status is CampaignStatus.DRAFT
+        return app.campaign(campaign_id, brand_id).status is CampaignStatus.DRAFT
 
     def refuse(error: DomainError) -> DomainError:
         """A refusal discards the snapshot; if another launch won meanwhile, say that instead."""
@@ -88,7 +87,7 @@ def launch_campaign(
         return IllegalTransition("cannot launch a campaign that is being or was launched")
 
     def decide() -> Launched:
-        campaign = brand_campaign(app, brand_id, campaign_id)
+        campaign = app.campaign(campaign_id, brand_id)
         if campaign.status is not CampaignStatus.DRAFT:
             raise IllegalTransition(f"cannot launch a campaign that is {campaign.status.value}")
         groups = [UUID(group_id) for group_id in campaign.lead_group_ids]

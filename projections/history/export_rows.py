@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 from psycopg.sql import Composed
 
-from projections.history.event_catalog import campaign_topic_prefix, ownerless_topics, topics_for
+from projections.history.event_topics import campaign_topic_prefix, ownerless_topics, topics_for
 from storage.event_json import stored_state_to_json, topic_type
 from storage.stored_events import first_event_state, head_position, pages, read_ahead
 

@@ -115,3 +115,14 @@ def test_a_well_encoded_cursor_the_api_never_gave_out_is_a_400_problem(service):
         _b64('["2024-01-01T00:00:00+00:00", "not-a-uuid"]'),
     ):
         assert_problem(http.get("/v1/campaign/", params={"cursor": cursor}), 400)
+
+
+def test_an_unknown_status_filter_is_a_422_problem_naming_the_statuses(service):
+    client = Client(service)
+    problem = assert_problem(lenient(client).get("/v1/campaign/", params={"status": "LIVE"}), 422)
+    assert problem["errors"] == [
+        {
+            "field": "query.status",
+            "error": "Input should be 'DRAFT', 'ACTIVE', 'PAUSED', 'COMPLETED' or 'ARCHIVED'",
+        }
+    ]

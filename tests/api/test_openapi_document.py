@@ -162,6 +162,54 @@ def test_openapi_schemas_hold_the_contract_fields(document):
         assert fields(page) >= {"items", "next_cursor"}
 
 
+PAGES = {
+    "CampaignPage": "CampaignSummary",
+    "ExecutionPage": "ExecutionOut",
+    "LeadPage": "LeadOut",
+    "CampaignEventPage": "CampaignEventOut",
+    "TemplatePage": "TemplateOut",
+    "LeadGroupPage": "LeadGroupOut",
+    "SuppressionPage": "SuppressionOut",
+    "SenderAccountPage": "SenderAccountOut",
+    "LedgerPage": "LedgerEntryOut",
+    "ApiKeyPage": "ApiKeyOut",
+}
+
+
+def test_every_list_answers_one_page_shape_under_its_own_name(document):
+    """Items and the next page's cursor, both always present (null on the last page)."""
+    schemas = document["components"]["schemas"]
+    for page, item in PAGES.items():
+        assert set(schemas[page]["properties"]) == {"items", "next_cursor"}, page
+        assert set(schemas[page]["required"]) == {"items", "next_cursor"}, page
+        assert schemas[page]["properties"]["items"]["items"] == {"$ref": f"#/components/schemas/{item}"}
+
+
+def test_statuses_types_and_channels_list_their_values(document):
+    schemas = document["components"]["schemas"]
+
+    def values(model: str, field: str) -> set[str]:
+        prop = schemas[model]["properties"][field]
+        if "$ref" in prop:
+            prop = schemas[prop["$ref"].rsplit("/", 1)[-1]]
+        return set(prop["enum"])
+
+    statuses = {"DRAFT", "ACTIVE", "PAUSED", "COMPLETED", "ARCHIVED"}
+    for model in ("CampaignSummary", "CampaignOut", "StatusOut", "LaunchOut"):
+        assert values(model, "status") == statuses, model
+    for model in ("StepOut", "ExecutionOut"):
+        assert values(model, "type") == {"EMAIL", "SMS", "VOICEMAIL", "WAIT"}, model
+    assert {"CampaignCreated", "ContactEnrolled", "StepSent"} <= values("CampaignEventOut", "type")
+    assert (
+        values("SenderAccountOut", "channel")
+        == values("SenderAccountIn", "channel")
+        == {"email", "sms", "voice"}
+    )
+    assert values("SenderAccountOut", "status") == {"active", "reconnect_required"}
+    assert values("OutboxItem", "channel") == {"email", "sms", "voicemail"}
+    assert values("CreditsOut", "plan") == {"basic", "standard", "premium"}
+
+
 def _operations(document):
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
@@ -214,7 +262,7 @@ CREATES = {
 
 def test_openapi_request_bodies_refuse_unknown_fields_as_the_server_does(document):
     schemas = document["components"]["schemas"]
-    for name in ["CampaignIn", "StepIn", "SendingWindow", "TemplateIn", "LeadGroupIn"]:
+    for name in ["CampaignIn", "StepIn", "SendingWindowIn", "TemplateIn", "LeadGroupIn"]:
         assert schemas[name].get("additionalProperties") is False, name
     for name in ["SuppressionIn", "SenderAccountIn", "Warmup"]:
         assert schemas[name].get("additionalProperties") is False, name

@@ -96,7 +96,7 @@ class Desk:
 
     def dispatch(self, enrollment_ids: list[UUID], now: datetime) -> list[Dispatch]:
         """Dispatch what is due at `now` (as the scheduler does: none of a suspended brand); the dispatches a worker would receive that it has not yet
-        (those made at enrolment, for a group due at launch, included)."""
+        (those made at enrollment, for a group due at launch, included)."""
         dispatch_due_steps(self.app, enrollment_ids, now, suspended_brands(self.service.db))
         found = []
         for e in enrollment_ids:

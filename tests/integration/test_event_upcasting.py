@@ -136,7 +136,7 @@ def _sent_through(steps_done: int) -> Enrollment:
 
 def _as_before_v3(app: CampaignApplication, events: list) -> list:
     """The same history as a release before v3 stored it: the schedule of the first group after the
-    enrolment, and what a group's last send led to after the send, as events of their own."""
+    enrollment, and what a group's last send led to after the send, as events of their own."""
     stored, version = [], 0
 
     def add(event, state_changes=None, drop=()):
@@ -210,7 +210,7 @@ def _read_models(service, enrollment_id) -> dict:
 def test_history_stored_before_v3_reads_as_the_same_enrollment_and_read_models(database_url, steps_done):
     """Before v3 of ContactEnrolled and StepSent, the schedule and the end of an enrollment were
     events of their own: the aggregate and every read model get from them what they get now from
-    the enrolment and the send."""
+    the enrollment and the send."""
     with running_service(database_url, roles=()) as service:
         app = service.app
         new, old = _sent_through(steps_done), _sent_through(steps_done)
@@ -235,7 +235,7 @@ def test_history_stored_before_v3_reads_as_the_same_enrollment_and_read_models(d
 
 
 def _dispatched_with_enrolment(folded: bool, steps_done: int) -> Enrollment:
-    """Ann enrolled in two days of steps whose first is due at once: its dispatch in the enrolment
+    """Ann enrolled in two days of steps whose first is due at once: its dispatch in the enrollment
     (v4) or in a StepDispatched of its own (every earlier version); the first `steps_done` sent."""
     enrollment = Enrollment.enroll(uuid4(), uuid4(), uuid4(), ADDRESSES, TWO_DAYS, T0, dispatch=folded)
     assert enrollment is not None
@@ -258,7 +258,7 @@ def _in_flight(service, enrollment_id) -> list:
 def test_a_dispatch_in_the_enrolment_reads_as_a_dispatch_of_its_own(database_url, steps_done):
     """ContactEnrolled v4 carries the first group's dispatch when it is due at once: the aggregate,
     every read model, the steps in flight and the relay's messages are what a StepDispatched after
-    the enrolment gives (the history before v4, and any dispatch after the enrolment)."""
+    the enrollment gives (the history before v4, and any dispatch after the enrollment)."""
     with running_service(database_url, roles=()) as service:
         app = service.app
         folded, apart = (

@@ -37,7 +37,7 @@ def container(database_url: str) -> Iterator[Service]:
 
 
 def _enrolled(app: CampaignApplication) -> tuple[int, Enrollment]:
-    """An enrolment that dispatched its email with it, stored; its log position."""
+    """An enrollment that dispatched its email with it, stored; its log position."""
     enrollment = Enrollment.enroll(
         uuid4(), uuid4(), uuid4(), {"email": "ann@example.com"}, [EMAIL], T0, dispatch=True
     )

@@ -21,7 +21,7 @@ EMAIL = Step("e0", StepType.EMAIL, 0, order=0, subject="Hi", body="Hello")
 
 
 def _enrolled(app: CampaignApplication) -> tuple[int, Enrollment]:
-    """An enrolment that dispatched its email with it, stored; its log position."""
+    """An enrollment that dispatched its email with it, stored; its log position."""
     enrollment = Enrollment.enroll(
         uuid4(), uuid4(), uuid4(), {"email": "ann@example.com"}, [EMAIL], T0, dispatch=True
     )

@@ -64,7 +64,7 @@ def test_due_times_follow_each_contacts_zone_and_the_campaigns_window_through_la
         datetime(2026, 12, 7, 0, tzinfo=UTC),
         datetime(2026, 12, 7, 14, tzinfo=UTC),
     )
-    # The first group is scheduled with the enrolment, in each contact's zone.
+    # The first group is scheduled with the enrollment, in each contact's zone.
     assert [(e.group, e.due_at) for e in d.events(ann, Enrollment.ContactEnrolled)] == [(0, ann_due)]
     assert [(e.group, e.due_at) for e in d.events(bob, Enrollment.ContactEnrolled)] == [(0, bob_due)]
     assert d.events(ann, Enrollment.GroupScheduled) == d.events(bob, Enrollment.GroupScheduled) == []

@@ -89,7 +89,7 @@ def test_a_dispatch_queued_before_the_suspension_goes_back_to_wait_with_its_cred
     d.client.sender("email", "sales@brand.example")
     campaign = d.campaign([{"email": "ann@example.com"}], [FIRST])
     [ann] = d.launch(campaign, T0)
-    queued = d.dispatch([ann], T0)  # dispatched with the enrolment, on its way to the worker
+    queued = d.dispatch([ann], T0)  # dispatched with the enrollment, on its way to the worker
     assert len(queued) == 1
 
     suspend(d, T0 + timedelta(seconds=1))
@@ -101,7 +101,7 @@ def test_a_dispatch_queued_before_the_suspension_goes_back_to_wait_with_its_cred
     assert d.sends_today() == [0]  # no quota taken
     eventually(lambda: waiting_in_due_steps(d, ann))
     scheduler_pass(d, T0 + timedelta(hours=1))
-    assert len(d.events(ann, Enrollment.StepDispatched)) == 0  # its only dispatch came with the enrolment
+    assert len(d.events(ann, Enrollment.StepDispatched)) == 0  # its only dispatch came with the enrollment
 
     reinstate(d, T0 + timedelta(hours=2))
     scheduler_pass(d, T0 + timedelta(hours=2))

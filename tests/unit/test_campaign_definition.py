@@ -205,7 +205,7 @@ def test_lifecycle_events_record_when_each_change_happened() -> None:
     ],
 )
 def test_a_steps_dict_has_every_field_and_reads_back_as_the_same_step(step):
-    """`as_dict` is written field by field (it is on the enrolment's hot path): it must keep up with
+    """`as_dict` is written field by field (it is on the enrollment's hot path): it must keep up with
     the dataclass's fields."""
     assert step.as_dict() == {**dataclasses.asdict(step), "type": step.type.value}
     assert Step.from_dict(step.as_dict()) == step

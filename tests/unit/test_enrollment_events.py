@@ -56,7 +56,7 @@ def dispatched(steps: list[Step] = PLAN, **options) -> Enrollment:
 def test_enrolling_records_the_contact_the_plan_and_where_it_is_sent() -> None:
     window = {"days": ["mon", "tue"], "start": "08:00", "end": "18:00"}
     enrollment = enroll(window=window, timezone="Europe/Paris")
-    [created] = enrollment.collect_events()  # the first group's schedule is part of the enrolment
+    [created] = enrollment.collect_events()  # the first group's schedule is part of the enrollment
     assert isinstance(created, Enrollment.ContactEnrolled)
     assert created.originator_id == enrollment.id
     assert fields(created, "campaign_id", "brand_id", "contact_id", "addresses", "enrolled_at") == {
@@ -114,7 +114,7 @@ def test_dispatching_records_the_campaign_step_channel_group_and_time() -> None:
 
 
 def test_an_enrolment_due_at_once_dispatches_its_first_groups_sends_in_the_same_event() -> None:
-    enrollment = enroll(dispatch=True)  # no window: group 0 is due at T0, the enrolment's own time
+    enrollment = enroll(dispatch=True)  # no window: group 0 is due at T0, the enrollment's own time
     [created] = enrollment.collect_events()
     assert isinstance(created, Enrollment.ContactEnrolled)
     assert created.dispatched == [{"step_id": "e0", "channel": "email"}, {"step_id": "s0", "channel": "sms"}]

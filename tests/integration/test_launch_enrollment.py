@@ -1,8 +1,8 @@
-"""Enrolment of a launch audience, chunk by chunk, exactly: each contact's addresses per channel,
+"""Enrollment of a launch audience, chunk by chunk, exactly: each contact's addresses per channel,
 the progress the completion check counts on, a chunk saved before a crash enrolled again without a
 duplicate, and campaigns that are not running enrolled by no one.
 
-The clock is in the test's hand (tests/integration/desk.py); enrolment runs when the test says.
+The clock is in the test's hand (tests/integration/desk.py); enrollment runs when the test says.
 """
 
 from __future__ import annotations

@@ -1,31 +1,20 @@
-"""Every event type of the domain by name, with its stored topic: what `--type NAME` may name.
+"""The stored topic of every domain event type, by the type's name: what `--type NAME` may name.
 
-Built from the aggregates' own event classes, so a new event is listed without a line here.
+Read from the domain's one event catalogue (domain/event_catalogue.py), so a new event is listed
+without a line here.
 """
 
 from __future__ import annotations
 
-from eventsourcing.domain import Aggregate, DomainEvent
+from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
 
-from domain.api_keys import ApiKeys
 from domain.campaign import Campaign
-from domain.credit_ledger import CreditLedger
 from domain.enrollment import Enrollment
-
-AGGREGATES: tuple[type[Aggregate], ...] = (Campaign, CreditLedger, Enrollment, ApiKeys)
-_BASES = frozenset({"Event", "Created", "Snapshot"})  # every aggregate's base classes, never stored
+from domain.event_catalogue import AGGREGATES, event_classes
 
 
-def _events(aggregate: type[Aggregate]) -> dict[str, type[DomainEvent]]:
-    return {
-        name: value
-        for name, value in vars(aggregate).items()
-        if isinstance(value, type) and issubclass(value, DomainEvent) and name not in _BASES
-    }
-
-
-def _fields(event: type[DomainEvent]) -> set[str]:
+def _fields(event: type[Aggregate.Event]) -> set[str]:
     return {field for klass in event.__mro__ for field in getattr(klass, "__annotations__", {})}
 
 
@@ -34,8 +23,8 @@ def topics_by_name() -> dict[str, list[str]]:
     ever name an event alike)."""
     found: dict[str, list[str]] = {}
     for aggregate in AGGREGATES:
-        for name, event in _events(aggregate).items():
-            found.setdefault(name, []).append(get_topic(event))
+        for event in event_classes(aggregate):
+            found.setdefault(event.__name__, []).append(get_topic(event))
     return found
 
 
@@ -58,6 +47,6 @@ def ownerless_topics() -> list[str]:
     `campaign_id` that defaults to None): the export looks it up."""
     return [
         get_topic(e)
-        for e in _events(Enrollment).values()
+        for e in event_classes(Enrollment)
         if "campaign_id" not in _fields(e) or getattr(e, "campaign_id", "required") is None
     ]
