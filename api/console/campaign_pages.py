@@ -142,7 +142,7 @@ def _events(
             next_cursor = None
         items = kept
     for item in items:
-        item["data_text"] = json.dumps(item["data"], indent=1, sort_keys=True)
+        item["data_text"] = json.dumps(item["data"], sort_keys=True)
     return items, next_cursor
 
 
