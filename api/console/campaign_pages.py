@@ -33,7 +33,7 @@ from domain.enrollment import StepStatus
 from domain.errors import DomainError, NotFound
 from projections.campaign_events import campaign_events
 from projections.campaign_history import campaign_as_of
-from projections.campaign_moments import FUNNEL, executions_as_of, milestones, step_funnels
+from projections.campaign_moments import FUNNEL, milestones, step_funnels_now, steps_as_of
 from projections.campaign_summaries import summaries, summary
 from projections.runner import wait_for_position
 from projections.step_executions import executions
@@ -106,14 +106,20 @@ def _steps_by_day(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _executions(
-    services: Any, campaign_id: UUID, moment: datetime | None, status: str, contact: str, cursor: str
+    services: Any,
+    campaign_id: UUID,
+    then: list[dict[str, Any]] | None,
+    status: str,
+    contact: str,
+    cursor: str,
 ) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of the executions: now from the read model, or of `then` (rebuilt as of a moment)."""
     state = status if status in STEP_STATUSES else None
     contact_id = parse_id(contact) if contact else None
-    if moment is not None:  # rebuilt from events: paged by offset
+    if then is not None:  # rebuilt from events: paged by offset
         rows = [
             row
-            for row in executions_as_of(services.app, services.db, campaign_id, moment)
+            for row in then
             if (state is None or row["status"] == state)
             and (contact_id is None or row["contact_id"] == contact_id)
         ]
@@ -169,11 +175,15 @@ def campaign_page(
         moment, notice = None, f"“{as_of}” is not a time: write it as 2026-12-07T09:00:00Z (UTC)."
     row = now_row
     if moment is not None:
-        then = campaign_as_of(services.app, services.db, session.brand_id, found, moment)
-        if then is None:
+        past = campaign_as_of(services.app, services.db, session.brand_id, found, moment)
+        if past is None:
             return not_found(request, session, f"campaign yet at {moment.isoformat()}")
-        row = then
-    funnels = step_funnels(services.app, services.db, found, moment)
+        row = past
+    rebuilt: list[dict[str, Any]] | None = None  # the executions as of the moment
+    if moment is None:
+        funnels = step_funnels_now(services.app, services.db, found, row["clicked"])
+    else:
+        funnels, rebuilt = steps_as_of(services.app, services.db, found, moment)
     steps = _steps_by_day(row["steps"])
     charts = {
         step["id"]: funnel_bars(
@@ -184,7 +194,7 @@ def campaign_page(
         for step in steps
         if step["type"] != "WAIT"
     }
-    rows, next_rows = _executions(services, found, moment, status, contact, cursor)
+    rows, next_rows = _executions(services, found, rebuilt, status, contact, cursor)
     events, next_events = _events(services, found, moment, events_cursor)
     here = {"as_of": as_of, "status": status, "contact": contact}
     return page(

@@ -114,6 +114,7 @@ def test_the_credits_and_health_pages(chromium, live, acme):
     with browsing(chromium, live) as page:
         _sign_in(page, client.api_key)
         page.get_by_role("link", name="Credits").click()
+        page.get_by_role("button", name="Check the credits now").click()
         expect(page.get_by_test_id("audit-verdict")).to_have_text("Clean")
         expect(page.get_by_role("img", name=re.compile("Credit balance over time"))).to_be_visible()
         screenshot(page, "credits")

@@ -31,7 +31,14 @@ def service(server_url):
 def shown(service) -> tuple[Client, str, TestClient]:
     client = Client(service)
     campaign_id = launched_campaign(client, "Spring hello", contact_count=2)
-    return client, campaign_id, signed_in(service, client.api_key)
+    browser = signed_in(service, client.api_key)
+
+    def both_first_emails_shown() -> bool:  # the StepExecutions read model follows the log
+        html = browser.get(f"/console/campaigns/{campaign_id}").text
+        return len(re.findall(r"<td>(sent|delivered)</td>", html)) == 2
+
+    eventually(both_first_emails_shown)
+    return client, campaign_id, browser
 
 
 def _milestone(html: str, name: str) -> str:
@@ -42,12 +49,7 @@ def _milestone(html: str, name: str) -> str:
 
 def test_a_campaign_page_shows_its_steps_by_day_funnels_executions_and_events(shown):
     _, campaign_id, browser = shown
-
-    def page_when_both_first_emails_went_out() -> str:  # the StepExecutions read model follows the log
-        html = browser.get(f"/console/campaigns/{campaign_id}").text
-        return html if len(re.findall(r"<td>(sent|delivered)</td>", html)) == 2 else ""
-
-    html = eventually(page_when_both_first_emails_went_out)
+    html = browser.get(f"/console/campaigns/{campaign_id}").text
     assert 'data-testid="campaign-status">ACTIVE<' in html
     days = re.findall(r"<tr>\s*<td>(\d+)</td>\s*<td>([^<]+)</td>\s*<td>(EMAIL|WAIT)", html)
     assert [(day, kind) for day, _, kind in days] == [("0", "EMAIL"), ("2", "WAIT"), ("2", "EMAIL")]
@@ -71,6 +73,14 @@ def test_as_of_its_creation_the_campaign_is_a_draft_with_nothing_sent(shown):
     assert '<button type="submit">Pause</button>' not in then  # the past is read, not changed
 
 
+def test_the_funnel_now_is_the_funnel_rebuilt_from_every_event(shown):
+    _, campaign_id, browser = shown
+    labels = re.compile(r'aria-label="(Funnel of step [^"]+)"')
+    now = labels.findall(browser.get(f"/console/campaigns/{campaign_id}").text)
+    rebuilt = browser.get(f"/console/campaigns/{campaign_id}", params={"as_of": "2999-01-01T00:00:00Z"})
+    assert now and labels.findall(rebuilt.text) == now
+
+
 def test_as_of_reads_a_time_without_a_zone_as_utc_and_says_when_a_time_is_not_one(shown):
     _, campaign_id, browser = shown
     local = browser.get(f"/console/campaigns/{campaign_id}", params={"as_of": "2999-01-01T00:00"})
@@ -91,7 +101,8 @@ def test_the_executions_filter_and_the_list_filter_by_status(shown):
 
 def test_the_credits_page_shows_the_ledger_the_balance_line_and_a_clean_audit(shown):
     client, campaign_id, browser = shown
-    html = browser.get("/console/credits").text
+    assert "Not checked yet" in browser.get("/console/credits").text  # the audit runs when asked
+    html = browser.get("/console/credits", params={"audit": "now"}).text
     balance = client.ok(client.get("/v1/credits"))["balance"]
     assert f'data-testid="balance">{balance:,}<' in html
     assert 'data-testid="audit-verdict">Clean<' in html and "checked " in html
