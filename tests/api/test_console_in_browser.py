@@ -3,7 +3,8 @@ Playwright), used the way a person uses them: by the labels and the names of lin
 
 Sign in, see the list, open a campaign, pause and resume it, move "As of" to before its launch and
 see DRAFT, open another brand's campaign and get the 404 page, and a form posted without its CSRF
-token refused with a 403; the credits and health pages; /docs and /redoc listing the operations
+token refused with a 403; the credits and health pages, and the parked items for the admin key;
+/docs and /redoc listing the operations
 with every request to anywhere but loopback aborted. Each page's screenshot is written to
 docs/console/.
 """
@@ -12,15 +13,26 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from uuid import uuid4
 
 import pytest
 from playwright.sync_api import expect
 
+from storage.parked import park
+from tests.api.api_support import service_on_own_database
 from tests.api.console_browser import browsing, screenshot
 from tests.api.console_support import launched_campaign, served
 from tests.support import Client
 
 NAME = "Acme spring launch"
+ADMIN_KEY = "admin-" + uuid4().hex
+
+
+@pytest.fixture(scope="module")
+def service(server_url):
+    """The service with an admin key, so the health page offers the parked items."""
+    with service_on_own_database(server_url, admin_api_key=ADMIN_KEY) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +44,15 @@ def live(service):
 @pytest.fixture(scope="module")
 def acme(service) -> tuple[Client, str]:
     client = Client(service)
-    return client, launched_campaign(client, NAME, contact_count=3)
+    campaign_id = launched_campaign(client, NAME, contact_count=3)
+    warming = {
+        "channel": "email",
+        "provider": "sandbox",
+        "address": "new-mailbox@brand.example",
+        "daily_limit": 200,
+    }
+    client.ok(client.post("/v1/sender-accounts", {**warming, "warmup": {"enabled": True}}), 201)
+    return client, campaign_id
 
 
 def _status(client: Client, campaign_id: str) -> str:
@@ -119,13 +139,29 @@ def test_the_credits_and_health_pages(chromium, live, acme):
         expect(page.get_by_role("img", name=re.compile("Credit balance over time"))).to_be_visible()
         screenshot(page, "credits")
         page.get_by_role("link", name="Health").click()
-        expect(page.get_by_role("heading", name="Sender accounts")).to_be_visible()
+        expect(
+            page.get_by_role("img", name=re.compile("Warm-up of new-mailbox@brand.example"))
+        ).to_be_visible()
         screenshot(page, "health")
         page.get_by_role("button", name="Sign out").click()
         expect(page.get_by_role("button", name="Sign in")).to_be_visible()
 
 
 @pytest.mark.timeout(120)  # Swagger UI's and ReDoc's scripts are large: a busy machine parses them slowly
+def test_parked_items_for_the_admin_key(chromium, live, service, acme):
+    client, _ = acme
+    with service.db.transaction() as cur:
+        park(cur, "worker:email", "enrollment-1:step-1", client.brand_id, RuntimeError("mailbox refused"), 5)
+    with browsing(chromium, live) as page:
+        _sign_in(page, client.api_key)
+        page.get_by_role("link", name="Health").click()
+        page.get_by_label("Admin key").fill(ADMIN_KEY)
+        page.get_by_role("button", name="Show parked items").click()
+        expect(page.get_by_role("cell", name="enrollment-1:step-1")).to_be_visible()
+        expect(page.get_by_text("mailbox refused")).to_be_visible()
+        screenshot(page, "health-parked")
+
+
 def test_swagger_ui_lists_the_operations_without_the_internet(chromium, live):
     with browsing(chromium, live) as page:
         page.goto("/docs")
