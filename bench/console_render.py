@@ -8,7 +8,7 @@ copies of one enrollment's events, with bench/history_seed.py's COPY), rebuilds 
 through the app in this process (FastAPI's test client, no network): the campaign list, the
 campaign now, the campaign as of a moment after every send (its funnel and StepExecutions rebuilt
 from all its events), as of its launch, the credits page (which runs the full credit audit) and
-the health page. Prints a table of the median and slowest time of each.
+the health page. Prints a table of the median and slowest time of each, a row as each is measured.
 
     .venv/bin/python -m bench.console_render [--contacts 100000] [--repeat 3]
 """
@@ -102,17 +102,16 @@ def main(argv: list[str] | None = None) -> int:
                     """INSERT INTO launch_audiences (campaign_id, contact_id)
                        SELECT campaign_id, contact_id FROM campaign_leads"""
                 )
+            print(f"median and slowest of {args.repeat} renders\n", flush=True)
+            print("| page | median | slowest | HTML |")
+            print("| --- | ---: | ---: | ---: |", flush=True)
             rows = measure(url, api_key, campaign_id, launched, args.repeat)
         finally:
             server.stop()
+    del rows  # printed as measured
     print(
-        f"{args.contacts:,} contacts, {events:,} stored events (seeded in {seeded:.1f}s, "
-        f"read models rebuilt in {replayed:.1f}s); median and slowest of {args.repeat} renders\n"
+        f"\n({args.contacts:,} contacts, {events:,} stored events; seeded in {seeded:.1f}s, read models rebuilt in {replayed:.1f}s)"
     )
-    print("| page | median | slowest | HTML |")
-    print("| --- | ---: | ---: | ---: |")
-    for name, (median, slowest, size) in rows.items():
-        print(f"| {name} | {median:.3f} s | {slowest:.3f} s | {size / 1024:,.0f} KiB |")
     return 0
 
 
@@ -133,14 +132,20 @@ def measure(
         after = (launched + timedelta(days=1)).isoformat().replace("+00:00", "Z")
         at_launch = launched.isoformat().replace("+00:00", "Z")
         page = f"/console/campaigns/{campaign_id}"
-        return {
-            "campaign list `/console/`": timed(browser.get, "/console/", repeat),
-            "campaign now": timed(browser.get, page, repeat),
-            "campaign as of its launch": timed(browser.get, f"{page}?as_of={at_launch}", repeat),
-            "campaign as of after every send": timed(browser.get, f"{page}?as_of={after}", repeat),
-            "credits (with the audit)": timed(browser.get, "/console/credits", repeat),
-            "health": timed(browser.get, "/console/health", repeat),
+        pages = {
+            "campaign list `/console/`": "/console/",
+            "campaign now": page,
+            "health": "/console/health",
+            "credits (ledger and line)": "/console/credits",
+            "campaign as of its launch": f"{page}?as_of={at_launch}",
+            "campaign as of after every send": f"{page}?as_of={after}",
+            "credits, with the audit run": "/console/credits?audit=now",
         }
+        measured = {}
+        for name, path in pages.items():
+            median, slowest, size = measured[name] = timed(browser.get, path, repeat)
+            print(f"| {name} | {median:.3f} s | {slowest:.3f} s | {size / 1024:,.0f} KiB |", flush=True)
+        return measured
     finally:
         container.close()
 

@@ -14,7 +14,7 @@ campaign's launch took (`launch_audiences`), as in projections/campaign_history.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -30,6 +30,7 @@ from projections.step_executions import _patch as step_patch
 from storage.database import Database
 from storage.event_log import events_table, to_event
 
+CHUNK = 2_000  # aggregates whose events are read together
 FUNNEL = ("enrolled", "sent", "delivered", "opened", "clicked", "replied", "bounced", "unsubscribed")
 MILESTONES: dict[type, str] = {
     Campaign.CampaignCreated: "created",
@@ -61,17 +62,19 @@ FUNNEL_MOVES: dict[type, str] = {
 
 def _events(
     app: Application[UUID], db: Database, originators: list[UUID], classes: Sequence[type]
-) -> list[Any]:
-    """The events of these aggregates of the given classes, each aggregate's in order."""
-    if not originators:
-        return []
+) -> Iterator[Any]:
+    """The events of these aggregates of the given classes, each aggregate's in order; read
+    `CHUNK` aggregates at a time, so a campaign of 100,000 contacts is never held whole."""
     query = sql.SQL(
         """SELECT originator_id, originator_version, topic, state FROM {events}
            WHERE originator_id = ANY(%(ids)s) AND topic = ANY(%(topics)s)
            ORDER BY originator_id, originator_version"""
     ).format(events=events_table(app))
-    rows = db.fetch_all(query, {"ids": originators, "topics": [get_topic(cls) for cls in classes]})
-    return [to_event(app, row) for row in rows]
+    topics = [get_topic(cls) for cls in classes]
+    for start in range(0, len(originators), CHUNK):
+        rows = db.fetch_all(query, {"ids": originators[start : start + CHUNK], "topics": topics})
+        for row in rows:
+            yield to_event(app, row)
 
 
 def _enrollments(db: Database, campaign_id: UUID) -> list[UUID]:
