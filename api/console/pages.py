@@ -1,6 +1,6 @@
 """What every console page shares: the templates, the page helper that fills in the session's
-brand and CSRF token, and the answers for a missing page (404), a refused form (403) and a visit
-without a session (a redirect to the sign-in page)."""
+brand and CSRF token and sets the headers that keep a page from being framed, cached or made to
+load anything from elsewhere (a content security policy of 'self'), and the 404 page."""
 
 from __future__ import annotations
 
@@ -35,6 +35,15 @@ templates.env.filters["moment"] = _moment
 templates.env.filters["short"] = _short
 
 
+# Every page: no framing by another site, nothing loaded or posted anywhere but here, not cached.
+HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
 def page(
     request: Request,
     name: str,
@@ -47,6 +56,7 @@ def page(
         name,
         {"session": session, "csrf_token": session.csrf_token if session else "", **context},
         status_code=status_code,
+        headers=HEADERS,
     )
 
 

@@ -40,6 +40,8 @@ def test_signing_in_lands_on_the_brands_campaigns_behind_a_strict_http_only_cook
     cookie = next(c for c in answer.headers.get_list("set-cookie") if c.startswith("console_session="))
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/console" in cookie
     assert "Secure" not in cookie  # plain HTTP here: a Secure cookie would never come back
+    assert listing.headers["x-frame-options"] == "DENY" and listing.headers["cache-control"] == "no-store"
+    assert "default-src 'self'" in listing.headers["content-security-policy"]
 
 
 def test_over_https_the_session_cookie_is_secure(service, acme):
