@@ -6,6 +6,8 @@ from fastapi import FastAPI
 
 from api import routers
 from api.admin_gate import AdminGate
+from api.api_docs import install_api_docs
+from api.console import install_console
 from api.deps import Services
 from api.errors import ProblemOnCrash, install_error_handlers
 from api.gate import RequestGate
@@ -19,6 +21,8 @@ def create_app(services: Services) -> FastAPI:
         title="Campaign Service",
         version="0.1.0",
         description="Multi-step outreach campaigns (email, SMS, voicemail drop, waits), event-sourced.",
+        docs_url=None,  # /docs and /redoc are served with their assets from the package (api/api_docs)
+        redoc_url=None,
     )
     app.state.services = services
     install_error_handlers(app)
@@ -36,4 +40,6 @@ def create_app(services: Services) -> FastAPI:
         app.include_router(routers.sandbox.router)
     if services.dev_clock is not None:
         app.include_router(clock_router)
+    install_api_docs(app)
+    install_console(app)  # the browser console at /console/ (api/console)
     return app

@@ -18,3 +18,12 @@ def service(request, server_url):
         server_url, roles=getattr(request.module, "SERVICE_ROLES", IN_PROCESS)
     ) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One headless Debian chromium for the whole session (each test opens its own context in it)."""
+    from tests.api.console_browser import launched_chromium
+
+    with launched_chromium() as browser:
+        yield browser

@@ -62,6 +62,7 @@ TABLES |= {"gmail_history"}  # 0007_gmail_history
 TABLES |= {"settlement_open_attempts"}  # 0010_settlement_open_attempts
 TABLES |= {"twilio_webhook_receipts"}  # 0011_twilio_webhook_receipts
 TABLES |= {"api_keys"}  # 0014_api_keys
+TABLES |= {"console_sessions"}  # 0015_console_sessions
 YOYO_TABLES = {MIGRATION_TABLE, "_yoyo_log", "_yoyo_version", "yoyo_lock"}
 
 

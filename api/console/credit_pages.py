@@ -1,0 +1,90 @@
+"""The console's credits page: the brand's balance over time as a line, its ledger as a table
+(each reservation, consumption and release linked to its campaign, each grant with its
+reference), and the verdict of the credit audit (`campaign-service audit credits`, the same check:
+projections/history/credit_audit.py, from raw stored events) with the time it was checked, run
+when asked.
+
+The ledger's entries are the API's (`GET /v1/credits/ledger`): the credit ledger entries read
+model with the balance after each. A consumption settles a campaign's sent steps in a batch (the
+event names the campaign and how far it settled, not one step), so it links to the campaign's
+executions that were sent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from api.console.charts import balance_line
+from api.console.pages import page
+from api.console.sessions import SessionDep
+from api.deps import Services, ServicesDep
+from commands.credits.brand_accounts import brand_account
+from projections.campaign_summaries import summary
+from projections.credit_ledger_entries import entries
+from projections.history.credit_audit import audit_brand
+
+router = APIRouter()
+MOST_ENTRIES = 10_000  # the page shows at most this many ledger entries (the latest)
+
+
+def _ledger(services: Services, brand: UUID) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        found, cursor = entries(services.app, services.db, brand, 500, cursor)
+        rows.extend(found)
+        if cursor is None or len(rows) >= MOST_ENTRIES:
+            return rows[-MOST_ENTRIES:]
+
+
+def audit_verdict(services: Services, brand: UUID) -> dict[str, Any]:
+    """The credit audit's verdict for the brand, as `audit credits` decides it, and when it was checked."""
+    checked_at = services.clock.now()
+    with psycopg.connect(services.db.url, autocommit=True) as conn:
+        audit = audit_brand(services.app, conn, brand)
+    problem = audit.chain_break or (audit.ledger.violations[0] if audit.ledger.violations else None)
+    kind = "tampered history" if audit.chain_break else "broken invariant"
+    return {
+        "clean": problem is None,
+        "problem": f"{kind}: {problem}" if problem is not None else None,
+        "stored_events": audit.stored_events,
+        "checked_at": checked_at,
+    }
+
+
+# The last verdict found for each brand by this process, shown with the time it was checked: the
+# audit reads every stored event of the brand (seconds for a brand of millions), so it runs when
+# asked ("Check the credits now"), not on every view.
+LAST_VERDICTS: dict[UUID, dict[str, Any]] = {}
+
+
+@router.get("/credits")
+def credits_page(request: Request, session: SessionDep, services: ServicesDep, audit: str = "") -> Response:
+    brand = session.brand_id
+    if audit == "now":
+        LAST_VERDICTS[brand] = audit_verdict(services, brand)
+    account = brand_account(services.app, services.db, brand, services.clock.now())
+    ledger = _ledger(services, brand)
+    names: dict[UUID, str] = {}
+    for campaign_id in {row["campaign_id"] for row in ledger if row["campaign_id"]}:
+        row = summary(services.db, brand, campaign_id)
+        names[campaign_id] = row["name"] if row else str(campaign_id)
+    chart = balance_line(
+        f"Credit balance over time: {len(ledger)} entries, now {account['balance']:,}",
+        [(row["occurred_at"], row["balance_after"]) for row in ledger],
+    )
+    return page(
+        request,
+        "credits.html",
+        session,
+        account=account,
+        ledger=list(reversed(ledger)),
+        names=names,
+        chart=chart,
+        audit=LAST_VERDICTS.get(brand),
+    )
