@@ -109,6 +109,7 @@ def test_only_the_first_open_of_a_sent_step_is_recorded() -> None:
     assert not enrollment.record_open("s0", T0 + DAY)
     [event] = events_of(enrollment, Enrollment.StepOpened)
     assert (event.step_id, event.opened_at) == ("s0", T0)
+    assert enrollment.opened_at == {"s0": T0}
     assert enrollment.status_of("s0") is StepStatus.SENT  # an open is beside the status, not one
     assert enrollment.record_delivered("s0", "delivered", T0 + DAY)  # a later report still lands
 
@@ -119,6 +120,7 @@ def test_only_the_first_click_of_a_sent_step_is_recorded_with_its_url() -> None:
     assert not enrollment.record_click("s0", "https://example.com/b", T0 + DAY)
     [event] = events_of(enrollment, Enrollment.StepClicked)
     assert (event.step_id, event.url, event.clicked_at) == ("s0", "https://example.com/a", T0)
+    assert enrollment.clicked_at == {"s0": T0}
 
 
 def test_a_step_not_sent_yet_can_be_neither_opened_nor_clicked() -> None:
