@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from domain.steps import Step, StepType
 
 
 def group_due_at(
-    steps: list[Step], group: int, previous_group: int | None, previous_finished_at: datetime
+    steps: Iterable[Step], group: int, previous_group: int | None, previous_finished_at: datetime
 ) -> datetime:
     """When `group` is due for a contact who finished `previous_group` at `previous_finished_at`.
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, NotRequired, TypedDict
 
 from domain.errors import InvalidCampaign
 from domain.limits import (
@@ -41,6 +42,19 @@ _CHANNELS: dict[StepType, Channel | None] = {
 }
 
 
+class StepData(TypedDict):
+    """A step as events store it (a campaign's steps, an enrollment's plan): `Step.as_dict`."""
+
+    id: str
+    type: str  # a StepType value
+    group: int
+    order: int
+    subject: NotRequired[str | None]
+    body: NotRequired[str | None]
+    audio_url: NotRequired[str | None]
+    wait_days: NotRequired[int]
+
+
 @dataclass(frozen=True)
 class Step:
     id: str
@@ -56,7 +70,7 @@ class Step:
     def channel(self) -> Channel | None:
         return self.type.channel
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> StepData:
         # Field by field: dataclasses.asdict deep-copies recursively, a fifth of an enrollment's cost.
         return {
             "id": self.id,
@@ -70,7 +84,7 @@ class Step:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Step:
+    def from_dict(cls, data: Mapping[str, Any]) -> Step:
         return cls(**{**data, "type": StepType(data["type"])})
 
 

@@ -17,7 +17,7 @@ from uuid import UUID
 
 from psycopg.sql import SQL
 
-from domain.enrollment import REPLIED, Enrollment
+from domain.enrollment import Enrollment, WithdrawalCause
 from storage.database import Database
 from storage.paging import after, cursor_params, page
 from storage.row_sets import insert_rows, update_rows
@@ -91,7 +91,7 @@ class CampaignLeads:
             elif isinstance(event, Enrollment.ContactReplied):
                 patches[lead]["replied"] = True
             elif isinstance(event, Enrollment.StepWithdrawn):
-                if event.reason != REPLIED:
+                if event.withdrawal_cause is not WithdrawalCause.REPLIED:
                     patches[lead]["unsubscribed"] = True
             elif isinstance(event, Enrollment.StepDeferred):
                 if "next_due_at" in patches[lead]:  # set earlier in this batch: compare here

@@ -24,7 +24,8 @@ from eventsourcing.utils import get_topic
 from psycopg import sql
 
 from domain.campaign import Campaign
-from domain.enrollment import ONE_CLICK_UNSUBSCRIBE, STOP_KEYWORD, Enrollment, StepStatus, is_unsubscribe
+from domain.enrollment import Enrollment, StepStatus
+from domain.withdrawal import ONE_CLICK_WORDS, STOP_KEYWORD_WORDS
 from projections.step_executions import StepExecutions
 from projections.step_executions import _patch as step_patch
 from storage.database import Database
@@ -120,7 +121,7 @@ def _count(event: Any, funnels: dict[str, dict[str, set[UUID]]]) -> None:
             if step["type"] != "WAIT":
                 funnels[step["id"]]["enrolled"].add(event.originator_id)
     elif isinstance(event, Enrollment.StepWithdrawn):
-        if is_unsubscribe(event.reason):
+        if event.withdrawal_cause.is_unsubscribe:
             funnels[event.step_id]["unsubscribed"].add(event.originator_id)
     elif type(event) in FUNNEL_MOVES and getattr(event, "step_id", None) is not None:
         funnels[event.step_id][FUNNEL_MOVES[type(event)]].add(event.originator_id)
@@ -166,7 +167,7 @@ def step_funnels_now(
                                    AND (strpos(error, %(one_click)s) > 0 OR strpos(error, %(stop)s) > 0))
                       AS unsubscribed
            FROM step_executions WHERE campaign_id = %(campaign)s GROUP BY step_id""",
-        {"campaign": campaign_id, "one_click": ONE_CLICK_UNSUBSCRIBE, "stop": STOP_KEYWORD},
+        {"campaign": campaign_id, "one_click": ONE_CLICK_WORDS, "stop": STOP_KEYWORD_WORDS},
     )
     funnels = {row["step_id"]: {name: int(row.get(name) or 0) for name in FUNNEL} for row in rows}
     if clicked:  # a step records its first click only: one event per contact and step

@@ -19,7 +19,7 @@ from psycopg.types.json import Jsonb
 
 from domain.campaign import Campaign
 from domain.credit_ledger import CreditLedger
-from domain.enrollment import Enrollment, is_unsubscribe
+from domain.enrollment import Enrollment
 from storage.database import Database
 from storage.paging import after, cursor_params, page
 
@@ -144,7 +144,7 @@ def count_execution(event: Any, counts: Counter[str]) -> None:
     elif isinstance(event, Enrollment.StepClicked):  # recorded once per step: its first click
         counts["clicked"] += 1
     else:
-        if isinstance(event, Enrollment.StepWithdrawn) and is_unsubscribe(event.reason):
+        if isinstance(event, Enrollment.StepWithdrawn) and event.withdrawal_cause.is_unsubscribe:
             counts["unsubscribed"] += 1  # each step the contact's opt-out took back
         # paused (sent later), or withdrawn for good (a suppressed address, a reply): not sent now
         counts["cancelled"] += 1

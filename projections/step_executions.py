@@ -19,6 +19,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.enrollment import Enrollment, StepStatus
+from domain.steps import StepData
 from storage.database import Database
 from storage.paging import after, cursor_params, page
 from storage.row_sets import insert_rows, update_rows
@@ -59,7 +60,7 @@ def _patch(event: Any) -> Patch:
     return {"status": statuses[type(event)].value, "error": event.reason}
 
 
-def _pending(enrolled: Any, step: dict[str, Any], scheduled_for: datetime | None) -> tuple[Any, ...]:
+def _pending(enrolled: Any, step: StepData, scheduled_for: datetime | None) -> tuple[Any, ...]:
     """The row of a step a contact was just enrolled in (`PENDING_COLUMNS`): pending, or
     dispatched when its group went out with the enrollment."""
     dispatched = any(sent_off["step_id"] == step["id"] for sent_off in enrolled.dispatched or ())
@@ -126,7 +127,7 @@ class StepExecutions:
         cur.execute("DELETE FROM step_executions")
 
     def apply(self, cur: Any, events: list[tuple[int, Any]]) -> None:
-        enrolled: dict[tuple[UUID, str], tuple[Any, dict[str, Any]]] = {}  # (event, step) per new row
+        enrolled: dict[tuple[UUID, str], tuple[Any, StepData]] = {}  # (event, step) per new row
         # A group is scheduled before any of its steps moves, so these go between rows and patches;
         # a row enrolled in this same batch is inserted with its time.
         scheduled: dict[tuple[UUID, int], datetime] = {}

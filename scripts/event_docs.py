@@ -25,7 +25,8 @@ by `campaign-service events export` and by `GET /v1/campaign/{id}/events`, in th
 `position` (its place in the log), `type` (the class name below), `aggregate_id`, `version` (the
 aggregate's version after it), `occurred_at` (RFC 3339 to the microsecond, when it happened by the
 service's clock) and `data` (the fields below). In `data`, a `UUID` or a `datetime` is a string
-(RFC 3339, UTC).
+(RFC 3339, UTC), a `StepData` is a step `{"id", "type", "group", "order", "subject", "body",
+"audio_url", "wait_days"}` and a `DispatchedStep` is `{"step_id", "channel"}`.
 
 One clock: `occurred_at` is the time the command gave (the service's clock, which `--dev-clock`
 moves), never earlier than the aggregate's previous event; an event's own time field (`created_at`,

@@ -19,8 +19,8 @@ from fastapi.responses import HTMLResponse
 from api.deps import ServicesDep
 from commands.audience.suppressions import suppress
 from commands.audience.unsubscribe_tokens import UnsubscribeRequest
-from domain.enrollment import ONE_CLICK_UNSUBSCRIBE
 from domain.errors import InvalidInput, NotFound
+from domain.withdrawal import one_click_unsubscribe_words
 
 router = APIRouter(tags=["unsubscribe"])
 Token = Annotated[str, Path(max_length=2000, description="the token of the email's List-Unsubscribe link")]
@@ -87,7 +87,7 @@ def unsubscribe(
         services.db,
         request.brand_id,
         request.address,
-        f"{ONE_CLICK_UNSUBSCRIBE}, campaign {request.campaign_id})",
+        one_click_unsubscribe_words(request.campaign_id),
         services.clock.now(),
     )
     return HTMLResponse(

@@ -6,7 +6,9 @@ those still ACTIVE or PAUSED withdraws every unsent step on the address's channe
 email address; SMS and voicemail for a phone number), each with its credit released. Steps to
 the same contact on other channels go on. A step already being attempted is left to its worker,
 which checks the suppression list right before the provider call. Idempotent: a step withdrawn
-once is final, so running it again changes nothing.
+once is final, so running it again changes nothing. The suppression list keeps words only, so the
+withdrawals' cause is read from them (`WithdrawalCause.of_words`: a one-click unsubscribe or a STOP
+text as domain/withdrawal.py words them, else a suppression).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from uuid import UUID
 from commands.application import CampaignApplication, retry_on_conflict, save_changed
 from domain.campaign import CampaignStatus
 from domain.credit_cost import DEFAULT_UNIT_COSTS
-from domain.enrollment import Enrollment
+from domain.enrollment import Enrollment, WithdrawalCause
 from domain.steps import Channel
 from storage.database import Database
 
@@ -41,6 +43,7 @@ def withdraw_suppressed_address(
     candidates = [Enrollment.create_id(row["campaign_id"], row["contact_id"]) for row in rows]
     if not candidates:
         return 0
+    cause = WithdrawalCause.of_words(reason)
 
     def decide() -> int:
         statuses: dict[UUID, CampaignStatus] = {}
@@ -52,7 +55,7 @@ def withdraw_suppressed_address(
                 statuses[enrollment.campaign_id] = app.campaign(enrollment.campaign_id).status
             if statuses[enrollment.campaign_id] not in RUNNING:
                 return ()
-            return enrollment.withdraw(channels, reason, DEFAULT_UNIT_COSTS, now)
+            return enrollment.withdraw(channels, reason, DEFAULT_UNIT_COSTS, now, cause=cause)
 
         return save_changed(app, app.enrollments(candidates).values(), withdraw)
 

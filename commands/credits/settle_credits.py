@@ -21,6 +21,7 @@ from uuid import UUID
 
 from commands.application import CampaignApplication, retry_on_conflict
 from commands.credits.open_attempts import AttemptStore, AttemptTable, OpenAttempt, OpenAttempts
+from domain import enrollment_events
 from domain.campaign import Campaign
 from domain.credit_cost import DEFAULT_UNIT_COSTS
 from domain.credit_ledger import CreditLedger
@@ -166,7 +167,7 @@ def _unit(campaign: Campaign, step_id: str) -> int:
 
 
 def attempt_at_provider(
-    app: CampaignApplication, position: int, event: Enrollment.StepAttempted
+    app: CampaignApplication, position: int, event: enrollment_events.StepAttempted
 ) -> OpenAttempt:
     campaign_id = event.campaign_id or app.enrollment(event.originator_id).campaign_id  # v1: not on it
     return OpenAttempt(

@@ -4,7 +4,7 @@ A text names no campaign: the contact is found by the number it replied from, an
 enrollments in the brand's ACTIVE or PAUSED campaigns records the reply (`record_reply`). An email
 answers one thread, so it names its enrollment (`record_reply_in_enrollment`). Either way the
 enrollment records the reply (once) and withdraws its unsent steps, whose credits the settlement
-then releases (domain/enrollment.py, `record_reply`). A finished enrollment records the reply too,
+then releases (domain/enrollment_after_send.py, `record_reply`). A finished enrollment records the reply too,
 so the campaign's metrics count it.
 """
 
@@ -71,9 +71,10 @@ def _replied_in(
                 statuses[enrollment.campaign_id] = app.campaign(enrollment.campaign_id).status
             if statuses[enrollment.campaign_id] not in RUNNING:
                 return ()
-            withdrawn = enrollment.record_reply(channel, provider_message_id, DEFAULT_UNIT_COSTS, now)
+            if not enrollment.record_reply(channel, provider_message_id, DEFAULT_UNIT_COSTS, now):
+                return ()
             replied += 1
-            return [*withdrawn, "the reply itself"]
+            return ("the reply",)
 
         save_changed(app, app.enrollments(candidates).values(), reply)
         return replied

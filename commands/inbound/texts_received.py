@@ -28,8 +28,8 @@ from commands.inbound import webhook_receipts
 from commands.inbound.replies import record_reply
 from commands.inbound.webhook_receipts import Webhook
 from commands.sending.messaging_settings import messaging_settings
-from domain.enrollment import STOP_KEYWORD
 from domain.errors import NotFound
+from domain.withdrawal import stop_keyword_words
 from storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ def receive_text(
     if keyword and webhook_receipts.later_keyword_applied(db, receipt, number):
         log.info("inbound text %s: a later STOP or START from its number was applied; ignored", message_sid)
     elif kind is TextKind.OPTED_OUT:
-        suppress(app, db, brand_id, number, f"{STOP_KEYWORD} {word}", now)
+        suppress(app, db, brand_id, number, stop_keyword_words(word), now)
     elif kind is TextKind.OPTED_IN:
         with ignoring(NotFound):  # not suppressed: nothing to lift
             unsuppress(db, brand_id, number)

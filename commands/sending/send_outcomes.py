@@ -24,7 +24,7 @@ from commands.sending.providers import SendOutcome
 from commands.sending.sender_rotation import give_back
 from domain.campaign import Campaign
 from domain.credit_cost import DEFAULT_UNIT_COSTS
-from domain.enrollment import REPLIED, Enrollment, StepStatus
+from domain.enrollment import REPLIED, Enrollment, StepStatus, WithdrawalCause
 from storage.database import Database
 
 MAX_TRANSIENT_TRIES = 5
@@ -132,10 +132,12 @@ def _record(
         enrollment.record_sent(step, message_id, unit, now(), personalisation=attempt.personalisation)
         report.sent += 1
     elif outcome is SUPPRESSED:
-        enrollment.withdraw_step(step, outcome.error or "address suppressed", unit, now())
+        enrollment.withdraw_step(
+            step, outcome.error or "address suppressed", unit, now(), cause=WithdrawalCause.SUPPRESSED
+        )
         report.withdrawn += 1
     elif outcome is CONTACT_REPLIED:
-        enrollment.withdraw_step(step, REPLIED, unit, now())
+        enrollment.withdraw_step(step, REPLIED, unit, now(), cause=WithdrawalCause.REPLIED)
         report.withdrawn += 1
     elif outcome is WITHHELD:
         enrollment.cancel(step, outcome.error or "withheld", now())

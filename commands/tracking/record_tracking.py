@@ -4,7 +4,7 @@ The token (commands/tracking/tracking_tokens.py) names the step; a token that is
 names an enrollment that is not of its brand and campaign, or a step not sent yet, is NotFound
 and records nothing. A click's URL is looked up by its index in the campaign's step body, never
 read from the request. Only a step's first open and first click become events
-(domain/enrollment.py); later ones change nothing, and a click still redirects.
+(domain/enrollment_after_send.py); later ones change nothing, and a click still redirects.
 """
 
 from __future__ import annotations

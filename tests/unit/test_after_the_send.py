@@ -7,8 +7,11 @@ changes nothing); only the first reply is recorded, also after the enrollment fi
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from domain.credit_cost import DEFAULT_UNIT_COSTS
-from domain.enrollment import REPLIED, Enrollment, StepStatus, is_unsubscribe
+from domain.enrollment import REPLIED, Enrollment, StepStatus
+from domain.withdrawal import WithdrawalCause, one_click_unsubscribe_words, stop_keyword_words
 from tests.unit.test_enrollment import DAY, EMAIL, SMS, T0, WAIT, enroll, send, step
 
 FOLLOW_UP = [step("s0", SMS, 0), step("w1", WAIT, 1, 1), step("e1", EMAIL, 1), step("s1", SMS, 1)]
@@ -61,15 +64,14 @@ def test_a_voicemail_answered_by_a_person_is_recorded_as_such() -> None:
 
 def test_a_reply_withdraws_every_remaining_step_and_releases_their_credits() -> None:
     enrollment = sent_first_text()
-    withdrawn = enrollment.record_reply("sms", "SM-reply", DEFAULT_UNIT_COSTS, T0 + DAY / 24)
-    assert sorted(s.id for s in withdrawn) == ["e1", "s1"]
+    assert enrollment.record_reply("sms", "SM-reply", DEFAULT_UNIT_COSTS, T0 + DAY / 24) is True
     events = enrollment.collect_events()
     [replied] = [e for e in events if isinstance(e, Enrollment.ContactReplied)]
     assert (replied.channel, replied.step_id, replied.provider_message_id) == ("sms", "s0", "SM-reply")
     released = [e for e in events if isinstance(e, Enrollment.StepWithdrawn)]
-    assert {(e.step_id, e.reason, e.credits_released) for e in released} == {
-        ("e1", REPLIED, 1),
-        ("s1", REPLIED, 1),
+    assert {(e.step_id, e.reason, e.withdrawal_cause, e.credits_released) for e in released} == {
+        ("e1", REPLIED, WithdrawalCause.REPLIED, 1),
+        ("s1", REPLIED, WithdrawalCause.REPLIED, 1),
     }
     assert enrollment.finished and enrollment.dispatch_due(T0 + 3 * DAY) == []
 
@@ -78,7 +80,7 @@ def test_a_second_reply_changes_nothing() -> None:
     enrollment = sent_first_text()
     enrollment.record_reply("sms", "SM-1", DEFAULT_UNIT_COSTS, T0)
     enrollment.collect_events()
-    assert enrollment.record_reply("sms", "SM-2", DEFAULT_UNIT_COSTS, T0) == []
+    assert enrollment.record_reply("sms", "SM-2", DEFAULT_UNIT_COSTS, T0) is False
     assert enrollment.collect_events() == []
 
 
@@ -88,7 +90,7 @@ def test_a_reply_after_the_last_step_is_still_recorded() -> None:
     send(enrollment, "s0", T0)
     assert enrollment.finished
     enrollment.collect_events()
-    assert enrollment.record_reply("sms", "SM-late", DEFAULT_UNIT_COSTS, T0 + DAY) == []
+    assert enrollment.record_reply("sms", "SM-late", DEFAULT_UNIT_COSTS, T0 + DAY) is True
     assert [type(e).__name__ for e in enrollment.collect_events()] == ["ContactReplied"]
 
 
@@ -96,8 +98,8 @@ def test_a_step_being_attempted_when_the_reply_arrives_is_left_to_its_worker() -
     enrollment = enroll([step("s0", SMS, 0), step("e0", EMAIL, 0)])
     enrollment.dispatch_due(T0)
     enrollment.attempt("s0", "sender-1", T0)
-    withdrawn = enrollment.record_reply("email", "reply-1", DEFAULT_UNIT_COSTS, T0)
-    assert [s.id for s in withdrawn] == ["e0"]
+    assert enrollment.record_reply("email", "reply-1", DEFAULT_UNIT_COSTS, T0)
+    assert [e.step_id for e in events_of(enrollment, Enrollment.StepWithdrawn)] == ["e0"]
     assert enrollment.status_of("s0") is StepStatus.ATTEMPTED and enrollment.replied_at == T0
 
 
@@ -107,6 +109,7 @@ def test_only_the_first_open_of_a_sent_step_is_recorded() -> None:
     assert not enrollment.record_open("s0", T0 + DAY)
     [event] = events_of(enrollment, Enrollment.StepOpened)
     assert (event.step_id, event.opened_at) == ("s0", T0)
+    assert enrollment.opened_at == {"s0": T0}
     assert enrollment.status_of("s0") is StepStatus.SENT  # an open is beside the status, not one
     assert enrollment.record_delivered("s0", "delivered", T0 + DAY)  # a later report still lands
 
@@ -117,6 +120,7 @@ def test_only_the_first_click_of_a_sent_step_is_recorded_with_its_url() -> None:
     assert not enrollment.record_click("s0", "https://example.com/b", T0 + DAY)
     [event] = events_of(enrollment, Enrollment.StepClicked)
     assert (event.step_id, event.url, event.clicked_at) == ("s0", "https://example.com/a", T0)
+    assert enrollment.clicked_at == {"s0": T0}
 
 
 def test_a_step_not_sent_yet_can_be_neither_opened_nor_clicked() -> None:
@@ -127,10 +131,36 @@ def test_a_step_not_sent_yet_can_be_neither_opened_nor_clicked() -> None:
 
 
 def test_only_the_contacts_own_opt_outs_are_unsubscribes() -> None:
-    assert is_unsubscribe("address suppressed: unsubscribed (one-click, campaign c)")
-    assert is_unsubscribe("address suppressed: SMS keyword STOP")
-    for other in (REPLIED, "address suppressed: manual", "address suppressed: bounced"):
-        assert not is_unsubscribe(other)
+    assert WithdrawalCause.UNSUBSCRIBED.is_unsubscribe and WithdrawalCause.STOP_KEYWORD.is_unsubscribe
+    assert not WithdrawalCause.REPLIED.is_unsubscribe and not WithdrawalCause.SUPPRESSED.is_unsubscribe
+
+
+def test_the_words_of_a_withdrawal_name_its_cause_and_unknown_words_are_a_suppression() -> None:
+    campaign = UUID(int=7)
+    assert one_click_unsubscribe_words(campaign) == f"unsubscribed (one-click, campaign {campaign})"
+    assert stop_keyword_words("STOP") == "SMS keyword STOP"
+    assert {
+        words: WithdrawalCause.of_words(words)
+        for words in (
+            REPLIED,
+            f"address suppressed: {one_click_unsubscribe_words(campaign)}",
+            f"address suppressed: {stop_keyword_words('STOPALL')}",
+            "address suppressed: manual",
+            "address suppressed: hard bounce: 550 no such user",
+            "address suppressed (checked right before sending)",
+            f"address suppressed: {REPLIED}",  # an operator's words, not the contact's reply
+            "",
+        )
+    } == {
+        REPLIED: WithdrawalCause.REPLIED,
+        f"address suppressed: unsubscribed (one-click, campaign {campaign})": WithdrawalCause.UNSUBSCRIBED,
+        "address suppressed: SMS keyword STOPALL": WithdrawalCause.STOP_KEYWORD,
+        "address suppressed: manual": WithdrawalCause.SUPPRESSED,
+        "address suppressed: hard bounce: 550 no such user": WithdrawalCause.SUPPRESSED,
+        "address suppressed (checked right before sending)": WithdrawalCause.SUPPRESSED,
+        f"address suppressed: {REPLIED}": WithdrawalCause.SUPPRESSED,
+        "": WithdrawalCause.SUPPRESSED,
+    }
 
 
 def test_every_report_after_the_send_records_its_campaign_step_channel_and_time() -> None:

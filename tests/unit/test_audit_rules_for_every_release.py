@@ -16,8 +16,11 @@ from tests.unit.test_credit_audit_rules import History as RuleHistory
 
 RELEASES = {
     "failed": (Enrollment.StepFailed, {"reason": "bounced", "failed_at": NOW}),
-    "replied": (Enrollment.StepWithdrawn, {"reason": REPLIED, "withdrawn_at": NOW}),
-    "suppressed": (Enrollment.StepWithdrawn, {"reason": "address suppressed: asked", "withdrawn_at": NOW}),
+    "replied": (Enrollment.StepWithdrawn, {"reason": REPLIED, "withdrawn_at": NOW, "cause": "replied"}),
+    "suppressed": (
+        Enrollment.StepWithdrawn,
+        {"reason": "address suppressed: asked", "withdrawn_at": NOW, "cause": "suppressed"},
+    ),
 }
 
 

@@ -23,6 +23,7 @@ from domain.enrollment import Enrollment, StepStatus
 from domain.errors import DomainError
 from domain.schedule import group_due_at
 from domain.steps import Step, StepType, ordered
+from domain.withdrawal import WithdrawalCause
 
 EMAIL, SMS, VOICEMAIL, WAIT = StepType.EMAIL, StepType.SMS, StepType.VOICEMAIL, StepType.WAIT
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
@@ -246,3 +247,51 @@ def test_a_stopped_campaigns_steps_attempted_without_an_outcome_are_dispatched_a
     enrollment.attempt("s0", "sender-2", T0 + lease)  # found at the provider: recorded as sent
     enrollment.record_sent("s0", "msg", 1, T0 + lease)
     assert enrollment.redispatch_unsettled(T0 + 3 * lease, lease) == [step("e0", EMAIL, 0)]
+    dispatches = [e for e in enrollment.collect_events() if isinstance(e, Enrollment.StepDispatched)]
+    assert [(e.step_id, e.redispatched) for e in dispatches[-3:]] == [
+        ("e0", True),
+        ("s0", True),
+        ("e0", True),
+    ]
+
+
+def test_a_step_deferred_or_cancelled_is_no_longer_in_flight() -> None:
+    enrollment = enroll([step("e0", EMAIL, 0), step("s0", SMS, 0)])
+    enrollment.dispatch_due(T0)
+    assert set(enrollment.in_flight_since) == {"e0", "s0"}
+    enrollment.defer("e0", "transient: 429", T0 + DAY, T0)
+    enrollment.cancel("s0", "campaign paused", T0)
+    assert enrollment.in_flight_since == {}
+
+
+def test_a_step_with_an_outcome_is_no_longer_in_flight() -> None:
+    enrollment = enroll([step("e0", EMAIL, 0), step("s0", SMS, 0), step("v0", VOICEMAIL, 0)])
+    enrollment.dispatch_due(T0)
+    enrollment.attempt("e0", "sender-1", T0)
+    assert enrollment.record_sent("e0", "provider-id", 1, T0) is True
+    assert enrollment.record_failed("s0", "invalid number", 1, T0) is True
+    assert set(enrollment.in_flight_since) == {"v0"}
+    enrollment.withdraw_step("v0", "address suppressed", 1, T0, cause=WithdrawalCause.SUPPRESSED)
+    assert enrollment.in_flight_since == {}
+
+
+def test_an_attempt_names_its_campaign_and_each_try_is_counted() -> None:
+    enrollment = enroll([step("e0", EMAIL, 0)])
+    enrollment.dispatch_due(T0)
+    enrollment.attempt("e0", "sender-1", T0)
+    enrollment.defer("e0", "transient: 429", T0 + DAY, T0)
+    enrollment.dispatch_due(T0 + DAY)
+    enrollment.attempt("e0", "sender-2", T0 + DAY)
+    attempts = [e for e in enrollment.collect_events() if isinstance(e, Enrollment.StepAttempted)]
+    assert {e.campaign_id for e in attempts} == {enrollment.campaign_id}
+    assert (enrollment.attempts, enrollment.sender_of) == ({"e0": 2}, {"e0": "sender-2"})
+
+
+def test_a_group_deferred_step_by_step_is_due_when_its_latest_deferral_ends() -> None:
+    enrollment = enroll([step("e0", EMAIL, 0), step("s0", SMS, 0)])
+    enrollment.dispatch_due(T0)
+    enrollment.defer("e0", "every sender is at its cap", T0 + 2 * DAY, T0)
+    enrollment.defer("s0", "transient: 429", T0 + DAY, T0)  # an earlier wait does not bring it forward
+    assert enrollment.due_at == T0 + 2 * DAY
+    assert enrollment.dispatch_due(T0 + DAY) == []
+    assert [s.id for s in enrollment.dispatch_due(T0 + 2 * DAY)] == ["e0", "s0"]

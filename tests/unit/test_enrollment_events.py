@@ -18,6 +18,7 @@ from domain.enrollment import Enrollment, StepStatus, dispatched_steps
 from domain.errors import DomainError
 from domain.sending_window import SendingWindow
 from domain.steps import Step, StepType, ordered
+from domain.withdrawal import WithdrawalCause
 from tests.unit.messages import exactly
 
 EMAIL, SMS, VOICEMAIL, WAIT = StepType.EMAIL, StepType.SMS, StepType.VOICEMAIL, StepType.WAIT
@@ -295,20 +296,37 @@ def test_a_cancellation_records_the_campaign_reason_and_time() -> None:
 def test_a_withdrawal_records_the_campaign_channel_reason_released_credits_and_time() -> None:
     enrollment = dispatched()
     unit_costs = {**DEFAULT_UNIT_COSTS, SMS: 4}
-    withdrawn = enrollment.withdraw({"sms", "voicemail"}, "address suppressed", unit_costs, T0 + MINUTE)
+    withdrawn = enrollment.withdraw(
+        {"sms", "voicemail"}, "address suppressed", unit_costs, T0 + MINUTE, cause=WithdrawalCause.SUPPRESSED
+    )
     assert [s.id for s in withdrawn] == ["s0", "v1"]
     events = [e for e in enrollment.collect_events() if isinstance(e, Enrollment.StepWithdrawn)]
-    names = "campaign_id", "step_id", "channel", "reason", "credits_released", "withdrawn_at"
+    names = "campaign_id", "step_id", "channel", "reason", "credits_released", "withdrawn_at", "cause"
     assert [fields(e, *names) for e in events] == [
-        dict(zip(names, (CAMPAIGN, "s0", "sms", "address suppressed", 4, T0 + MINUTE), strict=True)),
-        dict(zip(names, (CAMPAIGN, "v1", "voicemail", "address suppressed", 1, T0 + MINUTE), strict=True)),
+        dict(
+            zip(
+                names,
+                (CAMPAIGN, "s0", "sms", "address suppressed", 4, T0 + MINUTE, "suppressed"),
+                strict=True,
+            )
+        ),
+        dict(
+            zip(
+                names,
+                (CAMPAIGN, "v1", "voicemail", "address suppressed", 1, T0 + MINUTE, "suppressed"),
+                strict=True,
+            )
+        ),
     ]
+    assert {e.withdrawal_cause for e in events} == {WithdrawalCause.SUPPRESSED}
 
 
 def test_a_later_group_whose_sends_were_all_withdrawn_is_skipped() -> None:
     steps = [step("e0", EMAIL, 0), step("s1", SMS, 1), step("e2", EMAIL, 2)]
     enrollment = dispatched(steps)
-    enrollment.withdraw({"sms"}, "address suppressed", DEFAULT_UNIT_COSTS, T0)
+    enrollment.withdraw(
+        {"sms"}, "address suppressed", DEFAULT_UNIT_COSTS, T0, cause=WithdrawalCause.SUPPRESSED
+    )
     enrollment.record_failed("e0", "bounced", 1, T0 + MINUTE)
     assert (enrollment.current_group, enrollment.due_at) == (2, T0 + MINUTE + 2 * DAY)
 
@@ -317,14 +335,16 @@ def test_a_group_withdrawn_after_its_due_time_finishes_when_it_is_withdrawn() ->
     steps = [step("e0", EMAIL, 0), step("s1", SMS, 1)]
     enrollment = enroll(steps)
     withdrawn_at = T0 + 5 * MINUTE  # group 0 was due at T0
-    enrollment.withdraw({"email"}, "address suppressed", DEFAULT_UNIT_COSTS, withdrawn_at)
+    enrollment.withdraw(
+        {"email"}, "address suppressed", DEFAULT_UNIT_COSTS, withdrawn_at, cause=WithdrawalCause.SUPPRESSED
+    )
     assert (enrollment.current_group, enrollment.due_at) == (1, withdrawn_at + DAY)
 
 
 def test_a_group_withdrawn_when_it_falls_due_finishes_at_that_moment() -> None:
     steps = [step("e0", EMAIL, 0), step("s1", SMS, 1)]
     enrollment = enroll(steps)
-    enrollment.withdraw_step("e0", "address suppressed", 1, T0)
+    enrollment.withdraw_step("e0", "address suppressed", 1, T0, cause=WithdrawalCause.SUPPRESSED)
     assert (enrollment.current_group, enrollment.due_at) == (1, T0 + DAY)
 
 
@@ -335,7 +355,10 @@ def test_a_group_withdrawn_when_it_falls_due_finishes_at_that_moment() -> None:
         (lambda e: e.attempt("s0", "sender-1", T0), "step s0 is pending, not dispatched"),
         (lambda e: e.record_sent("e0", "again", 1, T0), "step e0 is sent, not attempted"),
         (lambda e: e.record_failed("e0", "late", 1, T0), "step e0 already has an outcome"),
-        (lambda e: e.withdraw_step("e0", "suppressed", 1, T0), "step e0 already has an outcome"),
+        (
+            lambda e: e.withdraw_step("e0", "suppressed", 1, T0, cause=WithdrawalCause.SUPPRESSED),
+            "step e0 already has an outcome",
+        ),
         (lambda e: e.cancel("e0", "paused", T0), "step e0 is sent, not in flight"),
         (lambda e: e.cancel("s0", "paused", T0), "step s0 is pending, not in flight"),
         (lambda e: e.defer("e0", "cap", T0, T0), "step e0 is sent; only a step in flight is deferred"),

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from domain.credit_cost import DEFAULT_UNIT_COSTS
 from domain.enrollment import Enrollment, StepStatus
+from domain.withdrawal import WithdrawalCause
 from tests.unit.test_enrollment import ALL, DAY, EMAIL, SMS, T0, WAIT, enroll, send, step
 
 FOLLOW_UP = [step("e0", EMAIL, 0), step("w1", WAIT, 1, 1), step("e1", EMAIL, 1), step("s1", SMS, 1)]
@@ -27,7 +28,9 @@ def test_an_email_withdrawal_ends_the_unsent_email_steps_and_leaves_texts_alone(
     enrollment.dispatch_due(T0)
     send(enrollment, "e0", T0)
     enrollment.collect_events()
-    assert enrollment.withdraw({"email"}, "address suppressed", DEFAULT_UNIT_COSTS, T0) == [FOLLOW_UP[2]]
+    assert enrollment.withdraw(
+        {"email"}, "address suppressed", DEFAULT_UNIT_COSTS, T0, cause=WithdrawalCause.SUPPRESSED
+    ) == [FOLLOW_UP[2]]
     [event] = withdrawn(enrollment)
     assert (event.step_id, event.channel, event.credits_released) == ("e1", "email", 1)
     assert (
@@ -47,7 +50,9 @@ def test_withdrawing_every_remaining_step_finishes_the_enrollment_at_the_due_tim
     enrollment = enroll(FOLLOW_UP, {"email": ALL["email"]})
     enrollment.dispatch_due(T0)
     send(enrollment, "e0", T0)
-    enrollment.withdraw({"email"}, "address suppressed", DEFAULT_UNIT_COSTS, T0 + DAY)
+    enrollment.withdraw(
+        {"email"}, "address suppressed", DEFAULT_UNIT_COSTS, T0 + DAY, cause=WithdrawalCause.SUPPRESSED
+    )
     assert enrollment.finished and enrollment.finished_at == T0 + 2 * DAY
 
 
@@ -55,8 +60,13 @@ def test_an_attempted_step_is_left_to_its_worker_and_withdrawn_there() -> None:
     enrollment = enroll([step("e0", EMAIL, 0)], {"email": ALL["email"]})
     enrollment.dispatch_due(T0)
     enrollment.attempt("e0", "sender-1", T0)
-    assert enrollment.withdraw({"email"}, "address suppressed", DEFAULT_UNIT_COSTS, T0) == []
-    enrollment.withdraw_step("e0", "address suppressed at send time", 1, T0)
+    assert (
+        enrollment.withdraw(
+            {"email"}, "address suppressed", DEFAULT_UNIT_COSTS, T0, cause=WithdrawalCause.SUPPRESSED
+        )
+        == []
+    )
+    enrollment.withdraw_step("e0", "address suppressed at send time", 1, T0, cause=WithdrawalCause.SUPPRESSED)
     assert enrollment.status_of("e0") is StepStatus.WITHDRAWN and enrollment.finished
 
 
