@@ -9,7 +9,7 @@ has filled up again is the same as none, and the watch drops it (`sweep`), so me
 the brands active in the last few seconds. Heavy work (contact imports: a CSV file of up to
 256 MiB is parsed and written while the request lasts) is also capped at `per_brand` requests in
 flight. The limits hold per API process: N processes behind a balancer let a brand through at up
-to N times the rate (README, "Fair shares").
+to N times the rate (docs/api.md, "Fair shares").
 """
 
 from __future__ import annotations

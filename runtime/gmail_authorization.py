@@ -4,7 +4,7 @@ Runs Google's installed-app OAuth flow (google_auth_oauthlib) with the OAuth cli
 Google Cloud (a "Desktop app" client's JSON): a browser asks the mailbox's owner to allow sending
 and reading, a local redirect hands the grant back, and the command prints the JSON credentials
 (`refresh_token`, `client_id`, `client_secret`, `token_uri`) to give as `credentials` when the
-Gmail sender account is registered. The README walks through it step by step.
+Gmail sender account is registered. docs/channels.md walks through it step by step.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The one settings object, read from the environment and `.env` (names documented in the README)."""
+"""The one settings object, read from the environment and `.env` (names documented in docs/configuration.md)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """How a step's text is made for one contact: the template, or a model that may rewrite it.
 
 Every message goes through a `Personaliser`. The default renders the template. A model-backed
-personaliser (plugged in by the composition root, see the README) is consulted only for campaigns
+personaliser (plugged in by the composition root, see docs/api.md) is consulted only for campaigns
 with `ai_personalization`, always through `ModelWithTemplateFallback`: a model that raises or
 runs past its timeout never stops a send, the template text goes out instead and the note
 recorded on `StepSent` says so (`template (personaliser failed: <reason>)`); the reason is a
