@@ -13,6 +13,9 @@
 # only the mutants not tested yet (after a run was stopped halfway), or the mutants named
 # (`MUTATION_RESUME=1 MUTATION_PHASES=use-cases scripts/mutation.sh NAME...`, after new tests).
 set -euo pipefail
+# The whole script is one block, read before it runs: editing the file mid-run (the run takes an
+# hour) cannot change what a running copy does next.
+{
 root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/bootstrap.sh" test,mutation
 py="$root/.venv/bin/python"
@@ -24,7 +27,8 @@ trap '"$py" -m runtime.embedded_postgres stop "$state/pg" >/dev/null 2>&1 || tru
 pg_env=$("$py" -m runtime.embedded_postgres start "$state/pg" --fast)
 export "$pg_env"
 
-# One phase, start to end; its wall time goes to $work/wall-seconds, read by mutation_score.py.
+# One phase, start to end; its wall time and CPU time go to $work/wall-seconds and cpu-seconds,
+# read by mutation_score.py.
 run_phase() {
     local phase="$1" work="$base/$1"
     shift
@@ -40,6 +44,10 @@ run_phase() {
     echo "mutation: $phase: running mutmut in $work (log: $work/mutmut.log)" >&2
     (cd "$work" && "$root/.venv/bin/mutmut" run "$@" >"$work/mutmut.log" 2>&1) || status=$?
     echo $((SECONDS - started)) >"$work/wall-seconds"
+    # CPU seconds of the phase's processes (mutmut and its test runs, not the PostgreSQL server):
+    # on a busy machine the wall time says little, this says what the phase costs.
+    times | tail -n 1 | awk '{ t = 0; for (i = 1; i <= 2; i++) { split($i, p, /[ms]/); t += p[1] * 60 + p[2] } print int(t) }' \
+        >"$work/cpu-seconds"
     if [ "$status" -ne 0 ]; then
         tail -n 40 "$work/mutmut.log" >&2
         echo "mutation: $phase: mutmut exited with $status" >&2
@@ -68,3 +76,5 @@ for phase in $phases; do
     fi
 done
 "$py" "$root/scripts/mutation_score.py" "$root/.venv/bin/mutmut" "${dirs[@]}"
+exit
+}

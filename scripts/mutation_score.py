@@ -1,7 +1,7 @@
 """Prints the mutation score of each phase of the last `mutation.sh` run and of all, and each survivor's diff.
 
-Each phase's wall time is the one scripts/mutation.sh wrote to the phase's `wall-seconds` (the
-last run or resumed run of the phase). Score = killed (a timeout counts: the mutant hung the tests) / every mutant, so a mutant that no
+Each phase's wall time and CPU time are the ones scripts/mutation.sh wrote to the phase's
+`wall-seconds` and `cpu-seconds` (of the last run, or resumed run, of the phase). Score = killed (a timeout counts: the mutant hung the tests) / every mutant, so a mutant that no
 fast test reaches counts as a survivor; those are listed as "no tests". Run by scripts/mutation.sh
 after mutmut; the arguments are mutmut's path and each phase's scratch folder.
 """
@@ -40,13 +40,14 @@ def main(mutmut: str, folders: list[str]) -> int:
         counts = Counter(status.values())
         totals.update(counts)
         print(f"\n{folder.name}: " + ", ".join(f"{verdict} {n}" for verdict, n in counts.most_common()))
-        print(f"{folder.name}: mutation score {_score(counts)}, wall time {_wall_time(folder)}\n")
+        print(f"{folder.name}: mutation score {_score(counts)}")
+        print(f"{folder.name}: wall time {_duration(folder, 'wall')}, CPU time {_duration(folder, 'cpu')}\n")
     print(f"all phases: mutation score {_score(totals)}")
     return 0
 
 
-def _wall_time(folder: Path) -> str:
-    recorded = folder / "wall-seconds"
+def _duration(folder: Path, kind: str) -> str:
+    recorded = folder / f"{kind}-seconds"
     if not recorded.exists():
         return "not recorded"
     minutes, seconds = divmod(int(recorded.read_text()), 60)
