@@ -26,6 +26,11 @@ state="$(mktemp -d /tmp/campaign-service-mutation.XXXXXX)"
 trap '"$py" -m runtime.embedded_postgres stop "$state/pg" >/dev/null 2>&1 || true; rm -rf "$state"' EXIT
 pg_env=$("$py" -m runtime.embedded_postgres start "$state/pg" --fast)
 export "$pg_env"
+# A test's own time limit (pytest-timeout, 45 s in pyproject.toml) is for a test run on a quiet
+# machine; mutmut traces every line while it collects which tests reach what, and the phases run
+# side by side, so a test that takes 5 s alone may take a minute here. mutmut ends a mutant that
+# hangs by a limit of its own (15 times the test's measured time).
+export PYTEST_TIMEOUT="${MUTATION_TEST_TIMEOUT:-300}"
 
 # One phase, start to end; its wall time and CPU time go to $work/wall-seconds and cpu-seconds,
 # read by mutation_score.py.
