@@ -106,3 +106,20 @@ def test_the_metrics_show_how_far_each_relay_has_read_how_far_behind_it_is_and_w
     assert f'campaign_service_follower_lag_events{{follower="relay:email"}} {float(head - relayed)}' in text
     assert 'campaign_service_parked_items{follower="relay:sms"} 2.0' in text
     assert 'campaign_service_parked_items{follower="relay:email"} 0.0' in text
+
+
+def test_a_handed_back_position_that_holds_no_event_is_parked_again_saying_so(container):
+    app, db = container.app, container.db
+    position, _ = _enrolled(app)
+    relays = {relay.name: relay for relay in container.relays()}
+    relays["relay:email"].run_once()
+    nowhere = str(position + 1000)
+    with db.transaction() as cur:
+        parked.park(cur, "relay:email", nowhere, None, ValueError("bad"), 5)
+    parked.hand_back(db, None)
+
+    relays["relay:email"].run_once()  # nothing new in the log: it applies what was handed back
+
+    [row] = parked.listing(db, "relay:email")
+    assert (row["item"], row["status"]) == (nowhere, "parked")
+    assert f"no event at log position {nowhere}" in row["error"]
