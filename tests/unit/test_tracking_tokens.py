@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from commands.audience.unsubscribe_tokens import UnsubscribeRequest, UnsubscribeTokens
+from commands.signed_tokens import SignedTokens
 from commands.tracking.tracking_tokens import TrackedStep, TrackingTokens
 
 SECRET = b"a test secret of enough length"
@@ -59,6 +60,10 @@ def test_garbage_is_not_a_token():
 
 
 def test_the_secret_is_never_shown_and_must_be_long_enough():
-    assert "secret of" not in repr(TOKENS)
+    # What a log line or a traceback shows: the kind of tokens, never the secret.
+    assert repr(TOKENS) == "TrackingTokens(secret=<hidden>)"
+    assert repr(SignedTokens(b"a test secret of enough length", "tracking")) == (
+        "SignedTokens(label='tracking', secret=<hidden>)"
+    )
     with pytest.raises(ValueError):
         TrackingTokens(b"short")
