@@ -88,7 +88,9 @@ def test_an_open_and_a_click_are_counted_once_in_the_metrics_and_the_executions(
         opened = recipient.get(f"/t/o/{pixel}")
         assert opened.status_code == 200 and opened.headers["content-type"] == "image/gif"
         assert opened.content.startswith(b"GIF89a") and "no-store" in opened.headers["cache-control"]
+    clicking = datetime.now(UTC)
     assert recipient.get(f"/t/c/{offer}").headers["location"] == OFFER
+    clicked = datetime.now(UTC)
     for _ in range(2):
         followed = recipient.get(f"/t/c/{more}")
         assert (followed.status_code, followed.headers["location"]) == (302, MORE)
@@ -101,6 +103,7 @@ def test_an_open_and_a_click_are_counted_once_in_the_metrics_and_the_executions(
     [open_event] = campaign_events(service, campaign_id, Enrollment.StepOpened)
     [click_event] = campaign_events(service, campaign_id, Enrollment.StepClicked)
     assert click_event.url == OFFER  # the first click's link; later clicks redirect, record nothing
+    assert clicking <= click_event.clicked_at <= clicked  # when it was followed
     assert UUID(opened_rows[0]["contact_id"]) == service.app.enrollment(open_event.originator_id).contact_id
     as_of = metrics(client, campaign_id, as_of=datetime.now(UTC).isoformat())
     assert (as_of["opened"], as_of["clicked"]) == (1, 1)
@@ -122,6 +125,7 @@ def test_a_forged_altered_or_misused_token_is_a_404_that_records_nothing(service
         f"/t/o/{offer}",  # nor a click token an open
         f"/t/o/{unsubscribe}",
         f"/t/c/{service.tracking_tokens.token(TrackedStep(*[*vars(step).values()][:4], 7))}",  # no 8th link
+        f"/t/c/{service.tracking_tokens.token(TrackedStep(*[*vars(step).values()][:4], 2))}",  # one past the last
         "/t/o/garbage",
         "/t/c/",
     ]
