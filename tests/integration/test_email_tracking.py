@@ -84,6 +84,7 @@ def test_an_open_and_a_click_are_counted_once_in_the_metrics_and_the_executions(
     ada = bodies["ada@example.com"]
     [pixel], [offer, more] = PIXEL.findall(ada), CLICK.findall(ada)
     recipient = public(service)
+    opening = datetime.now(UTC)
     for _ in range(2):  # opened twice, clicked three times: each counts the step once
         opened = recipient.get(f"/t/o/{pixel}")
         assert opened.status_code == 200 and opened.headers["content-type"] == "image/gif"
@@ -104,6 +105,7 @@ def test_an_open_and_a_click_are_counted_once_in_the_metrics_and_the_executions(
     [click_event] = campaign_events(service, campaign_id, Enrollment.StepClicked)
     assert click_event.url == OFFER  # the first click's link; later clicks redirect, record nothing
     assert clicking <= click_event.clicked_at <= clicked  # when it was followed
+    assert opening <= open_event.opened_at <= clicking  # when it was first opened
     assert UUID(opened_rows[0]["contact_id"]) == service.app.enrollment(open_event.originator_id).contact_id
     as_of = metrics(client, campaign_id, as_of=datetime.now(UTC).isoformat())
     assert (as_of["opened"], as_of["clicked"]) == (1, 1)
