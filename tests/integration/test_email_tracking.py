@@ -137,11 +137,23 @@ def test_a_forged_altered_or_misused_token_is_a_404_that_records_nothing(service
             answer = recipient.get(path)
             assert answer.status_code == 404, path
             assert answer.headers["content-type"] == "application/problem+json"
+            if path != "/t/c/":  # no token at all: no such route
+                assert answer.json()["detail"] == "this link does not exist", path
             assert "location" not in answer.headers
     assert campaign_events(service, campaign_id, Enrollment.StepOpened) == []
     assert campaign_events(service, campaign_id, Enrollment.StepClicked) == []
     assert (metrics(client, campaign_id)["opened"], metrics(client, campaign_id)["clicked"]) == (0, 0)
     assert not any(row["opened_at"] for row in executions(client, campaign_id))
+
+
+def test_a_tracking_link_to_a_service_without_a_signing_secret_is_a_404(database_url):
+    with running_service(database_url, roles=()) as service:
+        assert service.tracking_tokens is None  # no secret configured: no link was ever signed
+        recipient = public(service)
+        for path in ("/t/o/anything", "/t/c/anything"):
+            answer = recipient.get(path)
+            assert answer.status_code == 404, path
+            assert answer.json()["detail"] == "this link does not exist"
 
 
 def test_a_token_for_a_step_not_sent_yet_is_a_404(service):
