@@ -165,8 +165,12 @@ def test_a_token_for_a_step_not_sent_yet_is_a_404(service):
     unsent = TrackedStep(sent.brand_id, sent.campaign_id, sent.enrollment_id, later)
     clicked = TrackedStep(sent.brand_id, sent.campaign_id, sent.enrollment_id, later, 0)
     recipient = public(service)
-    assert recipient.get(f"/t/o/{service.tracking_tokens.token(unsent)}").status_code == 404
-    assert recipient.get(f"/t/c/{service.tracking_tokens.token(clicked)}").status_code == 404
+    for path in (
+        f"/t/o/{service.tracking_tokens.token(unsent)}",
+        f"/t/c/{service.tracking_tokens.token(clicked)}",
+    ):
+        answer = recipient.get(path)
+        assert (answer.status_code, answer.json()["detail"]) == (404, "this link does not exist")
     assert campaign_events(service, campaign_id, Enrollment.StepOpened) == []
 
 
