@@ -47,12 +47,12 @@ run_phase() {
         "$py" "$root/scripts/mutation_phase.py" "$phase" "$work/pyproject.toml"
     fi
     echo "mutation: $phase: running mutmut in $work (log: $work/mutmut.log)" >&2
-    (cd "$work" && "$root/.venv/bin/mutmut" run "$@" >"$work/mutmut.log" 2>&1) || status=$?
+    # `time` counts the CPU of mutmut and of every test process it forked and waited for (not the
+    # PostgreSQL server's): on a busy machine the wall time says little, the CPU time what it costs.
+    local TIMEFORMAT="%U %S"
+    { time (cd "$work" && "$root/.venv/bin/mutmut" run "$@" >"$work/mutmut.log" 2>&1); } 2>"$work/cpu" || status=$?
     echo $((SECONDS - started)) >"$work/wall-seconds"
-    # CPU seconds of the phase's processes (mutmut and its test runs, not the PostgreSQL server):
-    # on a busy machine the wall time says little, this says what the phase costs.
-    times | tail -n 1 | awk '{ t = 0; for (i = 1; i <= 2; i++) { split($i, p, /[ms]/); t += p[1] * 60 + p[2] } print int(t) }' \
-        >"$work/cpu-seconds"
+    awk '{ print int($1 + $2) }' "$work/cpu" >"$work/cpu-seconds"
     if [ "$status" -ne 0 ]; then
         tail -n 40 "$work/mutmut.log" >&2
         echo "mutation: $phase: mutmut exited with $status" >&2
