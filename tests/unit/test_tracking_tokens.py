@@ -24,6 +24,18 @@ def test_open_and_click_tokens_read_back_as_what_they_were_made_for():
     assert TOKENS.token(CLICKED) == TOKENS.token(CLICKED)  # deterministic: a resend carries the same links
 
 
+@pytest.mark.parametrize("link", [0, 255, 256, 300, 65535])
+def test_a_click_token_names_its_link_among_the_sixty_five_thousand_a_step_may_have(link):
+    clicked = TrackedStep(OPENED.brand_id, OPENED.campaign_id, OPENED.enrollment_id, "step-1", link)
+    assert TOKENS.read(TOKENS.token(clicked)) == clicked
+
+
+def test_a_token_that_names_no_step_reads_as_nothing():
+    nameless = TrackedStep(OPENED.brand_id, OPENED.campaign_id, OPENED.enrollment_id, "")
+    assert TOKENS.read(TOKENS.token(nameless)) is None
+    assert TOKENS.read(TOKENS.token(TrackedStep(*[*vars(nameless).values()][:4], 0))) is None
+
+
 def test_a_token_is_url_safe():
     assert all(c.isalnum() or c in "-_." for c in TOKENS.token(CLICKED))
 
