@@ -1,27 +1,43 @@
 #!/usr/bin/env bash
-# Mutation testing of the code that decides who gets what, when, and for how many credits: runs
-# mutmut in two phases, the domain against its unit tests and the use cases against the fast tests
-# ([tool.mutmut] and [tool.campaign-mutation.*] in pyproject.toml), each on a scratch copy of the
-# tree in .mutation/<phase> (the working copy is never touched) and against an embedded PostgreSQL
-# of its own, then prints each surviving mutant and the score of each phase and of both.
-# Usage: scripts/mutation.sh [mutmut run arguments, e.g. --max-children 2]. Not part of CI: it
-# takes about 45 minutes on two idle cores. MUTATION_PHASES="use-cases" runs one phase only.
+# Mutation testing of the service: runs mutmut in phases ([tool.mutmut] and
+# [tool.campaign-mutation.*] in pyproject.toml; docs/mutation.md lists them, with the time and
+# score of each), each against the fast tests that cover what it mutates, on a scratch copy of the
+# tree in .mutation/<phase> (the working copy is never touched), all against one embedded
+# PostgreSQL (every test makes a database of its own with a random name, so phases that run at
+# the same time never share one). Then prints each surviving mutant, and each phase's wall time
+# and score, and the score of all.
+# Usage: scripts/mutation.sh [mutmut run arguments, e.g. --max-children 2]. Not part of CI.
+# MUTATION_PHASES="api read-side" runs those phases only (default: every phase in pyproject.toml).
+# MUTATION_JOBS=N runs N phases at once (default 2; each phase runs --max-children mutants at once).
 # MUTATION_RESUME=1 keeps each phase's scratch copy and results, takes the current tests, and tests
 # only the mutants not tested yet (after a run was stopped halfway), or the mutants named
 # (`MUTATION_RESUME=1 MUTATION_PHASES=use-cases scripts/mutation.sh NAME...`, after new tests).
 set -euo pipefail
+# The whole script is one block, read before it runs: editing the file mid-run (the run takes an
+# hour) cannot change what a running copy does next.
+{
 root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/bootstrap.sh" test,mutation
 py="$root/.venv/bin/python"
 base="${MUTATION_DIR:-$root/.mutation}"
-phases="${MUTATION_PHASES:-domain use-cases}"
+phases="${MUTATION_PHASES:-$("$py" "$root/scripts/mutation_phase.py" --list "$root/pyproject.toml")}"
+jobs="${MUTATION_JOBS:-2}"
 state="$(mktemp -d /tmp/campaign-service-mutation.XXXXXX)"
 trap '"$py" -m runtime.embedded_postgres stop "$state/pg" >/dev/null 2>&1 || true; rm -rf "$state"' EXIT
 pg_env=$("$py" -m runtime.embedded_postgres start "$state/pg" --fast)
 export "$pg_env"
-dirs=()
-for phase in $phases; do
-    work="$base/$phase"
+# A test's own time limit (pytest-timeout, 45 s in pyproject.toml) is for a test run on a quiet
+# machine; mutmut traces every line while it collects which tests reach what, and the phases run
+# side by side, so a test that takes 5 s alone may take a minute here. mutmut ends a mutant that
+# hangs by a limit of its own (15 times the test's measured time).
+export PYTEST_TIMEOUT="${MUTATION_TEST_TIMEOUT:-300}"
+
+# One phase, start to end; its wall time and CPU time go to $work/wall-seconds and cpu-seconds,
+# read by mutation_score.py.
+run_phase() {
+    local phase="$1" work="$base/$1"
+    shift
+    local started=$SECONDS status=0
     if [ "${MUTATION_RESUME:-0}" = 1 ] && [ -d "$work/mutants" ]; then
         echo "mutation: resuming $phase in $work, with the current tests" >&2
         rm -rf "$work/tests" && cp -r "$root/tests" "$work/tests"
@@ -31,13 +47,39 @@ for phase in $phases; do
         "$py" "$root/scripts/mutation_phase.py" "$phase" "$work/pyproject.toml"
     fi
     echo "mutation: $phase: running mutmut in $work (log: $work/mutmut.log)" >&2
-    status=0
-    (cd "$work" && "$root/.venv/bin/mutmut" run "$@" >"$work/mutmut.log" 2>&1) || status=$?
+    # `time` counts the CPU of mutmut and of every test process it forked and waited for (not the
+    # PostgreSQL server's): on a busy machine the wall time says little, the CPU time what it costs.
+    local TIMEFORMAT="%U %S"
+    { time (cd "$work" && "$root/.venv/bin/mutmut" run "$@" >"$work/mutmut.log" 2>&1); } 2>"$work/cpu" || status=$?
+    echo $((SECONDS - started)) >"$work/wall-seconds"
+    awk '{ print int($1 + $2) }' "$work/cpu" >"$work/cpu-seconds"
     if [ "$status" -ne 0 ]; then
         tail -n 40 "$work/mutmut.log" >&2
         echo "mutation: $phase: mutmut exited with $status" >&2
-        exit "$status"
+        return "$status"
     fi
-    dirs+=("$work")
+    echo "mutation: $phase: done in $((SECONDS - started)) s" >&2
+}
+
+dirs=()
+for phase in $phases; do
+    while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do
+        wait -n || true
+    done
+    (
+        status=0
+        run_phase "$phase" "$@" || status=$?
+        echo "$status" >"$state/$phase.status"
+    ) &
+    dirs+=("$base/$phase")
+done
+wait
+for phase in $phases; do
+    if [ "$(cat "$state/$phase.status" 2>/dev/null)" != 0 ]; then
+        echo "mutation: phase $phase failed (see above)" >&2
+        exit 1
+    fi
 done
 "$py" "$root/scripts/mutation_score.py" "$root/.venv/bin/mutmut" "${dirs[@]}"
+exit
+}

@@ -2,7 +2,8 @@
 
 Reads `[tool.campaign-mutation.<phase>]` of the given pyproject.toml (what the phase mutates and
 which tests it runs) and writes them into that file's `[tool.mutmut]` table as mutmut's
-`only_mutate` and `pytest_add_cli_args_test_selection`. Usage: mutation_phase.py PHASE PYPROJECT.
+`only_mutate` and `pytest_add_cli_args_test_selection`. Usage: mutation_phase.py PHASE PYPROJECT;
+`mutation_phase.py --list PYPROJECT` prints the phases' names, in the order the file gives them.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ HEADER = "[tool.mutmut]\n"
 def main(phase: str, pyproject: Path) -> int:
     text = pyproject.read_text()
     phases = tomllib.loads(text)["tool"]["campaign-mutation"]
+    if phase == "--list":
+        print(" ".join(phases))
+        return 0
     if phase not in phases:
         print(f"mutation_phase: no phase {phase!r}; phases are {', '.join(phases)}", file=sys.stderr)
         return 2

@@ -1,6 +1,7 @@
 """Prints the mutation score of each phase of the last `mutation.sh` run and of all, and each survivor's diff.
 
-Score = killed (a timeout counts: the mutant hung the tests) / every mutant, so a mutant that no
+Each phase's wall time and CPU time are the ones scripts/mutation.sh wrote to the phase's
+`wall-seconds` and `cpu-seconds` (of the last run, or resumed run, of the phase). Score = killed (a timeout counts: the mutant hung the tests) / every mutant, so a mutant that no
 fast test reaches counts as a survivor; those are listed as "no tests". Run by scripts/mutation.sh
 after mutmut; the arguments are mutmut's path and each phase's scratch folder.
 """
@@ -39,9 +40,18 @@ def main(mutmut: str, folders: list[str]) -> int:
         counts = Counter(status.values())
         totals.update(counts)
         print(f"\n{folder.name}: " + ", ".join(f"{verdict} {n}" for verdict, n in counts.most_common()))
-        print(f"{folder.name}: mutation score {_score(counts)}\n")
+        print(f"{folder.name}: mutation score {_score(counts)}")
+        print(f"{folder.name}: wall time {_duration(folder, 'wall')}, CPU time {_duration(folder, 'cpu')}\n")
     print(f"all phases: mutation score {_score(totals)}")
     return 0
+
+
+def _duration(folder: Path, kind: str) -> str:
+    recorded = folder / f"{kind}-seconds"
+    if not recorded.exists():
+        return "not recorded"
+    minutes, seconds = divmod(int(recorded.read_text()), 60)
+    return f"{minutes} min {seconds:02d} s"
 
 
 def _score(counts: Counter[str]) -> str:

@@ -94,7 +94,12 @@ def test_the_same_key_with_another_body_or_on_another_route_is_a_422(service):
     key = {"Idempotency-Key": "reused"}
     first = client.ok(client.post("/v1/campaign/", {"name": "Q4", "steps": [EMAIL_STEP]}, headers=key), 201)
 
-    assert_problem(client.post("/v1/campaign/", {"name": "Q1", "steps": [EMAIL_STEP]}, headers=key), 422)
+    refused = assert_problem(
+        client.post("/v1/campaign/", {"name": "Q1", "steps": [EMAIL_STEP]}, headers=key), 422
+    )
+    said = "Idempotency-Key 'reused' was used for another request; use a new key"
+    assert refused["detail"] == said
+    assert refused["errors"] == [{"field": "header.Idempotency-Key", "error": said}]
     assert_problem(client.post("/v1/lead-groups", {"name": "Q4"}, headers=key), 422)
     assert_problem(client.post(f"/v1/campaign/{first['id']}/launch", headers=key), 422)
     assert [c["id"] for c in client.ok(client.get("/v1/campaign/"))["items"]] == [first["id"]]

@@ -202,6 +202,22 @@ def test_the_suppression_list_adds_idempotently_pages_and_removes(database_url):
         assert client.ok(client.get("/v1/suppressions"))["items"] == []
 
 
+def test_the_suppression_list_pages_past_the_longest_address_in_a_non_latin_script(database_url):
+    # 254 characters, none of them ASCII but the @ and the dots: the next page's cursor carries it
+    # and must still fit the 2,000 characters a cursor may have.
+    longest = "ж" * 64 + "@" + ".".join(["ж" * 60] * 3) + "." + "ж" * 6
+    assert len(longest) == 254
+    with running_service(database_url, roles=()) as service:
+        client = Client(service)
+        first = _suppress(client, longest)
+        second = _suppress(client, "+14155550100")
+
+        page = client.ok(client.get("/v1/suppressions", params={"limit": 1}))
+        assert page["items"] == [first] and page["next_cursor"]
+        rest = client.ok(client.get("/v1/suppressions", params={"limit": 1, "cursor": page["next_cursor"]}))
+        assert rest == {"items": [second], "next_cursor": None}
+
+
 def test_uploads_that_are_not_contacts_are_problems(database_url):
     with running_service(database_url, roles=()) as service:
         client, stranger = Client(service), Client(service)

@@ -74,7 +74,7 @@ def test_a_deleted_event_row_is_detected(brand, capsys):
                  SELECT max(notification_id) FROM campaigns_events WHERE topic LIKE '%CreditsConsumed')"""
         )
     assert main(["audit", "credits", "--brand", brand["id"]]) == 1
-    assert "deleted from the store" in capsys.readouterr().err
+    assert "(a deleted row): the event was deleted from the store" in capsys.readouterr().err
 
 
 def test_an_unknown_brand_is_a_clear_error(brand, capsys):

@@ -84,11 +84,14 @@ def test_an_open_and_a_click_are_counted_once_in_the_metrics_and_the_executions(
     ada = bodies["ada@example.com"]
     [pixel], [offer, more] = PIXEL.findall(ada), CLICK.findall(ada)
     recipient = public(service)
+    opening = datetime.now(UTC)
     for _ in range(2):  # opened twice, clicked three times: each counts the step once
         opened = recipient.get(f"/t/o/{pixel}")
         assert opened.status_code == 200 and opened.headers["content-type"] == "image/gif"
         assert opened.content.startswith(b"GIF89a") and "no-store" in opened.headers["cache-control"]
+    clicking = datetime.now(UTC)
     assert recipient.get(f"/t/c/{offer}").headers["location"] == OFFER
+    clicked = datetime.now(UTC)
     for _ in range(2):
         followed = recipient.get(f"/t/c/{more}")
         assert (followed.status_code, followed.headers["location"]) == (302, MORE)
@@ -101,6 +104,8 @@ def test_an_open_and_a_click_are_counted_once_in_the_metrics_and_the_executions(
     [open_event] = campaign_events(service, campaign_id, Enrollment.StepOpened)
     [click_event] = campaign_events(service, campaign_id, Enrollment.StepClicked)
     assert click_event.url == OFFER  # the first click's link; later clicks redirect, record nothing
+    assert clicking <= click_event.clicked_at <= clicked  # when it was followed
+    assert opening <= open_event.opened_at <= clicking  # when it was first opened
     assert UUID(opened_rows[0]["contact_id"]) == service.app.enrollment(open_event.originator_id).contact_id
     as_of = metrics(client, campaign_id, as_of=datetime.now(UTC).isoformat())
     assert (as_of["opened"], as_of["clicked"]) == (1, 1)
@@ -122,6 +127,7 @@ def test_a_forged_altered_or_misused_token_is_a_404_that_records_nothing(service
         f"/t/o/{offer}",  # nor a click token an open
         f"/t/o/{unsubscribe}",
         f"/t/c/{service.parts.tracking_tokens.token(TrackedStep(*[*vars(step).values()][:4], 7))}",  # no 8th link
+        f"/t/c/{service.parts.tracking_tokens.token(TrackedStep(*[*vars(step).values()][:4], 2))}",  # one past the last
         "/t/o/garbage",
         "/t/c/",
     ]
@@ -131,11 +137,23 @@ def test_a_forged_altered_or_misused_token_is_a_404_that_records_nothing(service
             answer = recipient.get(path)
             assert answer.status_code == 404, path
             assert answer.headers["content-type"] == "application/problem+json"
+            if path != "/t/c/":  # no token at all: no such route
+                assert answer.json()["detail"] == "this link does not exist", path
             assert "location" not in answer.headers
     assert campaign_events(service, campaign_id, Enrollment.StepOpened) == []
     assert campaign_events(service, campaign_id, Enrollment.StepClicked) == []
     assert (metrics(client, campaign_id)["opened"], metrics(client, campaign_id)["clicked"]) == (0, 0)
     assert not any(row["opened_at"] for row in executions(client, campaign_id))
+
+
+def test_a_tracking_link_to_a_service_without_a_signing_secret_is_a_404(database_url):
+    with running_service(database_url, roles=()) as service:
+        assert service.parts.tracking_tokens is None  # no secret configured: no link was ever signed
+        recipient = public(service)
+        for path in ("/t/o/anything", "/t/c/anything"):
+            answer = recipient.get(path)
+            assert answer.status_code == 404, path
+            assert answer.json()["detail"] == "this link does not exist"
 
 
 def test_a_token_for_a_step_not_sent_yet_is_a_404(service):
@@ -147,8 +165,12 @@ def test_a_token_for_a_step_not_sent_yet_is_a_404(service):
     unsent = TrackedStep(sent.brand_id, sent.campaign_id, sent.enrollment_id, later)
     clicked = TrackedStep(sent.brand_id, sent.campaign_id, sent.enrollment_id, later, 0)
     recipient = public(service)
-    assert recipient.get(f"/t/o/{service.parts.tracking_tokens.token(unsent)}").status_code == 404
-    assert recipient.get(f"/t/c/{service.parts.tracking_tokens.token(clicked)}").status_code == 404
+    for path in (
+        f"/t/o/{service.parts.tracking_tokens.token(unsent)}",
+        f"/t/c/{service.parts.tracking_tokens.token(clicked)}",
+    ):
+        answer = recipient.get(path)
+        assert (answer.status_code, answer.json()["detail"]) == (404, "this link does not exist")
     assert campaign_events(service, campaign_id, Enrollment.StepOpened) == []
 
 

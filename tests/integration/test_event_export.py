@@ -112,6 +112,23 @@ def test_filters_by_type_brand_and_time(history, tmp_path):
     assert (later["occurred_at"] >= middle).all() and (earlier["occurred_at"] < middle).all()
 
 
+def test_an_export_of_events_that_name_no_brand_still_gives_each_its_brand(history, tmp_path):
+    # A StepAttempted names neither its brand nor its campaign, and without the campaign's own
+    # events in the export the brand is looked up from the campaign's first stored event.
+    attempted = pd.read_parquet(export(tmp_path, "parquet", "--type", "StepAttempted"))
+    assert len(attempted) == 10
+    assert set(attempted["brand_id"]) == {history["brand"]}
+    assert set(attempted["campaign_id"]) == {history["campaign"]}
+    mine = pd.read_parquet(
+        export(tmp_path, "parquet", "--type", "StepAttempted", "--brand", history["brand"])
+    )
+    assert len(mine) == 10
+    theirs = pd.read_parquet(
+        export(tmp_path, "parquet", "--type", "StepAttempted", "--brand", history["other"])
+    )
+    assert len(theirs) == 0
+
+
 def test_no_secret_is_ever_exported(history, tmp_path):
     text = export(tmp_path, "jsonl").read_text()
     for word in ("credentials", "api_key", "refresh_token", "password"):

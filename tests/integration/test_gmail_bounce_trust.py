@@ -10,6 +10,7 @@ contact of another brand.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -81,11 +82,13 @@ def test_a_bounce_of_our_message_suppresses_its_recipient_however_it_names_it(
     mailbox(client, google, SALES)
     campaign_id, first = first_email_sent(client, google, SALES)
 
+    delivered = datetime.now(UTC)
     google.deliver(SALES, bounce_of(first, names_original=(names_original,)))  # a thread of its own
 
     eventually(lambda: suppressed(client) == ["ada@example.com"])
     [undelivered] = eventually(lambda: campaign_events(service, campaign_id, Enrollment.StepUndelivered))
     assert undelivered.step_id == campaign_events(service, campaign_id, Enrollment.StepSent)[0].step_id
+    assert delivered <= undelivered.undelivered_at <= datetime.now(UTC)  # when the bounce was read
 
 
 def test_the_recipients_a_bounce_lists_are_not_suppressed_only_the_messages_own(service, google):

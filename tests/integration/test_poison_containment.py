@@ -17,6 +17,8 @@ from commands.sending.daily_reset import reset_daily_quotas
 from domain.campaign import Campaign
 from runtime import cli
 from storage import containment, parked
+from storage.database import Database
+from storage.schema import upgrade
 from tests.support import Client, contacts, eventually, running_service
 
 EMAIL_STEP = {"type": "EMAIL", "group": 0, "subject": "Hi {{first_name|there}}", "body": "Hello"}
@@ -199,3 +201,28 @@ def test_an_account_the_reset_cannot_update_is_parked_and_the_others_are_reset(d
         with caplog.at_level(logging.WARNING, logger="commands.sending.daily_reset"):
             assert reset_daily_quotas(service.db, day + timedelta(days=containment.PERIODIC_TRIES + 1)) == 1
         assert "one by one" not in caplog.text
+
+
+def test_a_periodic_jobs_failing_item_is_logged_as_retried_then_as_parked_at_its_last_try(
+    database_url, caplog
+):
+    upgrade(database_url)
+    db = Database(database_url)
+    brand = uuid4()
+    try:
+        with caplog.at_level(logging.WARNING, logger="storage.parked"):
+            outcomes = [
+                parked.record_failure(db, "enroller", "campaign-7", brand, ValueError("bad date"))
+                for _ in range(containment.PERIODIC_TRIES)
+            ]
+        assert outcomes == [False] * (containment.PERIODIC_TRIES - 1) + [True]
+        lines = [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "storage.parked"]
+        assert lines == [
+            (logging.WARNING, "enroller: campaign-7 failed (ValueError: bad date); will retry")
+        ] * (containment.PERIODIC_TRIES - 1) + [
+            (logging.ERROR, "enroller: campaign-7 failed (ValueError: bad date); parked")
+        ]
+        [row] = parked.listing(db, "enroller")
+        assert (row["item"], row["brand_id"], row["status"]) == ("campaign-7", brand, "parked")
+    finally:
+        db.close()

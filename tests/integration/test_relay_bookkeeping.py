@@ -16,6 +16,7 @@ from consumers.transport.in_process import InProcessTransport
 from domain.enrollment import Enrollment
 from domain.steps import Step, StepType
 from runtime import roles
+from runtime.metrics import exposition, registry_for
 from runtime.service import Service, build_service
 from runtime.settings import Settings
 from storage import parked
@@ -90,3 +91,38 @@ def test_the_items_the_old_relay_parked_keep_their_brand_under_every_relay_that_
     assert listed == {
         (name, str(position), enrollment.brand_id) for name in ("relay:email", "relay:sms", "relay:voicemail")
     }
+
+
+def test_the_metrics_show_how_far_each_relay_has_read_how_far_behind_it_is_and_what_it_parked(container):
+    app, db = container.app, container.db
+    relays = {relay.name: relay for relay in roles.relays(container.parts)}
+    relayed, _ = _enrolled(app)
+    relays["relay:email"].run_once()
+    head, enrollment = _enrolled(app)
+    with db.transaction() as cur:
+        parked.park(cur, "relay:sms", str(head), enrollment.brand_id, ValueError("bad"), 5)
+        parked.park(cur, "relay:sms", str(head + 1), enrollment.brand_id, ValueError("bad"), 5)
+
+    text = exposition(registry_for(db, lambda: head)).decode()
+
+    assert f'campaign_service_follower_position{{follower="relay:email"}} {float(relayed)}' in text
+    assert f'campaign_service_follower_lag_events{{follower="relay:email"}} {float(head - relayed)}' in text
+    assert 'campaign_service_parked_items{follower="relay:sms"} 2.0' in text
+    assert 'campaign_service_parked_items{follower="relay:email"} 0.0' in text
+
+
+def test_a_handed_back_position_that_holds_no_event_is_parked_again_saying_so(container):
+    app, db = container.app, container.db
+    position, _ = _enrolled(app)
+    relays = {relay.name: relay for relay in roles.relays(container.parts)}
+    relays["relay:email"].run_once()
+    nowhere = str(position + 1000)
+    with db.transaction() as cur:
+        parked.park(cur, "relay:email", nowhere, None, ValueError("bad"), 5)
+    parked.hand_back(db, None)
+
+    relays["relay:email"].run_once()  # nothing new in the log: it applies what was handed back
+
+    [row] = parked.listing(db, "relay:email")
+    assert (row["item"], row["status"]) == (nowhere, "parked")
+    assert f"no event at log position {nowhere}" in row["error"]

@@ -199,3 +199,18 @@ def test_a_csv_row_with_more_cells_than_the_header_is_refused():
 def test_a_csv_without_a_usable_header_is_malformed(text, reason):
     with pytest.raises(MalformedCsv, match=reason):
         csv_rows(io.StringIO(text))
+
+
+@pytest.mark.parametrize(
+    ("raw", "region", "reason"),
+    [
+        ("+999 1234567", "US", "unknown country code"),
+        ("call me", "US", "not a phone number"),
+        ("1234567", "ZZ", "no +country code, and the default region 'ZZ' is not a known region"),
+        ("+1 415 555 0100 0000 0000", "US", "too short or too long"),
+    ],
+)
+def test_an_unreadable_phone_is_refused_with_the_reason_an_importer_can_act_on(raw, region, reason):
+    with pytest.raises(ValueError) as refused:
+        normalise_phone(raw, region)
+    assert str(refused.value) == f"invalid phone {raw!r}: {reason}"

@@ -7,7 +7,15 @@ from collections.abc import Sequence
 import psycopg
 import pytest
 
-from storage.containment import IN_PLACE_TRIES, TransportUnavailable, contain, describe, transient
+from storage.containment import (
+    IN_PLACE_TRIES,
+    LONGEST_PAUSE,
+    TransportUnavailable,
+    contain,
+    describe,
+    pause_after,
+    transient,
+)
 
 
 class Recorder:
@@ -79,3 +87,8 @@ def test_an_error_text_is_one_line_cut_short_and_free_of_nul():
     assert "\x00" not in text and "\n" not in text
     assert text.startswith("ValueError: a\\0b x")
     assert len(text) <= 2000
+
+
+def test_a_loop_that_keeps_failing_waits_twice_as_long_each_time_and_never_more_than_five_seconds():
+    assert [pause_after(n) for n in range(1, 7)] == [0.5, 1.0, 2.0, 4.0, 5.0, 5.0]
+    assert pause_after(100) == LONGEST_PAUSE == 5.0

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from commands.audience.unsubscribe_tokens import UnsubscribeRequest, UnsubscribeTokens
+from commands.signed_tokens import SignedTokens
 from commands.tracking.tracking_tokens import TrackedStep, TrackingTokens
 
 SECRET = b"a test secret of enough length"
@@ -21,6 +22,18 @@ def test_open_and_click_tokens_read_back_as_what_they_were_made_for():
     assert TOKENS.read(TOKENS.token(OPENED)) == OPENED
     assert TOKENS.read(TOKENS.token(CLICKED)) == CLICKED
     assert TOKENS.token(CLICKED) == TOKENS.token(CLICKED)  # deterministic: a resend carries the same links
+
+
+@pytest.mark.parametrize("link", [0, 255, 256, 300, 65535])
+def test_a_click_token_names_its_link_among_the_sixty_five_thousand_a_step_may_have(link):
+    clicked = TrackedStep(OPENED.brand_id, OPENED.campaign_id, OPENED.enrollment_id, "step-1", link)
+    assert TOKENS.read(TOKENS.token(clicked)) == clicked
+
+
+def test_a_token_that_names_no_step_reads_as_nothing():
+    nameless = TrackedStep(OPENED.brand_id, OPENED.campaign_id, OPENED.enrollment_id, "")
+    assert TOKENS.read(TOKENS.token(nameless)) is None
+    assert TOKENS.read(TOKENS.token(TrackedStep(*[*vars(nameless).values()][:4], 0))) is None
 
 
 def test_a_token_is_url_safe():
@@ -59,6 +72,10 @@ def test_garbage_is_not_a_token():
 
 
 def test_the_secret_is_never_shown_and_must_be_long_enough():
-    assert "secret of" not in repr(TOKENS)
+    # What a log line or a traceback shows: the kind of tokens, never the secret.
+    assert repr(TOKENS) == "TrackingTokens(secret=<hidden>)"
+    assert repr(SignedTokens(b"a test secret of enough length", "tracking")) == (
+        "SignedTokens(label='tracking', secret=<hidden>)"
+    )
     with pytest.raises(ValueError):
         TrackingTokens(b"short")

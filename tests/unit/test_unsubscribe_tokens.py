@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from uuid import uuid4
 
 from hypothesis import given
@@ -63,3 +64,19 @@ def test_the_secret_comes_from_the_setting_then_the_credentials_key_then_the_dat
     assert (tmp_path / "unsubscribe.key").stat().st_mode & 0o777 == 0o600
     assert tokens_for(None, None, None) is None
     assert repr(from_setting) == "UnsubscribeTokens(secret=<hidden>)"
+
+
+def test_a_data_dir_not_made_yet_gets_a_key_file_of_one_line_with_256_random_bits(tmp_path):
+    folder = tmp_path / "not" / "made" / "yet"
+    tokens = tokens_for(None, None, folder)
+    assert tokens is not None
+    text = (folder / "unsubscribe.key").read_text()
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}\n", text), text  # 32 bytes in base64url, one line
+    assert tokens_for(None, None, folder).read(tokens.token(REQUEST)) == REQUEST
+
+
+def test_a_one_character_address_reads_back_and_a_token_without_an_address_reads_as_nothing():
+    short = UnsubscribeRequest(REQUEST.brand_id, REQUEST.campaign_id, REQUEST.contact_id, "a")
+    assert TOKENS.read(TOKENS.token(short)) == short
+    nobody = UnsubscribeRequest(REQUEST.brand_id, REQUEST.campaign_id, REQUEST.contact_id, "")
+    assert TOKENS.read(TOKENS.token(nobody)) is None  # nobody to unsubscribe
