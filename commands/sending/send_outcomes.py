@@ -20,8 +20,8 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError
 
 from commands.application import CampaignApplication, retry_on_conflict
+from commands.sending.claim_senders import give_back
 from commands.sending.providers import SendOutcome
-from commands.sending.sender_rotation import give_back
 from domain.campaign import Campaign
 from domain.credit_cost import DEFAULT_UNIT_COSTS
 from domain.enrollment import REPLIED, Enrollment, StepStatus

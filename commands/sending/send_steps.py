@@ -29,6 +29,7 @@ from commands.application import CampaignApplication, retry_on_conflict
 from commands.audience.lead_groups import contacts_by_id
 from commands.audience.suppressions import suppress, suppressed_addresses
 from commands.credits.brand_standing import suspended_brands
+from commands.sending.claim_senders import claim_senders, give_back, remember_senders
 from commands.sending.messaging_settings import quiet_hours_of
 from commands.sending.personalisation import TEMPLATE, Personaliser, contact_values, personalise_step
 from commands.sending.providers import (
@@ -49,7 +50,6 @@ from commands.sending.send_outcomes import (
     give_back_unused_quota,
     record_outcomes,
 )
-from commands.sending.sender_rotation import claim_senders, give_back, remember_senders
 from commands.sending.step_locks import step_locks
 from commands.tracking.tracked_mail import MailTracking
 from domain.campaign import Campaign, CampaignStatus

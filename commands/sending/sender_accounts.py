@@ -3,7 +3,7 @@
 Registration refuses what a provider could never use (a channel it does not serve, an address of
 the wrong kind, a warm-up that cannot start, credentials missing a key) and seals the credentials
 (commands/sending/credentials.py); the `credentials` column is never selected for an answer. Quota is
-taken by commands/sending/sender_rotation.py; the daily reset and warm-up by commands/sending/daily_reset.py.
+taken by commands/sending/claim_senders.py; the daily reset and warm-up by commands/sending/daily_reset.py.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from commands.audience.contact_normalisation import normalise_email, normalise_p
 from commands.sending.credentials import CredentialCipher, credential_problems, require_cipher
 from domain.errors import AlreadyExists, InvalidInput
 from domain.limits import MAX_DAILY_LIMIT
-from domain.sender_rotation import warmup_limit
+from domain.sender_choice import warmup_limit
 from storage.database import Database
 from storage.paging import after, cursor_params, page
 

@@ -1,9 +1,10 @@
-"""Taking sender quota for a send: rotation over the brand's accounts, with atomic conditional increments.
+"""Use case: claim sender accounts for a batch's sends, taking one unit of quota each, atomically.
 
 A batch's quota is taken in one transaction that locks the brand's accounts of the channel and
 moves their `sends_today` before any provider call, so no number of concurrent workers can push an
 account past its limit (a CHECK constraint guards it too); a send that fails for good, or never
-happened, gives its unit back.
+happened, gives its unit back. Which account each contact gets is the domain's pure choice
+(domain/sender_choice.py).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from commands.sending.sender_accounts import ACCOUNT_CHANNEL
-from domain.sender_rotation import SenderQuota, rotation_order
+from domain.sender_choice import SenderQuota, rotation_order
 from storage.database import Database
 
 
