@@ -14,7 +14,7 @@ from collections.abc import Collection
 from typing import Any
 from uuid import UUID
 
-from commands.sending.sender_accounts import ACCOUNT_CHANNEL
+from commands.sending.sender_accounts import ACCOUNT_CHANNEL, SenderAccount
 from domain.sender_choice import SenderQuota, rotation_order
 from storage.database import Database
 
@@ -25,7 +25,7 @@ def claim_senders(
     channel: str,
     contact_ids: list[UUID],
     providers: Collection[str] | None = None,
-) -> dict[UUID, dict[str, Any] | None]:
+) -> dict[UUID, SenderAccount | None]:
     """Take one send of quota for each contact, from its best account; None where all are at cap.
 
     One transaction for the whole batch: the brand's accounts of the channel are locked (in id
@@ -70,7 +70,7 @@ def claim_senders(
                 [(count, account_id) for account_id, count in used.items()],
             )
     return {
-        contact_id: {k: row[k] for k in ("id", "provider", "address")} if row else None
+        contact_id: SenderAccount(row["id"], row["provider"], row["address"]) if row else None
         for contact_id, row in chosen.items()
     }
 

@@ -50,7 +50,7 @@ def test_many_concurrent_workers_never_push_an_account_past_its_limit(database_u
                 taken = claim_one(service.db, client.brand_id)
                 if taken is not None:
                     with lock:
-                        claims[str(taken["id"])] += 1
+                        claims[str(taken.id)] += 1
 
         threads = [threading.Thread(target=worker) for _ in range(8)]
         for thread in threads:

@@ -20,8 +20,9 @@ import pytest
 from commands.campaigns.campaign_lifecycle import archive_campaign, pause_campaign, resume_campaign
 from commands.credits.brand_standing import suspend_brand
 from commands.sending.messaging_settings import change_messaging_settings
+from commands.sending.provider_calls import CampaignWatch
 from commands.sending.send_outcomes import SendReport
-from commands.sending.send_steps import CampaignWatch, send_dispatches
+from commands.sending.send_steps import send_dispatches
 from consumers.timed_jobs import Sweeper
 from domain.enrollment import Enrollment, StepStatus
 from projections.history.credit_audit import audit_brand
