@@ -57,9 +57,9 @@ class Decided:
 
     attempts: tuple[Attempt, ...]
     campaigns: Mapping[UUID, Campaign]
-    skipped: int = 0
-    cancelled: int = 0
-    deferred: int = 0
+    skipped: int
+    cancelled: int
+    deferred: int
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ class Ready:
     attempt: Attempt
     provider: Provider
     message: OutboundMessage
-    personalisation: str = "template"
+    personalisation: str  # how the text was made: the template, or a model's note
 
     def answered(self, outcome: SendOutcome) -> Answered:
         return Answered(self.attempt, outcome, self.personalisation)
