@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
@@ -163,6 +164,32 @@ def test_a_campaign_paused_after_dispatch_cancels_the_step_and_takes_no_quota(se
     [cancelled] = d.events(ann, Enrollment.StepCancelled)
     assert (cancelled.reason, cancelled.cancelled_at) == ("campaign PAUSED", NOW + timedelta(seconds=5))
     assert d.provider.sent == [] and d.sends_today() == [0]
+
+
+def test_a_campaign_paused_while_its_batch_is_called_withholds_the_calls_not_yet_made(service):
+    """A provider called once per message, one call at a time: the campaign is paused during the
+    first call, and the next call, made a period later, looks at its campaign again and is withheld."""
+    d = desk_for_a_new_brand(service)
+    d.client.sender("email", "sales@brand.example")
+    campaign = d.campaign([{"email": "ann@example.com"}, {"email": "bob@example.com"}], ONE_EMAIL)
+    ann, bob = d.launch(campaign, NOW)
+    dispatches = d.dispatch([ann, bob], NOW)
+
+    def pause_during_the_first_call(_message) -> None:
+        if len(d.provider.sent) == 1:
+            pause_campaign(d.app, d.client.brand_id, campaign, NOW)
+            time.sleep(0.2)  # past the period after which a call reads its campaign again
+
+    d.provider.during = pause_during_the_first_call
+    with ThreadPoolExecutor(1) as one_call_at_a_time:
+        providers = {"sandbox": d.provider}
+        report = send_dispatches(
+            d.app, d.service.db, providers, dispatches, lambda: NOW, calls=one_call_at_a_time
+        )
+    assert report == SendReport(sent=1, cancelled=1)
+    assert [m.to for m in d.provider.sent] == ["ann@example.com"]
+    [withheld] = d.events(bob, Enrollment.StepCancelled)
+    assert withheld.reason == "withheld: the campaign is not active"
 
 
 def test_an_attempt_cut_short_then_paused_asks_the_provider_and_sends_nothing(service):
