@@ -264,14 +264,16 @@ def test_a_batch_looks_at_its_campaign_again_while_its_calls_go_out(service):
     campaign = d.campaign(PEOPLE[:1], ONE_EMAIL)
     d.client.sender("email", "sales@brand.example")
     d.launch(campaign, NOW)
-    clock = [0.0]
+    clock = [8.0]  # seconds in binary fractions, so that a period is exactly a period
     watch = CampaignWatch(
-        d.app, d.service.db, {campaign: d.app.campaign(campaign)}, every=0.1, clock=lambda: clock[0]
+        d.app, d.service.db, {campaign: d.app.campaign(campaign)}, every=0.25, clock=lambda: clock[0]
     )
     assert watch.running(str(campaign))
+    clock[0] = 8.25
+    assert watch.running(str(campaign))  # read again, a period later: still running
     archive_campaign(d.app, d.client.brand_id, campaign, NOW)
-    clock[0] = 0.05
+    clock[0] = 8.375
     assert watch.running(str(campaign))  # read less than a period ago
-    clock[0] = 0.1
+    clock[0] = 8.5
     assert not watch.running(str(campaign))
     assert not watch.running(str(uuid4()))  # a campaign the batch does not hold is never sent for
