@@ -264,6 +264,8 @@ def test_a_batch_looks_at_its_campaign_again_while_its_calls_go_out(service):
     campaign = d.campaign(PEOPLE[:1], ONE_EMAIL)
     d.client.sender("email", "sales@brand.example")
     d.launch(campaign, NOW)
+    other = desk_for_a_new_brand(service)  # another brand's suspension stops none of this one's calls
+    suspend_brand(other.app, other.service.db, other.client.brand_id, "unpaid invoice", "test", NOW)
     clock = [8.0]  # seconds in binary fractions, so that a period is exactly a period
     watch = CampaignWatch(
         d.app, d.service.db, {campaign: d.app.campaign(campaign)}, every=0.25, clock=lambda: clock[0]
