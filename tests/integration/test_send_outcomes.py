@@ -288,6 +288,8 @@ def test_the_message_carries_the_rendered_text_and_whom_it_is_for_and_from(servi
         "https://brand.example/hi.mp3",
     )
     assert voicemail.message_key == f"{ann}:{step['voicemail']}"
+    # When the steps' group became due, for the send lag the channel workers measure.
+    assert email.due_at == voicemail.due_at == NOW
 
 
 def test_a_field_the_template_needs_and_the_contact_lacks_fails_the_step_for_good(service):
