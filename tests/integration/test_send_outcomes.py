@@ -425,6 +425,41 @@ class Rewriter:
         return Personalised("Written for you", f"Dear {contact_values.get('first_name')}", "model")
 
 
+def test_a_batch_of_one_goes_to_a_provider_that_takes_batches_and_is_sent(service):
+    d = desk_for_a_new_brand(service)
+    d.client.sender("email", "sales@brand.example")
+    [ann] = d.launch(d.campaign([{"email": "ann@example.com"}], ONE_EMAIL), NOW)
+    providers = {"sandbox": SandboxProvider(d.service.db)}
+    report = send_dispatches(d.app, d.service.db, providers, d.dispatch([ann], NOW), lambda: NOW)
+    assert report == SendReport(sent=1)
+
+
+def test_a_campaign_paused_during_a_call_withholds_the_batch_of_a_provider_that_takes_batches(service):
+    """Emails one call each, texts through a provider that takes batches (a second sandbox): the
+    campaign is paused during the email's call, and the texts' batch call, a period later, looks
+    at its campaign again and hands that provider nothing."""
+    d = desk_for_a_new_brand(service)
+    d.client.sender("email", "sales@brand.example")
+    texts = d.client.sender("sms", "+14155550100")
+    d.service.db.execute("UPDATE sender_accounts SET provider = 'twilio' WHERE id = %s", (texts["id"],))
+    steps = [*ONE_EMAIL, {"type": "SMS", "group": 0, "body": "Hello"}]
+    campaign = d.campaign([{"email": "ann@example.com", "phone": "+14155550123"}], steps)
+    [ann] = d.launch(campaign, NOW)
+
+    def pause_during_the_call(_message) -> None:
+        pause_campaign(d.app, d.client.brand_id, campaign, NOW)
+        time.sleep(0.2)  # past the period after which a call reads its campaign again
+
+    d.provider.during = pause_during_the_call
+    sms = SandboxThatNotesItsCalls(d.service.db)
+    providers = {"sandbox": d.provider, "twilio": sms}
+    report = send_dispatches(d.app, d.service.db, providers, d.dispatch([ann], NOW), lambda: NOW)
+    assert report == SendReport(sent=1, cancelled=1)
+    assert sms.recipients_by_call == []
+    [withheld] = d.events(ann, Enrollment.StepCancelled)
+    assert withheld.reason == "withheld: the campaign is not active"
+
+
 def test_a_personalised_send_records_how_its_text_was_made(service):
     d = desk_for_a_new_brand(service)
     d.client.sender("email", "sales@brand.example")
