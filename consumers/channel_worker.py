@@ -19,12 +19,14 @@ from datetime import datetime
 from commands.application import CampaignApplication
 from commands.sending.personalisation import TEMPLATE, Personaliser
 from commands.sending.providers import Provider
-from commands.sending.send_outcomes import Dispatch, SendReport
-from commands.sending.send_steps import SEND_THREADS, send_dispatches
+from commands.sending.send_outcomes import SendReport
+from commands.sending.send_phases import Dispatch
+from commands.sending.send_steps import SEND_THREADS, Sender
 from commands.tracking.tracked_mail import MailTracking
 from consumers.send_metrics import count_sends, timed
 from consumers.transport import Transport
 from consumers.transport.messages import DEAD_LETTER_TOPIC, SEND_TOPICS, decode_dispatch
+from domain.message_key import message_key
 from storage import containment, log_context, parked
 from storage.database import Database
 from storage.event_log import brand_of
@@ -45,11 +47,12 @@ class ChannelWorker:
         tracking: MailTracking | None = None,
     ) -> None:
         self.channel, self.app, self.db, self.transport = channel, app, db, transport
-        self.providers, self.now, self.personaliser = timed(providers, now), now, personaliser
-        self.tracking = tracking  # the open pixel and click links of emails; None: untracked
         # Threads for the provider calls, kept for good: starting them for each batch cost more
         # than the sends. The channel's own, so a slow provider never holds another channel's.
         self.calls = ThreadPoolExecutor(SEND_THREADS, thread_name_prefix=f"delivery:{channel}")
+        # Built once: the providers timed, the tracking (the open pixel and click links of emails;
+        # None: untracked) and the threads kept for every batch.
+        self.sender = Sender(app, db, timed(providers, now), now, personaliser, tracking, self.calls)
 
     def handle(self, batch: list[bytes]) -> SendReport:
         """Send a batch of messages; the report adds up every part of it that went through."""
@@ -81,22 +84,13 @@ class ChannelWorker:
             return self._send_batch(dispatches)
 
     def _send_batch(self, dispatches: Sequence[Dispatch]) -> SendReport:
-        report = send_dispatches(
-            self.app,
-            self.db,
-            self.providers,
-            list(dispatches),
-            self.now,
-            self.personaliser,
-            self.tracking,
-            self.calls,
-        )
+        report = self.sender.send(list(dispatches))
         log.debug("%s batch: %s", self.channel, report)
         return report
 
     def _park(self, dispatch: Dispatch, error: BaseException, tries: int) -> None:
         with self.db.transaction() as cur:
-            item = f"{dispatch.enrollment_id}:{dispatch.step_id}"
+            item = message_key(dispatch.enrollment_id, dispatch.step_id)
             parked.park(cur, f"worker:{self.channel}", item, brand_of(self.app, dispatch), error, tries)
 
     def run_forever(self, stop: threading.Event) -> None:

@@ -19,7 +19,7 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 
-from commands.sending.send_outcomes import Dispatch
+from commands.sending.send_phases import Dispatch
 from consumers.transport import Transport
 from consumers.transport.messages import EVENTS_TOPIC, SEND_TOPICS, encode_dispatch
 from domain.enrollment import Enrollment, dispatched_steps

@@ -52,15 +52,11 @@ def timed(providers: Mapping[str, Provider], now: Callable[[], datetime]) -> dic
     return {name: TimedProvider(name, provider, now) for name, provider in providers.items()}
 
 
-class TimedProvider:
+class TimedProvider(Provider):
     """A provider whose calls are observed; it takes batches exactly when the one it wraps does."""
 
     def __init__(self, name: str, provider: Provider, now: Callable[[], datetime]) -> None:
         self.name, self.provider, self.now = name, provider, now
-        batch = getattr(provider, "send_many", None)
-        self.send_many: Callable[[list[OutboundMessage]], list[SendOutcome]] | None = (
-            None if batch is None else self._send_many
-        )
 
     def send(self, message: OutboundMessage) -> SendOutcome:
         self._lag(message)
@@ -73,13 +69,20 @@ class TimedProvider:
                     time.perf_counter() - started
                 )
 
-    def _send_many(self, messages: list[OutboundMessage]) -> list[SendOutcome]:
+    @property
+    def takes_batches(self) -> bool:
+        return self.provider.takes_batches
+
+    def send_many(self, messages: list[OutboundMessage]) -> list[SendOutcome]:
+        """One observation for the wrapped provider's batch call (a provider that takes no batches
+        sends through `send` here, so that each of its calls is observed)."""
+        if not self.provider.takes_batches:
+            return super().send_many(messages)
         for message in messages:
             self._lag(message)
         started = time.perf_counter()
         try:
-            outcomes: list[SendOutcome] = getattr(self.provider, "send_many")(messages)  # noqa: B009
-            return outcomes
+            return self.provider.send_many(messages)
         finally:
             channel = messages[0].channel if messages else ""
             PROVIDER_CALL_SECONDS.labels(channel, self.name).observe(time.perf_counter() - started)

@@ -31,6 +31,7 @@ from domain.enrollment_after_send import AfterTheSend
 from domain.enrollment_plan import DispatchedStep, EnrollmentPlan, StepRef
 from domain.errors import DomainError
 from domain.event_time import TimedAggregate
+from domain.message_key import message_key
 from domain.sending_window import SendingWindow
 from domain.step_status import DELIVERY_REPORTS, FINAL, IN_FLIGHT, SENT_ONES, StepStatus
 from domain.steps import Step, StepData, StepType
@@ -273,7 +274,7 @@ class Enrollment(TimedAggregate, AfterTheSend):
         """Record that a provider call is about to be made; returns its idempotency key."""
         if self.status_of(step_id) is not StepStatus.DISPATCHED:
             raise DomainError(f"step {step_id} is {self.status_of(step_id)}, not dispatched")
-        key = f"{self.id}:{step_id}"
+        key = message_key(self.id, step_id)
         self.trigger_event(
             self.StepAttempted,
             step_id=step_id,

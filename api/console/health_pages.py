@@ -21,7 +21,7 @@ from api.console.pages import page
 from api.console.sessions import CheckedForm, SessionDep
 from api.deps import Services, ServicesDep
 from commands.sending.sender_accounts import sender_accounts
-from domain.sender_rotation import warmup_limit
+from domain.sender_choice import warmup_limit
 from storage.parked import listing
 
 router = APIRouter()

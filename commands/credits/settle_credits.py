@@ -26,6 +26,7 @@ from domain.campaign import Campaign
 from domain.credit_cost import DEFAULT_UNIT_COSTS
 from domain.credit_ledger import CreditLedger
 from domain.enrollment import Enrollment
+from domain.message_key import message_key
 from storage import containment, parked
 from storage.database import Database
 from storage.event_log import brand_of, read_log, read_one
@@ -125,7 +126,7 @@ def settle_events(
         elif isinstance(event, OUTCOMES):
             ledger = ledger_of(event.campaign_id)
             closed_through = ledger.reservation(event.campaign_id).closed_through
-            key = f"{event.originator_id}:{event.step_id}"
+            key = message_key(event.originator_id, event.step_id)
             opened = at_provider.close(key, where=closed_through is not None)
             if position <= ledger.settled_through and not handed_back:
                 continue  # settled before a crash

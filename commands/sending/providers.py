@@ -1,4 +1,5 @@
-"""The port every delivery provider adapter implements (Gmail, Twilio, the sandbox)."""
+"""The port every delivery provider adapter implements (Gmail, Twilio, the sandbox), with the
+message it is handed and the outcome it answers."""
 
 from __future__ import annotations
 
@@ -48,6 +49,11 @@ class ReconcileFailed(Exception):
 
 
 class Provider(Protocol):
+    """An adapter subclasses this port to take its defaults: one call per message, made by
+    `send_many` one after the other. One that takes a batch in one call says so (`takes_batches`)
+    and overrides `send_many`; the send path then hands it each batch's messages at once, and
+    calls the others one message at a time, several at a time, on its delivery threads."""
+
     def send(self, message: OutboundMessage) -> SendOutcome:
         """Hand one message to the provider; never raises for provider errors."""
         ...
@@ -56,3 +62,13 @@ class Provider(Protocol):
         """The provider message id of an earlier accepted send with this key, if any; ReconcileFailed
         when the provider cannot tell now."""
         ...
+
+    @property
+    def takes_batches(self) -> bool:
+        """Whether `send_many` hands its messages to the provider in one call."""
+        return False
+
+    def send_many(self, messages: list[OutboundMessage]) -> list[SendOutcome]:
+        """Hand the messages to the provider, one outcome each in their order; never raises for
+        provider errors. By default one `send` per message."""
+        return [self.send(message) for message in messages]

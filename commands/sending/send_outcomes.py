@@ -11,17 +11,17 @@ again on fresh state when another writer saved the same enrollment meanwhile.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
 from commands.application import CampaignApplication, retry_on_conflict
+from commands.sending.claim_senders import give_back
 from commands.sending.providers import SendOutcome
-from commands.sending.sender_rotation import give_back
+from commands.sending.send_phases import Answered
 from domain.campaign import Campaign
 from domain.credit_cost import DEFAULT_UNIT_COSTS
 from domain.enrollment import REPLIED, Enrollment, StepStatus, WithdrawalCause
@@ -32,14 +32,6 @@ WITHHELD = SendOutcome(error="withheld: the campaign is not active")
 SUPPRESSED = SendOutcome(error="address suppressed (checked right before sending)", permanent=True)
 CONTACT_REPLIED = SendOutcome(error=REPLIED, permanent=True)
 QUIET_HOURS = SendOutcome(error="quiet hours: texts and calls wait for the contact's daytime")
-
-
-@dataclass(frozen=True)
-class Dispatch:
-    enrollment_id: UUID
-    campaign_id: UUID
-    step_id: str
-    channel: str
 
 
 @dataclass
@@ -56,35 +48,19 @@ class SendReport:
         return cls(**{name: sum(getattr(r, name) for r in reports) for name in vars(cls())})
 
 
-@dataclass
-class Attempt:
-    dispatch: Dispatch
-    enrollment: Enrollment
-    account: dict[str, Any]
-    reconcile: bool  # attempted before: ask the provider before calling it again
-    may_send: bool = True  # False when the campaign stopped meanwhile: only reconcile
-    claimed: bool = False  # quota taken by this run
-    personalisation: str = "template"  # how the text was made, recorded on StepSent
-    found_earlier: bool = False  # the provider had it from an earlier attempt: this run sent nothing
-    suppressed: bool = False  # the address was on the brand's suppression list right before sending
-    quiet_until: datetime | None = None  # a text or call asked about in quiet hours: not before then
-
-    @property
-    def message_key(self) -> str:
-        return f"{self.dispatch.enrollment_id}:{self.dispatch.step_id}"
-
-
 def retry_delay(tries: int) -> timedelta:
     """Backoff after the n-th transient failure: 30 s, 1 min, 2 min, ... at most an hour."""
     return min(timedelta(seconds=30 * 2 ** max(tries - 1, 0)), timedelta(hours=1))
 
 
-def give_back_unused_quota(db: Database, attempts: list[Attempt], outcomes: list[SendOutcome]) -> None:
+def give_back_unused_quota(db: Database, answers: list[Answered]) -> None:
     """Return the quota this run took for sends it did not make: once per attempt, one UPDATE per account."""
     unused = Counter(
-        attempt.account["id"]
-        for attempt, outcome in zip(attempts, outcomes, strict=True)
-        if attempt.claimed and (not outcome.accepted or attempt.found_earlier) and not outcome.keep_quota
+        answer.attempt.account_id
+        for answer in answers
+        if answer.attempt.claimed
+        and (not answer.outcome.accepted or answer.found_earlier)
+        and not answer.outcome.keep_quota
     )
     for account_id, count in unused.items():
         give_back(db, account_id, count)
@@ -92,44 +68,44 @@ def give_back_unused_quota(db: Database, attempts: list[Attempt], outcomes: list
 
 def record_outcomes(
     app: CampaignApplication,
-    attempts: list[Attempt],
-    outcomes: list[SendOutcome],
-    campaigns: dict[UUID, Campaign],
+    answers: list[Answered],
+    campaigns: Mapping[UUID, Campaign],
     now: Callable[[], datetime],
     report: SendReport,
 ) -> None:
     """Record every outcome in one write; on a version conflict, each on fresh state."""
-    for attempt, outcome in zip(attempts, outcomes, strict=True):
-        _record(attempt, outcome, campaigns, now, report)
+    for answer in answers:
+        _record(answer.attempt.enrollment, answer, campaigns, now, report)
     try:
-        app.save_all(list({id(a.enrollment): a.enrollment for a in attempts}.values()))
+        app.save_all(list({id(a.attempt.enrollment): a.attempt.enrollment for a in answers}.values()))
         return
     except IntegrityError:
         pass  # someone else wrote one of these enrollments meanwhile (often the other channel's worker)
-    for attempt, outcome in zip(attempts, outcomes, strict=True):
+    for answer in answers:
 
-        def again(attempt: Attempt = attempt, outcome: SendOutcome = outcome) -> None:
-            attempt.enrollment = app.enrollment(attempt.enrollment.id)
-            if attempt.enrollment.status_of(attempt.dispatch.step_id) is StepStatus.ATTEMPTED:
-                _record(attempt, outcome, campaigns, now, SendReport())
-                app.save_all([attempt.enrollment])
+        def again(answer: Answered = answer) -> None:
+            enrollment = app.enrollment(answer.attempt.enrollment.id)
+            if enrollment.status_of(answer.attempt.dispatch.step_id) is StepStatus.ATTEMPTED:
+                _record(enrollment, answer, campaigns, now, SendReport())
+                app.save_all([enrollment])
 
         retry_on_conflict(again)
 
 
 def _record(
-    attempt: Attempt,
-    outcome: SendOutcome,
-    campaigns: dict[UUID, Campaign],
+    enrollment: Enrollment,
+    answer: Answered,
+    campaigns: Mapping[UUID, Campaign],
     now: Callable[[], datetime],
     report: SendReport,
 ) -> None:
-    dispatch, enrollment, step = attempt.dispatch, attempt.enrollment, attempt.dispatch.step_id
+    attempt, outcome = answer.attempt, answer.outcome
+    dispatch, step = attempt.dispatch, attempt.dispatch.step_id
     unit = DEFAULT_UNIT_COSTS[campaigns[dispatch.campaign_id].step(step).type]
     if (message_id := outcome.provider_message_id) is not None:  # accepted
         if enrollment.status_of(step) is not StepStatus.ATTEMPTED:
-            enrollment.attempt(step, str(attempt.account["id"]), now())
-        enrollment.record_sent(step, message_id, unit, now(), personalisation=attempt.personalisation)
+            enrollment.attempt(step, str(attempt.account_id), now())
+        enrollment.record_sent(step, message_id, unit, now(), personalisation=answer.personalisation)
         report.sent += 1
     elif outcome is SUPPRESSED:
         enrollment.withdraw_step(

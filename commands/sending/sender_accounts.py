@@ -2,8 +2,9 @@
 
 Registration refuses what a provider could never use (a channel it does not serve, an address of
 the wrong kind, a warm-up that cannot start, credentials missing a key) and seals the credentials
-(commands/sending/credentials.py); the `credentials` column is never selected for an answer. Quota is
-taken by commands/sending/sender_rotation.py; the daily reset and warm-up by commands/sending/daily_reset.py.
+(commands/sending/credentials.py); the `credentials` column is never selected for an answer. What a
+send reads of an account is a `SenderAccount`. Quota is taken by commands/sending/claim_senders.py;
+the daily reset and warm-up by commands/sending/daily_reset.py.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from commands.audience.contact_normalisation import normalise_email, normalise_p
 from commands.sending.credentials import CredentialCipher, credential_problems, require_cipher
 from domain.errors import AlreadyExists, InvalidInput
 from domain.limits import MAX_DAILY_LIMIT
-from domain.sender_rotation import warmup_limit
+from domain.sender_choice import warmup_limit
 from storage.database import Database
 from storage.paging import after, cursor_params, page
 
@@ -163,6 +164,23 @@ def channels_with_active_accounts(
     )
     have = {row["channel"] for row in rows}
     return {step_channel for step_channel, acc in ACCOUNT_CHANNEL.items() if acc in have}
+
+
+@dataclass(frozen=True)
+class SenderAccount:
+    """What a send needs of the account it goes from: which adapter sends it, and from where."""
+
+    id: UUID
+    provider: str
+    address: str
+
+
+def account_to_send_from(db: Database, account_id: UUID) -> SenderAccount:
+    """The account an earlier attempt named (accounts are never deleted: LookupError is a bug)."""
+    row = db.fetch_one("SELECT id, provider, address FROM sender_accounts WHERE id = %s", (account_id,))
+    if row is None:
+        raise LookupError(f"sender account {account_id} vanished")
+    return SenderAccount(row["id"], row["provider"], row["address"])
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Use case: what a provider adapter learns about a sender account's health while sending.
 
 A mailbox whose OAuth grant was revoked or expired cannot send until its owner connects it again:
-its status becomes `reconnect_required`, which the rotation (commands/sending/sender_rotation.py)
+its status becomes `reconnect_required`, which the rotation (commands/sending/claim_senders.py)
 skips, so the brand's other accounts take its steps. A mailbox that reached the provider's own
 daily limit is parked for the rest of the day: its `sends_today` is set to its limit, and the
 daily reset (commands/sending/daily_reset.py) opens it again at midnight UTC. Its owner

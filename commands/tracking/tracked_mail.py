@@ -1,6 +1,6 @@
 """The tracked body of an email step: its links pointing at `/t/c/{token}`, and an open pixel.
 
-Built on the send path (commands/sending/send_steps.py) before the provider is called, so Gmail
+Built on the send path (commands/sending/send_preparation.py) before the provider is called, so Gmail
 and the sandbox carry the same body. Only links that are exactly links of the campaign's step
 body are rewritten (domain/message_links.py); the pixel `<img src=".../t/o/{token}">` goes into
 HTML bodies only. Tokens are deterministic, so a step sent again carries the same body.

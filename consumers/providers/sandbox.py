@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
 from typing import Any
 from uuid import UUID, uuid4
 
-from commands.sending.providers import OutboundMessage, SendOutcome
+from commands.sending.providers import OutboundMessage, Provider, SendOutcome
 from consumers.providers.calls_in_flight import CallsInFlight
 from storage.database import Database
 
 
-class SandboxProvider:
+class SandboxProvider(Provider):
     def __init__(self, db: Database, delay_s: float = 0.0) -> None:
         self.db = db
         self.delay_s = delay_s  # a provider's latency, for load and crash tests
@@ -31,11 +30,14 @@ class SandboxProvider:
             return self._take([message])[0]
 
     @property
-    def send_many(self) -> Callable[[list[OutboundMessage]], list[SendOutcome]] | None:
-        """A batch in one call and one write, as a provider with a batch endpoint takes it; none
+    def takes_batches(self) -> bool:
+        """A batch in one call and one write, as a provider with a batch endpoint takes it; not
         when a latency is asked for, so that each message is a call of its own that takes that
         long (the load and crash tests rely on sends in flight)."""
-        return None if self.delay_s else self._take
+        return not self.delay_s
+
+    def send_many(self, messages: list[OutboundMessage]) -> list[SendOutcome]:
+        return self._take(messages) if self.takes_batches else super().send_many(messages)
 
     def _take(self, messages: list[OutboundMessage]) -> list[SendOutcome]:
         """What a provider does with the calls: take each message, or refuse it."""

@@ -28,7 +28,7 @@ import requests
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
-from commands.sending.providers import OutboundMessage, ReconcileFailed, SendOutcome
+from commands.sending.providers import OutboundMessage, Provider, ReconcileFailed, SendOutcome
 from consumers.providers.calls_in_flight import CallsInFlight
 from consumers.providers.twilio_http import RoutedTwilioHttpClient
 from consumers.providers.twilio_sends import EarlierSend, earlier_send, remember_attempt, remember_sid
@@ -40,7 +40,7 @@ OPTED_OUT, INVALID_NUMBER, TOO_MANY_REQUESTS = 21610, 21211, 20429
 CLOCK_SKEW = timedelta(minutes=5)  # between our database's clock and Twilio's
 
 
-class TwilioProvider:
+class TwilioProvider(Provider):
     def __init__(
         self,
         db: Database,

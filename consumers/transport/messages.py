@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from uuid import UUID
 
-from commands.sending.send_outcomes import Dispatch
+from commands.sending.send_phases import Dispatch
 
 SEND_TOPICS = {channel: f"sends.{channel}" for channel in ("email", "sms", "voicemail")}
 EVENTS_TOPIC = "campaign.events"

@@ -86,7 +86,7 @@ ALTER TABLE enrollment_progress ADD COLUMN IF NOT EXISTS enrolled integer NOT NU
 
 -- Owner: commands/sending/sender_accounts.py
 -- (Today commands/sending/daily_reset.py also updates the daily counters and
--- last_reset_on, and commands/sending/sender_rotation.py sends_today: the
+-- last_reset_on, and commands/sending/claim_senders.py sends_today: the
 -- columns are declared here, by the owner, and by no one else.)
 CREATE TABLE IF NOT EXISTS sender_accounts (
     id uuid PRIMARY KEY,
@@ -112,7 +112,7 @@ ALTER TABLE sender_accounts ADD COLUMN IF NOT EXISTS credentials bytea;
 ALTER TABLE sender_accounts
     ADD COLUMN IF NOT EXISTS last_reset_on date NOT NULL DEFAULT (now() AT TIME ZONE 'UTC')::date;
 
--- Owner: commands/sending/sender_rotation.py
+-- Owner: commands/sending/claim_senders.py
 CREATE TABLE IF NOT EXISTS contact_senders (
     brand_id uuid NOT NULL,
     contact_id uuid NOT NULL,

@@ -20,8 +20,9 @@ from commands.credits.settle_credits import settle_next_batch
 from commands.sending.dispatch_due_steps import dispatch_due_steps
 from commands.sending.enroll_contacts import enroll_pending_campaigns
 from commands.sending.personalisation import TEMPLATE, Personaliser
-from commands.sending.providers import OutboundMessage, SendOutcome
-from commands.sending.send_outcomes import Dispatch, SendReport
+from commands.sending.providers import OutboundMessage, Provider, SendOutcome
+from commands.sending.send_outcomes import SendReport
+from commands.sending.send_phases import Dispatch
 from commands.sending.send_steps import send_dispatches
 from commands.tracking.tracked_mail import MailTracking
 from domain.credit_ledger import Reservation
@@ -34,7 +35,7 @@ LOST = SendOutcome(provider_message_id="lost", error="read timeout: the answer w
 
 
 @dataclass
-class ScriptedProvider:
+class ScriptedProvider(Provider):
     """A provider whose answers the test scripts: each call to an address takes that address's next
     outcome (the last repeats), else the next of `outcomes`; `during` runs inside each call."""
 

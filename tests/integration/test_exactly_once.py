@@ -13,7 +13,8 @@ import pytest
 
 from commands.campaigns.launch_campaign import launch_campaign
 from commands.sending.enroll_contacts import enroll_next_chunk
-from commands.sending.send_steps import Dispatch
+from commands.sending.providers import Provider
+from commands.sending.send_phases import Dispatch
 from consumers.providers.sandbox import SandboxProvider, outbox
 from consumers.transport.messages import encode_dispatch
 from domain.enrollment import Enrollment, StepStatus
@@ -21,7 +22,7 @@ from runtime.roles import channel_worker
 from tests.support import Client, contacts, running_service
 
 
-class CrashAfterAccept:
+class CrashAfterAccept(Provider):
     """The real sandbox provider, but the worker 'dies' right after each accepted send."""
 
     def __init__(self, provider: SandboxProvider) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer
 
-from commands.sending.providers import OutboundMessage, SendOutcome
+from commands.sending.providers import OutboundMessage, Provider, SendOutcome
 from consumers.providers.sandbox import SandboxProvider
 from consumers.transport.messages import DEAD_LETTER_TOPIC, SEND_TOPICS
 from tests.support import Client, contacts, eventually, running_service
@@ -18,7 +18,7 @@ CONTACTS = 150
 FIRST_SENDS = 10
 
 
-class HeldAfterTheFirstSends:
+class HeldAfterTheFirstSends(Provider):
     """The sandbox (10 ms a call), except that the calls after the first FIRST_SENDS wait until
     the test has paused the campaign: the pause lands while most dispatches are still on the
     topic however fast or slow the machine (without it, all 150 could be sent before it)."""

@@ -14,10 +14,10 @@ import pytest
 
 from commands.campaigns.campaign_lifecycle import pause_campaign, resume_campaign
 from commands.campaigns.launch_campaign import launch_campaign
+from commands.sending.claim_senders import claim_senders, give_back
 from commands.sending.daily_reset import reset_daily_quotas
 from commands.sending.dispatch_due_steps import dispatch_due_steps
 from commands.sending.enroll_contacts import enroll_next_chunk
-from commands.sending.sender_rotation import claim_senders, give_back
 from domain.enrollment import Enrollment, dispatched_steps
 from storage import parked
 from storage.database import Database
@@ -50,7 +50,7 @@ def test_many_concurrent_workers_never_push_an_account_past_its_limit(database_u
                 taken = claim_one(service.db, client.brand_id)
                 if taken is not None:
                     with lock:
-                        claims[str(taken["id"])] += 1
+                        claims[str(taken.id)] += 1
 
         threads = [threading.Thread(target=worker) for _ in range(8)]
         for thread in threads:

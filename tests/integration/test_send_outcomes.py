@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
@@ -165,6 +166,32 @@ def test_a_campaign_paused_after_dispatch_cancels_the_step_and_takes_no_quota(se
     assert d.provider.sent == [] and d.sends_today() == [0]
 
 
+def test_a_campaign_paused_while_its_batch_is_called_withholds_the_calls_not_yet_made(service):
+    """A provider called once per message, one call at a time: the campaign is paused during the
+    first call, and the next call, made a period later, looks at its campaign again and is withheld."""
+    d = desk_for_a_new_brand(service)
+    d.client.sender("email", "sales@brand.example")
+    campaign = d.campaign([{"email": "ann@example.com"}, {"email": "bob@example.com"}], ONE_EMAIL)
+    ann, bob = d.launch(campaign, NOW)
+    dispatches = d.dispatch([ann, bob], NOW)
+
+    def pause_during_the_first_call(_message) -> None:
+        if len(d.provider.sent) == 1:
+            pause_campaign(d.app, d.client.brand_id, campaign, NOW)
+            time.sleep(0.2)  # past the period after which a call reads its campaign again
+
+    d.provider.during = pause_during_the_first_call
+    with ThreadPoolExecutor(1) as one_call_at_a_time:
+        providers = {"sandbox": d.provider}
+        report = send_dispatches(
+            d.app, d.service.db, providers, dispatches, lambda: NOW, calls=one_call_at_a_time
+        )
+    assert report == SendReport(sent=1, cancelled=1)
+    assert [m.to for m in d.provider.sent] == ["ann@example.com"]
+    [withheld] = d.events(bob, Enrollment.StepCancelled)
+    assert withheld.reason == "withheld: the campaign is not active"
+
+
 def test_an_attempt_cut_short_then_paused_asks_the_provider_and_sends_nothing(service):
     provider = ScriptedProvider([BUSY])
     d = desk_for_a_new_brand(service, provider)
@@ -261,6 +288,8 @@ def test_the_message_carries_the_rendered_text_and_whom_it_is_for_and_from(servi
         "https://brand.example/hi.mp3",
     )
     assert voicemail.message_key == f"{ann}:{step['voicemail']}"
+    # When the steps' group became due, for the send lag the channel workers measure.
+    assert email.due_at == voicemail.due_at == NOW
 
 
 def test_a_field_the_template_needs_and_the_contact_lacks_fails_the_step_for_good(service):
@@ -394,6 +423,41 @@ class Rewriter:
 
     def personalise(self, step, contact_values):
         return Personalised("Written for you", f"Dear {contact_values.get('first_name')}", "model")
+
+
+def test_a_batch_of_one_goes_to_a_provider_that_takes_batches_and_is_sent(service):
+    d = desk_for_a_new_brand(service)
+    d.client.sender("email", "sales@brand.example")
+    [ann] = d.launch(d.campaign([{"email": "ann@example.com"}], ONE_EMAIL), NOW)
+    providers = {"sandbox": SandboxProvider(d.service.db)}
+    report = send_dispatches(d.app, d.service.db, providers, d.dispatch([ann], NOW), lambda: NOW)
+    assert report == SendReport(sent=1)
+
+
+def test_a_campaign_paused_during_a_call_withholds_the_batch_of_a_provider_that_takes_batches(service):
+    """Emails one call each, texts through a provider that takes batches (a second sandbox): the
+    campaign is paused during the email's call, and the texts' batch call, a period later, looks
+    at its campaign again and hands that provider nothing."""
+    d = desk_for_a_new_brand(service)
+    d.client.sender("email", "sales@brand.example")
+    texts = d.client.sender("sms", "+14155550100")
+    d.service.db.execute("UPDATE sender_accounts SET provider = 'twilio' WHERE id = %s", (texts["id"],))
+    steps = [*ONE_EMAIL, {"type": "SMS", "group": 0, "body": "Hello"}]
+    campaign = d.campaign([{"email": "ann@example.com", "phone": "+14155550123"}], steps)
+    [ann] = d.launch(campaign, NOW)
+
+    def pause_during_the_call(_message) -> None:
+        pause_campaign(d.app, d.client.brand_id, campaign, NOW)
+        time.sleep(0.2)  # past the period after which a call reads its campaign again
+
+    d.provider.during = pause_during_the_call
+    sms = SandboxThatNotesItsCalls(d.service.db)
+    providers = {"sandbox": d.provider, "twilio": sms}
+    report = send_dispatches(d.app, d.service.db, providers, d.dispatch([ann], NOW), lambda: NOW)
+    assert report == SendReport(sent=1, cancelled=1)
+    assert sms.recipients_by_call == []
+    [withheld] = d.events(ann, Enrollment.StepCancelled)
+    assert withheld.reason == "withheld: the campaign is not active"
 
 
 def test_a_personalised_send_records_how_its_text_was_made(service):

@@ -13,7 +13,8 @@ from __future__ import annotations
 import threading
 from uuid import UUID
 
-from commands.sending.send_steps import Dispatch, send_dispatches
+from commands.sending.send_phases import Dispatch
+from commands.sending.send_steps import send_dispatches
 from consumers.providers.sandbox import SandboxProvider
 from domain.enrollment import Enrollment, StepStatus, dispatched_steps
 from tests.support import Client, eventually, running_service

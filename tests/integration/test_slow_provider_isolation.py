@@ -6,12 +6,12 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from commands.sending.providers import OutboundMessage, SendOutcome
+from commands.sending.providers import OutboundMessage, Provider, SendOutcome
 from consumers.providers.sandbox import SandboxProvider
 from tests.support import Client, eventually, running_service
 
 
-class HangingEmail:
+class HangingEmail(Provider):
     """The sandbox, except that every email call waits until the test lets it go."""
 
     def __init__(self, sandbox: SandboxProvider) -> None:

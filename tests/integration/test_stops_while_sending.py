@@ -20,8 +20,9 @@ import pytest
 from commands.campaigns.campaign_lifecycle import archive_campaign, pause_campaign, resume_campaign
 from commands.credits.brand_standing import suspend_brand
 from commands.sending.messaging_settings import change_messaging_settings
+from commands.sending.provider_calls import CampaignWatch
 from commands.sending.send_outcomes import SendReport
-from commands.sending.send_steps import CampaignWatch, send_dispatches
+from commands.sending.send_steps import send_dispatches
 from consumers.timed_jobs import Sweeper
 from domain.enrollment import Enrollment, StepStatus
 from projections.history.credit_audit import audit_brand
@@ -263,14 +264,18 @@ def test_a_batch_looks_at_its_campaign_again_while_its_calls_go_out(service):
     campaign = d.campaign(PEOPLE[:1], ONE_EMAIL)
     d.client.sender("email", "sales@brand.example")
     d.launch(campaign, NOW)
-    clock = [0.0]
+    other = desk_for_a_new_brand(service)  # another brand's suspension stops none of this one's calls
+    suspend_brand(other.app, other.service.db, other.client.brand_id, "unpaid invoice", "test", NOW)
+    clock = [8.0]  # seconds in binary fractions, so that a period is exactly a period
     watch = CampaignWatch(
-        d.app, d.service.db, {campaign: d.app.campaign(campaign)}, every=0.1, clock=lambda: clock[0]
+        d.app, d.service.db, {campaign: d.app.campaign(campaign)}, every=0.25, clock=lambda: clock[0]
     )
     assert watch.running(str(campaign))
+    clock[0] = 8.25
+    assert watch.running(str(campaign))  # read again, a period later: still running
     archive_campaign(d.app, d.client.brand_id, campaign, NOW)
-    clock[0] = 0.05
+    clock[0] = 8.375
     assert watch.running(str(campaign))  # read less than a period ago
-    clock[0] = 0.1
+    clock[0] = 8.5
     assert not watch.running(str(campaign))
     assert not watch.running(str(uuid4()))  # a campaign the batch does not hold is never sent for

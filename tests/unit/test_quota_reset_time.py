@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from commands.sending.send_steps import next_quota_reset
+from commands.sending.send_decisions import next_quota_reset
 
 
 @pytest.fixture

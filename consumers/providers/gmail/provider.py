@@ -20,7 +20,7 @@ from googleapiclient.errors import HttpError
 
 from commands.audience.unsubscribe_tokens import UnsubscribeRequest, UnsubscribeTokens
 from commands.sending.credentials import CredentialCipher, CredentialsUnavailable, decrypt_credentials
-from commands.sending.providers import OutboundMessage, SendOutcome
+from commands.sending.providers import OutboundMessage, Provider, SendOutcome
 from commands.sending.sender_health import park_for_today, require_reconnect
 from consumers.providers.calls_in_flight import CallsInFlight
 from consumers.providers.gmail import conversation_threads, send_attempts
@@ -36,7 +36,7 @@ class ThreadGone(Exception):
     """Gmail no longer has the thread a follow-up names (its owner deleted it): nothing was sent."""
 
 
-class GmailProvider:
+class GmailProvider(Provider):
     def __init__(
         self,
         db: Database,

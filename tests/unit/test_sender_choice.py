@@ -7,7 +7,7 @@ from uuid import UUID, uuid4
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.sender_rotation import MAX_FALLBACK_TRIES, SenderQuota, rotation_order, warmup_limit
+from domain.sender_choice import MAX_FALLBACK_TRIES, SenderQuota, rotation_order, warmup_limit
 
 accounts = st.lists(
     st.builds(

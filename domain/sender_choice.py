@@ -1,8 +1,9 @@
-"""Which sender accounts to try for one send, in order: the contact's previous sender, then the rest.
+"""The choice of sender accounts for one send, pure: which to try, in order, and each one's limit today.
 
 Consistency first (the account used before for this contact keeps the thread), then up to three
 healthy accounts with quota left, highest remaining quota first. An account's quota is its limit
-today (the warm-up limit while warming up) minus what it sent today.
+today (the warm-up limit while warming up) minus what it sent today. The use case that takes the
+quota for a batch, under a lock on the accounts, is commands/sending/claim_senders.py.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
-"""Taking sender quota for a send: rotation over the brand's accounts, with atomic conditional increments.
+"""Use case: claim sender accounts for a batch's sends, taking one unit of quota each, atomically.
 
 A batch's quota is taken in one transaction that locks the brand's accounts of the channel and
 moves their `sends_today` before any provider call, so no number of concurrent workers can push an
 account past its limit (a CHECK constraint guards it too); a send that fails for good, or never
-happened, gives its unit back.
+happened, gives its unit back. Which account each contact gets is the domain's pure choice
+(domain/sender_choice.py).
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from collections.abc import Collection
 from typing import Any
 from uuid import UUID
 
-from commands.sending.sender_accounts import ACCOUNT_CHANNEL
-from domain.sender_rotation import SenderQuota, rotation_order
+from commands.sending.sender_accounts import ACCOUNT_CHANNEL, SenderAccount
+from domain.sender_choice import SenderQuota, rotation_order
 from storage.database import Database
 
 
@@ -24,7 +25,7 @@ def claim_senders(
     channel: str,
     contact_ids: list[UUID],
     providers: Collection[str] | None = None,
-) -> dict[UUID, dict[str, Any] | None]:
+) -> dict[UUID, SenderAccount | None]:
     """Take one send of quota for each contact, from its best account; None where all are at cap.
 
     One transaction for the whole batch: the brand's accounts of the channel are locked (in id
@@ -69,7 +70,7 @@ def claim_senders(
                 [(count, account_id) for account_id, count in used.items()],
             )
     return {
-        contact_id: {k: row[k] for k in ("id", "provider", "address")} if row else None
+        contact_id: SenderAccount(row["id"], row["provider"], row["address"]) if row else None
         for contact_id, row in chosen.items()
     }
 
