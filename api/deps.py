@@ -26,7 +26,7 @@ from storage.database import Database
 
 @dataclass
 class Services:
-    app: CampaignApplication
+    store: CampaignApplication
     db: Database
     clock: Clock
     admission: Admission  # the request gate's keys, uses, buckets and caps (api/gate.py), one per process

@@ -31,10 +31,10 @@ class Probe(Aggregate):
         self.n = n
 
 
-def saves_per_second(app: CampaignApplication, events: int, batch: int) -> float:
+def saves_per_second(store: CampaignApplication, events: int, batch: int) -> float:
     started = time.perf_counter()
     for _ in range(0, events, batch):
-        app.save(*[Probe(n) for n in range(batch)])
+        store.save(*[Probe(n) for n in range(batch)])
     return events / (time.perf_counter() - started)
 
 
@@ -47,16 +47,16 @@ def main(argv: list[str] | None = None) -> int:
         url = server.start()
         try:
             upgrade(url)
-            app = CampaignApplication(env=event_store_env(url))
+            store = CampaignApplication(env=event_store_env(url))
             print(f"{'trigger':<9} {'batches of 1,000':>18} {'single saves':>14}")
             for enabled in (True, False, True, False):
                 with psycopg.connect(url, autocommit=True) as conn:
                     switch = "ENABLE" if enabled else "DISABLE"
                     conn.execute(f"ALTER TABLE campaigns_events {switch} TRIGGER event_chain_append_rows")
-                batched = saves_per_second(app, args.events, 1000)
-                single = saves_per_second(app, args.events // 10, 1)
+                batched = saves_per_second(store, args.events, 1000)
+                single = saves_per_second(store, args.events // 10, 1)
                 print(f"{'on' if enabled else 'off':<9} {batched:>12,.0f} ev/s {single:>9,.0f} ev/s")
-            app.close()
+            store.close()
         finally:
             server.stop()
     return 0

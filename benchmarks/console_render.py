@@ -42,23 +42,23 @@ def seed(url: str, contacts: int) -> tuple[str, str, datetime]:
     from storage.schema import upgrade
 
     upgrade(url)
-    app = CampaignApplication(env=event_store_env(url))
+    store = CampaignApplication(env=event_store_env(url))
     db = Database(url)
     now = datetime(2026, 11, 2, 9, tzinfo=UTC)
-    brand = create_brand(app, db, "bench console", Plan.PREMIUM, now)
-    ledger = app.ledger(brand.brand_id)
+    brand = create_brand(store, db, "bench console", Plan.PREMIUM, now)
+    ledger = store.ledger(brand.brand_id)
     ledger.grant(4 * contacts, "benchmark top-up", now)
     campaign = Campaign.create(
         uuid4(), brand.brand_id, "bench console", [Step.from_dict(s) for s in STEPS], now
     )
     campaign.launch(now, 2 * contacts)
     ledger.reserve(campaign.id, 2 * contacts, now)
-    app.save(ledger, campaign)
+    store.save(ledger, campaign)
     with psycopg.connect(url) as conn:
-        _copy_enrollments(conn, campaign.id, _template(app, campaign, brand.brand_id, now), contacts)
+        _copy_enrollments(conn, campaign.id, _template(store, campaign, brand.brand_id, now), contacts)
         conn.execute("ANALYZE campaigns_events")
     db.close()
-    app.close()
+    store.close()
     return brand.api_key, str(campaign.id), now
 
 

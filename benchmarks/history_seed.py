@@ -39,7 +39,7 @@ STEPS = [
 BATCH = 1_000  # enrollments written together, as the enrollment process batches them
 
 
-def _template(app: CampaignApplication, campaign: Campaign, brand_id: UUID, now: datetime) -> list[Any]:
+def _template(store: CampaignApplication, campaign: Campaign, brand_id: UUID, now: datetime) -> list[Any]:
     """One enrollment's stored events, as the service writes them."""
     contact = UUID(int=0)
     enrollment = Enrollment.enroll(
@@ -55,13 +55,13 @@ def _template(app: CampaignApplication, campaign: Campaign, brand_id: UUID, now:
     for step in enrollment.dispatch_due(now):
         enrollment.attempt(step.id, "sender-1", now)
         enrollment.record_sent(step.id, f"provider-{step.id}-{contact.hex}", 1, now + timedelta(seconds=1))
-    return [app.mapper.to_stored_event(event) for event in enrollment.collect_events()]
+    return [store.mapper.to_stored_event(event) for event in enrollment.collect_events()]
 
 
 def seed(url: str, events: int, campaigns: int = 10) -> int:
     """Write about `events` events; return how many the store holds."""
     upgrade(url)
-    app = CampaignApplication(env=event_store_env(url))
+    store = CampaignApplication(env=event_store_env(url))
     now = datetime(2026, 11, 1, tzinfo=UTC)
     brand_id = uuid4()
     ledger = CreditLedger.open(brand_id, Plan.PREMIUM, now)
@@ -73,13 +73,13 @@ def seed(url: str, events: int, campaigns: int = 10) -> int:
         campaign.launch(now, 2 * per_campaign)
         ledger.reserve(campaign.id, 2 * per_campaign, now)
         launched.append(campaign)
-    app.save(ledger, *launched)
+    store.save(ledger, *launched)
     with psycopg.connect(url) as conn:
         for campaign in launched:
-            template = _template(app, campaign, brand_id, now)
+            template = _template(store, campaign, brand_id, now)
             _copy_enrollments(conn, campaign.id, template, per_campaign)
         conn.execute("ANALYZE campaigns_events")
-    return int(app.recorder.max_notification_id() or 0)
+    return int(store.recorder.max_notification_id() or 0)
 
 
 def _copy_enrollments(

@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             csv_path = Path(folder) / "contacts.csv"
             bad = write_csv(csv_path, args.rows)
-            brand = create_brand(container.app, container.db, "bench", Plan.PREMIUM, container.clock.now())
+            brand = create_brand(container.store, container.db, "bench", Plan.PREMIUM, container.clock.now())
             thread.start()
             while not api.started:
                 time.sleep(0.05)

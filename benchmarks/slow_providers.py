@@ -62,7 +62,7 @@ class Client:
 
     def __init__(self, container: Service) -> None:
         now = container.clock.now()
-        brand = create_brand(container.app, container.db, f"brand-{uuid4().hex[:6]}", Plan.PREMIUM, now)
+        brand = create_brand(container.store, container.db, f"brand-{uuid4().hex[:6]}", Plan.PREMIUM, now)
         self.brand_id = brand.brand_id
         change_messaging_settings(container.db, self.brand_id, "00:00", "24:00", None, now)
         self.http = TestClient(container.http_app())

@@ -53,7 +53,7 @@ def campaign() -> Campaign:
     return created
 
 
-def write_sends(app: CampaignApplication, sends: int, attempt_event: bool) -> None:
+def write_sends(store: CampaignApplication, sends: int, attempt_event: bool) -> None:
     """The three writes of a one-step email per batch (two without the attempt's)."""
     sent = campaign()
     for start in range(0, sends, BATCH):
@@ -65,27 +65,27 @@ def write_sends(app: CampaignApplication, sends: int, attempt_event: bool) -> No
             )
             assert enrolled is not None
             batch.append(enrolled)
-        app.save_all(batch)
+        store.save_all(batch)
         for enrollment in batch:
             enrollment.attempt("s1", "sender-1", NOW)
         if attempt_event:
-            app.save_all(batch)
+            store.save_all(batch)
         for enrollment in batch:
             enrollment.record_sent("s1", f"provider-{enrollment.id}", 1, NOW)
         if attempt_event:
-            app.save_all(batch)
+            store.save_all(batch)
         else:
-            _save_without_attempts(app, batch)
+            _save_without_attempts(store, batch)
 
 
-def _save_without_attempts(app: CampaignApplication, batch: list[Enrollment]) -> None:
+def _save_without_attempts(store: CampaignApplication, batch: list[Enrollment]) -> None:
     kept = [
         event
         for enrollment in batch
         for event in enrollment.collect_events()
         if not isinstance(event, Enrollment.StepAttempted)
     ]
-    app.events.put(kept)  # the what-if writes events no aggregate would give
+    store.events.put(kept)  # the what-if writes events no aggregate would give
 
 
 def measure(infra: Infrastructure, work: Callable[[str], None]) -> tuple[float, float]:
@@ -106,11 +106,11 @@ def measure(infra: Infrastructure, work: Callable[[str], None]) -> tuple[float, 
 def writes(sends: int, attempt_event: bool) -> Callable[[str], None]:
     def work(url: str) -> None:
         upgrade(url)
-        app = CampaignApplication(env=event_store_env(url))
+        store = CampaignApplication(env=event_store_env(url))
         try:
-            write_sends(app, sends, attempt_event)
+            write_sends(store, sends, attempt_event)
         finally:
-            app.close()
+            store.close()
 
     return work
 

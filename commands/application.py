@@ -148,7 +148,7 @@ class CampaignApplication(Application[UUID]):
 
 
 def save_changed(
-    app: CampaignApplication, enrollments: Iterable[Enrollment], change: Callable[[Enrollment], Sized]
+    store: CampaignApplication, enrollments: Iterable[Enrollment], change: Callable[[Enrollment], Sized]
 ) -> int:
     """Apply `change` to each enrollment, save those it changed in one write; return how many steps
     it changed (`change` returns the steps it touched)."""
@@ -158,7 +158,7 @@ def save_changed(
         if touched:
             steps += touched
             changed.append(enrollment)
-    app.save_all(changed)
+    store.save_all(changed)
     return steps
 
 

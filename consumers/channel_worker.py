@@ -38,7 +38,7 @@ class ChannelWorker:
     def __init__(
         self,
         channel: str,
-        app: CampaignApplication,
+        store: CampaignApplication,
         db: Database,
         transport: Transport,
         providers: Mapping[str, Provider],
@@ -46,13 +46,13 @@ class ChannelWorker:
         personaliser: Personaliser = TEMPLATE,
         tracking: MailTracking | None = None,
     ) -> None:
-        self.channel, self.app, self.db, self.transport = channel, app, db, transport
+        self.channel, self.store, self.db, self.transport = channel, store, db, transport
         # Threads for the provider calls, kept for good: starting them for each batch cost more
         # than the sends. The channel's own, so a slow provider never holds another channel's.
         self.calls = ThreadPoolExecutor(SEND_THREADS, thread_name_prefix=f"delivery:{channel}")
         # Built once: the providers timed, the tracking (the open pixel and click links of emails;
         # None: untracked) and the threads kept for every batch.
-        self.sender = Sender(app, db, timed(providers, now), now, personaliser, tracking, self.calls)
+        self.sender = Sender(store, db, timed(providers, now), now, personaliser, tracking, self.calls)
 
     def handle(self, batch: list[bytes]) -> SendReport:
         """Send a batch of messages; the report adds up every part of it that went through."""
@@ -91,7 +91,7 @@ class ChannelWorker:
     def _park(self, dispatch: Dispatch, error: BaseException, tries: int) -> None:
         with self.db.transaction() as cur:
             item = message_key(dispatch.enrollment_id, dispatch.step_id)
-            parked.park(cur, f"worker:{self.channel}", item, brand_of(self.app, dispatch), error, tries)
+            parked.park(cur, f"worker:{self.channel}", item, brand_of(self.store, dispatch), error, tries)
 
     def run_forever(self, stop: threading.Event) -> None:
         self.transport.consume(

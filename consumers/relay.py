@@ -46,7 +46,7 @@ def feed_message(position: int, event: Any) -> bytes:
 class Relay:
     def __init__(
         self,
-        app: Application[UUID],
+        store: Application[UUID],
         db: Database,
         transport: Transport,
         *,
@@ -61,7 +61,7 @@ class Relay:
         `campaign.events`). `resume_from`: the relay whose position a new one starts from (the
         single relay that came before it); `heirs`: every relay that took its place, which share
         the items it parked (each republishes its own part of a handed-back position)."""
-        self.app, self.db, self.transport = app, db, transport
+        self.store, self.db, self.transport = store, db, transport
         self.publish_events, self.name, self.batch_size = publish_events, name, batch_size
         self.channels = set(SEND_TOPICS) if channels is None else set(channels)
         self.topics = None if channels is None else [SEND_TOPICS[c] for c in channels]
@@ -82,17 +82,17 @@ class Relay:
             self.inherited = True
         start = self.position()
         if self.publish_events:  # every event goes to campaign.events
-            events, through = read_log(self.app, start, self.batch_size)
+            events, through = read_log(self.store, start, self.batch_size)
         else:  # only dispatches, and only this relay's channels': read (and decode) only those
             having = ("channel", sorted(self.channels))
-            events, through = read_log(self.app, start, self.batch_size, DISPATCHING, having)
+            events, through = read_log(self.store, start, self.batch_size, DISPATCHING, having)
         if through == start:
             return parked.retry_parked(self.db, self.name, self._republish)
         messages: list[tuple[str, str, bytes]] = []
 
         def park(item: tuple[int, Any], error: BaseException, tries: int) -> None:
             with self.db.transaction() as cur:
-                parked.park(cur, self.name, str(item[0]), brand_of(self.app, item[1]), error, tries)
+                parked.park(cur, self.name, str(item[0]), brand_of(self.store, item[1]), error, tries)
 
         containment.contain(events, lambda batch: messages.extend(self._messages(batch)), park)
         self._hand_over(messages)
@@ -122,7 +122,7 @@ class Relay:
         self.transport.wait_until_handled(self.topics)
 
     def _republish(self, position: int) -> None:
-        self._hand_over(self._messages([read_one(self.app, position)]))
+        self._hand_over(self._messages([read_one(self.store, position)]))
 
 
 # The events that dispatch steps: a StepDispatched each, or an enrollment with its first group's (v4).

@@ -40,8 +40,10 @@ SWEEPER = "sweeper"
 class FollowUpProcessor:
     """Dispatches due steps of contacts still in their sequence, and completes finished campaigns."""
 
-    def __init__(self, app: CampaignApplication, db: Database, now: Callable[[], datetime], batch: int = 500):
-        self.app, self.db, self.now, self.batch = app, db, now, batch
+    def __init__(
+        self, store: CampaignApplication, db: Database, now: Callable[[], datetime], batch: int = 500
+    ):
+        self.store, self.db, self.now, self.batch = store, db, now, batch
 
     def tick(self) -> int:
         now = self.now()
@@ -59,12 +61,15 @@ class FollowUpProcessor:
     def dispatch(self, enrollment_ids: list[UUID], now: datetime, suspended: set[UUID] | None = None) -> int:
         waiting = suspended or set()
         try:
-            return dispatch_due_steps(self.app, enrollment_ids, now, waiting)
+            return dispatch_due_steps(self.store, enrollment_ids, now, waiting)
         except Exception as error:
             if containment.transient(error):
                 raise
         return parked.each_contained(
-            self.db, DISPATCHER, enrollment_ids, lambda one: dispatch_due_steps(self.app, [one], now, waiting)
+            self.db,
+            DISPATCHER,
+            enrollment_ids,
+            lambda one: dispatch_due_steps(self.store, [one], now, waiting),
         )
 
     def complete_finished(self, now: datetime) -> int:
@@ -73,7 +78,7 @@ class FollowUpProcessor:
         ready = [c for c, count in enrolled.items() if finished.get(c, -1) == count]
 
         def complete(campaign_id: UUID) -> int:
-            return int(complete_campaign(self.app, campaign_id, now))
+            return int(complete_campaign(self.store, campaign_id, now))
 
         return parked.each_contained(self.db, COMPLETION, ready, complete)
 
@@ -87,13 +92,13 @@ class Sweeper:
 
     def __init__(
         self,
-        app: CampaignApplication,
+        store: CampaignApplication,
         db: Database,
         now: Callable[[], datetime],
         lease_seconds: float,
         batch: int = 500,
     ) -> None:
-        self.app, self.db, self.now, self.batch = app, db, now, batch
+        self.store, self.db, self.now, self.batch = store, db, now, batch
         self.lease = timedelta(seconds=lease_seconds)
 
     def tick(self) -> int:
@@ -105,13 +110,13 @@ class Sweeper:
         }
 
         def sweep(campaign_id: UUID) -> int:
-            return redispatch_stale_steps(self.app, campaign_id, stale[campaign_id], now, self.lease)
+            return redispatch_stale_steps(self.store, campaign_id, stale[campaign_id], now, self.lease)
 
         swept = parked.each_contained(self.db, SWEEPER, [c for c, ids in stale.items() if ids], sweep)
         held = held_attempts(self.db, now - self.lease, self.batch)
 
         def reconcile(campaign_id: UUID) -> int:
-            return reconcile_held_steps(self.app, campaign_id, held[campaign_id], now, self.lease)
+            return reconcile_held_steps(self.store, campaign_id, held[campaign_id], now, self.lease)
 
         return swept + parked.each_contained(self.db, SWEEPER, list(held), reconcile)
 
@@ -120,21 +125,21 @@ class DailyCron:
     """The cron role's pass: the daily quota reset, then the plans' monthly renewals (each brand's
     due periods granted once). Each is idempotent and isolates failures per account or brand."""
 
-    def __init__(self, app: CampaignApplication, db: Database, now: Callable[[], datetime]) -> None:
-        self.app, self.db, self.now = app, db, now
+    def __init__(self, store: CampaignApplication, db: Database, now: Callable[[], datetime]) -> None:
+        self.store, self.db, self.now = store, db, now
 
     def tick(self) -> int:
         now = self.now()
         return (
             reset_daily_quotas(self.db, now)
             + forget_old_callbacks(self.db, now)
-            + renew_plans(self.app, self.db, now)
+            + renew_plans(self.store, self.db, now)
         )
 
 
 class Settlement:
-    def __init__(self, app: CampaignApplication, db: Database, now: Callable[[], datetime]) -> None:
-        self.app, self.db, self.now = app, db, now
+    def __init__(self, store: CampaignApplication, db: Database, now: Callable[[], datetime]) -> None:
+        self.store, self.db, self.now = store, db, now
 
     def tick(self) -> int:
-        return settle_next_batch(self.app, self.db, self.now())
+        return settle_next_batch(self.store, self.db, self.now())

@@ -21,7 +21,7 @@ from storage.paging import page_by_position, position_after
 
 
 def campaign_events(
-    app: Application[UUID], db: Database, campaign_id: UUID, limit: int, cursor: str | None
+    store: Application[UUID], db: Database, campaign_id: UUID, limit: int, cursor: str | None
 ) -> tuple[list[dict[str, Any]], str | None]:
     """A page of the campaign's events as JSON documents; the caller has checked the campaign is
     the brand's. InvalidCursor for a cursor not handed out."""
@@ -32,7 +32,7 @@ def campaign_events(
                                            WHERE campaign_id = %(campaign)s) || %(campaign)s::uuid)
              AND notification_id > %(after)s
            ORDER BY notification_id LIMIT %(limit)s"""
-    ).format(events=events_table(app))
+    ).format(events=events_table(store))
     rows = db.fetch_all(query, {"campaign": campaign_id, "after": position_after(cursor), "limit": limit + 1})
     rows, next_cursor = page_by_position(rows, limit)
-    return [event_to_json(row["position"], to_event(app, row)) for row in rows], next_cursor
+    return [event_to_json(row["position"], to_event(store, row)) for row in rows], next_cursor

@@ -31,10 +31,10 @@ from storage.event_log import events_table, to_event
 
 
 def campaign_as_of(
-    app: Application[UUID], db: Database, brand_id: UUID, campaign_id: UUID, moment: datetime
+    store: Application[UUID], db: Database, brand_id: UUID, campaign_id: UUID, moment: datetime
 ) -> dict[str, Any] | None:
     """The campaign's summary row as of `moment`; None before it was created or if not the brand's."""
-    history = list(takewhile(lambda e: e.timestamp <= moment, _stream(app, db, [campaign_id])))
+    history = list(takewhile(lambda e: e.timestamp <= moment, _stream(store, db, [campaign_id])))
     campaign = project_aggregate(None, history)
     if not isinstance(campaign, Campaign) or campaign.brand_id != brand_id:
         return None
@@ -42,11 +42,11 @@ def campaign_as_of(
     contacts = db.fetch_all("SELECT contact_id FROM launch_audiences WHERE campaign_id = %s", (campaign_id,))
     enrollments = [Enrollment.create_id(campaign_id, row["contact_id"]) for row in contacts]
     counts = _counts(
-        e for e in _stream(app, db, enrollments, COUNTED_ENROLLMENT_EVENTS) if e.timestamp <= moment
+        e for e in _stream(store, db, enrollments, COUNTED_ENROLLMENT_EVENTS) if e.timestamp <= moment
     )
     ledger = [CreditLedger.create_id(brand_id)]
     settled = Counter[str]()
-    for event in _stream(app, db, ledger, SETTLEMENT_EVENTS):
+    for event in _stream(store, db, ledger, SETTLEMENT_EVENTS):
         if event.campaign_id == campaign_id and event.timestamp <= moment:
             settled[type(event).__name__] += event.amount
     return {
@@ -86,7 +86,7 @@ def _counts(events: Iterable[Any]) -> dict[str, int]:
 
 
 def _stream(
-    app: Application[UUID], db: Database, originators: list[UUID], classes: Sequence[type] = ()
+    store: Application[UUID], db: Database, originators: list[UUID], classes: Sequence[type] = ()
 ) -> list[Any]:
     """The events of these aggregates (only of `classes`, if given), each aggregate's in order."""
     if not originators:
@@ -95,7 +95,7 @@ def _stream(
         """SELECT originator_id, originator_version, topic, state FROM {events}
            WHERE originator_id = ANY(%(ids)s) AND (%(all)s OR topic = ANY(%(topics)s))
            ORDER BY originator_id, originator_version"""
-    ).format(events=events_table(app))
+    ).format(events=events_table(store))
     topics = [get_topic(cls) for cls in classes]
     rows = db.fetch_all(query, {"ids": originators, "all": not classes, "topics": topics})
-    return [to_event(app, row) for row in rows]
+    return [to_event(store, row) for row in rows]

@@ -62,7 +62,7 @@ FUNNEL_MOVES: dict[type, str] = {
 
 
 def _events(
-    app: Application[UUID], db: Database, originators: list[UUID], classes: Sequence[type]
+    store: Application[UUID], db: Database, originators: list[UUID], classes: Sequence[type]
 ) -> Iterator[Any]:
     """The events of these aggregates of the given classes, each aggregate's in order; read
     `CHUNK` aggregates at a time, so a campaign of 100,000 contacts is never held whole."""
@@ -70,12 +70,12 @@ def _events(
         """SELECT originator_id, originator_version, topic, state FROM {events}
            WHERE originator_id = ANY(%(ids)s) AND topic = ANY(%(topics)s)
            ORDER BY originator_id, originator_version"""
-    ).format(events=events_table(app))
+    ).format(events=events_table(store))
     topics = [get_topic(cls) for cls in classes]
     for start in range(0, len(originators), CHUNK):
         rows = db.fetch_all(query, {"ids": originators[start : start + CHUNK], "topics": topics})
         for row in rows:
-            yield to_event(app, row)
+            yield to_event(store, row)
 
 
 def _enrollments(db: Database, campaign_id: UUID) -> list[UUID]:
@@ -84,7 +84,7 @@ def _enrollments(db: Database, campaign_id: UUID) -> list[UUID]:
 
 
 def steps_as_of(
-    app: Application[UUID], db: Database, campaign_id: UUID, moment: datetime
+    store: Application[UUID], db: Database, campaign_id: UUID, moment: datetime
 ) -> tuple[dict[str, dict[str, int]], list[dict[str, Any]]]:
     """Each planned step's funnel (`FUNNEL`'s counts, by step id) and the StepExecutions rows (by
     enrollment time, contact, step) as they stood at `moment`, from one pass over the events."""
@@ -92,7 +92,7 @@ def steps_as_of(
     rows: dict[tuple[UUID, str], dict[str, Any]] = {}
     due: dict[tuple[UUID, int], datetime] = {}
     classes = tuple(dict.fromkeys((*FUNNEL_EVENTS, *StepExecutions.events)))
-    for event in _events(app, db, _enrollments(db, campaign_id), classes):
+    for event in _events(store, db, _enrollments(db, campaign_id), classes):
         if event.timestamp > moment:
             continue
         _count(event, funnels)
@@ -153,7 +153,7 @@ def _enrolled_rows(
 
 
 def step_funnels_now(
-    app: Application[UUID], db: Database, campaign_id: UUID, clicked: int
+    store: Application[UUID], db: Database, campaign_id: UUID, clicked: int
 ) -> dict[str, dict[str, int]]:
     """Each planned step's funnel now, from the StepExecutions read model (one grouped query); its
     clicks, which that model does not hold, from the campaign's StepClicked events, read only when
@@ -171,14 +171,14 @@ def step_funnels_now(
     )
     funnels = {row["step_id"]: {name: int(row.get(name) or 0) for name in FUNNEL} for row in rows}
     if clicked:  # a step records its first click only: one event per contact and step
-        for event in _events(app, db, _enrollments(db, campaign_id), (Enrollment.StepClicked,)):
+        for event in _events(store, db, _enrollments(db, campaign_id), (Enrollment.StepClicked,)):
             funnels.setdefault(event.step_id, dict.fromkeys(FUNNEL, 0))["clicked"] += 1
     return funnels
 
 
-def milestones(app: Application[UUID], db: Database, campaign_id: UUID) -> list[tuple[str, datetime]]:
+def milestones(store: Application[UUID], db: Database, campaign_id: UUID) -> list[tuple[str, datetime]]:
     """The campaign's own changes, each named (created, launched, paused, ...) with its time, in order."""
     return [
         (MILESTONES[type(event)], event.timestamp)
-        for event in _events(app, db, [campaign_id], tuple(MILESTONES))
+        for event in _events(store, db, [campaign_id], tuple(MILESTONES))
     ]

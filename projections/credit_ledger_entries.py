@@ -76,7 +76,7 @@ class CreditLedgerEntries:
 
 
 def entries(
-    app: Application[UUID], db: Database, brand_id: UUID, limit: int, cursor: str | None
+    store: Application[UUID], db: Database, brand_id: UUID, limit: int, cursor: str | None
 ) -> tuple[list[dict[str, Any]], str | None]:
     """A page of the brand's ledger entries in log order; InvalidCursor for a cursor not handed out.
 
@@ -84,7 +84,7 @@ def entries(
     last balance agrees with the ledger itself, grants made outside the API included.
     """
     ledger_id = CreditLedger.create_id(brand_id)
-    wait_for_position(db, [CreditLedgerEntries.name], last_position(app, db, ledger_id))
+    wait_for_position(db, [CreditLedgerEntries.name], last_position(store, db, ledger_id))
     rows = db.fetch_all(
         """SELECT * FROM credit_ledger_entries WHERE ledger_id = %s AND position > %s
            ORDER BY position LIMIT %s""",

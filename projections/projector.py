@@ -32,13 +32,13 @@ CATCH_UP_READS = 4
 class Projector:
     def __init__(
         self,
-        app: Application[UUID],
+        store: Application[UUID],
         db: Database,
         runners: Sequence[ReadModelRunner],
         batch_size: int,
         monotonic: Callable[[], float] = time.monotonic,  # when a failing read model is tried again
     ) -> None:
-        self.app, self.db, self.runners, self.batch_size = app, db, list(runners), batch_size
+        self.store, self.db, self.runners, self.batch_size = store, db, list(runners), batch_size
         self.monotonic = monotonic
         self.classes = tuple({cls for runner in runners for cls in runner.projection.events})
         self.apart: dict[str, int] = {}  # read models reading on their own -> failures in a row
@@ -61,7 +61,7 @@ class Projector:
                 self.apart[runner.projection.name] = 0
         runners = [r for r in runners if r.projection.name not in self.apart]
         start = min(at[r.projection.name] for r in runners)
-        events, through = read_log(self.app, start, self.batch_size, self.classes)
+        events, through = read_log(self.store, start, self.batch_size, self.classes)
         if through == start:
             return sum(runner.retry_parked() for runner in runners)  # idle: what operators handed back
         applied = 0

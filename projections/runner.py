@@ -56,18 +56,18 @@ class ReadModelRunner:
 
     def __init__(
         self,
-        app: Application[UUID],
+        store: Application[UUID],
         db: Database,
         projection: ReadModel,
         batch_size: int = 1000,
     ) -> None:
-        self.app, self.db, self.projection, self.batch_size = app, db, projection, batch_size
+        self.store, self.db, self.projection, self.batch_size = store, db, projection, batch_size
         self.classes = frozenset(projection.events)
 
     def run_once(self) -> int:
         """Apply the next batch; return how many events it applied (at least 1 if it moved on)."""
         moved = self._advance(
-            lambda start: read_log(self.app, start, self.batch_size, self.projection.events)
+            lambda start: read_log(self.store, start, self.batch_size, self.projection.events)
         )
         if moved is None:
             return self.retry_parked()  # idle: the moment to apply what an operator handed back
@@ -111,7 +111,7 @@ class ReadModelRunner:
                     events,
                     lambda batch: self._apply(cur, batch),
                     lambda item, error, tries: parked.park(
-                        cur, self.follower, str(item[0]), brand_of(self.app, item[1]), error, tries
+                        cur, self.follower, str(item[0]), brand_of(self.store, item[1]), error, tries
                     ),
                 )
             cur.execute(
@@ -135,7 +135,7 @@ class ReadModelRunner:
         def reapply(position: int) -> None:
             with self.db.transaction() as cur:
                 cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.projection.name,))
-                self.projection.apply(cur, [read_one(self.app, position)])
+                self.projection.apply(cur, [read_one(self.store, position)])
 
         return parked.retry_parked(self.db, self.follower, reapply)
 
@@ -145,7 +145,7 @@ class ReadModelRunner:
             total += applied
             if progress:
                 progress(
-                    position_of(self.db, self.projection.name), self.app.recorder.max_notification_id() or 0
+                    position_of(self.db, self.projection.name), self.store.recorder.max_notification_id() or 0
                 )
         return total
 

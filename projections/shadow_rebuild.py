@@ -32,7 +32,7 @@ from storage.database import Database
 from storage.event_log import brand_of, read_log
 
 
-def _apply(app: Application[UUID], cur: Any, shadow: Shadow, events: list[tuple[int, Any]]) -> None:
+def _apply(store: Application[UUID], cur: Any, shadow: Shadow, events: list[tuple[int, Any]]) -> None:
     cur.execute(
         SQL("SET LOCAL search_path TO {}, {}").format(
             Identifier(shadow.schema), Identifier(shadow.live_schema)
@@ -43,7 +43,7 @@ def _apply(app: Application[UUID], cur: Any, shadow: Shadow, events: list[tuple[
             events,
             lambda batch: _savepoint(cur, shadow.model, batch),
             lambda item, error, tries: parked.park(
-                cur, f"rebuild:{shadow.model.name}", str(item[0]), brand_of(app, item[1]), error, tries
+                cur, f"rebuild:{shadow.model.name}", str(item[0]), brand_of(store, item[1]), error, tries
             ),
         )
     finally:
@@ -55,21 +55,21 @@ def _savepoint(cur: Any, model: ReadModel, batch: Sequence[tuple[int, Any]]) -> 
         model.apply(cur, list(batch))
 
 
-def _catch_up(app: Application[UUID], cur: Any, shadows: list[Shadow], batch_size: int) -> int:
+def _catch_up(store: Application[UUID], cur: Any, shadows: list[Shadow], batch_size: int) -> int:
     """Apply the next batch of the log to every shadow; how many events that read (0 at the head)."""
     start = min(shadow.position for shadow in shadows)
     classes = tuple({cls for shadow in shadows for cls in shadow.model.events})
-    events, through = read_log(app, start, batch_size, classes)
+    events, through = read_log(store, start, batch_size, classes)
     for shadow in shadows:
         mine = [(p, e) for p, e in events if p > shadow.position and isinstance(e, shadow.model.events)]
         if mine:
-            _apply(app, cur, shadow, mine)
+            _apply(store, cur, shadow, mine)
         shadow.position = max(shadow.position, through)
     return len(events) if through > start else 0
 
 
 def rebuild(
-    app: Application[UUID],
+    store: Application[UUID],
     db: Database,
     models: Sequence[ReadModel],
     batch_size: int = 5000,
@@ -83,9 +83,9 @@ def rebuild(
         shadows = [copy_tables(db, model) for model in models]
         try:
             while True:
-                head = app.recorder.max_notification_id() or 0
+                head = store.recorder.max_notification_id() or 0
                 with db.transaction() as cur:
-                    read = _catch_up(app, cur, shadows, batch_size)
+                    read = _catch_up(store, cur, shadows, batch_size)
                 if progress:
                     progress(min(s.position for s in shadows), head)
                 if read == 0 and min(s.position for s in shadows) >= head:
@@ -93,7 +93,7 @@ def rebuild(
             for shadow in shadows:
                 with db.transaction() as cur:
                     build_other_indexes(cur, shadow)
-            return {shadow.model.name: _swap(app, db, shadow, batch_size) for shadow in shadows}
+            return {shadow.model.name: _swap(store, db, shadow, batch_size) for shadow in shadows}
         finally:
             with db.transaction() as cur:
                 for shadow in shadows:  # gone after a swap; what a failure left behind otherwise
@@ -122,13 +122,13 @@ SWAP_LOCK_TIMEOUT = "3s"  # how long readers may queue behind the swap before it
 SWAP_ATTEMPTS = 10
 
 
-def _swap(app: Application[UUID], db: Database, shadow: Shadow, batch_size: int) -> int:
+def _swap(store: Application[UUID], db: Database, shadow: Shadow, batch_size: int) -> int:
     """Swap the copies in; a swap that waits too long for a reader's lock steps back and tries again
     (readers queue behind a waiting swap, so it must not wait long)."""
     for attempt in range(1, SWAP_ATTEMPTS + 1):
         position = shadow.position
         try:
-            return _swap_once(app, db, shadow, batch_size)
+            return _swap_once(store, db, shadow, batch_size)
         except psycopg.errors.LockNotAvailable:
             shadow.position = position  # the tail it applied was rolled back with the rest
             if attempt == SWAP_ATTEMPTS:
@@ -137,12 +137,12 @@ def _swap(app: Application[UUID], db: Database, shadow: Shadow, batch_size: int)
     raise AssertionError("unreachable")
 
 
-def _swap_once(app: Application[UUID], db: Database, shadow: Shadow, batch_size: int) -> int:
+def _swap_once(store: Application[UUID], db: Database, shadow: Shadow, batch_size: int) -> int:
     """In one transaction: lock out the live runner, apply the tail, swap the tables and positions."""
     with db.transaction() as cur:
         cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (shadow.model.name,))
         cur.execute(SQL("SET LOCAL lock_timeout = {}").format(SWAP_LOCK_TIMEOUT))
-        while _catch_up(app, cur, [shadow], batch_size):
+        while _catch_up(store, cur, [shadow], batch_size):
             pass
         swap_in(cur, shadow)
         cur.execute(

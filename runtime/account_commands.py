@@ -56,9 +56,9 @@ def brand_list(args: argparse.Namespace) -> int:
     from commands.credits.brand_accounts import brand_accounts
 
     def listing(c: Any) -> list[dict[str, Any]]:
-        items, cursor = brand_accounts(c.app, c.db, c.clock.now())
+        items, cursor = brand_accounts(c.store, c.db, c.clock.now())
         while cursor:
-            more, cursor = brand_accounts(c.app, c.db, c.clock.now(), cursor=cursor)
+            more, cursor = brand_accounts(c.store, c.db, c.clock.now(), cursor=cursor)
             items += more
         return items
 
@@ -71,7 +71,7 @@ def brand_show(args: argparse.Namespace) -> int:
     from commands.credits.brand_accounts import brand_account
 
     def show(c: Any) -> dict[str, Any] | None:
-        account = brand_account(c.app, c.db, args.id, c.clock.now())
+        account = brand_account(c.store, c.db, args.id, c.clock.now())
         if args.format == "json":
             return account
         _table([account])
@@ -89,7 +89,7 @@ def _then_show(args: argparse.Namespace, change: Callable[[Any], object]) -> int
 
     def changed(c: Any) -> dict[str, Any]:
         change(c)
-        return brand_account(c.app, c.db, args.id, c.clock.now())
+        return brand_account(c.store, c.db, args.id, c.clock.now())
 
     return _run(args, changed)
 
@@ -99,7 +99,7 @@ def brand_plan(args: argparse.Namespace) -> int:
     from domain.credit_ledger import Plan
 
     return _then_show(
-        args, lambda c: change_plan(c.app, c.db, args.id, Plan(args.plan), operator(), c.clock.now())
+        args, lambda c: change_plan(c.store, c.db, args.id, Plan(args.plan), operator(), c.clock.now())
     )
 
 
@@ -107,14 +107,14 @@ def brand_suspend(args: argparse.Namespace) -> int:
     from commands.credits.brand_standing import suspend_brand
 
     return _then_show(
-        args, lambda c: suspend_brand(c.app, c.db, args.id, args.reason, operator(), c.clock.now())
+        args, lambda c: suspend_brand(c.store, c.db, args.id, args.reason, operator(), c.clock.now())
     )
 
 
 def brand_reinstate(args: argparse.Namespace) -> int:
     from commands.credits.brand_standing import reinstate_brand
 
-    return _then_show(args, lambda c: reinstate_brand(c.app, c.db, args.id, operator(), c.clock.now()))
+    return _then_show(args, lambda c: reinstate_brand(c.store, c.db, args.id, operator(), c.clock.now()))
 
 
 def credits_grant(args: argparse.Namespace) -> int:
@@ -129,7 +129,7 @@ def credits_grant(args: argparse.Namespace) -> int:
         return 2
 
     def grant(c: Any) -> dict[str, Any]:
-        granted = grant_credits(c.app, args.brand, args.amount, args.reference, args.reason, c.clock.now())
+        granted = grant_credits(c.store, args.brand, args.amount, args.reference, args.reason, c.clock.now())
         return asdict(granted)
 
     return _run(args, grant)

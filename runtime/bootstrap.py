@@ -54,7 +54,7 @@ class Parts:
     """What one process is built from; the same for every role it runs."""
 
     settings: Settings
-    app: CampaignApplication
+    store: CampaignApplication
     db: Database
     clock: Clock
     transport: Transport
@@ -86,7 +86,7 @@ class Parts:
 
     def close_connections(self) -> None:
         self.transport.close()
-        self.app.close()
+        self.store.close()
         self.db.close()
 
 
@@ -123,7 +123,7 @@ def build(
     db = Database(url)
     with db.transaction() as cur:  # one starter at a time creates the event store's own tables
         cur.execute("SELECT pg_advisory_xact_lock(hashtext('campaign-service: event store tables'))")
-        app = CampaignApplication(env=event_store_env(url, lock_timeout_s=settings.postgres_lock_timeout))
+        store = CampaignApplication(env=event_store_env(url, lock_timeout_s=settings.postgres_lock_timeout))
     transport = transport or (
         KafkaTransport(
             settings.kafka_bootstrap_servers,
@@ -145,7 +145,7 @@ def build(
     adapters = (providers or _default_providers(settings, cipher, tokens))(db)
     tracking = TrackingTokens(signing) if signing is not None else None
     child = settings_for_a_child(settings, url, key_folder, signing)
-    return Parts(settings, app, db, clock, transport, adapters, embedded, cipher, tokens, tracking, child)
+    return Parts(settings, store, db, clock, transport, adapters, embedded, cipher, tokens, tracking, child)
 
 
 def settings_for_a_child(

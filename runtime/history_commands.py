@@ -36,9 +36,9 @@ def events_export(args: argparse.Namespace) -> int:
     # Only a connection and the event store's table name: not the whole service (its imports alone
     # would weigh 50 MB more in this process).
     with database_url_for(args) as url:
-        app = CampaignApplication(env={**event_store_env(url, pool_size=1), "CREATE_TABLE": "n"})
-        table = events_table(app)
-        app.close()
+        store = CampaignApplication(env={**event_store_env(url, pool_size=1), "CREATE_TABLE": "n"})
+        table = events_table(store)
+        store.close()
         try:
             with psycopg.connect(url, autocommit=True) as conn, export_target(args.out) as file:
                 written = write_rows(export_rows(conn, table, wanted, progress), file, args.format)
@@ -59,15 +59,15 @@ def audit_credits(args: argparse.Namespace) -> int:
 
     brand = _brand(args.brand)
     with database_url_for(args) as url:
-        app = CampaignApplication(env={**event_store_env(url, pool_size=1), "CREATE_TABLE": "n"})
+        store = CampaignApplication(env={**event_store_env(url, pool_size=1), "CREATE_TABLE": "n"})
         try:
             with psycopg.connect(url, autocommit=True) as conn:
-                audit = audit_brand(app, conn, UUID(brand))
+                audit = audit_brand(store, conn, UUID(brand))
         except LookupError as missing:
             print(f"campaign-service: {missing}", file=sys.stderr)
             return 2
         finally:
-            app.close()
+            store.close()
     print_report(audit, args.format, sys.stdout)
     problem = audit.chain_break or (audit.ledger.violations[0] if audit.ledger.violations else None)
     if problem is not None:

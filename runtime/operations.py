@@ -20,7 +20,7 @@ def create_brand(args: argparse.Namespace) -> int:
 
     service = service_for(args)
     try:
-        brand = create(service.app, service.db, args.name, Plan(args.plan), service.clock.now(), operator())
+        brand = create(service.store, service.db, args.name, Plan(args.plan), service.clock.now(), operator())
     except InvalidInput as bad:
         print(f"campaign-service: {bad}", file=sys.stderr)
         return 2
@@ -52,7 +52,7 @@ def create_key(args: argparse.Namespace) -> int:
     service = service_for(args)
     try:
         key = issue_api_key(
-            service.app, service.db, args.brand_id, args.name, operator(), service.clock.now()
+            service.store, service.db, args.brand_id, args.name, operator(), service.clock.now()
         )
     finally:
         service.close()
@@ -66,7 +66,7 @@ def list_keys(args: argparse.Namespace) -> int:
 
     service = service_for(args)
     try:
-        api_keys_of(service.app, service.db, args.brand_id, service.clock.now())  # NotFound if unknown
+        api_keys_of(service.store, service.db, args.brand_id, service.clock.now())  # NotFound if unknown
         rows, cursor = api_keys(service.db, args.brand_id, 500, None)
         while cursor:
             more, cursor = api_keys(service.db, args.brand_id, 500, cursor)
@@ -82,7 +82,7 @@ def revoke_key(args: argparse.Namespace) -> int:
 
     service = service_for(args)
     try:
-        revoke_api_key(service.app, service.db, args.brand_id, args.key_id, operator(), service.clock.now())
+        revoke_api_key(service.store, service.db, args.brand_id, args.key_id, operator(), service.clock.now())
     finally:
         service.close()
     print(json.dumps({"id": str(args.key_id), "revoked": True}))
@@ -104,7 +104,7 @@ def replay(args: argparse.Namespace) -> int:
     try:
         progress = Progress("replay " + ", ".join(p.name for p in chosen))
         try:
-            through = rebuild(service.app, service.db, chosen, progress=progress)
+            through = rebuild(service.store, service.db, chosen, progress=progress)
         except RebuildRunning as running:
             print(f"campaign-service: {running}", file=sys.stderr)
             return 1

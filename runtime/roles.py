@@ -54,7 +54,7 @@ def relays(parts: Parts) -> list[Relay]:
 
     kafka = isinstance(parts.transport, KafkaTransport)
     heirs = ["relay:sends", "relay:feed"] if kafka else [f"relay:{channel}" for channel in SEND_TOPICS]
-    relay = partial(Relay, parts.app, parts.db, parts.transport, resume_from="relay", heirs=heirs)
+    relay = partial(Relay, parts.store, parts.db, parts.transport, resume_from="relay", heirs=heirs)
     if kafka:
         return [
             relay(publish_events=False, name="relay:sends"),
@@ -75,7 +75,7 @@ def channel_worker(parts: Parts, channel: str) -> ChannelWorker:
     tracking = MailTracking(tokens, parts.settings.public_url) if tokens is not None else None
     return ChannelWorker(
         channel,
-        parts.app,
+        parts.store,
         parts.db,
         parts.transport,
         parts.providers,
@@ -92,8 +92,8 @@ def _projector(parts: Parts) -> list[Task]:
     from runtime.supervisor import Periodic
 
     size = parts.settings.batch_size * 2
-    runners = [runner.ReadModelRunner(parts.app, parts.db, p, size) for p in PROJECTIONS]
-    projector = Projector(parts.app, parts.db, runners, size)
+    runners = [runner.ReadModelRunner(parts.store, parts.db, p, size) for p in PROJECTIONS]
+    projector = Projector(parts.store, parts.db, runners, size)
     return [Periodic("projector", projector.run_once, parts.settings.poll_interval)]
 
 
@@ -135,32 +135,32 @@ def _timed(
 def _enroller(parts: Parts) -> Callable[[], int]:
     from commands.sending.enroll_contacts import enroll_pending_campaigns
 
-    return lambda: enroll_pending_campaigns(parts.app, parts.db, parts.clock.now())
+    return lambda: enroll_pending_campaigns(parts.store, parts.db, parts.clock.now())
 
 
 def _follow_ups(parts: Parts) -> Callable[[], int]:
     from consumers.timed_jobs import FollowUpProcessor
 
-    return FollowUpProcessor(parts.app, parts.db, parts.clock.now, parts.settings.batch_size).tick
+    return FollowUpProcessor(parts.store, parts.db, parts.clock.now, parts.settings.batch_size).tick
 
 
 def _sweeper(parts: Parts) -> Callable[[], int]:
     from consumers.timed_jobs import Sweeper
 
-    return Sweeper(parts.app, parts.db, parts.clock.now, parts.settings.dispatch_lease_seconds).tick
+    return Sweeper(parts.store, parts.db, parts.clock.now, parts.settings.dispatch_lease_seconds).tick
 
 
 def _daily_reset(parts: Parts) -> Callable[[], int]:
     """The daily quota reset, then the plans' monthly renewals."""
     from consumers.timed_jobs import DailyCron
 
-    return DailyCron(parts.app, parts.db, parts.clock.now).tick
+    return DailyCron(parts.store, parts.db, parts.clock.now).tick
 
 
 def _settlement(parts: Parts) -> Callable[[], int]:
     from consumers.timed_jobs import Settlement
 
-    return Settlement(parts.app, parts.db, parts.clock.now).tick
+    return Settlement(parts.store, parts.db, parts.clock.now).tick
 
 
 def _gmail_replies(parts: Parts) -> Callable[[], int]:
@@ -170,7 +170,7 @@ def _gmail_replies(parts: Parts) -> Callable[[], int]:
     adapter = parts.providers.get("gmail")
     if not isinstance(adapter, gmail.GmailProvider):
         return lambda: 0
-    return gmail.ReplyPoller(parts.app, parts.db, adapter.sessions, adapter.cipher, parts.clock.now).tick
+    return gmail.ReplyPoller(parts.store, parts.db, adapter.sessions, adapter.cipher, parts.clock.now).tick
 
 
 TIMED_JOBS_ROLES = [

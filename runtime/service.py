@@ -46,8 +46,8 @@ class Service:
         return self.parts.settings
 
     @property
-    def app(self) -> CampaignApplication:
-        return self.parts.app
+    def store(self) -> CampaignApplication:
+        return self.parts.store
 
     @property
     def db(self) -> Database:
@@ -63,7 +63,7 @@ class Service:
 
     @cached_property
     def health(self) -> Health:
-        head = self.app.recorder.max_notification_id
+        head = self.store.recorder.max_notification_id
         return Health(self.db, self.transport, self.supervisor, lambda: head() or 0)
 
     def start(self, names: Iterable[str] = roles.IN_PROCESS) -> None:
@@ -90,7 +90,7 @@ class Service:
         # Development routes show every brand's sandbox sends and move time: only `serve` asks for them.
         development = self.settings.development_routes
         return Services(
-            app=self.app,
+            store=self.store,
             db=self.db,
             clock=self.clock,
             admission=self.admission,

@@ -23,7 +23,7 @@ from storage.event_recorder import CampaignEventRecorder
 
 
 def read_log(
-    app: Application[UUID],
+    store: Application[UUID],
     after: int,
     limit: int,
     classes: Sequence[type] = (),
@@ -33,8 +33,8 @@ def read_log(
     `having` (a field, its wanted text values) only the events of `classes` whose field, or the
     field of a dict in one of their lists, is one of them (PostgreSQL hands over the rows whose
     bytes hold `"field":"value"`, which may be a few more: filtered here)."""
-    recorder = app.recorder
-    decode = app.mapper.to_domain_event
+    recorder = store.recorder
+    decode = store.mapper.to_domain_event
     if not classes:
         notes = recorder.select_notifications(after, limit, inclusive_of_start=False)
         return [(n.id, decode(n)) for n in notes], (notes[-1].id if notes else after)
@@ -42,7 +42,7 @@ def read_log(
     if head <= after:
         return [], after
     topics = [get_topic(cls) for cls in classes]
-    if having is not None and isinstance(recorder, CampaignEventRecorder) and _plain_json(app):
+    if having is not None and isinstance(recorder, CampaignEventRecorder) and _plain_json(store):
         notes = recorder.select_containing(after, head, topics, limit, _field_needles(*having))
     else:
         notes = recorder.select_notifications(
@@ -67,10 +67,10 @@ def _holds(event: Any, field: str, values: Sequence[str]) -> bool:
     )
 
 
-def _plain_json(app: Application[UUID]) -> bool:
+def _plain_json(store: Application[UUID]) -> bool:
     """Whether stored states are the transcoder's JSON as written (neither compressed nor
     encrypted), so a field's value can be looked for in their bytes."""
-    return app.mapper.compressor is None and app.mapper.cipher is None
+    return store.mapper.compressor is None and store.mapper.cipher is None
 
 
 def _field_needles(field: str, values: Sequence[str]) -> list[bytes]:
@@ -82,15 +82,15 @@ def _field_needles(field: str, values: Sequence[str]) -> list[bytes]:
     return [f"{key}:{json.dumps(value, ensure_ascii=False)}".encode() for value in values]
 
 
-def read_one(app: Application[UUID], position: int) -> tuple[int, Any]:
+def read_one(store: Application[UUID], position: int) -> tuple[int, Any]:
     """The (position, event) stored at one log position (LookupError if there is none)."""
-    notes = app.recorder.select_notifications(position, 1)
+    notes = store.recorder.select_notifications(position, 1)
     if not notes or notes[0].id != position:
         raise LookupError(f"no event at log position {position}")
-    return position, app.mapper.to_domain_event(notes[0])
+    return position, store.mapper.to_domain_event(notes[0])
 
 
-def brand_of(app: Application[UUID], event: Any) -> UUID | None:
+def brand_of(store: Application[UUID], event: Any) -> UUID | None:
     """The brand an event belongs to, for the operator: its own field, else the first event of its
     campaign's, else of its own aggregate's (an enrollment names its brand even when its campaign
     cannot be found, which is often why the event could not be processed)."""
@@ -101,8 +101,8 @@ def brand_of(app: Application[UUID], event: Any) -> UUID | None:
         if not isinstance(owner, UUID):
             continue
         try:
-            first = app.recorder.select_events(owner, limit=1)
-            found = getattr(app.mapper.to_domain_event(first[0]), "brand_id", None) if first else None
+            first = store.recorder.select_events(owner, limit=1)
+            found = getattr(store.mapper.to_domain_event(first[0]), "brand_id", None) if first else None
         except Exception:  # only a hint for the operator: never a reason to fail
             continue
         if isinstance(found, UUID):
@@ -110,11 +110,11 @@ def brand_of(app: Application[UUID], event: Any) -> UUID | None:
     return None
 
 
-def events_table(app: Application[UUID]) -> sql.Composed:
+def events_table(store: Application[UUID]) -> sql.Composed:
     """The PostgreSQL recorder's events table, for a query the recorder does not offer (TypeError
     with another recorder). Its columns: originator_id, originator_version, topic, state and
     notification_id (the log position)."""
-    recorder = app.recorder
+    recorder = store.recorder
     if not isinstance(recorder, PostgresAggregateRecorder):
         raise TypeError("only the PostgreSQL recorder's table can be queried")
     return sql.SQL("{}.{}").format(
@@ -122,17 +122,17 @@ def events_table(app: Application[UUID]) -> sql.Composed:
     )
 
 
-def last_position(app: Application[UUID], db: Database, originator_id: UUID) -> int | None:
+def last_position(store: Application[UUID], db: Database, originator_id: UUID) -> int | None:
     """The log position of an aggregate's latest event (None without one): what a read model must
     have applied to show the aggregate as it is now."""
     query = sql.SQL(
         "SELECT notification_id FROM {events} WHERE originator_id = %s ORDER BY originator_version DESC LIMIT 1"
-    ).format(events=events_table(app))
+    ).format(events=events_table(store))
     row = db.fetch_one(query, (originator_id,))
     return row["notification_id"] if row else None
 
 
-def to_event(app: Application[UUID], row: dict[str, Any]) -> Any:
+def to_event(store: Application[UUID], row: dict[str, Any]) -> Any:
     """The domain event of one events-table row (upcast to its class's current version)."""
     stored = StoredEvent(row["originator_id"], row["originator_version"], row["topic"], bytes(row["state"]))
-    return app.mapper.to_domain_event(stored)
+    return store.mapper.to_domain_event(stored)

@@ -33,9 +33,9 @@ class StoredRow(NamedTuple):
     owner_campaign: str | None  # hex; only for rows of an `ownerless` topic
 
 
-def events_table(app: Application[UUID]) -> Composed:
+def events_table(store: Application[UUID]) -> Composed:
     """The schema-qualified name of the application's events table (PostgreSQL recorder only)."""
-    recorder = app.recorder
+    recorder = store.recorder
     if not isinstance(recorder, PostgresAggregateRecorder):
         raise TypeError("the event history is read from the PostgreSQL event store only")
     return SQL("{}.{}").format(Identifier(recorder.datastore.schema), Identifier(recorder.events_table_name))

@@ -70,7 +70,7 @@ class Client:
     def __init__(self, container: Service, plan: Plan = Plan.BASIC, quiet_hours: bool = False) -> None:
         self.container = container
         brand = create_brand(
-            container.app, container.db, f"brand-{uuid4().hex[:6]}", plan, container.clock.now()
+            container.store, container.db, f"brand-{uuid4().hex[:6]}", plan, container.clock.now()
         )
         self.brand_id, self.api_key = brand.brand_id, brand.api_key
         if not quiet_hours:
@@ -149,7 +149,7 @@ def campaign_events(container: Service, campaign_id: str, kind: type[T]) -> list
     return [
         event
         for row in rows
-        for event in container.app.events.get(Enrollment.create_id(campaign, row["contact_id"]))
+        for event in container.store.events.get(Enrollment.create_id(campaign, row["contact_id"]))
         if isinstance(event, kind)
     ]
 

@@ -137,10 +137,10 @@ def _events(
 ) -> tuple[list[dict[str, Any]], str | None]:
     try:
         items, next_cursor = campaign_events(
-            services.app, services.db, campaign_id, PAGE_SIZE, cursor or None
+            services.store, services.db, campaign_id, PAGE_SIZE, cursor or None
         )
     except InvalidCursor:
-        items, next_cursor = campaign_events(services.app, services.db, campaign_id, PAGE_SIZE, None)
+        items, next_cursor = campaign_events(services.store, services.db, campaign_id, PAGE_SIZE, None)
     if moment is not None:
         cut = moment.astimezone(UTC)
         kept = [item for item in items if parse_moment(item["occurred_at"]) <= cut]  # type: ignore[operator]
@@ -175,15 +175,15 @@ def campaign_page(
         moment, notice = None, f"“{as_of}” is not a time: write it as 2026-12-07T09:00:00Z (UTC)."
     row = now_row
     if moment is not None:
-        past = campaign_as_of(services.app, services.db, session.brand_id, found, moment)
+        past = campaign_as_of(services.store, services.db, session.brand_id, found, moment)
         if past is None:
             return not_found(request, session, f"campaign yet at {moment.isoformat()}")
         row = past
     rebuilt: list[dict[str, Any]] | None = None  # the executions as of the moment
     if moment is None:
-        funnels = step_funnels_now(services.app, services.db, found, row["clicked"])
+        funnels = step_funnels_now(services.store, services.db, found, row["clicked"])
     else:
-        funnels, rebuilt = steps_as_of(services.app, services.db, found, moment)
+        funnels, rebuilt = steps_as_of(services.store, services.db, found, moment)
     steps = _steps_by_day(row["steps"])
     charts = {
         step["id"]: funnel_bars(
@@ -209,7 +209,7 @@ def campaign_page(
         funnels=funnels,
         funnel_names=FUNNEL,
         charts=charts,
-        milestones=milestones(services.app, services.db, found),
+        milestones=milestones(services.store, services.db, found),
         executions=rows,
         next_rows=urlencode({**here, "cursor": next_rows}) if next_rows else None,
         step_statuses=STEP_STATUSES,
@@ -231,7 +231,7 @@ def _change(
     if found is None:
         return not_found(request, session, "such campaign")
     try:
-        position = change(services.app, session.brand_id, found, services.clock.now())
+        position = change(services.store, session.brand_id, found, services.clock.now())
     except NotFound:
         return not_found(request, session, "such campaign")
     except DomainError as refused:

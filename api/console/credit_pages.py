@@ -36,7 +36,7 @@ def _ledger(services: Services, brand: UUID) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     cursor = None
     while True:
-        found, cursor = entries(services.app, services.db, brand, 500, cursor)
+        found, cursor = entries(services.store, services.db, brand, 500, cursor)
         rows.extend(found)
         if cursor is None or len(rows) >= MOST_ENTRIES:
             return rows[-MOST_ENTRIES:]
@@ -46,7 +46,7 @@ def audit_verdict(services: Services, brand: UUID) -> dict[str, Any]:
     """The credit audit's verdict for the brand, as `audit credits` decides it, and when it was checked."""
     checked_at = services.clock.now()
     with psycopg.connect(services.db.url, autocommit=True) as conn:
-        audit = audit_brand(services.app, conn, brand)
+        audit = audit_brand(services.store, conn, brand)
     problem = audit.chain_break or (audit.ledger.violations[0] if audit.ledger.violations else None)
     kind = "tampered history" if audit.chain_break else "broken invariant"
     return {
@@ -68,7 +68,7 @@ def credits_page(request: Request, session: SessionDep, services: ServicesDep, a
     brand = session.brand_id
     if audit == "now":
         LAST_VERDICTS[brand] = audit_verdict(services, brand)
-    account = brand_account(services.app, services.db, brand, services.clock.now())
+    account = brand_account(services.store, services.db, brand, services.clock.now())
     ledger = _ledger(services, brand)
     names: dict[UUID, str] = {}
     for campaign_id in {row["campaign_id"] for row in ledger if row["campaign_id"]}:

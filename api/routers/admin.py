@@ -47,7 +47,7 @@ def _who(operator: str | None) -> str:
 @router.get("", response_model=BrandPage)
 def list_brands(services: ServicesDep, limit: Limit = 50, cursor: Cursor = None) -> dict[str, Any]:
     """Every brand with its plan, balance, standing, next renewal and key count, oldest first."""
-    items, next_cursor = brand_accounts(services.app, services.db, services.clock.now(), limit, cursor)
+    items, next_cursor = brand_accounts(services.store, services.db, services.clock.now(), limit, cursor)
     return {"items": items, "next_cursor": next_cursor}
 
 
@@ -55,14 +55,14 @@ def list_brands(services: ServicesDep, limit: Limit = 50, cursor: Cursor = None)
 def new_brand(body: BrandIn, services: ServicesDep) -> dict[str, Any]:
     """A brand with its plan's credits; the answer carries its first API key, shown this once only."""
     now = services.clock.now()
-    made = create_brand(services.app, services.db, body.name, Plan(body.plan), now)
-    account = brand_account(services.app, services.db, made.brand_id, now)
+    made = create_brand(services.store, services.db, body.name, Plan(body.plan), now)
+    account = brand_account(services.store, services.db, made.brand_id, now)
     return {**account, "brand_id": made.brand_id, "api_key": made.api_key}
 
 
 @router.get("/{brand_id}", response_model=BrandOut)
 def show_brand(brand_id: UUID, services: ServicesDep) -> dict[str, Any]:
-    return brand_account(services.app, services.db, brand_id, services.clock.now())
+    return brand_account(services.store, services.db, brand_id, services.clock.now())
 
 
 @router.post(
@@ -74,7 +74,7 @@ def show_brand(brand_id: UUID, services: ServicesDep) -> dict[str, Any]:
 def grant(brand_id: UUID, body: GrantIn, services: ServicesDep) -> JSONResponse:
     """Purchased credits, once per reference (an invoice or payment id) however often it is sent."""
     granted = grant_credits(
-        services.app, brand_id, body.amount, body.reference, body.reason, services.clock.now()
+        services.store, brand_id, body.amount, body.reference, body.reason, services.clock.now()
     )
     answer = GrantOut.model_validate(granted, from_attributes=True)
     return JSONResponse(answer.model_dump(mode="json"), status_code=201 if granted.created else 200)
@@ -84,8 +84,8 @@ def grant(brand_id: UUID, body: GrantIn, services: ServicesDep) -> JSONResponse:
 def plan(brand_id: UUID, body: PlanIn, services: ServicesDep, operator: Operator = None) -> dict[str, Any]:
     """Change the plan: its credits are granted from the next renewal on."""
     now = services.clock.now()
-    change_plan(services.app, services.db, brand_id, Plan(body.plan), _who(operator), now)
-    return brand_account(services.app, services.db, brand_id, now)
+    change_plan(services.store, services.db, brand_id, Plan(body.plan), _who(operator), now)
+    return brand_account(services.store, services.db, brand_id, now)
 
 
 @router.post("/{brand_id}/suspend", response_model=BrandOut)
@@ -94,13 +94,13 @@ def suspend(
 ) -> dict[str, Any]:
     """Its /v1 calls answer 403 and nothing of it is sent; what people tell us is still recorded."""
     now = services.clock.now()
-    suspend_brand(services.app, services.db, brand_id, body.reason, _who(operator), now)
-    return brand_account(services.app, services.db, brand_id, now)
+    suspend_brand(services.store, services.db, brand_id, body.reason, _who(operator), now)
+    return brand_account(services.store, services.db, brand_id, now)
 
 
 @router.post("/{brand_id}/reinstate", response_model=BrandOut)
 def reinstate(brand_id: UUID, services: ServicesDep, operator: Operator = None) -> dict[str, Any]:
     """Its campaigns go on where they stood: the steps that waited are dispatched again."""
     now = services.clock.now()
-    reinstate_brand(services.app, services.db, brand_id, _who(operator), now)
-    return brand_account(services.app, services.db, brand_id, now)
+    reinstate_brand(services.store, services.db, brand_id, _who(operator), now)
+    return brand_account(services.store, services.db, brand_id, now)

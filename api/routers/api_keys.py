@@ -38,7 +38,7 @@ def create_api_key(
     shown: dict[str, str] = {}  # the secret, never part of the answer an Idempotency-Key keeps
 
     def run() -> tuple[int, Any]:
-        key = issue_api_key(services.app, services.db, brand, body.name, _by(caller), services.clock.now())
+        key = issue_api_key(services.store, services.db, brand, body.name, _by(caller), services.clock.now())
         shown["api_key"] = key.api_key
         kept = ApiKeyCreated(
             id=key.id, name=key.name, prefix=key.prefix, api_key=None, created_at=key.created_at
@@ -64,6 +64,6 @@ def list_api_keys(
     responses={409: {"description": "the brand's last key: create another before revoking it"}},
 )
 def revoke(key_id: UUID, brand: BrandDep, caller: CallerKeyDep, services: ServicesDep) -> Response:
-    revoke_api_key(services.app, services.db, brand, key_id, _by(caller), services.clock.now())
+    revoke_api_key(services.store, services.db, brand, key_id, _by(caller), services.clock.now())
     services.admission.known.forget_key(key_id)  # at once here; other processes within a second
     return Response(status_code=204)

@@ -58,6 +58,6 @@ def list_leads(
 def list_events(
     campaign_id: UUID, brand: BrandDep, services: ServicesDep, limit: Limit = 50, cursor: Cursor = None
 ) -> dict[str, Any]:
-    services.app.campaign(campaign_id, brand)  # NotFound for another brand's campaign
-    items, next_cursor = campaign_events(services.app, services.db, campaign_id, limit, cursor)
+    services.store.campaign(campaign_id, brand)  # NotFound for another brand's campaign
+    items, next_cursor = campaign_events(services.store, services.db, campaign_id, limit, cursor)
     return {"items": items, "next_cursor": next_cursor}

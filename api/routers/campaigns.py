@@ -62,13 +62,13 @@ def _read(services: Services, brand: UUID, campaign_id: UUID) -> dict[str, Any]:
         raise NotFound(f"campaign {campaign_id}")
     estimate = None
     if row["status"] == "DRAFT":
-        estimate = estimated_launch_cost(services.app, services.db, brand, campaign_id)
+        estimate = estimated_launch_cost(services.store, services.db, brand, campaign_id)
     return {**_campaign(row), "estimated_credits": estimate}
 
 
 def _new_draft(services: Services, brand: UUID, campaign_id: UUID) -> dict[str, Any]:
     """A campaign just created, from its aggregate: the read model lags, and a new DRAFT has no metrics."""
-    campaign = services.app.campaign(campaign_id, brand)
+    campaign = services.store.campaign(campaign_id, brand)
     return {
         **{name: getattr(campaign, name) for name in CampaignOut.model_fields if hasattr(campaign, name)},
         "status": campaign.status.value,
@@ -79,7 +79,7 @@ def _new_draft(services: Services, brand: UUID, campaign_id: UUID) -> dict[str, 
             **dict.fromkeys(COUNTERS, 0),
         },
         "credits": {"reserved": 0, "consumed": 0, "released": 0, "outstanding": 0},
-        "estimated_credits": estimated_launch_cost(services.app, services.db, brand, campaign_id),
+        "estimated_credits": estimated_launch_cost(services.store, services.db, brand, campaign_id),
     }
 
 
@@ -104,7 +104,7 @@ def create(
             sending_window=body.sending_window.model_dump() if body.sending_window else None,
             template_id=body.template_id,
         )
-        campaign_id, position = create_campaign(services.app, services.db, command, services.clock.now())
+        campaign_id, position = create_campaign(services.store, services.db, command, services.clock.now())
         if wait_for_position(services.db, list(services.projections), position):
             return 201, CampaignOut.model_validate(_read(services, brand, campaign_id))
         return 201, CampaignOut.model_validate(_new_draft(services, brand, campaign_id))
@@ -140,7 +140,7 @@ def get_campaign(
 ) -> dict[str, Any]:
     if as_of is None:
         return _read(services, brand, campaign_id)
-    row = campaign_as_of(services.app, services.db, brand, campaign_id, as_of)
+    row = campaign_as_of(services.store, services.db, brand, campaign_id, as_of)
     if row is None:
         raise NotFound(f"campaign {campaign_id} at {as_of.isoformat()}")
     return {**_campaign(row), "estimated_credits": None}
@@ -160,7 +160,7 @@ def launch(
 ) -> JSONResponse:
     def run() -> tuple[int, dict[str, Any]]:
         now, providers = services.clock.now(), services.sending_providers
-        launched = launch_campaign(services.app, services.db, brand, campaign_id, now, providers)
+        launched = launch_campaign(services.store, services.db, brand, campaign_id, now, providers)
         log.info("campaign launched: %d credits reserved", launched.credits_reserved)
         wait_for_position(services.db, list(services.projections), launched.position)
         return 200, {"id": campaign_id, "status": "ACTIVE", "credits_reserved": launched.credits_reserved}
@@ -173,10 +173,10 @@ Transition = Callable[[CampaignApplication, UUID, UUID, datetime], int | None]
 
 
 def _transition(services: Services, brand: UUID, campaign_id: UUID, change: Transition) -> dict[str, Any]:
-    position = change(services.app, brand, campaign_id, services.clock.now())
+    position = change(services.store, brand, campaign_id, services.clock.now())
     log.info("campaign %s: %s", change.__name__.split("_")[0], "done" if position else "nothing to change")
     wait_for_position(services.db, list(services.projections), position)  # so a GET then shows it
-    return {"id": campaign_id, "status": services.app.campaign(campaign_id, brand).status.value}
+    return {"id": campaign_id, "status": services.store.campaign(campaign_id, brand).status.value}
 
 
 @router.post("/{campaign_id}/pause", response_model=StatusOut, responses=NOT_NOW)

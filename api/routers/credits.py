@@ -17,7 +17,7 @@ router = APIRouter(prefix="/v1/credits", tags=["credits"])
 
 @router.get("", response_model=CreditsOut)
 def credits(brand: BrandDep, services: ServicesDep) -> dict[str, Any]:
-    account = brand_account(services.app, services.db, brand, services.clock.now())
+    account = brand_account(services.store, services.db, brand, services.clock.now())
     return {key: account[key] for key in ("plan", "balance", "reserved_outstanding", "renews_at")}
 
 
@@ -26,5 +26,5 @@ def ledger(
     brand: BrandDep, services: ServicesDep, limit: Limit = 50, cursor: Cursor = None
 ) -> dict[str, Any]:
     """The brand's ledger entries in the order they happened, each with the balance after it."""
-    rows, next_cursor = entries(services.app, services.db, brand, limit, cursor)
+    rows, next_cursor = entries(services.store, services.db, brand, limit, cursor)
     return {"items": rows, "next_cursor": next_cursor}

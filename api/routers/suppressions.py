@@ -43,7 +43,7 @@ def add_suppression(
 ) -> JSONResponse:
     def run() -> tuple[int, SuppressionOut]:
         suppressed = suppress(
-            services.app,
+            services.store,
             services.db,
             brand,
             body.address,

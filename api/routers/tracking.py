@@ -41,11 +41,11 @@ REDIRECT_ANSWER: dict[int | str, dict[str, Any]] = {
 
 @router.get("/t/o/{token}", response_class=Response, responses=PIXEL_ANSWER)
 def open_pixel(token: Token, services: ServicesDep) -> Response:
-    record_open(services.app, services.tracking_tokens, token, services.clock.now())
+    record_open(services.store, services.tracking_tokens, token, services.clock.now())
     return Response(PIXEL, media_type="image/gif", headers=NO_STORE)
 
 
 @router.get("/t/c/{token}", status_code=302, response_class=RedirectResponse, responses=REDIRECT_ANSWER)
 def click_redirect(token: Token, services: ServicesDep) -> RedirectResponse:
-    url = follow_click(services.app, services.tracking_tokens, token, services.clock.now())
+    url = follow_click(services.store, services.tracking_tokens, token, services.clock.now())
     return RedirectResponse(url, status_code=302, headers=NO_STORE)

@@ -121,7 +121,7 @@ def inbound_text(form: Form, services: ServicesDep) -> Response:
     """A text to one of the brand's numbers: STOP-type words, START/UNSTOP, HELP, or a reply."""
     signed = _signed(form, services, "To", free=("From",))  # a sender id is not refused, but ignored
     answer = receive_text(
-        services.app,
+        services.store,
         services.db,
         signed.brand_id,
         form.params.get("From", ""),
@@ -140,7 +140,7 @@ def message_status(form: Form, services: ServicesDep) -> Response:
     """A sent text's delivery report (delivered, undelivered, failed; the rest are ignored)."""
     signed = _signed(form, services, "From")
     record_message_status(
-        services.app,
+        services.store,
         services.db,
         signed.brand_id,
         _key(form),
@@ -157,7 +157,7 @@ def voicemail_call(form: Form, services: ServicesDep) -> Response:
     """A voicemail call asking for TwiML, its machine detection result, or its final status."""
     signed = _signed(form, services, "From")
     next_step = record_call_progress(
-        services.app,
+        services.store,
         services.db,
         signed.brand_id,
         _key(form),

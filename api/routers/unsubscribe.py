@@ -83,7 +83,7 @@ def unsubscribe(
     if form.get("List-Unsubscribe") != ["One-Click"]:
         raise NotOneClick("the body must be List-Unsubscribe=One-Click (RFC 8058)")
     suppress(
-        services.app,
+        services.store,
         services.db,
         request.brand_id,
         request.address,

@@ -54,10 +54,10 @@ def key_row(brand_id: UUID, key: IssuedKey) -> tuple[str, tuple[Any, ...]]:
     return INSERT_KEY, (key.id, brand_id, key.name, key.prefix, digest(key.api_key), key.created_at)
 
 
-def api_keys_of(app: CampaignApplication, db: Database, brand_id: UUID, now: datetime) -> ApiKeys:
+def api_keys_of(store: CampaignApplication, db: Database, brand_id: UUID, now: datetime) -> ApiKeys:
     """The brand's ApiKeys; opened, carrying over the keys it had before keys were events, when it
     has none yet (NotFound for a brand that does not exist)."""
-    found = app.find(ApiKeys.create_id(brand_id))
+    found = store.find(ApiKeys.create_id(brand_id))
     if isinstance(found, ApiKeys):
         return found
     if db.fetch_one("SELECT 1 FROM brands WHERE id = %s", (brand_id,)) is None:
@@ -71,30 +71,30 @@ def api_keys_of(app: CampaignApplication, db: Database, brand_id: UUID, now: dat
 
 
 def issue_api_key(
-    app: CampaignApplication, db: Database, brand_id: UUID, name: str, issued_by: str, now: datetime
+    store: CampaignApplication, db: Database, brand_id: UUID, name: str, issued_by: str, now: datetime
 ) -> IssuedKey:
     """A new key for the brand: its event and its digest's row in one write."""
 
     def decide() -> IssuedKey:
-        keys = api_keys_of(app, db, brand_id, now)
+        keys = api_keys_of(store, db, brand_id, now)
         key = new_key(name, now)
         keys.issue(key.id, key.name, key.prefix, issued_by, now)
-        app.save(keys, alongside=[key_row(brand_id, key)])
+        store.save(keys, alongside=[key_row(brand_id, key)])
         return key
 
     return retry_on_conflict(decide)
 
 
 def revoke_api_key(
-    app: CampaignApplication, db: Database, brand_id: UUID, key_id: UUID, revoked_by: str, now: datetime
+    store: CampaignApplication, db: Database, brand_id: UUID, key_id: UUID, revoked_by: str, now: datetime
 ) -> None:
     """Revoke one of the brand's keys: NotFound for a key it does not have, LastApiKey (409) for
     its last one."""
 
     def decide() -> None:
-        keys = api_keys_of(app, db, brand_id, now)
+        keys = api_keys_of(store, db, brand_id, now)
         keys.revoke(key_id, revoked_by, now)
-        app.save(keys, alongside=[(REVOKE_KEY, (now, key_id, brand_id))])
+        store.save(keys, alongside=[(REVOKE_KEY, (now, key_id, brand_id))])
 
     retry_on_conflict(decide)
 

@@ -32,7 +32,7 @@ class Suppressed:
 
 
 def suppress(
-    app: CampaignApplication,
+    store: CampaignApplication,
     db: Database,
     brand_id: UUID,
     address: str,
@@ -57,7 +57,7 @@ def suppress(
     if row is None:
         raise RuntimeError("INSERT ... ON CONFLICT DO UPDATE returned no row")
     created = row.pop("created")
-    withdraw_suppressed_address(app, db, brand_id, normalised, f"address suppressed: {row['reason']}", now)
+    withdraw_suppressed_address(store, db, brand_id, normalised, f"address suppressed: {row['reason']}", now)
     return Suppressed(row, created)
 
 

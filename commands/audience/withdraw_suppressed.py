@@ -29,7 +29,7 @@ RUNNING = (CampaignStatus.ACTIVE, CampaignStatus.PAUSED)
 
 
 def withdraw_suppressed_address(
-    app: CampaignApplication, db: Database, brand_id: UUID, address: str, reason: str, now: datetime
+    store: CampaignApplication, db: Database, brand_id: UUID, address: str, reason: str, now: datetime
 ) -> int:
     """Withdraw the address's pending steps (`address` normalised as stored); return how many."""
     kind = "email" if "@" in address else "phone"
@@ -52,11 +52,11 @@ def withdraw_suppressed_address(
             if enrollment.finished or address not in (enrollment.addresses.get(c) for c in channels):
                 return ()
             if enrollment.campaign_id not in statuses:
-                statuses[enrollment.campaign_id] = app.campaign(enrollment.campaign_id).status
+                statuses[enrollment.campaign_id] = store.campaign(enrollment.campaign_id).status
             if statuses[enrollment.campaign_id] not in RUNNING:
                 return ()
             return enrollment.withdraw(channels, reason, DEFAULT_UNIT_COSTS, now, cause=cause)
 
-        return save_changed(app, app.enrollments(candidates).values(), withdraw)
+        return save_changed(store, store.enrollments(candidates).values(), withdraw)
 
     return retry_on_conflict(decide)

@@ -16,25 +16,29 @@ from domain.campaign import Campaign
 
 
 def _change(
-    app: CampaignApplication, brand_id: UUID, campaign_id: UUID, change: Callable[[Campaign], None]
+    store: CampaignApplication, brand_id: UUID, campaign_id: UUID, change: Callable[[Campaign], None]
 ) -> int | None:
     def decide() -> int | None:
-        campaign = app.campaign(campaign_id, brand_id)
+        campaign = store.campaign(campaign_id, brand_id)
         change(campaign)
-        return app.save_all([campaign])
+        return store.save_all([campaign])
 
     return retry_on_conflict(decide)
 
 
-def pause_campaign(app: CampaignApplication, brand_id: UUID, campaign_id: UUID, now: datetime) -> int | None:
-    return _change(app, brand_id, campaign_id, lambda campaign: campaign.pause(now))
+def pause_campaign(
+    store: CampaignApplication, brand_id: UUID, campaign_id: UUID, now: datetime
+) -> int | None:
+    return _change(store, brand_id, campaign_id, lambda campaign: campaign.pause(now))
 
 
-def resume_campaign(app: CampaignApplication, brand_id: UUID, campaign_id: UUID, now: datetime) -> int | None:
-    return _change(app, brand_id, campaign_id, lambda campaign: campaign.resume(now))
+def resume_campaign(
+    store: CampaignApplication, brand_id: UUID, campaign_id: UUID, now: datetime
+) -> int | None:
+    return _change(store, brand_id, campaign_id, lambda campaign: campaign.resume(now))
 
 
 def archive_campaign(
-    app: CampaignApplication, brand_id: UUID, campaign_id: UUID, now: datetime
+    store: CampaignApplication, brand_id: UUID, campaign_id: UUID, now: datetime
 ) -> int | None:
-    return _change(app, brand_id, campaign_id, lambda campaign: campaign.archive(now))
+    return _change(store, brand_id, campaign_id, lambda campaign: campaign.archive(now))

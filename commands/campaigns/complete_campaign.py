@@ -9,15 +9,15 @@ from commands.application import CampaignApplication, retry_on_conflict
 from domain.campaign import CampaignStatus
 
 
-def complete_campaign(app: CampaignApplication, campaign_id: UUID, now: datetime) -> bool:
+def complete_campaign(store: CampaignApplication, campaign_id: UUID, now: datetime) -> bool:
     """Complete the campaign if it is still ACTIVE; the settlement process then releases its rest."""
 
     def decide() -> bool:
-        campaign = app.campaign(campaign_id)
+        campaign = store.campaign(campaign_id)
         if campaign.status is not CampaignStatus.ACTIVE:
             return False
         campaign.complete(now)
-        app.save_all([campaign])
+        store.save_all([campaign])
         return True
 
     return retry_on_conflict(decide)

@@ -36,7 +36,7 @@ class CreateCampaign:
 
 
 def create_campaign(
-    app: CampaignApplication, db: Database, command: CreateCampaign, now: datetime
+    store: CampaignApplication, db: Database, command: CreateCampaign, now: datetime
 ) -> tuple[UUID, int | None]:
     """Create the campaign; return its id and the notification id written."""
     missing = missing_lead_groups(db, command.brand_id, command.lead_group_ids)
@@ -60,4 +60,4 @@ def create_campaign(
         timezone=command.timezone,
         sending_window=command.sending_window or DEFAULT_WINDOW,
     )
-    return campaign.id, app.save_all([campaign])
+    return campaign.id, store.save_all([campaign])

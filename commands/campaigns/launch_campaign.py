@@ -57,10 +57,10 @@ def launch_cost(steps: Iterable[Step], eligible: Mapping[str, int]) -> int:
 
 
 def estimated_launch_cost(
-    app: CampaignApplication, db: Database, brand_id: UUID, campaign_id: UUID
+    store: CampaignApplication, db: Database, brand_id: UUID, campaign_id: UUID
 ) -> int | None:
     """What a launch would reserve now; None unless the campaign is a DRAFT."""
-    campaign = app.campaign(campaign_id, brand_id)
+    campaign = store.campaign(campaign_id, brand_id)
     if campaign.status is not CampaignStatus.DRAFT:
         return None
     groups = [UUID(group_id) for group_id in campaign.lead_group_ids]
@@ -68,7 +68,7 @@ def estimated_launch_cost(
 
 
 def launch_campaign(
-    app: CampaignApplication,
+    store: CampaignApplication,
     db: Database,
     brand_id: UUID,
     campaign_id: UUID,
@@ -78,7 +78,7 @@ def launch_campaign(
     """Launch; `providers` are those this build can send through (None: any provider counts)."""
 
     def still_draft() -> bool:
-        return app.campaign(campaign_id, brand_id).status is CampaignStatus.DRAFT
+        return store.campaign(campaign_id, brand_id).status is CampaignStatus.DRAFT
 
     def refuse(error: DomainError) -> DomainError:
         """A refusal discards the snapshot; if another launch won meanwhile, say that instead."""
@@ -87,7 +87,7 @@ def launch_campaign(
         return IllegalTransition("cannot launch a campaign that is being or was launched")
 
     def decide() -> Launched:
-        campaign = app.campaign(campaign_id, brand_id)
+        campaign = store.campaign(campaign_id, brand_id)
         if campaign.status is not CampaignStatus.DRAFT:
             raise IllegalTransition(f"cannot launch a campaign that is {campaign.status.value}")
         groups = [UUID(group_id) for group_id in campaign.lead_group_ids]
@@ -96,7 +96,7 @@ def launch_campaign(
         if problems:
             raise refuse(CannotRun(problems))
         cost = launch_cost(campaign.steps, eligible)
-        ledger = app.ledger(brand_id)
+        ledger = store.ledger(brand_id)
         # One moment for both events, never before either history's last: as of the launch's time
         # the campaign is ACTIVE and its credits reserved.
         at = max(now, ledger.modified_on, campaign.modified_on)
@@ -105,7 +105,7 @@ def launch_campaign(
         except DomainError as short:
             raise refuse(short) from None
         campaign.launch(at, cost)
-        return Launched(campaign_id, cost, app.save_all([ledger, campaign]))
+        return Launched(campaign_id, cost, store.save_all([ledger, campaign]))
 
     return retry_on_conflict(decide)
 

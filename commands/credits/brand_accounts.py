@@ -40,14 +40,14 @@ def _account(row: dict[str, Any], ledger: CreditLedger | None, now: datetime) ->
 
 
 def _with_ledgers(
-    app: CampaignApplication, rows: list[dict[str, Any]], now: datetime
+    store: CampaignApplication, rows: list[dict[str, Any]], now: datetime
 ) -> list[dict[str, Any]]:
-    ledgers = app.get_many([CreditLedger.create_id(row["id"]) for row in rows])
+    ledgers = store.get_many([CreditLedger.create_id(row["id"]) for row in rows])
     return [_account(row, ledgers.get(CreditLedger.create_id(row["id"])), now) for row in rows]
 
 
 def brand_accounts(
-    app: CampaignApplication, db: Database, now: datetime, limit: int = 500, cursor: str | None = None
+    store: CampaignApplication, db: Database, now: datetime, limit: int = 500, cursor: str | None = None
 ) -> tuple[list[dict[str, Any]], str | None]:
     """A page of the brands, oldest first; InvalidCursor for a cursor not handed out."""
     rows = db.fetch_all(
@@ -55,12 +55,12 @@ def brand_accounts(
         {**cursor_params(cursor), "limit": limit + 1},
     )
     rows, next_cursor = page(rows, limit)
-    return _with_ledgers(app, rows, now), next_cursor
+    return _with_ledgers(store, rows, now), next_cursor
 
 
-def brand_account(app: CampaignApplication, db: Database, brand_id: UUID, now: datetime) -> dict[str, Any]:
+def brand_account(store: CampaignApplication, db: Database, brand_id: UUID, now: datetime) -> dict[str, Any]:
     """One brand's account; NotFound for an unknown brand."""
     row = db.fetch_one(f"SELECT {COLUMNS} FROM brands WHERE id = %s", (brand_id,))
     if row is None:
         raise NotFound(f"brand {brand_id}")
-    return _with_ledgers(app, [row], now)[0]
+    return _with_ledgers(store, [row], now)[0]

@@ -23,15 +23,15 @@ MAX_REASON = 500
 
 
 def change_plan(
-    app: CampaignApplication, db: Database, brand_id: UUID, plan: Plan, by: str, now: datetime
+    store: CampaignApplication, db: Database, brand_id: UUID, plan: Plan, by: str, now: datetime
 ) -> bool:
     """Choose the plan granted from the next renewal on; False when it was the plan already."""
 
     def decide() -> bool:
-        ledger = app.ledger(brand_id)
+        ledger = store.ledger(brand_id)
         changed = ledger.change_plan(plan, by, now)
         if changed:
-            app.save_all([ledger])
+            store.save_all([ledger])
         return changed
 
     changed = retry_on_conflict(decide)
@@ -40,7 +40,7 @@ def change_plan(
 
 
 def suspend_brand(
-    app: CampaignApplication, db: Database, brand_id: UUID, reason: str, by: str, now: datetime
+    store: CampaignApplication, db: Database, brand_id: UUID, reason: str, by: str, now: datetime
 ) -> bool:
     """Suspend the brand; False when it was suspended already (the first reason stays)."""
     problem = limits.text_problem(reason) or (
@@ -50,10 +50,10 @@ def suspend_brand(
         raise InvalidInput(f"the reason {problem}", [{"field": "reason", "error": problem}])
 
     def decide() -> tuple[bool, str | None, datetime | None]:
-        ledger = app.ledger(brand_id)
+        ledger = store.ledger(brand_id)
         suspended = ledger.suspend(reason, by, now)
         if suspended:
-            app.save_all([ledger])
+            store.save_all([ledger])
         return suspended, ledger.suspension_reason, ledger.suspended_since
 
     suspended, kept_reason, since = retry_on_conflict(decide)
@@ -64,15 +64,15 @@ def suspend_brand(
     return suspended
 
 
-def reinstate_brand(app: CampaignApplication, db: Database, brand_id: UUID, by: str, now: datetime) -> bool:
+def reinstate_brand(store: CampaignApplication, db: Database, brand_id: UUID, by: str, now: datetime) -> bool:
     """Let the brand call and send again: its campaigns go on where they stood (the steps that
     waited are due, and the scheduler dispatches them); False when it was not suspended."""
 
     def decide() -> bool:
-        ledger = app.ledger(brand_id)
+        ledger = store.ledger(brand_id)
         reinstated = ledger.reinstate(by, now)
         if reinstated:
-            app.save_all([ledger])
+            store.save_all([ledger])
         return reinstated
 
     reinstated = retry_on_conflict(decide)

@@ -25,7 +25,7 @@ class NewBrand:
 
 
 def create_brand(
-    app: CampaignApplication,
+    store: CampaignApplication,
     db: Database,  # unused since the brand's row is written with its events; kept for callers
     name: str,
     plan: Plan,
@@ -45,5 +45,5 @@ def create_brand(
         "INSERT INTO brands (id, name, plan, created_at, next_renewal_at) VALUES (%s,%s,%s,%s,%s)",
         (brand_id, name.strip(), plan.value, now, next_renewal(now, now)),
     )
-    app.save(CreditLedger.open(brand_id, plan, now), keys, alongside=[brand_row, key_row(brand_id, key)])
+    store.save(CreditLedger.open(brand_id, plan, now), keys, alongside=[brand_row, key_row(brand_id, key)])
     return NewBrand(brand_id, key.api_key, key.id)

@@ -51,7 +51,7 @@ def _checked(field: str, text: str, longest: int) -> str:
 
 
 def grant_credits(
-    app: CampaignApplication,
+    store: CampaignApplication,
     brand_id: UUID,
     amount: int,
     reference: str,
@@ -65,11 +65,11 @@ def grant_credits(
     reason = _checked("reason", reason, MAX_REASON) if reason is not None else DEFAULT_REASON
 
     def decide() -> Grant:
-        ledger = app.ledger(brand_id)
+        ledger = store.ledger(brand_id)
         known = reference in ledger.purchases
         purchase = ledger.purchase(amount, reference, reason, now)
         if not known:
-            app.save_all([ledger])
+            store.save_all([ledger])
         return Grant(
             brand_id,
             purchase.reference,

@@ -46,8 +46,8 @@ class OpenAttempts:
     matters (its campaign closed), so the common send costs no query here.
     """
 
-    def __init__(self, store: AttemptStore) -> None:
-        self.store = store
+    def __init__(self, recorded: AttemptStore) -> None:
+        self.recorded = recorded
         self.changes: dict[str, _Opened | None] = {}  # None: closed in this batch
 
     def open(self, attempt: OpenAttempt) -> None:
@@ -71,7 +71,7 @@ class OpenAttempts:
 
     def of_campaign(self, campaign_id: UUID, before: int) -> list[OpenAttempt]:
         """The campaign's attempts open at log position `before`, first attempted before it."""
-        found = {a.message_key: a for a in self.store.of_campaign(campaign_id, before)}
+        found = {a.message_key: a for a in self.recorded.of_campaign(campaign_id, before)}
         for key, change in self.changes.items():
             if change is _CLOSED or (change is not None and change.replaces_stored):
                 found.pop(key, None)
@@ -88,11 +88,11 @@ class OpenAttempts:
         """Write the batch's changes, in one transaction; writing them twice changes nothing."""
         gone = [key for key, change in self.changes.items() if change is None or change.replaces_stored]
         opened = [change.attempt for change in self.changes.values() if change is not None]
-        self.store.write(gone, opened)
+        self.recorded.write(gone, opened)
         self.changes.clear()
 
     def _stored(self, message_key: str) -> OpenAttempt | None:
-        return self.store.stored(message_key)
+        return self.recorded.stored(message_key)
 
 
 class AttemptStore(Protocol):

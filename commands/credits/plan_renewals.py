@@ -24,7 +24,7 @@ FOLLOWER = "plan_renewals"
 BATCH = 500
 
 
-def renew_plans(app: CampaignApplication, db: Database, now: datetime) -> int:
+def renew_plans(store: CampaignApplication, db: Database, now: datetime) -> int:
     """Grant the renewals due at `now`; return how many periods were granted."""
     for row in db.fetch_all("SELECT id, created_at FROM brands WHERE next_renewal_at IS NULL"):
         db.execute(
@@ -38,7 +38,7 @@ def renew_plans(app: CampaignApplication, db: Database, now: datetime) -> int:
     )
 
     def renew(brand: dict[str, Any]) -> int:
-        return renew_brand(app, db, brand, now)
+        return renew_brand(store, db, brand, now)
 
     def brand_of(brand: dict[str, Any]) -> UUID:
         brand_id: UUID = brand["id"]
@@ -47,15 +47,15 @@ def renew_plans(app: CampaignApplication, db: Database, now: datetime) -> int:
     return parked.each_contained(db, FOLLOWER, due, renew, key=lambda b: str(b["id"]), brand=brand_of)
 
 
-def renew_brand(app: CampaignApplication, db: Database, brand: dict[str, Any], now: datetime) -> int:
+def renew_brand(store: CampaignApplication, db: Database, brand: dict[str, Any], now: datetime) -> int:
     """Grant one brand's due periods in order, then move its next renewal past `now`."""
     renewals = renewals_due(brand["created_at"], brand["next_renewal_at"], now)
 
     def decide() -> int:
-        ledger = app.ledger(brand["id"])
+        ledger = store.ledger(brand["id"])
         granted = sum(ledger.renew(moment) for moment in renewals)
         if granted:
-            app.save_all([ledger])
+            store.save_all([ledger])
         return granted
 
     granted = retry_on_conflict(decide)

@@ -47,21 +47,23 @@ SETTLED_EVENTS = (
 OUTCOMES = (Enrollment.StepSent, Enrollment.StepFailed, Enrollment.StepWithdrawn, Enrollment.StepCancelled)
 
 
-def settle_next_batch(app: CampaignApplication, db: Database, now: datetime, batch_size: int = 2000) -> int:
+def settle_next_batch(store: CampaignApplication, db: Database, now: datetime, batch_size: int = 2000) -> int:
     row = db.fetch_one("SELECT position FROM settlement_position")
     start = row["position"] if row else 0
-    events, through = read_log(app, start, batch_size, SETTLED_EVENTS)
+    events, through = read_log(store, start, batch_size, SETTLED_EVENTS)
     if through == start:
-        return parked.retry_parked(db, FOLLOWER, lambda position: _settle_handed_back(app, db, position, now))
+        return parked.retry_parked(
+            db, FOLLOWER, lambda position: _settle_handed_back(store, db, position, now)
+        )
 
     def park(item: tuple[int, Any], error: BaseException, tries: int) -> None:
         with db.transaction() as cur:
-            parked.park(cur, FOLLOWER, str(item[0]), brand_of(app, item[1]), error, tries)
+            parked.park(cur, FOLLOWER, str(item[0]), brand_of(store, item[1]), error, tries)
 
     if events:
         containment.contain(
             events,
-            lambda batch: retry_on_conflict(lambda: settle_events(app, batch, now, AttemptTable(db))),
+            lambda batch: retry_on_conflict(lambda: settle_events(store, batch, now, AttemptTable(db))),
             park,
         )
     db.execute(
@@ -72,15 +74,15 @@ def settle_next_batch(app: CampaignApplication, db: Database, now: datetime, bat
     return max(len(events), 1)
 
 
-def _settle_handed_back(app: CampaignApplication, db: Database, position: int, now: datetime) -> None:
+def _settle_handed_back(store: CampaignApplication, db: Database, position: int, now: datetime) -> None:
     """Settle one parked event after a fix; the ledger has settled past it, so it is not skipped."""
     retry_on_conflict(
-        lambda: settle_events(app, [read_one(app, position)], now, AttemptTable(db), handed_back=True)
+        lambda: settle_events(store, [read_one(store, position)], now, AttemptTable(db), handed_back=True)
     )
 
 
 def settle_events(
-    app: CampaignApplication,
+    store: CampaignApplication,
     events: Sequence[tuple[int, Any]],
     now: datetime,
     attempts: AttemptStore,
@@ -97,13 +99,13 @@ def settle_events(
 
     def campaign(campaign_id: UUID) -> Campaign:
         if campaign_id not in campaigns:
-            campaigns[campaign_id] = app.campaign(campaign_id)
+            campaigns[campaign_id] = store.campaign(campaign_id)
         return campaigns[campaign_id]
 
     def ledger_of(campaign_id: UUID) -> CreditLedger:
         brand_id = campaign(campaign_id).brand_id
         if brand_id not in ledgers:
-            ledgers[brand_id] = app.ledger(brand_id)
+            ledgers[brand_id] = store.ledger(brand_id)
         return ledgers[brand_id]
 
     def flush(campaign_id: UUID, position: int) -> None:
@@ -122,7 +124,7 @@ def settle_events(
     last = events[-1][0]
     for position, event in events:
         if isinstance(event, Enrollment.StepAttempted):
-            at_provider.open(attempt_at_provider(app, position, event))
+            at_provider.open(attempt_at_provider(store, position, event))
         elif isinstance(event, OUTCOMES):
             ledger = ledger_of(event.campaign_id)
             closed_through = ledger.reservation(event.campaign_id).closed_through
@@ -159,7 +161,7 @@ def settle_events(
             ledger.close(event.originator_id, reason, held, now, settled_through=position)
     for campaign_id in list(consumed | released):
         flush(campaign_id, last)
-    app.save_all(list(ledgers.values()))
+    store.save_all(list(ledgers.values()))
     at_provider.save()  # after the ledgers: a batch applied again finds the table as it was before it
 
 
@@ -168,9 +170,9 @@ def _unit(campaign: Campaign, step_id: str) -> int:
 
 
 def attempt_at_provider(
-    app: CampaignApplication, position: int, event: enrollment_events.StepAttempted
+    store: CampaignApplication, position: int, event: enrollment_events.StepAttempted
 ) -> OpenAttempt:
-    campaign_id = event.campaign_id or app.enrollment(event.originator_id).campaign_id  # v1: not on it
+    campaign_id = event.campaign_id or store.enrollment(event.originator_id).campaign_id  # v1: not on it
     return OpenAttempt(
         event.message_key, campaign_id, event.originator_id, event.step_id, position, event.attempted_at
     )

@@ -22,20 +22,20 @@ from storage.database import Database
 
 
 def record_bounce(
-    app: CampaignApplication, db: Database, brand_id: UUID, step_key: str, reason: str, now: datetime
+    store: CampaignApplication, db: Database, brand_id: UUID, step_key: str, reason: str, now: datetime
 ) -> int:
     """Mark the step undelivered and suppress the address it was emailed to; 1 if the step is the
     brand's, else 0 and nothing written."""
-    recipient = _undelivered(app, brand_id, step_key, reason, now)
+    recipient = _undelivered(store, brand_id, step_key, reason, now)
     if recipient is None:
         return 0
     with ignoring(InvalidAddress):  # an enrollment holds only normalised addresses
-        suppress(app, db, brand_id, recipient, f"hard bounce: {reason}", now)
+        suppress(store, db, brand_id, recipient, f"hard bounce: {reason}", now)
     return 1
 
 
 def _undelivered(
-    app: CampaignApplication, brand_id: UUID, step_key: str, reason: str, now: datetime
+    store: CampaignApplication, brand_id: UUID, step_key: str, reason: str, now: datetime
 ) -> str | None:
     """Record the step undelivered (once); the email address it went to, if the brand's step."""
     enrollment_id, _, step_id = step_key.partition(":")
@@ -45,11 +45,11 @@ def _undelivered(
         return None
 
     def decide() -> str | None:
-        enrollment = app.enrollment(enrollment_uuid)
+        enrollment = store.enrollment(enrollment_uuid)
         if enrollment.brand_id != brand_id or step_id not in {s.id for s in enrollment.plan}:
             return None
         if enrollment.record_undelivered(step_id, reason, now):
-            app.save_all([enrollment])
+            store.save_all([enrollment])
         return enrollment.addresses.get("email")
 
     return retry_on_conflict(decide)

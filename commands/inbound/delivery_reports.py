@@ -49,7 +49,7 @@ def step_of(key: str) -> tuple[UUID, str]:
 
 
 def record_message_status(
-    app: CampaignApplication,
+    store: CampaignApplication,
     db: Database,
     brand_id: UUID,
     key: str,
@@ -71,13 +71,13 @@ def record_message_status(
     receipt = webhook_receipts.receive(db, brand_id, Webhook.STATUS, message_sid, status, now)
     if receipt.repeat:
         return False
-    changed = _change(app, brand_id, key, report)
+    changed = _change(store, brand_id, key, report)
     webhook_receipts.handled(db, receipt, now)
     return changed
 
 
 def record_call_progress(
-    app: CampaignApplication,
+    store: CampaignApplication,
     db: Database,
     brand_id: UUID,
     key: str,
@@ -102,12 +102,12 @@ def record_call_progress(
     event = f"{call_status or ''}/{answered_by or ''}"
     receipt = webhook_receipts.receive(db, brand_id, Webhook.VOICE, call_sid, event, now)
     if receipt.repeat:
-        _change(app, brand_id, key, lambda enrollment, step_id: False)  # still only the brand's step
+        _change(store, brand_id, key, lambda enrollment, step_id: False)  # still only the brand's step
     else:
-        _change(app, brand_id, key, report)
+        _change(store, brand_id, key, report)
         webhook_receipts.handled(db, receipt, now)
     enrollment_id, step_id = step_of(key)
-    enrollment = app.enrollment(enrollment_id)
+    enrollment = store.enrollment(enrollment_id)
     status = enrollment.status_of(step_id)
     if status is StepStatus.DELIVERED:
         step = next(s for s in enrollment.plan if s.id == step_id)
@@ -118,17 +118,17 @@ def record_call_progress(
 
 
 def _change(
-    app: CampaignApplication, brand_id: UUID, key: str, report: Callable[[Enrollment, str], bool]
+    store: CampaignApplication, brand_id: UUID, key: str, report: Callable[[Enrollment, str], bool]
 ) -> bool:
     enrollment_id, step_id = step_of(key)
 
     def decide() -> bool:
-        enrollment = app.enrollment(enrollment_id)
+        enrollment = store.enrollment(enrollment_id)
         if enrollment.brand_id != brand_id or step_id not in {s.id for s in enrollment.plan}:
             raise NotFound(f"step {key}")
         changed = report(enrollment, step_id)
         if changed:
-            app.save_all([enrollment])
+            store.save_all([enrollment])
         return changed
 
     return retry_on_conflict(decide)

@@ -25,7 +25,7 @@ ADDRESS_COLUMN = {"sms": "phone", "voicemail": "phone", "email": "email"}
 
 
 def record_reply(
-    app: CampaignApplication,
+    store: CampaignApplication,
     db: Database,
     brand_id: UUID,
     address: str,
@@ -43,18 +43,18 @@ def record_reply(
         (brand_id, address),
     )
     candidates = [Enrollment.create_id(row["campaign_id"], row["contact_id"]) for row in rows]
-    return _replied_in(app, candidates, channel, provider_message_id, now)
+    return _replied_in(store, candidates, channel, provider_message_id, now)
 
 
 def record_reply_in_enrollment(
-    app: CampaignApplication, enrollment_id: UUID, channel: str, provider_message_id: str, now: datetime
+    store: CampaignApplication, enrollment_id: UUID, channel: str, provider_message_id: str, now: datetime
 ) -> int:
     """Record a reply that answers one enrollment's message (an email in its thread); 1 if recorded."""
-    return _replied_in(app, [enrollment_id], channel, provider_message_id, now)
+    return _replied_in(store, [enrollment_id], channel, provider_message_id, now)
 
 
 def _replied_in(
-    app: CampaignApplication, candidates: list[UUID], channel: str, provider_message_id: str, now: datetime
+    store: CampaignApplication, candidates: list[UUID], channel: str, provider_message_id: str, now: datetime
 ) -> int:
     if not candidates:
         return 0
@@ -68,7 +68,7 @@ def _replied_in(
             if enrollment.replied_at is not None:
                 return ()
             if enrollment.campaign_id not in statuses:
-                statuses[enrollment.campaign_id] = app.campaign(enrollment.campaign_id).status
+                statuses[enrollment.campaign_id] = store.campaign(enrollment.campaign_id).status
             if statuses[enrollment.campaign_id] not in RUNNING:
                 return ()
             if not enrollment.record_reply(channel, provider_message_id, DEFAULT_UNIT_COSTS, now):
@@ -76,7 +76,7 @@ def _replied_in(
             replied += 1
             return ("the reply",)
 
-        save_changed(app, app.enrollments(candidates).values(), reply)
+        save_changed(store, store.enrollments(candidates).values(), reply)
         return replied
 
     return retry_on_conflict(decide)

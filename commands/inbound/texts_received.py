@@ -55,7 +55,7 @@ class TextAnswer:
 
 
 def receive_text(
-    app: CampaignApplication,
+    store: CampaignApplication,
     db: Database,
     brand_id: UUID,
     sender: str,
@@ -82,12 +82,12 @@ def receive_text(
     if keyword and webhook_receipts.later_keyword_applied(db, receipt, number):
         log.info("inbound text %s: a later STOP or START from its number was applied; ignored", message_sid)
     elif kind is TextKind.OPTED_OUT:
-        suppress(app, db, brand_id, number, stop_keyword_words(word), now)
+        suppress(store, db, brand_id, number, stop_keyword_words(word), now)
     elif kind is TextKind.OPTED_IN:
         with ignoring(NotFound):  # not suppressed: nothing to lift
             unsuppress(db, brand_id, number)
     elif kind is TextKind.REPLY:
-        record_reply(app, db, brand_id, number, "sms", message_sid, now)
+        record_reply(store, db, brand_id, number, "sms", message_sid, now)
     webhook_receipts.handled(db, receipt, now)
     return answer
 

@@ -19,7 +19,7 @@ from domain.steps import Step
 
 
 def dispatch_due_steps(
-    app: CampaignApplication,
+    store: CampaignApplication,
     enrollment_ids: list[UUID],
     now: datetime,
     suspended: Collection[UUID] = frozenset(),
@@ -34,12 +34,12 @@ def dispatch_due_steps(
             if enrollment.brand_id in suspended:
                 return []
             if enrollment.campaign_id not in statuses:
-                statuses[enrollment.campaign_id] = app.campaign(enrollment.campaign_id).status
+                statuses[enrollment.campaign_id] = store.campaign(enrollment.campaign_id).status
             if statuses[enrollment.campaign_id] is not CampaignStatus.ACTIVE:
                 return []
             return enrollment.dispatch_due(now)
 
-        loaded = app.enrollments(enrollment_ids)
-        return save_changed(app, [loaded[i] for i in enrollment_ids if i in loaded], dispatch)
+        loaded = store.enrollments(enrollment_ids)
+        return save_changed(store, [loaded[i] for i in enrollment_ids if i in loaded], dispatch)
 
     return retry_on_conflict(decide)

@@ -26,14 +26,14 @@ FOLLOWER = "enroller"
 
 
 def enroll_next_chunk(
-    app: CampaignApplication,
+    store: CampaignApplication,
     db: Database,
     campaign_id: UUID,
     now: datetime,
     chunk_size: int = CHUNK_SIZE,
 ) -> int:
     """Enroll the next chunk of the campaign's launch audience; return how many were enrolled."""
-    campaign = app.campaign(campaign_id)
+    campaign = store.campaign(campaign_id)
     if campaign.status is CampaignStatus.DRAFT:
         return 0  # the launch that took the snapshot has not been saved (or was refused)
     if campaign.status in (CampaignStatus.ARCHIVED, CampaignStatus.COMPLETED):
@@ -63,11 +63,11 @@ def enroll_next_chunk(
         enrollments.append(enrollment)
     enrolled = len(enrollments)
     try:
-        app.save_all(enrollments)
+        store.save_all(enrollments)
     except IntegrityError:  # the chunk was saved before a crash, or partly: save only what is new
-        saved = app.enrollments([e.id for e in enrollments])
+        saved = store.enrollments([e.id for e in enrollments])
         enrollments = [e for e in enrollments if e.id not in saved]
-        app.save_all(enrollments)
+        store.save_all(enrollments)
     launch_audience.advance(db, campaign_id, rows[-1]["contact_id"], enrolled)
     return len(enrollments)
 
@@ -79,13 +79,13 @@ def _valid_zone(name: str | None) -> str | None:
         return None
 
 
-def enroll_pending_campaigns(app: CampaignApplication, db: Database, now: datetime) -> int:
+def enroll_pending_campaigns(store: CampaignApplication, db: Database, now: datetime) -> int:
     """One pass of the enrollment process over every campaign still being enrolled."""
     pending = launch_audience.campaigns_to_enrol(db)
     return parked.each_contained(
         db,
         FOLLOWER,
         pending,
-        lambda campaign_id: enroll_next_chunk(app, db, campaign_id, now),
+        lambda campaign_id: enroll_next_chunk(store, db, campaign_id, now),
         brand=pending.get,
     )

@@ -32,13 +32,13 @@ class CampaignWatch:
 
     def __init__(
         self,
-        app: CampaignApplication,
+        store: CampaignApplication,
         db: Database,
         campaigns: Mapping[UUID, Campaign],
         every: float = 0.1,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.app, self.db, self.every, self.clock = app, db, every, clock
+        self.store, self.db, self.every, self.clock = store, db, every, clock
         now = clock()
         self.seen = {
             str(c): (campaign.status is CampaignStatus.ACTIVE, now) for c, campaign in campaigns.items()
@@ -49,7 +49,7 @@ class CampaignWatch:
         with self.lock:
             active, at = self.seen.get(campaign_id, (False, float("-inf")))
             if active and self.clock() - at >= self.every:
-                campaign = self.app.campaign(UUID(campaign_id))
+                campaign = self.store.campaign(UUID(campaign_id))
                 active = campaign.status is CampaignStatus.ACTIVE and not suspended_brands(
                     self.db, {campaign.brand_id}
                 )

@@ -19,30 +19,30 @@ from domain.campaign import CampaignStatus
 
 
 def redispatch_stale_steps(
-    app: CampaignApplication, campaign_id: UUID, enrollment_ids: list[UUID], now: datetime, lease: timedelta
+    store: CampaignApplication, campaign_id: UUID, enrollment_ids: list[UUID], now: datetime, lease: timedelta
 ) -> int:
     """Dispatch again what has been in flight longer than `lease`; return how many steps."""
 
     def decide() -> int:
-        if app.campaign(campaign_id).status is not CampaignStatus.ACTIVE:
+        if store.campaign(campaign_id).status is not CampaignStatus.ACTIVE:
             return 0
-        ours = [e for e in app.enrollments(enrollment_ids).values() if e.campaign_id == campaign_id]
-        return save_changed(app, ours, lambda enrollment: enrollment.redispatch_stale(now, lease))
+        ours = [e for e in store.enrollments(enrollment_ids).values() if e.campaign_id == campaign_id]
+        return save_changed(store, ours, lambda enrollment: enrollment.redispatch_stale(now, lease))
 
     return retry_on_conflict(decide)
 
 
 def reconcile_held_steps(
-    app: CampaignApplication, campaign_id: UUID, enrollment_ids: list[UUID], now: datetime, lease: timedelta
+    store: CampaignApplication, campaign_id: UUID, enrollment_ids: list[UUID], now: datetime, lease: timedelta
 ) -> int:
     """For a campaign archived while some of its steps were at a provider: dispatch those steps
     again, past the lease, so their workers ask the provider and record the outcome the credit
     they hold waits for (sent: consumed; never got it: released). Return how many steps."""
 
     def decide() -> int:
-        if app.campaign(campaign_id).status is CampaignStatus.ACTIVE:
+        if store.campaign(campaign_id).status is CampaignStatus.ACTIVE:
             return 0  # running again is impossible once archived; never reconcile a live campaign here
-        ours = [e for e in app.enrollments(enrollment_ids).values() if e.campaign_id == campaign_id]
-        return save_changed(app, ours, lambda enrollment: enrollment.redispatch_unsettled(now, lease))
+        ours = [e for e in store.enrollments(enrollment_ids).values() if e.campaign_id == campaign_id]
+        return save_changed(store, ours, lambda enrollment: enrollment.redispatch_unsettled(now, lease))
 
     return retry_on_conflict(decide)

@@ -41,17 +41,17 @@ class SendDecisions:
 
     def __init__(
         self,
-        app: CampaignApplication,
+        store: CampaignApplication,
         db: Database,
         now: Callable[[], datetime],
         providers: Collection[str],
     ) -> None:
-        self.app, self.db, self.now = app, db, now
+        self.store, self.db, self.now = store, db, now
         self.providers = providers  # the adapters of this build: only their accounts are claimed
 
     def decide(self, dispatches: list[Dispatch]) -> Decided:
         """Cancel, defer or attempt each dispatch; quota for the batch in one claim, one write in all."""
-        app, db, now = self.app, self.db, self.now
+        store, db, now = self.store, self.db, self.now
         skipped = cancelled = deferred = 0
         campaigns: dict[UUID, Campaign] = {}
         enrollments: dict[UUID, Enrollment] = {}
@@ -59,7 +59,7 @@ class SendDecisions:
         to_claim: dict[tuple[UUID, str], list[tuple[Dispatch, Enrollment]]] = defaultdict(list)
         seen: set[tuple[UUID, str]] = set()
         hours: dict[UUID, QuietHours] = {}
-        loaded = app.enrollments(list({d.enrollment_id for d in dispatches}))
+        loaded = store.enrollments(list({d.enrollment_id for d in dispatches}))
         # A suspended brand's dispatches go back to wait, as a pause's do (credit kept reserved).
         suspended = suspended_brands(db, {e.brand_id for e in loaded.values()})
         for dispatch in dispatches:
@@ -72,7 +72,7 @@ class SendDecisions:
                 skipped += 1
                 continue
             enrollments[enrollment.id] = enrollment
-            campaign = campaigns.get(dispatch.campaign_id) or app.campaign(dispatch.campaign_id)
+            campaign = campaigns.get(dispatch.campaign_id) or store.campaign(dispatch.campaign_id)
             campaigns[campaign.id] = campaign
             step, status = dispatch.step_id, enrollment.status_of(dispatch.step_id)
             if status not in IN_FLIGHT:
@@ -135,7 +135,7 @@ class SendDecisions:
                 enrollment.attempt(step, str(account.id), now())
                 attempts.append(Attempt(dispatch, enrollment, account.id, account, reconcile, claimed=True))
         try:
-            app.save_all(list(enrollments.values()))
+            store.save_all(list(enrollments.values()))
         except IntegrityError:
             for account in claimed:
                 give_back(db, account.id)

@@ -67,7 +67,7 @@ def give_back_unused_quota(db: Database, answers: list[Answered]) -> None:
 
 
 def record_outcomes(
-    app: CampaignApplication,
+    store: CampaignApplication,
     answers: list[Answered],
     campaigns: Mapping[UUID, Campaign],
     now: Callable[[], datetime],
@@ -77,17 +77,17 @@ def record_outcomes(
     for answer in answers:
         _record(answer.attempt.enrollment, answer, campaigns, now, report)
     try:
-        app.save_all(list({id(a.attempt.enrollment): a.attempt.enrollment for a in answers}.values()))
+        store.save_all(list({id(a.attempt.enrollment): a.attempt.enrollment for a in answers}.values()))
         return
     except IntegrityError:
         pass  # someone else wrote one of these enrollments meanwhile (often the other channel's worker)
     for answer in answers:
 
         def again(answer: Answered = answer) -> None:
-            enrollment = app.enrollment(answer.attempt.enrollment.id)
+            enrollment = store.enrollment(answer.attempt.enrollment.id)
             if enrollment.status_of(answer.attempt.dispatch.step_id) is StepStatus.ATTEMPTED:
                 _record(enrollment, answer, campaigns, now, SendReport())
-                app.save_all([enrollment])
+                store.save_all([enrollment])
 
         retry_on_conflict(again)
 

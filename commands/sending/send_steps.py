@@ -52,7 +52,7 @@ class Sender:
 
     def __init__(
         self,
-        app: CampaignApplication,
+        store: CampaignApplication,
         db: Database,
         providers: Mapping[str, Provider],
         now: Callable[[], datetime],
@@ -60,8 +60,8 @@ class Sender:
         tracking: MailTracking | None = None,
         calls: Executor | None = None,
     ) -> None:
-        self.app, self.db, self.now, self.calls = app, db, now, calls
-        self.decisions = SendDecisions(app, db, now, list(providers))
+        self.store, self.db, self.now, self.calls = store, db, now, calls
+        self.decisions = SendDecisions(store, db, now, list(providers))
         self.preparation = SendPreparation(db, providers, personaliser, tracking)
 
     def send(self, dispatches: list[Dispatch]) -> SendReport:
@@ -74,9 +74,9 @@ class Sender:
             contacts = contacts_by_id(self.db, [a.enrollment.contact_id for a in attempts])
             with _delivery_threads(self.calls, len(attempts)) as pool:
                 prepared = self._prepare(attempts, campaigns, contacts, pool)
-                answers = call_providers(prepared, pool, CampaignWatch(self.app, self.db, campaigns))
+                answers = call_providers(prepared, pool, CampaignWatch(self.store, self.db, campaigns))
             give_back_unused_quota(self.db, answers)
-            record_outcomes(self.app, answers, campaigns, self.now, report)
+            record_outcomes(self.store, answers, campaigns, self.now, report)
         self._suppress_opted_out(answers)
         self._remember_senders(answers)
         return report
@@ -92,13 +92,13 @@ class Sender:
         """
         mine = [a for a in attempts if a.message_key in held]
         report.skipped += len(attempts) - len(mine)
-        versions = self.app.versions([a.enrollment.id for a in mine])
+        versions = self.store.versions([a.enrollment.id for a in mine])
         moved = [
             a.enrollment.id
             for a in mine
             if versions is None or versions.get(a.enrollment.id) != a.enrollment.version
         ]
-        fresh = self.app.enrollments(list(set(moved))) if moved else {}
+        fresh = self.store.enrollments(list(set(moved))) if moved else {}
         kept = []
         for attempt in mine:
             step, seen = attempt.dispatch.step_id, attempt.enrollment
@@ -122,7 +122,7 @@ class Sender:
         settlement keeps reserved until its outcome is known."""
         now_read = dict(campaigns)
         for campaign_id in {a.dispatch.campaign_id for a in attempts}:
-            now_read[campaign_id] = self.app.campaign(campaign_id)
+            now_read[campaign_id] = self.store.campaign(campaign_id)
         suspended = suspended_brands(self.db, {c.brand_id for c in now_read.values()})
         rechecked = []
         for attempt in attempts:
@@ -169,7 +169,7 @@ class Sender:
                 enrollment = answer.attempt.enrollment
                 address = enrollment.addresses[answer.attempt.dispatch.channel]
                 reason = f"opted out at the provider ({answer.outcome.error})"
-                suppress(self.app, self.db, enrollment.brand_id, address, reason[:200], self.now())
+                suppress(self.store, self.db, enrollment.brand_id, address, reason[:200], self.now())
 
     def _remember_senders(self, answers: list[Answered]) -> None:
         """The account of each accepted send, kept for the contact's next send on the channel."""
@@ -185,7 +185,7 @@ class Sender:
 
 
 def send_dispatches(
-    app: CampaignApplication,
+    store: CampaignApplication,
     db: Database,
     providers: Mapping[str, Provider],
     dispatches: list[Dispatch],
@@ -195,7 +195,7 @@ def send_dispatches(
     calls: Executor | None = None,
 ) -> SendReport:
     """Send one batch with a sender of its own (a channel worker keeps one `Sender` instead)."""
-    return Sender(app, db, providers, now, personaliser, tracking, calls).send(dispatches)
+    return Sender(store, db, providers, now, personaliser, tracking, calls).send(dispatches)
 
 
 @contextmanager

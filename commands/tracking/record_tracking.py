@@ -18,26 +18,26 @@ from domain.errors import DomainError, NotFound
 from domain.message_links import trackable_links
 
 
-def record_open(app: CampaignApplication, tokens: TrackingTokens | None, token: str, now: datetime) -> bool:
+def record_open(store: CampaignApplication, tokens: TrackingTokens | None, token: str, now: datetime) -> bool:
     """Record the open a pixel token stands for; True when it was the step's first."""
     tracked = _tracked(tokens, token, click=False)
 
     def decide() -> bool:
-        enrollment = _sent_step(app, tracked)
+        enrollment = _sent_step(store, tracked)
         if not enrollment.record_open(tracked.step_id, now):
             return False
-        app.save(enrollment)
+        store.save(enrollment)
         return True
 
     return retry_on_conflict(decide)
 
 
-def follow_click(app: CampaignApplication, tokens: TrackingTokens | None, token: str, now: datetime) -> str:
+def follow_click(store: CampaignApplication, tokens: TrackingTokens | None, token: str, now: datetime) -> str:
     """Record the click a link token stands for (the step's first only) and return where it goes."""
     tracked = _tracked(tokens, token, click=True)
-    _sent_step(app, tracked)  # nothing of another brand's or an unsent step is looked up further
+    _sent_step(store, tracked)  # nothing of another brand's or an unsent step is looked up further
     try:
-        step = app.campaign(tracked.campaign_id, tracked.brand_id).step(tracked.step_id)
+        step = store.campaign(tracked.campaign_id, tracked.brand_id).step(tracked.step_id)
     except DomainError:
         raise NotFound("this link") from None
     links = trackable_links(step.body or "")
@@ -46,9 +46,9 @@ def follow_click(app: CampaignApplication, tokens: TrackingTokens | None, token:
     url = links[tracked.link]
 
     def decide() -> None:
-        enrollment = _sent_step(app, tracked)
+        enrollment = _sent_step(store, tracked)
         if enrollment.record_click(tracked.step_id, url, now):
-            app.save(enrollment)
+            store.save(enrollment)
 
     retry_on_conflict(decide)
     return url
@@ -61,9 +61,9 @@ def _tracked(tokens: TrackingTokens | None, token: str, click: bool) -> TrackedS
     return tracked
 
 
-def _sent_step(app: CampaignApplication, tracked: TrackedStep) -> Enrollment:
+def _sent_step(store: CampaignApplication, tracked: TrackedStep) -> Enrollment:
     """The token's enrollment, if it is of the token's brand and campaign and the step was sent."""
-    enrollment = app.enrollments([tracked.enrollment_id]).get(tracked.enrollment_id)
+    enrollment = store.enrollments([tracked.enrollment_id]).get(tracked.enrollment_id)
     if (
         enrollment is None
         or enrollment.brand_id != tracked.brand_id

@@ -68,9 +68,9 @@ def _chunks(ids: list[UUID]) -> Iterator[list[UUID]]:
         yield ids[start : start + CHUNK]
 
 
-def audit_brand(app: Application[UUID], conn: psycopg.Connection[Any], brand_id: UUID) -> CreditAudit:
+def audit_brand(store: Application[UUID], conn: psycopg.Connection[Any], brand_id: UUID) -> CreditAudit:
     """LookupError when the store holds no ledger for the brand."""
-    table = events_table(app)
+    table = events_table(store)
     ledger_id = CreditLedger.create_id(brand_id)
     campaigns = _owned(conn, table, get_topic(Campaign.CampaignCreated), brand_id)
     enrollments = _owned(conn, table, get_topic(Enrollment.ContactEnrolled), brand_id)
@@ -91,7 +91,7 @@ def audit_brand(app: Application[UUID], conn: psycopg.Connection[Any], brand_id:
             found_ledger = found_ledger or aggregate_id == ledger_id
             if topic not in wanted and topic != enrolled:
                 continue
-            event: Any = app.mapper.to_domain_event(
+            event: Any = store.mapper.to_domain_event(
                 StoredEvent(aggregate_id, version, topic or "", state or b"")
             )
             if topic == enrolled:

@@ -170,7 +170,7 @@ def test_a_plan_change_is_an_event_and_is_granted_from_the_next_renewal_on(admin
     assert_problem(admin.put(f"/admin/v1/brands/{made['id']}/plan", json={"plan": "gold"}), 422)
     [event] = [
         e
-        for e in operated.app.events.get(CreditLedger.create_id(UUID(made["id"])))
+        for e in operated.store.events.get(CreditLedger.create_id(UUID(made["id"])))
         if isinstance(e, CreditLedger.PlanChanged)
     ]
     assert (event.plan, event.previous_plan, event.changed_by) == ("premium", "basic", "admin api: bob")
@@ -198,7 +198,7 @@ def test_a_suspended_brand_is_refused_within_a_second_and_answered_again_after_r
     reinstated = admin.post(f"/admin/v1/brands/{made['id']}/reinstate")
     assert reinstated.status_code == 200 and reinstated.json()["status"] == "active"
     eventually(lambda: own.get("/v1/credits").status_code == 200, timeout=1.0)
-    history = list(operated.app.events.get(CreditLedger.create_id(UUID(made["id"]))))
+    history = list(operated.store.events.get(CreditLedger.create_id(UUID(made["id"]))))
     [down] = [e for e in history if isinstance(e, CreditLedger.BrandSuspended)]
     [up] = [e for e in history if isinstance(e, CreditLedger.BrandReinstated)]
     assert (down.reason, down.suspended_by, up.reinstated_by) == (

@@ -110,7 +110,7 @@ def test_key_changes_are_events_saying_who_and_when(service):
     spare = brand.ok(brand.post("/v1/api-keys", {"name": "spare"}), 201)
     brand.http.delete(f"/v1/api-keys/{spare['id']}")
 
-    events = list(service.app.events.get(ApiKeys.create_id(brand.brand_id)))
+    events = list(service.store.events.get(ApiKeys.create_id(brand.brand_id)))
     kinds = [type(event).__name__ for event in events]
     assert kinds == ["ApiKeysOpened", "ApiKeyIssued", "ApiKeyIssued", "ApiKeyRevoked"]
     first_key_id = events[1].key_id

@@ -32,7 +32,7 @@ def test_a_key_from_before_keeps_working_and_can_be_revoked_once_another_exists(
         )
 
     with running_service(database_url, roles=()) as service:  # upgrades the schema, as `api` does
-        service.app.save(CreditLedger.open(brand, Plan.BASIC, now))
+        service.store.save(CreditLedger.open(brand, Plan.BASIC, now))
         old = TestClient(service.http_app(), headers={"Authorization": f"Bearer {old_key}"})
         assert old.get("/v1/credits").status_code == 200
         (listed,) = old.get("/v1/api-keys").json()["items"]
@@ -45,5 +45,5 @@ def test_a_key_from_before_keeps_working_and_can_be_revoked_once_another_exists(
 
         assert_problem(old.get("/v1/credits"), 401)
         assert new.get("/v1/credits").status_code == 200
-        opened, *_ = service.app.events.get(ApiKeys.create_id(brand))
+        opened, *_ = service.store.events.get(ApiKeys.create_id(brand))
         assert opened.carried_over == [{"key_id": listed["id"], "name": "default", "prefix": "cs_"}]

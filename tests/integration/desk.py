@@ -77,8 +77,8 @@ class Desk:
     seen: dict[UUID, int] = field(default_factory=dict)  # dispatches handed out so far
 
     @property
-    def app(self) -> Any:
-        return self.service.app
+    def store(self) -> Any:
+        return self.service.store
 
     def campaign(self, contacts: list[dict[str, Any]], steps: list[dict[str, Any]], **extra: Any) -> UUID:
         group = self.client.lead_group(contacts)
@@ -87,8 +87,8 @@ class Desk:
 
     def launch(self, campaign_id: UUID, now: datetime) -> list[UUID]:
         """Launch and enrol the whole audience at `now`; the enrollment ids, by contact email."""
-        launch_campaign(self.app, self.service.db, self.client.brand_id, campaign_id, now)
-        while enroll_pending_campaigns(self.app, self.service.db, now):
+        launch_campaign(self.store, self.service.db, self.client.brand_id, campaign_id, now)
+        while enroll_pending_campaigns(self.store, self.service.db, now):
             pass
         rows = self.service.db.fetch_all(
             "SELECT contact_id FROM launch_audiences WHERE campaign_id = %s ORDER BY email", (campaign_id,)
@@ -98,7 +98,7 @@ class Desk:
     def dispatch(self, enrollment_ids: list[UUID], now: datetime) -> list[Dispatch]:
         """Dispatch what is due at `now` (as the scheduler does: none of a suspended brand); the dispatches a worker would receive that it has not yet
         (those made at enrollment, for a group due at launch, included)."""
-        dispatch_due_steps(self.app, enrollment_ids, now, suspended_brands(self.service.db))
+        dispatch_due_steps(self.store, enrollment_ids, now, suspended_brands(self.service.db))
         found = []
         for e in enrollment_ids:
             events = self.events(e, object)
@@ -116,20 +116,20 @@ class Desk:
     ) -> SendReport:
         providers = {"sandbox": self.provider}
         db = self.service.db
-        return send_dispatches(self.app, db, providers, dispatches, lambda: now, personaliser, tracking)
+        return send_dispatches(self.store, db, providers, dispatches, lambda: now, personaliser, tracking)
 
     def settle(self, now: datetime) -> None:
-        while settle_next_batch(self.app, self.service.db, now):
+        while settle_next_batch(self.store, self.service.db, now):
             pass
 
     def events(self, enrollment_id: UUID, kind: type) -> list[Any]:
-        return [e for e in self.app.events.get(enrollment_id) if isinstance(e, kind)]
+        return [e for e in self.store.events.get(enrollment_id) if isinstance(e, kind)]
 
     def enrollment(self, enrollment_id: UUID) -> Enrollment:
-        return self.app.enrollment(enrollment_id)
+        return self.store.enrollment(enrollment_id)
 
     def reservation(self, campaign_id: UUID) -> Reservation:
-        return self.app.ledger(self.client.brand_id).reservation(campaign_id)
+        return self.store.ledger(self.client.brand_id).reservation(campaign_id)
 
     def sends_today(self) -> list[int]:
         rows = self.service.db.fetch_all(

@@ -16,20 +16,20 @@ STEPS = [Step(id="e0", type=StepType.EMAIL, group=0, order=0, subject="Hi", body
 
 
 def test_versions_are_the_latest_stored_and_unknown_aggregates_are_left_out(database_url):
-    app = CampaignApplication(env=event_store_env(database_url))
+    store = CampaignApplication(env=event_store_env(database_url))
     enrolled, dispatched = (
         Enrollment.enroll(uuid4(), uuid4(), uuid4(), {"email": "ann@example.com"}, STEPS, NOW)
         for _ in range(2)
     )
     assert enrolled is not None and dispatched is not None
     dispatched.dispatch_due(NOW)
-    app.save_all([enrolled, dispatched])
+    store.save_all([enrolled, dispatched])
     dispatched.attempt("e0", "sender-1", NOW)
-    app.save_all([dispatched])
+    store.save_all([dispatched])
     unknown = uuid4()
 
-    versions = app.versions([enrolled.id, dispatched.id, unknown])
+    versions = store.versions([enrolled.id, dispatched.id, unknown])
 
     assert versions == {enrolled.id: 1, dispatched.id: 3}
     assert versions == {e.id: e.version for e in (enrolled, dispatched)}
-    assert app.versions([]) == {}
+    assert store.versions([]) == {}

@@ -68,7 +68,7 @@ def test_plan_suspension_and_reinstatement_are_recorded_with_who_did_them(brand_
     assert run(capsys, "brand", "suspend", brand_id, "--reason", "")[0] == 2
 
     with running_service(database_url, roles=()) as service:
-        history = list(service.app.events.get(CreditLedger.create_id(UUID(brand_id))))
+        history = list(service.store.events.get(CreditLedger.create_id(UUID(brand_id))))
     changed = [e for e in history if isinstance(e, CreditLedger.PlanChanged)]
     down = [e for e in history if isinstance(e, CreditLedger.BrandSuspended)]
     up = [e for e in history if isinstance(e, CreditLedger.BrandReinstated)]

@@ -32,7 +32,7 @@ def detail(client: Client, campaign_id: str) -> dict:
 
 def enrollment_events(service, campaign_id: str, email: str) -> list:
     row = service.db.fetch_one("SELECT id FROM contacts WHERE email = %s", (email,))
-    return list(service.app.events.get(Enrollment.create_id(UUID(campaign_id), row["id"])))
+    return list(service.store.events.get(Enrollment.create_id(UUID(campaign_id), row["id"])))
 
 
 def sends_recorded(client: Client, campaign_id: str, emails: int) -> None:

@@ -40,7 +40,7 @@ def test_the_audit_lists_every_kind_of_release_and_finds_the_books_balanced(
 
         ann = Enrollment.create_id(UUID(campaign_id), contact_of["ann@example.com"])
         assert (
-            record_reply_in_enrollment(service.app, ann, "email", "gmail-reply-1", service.clock.now()) == 1
+            record_reply_in_enrollment(service.store, ann, "email", "gmail-reply-1", service.clock.now()) == 1
         )
         client.ok(client.post("/v1/suppressions", {"address": "bob@example.com", "reason": "asked"}), 201)
         client.ok(client.post(f"/v1/campaign/{campaign_id}/archive"))

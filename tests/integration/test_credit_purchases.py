@@ -25,44 +25,44 @@ NOW = datetime(2026, 12, 7, 9, tzinfo=UTC)
 
 def test_twenty_grants_at_once_with_one_reference_make_exactly_one_entry(database_url):
     with running_service(database_url, roles=()) as service:
-        brand = create_brand(service.app, service.db, "acme", Plan.BASIC, NOW).brand_id
+        brand = create_brand(service.store, service.db, "acme", Plan.BASIC, NOW).brand_id
         start = threading.Barrier(20)
 
         def send(attempt: int):
             start.wait()
-            return grant_credits(service.app, brand, 500 + attempt, "inv-42", f"try {attempt}", NOW)
+            return grant_credits(service.store, brand, 500 + attempt, "inv-42", f"try {attempt}", NOW)
 
         with ThreadPoolExecutor(20) as pool:
             answers = list(pool.map(send, range(20)))
-        history = list(service.app.events.get(CreditLedger.create_id(brand)))
+        history = list(service.store.events.get(CreditLedger.create_id(brand)))
         purchases = [e for e in history if isinstance(e, CreditLedger.CreditsGranted) and e.reference]
         assert len(purchases) == 1
         [first] = purchases
         assert sum(a.created for a in answers) == 1
         assert {(a.amount, a.reason) for a in answers} == {(first.amount, first.reason)}
-        assert service.app.ledger(brand).balance == 1_000 + first.amount
+        assert service.store.ledger(brand).balance == 1_000 + first.amount
 
 
 def test_twenty_purchases_at_once_with_twenty_references_are_each_granted(database_url):
     with running_service(database_url, roles=()) as service:
-        brand = create_brand(service.app, service.db, "acme", Plan.BASIC, NOW).brand_id
+        brand = create_brand(service.store, service.db, "acme", Plan.BASIC, NOW).brand_id
         start = threading.Barrier(20)
 
         def send(attempt: int):
             start.wait()
-            return grant_credits(service.app, brand, 100, f"inv-{attempt}", None, NOW)
+            return grant_credits(service.store, brand, 100, f"inv-{attempt}", None, NOW)
 
         with ThreadPoolExecutor(20) as pool:
             answers = list(pool.map(send, range(20)))
         assert all(a.created for a in answers)
-        assert service.app.ledger(brand).balance == 1_000 + 20 * 100
+        assert service.store.ledger(brand).balance == 1_000 + 20 * 100
 
 
 @pytest.fixture
 def cli_brand(database_url, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", database_url)
     with running_service(database_url, roles=()) as service:
-        brand = create_brand(service.app, service.db, "acme", Plan.BASIC, NOW).brand_id
+        brand = create_brand(service.store, service.db, "acme", Plan.BASIC, NOW).brand_id
     return str(brand)
 
 

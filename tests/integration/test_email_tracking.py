@@ -106,7 +106,7 @@ def test_an_open_and_a_click_are_counted_once_in_the_metrics_and_the_executions(
     assert click_event.url == OFFER  # the first click's link; later clicks redirect, record nothing
     assert clicking <= click_event.clicked_at <= clicked  # when it was followed
     assert opening <= open_event.opened_at <= clicking  # when it was first opened
-    assert UUID(opened_rows[0]["contact_id"]) == service.app.enrollment(open_event.originator_id).contact_id
+    assert UUID(opened_rows[0]["contact_id"]) == service.store.enrollment(open_event.originator_id).contact_id
     as_of = metrics(client, campaign_id, as_of=datetime.now(UTC).isoformat())
     assert (as_of["opened"], as_of["clicked"]) == (1, 1)
 
@@ -160,7 +160,7 @@ def test_a_token_for_a_step_not_sent_yet_is_a_404(service):
     client = Client(service)
     campaign_id, bodies = sent_campaign(client, [TRACKED_EMAIL, {**LATER, "wait_days": 0}])
     sent = service.parts.tracking_tokens.read(PIXEL.findall(bodies["ada@example.com"])[0])
-    campaign = service.app.campaign(UUID(campaign_id))
+    campaign = service.store.campaign(UUID(campaign_id))
     later = next(s.id for s in campaign.steps if s.group == 1)
     unsent = TrackedStep(sent.brand_id, sent.campaign_id, sent.enrollment_id, later)
     clicked = TrackedStep(sent.brand_id, sent.campaign_id, sent.enrollment_id, later, 0)

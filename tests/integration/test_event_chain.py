@@ -20,24 +20,24 @@ NOW = datetime(2026, 11, 29, tzinfo=UTC)
 
 
 def save_ledgers(url: str, count: int) -> tuple[CampaignApplication, list]:
-    app = CampaignApplication(env=event_store_env(url))
+    store = CampaignApplication(env=event_store_env(url))
     ledgers = [CreditLedger.open(uuid4(), Plan.BASIC, NOW) for _ in range(count)]
     for ledger in ledgers:
         ledger.grant(5, "top-up", NOW)
-    app.save(*ledgers)
-    return app, [ledger.id for ledger in ledgers]
+    store.save(*ledgers)
+    return store, [ledger.id for ledger in ledgers]
 
 
-def chain_holds(app: CampaignApplication, url: str, ids: list) -> bool:
+def chain_holds(store: CampaignApplication, url: str, ids: list) -> bool:
     with psycopg.connect(url) as conn:
-        rows = aggregate_rows(conn, events_table(app), ids)
+        rows = aggregate_rows(conn, events_table(store), ids)
     return len(rows) == 3 * len(ids) and first_break(rows) is None
 
 
 def test_every_stored_row_is_linked_as_it_is_written(database_url):
     upgrade(database_url)
-    app, ids = save_ledgers(database_url, 3)
-    assert chain_holds(app, database_url, ids)
+    store, ids = save_ledgers(database_url, 3)
+    assert chain_holds(store, database_url, ids)
 
 
 def test_events_stored_before_the_migration_are_linked_by_it(database_url):
@@ -47,14 +47,14 @@ def test_events_stored_before_the_migration_are_linked_by_it(database_url):
             backend.apply_migrations(backend.to_apply(read_migrations(str(MIGRATIONS))[:1]))
     finally:
         backend.connection.close()
-    app, ids = save_ledgers(database_url, 2)  # the library makes its table: no trigger yet
+    store, ids = save_ledgers(database_url, 2)  # the library makes its table: no trigger yet
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT to_regclass('event_chain')").fetchone() == (None,)
 
     upgrade(database_url)
 
-    assert chain_holds(app, database_url, ids)
-    app.save(CreditLedger.open(uuid4(), Plan.BASIC, NOW))  # and the trigger links what comes next
+    assert chain_holds(store, database_url, ids)
+    store.save(CreditLedger.open(uuid4(), Plan.BASIC, NOW))  # and the trigger links what comes next
     with psycopg.connect(database_url) as conn:
         linked = conn.execute("SELECT count(*) FROM event_chain").fetchone()[0]
         stored = conn.execute("SELECT count(*) FROM campaigns_events").fetchone()[0]
@@ -65,18 +65,18 @@ def test_links_hold_across_statements_that_extend_old_aggregates_and_add_new_one
     """One statement links its rows together (migration 0008): an aggregate's new versions take the
     link stored by an earlier statement, or the one computed just before them in this one."""
     upgrade(database_url)
-    app = CampaignApplication(env=event_store_env(database_url))
+    store = CampaignApplication(env=event_store_env(database_url))
     ledgers = [CreditLedger.open(uuid4(), Plan.BASIC, NOW) for _ in range(4)]
-    app.save(*ledgers)
+    store.save(*ledgers)
     for round_ in range(1, 4):  # each round: some ledgers get 1..3 more events, one ledger is new
         for ledger in ledgers[round_ - 1 :]:
             for _ in range(round_):
                 ledger.grant(1, "top-up", NOW)
         ledgers.append(CreditLedger.open(uuid4(), Plan.BASIC, NOW))
         ledgers[-1].grant(2, "welcome", NOW)
-        app.save(*ledgers)
+        store.save(*ledgers)
     with psycopg.connect(database_url) as conn:
-        rows = aggregate_rows(conn, events_table(app), [ledger.id for ledger in ledgers])
+        rows = aggregate_rows(conn, events_table(store), [ledger.id for ledger in ledgers])
         stored = conn.execute("SELECT count(*) FROM campaigns_events").fetchone()[0]
     assert len(rows) == stored == sum(ledger.version for ledger in ledgers)
     assert first_break(rows) is None

@@ -45,12 +45,12 @@ def _stored_states(database_url: str) -> dict[str, dict]:
 
 
 def test_a_step_sent_stored_in_its_v1_shape_reads_back_through_the_upcaster(database_url):
-    app = CampaignApplication(env=event_store_env(database_url))
+    store = CampaignApplication(env=event_store_env(database_url))
     enrollment = _sent_enrollment()
-    stored = [app.mapper.to_stored_event(event) for event in enrollment.collect_events()]
+    stored = [store.mapper.to_stored_event(event) for event in enrollment.collect_events()]
     for index, row in enumerate(stored):
         if row.topic.endswith("StepSent"):  # written as a release before v2 wrote it
-            state = app.mapper.transcoder.decode(row.state)
+            state = store.mapper.transcoder.decode(row.state)
             assert state.pop("class_version") == 3
             assert (state.pop("next_group"), state.pop("next_due_at"), state.pop("finished")) == (
                 None,
@@ -58,14 +58,14 @@ def test_a_step_sent_stored_in_its_v1_shape_reads_back_through_the_upcaster(data
                 True,
             )
             del state["personalisation"]
-            stored[index] = dataclasses.replace(row, state=app.mapper.transcoder.encode(state))
-    app.recorder.insert_events(stored)
+            stored[index] = dataclasses.replace(row, state=store.mapper.transcoder.encode(state))
+    store.recorder.insert_events(stored)
 
     raw = _stored_states(database_url)["StepSent"]
     assert "personalisation" not in raw and "class_version" not in raw  # the v1 shape, as stored
     assert "finished" not in raw
 
-    events, _ = read_log(app, 0, 100)
+    events, _ = read_log(store, 0, 100)
     sent = next(event for _, event in events if isinstance(event, Enrollment.StepSent))
     assert vars(sent)["personalisation"] == "template"  # in the instance, not only the class default
     # v2 -> v3: what followed the send was an event of its own then, so the send says nothing of it
@@ -76,47 +76,47 @@ def test_a_step_sent_stored_in_its_v1_shape_reads_back_through_the_upcaster(data
     )
     position = next(p for p, event in events if event is sent)
     assert event_to_json(position, sent)["data"]["personalisation"] == "template"
-    assert app.enrollment(enrollment.id).status_of("e0") is StepStatus.SENT
-    app.close()
+    assert store.enrollment(enrollment.id).status_of("e0") is StepStatus.SENT
+    store.close()
 
 
 def test_a_new_event_is_stored_with_its_class_version(database_url):
-    app = CampaignApplication(env=event_store_env(database_url))
-    app.save_all([_sent_enrollment()])
+    store = CampaignApplication(env=event_store_env(database_url))
+    store.save_all([_sent_enrollment()])
     states = _stored_states(database_url)
     assert states["StepSent"]["class_version"] == 3
     assert states["StepSent"]["personalisation"] == "template"
     assert states["StepSent"]["finished"] is True  # its only step: the send ends the enrollment
     assert states["StepAttempted"]["class_version"] == 2
     assert states["StepAttempted"]["campaign_id"] is not None  # the settlement needs no lookup
-    app.close()
+    store.close()
 
 
 def test_an_attempt_stored_before_it_named_its_campaign_is_settled_as_its_campaigns(database_url):
     """A v1 StepAttempted reads back with no campaign; the settlement finds it through the
     enrollment, so a step at the provider when its campaign closes keeps its credit all the same."""
-    app = CampaignApplication(env=event_store_env(database_url))
+    store = CampaignApplication(env=event_store_env(database_url))
     enrollment = _sent_enrollment()
-    stored = [app.mapper.to_stored_event(event) for event in enrollment.collect_events()]
+    stored = [store.mapper.to_stored_event(event) for event in enrollment.collect_events()]
     for index, row in enumerate(stored):
         if row.topic.endswith("StepAttempted"):
-            state = app.mapper.transcoder.decode(row.state)
+            state = store.mapper.transcoder.decode(row.state)
             assert state.pop("class_version") == 2
             del state["campaign_id"]
-            stored[index] = dataclasses.replace(row, state=app.mapper.transcoder.encode(state))
-    app.recorder.insert_events(stored)
+            stored[index] = dataclasses.replace(row, state=store.mapper.transcoder.encode(state))
+    store.recorder.insert_events(stored)
     assert "campaign_id" not in _stored_states(database_url)["StepAttempted"]
 
-    events, _ = read_log(app, 0, 100)
+    events, _ = read_log(store, 0, 100)
     [(position, attempted)] = [(p, e) for p, e in events if isinstance(e, Enrollment.StepAttempted)]
     assert vars(attempted)["campaign_id"] is None
-    opened = attempt_at_provider(app, position, attempted)
+    opened = attempt_at_provider(store, position, attempted)
     assert (opened.campaign_id, opened.enrollment_id, opened.step_id) == (
         enrollment.campaign_id,
         enrollment.id,
         "e0",
     )
-    app.close()
+    store.close()
 
 
 TWO_DAYS = [EMAIL, Step("s1", StepType.SMS, 1, order=0, body="Hi again")]
@@ -134,7 +134,7 @@ def _sent_through(steps_done: int) -> Enrollment:
     return enrollment
 
 
-def _as_before_v3(app: CampaignApplication, events: list) -> list:
+def _as_before_v3(store: CampaignApplication, events: list) -> list:
     """The same history as a release before v3 stored it: the schedule of the first group after the
     enrollment, and what a group's last send led to after the send, as events of their own."""
     stored, version = [], 0
@@ -142,13 +142,13 @@ def _as_before_v3(app: CampaignApplication, events: list) -> list:
     def add(event, state_changes=None, drop=()):
         nonlocal version
         version += 1
-        row = dataclasses.replace(app.mapper.to_stored_event(event), originator_version=version)
+        row = dataclasses.replace(store.mapper.to_stored_event(event), originator_version=version)
         if drop:
-            state = app.mapper.transcoder.decode(row.state)
+            state = store.mapper.transcoder.decode(row.state)
             for key in drop:
                 del state[key]
             state["class_version"] = 2
-            row = dataclasses.replace(row, state=app.mapper.transcoder.encode(state))
+            row = dataclasses.replace(row, state=store.mapper.transcoder.encode(state))
         stored.append(row)
 
     def own(cls, event, **values):
@@ -212,17 +212,17 @@ def test_history_stored_before_v3_reads_as_the_same_enrollment_and_read_models(d
     events of their own: the aggregate and every read model get from them what they get now from
     the enrollment and the send."""
     with running_service(database_url, roles=()) as service:
-        app = service.app
+        store = service.store
         new, old = _sent_through(steps_done), _sent_through(steps_done)
-        app.save_all([new])
-        app.recorder.insert_events(_as_before_v3(app, old.collect_events()))
+        store.save_all([new])
+        store.recorder.insert_events(_as_before_v3(store, old.collect_events()))
 
-        runners = [ReadModelRunner(app, service.db, projection) for projection in PROJECTIONS]
-        projector = Projector(app, service.db, runners, 100)
+        runners = [ReadModelRunner(store, service.db, projection) for projection in PROJECTIONS]
+        projector = Projector(store, service.db, runners, 100)
         while projector.run_once():
             pass
 
-        again = app.enrollment(old.id)
+        again = store.enrollment(old.id)
         assert (again.current_group, again.due_at, again.finished_at) == (
             new.current_group,
             new.due_at,
@@ -260,21 +260,21 @@ def test_a_dispatch_in_the_enrolment_reads_as_a_dispatch_of_its_own(database_url
     every read model, the steps in flight and the relay's messages are what a StepDispatched after
     the enrollment gives (the history before v4, and any dispatch after the enrollment)."""
     with running_service(database_url, roles=()) as service:
-        app = service.app
+        store = service.store
         folded, apart = (
             _dispatched_with_enrolment(True, steps_done),
             _dispatched_with_enrolment(False, steps_done),
         )
-        start = app.recorder.max_notification_id() or 0
-        app.save_all([folded, apart])
-        assert len(app.recorder.select_events(folded.id)) == len(app.recorder.select_events(apart.id)) - 1
+        start = store.recorder.max_notification_id() or 0
+        store.save_all([folded, apart])
+        assert len(store.recorder.select_events(folded.id)) == len(store.recorder.select_events(apart.id)) - 1
 
-        runners = [ReadModelRunner(app, service.db, projection) for projection in PROJECTIONS]
-        projector = Projector(app, service.db, runners, 100)
+        runners = [ReadModelRunner(store, service.db, projection) for projection in PROJECTIONS]
+        projector = Projector(store, service.db, runners, 100)
         while projector.run_once():
             pass
 
-        again = app.enrollment(folded.id)
+        again = store.enrollment(folded.id)
         assert again.step_status == apart.step_status == folded.step_status
         assert again.in_flight_since == apart.in_flight_since
         assert _read_models(service, folded.id) == _read_models(service, apart.id)
@@ -285,14 +285,14 @@ def test_a_dispatch_in_the_enrolment_reads_as_a_dispatch_of_its_own(database_url
         )
 
         relay = Relay(
-            app,
+            store,
             service.db,
             InProcessTransport(),
             publish_events=False,
             name="relay:email",
             channels=["email"],
         )
-        events, _ = read_log(app, start, 100, DISPATCHING, ("channel", ["email"]))
+        events, _ = read_log(store, start, 100, DISPATCHING, ("channel", ["email"]))
         messages = relay._messages(events)
         dispatches = {
             json.loads(value)["enrollment_id"]: json.loads(value)["step_id"] for _, _, value in messages

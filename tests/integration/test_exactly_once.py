@@ -48,10 +48,10 @@ def test_a_redelivered_dispatch_after_a_crash_is_reconciled_not_resent(database_
     # The same database, its email worker built by the composition root with a provider that dies.
     crashing = lambda db: {"sandbox": CrashAfterAccept(SandboxProvider(db))}  # noqa: E731
     with running_service(database_url, roles=(), providers=crashing) as service:
-        app, db, now = service.app, service.db, service.clock.now
-        launch_campaign(app, db, client.brand_id, campaign_id, now())
-        assert enroll_next_chunk(app, db, campaign_id, now()) == 3
-        step_id = app.campaign(campaign_id).steps[0].id
+        store, db, now = service.store, service.db, service.clock.now
+        launch_campaign(store, db, client.brand_id, campaign_id, now())
+        assert enroll_next_chunk(store, db, campaign_id, now()) == 3
+        step_id = store.campaign(campaign_id).steps[0].id
         enrollment_ids = [
             Enrollment.create_id(campaign_id, row["contact_id"]) for row in _audience(db, campaign_id)
         ]
@@ -60,11 +60,11 @@ def test_a_redelivered_dispatch_after_a_crash_is_reconciled_not_resent(database_
         with pytest.raises(SystemExit):
             channel_worker(service.parts, "email").handle(messages[:1])
         assert len(outbox(db, client.brand_id, campaign_id)) == 1
-        assert app.enrollment(enrollment_ids[0]).status_of(step_id) is StepStatus.ATTEMPTED
+        assert store.enrollment(enrollment_ids[0]).status_of(step_id) is StepStatus.ATTEMPTED
 
     # Restarted with its real provider, the worker gets every message again, twice over.
     with running_service(database_url, roles=()) as service:
-        app, db = service.app, service.db
+        store, db = service.store, service.db
         report = channel_worker(service.parts, "email").handle(messages + messages)
 
         assert report.sent == 3
@@ -72,7 +72,7 @@ def test_a_redelivered_dispatch_after_a_crash_is_reconciled_not_resent(database_
         sent = outbox(db, client.brand_id, campaign_id)
         assert len(sent) == 3
         assert len({row["contact_id"] for row in sent}) == 3
-        assert all(app.enrollment(e).status_of(step_id) is StepStatus.SENT for e in enrollment_ids)
+        assert all(store.enrollment(e).status_of(step_id) is StepStatus.SENT for e in enrollment_ids)
         quota = db.fetch_one(
             "SELECT sends_today FROM sender_accounts WHERE brand_id = %s", (client.brand_id,)
         )

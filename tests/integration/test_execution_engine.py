@@ -38,7 +38,7 @@ def sent_events(service, campaign_id: str) -> list[Enrollment.StepSent]:
     rows = service.db.fetch_all("SELECT contact_id FROM launch_audiences WHERE campaign_id = %s", (campaign,))
     events = []
     for row in rows:
-        stored = service.app.events.get(Enrollment.create_id(campaign, row["contact_id"]))
+        stored = service.store.events.get(Enrollment.create_id(campaign, row["contact_id"]))
         events += [e for e in stored if isinstance(e, Enrollment.StepSent)]
     return events
 

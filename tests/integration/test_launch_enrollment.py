@@ -39,10 +39,10 @@ def test_chunks_enrol_each_contact_once_with_its_address_for_every_channel(datab
         people = [{"email": f"c{i}@example.com", "phone": f"+1415555010{i}"} for i in range(5)]
         people.append({"email": "mail-only@example.com"})
         campaign = d.campaign(people, EVERY_CHANNEL)
-        launch_campaign(d.app, d.service.db, d.client.brand_id, campaign, NOW)
+        launch_campaign(d.store, d.service.db, d.client.brand_id, campaign, NOW)
         assert campaign in campaigns_to_enrol(d.service.db)
 
-        counts = [enroll_next_chunk(d.app, d.service.db, campaign, NOW, chunk_size=2) for _ in range(4)]
+        counts = [enroll_next_chunk(d.store, d.service.db, campaign, NOW, chunk_size=2) for _ in range(4)]
         assert counts == [2, 2, 2, 0]
         assert fully_enrolled(d.service.db) == {campaign: 6}
         assert campaign not in campaigns_to_enrol(d.service.db)
@@ -71,16 +71,16 @@ def test_a_chunk_saved_before_a_crash_is_enrolled_again_without_a_duplicate(data
         _senders(d)
         people = [{"email": f"c{i}@example.com"} for i in range(3)]
         campaign = d.campaign(people, EVERY_CHANNEL[:1])
-        launch_campaign(d.app, d.service.db, d.client.brand_id, campaign, NOW)
-        assert enroll_next_chunk(d.app, d.service.db, campaign, NOW, chunk_size=2) == 2
+        launch_campaign(d.store, d.service.db, d.client.brand_id, campaign, NOW)
+        assert enroll_next_chunk(d.store, d.service.db, campaign, NOW, chunk_size=2) == 2
         # The crash: the chunk was saved but its progress was not.
         d.service.db.execute(
             "UPDATE enrollment_progress SET last_contact_id = NULL, enrolled = 0 WHERE campaign_id = %s",
             (campaign,),
         )
-        assert enroll_next_chunk(d.app, d.service.db, campaign, NOW, chunk_size=2) == 0  # both known
-        assert enroll_next_chunk(d.app, d.service.db, campaign, NOW, chunk_size=2) == 1
-        assert enroll_next_chunk(d.app, d.service.db, campaign, NOW, chunk_size=2) == 0
+        assert enroll_next_chunk(d.store, d.service.db, campaign, NOW, chunk_size=2) == 0  # both known
+        assert enroll_next_chunk(d.store, d.service.db, campaign, NOW, chunk_size=2) == 1
+        assert enroll_next_chunk(d.store, d.service.db, campaign, NOW, chunk_size=2) == 0
         assert fully_enrolled(d.service.db) == {campaign: 3}
 
 
@@ -88,10 +88,10 @@ def test_a_draft_is_not_enrolled_and_an_archived_campaign_stops_enrolling(databa
     with desk(database_url) as d:
         _senders(d)
         campaign = d.campaign([{"email": f"c{i}@example.com"} for i in range(3)], EVERY_CHANNEL[:1])
-        launch_campaign(d.app, d.service.db, d.client.brand_id, campaign, NOW)
-        assert enroll_next_chunk(d.app, d.service.db, campaign, NOW, chunk_size=1) == 1
-        archive_campaign(d.app, d.client.brand_id, campaign, NOW)
-        assert enroll_pending_campaigns(d.app, d.service.db, NOW) == 0
+        launch_campaign(d.store, d.service.db, d.client.brand_id, campaign, NOW)
+        assert enroll_next_chunk(d.store, d.service.db, campaign, NOW, chunk_size=1) == 1
+        archive_campaign(d.store, d.client.brand_id, campaign, NOW)
+        assert enroll_pending_campaigns(d.store, d.service.db, NOW) == 0
         assert fully_enrolled(d.service.db) == {campaign: 1}  # done: the completion check sees one
 
         draft = d.campaign([{"email": "ann@example.com"}], EVERY_CHANNEL[:1])
@@ -99,7 +99,7 @@ def test_a_draft_is_not_enrolled_and_an_archived_campaign_stops_enrolling(databa
             "INSERT INTO enrollment_progress (campaign_id, brand_id) VALUES (%s, %s)",
             (draft, d.client.brand_id),
         )
-        assert enroll_next_chunk(d.app, d.service.db, draft, NOW) == 0
+        assert enroll_next_chunk(d.store, d.service.db, draft, NOW) == 0
         assert draft in campaigns_to_enrol(d.service.db)  # left for its launch to finish or undo
         advance(d.service.db, draft, None)
         assert draft not in campaigns_to_enrol(d.service.db)
@@ -109,7 +109,7 @@ def test_an_enrolment_that_fails_is_parked_with_its_brand_and_other_campaigns_en
     with desk(database_url) as d:
         _senders(d)
         poison = uuid4()
-        d.app.save(  # saved as given, past Campaign.create's checks: group 0 falls due after year 9999
+        d.store.save(  # saved as given, past Campaign.create's checks: group 0 falls due after year 9999
             Campaign._create(
                 Campaign.CampaignCreated,
                 id=poison,
@@ -127,12 +127,12 @@ def test_an_enrolment_that_fails_is_parked_with_its_brand_and_other_campaigns_en
                 created_at=NOW,
             )
         )
-        launch_campaign(d.app, d.service.db, d.client.brand_id, poison, NOW)
+        launch_campaign(d.store, d.service.db, d.client.brand_id, poison, NOW)
         fine = d.campaign([{"email": "bob@example.com"}], EVERY_CHANNEL[:1])
-        launch_campaign(d.app, d.service.db, d.client.brand_id, fine, NOW)
+        launch_campaign(d.store, d.service.db, d.client.brand_id, fine, NOW)
 
-        assert enroll_pending_campaigns(d.app, d.service.db, NOW) == 1
-        assert enroll_pending_campaigns(d.app, d.service.db, NOW) == 0  # the poison waits its backoff
+        assert enroll_pending_campaigns(d.store, d.service.db, NOW) == 1
+        assert enroll_pending_campaigns(d.store, d.service.db, NOW) == 0  # the poison waits its backoff
         assert fully_enrolled(d.service.db) == {fine: 1}
         [item] = parked.listing(d.service.db)
         assert (item["follower"], item["item"]) == ("enroller", str(poison))

@@ -30,13 +30,13 @@ def test_a_campaign_stored_with_its_old_times_reports_and_travels_on_its_events_
         )
         campaign.launch(CREATED + timedelta(minutes=1), 0)
         campaign.pause(CREATED + timedelta(minutes=2))
-        app, stored = service.app, []
+        store, stored = service.store, []
         for event in campaign.collect_events():
-            row = app.mapper.to_stored_event(event)
-            state = app.mapper.transcoder.decode(row.state)
+            row = store.mapper.to_stored_event(event)
+            state = store.mapper.transcoder.decode(row.state)
             state["timestamp"] += LAG  # as stored before: the field `now`, the timestamp a moment later
-            stored.append(dataclasses.replace(row, state=app.mapper.transcoder.encode(state)))
-        app.recorder.insert_events(stored)
+            stored.append(dataclasses.replace(row, state=store.mapper.transcoder.encode(state)))
+        store.recorder.insert_events(stored)
 
         path = f"/v1/campaign/{campaign.id}"
         detail = eventually(lambda: (r := client.get(path)).status_code == 200 and r.json())

@@ -144,13 +144,13 @@ def assert_each_contact_got_each_step_once(client: Client, campaign_id: str) -> 
 
 def recorded_provider_ids(client: Client, campaign_id: str) -> list[str]:
     """The provider id on every StepSent in the event history of the campaign's enrollments."""
-    app, db = client.container.app, client.container.db
+    store, db = client.container.store, client.container.db
     audience = db.fetch_all("SELECT contact_id FROM launch_audiences WHERE campaign_id = %s", (campaign_id,))
     assert len(audience) == CONTACTS
     return [
         event.provider_message_id
         for row in audience
-        for event in app.events.get(Enrollment.create_id(UUID(campaign_id), row["contact_id"]))
+        for event in store.events.get(Enrollment.create_id(UUID(campaign_id), row["contact_id"]))
         if isinstance(event, Enrollment.StepSent)
     ]
 

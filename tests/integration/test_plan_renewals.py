@@ -32,30 +32,30 @@ def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datet
 
 
 def brand(service, created: datetime, plan: Plan = Plan.BASIC) -> UUID:
-    return create_brand(service.app, service.db, f"brand-{uuid4().hex[:6]}", plan, created).brand_id
+    return create_brand(service.store, service.db, f"brand-{uuid4().hex[:6]}", plan, created).brand_id
 
 
 def grants(service, brand_id: UUID) -> list[tuple[str, int, datetime]]:
     return [
         (event.reason, event.amount, event.granted_at)
-        for event in service.app.events.get(CreditLedger.create_id(brand_id))
+        for event in service.store.events.get(CreditLedger.create_id(brand_id))
         if isinstance(event, CreditLedger.CreditsGranted)
     ]
 
 
 def cron(service, now: datetime) -> int:
-    return DailyCron(service.app, service.db, lambda: now).tick()
+    return DailyCron(service.store, service.db, lambda: now).tick()
 
 
 def test_a_brand_made_on_the_31st_renews_on_each_months_last_day_once_however_often_the_cron_runs(service):
     acme = brand(service, at(2027, 12, 31, 15, 30))
-    assert renew_plans(service.app, service.db, at(2028, 1, 30, 23, 59)) == 0
+    assert renew_plans(service.store, service.db, at(2028, 1, 30, 23, 59)) == 0
     for moment in (at(2028, 1, 31), at(2028, 1, 31, 0, 1), at(2028, 2, 28, 23, 59)):
-        renew_plans(service.app, service.db, moment)  # on time, again, and the day before February's
-    renew_plans(service.app, service.db, at(2028, 2, 29))  # 2028 is a leap year
-    renew_plans(service.app, service.db, at(2028, 3, 30, 12))  # not yet: March has a 31st
-    renew_plans(service.app, service.db, at(2028, 3, 31, 6))
-    renew_plans(service.app, service.db, at(2028, 4, 30))
+        renew_plans(service.store, service.db, moment)  # on time, again, and the day before February's
+    renew_plans(service.store, service.db, at(2028, 2, 29))  # 2028 is a leap year
+    renew_plans(service.store, service.db, at(2028, 3, 30, 12))  # not yet: March has a 31st
+    renew_plans(service.store, service.db, at(2028, 3, 31, 6))
+    renew_plans(service.store, service.db, at(2028, 4, 30))
     assert grants(service, acme) == [
         ("plan basic", 1_000, at(2027, 12, 31, 15, 30)),
         ("plan basic 2028-01", 1_000, at(2028, 1, 31)),
@@ -63,7 +63,7 @@ def test_a_brand_made_on_the_31st_renews_on_each_months_last_day_once_however_of
         ("plan basic 2028-03", 1_000, at(2028, 3, 31)),
         ("plan basic 2028-04", 1_000, at(2028, 4, 30)),
     ]
-    assert service.app.ledger(acme).balance == 5_000
+    assert service.store.ledger(acme).balance == 5_000
 
 
 def test_february_of_a_common_year_renews_on_the_28th_and_march_on_the_brands_day(service):
@@ -93,7 +93,7 @@ def test_crons_racing_on_two_machines_grant_each_period_once(service):
     brands = [brand(service, at(2026, 5, day, 12)) for day in (1, 15, 28, 31)]
     late = at(2026, 9, 2)  # three or four periods owed to each
     with ThreadPoolExecutor(4) as pool:
-        granted = sum(pool.map(lambda _: renew_plans(service.app, service.db, late), range(4)))
+        granted = sum(pool.map(lambda _: renew_plans(service.store, service.db, late), range(4)))
     per_brand = [len(grants(service, b)) - 1 for b in brands]
     assert per_brand == [4, 3, 3, 3]  # June to September on the 1st; June to August for the others
     assert granted == sum(per_brand)
@@ -105,8 +105,8 @@ def test_crons_racing_on_two_machines_grant_each_period_once(service):
 def test_a_plan_change_is_granted_from_the_next_renewal_on(service):
     acme = brand(service, at(2026, 3, 10, 10))
     cron(service, at(2026, 4, 10))
-    change_plan(service.app, service.db, acme, Plan.PREMIUM, "ops", at(2026, 4, 20))
-    assert service.app.ledger(acme).balance == 2_000  # the change grants nothing by itself
+    change_plan(service.store, service.db, acme, Plan.PREMIUM, "ops", at(2026, 4, 20))
+    assert service.store.ledger(acme).balance == 2_000  # the change grants nothing by itself
     cron(service, at(2026, 5, 10))
     assert [g[:2] for g in grants(service, acme)] == [
         ("plan basic", 1_000),

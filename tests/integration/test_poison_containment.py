@@ -53,7 +53,7 @@ def _inject_campaign(service, brand_id: UUID, **fields) -> UUID:
         "created_at": datetime.now(UTC),
         **fields,
     }
-    service.app.save(Campaign._create(Campaign.CampaignCreated, id=campaign_id, **values))
+    service.store.save(Campaign._create(Campaign.CampaignCreated, id=campaign_id, **values))
     return campaign_id
 
 

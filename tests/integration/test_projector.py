@@ -44,7 +44,7 @@ def history(service: Any, brands: int = 3, contacts: int = 4) -> None:
                 enrollment.attempt(step.id, str(uuid4()), NOW)
                 enrollment.record_sent(step.id, f"m-{uuid4()}", 1, NOW)
             enrollments.append(enrollment)
-        service.app.save_all([ledger, *enrollments])
+        service.store.save_all([ledger, *enrollments])
 
 
 def tables(service: Any) -> dict[str, list[tuple[Any, ...]]]:
@@ -55,7 +55,7 @@ def tables(service: Any) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def runners(service: Any, projections: list[Any] = PROJECTIONS) -> list[ReadModelRunner]:
-    return [ReadModelRunner(service.app, service.db, projection, 7) for projection in projections]
+    return [ReadModelRunner(service.store, service.db, projection, 7) for projection in projections]
 
 
 def until_idle(projector: Projector, passes: int = 200) -> None:
@@ -79,11 +79,11 @@ def test_the_shared_read_leaves_every_read_model_as_its_own_reads_would(database
         for runner in runners(service):
             runner.catch_up()
         alone = tables(service)
-        head = service.app.recorder.max_notification_id()
+        head = service.store.recorder.max_notification_id()
         assert all(alone[table] for table in ("step_executions", "campaign_leads", "credit_ledger_entries"))
 
         reset(service, [p.name for p in PROJECTIONS])
-        projector = Projector(service.app, service.db, runners(service), 7)  # small reads: many passes
+        projector = Projector(service.store, service.db, runners(service), 7)  # small reads: many passes
         until_idle(projector)
 
         assert tables(service) == alone
@@ -93,7 +93,7 @@ def test_the_shared_read_leaves_every_read_model_as_its_own_reads_would(database
 def test_a_read_model_moved_back_catches_up_alone_and_joins_the_shared_read_again(database_url):
     with running_service(database_url, roles=()) as service:
         history(service)
-        projector = Projector(service.app, service.db, runners(service), 7)
+        projector = Projector(service.store, service.db, runners(service), 7)
         until_idle(projector)
         whole = tables(service)
 
@@ -107,7 +107,7 @@ def test_a_read_model_moved_back_catches_up_alone_and_joins_the_shared_read_agai
         assert (
             len(tables(service)["step_executions"]) == len(whole["step_executions"]) * 4 // 3
         )  # a brand more
-        head = service.app.recorder.max_notification_id()
+        head = service.store.recorder.max_notification_id()
         assert set(positions(service.db, [p.name for p in PROJECTIONS]).values()) == {head}
 
 
@@ -134,9 +134,9 @@ def test_a_failing_read_model_holds_no_other_back_and_catches_up_when_its_troubl
         # The pauses are measured on a clock of the test's own: forty passes on a busy machine take
         # longer than the first pause (0.5 s) of real time, and a retry among them is no failure.
         now = [0.0]
-        projector = Projector(service.app, service.db, runners(service, models), 7, lambda: now[0])
+        projector = Projector(service.store, service.db, runners(service, models), 7, lambda: now[0])
         history(service)
-        head = service.app.recorder.max_notification_id()
+        head = service.store.recorder.max_notification_id()
 
         for _ in range(40):
             projector.run_once()

@@ -104,11 +104,11 @@ def test_two_follow_up_processors_at_once_dispatch_each_step_once(database_url):
             client.campaign(group, [{"type": "EMAIL", "group": 0, "subject": "s", "body": "b"}])
         )
         now = service.clock.now()
-        launch_campaign(service.app, service.db, client.brand_id, campaign_id, now)
+        launch_campaign(service.store, service.db, client.brand_id, campaign_id, now)
         # Enrolled while paused, the contacts' first steps wait for the follow-up processor.
-        pause_campaign(service.app, client.brand_id, campaign_id, now)
-        assert enroll_next_chunk(service.app, service.db, campaign_id, now) == 40
-        resume_campaign(service.app, client.brand_id, campaign_id, now)
+        pause_campaign(service.store, client.brand_id, campaign_id, now)
+        assert enroll_next_chunk(service.store, service.db, campaign_id, now) == 40
+        resume_campaign(service.store, client.brand_id, campaign_id, now)
         audience = service.db.fetch_all("SELECT contact_id FROM launch_audiences")
         ids = [Enrollment.create_id(campaign_id, row["contact_id"]) for row in audience]
         results: list[int] = []
@@ -116,7 +116,7 @@ def test_two_follow_up_processors_at_once_dispatch_each_step_once(database_url):
 
         def processor() -> None:
             start.wait()
-            results.append(dispatch_due_steps(service.app, ids, now))
+            results.append(dispatch_due_steps(service.store, ids, now))
 
         threads = [threading.Thread(target=processor) for _ in range(2)]
         for thread in threads:
@@ -125,9 +125,9 @@ def test_two_follow_up_processors_at_once_dispatch_each_step_once(database_url):
             thread.join(timeout=60)
 
         assert sorted(results) == [0, 40]  # one wins; the other re-checks and finds nothing due
-        dispatched = [step for i in ids for e in service.app.events.get(i) for step in dispatched_steps(e)]
+        dispatched = [step for i in ids for e in service.store.events.get(i) for step in dispatched_steps(e)]
         assert len(dispatched) == 40
-        assert dispatch_due_steps(service.app, ids, now) == 0  # and a third run changes nothing
+        assert dispatch_due_steps(service.store, ids, now) == 0  # and a third run changes nothing
 
 
 def test_the_daily_reset_counts_days_in_utc_whatever_the_servers_own_zone(database_url, monkeypatch):

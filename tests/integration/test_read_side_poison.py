@@ -25,9 +25,9 @@ def test_poison_events_are_parked_and_other_brands_rows_keep_coming(database_url
         poison = Enrollment.enroll(
             uuid4(), hostile.brand_id, uuid4(), {"email": "a@x.example"}, [bad_step], now
         )
-        ledger = service.app.ledger(hostile.brand_id)
+        ledger = service.store.ledger(hostile.brand_id)
         ledger.grant(2**40, "too much for the column", now)
-        service.app.save_all([poison, ledger])
+        service.store.save_all([poison, ledger])
 
         other.sender("email", "sales@other.example")
         campaign_id = other.campaign(other.lead_group(contacts(2, phones=False)), [EMAIL_STEP])

@@ -123,7 +123,7 @@ def test_a_rebuild_in_small_batches_gives_the_same_rows(database_url):
         eventually(lambda: _ledger_settled(service, client.brand_id, released=1))
         before = {table: _rows(service, table) for table in READ_SIDE}
     with running_service(database_url, roles=()) as service:
-        rebuild(service.app, service.db, [p for p in PROJECTIONS if p.name in READ_SIDE], batch_size=3)
+        rebuild(service.store, service.db, [p for p in PROJECTIONS if p.name in READ_SIDE], batch_size=3)
         assert {table: _rows(service, table) for table in READ_SIDE} == before
 
 

@@ -37,13 +37,13 @@ def container(database_url: str) -> Iterator[Service]:
         built.close()
 
 
-def _enrolled(app: CampaignApplication) -> tuple[int, Enrollment]:
+def _enrolled(store: CampaignApplication) -> tuple[int, Enrollment]:
     """An enrollment that dispatched its email with it, stored; its log position."""
     enrollment = Enrollment.enroll(
         uuid4(), uuid4(), uuid4(), {"email": "ann@example.com"}, [EMAIL], T0, dispatch=True
     )
     assert enrollment is not None
-    position = app.save_all([enrollment])
+    position = store.save_all([enrollment])
     assert position is not None
     return position, enrollment
 
@@ -57,16 +57,16 @@ def _sends_queued(transport: InProcessTransport) -> list[bytes]:
 
 
 def test_a_relay_goes_on_from_its_own_position_not_the_old_single_relays(container):
-    app, db, transport = container.app, container.db, container.transport
+    store, db, transport = container.store, container.db, container.transport
     assert isinstance(transport, InProcessTransport)
     relays = {relay.name: relay for relay in roles.relays(container.parts)}
-    early, _ = _enrolled(app)
-    already_relayed, _ = _enrolled(app)
+    early, _ = _enrolled(store)
+    already_relayed, _ = _enrolled(store)
     db.execute(  # the single relay stopped early; the email relay has since handed over more
         "INSERT INTO relay_positions (relay, position) VALUES ('relay', %s), ('relay:email', %s)",
         (early, already_relayed),
     )
-    _, new = _enrolled(app)
+    _, new = _enrolled(store)
 
     relays["relay:email"].run_once()
 
@@ -78,8 +78,8 @@ def test_a_relay_goes_on_from_its_own_position_not_the_old_single_relays(contain
 
 
 def test_the_items_the_old_relay_parked_keep_their_brand_under_every_relay_that_inherits_them(container):
-    app, db = container.app, container.db
-    position, enrollment = _enrolled(app)
+    store, db = container.store, container.db
+    position, enrollment = _enrolled(store)
     with db.transaction() as cur:
         parked.park(cur, "relay", str(position), enrollment.brand_id, ValueError("bad"), 5)
     db.execute("INSERT INTO relay_positions (relay, position) VALUES ('relay', %s)", (position,))
@@ -94,11 +94,11 @@ def test_the_items_the_old_relay_parked_keep_their_brand_under_every_relay_that_
 
 
 def test_the_metrics_show_how_far_each_relay_has_read_how_far_behind_it_is_and_what_it_parked(container):
-    app, db = container.app, container.db
+    store, db = container.store, container.db
     relays = {relay.name: relay for relay in roles.relays(container.parts)}
-    relayed, _ = _enrolled(app)
+    relayed, _ = _enrolled(store)
     relays["relay:email"].run_once()
-    head, enrollment = _enrolled(app)
+    head, enrollment = _enrolled(store)
     with db.transaction() as cur:
         parked.park(cur, "relay:sms", str(head), enrollment.brand_id, ValueError("bad"), 5)
         parked.park(cur, "relay:sms", str(head + 1), enrollment.brand_id, ValueError("bad"), 5)
@@ -112,8 +112,8 @@ def test_the_metrics_show_how_far_each_relay_has_read_how_far_behind_it_is_and_w
 
 
 def test_a_handed_back_position_that_holds_no_event_is_parked_again_saying_so(container):
-    app, db = container.app, container.db
-    position, _ = _enrolled(app)
+    store, db = container.store, container.db
+    position, _ = _enrolled(store)
     relays = {relay.name: relay for relay in roles.relays(container.parts)}
     relays["relay:email"].run_once()
     nowhere = str(position + 1000)

@@ -43,8 +43,8 @@ def test_a_batch_kafka_refuses_is_read_again_and_an_oversized_event_goes_out_as_
     transport = KafkaTransport(kafka_bootstrap, prefix=prefix)
     try:
         small, huge = _campaign("small"), _campaign("huge", body="x" * 1_200_000)
-        container.app.save(small, huge)
-        relay = Relay(container.app, container.db, transport, publish_events=True, name="relay-test")
+        container.store.save(small, huge)
+        relay = Relay(container.store, container.db, transport, publish_events=True, name="relay-test")
 
         healthy = transport.producer
         # A real producer whose largest request is tiny: the broker side refuses every message.
@@ -56,7 +56,7 @@ def test_a_batch_kafka_refuses_is_read_again_and_an_oversized_event_goes_out_as_
         transport.producer.close()
         transport.producer = healthy
         assert relay.run_once() == 2
-        assert relay.position() == container.app.recorder.max_notification_id()
+        assert relay.position() == container.store.recorder.max_notification_id()
 
         consumer = KafkaConsumer(
             prefix + EVENTS_TOPIC,

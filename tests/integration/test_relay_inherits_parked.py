@@ -20,13 +20,13 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 EMAIL = Step("e0", StepType.EMAIL, 0, order=0, subject="Hi", body="Hello")
 
 
-def _enrolled(app: CampaignApplication) -> tuple[int, Enrollment]:
+def _enrolled(store: CampaignApplication) -> tuple[int, Enrollment]:
     """An enrollment that dispatched its email with it, stored; its log position."""
     enrollment = Enrollment.enroll(
         uuid4(), uuid4(), uuid4(), {"email": "ann@example.com"}, [EMAIL], T0, dispatch=True
     )
     assert enrollment is not None
-    position = app.save_all([enrollment])
+    position = store.save_all([enrollment])
     assert position is not None
     return position, enrollment
 
@@ -36,10 +36,10 @@ def test_the_relays_of_each_channel_take_over_what_the_single_relay_parked(datab
     settings = Settings(database_url=database_url, kafka_bootstrap_servers=None, channel_processes=False)
     container = build_service(settings)
     try:
-        app, db = container.app, container.db
-        _enrolled(app)  # relayed long ago: the handed-back position is not the log's first
-        handed_back, enrollment = _enrolled(app)
-        still_parked, _ = _enrolled(app)
+        store, db = container.store, container.db
+        _enrolled(store)  # relayed long ago: the handed-back position is not the log's first
+        handed_back, enrollment = _enrolled(store)
+        still_parked, _ = _enrolled(store)
         with db.transaction() as cur:  # as the single relay left them: one handed back, one parked
             parked.park(cur, "relay", str(handed_back), enrollment.brand_id, ValueError("bad"), 5)
             parked.park(cur, "relay", str(still_parked), None, ValueError("bad"), 5)

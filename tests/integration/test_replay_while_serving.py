@@ -78,14 +78,14 @@ def test_reads_never_fail_nor_see_an_empty_read_model_during_a_replay(database_u
         reader = threading.Thread(target=read_all_along)
         reader.start()
         try:
-            through = rebuild(service.app, service.db, PROJECTIONS, batch_size=5, progress=slowly)
+            through = rebuild(service.store, service.db, PROJECTIONS, batch_size=5, progress=slowly)
         finally:
             replaying.clear()
             reader.join()
 
         assert seen == []
         assert reads_while_replaying > 10
-        head = service.app.recorder.max_notification_id()
+        head = service.store.recorder.max_notification_id()
         assert through == {projection.name: head for projection in PROJECTIONS}
         assert snapshot(service.db) == tables
         assert client.ok(client.get(f"/v1/campaign/{campaign_id}")) == before
@@ -121,7 +121,7 @@ def test_a_read_model_with_a_serial_key_keeps_its_sequence_and_index_names(datab
         Client(service)
         Client(service)
         for _ in range(2):
-            rebuild(service.app, service.db, [GrantsLog()])
+            rebuild(service.store, service.db, [GrantsLog()])
             service.db.execute("INSERT INTO grants_log (amount) VALUES (7)")  # the sequence still works
         rows = service.db.fetch_all("SELECT id, amount FROM grants_log ORDER BY id")
         assert [row["amount"] for row in rows] == [1000, 1000, 7]
@@ -138,7 +138,7 @@ def test_a_second_replay_of_the_same_read_model_is_refused_and_a_failed_one_leav
         with psycopg.connect(database_url, autocommit=True) as other:
             other.execute("SELECT pg_advisory_lock(hashtext('rebuild:campaign_summaries'))")
             with pytest.raises(RebuildRunning, match="campaign_summaries is already running"):
-                rebuild(service.app, service.db, PROJECTIONS)
+                rebuild(service.store, service.db, PROJECTIONS)
 
         class Failing(GrantsLog):
             def apply(self, cur, events) -> None:
@@ -147,6 +147,6 @@ def test_a_second_replay_of_the_same_read_model_is_refused_and_a_failed_one_leav
         service.db.execute("CREATE TABLE grants_log (id bigserial PRIMARY KEY, amount int NOT NULL)")
         service.db.execute("INSERT INTO grants_log (amount) VALUES (1)")
         with pytest.raises(psycopg.OperationalError):
-            rebuild(service.app, service.db, [Failing()])
+            rebuild(service.store, service.db, [Failing()])
         assert service.db.fetch_all("SELECT amount FROM grants_log") == [{"amount": 1}]
         assert service.db.fetch_all("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'rebuild_%'") == []

@@ -147,14 +147,14 @@ def test_settling_again_after_the_position_was_lost_changes_no_total(database_ur
         assert (report.sent, report.failed) == (1, 1)
         d.settle(MONDAY_TEN)
         settled = d.reservation(campaign)
-        balance = d.app.ledger(d.client.brand_id).balance
+        balance = d.store.ledger(d.client.brand_id).balance
         assert (settled.reserved, settled.consumed, settled.released, settled.outstanding) == (4, 1, 1, 2)
 
         d.service.db.execute("UPDATE settlement_position SET position = 0")  # as if it crashed before saving
         d.settle(MONDAY_TEN)
         again = d.reservation(campaign)
         assert (again.consumed, again.released, again.outstanding) == (1, 1, 2)
-        assert d.app.ledger(d.client.brand_id).balance == balance
+        assert d.store.ledger(d.client.brand_id).balance == balance
 
 
 def test_a_redelivered_dispatch_of_a_step_already_sent_is_skipped_and_claims_no_quota(service):

@@ -28,7 +28,7 @@ def detail(client: Client, campaign_id: str) -> dict:
 
 def enrollment_events(service, campaign_id: str, email: str) -> list:
     row = service.db.fetch_one("SELECT id FROM contacts WHERE email = %s", (email,))
-    return list(service.app.events.get(Enrollment.create_id(UUID(campaign_id), row["id"])))
+    return list(service.store.events.get(Enrollment.create_id(UUID(campaign_id), row["id"])))
 
 
 def test_a_permanent_failure_is_recorded_its_credit_released_and_its_quota_given_back(database_url):

@@ -158,7 +158,7 @@ def test_a_campaign_paused_after_dispatch_cancels_the_step_and_takes_no_quota(se
     campaign = d.campaign([{"email": "ann@example.com"}, {"email": "bob@example.com"}], ONE_EMAIL)
     ann, bob = d.launch(campaign, NOW)
     dispatches = d.dispatch([ann, bob], NOW)
-    pause_campaign(d.app, d.client.brand_id, campaign, NOW)
+    pause_campaign(d.store, d.client.brand_id, campaign, NOW)
     report = d.send(dispatches, NOW + timedelta(seconds=5))
     assert report == SendReport(cancelled=2)
     [cancelled] = d.events(ann, Enrollment.StepCancelled)
@@ -177,14 +177,14 @@ def test_a_campaign_paused_while_its_batch_is_called_withholds_the_calls_not_yet
 
     def pause_during_the_first_call(_message) -> None:
         if len(d.provider.sent) == 1:
-            pause_campaign(d.app, d.client.brand_id, campaign, NOW)
+            pause_campaign(d.store, d.client.brand_id, campaign, NOW)
             time.sleep(0.2)  # past the period after which a call reads its campaign again
 
     d.provider.during = pause_during_the_first_call
     with ThreadPoolExecutor(1) as one_call_at_a_time:
         providers = {"sandbox": d.provider}
         report = send_dispatches(
-            d.app, d.service.db, providers, dispatches, lambda: NOW, calls=one_call_at_a_time
+            d.store, d.service.db, providers, dispatches, lambda: NOW, calls=one_call_at_a_time
         )
     assert report == SendReport(sent=1, cancelled=1)
     assert [m.to for m in d.provider.sent] == ["ann@example.com"]
@@ -202,7 +202,7 @@ def test_an_attempt_cut_short_then_paused_asks_the_provider_and_sends_nothing(se
     for dispatch in dispatches:
         cut_short(d, [dispatch])
         assert d.enrollment(dispatch.enrollment_id).status_of(dispatch.step_id) is StepStatus.ATTEMPTED
-    pause_campaign(d.app, d.client.brand_id, campaign, NOW)
+    pause_campaign(d.store, d.client.brand_id, campaign, NOW)
 
     report = d.send(dispatches, NOW + timedelta(minutes=15))  # the sweeper's redelivery
     assert report == SendReport(cancelled=2)
@@ -242,7 +242,7 @@ def test_an_outcome_recorded_while_another_worker_wrote_the_same_enrollment_is_r
     def the_sms_worker_writes_meanwhile(_message) -> None:
         enrollment = d.enrollment(ann)
         enrollment.attempt(text.step_id, "sms-account", NOW)
-        d.app.save(enrollment)
+        d.store.save(enrollment)
 
     d.provider.during = the_sms_worker_writes_meanwhile
     assert d.send([email], NOW) == SendReport(sent=1)
@@ -327,11 +327,11 @@ def test_a_batch_whose_attempts_meet_another_workers_write_is_counted_once_when_
         if not writes:  # the first reading of the clock: bob's stale delivery is counted already
             enrollment = d.enrollment(ann)
             enrollment.attempt(ann_text.step_id, str(texts["id"]), NOW)
-            writes.append(d.app.save(enrollment))
+            writes.append(d.store.save(enrollment))
         return NOW
 
     report = send_dispatches(
-        d.app, d.service.db, {"sandbox": d.provider}, [bob_email, ann_email], sms_worker_writes_first
+        d.store, d.service.db, {"sandbox": d.provider}, [bob_email, ann_email], sms_worker_writes_first
     )
     assert writes and report == SendReport(sent=1, skipped=1)  # counted by the second try alone
     assert d.enrollment(ann).status_of(ann_text.step_id) is StepStatus.ATTEMPTED
@@ -377,7 +377,7 @@ def test_a_step_whose_answer_was_lost_and_whose_campaign_then_paused_is_found_an
     assert d.send(d.dispatch([ann], NOW), NOW) == SendReport(deferred=1)
     due = d.events(ann, Enrollment.StepDeferred)[-1].due_at
     dispatches = d.dispatch([ann], due)  # on its way to a worker when the campaign is paused
-    pause_campaign(d.app, d.client.brand_id, campaign, due)
+    pause_campaign(d.store, d.client.brand_id, campaign, due)
     assert d.send(dispatches, due) == SendReport(sent=1)
     [sent] = d.events(ann, Enrollment.StepSent)
     assert (sent.provider_message_id, sent.sender_account_id) == ("lost-1", account["id"])
@@ -398,7 +398,7 @@ def test_steps_to_suppressed_addresses_and_to_contacts_who_replied_are_each_with
     cut_short(d, [x for x in dispatches if x.enrollment_id in (cy, dee)])  # their steps stay attempted
     calls_cut_short = len(d.provider.sent)
     for replied in (cy, dee):  # a reply leaves an attempted step to its worker
-        assert record_reply_in_enrollment(d.app, replied, "email", f"reply-{replied}", NOW) == 1
+        assert record_reply_in_enrollment(d.store, replied, "email", f"reply-{replied}", NOW) == 1
     for address in ("ann@example.com", "bob@example.com"):  # stopped while the dispatches travel
         d.service.db.execute(
             "INSERT INTO suppressions (brand_id, address, reason, created_at) VALUES (%s, %s, 'STOP', now())",
@@ -430,7 +430,7 @@ def test_a_batch_of_one_goes_to_a_provider_that_takes_batches_and_is_sent(servic
     d.client.sender("email", "sales@brand.example")
     [ann] = d.launch(d.campaign([{"email": "ann@example.com"}], ONE_EMAIL), NOW)
     providers = {"sandbox": SandboxProvider(d.service.db)}
-    report = send_dispatches(d.app, d.service.db, providers, d.dispatch([ann], NOW), lambda: NOW)
+    report = send_dispatches(d.store, d.service.db, providers, d.dispatch([ann], NOW), lambda: NOW)
     assert report == SendReport(sent=1)
 
 
@@ -447,13 +447,13 @@ def test_a_campaign_paused_during_a_call_withholds_the_batch_of_a_provider_that_
     [ann] = d.launch(campaign, NOW)
 
     def pause_during_the_call(_message) -> None:
-        pause_campaign(d.app, d.client.brand_id, campaign, NOW)
+        pause_campaign(d.store, d.client.brand_id, campaign, NOW)
         time.sleep(0.2)  # past the period after which a call reads its campaign again
 
     d.provider.during = pause_during_the_call
     sms = SandboxThatNotesItsCalls(d.service.db)
     providers = {"sandbox": d.provider, "twilio": sms}
-    report = send_dispatches(d.app, d.service.db, providers, d.dispatch([ann], NOW), lambda: NOW)
+    report = send_dispatches(d.store, d.service.db, providers, d.dispatch([ann], NOW), lambda: NOW)
     assert report == SendReport(sent=1, cancelled=1)
     assert sms.recipients_by_call == []
     [withheld] = d.events(ann, Enrollment.StepCancelled)
@@ -563,7 +563,7 @@ def test_a_step_cut_short_after_the_provider_took_it_counts_once_against_the_quo
     [ann] = d.launch(campaign, NOW)
     cut_short(d, d.dispatch([ann], NOW), took_it_then_died)
     lease = timedelta(minutes=10)
-    assert redispatch_stale_steps(d.app, campaign, [ann], NOW + lease, lease) == 1
+    assert redispatch_stale_steps(d.store, campaign, [ann], NOW + lease, lease) == 1
 
     again = d.dispatch([ann], NOW + lease)
     assert d.send(again, NOW + lease) == SendReport(sent=1)
@@ -661,7 +661,7 @@ def test_a_delivery_whose_step_another_delivery_finished_between_its_phases_leav
     providers = {"sandbox": d.provider}
     b = threading.Thread(
         target=lambda: reports.setdefault(
-            "b", send_dispatches(d.app, held, providers, dispatches, lambda: NOW)
+            "b", send_dispatches(d.store, held, providers, dispatches, lambda: NOW)
         )
     )
     try:
@@ -735,7 +735,7 @@ def test_each_provider_that_takes_batches_gets_its_own_accounts_messages_in_one_
     ]
     enrolled = d.launch(d.campaign(people, steps), NOW)
     providers = {"sandbox": mail, "twilio": sms}
-    report = send_dispatches(d.app, d.service.db, providers, d.dispatch(enrolled, NOW), lambda: NOW)
+    report = send_dispatches(d.store, d.service.db, providers, d.dispatch(enrolled, NOW), lambda: NOW)
     assert report == SendReport(sent=4)
     assert mail.recipients_by_call == [["ann@example.com", "bob@example.com"]]
     assert sms.recipients_by_call == [["+14155550123", "+14155550124"]]
@@ -758,7 +758,7 @@ def test_a_call_still_at_the_provider_when_another_of_its_batch_raises_is_not_se
     dispatches = d.dispatch([ann, bob], NOW)
     step = dispatches[0].step_id
     providers = {"sandbox": d.provider}
-    worker = ChannelWorker("email", d.app, d.service.db, d.service.transport, providers, lambda: NOW)
+    worker = ChannelWorker("email", d.store, d.service.db, d.service.transport, providers, lambda: NOW)
     try:
         report = worker.handle([encode_dispatch(dispatch, 0) for dispatch in dispatches])
     finally:
@@ -766,6 +766,6 @@ def test_a_call_still_at_the_provider_when_another_of_its_batch_raises_is_not_se
 
     assert [m.to for m in d.provider.sent].count("bob@example.com") == 1
     assert report.sent == 1
-    assert d.app.enrollment(bob).status_of(step) is StepStatus.SENT
+    assert d.store.enrollment(bob).status_of(step) is StepStatus.SENT
     parked_items = {row["item"] for row in parked.listing(d.service.db, "worker:email")}
     assert f"{ann}:{step}" in parked_items

@@ -33,7 +33,7 @@ def dispatched(service, campaign_id: str, expected: int) -> list[Dispatch]:
         found = []
         for row in rows:
             enrollment_id = Enrollment.create_id(campaign, row["contact_id"])
-            for event in service.app.events.get(enrollment_id):
+            for event in service.store.events.get(enrollment_id):
                 found += [Dispatch(enrollment_id, campaign, *step) for step in dispatched_steps(event)]
         return found if len(found) == expected else []
 
@@ -78,16 +78,16 @@ def test_quota_is_given_back_once_when_recording_outcomes_meets_a_version_confli
 
         def sms_worker() -> None:
             sms = {"sandbox": SandboxProvider(service.db)}
-            assert send_dispatches(service.app, service.db, sms, by_channel["sms"], now).sent == 5
+            assert send_dispatches(service.store, service.db, sms, by_channel["sms"], now).sent == 5
 
         email = {"sandbox": SandboxWithSmsWorkerInBetween(service.db, sms_worker)}
-        send_dispatches(service.app, service.db, email, by_channel["email"], now)
+        send_dispatches(service.store, service.db, email, by_channel["email"], now)
 
         outbox = client.outbox(campaign_id)
         assert sorted(item["channel"] for item in outbox) == ["email"] * 3 + ["sms"] * 5
         assert sends_today(client) == {"sales@brand.example": 3, "+14155550199": 5}
         for dispatch in by_channel["email"]:  # every email outcome was recorded despite the conflict
-            assert service.app.enrollment(dispatch.enrollment_id).status_of(dispatch.step_id) in (
+            assert service.store.enrollment(dispatch.enrollment_id).status_of(dispatch.step_id) in (
                 StepStatus.SENT,
                 StepStatus.FAILED,
             )
@@ -106,7 +106,7 @@ def test_a_step_delivered_twice_at_once_is_sent_once(database_url):
 
         def deliver() -> None:
             start.wait()
-            send_dispatches(service.app, service.db, slow, [dispatch], service.clock.now)
+            send_dispatches(service.store, service.db, slow, [dispatch], service.clock.now)
 
         deliveries = [threading.Thread(target=deliver) for _ in range(2)]
         for delivery in deliveries:
@@ -115,6 +115,6 @@ def test_a_step_delivered_twice_at_once_is_sent_once(database_url):
             delivery.join(timeout=30)
 
         assert len(client.outbox(campaign_id)) == 1
-        events = list(service.app.events.get(dispatch.enrollment_id))
+        events = list(service.store.events.get(dispatch.enrollment_id))
         assert sum(isinstance(e, Enrollment.StepSent) for e in events) == 1
         assert sends_today(client) == {"sales@brand.example": 1}

@@ -32,7 +32,7 @@ REFUSED = SendOutcome(error="550 no such mailbox", permanent=True)
 
 
 def ledger_events(d, kind: type) -> list:
-    return [e for e in d.app.events.get(CreditLedger.create_id(d.client.brand_id)) if isinstance(e, kind)]
+    return [e for e in d.store.events.get(CreditLedger.create_id(d.client.brand_id)) if isinstance(e, kind)]
 
 
 def position(d) -> int:
@@ -48,14 +48,14 @@ def test_a_batch_consumes_sends_releases_failures_and_closes_with_its_reason(dat
         campaign = d.campaign(people, TWO_GROUPS)
         enrollments = d.launch(campaign, NOW)
         d.send(d.dispatch(enrollments, NOW), NOW)
-        head = d.app.recorder.max_notification_id()
+        head = d.store.recorder.max_notification_id()
 
         with caplog.at_level(logging.WARNING, logger="commands.credits.settle_credits"):
-            assert settle_next_batch(d.app, d.service.db, NOW) == 6  # three attempts: one sent, two failed
+            assert settle_next_batch(d.store, d.service.db, NOW) == 6  # three attempts: one sent, two failed
         assert caplog.records == []  # every send was within the reservation
         assert position(d) == head
-        assert settle_next_batch(d.app, d.service.db, NOW) == 1  # past its own ledger events only
-        assert settle_next_batch(d.app, d.service.db, NOW) == 0  # nothing new: idle
+        assert settle_next_batch(d.store, d.service.db, NOW) == 1  # past its own ledger events only
+        assert settle_next_batch(d.store, d.service.db, NOW) == 0  # nothing new: idle
         [consumed] = ledger_events(d, CreditLedger.CreditsConsumed)
         assert (consumed.campaign_id, consumed.amount, consumed.consumed_at) == (campaign, 1, NOW)
         [released] = ledger_events(d, CreditLedger.CreditsReleased)
@@ -66,13 +66,13 @@ def test_a_batch_consumes_sends_releases_failures_and_closes_with_its_reason(dat
         )
         assert consumed.settled_through == released.settled_through <= head
 
-        assert complete_campaign(d.app, campaign, NOW)
-        assert d.app.campaign(campaign).completed_at == NOW
-        assert not complete_campaign(d.app, campaign, NOW)  # completed once only
+        assert complete_campaign(d.store, campaign, NOW)
+        assert d.store.campaign(campaign).completed_at == NOW
+        assert not complete_campaign(d.store, campaign, NOW)  # completed once only
         d.settle(NOW)
         closing = ledger_events(d, CreditLedger.CreditsReleased)[-1]
         assert (closing.amount, closing.reason, closing.released_at) == (3, "campaign completed", NOW)
-        [(completed_at, _)], _ = read_log(d.app, 0, 10_000, (Campaign.CampaignCompleted,))
+        [(completed_at, _)], _ = read_log(d.store, 0, 10_000, (Campaign.CampaignCompleted,))
         assert closing.settled_through == completed_at
         reservation = d.reservation(campaign)
         assert (reservation.consumed, reservation.released, reservation.outstanding) == (1, 5, 0)
@@ -84,11 +84,11 @@ def test_archiving_releases_what_is_left_with_its_own_reason(database_url):
         campaign = d.campaign([{"email": "ann@example.com"}], TWO_GROUPS)
         [ann] = d.launch(campaign, NOW)
         d.send(d.dispatch([ann], NOW), NOW)
-        archive_campaign(d.app, d.client.brand_id, campaign, NOW)
+        archive_campaign(d.store, d.client.brand_id, campaign, NOW)
         d.settle(NOW)
         [closing] = ledger_events(d, CreditLedger.CreditsReleased)
         assert (closing.amount, closing.reason, closing.released_at) == (1, "campaign archived", NOW)
-        assert d.app.ledger(d.client.brand_id).balance == 1000 - 1
+        assert d.store.ledger(d.client.brand_id).balance == 1000 - 1
 
 
 def test_sends_beyond_the_reservation_consume_only_what_was_reserved_and_say_so(database_url, caplog):
@@ -129,10 +129,10 @@ def test_an_event_that_cannot_be_settled_is_parked_and_settled_once_handed_back(
 
         # The fix: the campaign exists, with its reservation; an operator hands the event back.
         campaign = Campaign.create(missing, d.client.brand_id, "late", [_email()], NOW)
-        ledger = d.app.ledger(d.client.brand_id)
+        ledger = d.store.ledger(d.client.brand_id)
         ledger.reserve(missing, 1, NOW)
         campaign.launch(NOW, 1)
-        d.app.save(ledger, campaign)
+        d.store.save(ledger, campaign)
         assert parked.hand_back(d.service.db, [item["id"]]) == 1
         d.settle(NOW)  # past the fix's own events, then, idle, the handed-back one
         assert parked.listing(d.service.db, FOLLOWER) == []
@@ -159,8 +159,8 @@ def _saved_send(d, campaign_id, sent: bool = True) -> int:
         enrollment.record_sent("late", "provider-id", 1, NOW)
     else:
         enrollment.record_failed("late", "refused", 1, NOW)
-    d.app.save(enrollment)
-    outcomes, _ = read_log(d.app, 0, 10_000, (Enrollment.StepSent, Enrollment.StepFailed))
+    d.store.save(enrollment)
+    outcomes, _ = read_log(d.store, 0, 10_000, (Enrollment.StepSent, Enrollment.StepFailed))
     return next(position for position, event in outcomes if event.originator_id == enrollment.id)
 
 
@@ -170,9 +170,9 @@ def test_a_send_and_the_close_in_one_batch_consume_through_the_close(database_ur
         campaign = d.campaign([{"email": "ann@example.com"}], TWO_GROUPS)
         [ann] = d.launch(campaign, NOW)
         d.send(d.dispatch([ann], NOW), NOW)
-        complete_campaign(d.app, campaign, NOW)
+        complete_campaign(d.store, campaign, NOW)
         d.settle(NOW)
-        [(completed_at, _)], _ = read_log(d.app, 0, 10_000, (Campaign.CampaignCompleted,))
+        [(completed_at, _)], _ = read_log(d.store, 0, 10_000, (Campaign.CampaignCompleted,))
         [consumed] = ledger_events(d, CreditLedger.CreditsConsumed)
         assert (consumed.amount, consumed.settled_through) == (1, completed_at)
         [closing] = ledger_events(d, CreditLedger.CreditsReleased)
@@ -200,7 +200,7 @@ def test_settling_again_from_the_start_skips_what_was_settled_and_settles_what_w
         first = d.campaign([{"email": "ann@example.com"}], TWO_GROUPS[:1])
         [ann] = d.launch(first, NOW)
         d.send(d.dispatch([ann], NOW), NOW)
-        complete_campaign(d.app, first, NOW)
+        complete_campaign(d.store, first, NOW)
         d.settle(NOW)
         second = d.campaign([{"email": "bob@example.com"}], TWO_GROUPS[:1])
         [bob] = d.launch(second, NOW)
@@ -210,4 +210,4 @@ def test_settling_again_from_the_start_skips_what_was_settled_and_settles_what_w
         d.settle(NOW)
         assert (d.reservation(first).consumed, d.reservation(first).released) == (1, 0)
         assert d.reservation(second).consumed == 1  # settled past the first campaign's skipped close
-        assert d.app.ledger(d.client.brand_id).balance == 1000 - 2
+        assert d.store.ledger(d.client.brand_id).balance == 1000 - 2

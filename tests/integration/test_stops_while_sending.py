@@ -46,7 +46,7 @@ def service(server_url):
 
 def audit_violations(d) -> list[str]:
     with psycopg.connect(d.service.db.url) as conn:
-        return [str(v) for v in audit_brand(d.app, conn, d.client.brand_id).ledger.violations]
+        return [str(v) for v in audit_brand(d.store, conn, d.client.brand_id).ledger.violations]
 
 
 def credits(d, campaign_id) -> tuple[int, int, int, int]:
@@ -61,7 +61,7 @@ def send_stopped_between_phases(d, dispatches, stop) -> list[SendReport]:
     reports: list[SendReport] = []
     worker = threading.Thread(
         target=lambda: reports.append(
-            send_dispatches(d.app, held, {"sandbox": d.provider}, dispatches, lambda: NOW)
+            send_dispatches(d.store, held, {"sandbox": d.provider}, dispatches, lambda: NOW)
         )
     )
     try:
@@ -85,7 +85,7 @@ def test_sends_at_the_provider_when_their_campaign_is_archived_are_paid_for_once
 
     def archive_mid_call(_message) -> None:
         if len(d.provider.sent) == 1:  # the first call: archive and settle while it is out
-            archive_campaign(d.app, d.client.brand_id, campaign, NOW)
+            archive_campaign(d.store, d.client.brand_id, campaign, NOW)
             d.settle(NOW)
 
     d.provider.during = archive_mid_call
@@ -107,7 +107,7 @@ def test_steps_attempted_but_not_yet_called_when_their_campaign_is_archived_are_
     kept: list[tuple[int, int, int, int]] = []
 
     def archive() -> None:
-        archive_campaign(d.app, d.client.brand_id, campaign, NOW)
+        archive_campaign(d.store, d.client.brand_id, campaign, NOW)
         d.settle(NOW)
         kept.append(credits(d, campaign))
 
@@ -131,7 +131,7 @@ def test_steps_attempted_before_a_pause_are_not_sent_and_go_out_once_on_resume(s
     [ann] = d.launch(campaign, NOW)
     dispatches = d.dispatch([ann], NOW)
     send_stopped_between_phases(
-        d, dispatches, lambda: pause_campaign(d.app, d.client.brand_id, campaign, NOW)
+        d, dispatches, lambda: pause_campaign(d.store, d.client.brand_id, campaign, NOW)
     )
     assert d.provider.sent == []
     assert d.enrollment(ann).status_of(dispatches[0].step_id) is StepStatus.CANCELLED
@@ -139,7 +139,7 @@ def test_steps_attempted_before_a_pause_are_not_sent_and_go_out_once_on_resume(s
     assert credits(d, campaign) == (1, 0, 0, 1)  # a pause keeps the credit for the resume
 
     later = NOW + timedelta(minutes=5)
-    resume_campaign(d.app, d.client.brand_id, campaign, later)
+    resume_campaign(d.store, d.client.brand_id, campaign, later)
     assert d.send(d.dispatch([ann], later), later) == SendReport(sent=1)
     assert d.provider.lookups == 1  # asked first, since it was attempted before
     assert len(d.provider.sent) == 1
@@ -153,7 +153,7 @@ def test_steps_attempted_before_their_brand_is_suspended_wait_unsent_with_their_
     dispatches = d.dispatch([ann], NOW)
 
     def suspend() -> None:
-        suspend_brand(d.app, d.service.db, d.client.brand_id, "unpaid invoice", "test", NOW)
+        suspend_brand(d.store, d.service.db, d.client.brand_id, "unpaid invoice", "test", NOW)
 
     send_stopped_between_phases(d, dispatches, suspend)
     assert d.provider.sent == []
@@ -171,11 +171,11 @@ def test_a_send_whose_answer_was_lost_before_its_campaign_was_archived_is_found_
     campaign = d.campaign(PEOPLE[:2], ONE_EMAIL)
     ann, bob = d.launch(campaign, NOW)
     assert d.send(d.dispatch([ann], NOW), NOW) == SendReport(deferred=1)  # bob's not yet delivered...
-    archive_campaign(d.app, d.client.brand_id, campaign, NOW)
+    archive_campaign(d.store, d.client.brand_id, campaign, NOW)
     d.settle(NOW)
     assert credits(d, campaign) == (2, 0, 1, 1)  # ...so his credit comes back; ann's is kept
     with psycopg.connect(d.service.db.url) as conn:
-        report = json.loads(json.dumps(as_json(audit_brand(d.app, conn, d.client.brand_id)), default=str))
+        report = json.loads(json.dumps(as_json(audit_brand(d.store, conn, d.client.brand_id)), default=str))
     [figures] = [c for c in report["campaigns"] if c["campaign_id"] == str(campaign)]
     assert (figures["held_at_close"], figures["held_waiting"], figures["outstanding"]) == (1, 1, 1)
     assert report["violations"] == []
@@ -188,7 +188,7 @@ def test_a_send_whose_answer_was_lost_before_its_campaign_was_archived_is_found_
             == "ARCHIVED"
         )
     )
-    sweeper = Sweeper(d.app, d.service.db, lambda: NOW + LEASE, LEASE.total_seconds())
+    sweeper = Sweeper(d.store, d.service.db, lambda: NOW + LEASE, LEASE.total_seconds())
     assert sweeper.tick() == 1
     # ann's redispatch is asked about and found; bob's late delivery is cancelled, never sent
     assert d.send(d.dispatch([ann, bob], NOW + LEASE), NOW + LEASE) == SendReport(sent=1, cancelled=1)
@@ -207,7 +207,7 @@ def test_a_step_at_the_provider_that_never_got_it_releases_its_credit_after_the_
     campaign = d.campaign(PEOPLE[:1], ONE_EMAIL)
     [ann] = d.launch(campaign, NOW)
     cut_short(d, d.dispatch([ann], NOW))  # the worker died inside the call; the provider has nothing
-    archive_campaign(d.app, d.client.brand_id, campaign, NOW)
+    archive_campaign(d.store, d.client.brand_id, campaign, NOW)
     d.settle(NOW)
     assert credits(d, campaign) == (1, 0, 0, 1)
 
@@ -220,7 +220,7 @@ def test_a_step_at_the_provider_that_never_got_it_releases_its_credit_after_the_
         )
     )
     later = NOW + LEASE
-    assert Sweeper(d.app, d.service.db, lambda: later, LEASE.total_seconds()).tick() == 1
+    assert Sweeper(d.store, d.service.db, lambda: later, LEASE.total_seconds()).tick() == 1
     assert d.send(d.dispatch([ann], later), later) == SendReport(cancelled=1)
     d.settle(later)
 
@@ -265,15 +265,15 @@ def test_a_batch_looks_at_its_campaign_again_while_its_calls_go_out(service):
     d.client.sender("email", "sales@brand.example")
     d.launch(campaign, NOW)
     other = desk_for_a_new_brand(service)  # another brand's suspension stops none of this one's calls
-    suspend_brand(other.app, other.service.db, other.client.brand_id, "unpaid invoice", "test", NOW)
+    suspend_brand(other.store, other.service.db, other.client.brand_id, "unpaid invoice", "test", NOW)
     clock = [8.0]  # seconds in binary fractions, so that a period is exactly a period
     watch = CampaignWatch(
-        d.app, d.service.db, {campaign: d.app.campaign(campaign)}, every=0.25, clock=lambda: clock[0]
+        d.store, d.service.db, {campaign: d.store.campaign(campaign)}, every=0.25, clock=lambda: clock[0]
     )
     assert watch.running(str(campaign))
     clock[0] = 8.25
     assert watch.running(str(campaign))  # read again, a period later: still running
-    archive_campaign(d.app, d.client.brand_id, campaign, NOW)
+    archive_campaign(d.store, d.client.brand_id, campaign, NOW)
     clock[0] = 8.375
     assert watch.running(str(campaign))  # read less than a period ago
     clock[0] = 8.5

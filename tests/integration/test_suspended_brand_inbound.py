@@ -34,7 +34,7 @@ def test_a_suspended_brand_sends_nothing_records_a_stop_and_goes_on_once_reinsta
         eventually(lambda: len(fake_twilio.messages) == 2)
 
         now = service.clock.now
-        suspend_brand(service.app, service.db, client.brand_id, "invoice unpaid", "ops", now())
+        suspend_brand(service.store, service.db, client.brand_id, "invoice unpaid", "ops", now())
         assert_problem(eventually(lambda: (a := client.get("/v1/credits")).status_code == 403 and a), 403)
         answer = fake_twilio.text_in(brand.account, ANN, SMS_NUMBER, "STOP", brand.sms_url)
         assert answer.status == 200  # what people tell us is still recorded
@@ -48,7 +48,7 @@ def test_a_suspended_brand_sends_nothing_records_a_stop_and_goes_on_once_reinsta
         assert len(fake_twilio.messages) == 2
         assert campaign_events(service, campaign_id, Enrollment.StepFailed) == []
 
-        reinstate_brand(service.app, service.db, client.brand_id, "ops", now())
+        reinstate_brand(service.store, service.db, client.brand_id, "ops", now())
         eventually(lambda: [m["to"] for m in fake_twilio.messages].count(BOB) == 2)
         done = eventually(
             lambda: (d := client.ok(client.get(f"/v1/campaign/{campaign_id}")))["status"] == "COMPLETED" and d

@@ -33,15 +33,15 @@ def service(server_url):
 
 
 def suspend(d: Desk, now: datetime) -> None:
-    suspend_brand(d.app, d.service.db, d.client.brand_id, "invoice unpaid", "ops", now)
+    suspend_brand(d.store, d.service.db, d.client.brand_id, "invoice unpaid", "ops", now)
 
 
 def reinstate(d: Desk, now: datetime) -> None:
-    reinstate_brand(d.app, d.service.db, d.client.brand_id, "ops", now)
+    reinstate_brand(d.store, d.service.db, d.client.brand_id, "ops", now)
 
 
 def scheduler_pass(d: Desk, now: datetime, batch: int = 500) -> int:
-    return FollowUpProcessor(d.app, d.service.db, lambda: now, batch).tick()
+    return FollowUpProcessor(d.store, d.service.db, lambda: now, batch).tick()
 
 
 def waiting_in_due_steps(d: Desk, enrollment_id: UUID) -> bool:
@@ -114,9 +114,9 @@ def test_a_campaign_enrolled_while_its_brand_is_suspended_dispatches_nothing_unt
     d = desk_for_a_new_brand(service)
     d.client.sender("email", "sales@brand.example")
     campaign = d.campaign([{"email": "ann@example.com"}, {"email": "bea@example.com"}], [FIRST])
-    launch_campaign(d.app, d.service.db, d.client.brand_id, campaign, T0)
+    launch_campaign(d.store, d.service.db, d.client.brand_id, campaign, T0)
     suspend(d, T0)
-    while enroll_pending_campaigns(d.app, d.service.db, T0):
+    while enroll_pending_campaigns(d.store, d.service.db, T0):
         pass
     rows = d.service.db.fetch_all(
         "SELECT contact_id FROM launch_audiences WHERE campaign_id = %s", (campaign,)

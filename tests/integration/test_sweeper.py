@@ -25,7 +25,7 @@ def test_a_step_left_dispatched_by_a_lost_message_is_swept_and_sent_once(databas
         campaign_id = client.campaign(client.lead_group([{"email": "ann@example.com"}]), steps)
         client.ok(client.post(f"/v1/campaign/{campaign_id}/launch"))
         [lost] = dispatched(service, campaign_id, 1)
-        head = service.app.recorder.max_notification_id()
+        head = service.store.recorder.max_notification_id()
         service.db.execute(
             """INSERT INTO relay_positions (relay, position) VALUES ('relay', %s)
                ON CONFLICT (relay) DO UPDATE SET position = EXCLUDED.position""",
@@ -38,7 +38,7 @@ def test_a_step_left_dispatched_by_a_lost_message_is_swept_and_sent_once(databas
         assert client.outbox(campaign_id) == []  # within the lease the dispatch may still arrive
         assert not any(
             e.redispatched
-            for e in service.app.events.get(lost.enrollment_id)
+            for e in service.store.events.get(lost.enrollment_id)
             if isinstance(e, Enrollment.StepDispatched)
         )
 
@@ -48,7 +48,7 @@ def test_a_step_left_dispatched_by_a_lost_message_is_swept_and_sent_once(databas
         )
         assert done["metrics"]["sent"]["email"] == 1
         assert len(client.outbox(campaign_id)) == 1
-        events = list(service.app.events.get(lost.enrollment_id))
+        events = list(service.store.events.get(lost.enrollment_id))
         redispatches = [e for e in events if isinstance(e, Enrollment.StepDispatched) and e.redispatched]
         assert len(redispatches) == 1
         assert sum(isinstance(e, Enrollment.StepSent) for e in events) == 1

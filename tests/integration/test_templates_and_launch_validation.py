@@ -231,7 +231,7 @@ def test_a_failing_personaliser_still_sends_the_escaped_template_text_and_step_s
             enrollment_id = Enrollment.create_id(UUID(campaign_id), UUID(sent["contact_id"]))
 
             def step_sent(enrollment_id=enrollment_id):
-                events = service.app.repository.event_store.get(enrollment_id)
+                events = service.store.repository.event_store.get(enrollment_id)
                 return [e for e in events if type(e).__name__ == "StepSent"]
 
             notes[campaign_id] = eventually(step_sent, timeout=30)[0].personalisation

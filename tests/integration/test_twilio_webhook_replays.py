@@ -84,12 +84,12 @@ def test_a_stop_retried_after_the_start_that_followed_it_is_not_applied(database
         now = service.clock.now()
         # The STOP reached us first but failed before its effect was recorded (a crash, a 500).
         webhook_receipts.receive(service.db, brand_id, Webhook.SMS, "SMstop", "", now, ANN)
-        receive_text(service.app, service.db, brand_id, ANN, "START", "SMstart", now)
+        receive_text(service.store, service.db, brand_id, ANN, "START", "SMstart", now)
 
-        receive_text(service.app, service.db, brand_id, ANN, "STOP", "SMstop", now)  # Twilio's retry
+        receive_text(service.store, service.db, brand_id, ANN, "STOP", "SMstop", now)  # Twilio's retry
 
         assert suppressed(brand.client) == []
-        receive_text(service.app, service.db, brand_id, ANN, "STOP", "SMnewer", now)
+        receive_text(service.store, service.db, brand_id, ANN, "STOP", "SMnewer", now)
         assert suppressed(brand.client) == [ANN]
 
 

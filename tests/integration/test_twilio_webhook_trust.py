@@ -107,7 +107,7 @@ def test_credentials_appear_in_no_log_event_or_api_answer(database_url, fake_twi
             client.get(f"/v1/campaign/{campaign_id}/executions").text,
             client.get(f"/v1/campaign/{campaign_id}/events").text,
         ]
-        rows = service.db.fetch_all(sql.SQL("SELECT state FROM {}").format(events_table(service.app)))
+        rows = service.db.fetch_all(sql.SQL("SELECT state FROM {}").format(events_table(service.store)))
         stored = b"".join(bytes(row["state"]) for row in rows)
     secrets = (brand.account.token, brand.account.sid)
     assert any("twilio" in record.name for record in caplog.records)  # the adapter did log its calls

@@ -42,23 +42,23 @@ def _withdrawn(words: str) -> Enrollment:
     return enrollment
 
 
-def _stored_as_v1(app: CampaignApplication, enrollment: Enrollment) -> list:
+def _stored_as_v1(store: CampaignApplication, enrollment: Enrollment) -> list:
     """The enrollment's events as a release before v2 stored them: a withdrawal without its cause."""
-    stored = [app.mapper.to_stored_event(event) for event in enrollment.collect_events()]
+    stored = [store.mapper.to_stored_event(event) for event in enrollment.collect_events()]
     for index, row in enumerate(stored):
         if row.topic.endswith("StepWithdrawn"):
-            state = app.mapper.transcoder.decode(row.state)
+            state = store.mapper.transcoder.decode(row.state)
             assert state.pop("class_version") == 2
             del state["cause"]
-            stored[index] = dataclasses.replace(row, state=app.mapper.transcoder.encode(state))
+            stored[index] = dataclasses.replace(row, state=store.mapper.transcoder.encode(state))
     return stored
 
 
 def test_a_withdrawal_stored_with_free_text_reads_back_with_the_cause_its_words_name(database_url):
-    app = CampaignApplication(env=event_store_env(database_url))
+    store = CampaignApplication(env=event_store_env(database_url))
     enrollments = {words: _withdrawn(words) for words in STORED_WORDS}
     for enrollment in enrollments.values():
-        app.recorder.insert_events(_stored_as_v1(app, enrollment))
+        store.recorder.insert_events(_stored_as_v1(store, enrollment))
     with psycopg.connect(database_url) as conn:
         states = conn.execute(
             "SELECT state FROM campaigns_events WHERE topic = %s", (get_topic(Enrollment.StepWithdrawn),)
@@ -66,33 +66,33 @@ def test_a_withdrawal_stored_with_free_text_reads_back_with_the_cause_its_words_
     assert len(states) == len(STORED_WORDS)
     assert not any(b'"cause"' in bytes(state) for (state,) in states)  # the v1 shape, as stored
 
-    events, _ = read_log(app, 0, 100)
+    events, _ = read_log(store, 0, 100)
     read = {e.reason: (p, e) for p, e in events if isinstance(e, Enrollment.StepWithdrawn)}
     assert {words: e.withdrawal_cause for words, (_, e) in read.items()} == STORED_WORDS
     for words, (position, withdrawn) in read.items():
         assert vars(withdrawn)["cause"] == STORED_WORDS[words].value  # in the instance, as v2 stores it
         data = event_to_json(position, withdrawn)["data"]
         assert (data["reason"], data["cause"]) == (words, STORED_WORDS[words].value)
-        assert app.enrollment(enrollments[words].id).status_of("e0") is StepStatus.WITHDRAWN
-    app.close()
+        assert store.enrollment(enrollments[words].id).status_of("e0") is StepStatus.WITHDRAWN
+    store.close()
 
 
 def test_a_new_withdrawal_is_stored_with_its_cause_at_version_two(database_url):
-    app = CampaignApplication(env=event_store_env(database_url))
+    store = CampaignApplication(env=event_store_env(database_url))
     enrollment = Enrollment.enroll(CAMPAIGN, uuid4(), uuid4(), {"email": "ann@example.com"}, [EMAIL], T0)
     assert enrollment is not None
     enrollment.withdraw_step("e0", "address suppressed: manual", 1, T0, cause=WithdrawalCause.UNSUBSCRIBED)
-    app.save_all([enrollment])
+    store.save_all([enrollment])
     with psycopg.connect(database_url) as conn:
         [(state,)] = conn.execute(
             "SELECT state FROM campaigns_events WHERE topic = 'domain.enrollment:Enrollment.StepWithdrawn'"
         ).fetchall()
     assert b'"cause":"unsubscribed"' in bytes(state) and b'"class_version":2' in bytes(state)
     [(_, withdrawn)] = [
-        (p, e) for p, e in read_log(app, 0, 100)[0] if isinstance(e, Enrollment.StepWithdrawn)
+        (p, e) for p, e in read_log(store, 0, 100)[0] if isinstance(e, Enrollment.StepWithdrawn)
     ]
     assert withdrawn.withdrawal_cause is WithdrawalCause.UNSUBSCRIBED
-    app.close()
+    store.close()
 
 
 def test_every_enrollment_event_keeps_the_topic_it_was_always_stored_under(database_url):
@@ -106,9 +106,9 @@ def test_every_enrollment_event_keeps_the_topic_it_was_always_stored_under(datab
         assert resolve_topic(topic) is getattr(Enrollment, name)
     assert get_topic(Enrollment) == "domain.enrollment:Enrollment"
 
-    app = CampaignApplication(env=event_store_env(database_url))
+    store = CampaignApplication(env=event_store_env(database_url))
     enrollment = _withdrawn("address suppressed: manual")
-    app.save_all([enrollment])
+    store.save_all([enrollment])
     with psycopg.connect(database_url) as conn:
         topics = [t for (t,) in conn.execute("SELECT topic FROM campaigns_events ORDER BY 1").fetchall()]
     assert topics == [
@@ -116,6 +116,6 @@ def test_every_enrollment_event_keeps_the_topic_it_was_always_stored_under(datab
         "domain.enrollment:Enrollment.EnrollmentFinished",
         "domain.enrollment:Enrollment.StepWithdrawn",
     ]
-    again = app.enrollment(enrollment.id)
+    again = store.enrollment(enrollment.id)
     assert (again.finished, again.status_of("e0")) == (True, StepStatus.WITHDRAWN)
-    app.close()
+    store.close()

@@ -150,9 +150,9 @@ def test_any_action_sequence_follows_the_transition_table_and_replays(actions: l
             assert (campaign.status, campaign.version, len(campaign.pending_events)) == before
         assert campaign.status is expected
 
-    app = memory_app()
-    app.save(campaign)
-    copy = app.repository.get(campaign.id)
+    store = memory_app()
+    store.save(campaign)
+    copy = store.repository.get(campaign.id)
     assert copy.status is campaign.status
     assert copy.version == campaign.version
     assert (copy.launched_at, copy.completed_at, copy.archived_at) == (

@@ -166,9 +166,9 @@ def test_random_operations_keep_the_ledger_invariants_and_replay_identically(ops
             assert [r.reserved, r.consumed, r.released] == model[c]
         assert set(ledger.reservations) == set(model)
 
-    app = Application(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
-    app.save(ledger)
-    copy = app.repository.get(ledger.id)
+    store = Application(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    store.save(ledger)
+    copy = store.repository.get(ledger.id)
     assert (copy.granted, copy.balance, copy.version) == (
         ledger.granted,
         ledger.balance,
@@ -322,9 +322,9 @@ def test_with_purchases_and_renewals_the_balance_never_goes_negative_and_each_re
     references = [g.reference for g in grants if g.reference is not None]
     assert sorted(references) == sorted(paid) and len(set(references)) == len(references)
     assert all(1 <= g.amount <= 10_000_000 for g in grants if g.reference is not None)
-    app: Application[UUID] = Application()
-    app.save(ledger)
-    replayed = app.repository.get(ledger.id)
+    store: Application[UUID] = Application()
+    store.save(ledger)
+    replayed = store.repository.get(ledger.id)
     assert (replayed.balance, replayed.purchases, replayed.periods) == (
         ledger.balance,
         ledger.purchases,

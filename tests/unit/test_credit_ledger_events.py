@@ -150,18 +150,18 @@ def test_a_refused_ledger_command_says_why_and_records_nothing(command, message)
 def test_a_grant_stored_in_its_v1_shape_reads_back_with_no_reference_and_no_period() -> None:
     from eventsourcing.application import Application
 
-    app: Application[UUID] = Application()
+    store: Application[UUID] = Application()
     ledger = CreditLedger.open(uuid4(), Plan.BASIC, opened_at=T0)
-    stored = [app.mapper.to_stored_event(event) for event in ledger.collect_events()]
-    state = app.mapper.transcoder.decode(stored[1].state)
+    stored = [store.mapper.to_stored_event(event) for event in ledger.collect_events()]
+    state = store.mapper.transcoder.decode(stored[1].state)
     assert state.pop("class_version") == 2
     del state["reference"], state["period"]  # a grant as v1 stored it
     old = type(stored[1])(
         stored[1].originator_id,
         stored[1].originator_version,
         stored[1].topic,
-        app.mapper.transcoder.encode(state),
+        store.mapper.transcoder.encode(state),
     )
-    grant = app.mapper.to_domain_event(old)
+    grant = store.mapper.to_domain_event(old)
     assert isinstance(grant, CreditLedger.CreditsGranted)
     assert (grant.amount, grant.reason, grant.reference, grant.period) == (1_000, "plan basic", None, None)

@@ -222,9 +222,9 @@ def test_driving_an_enrollment_sends_every_step_once_in_group_order_on_schedule(
     assert [s.group for s in sent] == sorted(s.group for s in sent)
     assert enrollment.finished_at == prev_finish
 
-    app = Application(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
-    app.save(enrollment)
-    copy = app.repository.get(enrollment.id)
+    store = Application(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    store.save(enrollment)
+    copy = store.repository.get(enrollment.id)
     assert (copy.step_status, copy.finished_at) == (enrollment.step_status, enrollment.finished_at)
     assert all(type(status) is StepStatus for status in copy.step_status.values())  # rebuilt as the enum
 

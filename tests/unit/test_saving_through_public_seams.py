@@ -89,10 +89,10 @@ def _campaign_and_ledger() -> tuple[Campaign, CreditLedger]:
     return campaign, CreditLedger.open(UUID(int=2), Plan.BASIC, T0)
 
 
-def _stored(app: Application[UUID]) -> list[tuple[UUID, int, str, bytes]]:
+def _stored(store: Application[UUID]) -> list[tuple[UUID, int, str, bytes]]:
     return [
         (n.originator_id, n.originator_version, n.topic, n.state)
-        for n in app.recorder.select_notifications(start=1, limit=100)
+        for n in store.recorder.select_notifications(start=1, limit=100)
     ]
 
 
@@ -107,11 +107,11 @@ def test_save_all_stores_what_the_library_save_stores() -> None:
 
 def test_save_all_fills_the_aggregate_cache_when_one_is_configured() -> None:
     """The library keeps saved aggregates in its cache (without fast-forward); so does save_all."""
-    app = CampaignApplication(
+    store = CampaignApplication(
         env={**POPO, "AGGREGATE_CACHE_MAXSIZE": "10", "AGGREGATE_CACHE_FASTFORWARD": "n"}
     )
     campaign, ledger = _campaign_and_ledger()
-    app.save_all([campaign, ledger])
-    assert app.repository.cache is not None
-    assert app.repository.cache.get(campaign.id) is campaign
-    assert app.campaign(campaign.id).name == "Spring"
+    store.save_all([campaign, ledger])
+    assert store.repository.cache is not None
+    assert store.repository.cache.get(campaign.id) is campaign
+    assert store.campaign(campaign.id).name == "Spring"

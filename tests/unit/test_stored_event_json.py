@@ -37,9 +37,9 @@ def events() -> list:
 
 
 def test_the_stored_bytes_give_the_same_json_as_the_event_object():
-    app = CampaignApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    store = CampaignApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
     for event in events():
-        stored = app.mapper.to_stored_event(event)
+        stored = store.mapper.to_stored_event(event)
         plain = stored_state_to_json(stored.state)
         expected = event_to_json(0, event)
         assert plain["timestamp"] == expected["occurred_at"]

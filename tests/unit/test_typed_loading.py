@@ -21,52 +21,52 @@ EMAIL = Step("e0", StepType.EMAIL, 0, order=0, subject="s", body="b")
 
 
 @pytest.fixture
-def app() -> CampaignApplication:
+def store() -> CampaignApplication:
     return CampaignApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
 
 
-def saved_campaign(app: CampaignApplication) -> Campaign:
+def saved_campaign(store: CampaignApplication) -> Campaign:
     campaign = Campaign.create(uuid4(), uuid4(), "Spring", [EMAIL], T0)
-    app.save_all([campaign])
+    store.save_all([campaign])
     return campaign
 
 
-def test_a_campaign_loads_for_its_brand_and_not_for_another(app: CampaignApplication) -> None:
-    campaign = saved_campaign(app)
-    assert app.campaign(campaign.id).id == campaign.id
-    assert app.campaign(campaign.id, campaign.brand_id).name == "Spring"
+def test_a_campaign_loads_for_its_brand_and_not_for_another(store: CampaignApplication) -> None:
+    campaign = saved_campaign(store)
+    assert store.campaign(campaign.id).id == campaign.id
+    assert store.campaign(campaign.id, campaign.brand_id).name == "Spring"
     with pytest.raises(NotFound, match=f"campaign {campaign.id}"):
-        app.campaign(campaign.id, uuid4())
+        store.campaign(campaign.id, uuid4())
     with pytest.raises(NotFound):
-        app.campaign(uuid4())
+        store.campaign(uuid4())
 
 
-def test_an_id_holding_another_kind_of_aggregate_is_not_found(app: CampaignApplication) -> None:
+def test_an_id_holding_another_kind_of_aggregate_is_not_found(store: CampaignApplication) -> None:
     ledger = CreditLedger.open(uuid4(), Plan.BASIC, T0)
-    app.save_all([ledger])
+    store.save_all([ledger])
     with pytest.raises(NotFound):
-        app.campaign(ledger.id)
+        store.campaign(ledger.id)
     with pytest.raises(NotFound):
-        app.enrollment(ledger.id)
-    assert app.enrollments([ledger.id]) == {}
+        store.enrollment(ledger.id)
+    assert store.enrollments([ledger.id]) == {}
 
 
-def test_a_brands_ledger_loads_by_the_brand(app: CampaignApplication) -> None:
+def test_a_brands_ledger_loads_by_the_brand(store: CampaignApplication) -> None:
     brand_id = uuid4()
-    app.save_all([CreditLedger.open(brand_id, Plan.BASIC, T0)])
-    assert app.ledger(brand_id).brand_id == brand_id
+    store.save_all([CreditLedger.open(brand_id, Plan.BASIC, T0)])
+    assert store.ledger(brand_id).brand_id == brand_id
     with pytest.raises(NotFound):
-        app.ledger(uuid4())
+        store.ledger(uuid4())
 
 
-def test_a_batch_of_enrollments_leaves_out_the_missing(app: CampaignApplication) -> None:
-    campaign = saved_campaign(app)
+def test_a_batch_of_enrollments_leaves_out_the_missing(store: CampaignApplication) -> None:
+    campaign = saved_campaign(store)
     enrollment = Enrollment.enroll(campaign.id, campaign.brand_id, uuid4(), {"email": "a@b.c"}, [EMAIL], T0)
     assert enrollment is not None
-    app.save_all([enrollment])
+    store.save_all([enrollment])
     missing = uuid4()
-    loaded = app.enrollments([enrollment.id, missing])
+    loaded = store.enrollments([enrollment.id, missing])
     assert list(loaded) == [enrollment.id] and loaded[enrollment.id].contact_id == enrollment.contact_id
-    assert app.enrollment(enrollment.id).campaign_id == campaign.id
+    assert store.enrollment(enrollment.id).campaign_id == campaign.id
     with pytest.raises(NotFound):
-        app.enrollment(missing)
+        store.enrollment(missing)

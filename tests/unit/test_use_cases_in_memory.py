@@ -34,12 +34,12 @@ STEPS = [
 
 
 @pytest.fixture
-def app() -> CampaignApplication:
+def store() -> CampaignApplication:
     return CampaignApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
 
 
 def _launched(
-    app: CampaignApplication, contacts: int = 2, cost: int = 6
+    store: CampaignApplication, contacts: int = 2, cost: int = 6
 ) -> tuple[UUID, Campaign, list[UUID]]:
     brand = uuid4()
     ledger = CreditLedger.open(brand, Plan.BASIC, NOW)
@@ -52,46 +52,46 @@ def _launched(
         )
         for i in range(contacts)
     ]
-    app.save(ledger, campaign, *enrollments)
+    store.save(ledger, campaign, *enrollments)
     return brand, campaign, [e.id for e in enrollments if e is not None]
 
 
-def test_pause_resume_and_archive_move_the_campaign_and_refuse_what_its_state_forbids(app):
-    brand, campaign, _ = _launched(app)
-    pause_campaign(app, brand, campaign.id, NOW)
-    assert app.campaign(campaign.id).status is CampaignStatus.PAUSED
+def test_pause_resume_and_archive_move_the_campaign_and_refuse_what_its_state_forbids(store):
+    brand, campaign, _ = _launched(store)
+    pause_campaign(store, brand, campaign.id, NOW)
+    assert store.campaign(campaign.id).status is CampaignStatus.PAUSED
     with pytest.raises(IllegalTransition):
-        pause_campaign(app, brand, campaign.id, NOW)
-    resume_campaign(app, brand, campaign.id, NOW)
-    assert app.campaign(campaign.id).status is CampaignStatus.ACTIVE
+        pause_campaign(store, brand, campaign.id, NOW)
+    resume_campaign(store, brand, campaign.id, NOW)
+    assert store.campaign(campaign.id).status is CampaignStatus.ACTIVE
     with pytest.raises(NotFound):
-        pause_campaign(app, uuid4(), campaign.id, NOW)  # another brand's campaign does not exist for it
-    archive_campaign(app, brand, campaign.id, NOW)
-    assert app.campaign(campaign.id).status is CampaignStatus.ARCHIVED
+        pause_campaign(store, uuid4(), campaign.id, NOW)  # another brand's campaign does not exist for it
+    archive_campaign(store, brand, campaign.id, NOW)
+    assert store.campaign(campaign.id).status is CampaignStatus.ARCHIVED
     with pytest.raises(IllegalTransition):
-        resume_campaign(app, brand, campaign.id, NOW)
+        resume_campaign(store, brand, campaign.id, NOW)
 
 
-def test_completion_happens_once(app):
-    _, campaign, _ = _launched(app)
-    assert complete_campaign(app, campaign.id, NOW) is True
-    assert complete_campaign(app, campaign.id, NOW) is False
-    assert app.campaign(campaign.id).status is CampaignStatus.COMPLETED
+def test_completion_happens_once(store):
+    _, campaign, _ = _launched(store)
+    assert complete_campaign(store, campaign.id, NOW) is True
+    assert complete_campaign(store, campaign.id, NOW) is False
+    assert store.campaign(campaign.id).status is CampaignStatus.COMPLETED
 
 
-def test_due_steps_are_dispatched_once_and_only_while_active(app):
-    _, _, enrollments = _launched(app)
-    assert dispatch_due_steps(app, enrollments, NOW) == 4  # an email and an SMS per contact
-    assert dispatch_due_steps(app, enrollments, NOW) == 0
-    assert all(app.enrollment(e).status_of("e0") is StepStatus.DISPATCHED for e in enrollments)
+def test_due_steps_are_dispatched_once_and_only_while_active(store):
+    _, _, enrollments = _launched(store)
+    assert dispatch_due_steps(store, enrollments, NOW) == 4  # an email and an SMS per contact
+    assert dispatch_due_steps(store, enrollments, NOW) == 0
+    assert all(store.enrollment(e).status_of("e0") is StepStatus.DISPATCHED for e in enrollments)
 
-    _, other, later = _launched(app)
-    pause_campaign(app, other.brand_id, other.id, NOW)
-    assert dispatch_due_steps(app, later, NOW + timedelta(days=9)) == 0
+    _, other, later = _launched(store)
+    pause_campaign(store, other.brand_id, other.id, NOW)
+    assert dispatch_due_steps(store, later, NOW + timedelta(days=9)) == 0
 
 
-def _send(app: CampaignApplication, enrollment_id: UUID, step: str, *, ok: bool) -> None:
-    enrollment = app.enrollment(enrollment_id)
+def _send(store: CampaignApplication, enrollment_id: UUID, step: str, *, ok: bool) -> None:
+    enrollment = store.enrollment(enrollment_id)
     if enrollment.status_of(step) is StepStatus.PENDING:
         enrollment.dispatch_due(NOW)  # the group's steps, this one among them
     enrollment.attempt(step, "account-1", NOW)
@@ -99,27 +99,27 @@ def _send(app: CampaignApplication, enrollment_id: UUID, step: str, *, ok: bool)
         enrollment.record_sent(step, f"msg-{enrollment_id}-{step}", 1, NOW)
     else:
         enrollment.record_failed(step, "refused for good", 1, NOW)
-    app.save(enrollment)
+    store.save(enrollment)
 
 
-def test_settling_consumes_sends_releases_failures_and_changes_nothing_when_run_again(app):
-    brand, campaign, (first, second) = _launched(app, contacts=2, cost=6)
-    _send(app, first, "e0", ok=True)
-    _send(app, first, "s0", ok=True)
-    _send(app, second, "e0", ok=False)
+def test_settling_consumes_sends_releases_failures_and_changes_nothing_when_run_again(store):
+    brand, campaign, (first, second) = _launched(store, contacts=2, cost=6)
+    _send(store, first, "e0", ok=True)
+    _send(store, first, "s0", ok=True)
+    _send(store, second, "e0", ok=False)
 
     at_provider = AttemptsInMemory()
-    events, _ = read_log(app, 0, 1000, SETTLED_EVENTS)
-    settle_events(app, events, NOW, at_provider)
-    reservation = app.ledger(brand).reservation(campaign.id)
+    events, _ = read_log(store, 0, 1000, SETTLED_EVENTS)
+    settle_events(store, events, NOW, at_provider)
+    reservation = store.ledger(brand).reservation(campaign.id)
     assert (reservation.consumed, reservation.released, reservation.outstanding) == (2, 1, 3)
 
-    settle_events(app, events, NOW, at_provider)  # as after a crash that lost the settlement position
-    again = app.ledger(brand).reservation(campaign.id)
+    settle_events(store, events, NOW, at_provider)  # as after a crash that lost the settlement position
+    again = store.ledger(brand).reservation(campaign.id)
     assert (again.consumed, again.released, again.outstanding) == (2, 1, 3)
 
-    complete_campaign(app, campaign.id, NOW)
-    events, _ = read_log(app, 0, 1000, SETTLED_EVENTS)
-    settle_events(app, events, NOW, at_provider)
-    done = app.ledger(brand).reservation(campaign.id)
+    complete_campaign(store, campaign.id, NOW)
+    events, _ = read_log(store, 0, 1000, SETTLED_EVENTS)
+    settle_events(store, events, NOW, at_provider)
+    done = store.ledger(brand).reservation(campaign.id)
     assert (done.consumed, done.released, done.outstanding) == (2, 4, 0)

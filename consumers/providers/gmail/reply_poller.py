@@ -61,13 +61,13 @@ class HistoryExpired(Exception):
 class ReplyPoller:
     def __init__(
         self,
-        app: CampaignApplication,
+        store: CampaignApplication,
         db: Database,
         sessions: MailboxSessions,
         cipher: CredentialCipher | None,
         now: Callable[[], datetime],
     ) -> None:
-        self.app, self.db, self.sessions, self.cipher, self.now = app, db, sessions, cipher, now
+        self.store, self.db, self.sessions, self.cipher, self.now = store, db, sessions, cipher, now
 
     def tick(self) -> int:
         """Read every connected mailbox once; how many replies and bounces were recorded."""
@@ -135,7 +135,7 @@ class ReplyPoller:
         if answered is None:
             return 0  # not about a campaign's email
         enrollment_id = Enrollment.create_id(answered.campaign_id, answered.contact_id)
-        return record_reply_in_enrollment(self.app, enrollment_id, "email", mail.gmail_id, self.now())
+        return record_reply_in_enrollment(self.store, enrollment_id, "email", mail.gmail_id, self.now())
 
     def _bounced(self, gmail: Any, mailbox: ConnectedMailbox, mail: IncomingMail) -> int:
         """Record a bounce of a message this mailbox sent; anything else claiming to be one is ignored.
@@ -156,7 +156,7 @@ class ReplyPoller:
             )
             return 0
         return record_bounce(
-            self.app, self.db, mailbox.brand_id, step_key, f"bounced ({mail.sender})", self.now()
+            self.store, self.db, mailbox.brand_id, step_key, f"bounced ({mail.sender})", self.now()
         )
 
     def _report(self, gmail: Any, mail: IncomingMail) -> BounceReport:
