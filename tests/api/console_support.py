@@ -5,15 +5,13 @@ loopback socket for a real browser."""
 from __future__ import annotations
 
 import re
-import socket
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import uvicorn
 from fastapi.testclient import TestClient
 
 from runtime.service import Service
+from tests.served import loopback_socket, served_over_http
 from tests.support import Client, contacts, eventually
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -48,24 +46,8 @@ def launched_campaign(client: Client, name: str, contact_count: int = 2) -> str:
     return campaign_id
 
 
-def loopback_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
 @contextmanager
 def served(container: Service) -> Iterator[str]:
     """The container's API (the console with it) on a loopback socket until the block ends."""
-    sock = loopback_socket()
-    server = uvicorn.Server(uvicorn.Config(container.http_app(), log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    eventually(lambda: server.started, timeout=20)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    with served_over_http(container, loopback_socket()) as url:
+        yield url
