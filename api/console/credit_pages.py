@@ -6,8 +6,9 @@ when asked.
 
 The ledger's entries are the API's (`GET /v1/credits/ledger`): the credit ledger entries read
 model with the balance after each. A consumption settles a campaign's sent steps in a batch (the
-event names the campaign and how far it settled, not one step), so it links to the campaign's
-executions that were sent.
+event names the campaign and the log position it settled through, not one step), so it links to
+the steps it paid for: the campaign's sends between its previous consumption and that position
+(projections/consumption_steps.py), a page at a time, with their total against the amount consumed.
 """
 
 from __future__ import annotations
@@ -20,16 +21,19 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from api.console.charts import balance_line
-from api.console.pages import page
+from api.console.pages import not_found, page, parse_id
 from api.console.sessions import SessionDep
 from api.deps import Services, ServicesDep
 from commands.credits.brand_accounts import brand_account
 from projections.campaign_summaries import summary
+from projections.consumption_steps import consumption, paid_steps, paid_total, steps_paid
 from projections.credit_ledger_entries import entries
 from projections.history.credit_audit import audit_brand
+from storage.paging import InvalidCursor
 
 router = APIRouter()
 MOST_ENTRIES = 10_000  # the page shows at most this many ledger entries (the latest)
+STEPS_PAGE = 200  # the steps a consumption paid for, shown this many a page
 
 
 def _ledger(services: Services, brand: UUID) -> list[dict[str, Any]]:
@@ -85,6 +89,50 @@ def credits_page(request: Request, session: SessionDep, services: ServicesDep, a
         account=account,
         ledger=list(reversed(ledger)),
         names=names,
+        paid=steps_paid(
+            services.store,
+            services.db,
+            brand,
+            [row["position"] for row in ledger if row["type"] == "consumed"],
+        ),
         chart=chart,
         audit=LAST_VERDICTS.get(brand),
+    )
+
+
+@router.get("/credits/consumptions/{campaign_id}/{settled_through}")
+def consumption_page(
+    request: Request,
+    campaign_id: str,
+    settled_through: str,
+    session: SessionDep,
+    services: ServicesDep,
+    cursor: str = "",
+) -> Response:
+    """The steps one consumption paid for, with their total against the amount it consumed."""
+    found = parse_id(campaign_id)
+    campaign = summary(services.db, session.brand_id, found) if found else None
+    through = int(settled_through) if settled_through.isdigit() and len(settled_through) < 19 else 0
+    paid = (
+        consumption(services.store, services.db, session.brand_id, found, through)
+        if found is not None and campaign is not None
+        else None
+    )
+    if found is None or campaign is None or paid is None:
+        return not_found(request, session, "such consumption")
+    try:
+        steps, next_cursor = paid_steps(services.store, services.db, paid, STEPS_PAGE, cursor or None)
+    except InvalidCursor:
+        steps, next_cursor = paid_steps(services.store, services.db, paid, STEPS_PAGE, None)
+    count, total = paid_total(services.store, services.db, paid)
+    return page(
+        request,
+        "consumption.html",
+        session,
+        campaign=campaign,
+        paid=paid,
+        steps=steps,
+        count=count,
+        total=total,
+        next_cursor=next_cursor,
     )
