@@ -58,9 +58,9 @@ def test_each_consumption_links_to_exactly_the_steps_it_paid_for(service):
 
 def test_the_steps_a_consumption_paid_for_are_paged_with_a_next_link(service, monkeypatch):
     client = Client(service)
-    campaign_id = launched_campaign(client, "Paged hello", contact_count=3)
+    campaign_id = launched_campaign(client, "Paged hello", contact_count=6)
     browser = signed_in(service, client.api_key)
-    eventually(lambda: client.ok(client.get(f"/v1/campaign/{campaign_id}"))["credits"]["consumed"] == 3)
+    eventually(lambda: client.ok(client.get(f"/v1/campaign/{campaign_id}"))["credits"]["consumed"] == 6)
     links = LINK.findall(browser.get("/console/credits").text)
     path, *_, most = max(links, key=lambda link: int(link[3]))
     assert int(most) >= 2, "the sends were settled one a batch: nothing to page"
