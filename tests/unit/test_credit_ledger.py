@@ -330,3 +330,10 @@ def test_with_purchases_and_renewals_the_balance_never_goes_negative_and_each_re
         ledger.purchases,
         ledger.periods,
     )
+
+
+def test_closing_a_campaign_with_one_credit_outstanding_releases_it() -> None:
+    ledger = basic_ledger()
+    ledger.reserve(CAMPAIGNS[0], 1, T0)
+    assert ledger.close(CAMPAIGNS[0], "campaign completed", held=0, closed_at=T0, settled_through=3) == 1
+    assert ledger.balance == 1_000 and ledger.reservation(CAMPAIGNS[0]).closed_through == 3

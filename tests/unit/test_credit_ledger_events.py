@@ -165,3 +165,17 @@ def test_a_grant_stored_in_its_v1_shape_reads_back_with_no_reference_and_no_peri
     grant = store.mapper.to_domain_event(old)
     assert isinstance(grant, CreditLedger.CreditsGranted)
     assert (grant.amount, grant.reason, grant.reference, grant.period) == (1_000, "plan basic", None, None)
+
+
+def test_a_closing_release_records_why_the_campaign_closed_and_when() -> None:
+    ledger = reserved_ledger()
+    ledger.close(CAMPAIGN, "campaign archived", held=40, closed_at=T0 + 2 * HOUR, settled_through=5)
+    [closing] = ledger.collect_events()
+    assert fields(closing, "amount", "reason", "released_at", "closes", "held", "settled_through") == {
+        "amount": 60,
+        "reason": "campaign archived",
+        "released_at": T0 + 2 * HOUR,
+        "closes": True,
+        "held": 40,
+        "settled_through": 5,
+    }

@@ -4,6 +4,7 @@ and the month after goes back to the brand's own day. Each renewal names its per
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 
@@ -77,3 +78,23 @@ def test_one_renewal_per_month_at_midnight_on_the_brands_day_or_the_months_last(
     for m in renewals:
         last_day = ((m.replace(day=1) + timedelta(days=32)).replace(day=1) - timedelta(days=1)).day
         assert m.day == min(created.day, last_day)
+
+
+def test_renewals_owed_start_at_since_and_not_at_a_renewal_a_microsecond_before_it() -> None:
+    created = day(2026, 10, 7)
+    since = day(2026, 11, 7) + timedelta(microseconds=1)
+    assert renewals_due(created, since, day(2027, 1, 7)) == [day(2026, 12, 7), day(2027, 1, 7)]
+
+
+def test_renewal_days_and_periods_are_utcs_whatever_the_machines_time_zone(monkeypatch) -> None:
+    for zone in ("America/Los_Angeles", "Pacific/Auckland"):
+        monkeypatch.setenv("TZ", zone)
+        time.tzset()
+        try:
+            created = datetime(2026, 12, 7, 5, tzinfo=UTC)  # the 6th in Los Angeles, the 7th in Auckland
+            assert next_renewal(created, created) == day(2027, 1, 7)
+            late = datetime(2026, 12, 31, 12, tzinfo=UTC)  # already 2027 in Auckland
+            assert [period_of(day(2026, 12, 1)), period_of(late)] == ["2026-12", "2026-12"]
+        finally:
+            monkeypatch.undo()
+            time.tzset()
