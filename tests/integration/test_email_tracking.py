@@ -122,7 +122,7 @@ def test_a_forged_altered_or_misused_token_is_a_404_that_records_nothing(service
     altered = offer[:-2] + ("AA" if not offer.endswith("AA") else "BB")
     bad = [
         f"/t/c/{altered}",
-        f"/t/o/{pixel[:5]}x{pixel[6:]}",
+        f"/t/o/{pixel[:5]}{'y' if pixel[5] == 'x' else 'x'}{pixel[6:]}",  # one character changed
         f"/t/c/{pixel}",  # an open token is not a click
         f"/t/o/{offer}",  # nor a click token an open
         f"/t/o/{unsubscribe}",
