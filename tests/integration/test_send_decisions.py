@@ -244,3 +244,40 @@ def test_a_text_waits_for_the_hours_its_brand_chose_not_for_the_default_ones(ser
     assert d.provider.sent == []
     [waiting] = d.events(ann, Enrollment.StepDeferred)
     assert waiting.due_at == local(MONDAY_TEN, 10, "America/New_York")
+
+
+def test_each_decision_is_recorded_at_the_moment_of_the_send_not_of_its_dispatch(service):
+    """Dispatched at 22:00 in New York, taken by the worker seven minutes later: the attempts, the
+    deferral at the cap, the short wait of a contact's step in a second campaign and a text's wait
+    for daytime all carry the worker's moment, not the dispatch's (each is the first thing its
+    enrollment records in the batch, so no earlier decision lends it its time)."""
+    d = desk_for_a_new_brand(service)
+    hours = {"allowed_from": "08:00", "allowed_until": "21:00", "help_text": "Reply STOP to stop"}
+    d.client.ok(d.client.http.put("/v1/messaging-settings", json=hours))
+    d.client.sender("email", "sales@brand.example", daily_limit=2)
+    d.client.sender("sms", "+14155550100")
+    late = local(MONDAY_TEN, 22, "America/New_York")
+    emails = [{"email": f"{name}@example.com"} for name in ("ann", "bob", "dan")]
+    ann_a, bob_a, dan_a = d.launch(d.campaign(emails, ONE_EMAIL), late)
+    [ann_b] = d.launch(d.campaign(emails[:1], ONE_EMAIL), late)  # ann again, in a second campaign
+    cy = {"phone": "+14155550131", "timezone": "America/New_York"}
+    [cy_c] = d.launch(d.campaign([cy], [{"type": "SMS", "group": 0, "body": "Hello"}]), late)
+    enrollments = [ann_a, bob_a, dan_a, ann_b, cy_c]
+    dispatches = d.dispatch(enrollments, late)
+    taken = late + timedelta(minutes=7)
+    assert d.send(dispatches, taken) == SendReport(sent=2, deferred=3)
+
+    attempts = [
+        (e.attempted_at, e.timestamp) for x in enrollments for e in d.events(x, Enrollment.StepAttempted)
+    ]
+    assert attempts == [(taken, taken), (taken, taken)]
+    deferrals = {
+        x: [(e.reason, e.timestamp) for e in d.events(x, Enrollment.StepDeferred)] for x in enrollments
+    }
+    assert deferrals == {
+        ann_a: [],
+        bob_a: [],
+        dan_a: [("every sender account is at its daily cap", taken)],
+        ann_b: [("another step to this contact is being sent", taken)],
+        cy_c: [("quiet hours: texts and calls wait for the contact's daytime", taken)],
+    }

@@ -18,6 +18,7 @@ from uuid import uuid4
 import pytest
 
 from commands.campaigns.campaign_lifecycle import pause_campaign
+from commands.credits.brand_standing import suspend_brand
 from commands.inbound.replies import record_reply_in_enrollment
 from commands.sending.personalisation import Personalised
 from commands.sending.providers import ReconcileFailed, SendOutcome
@@ -190,6 +191,33 @@ def test_a_campaign_paused_while_its_batch_is_called_withholds_the_calls_not_yet
     assert [m.to for m in d.provider.sent] == ["ann@example.com"]
     [withheld] = d.events(bob, Enrollment.StepCancelled)
     assert withheld.reason == "withheld: the campaign is not active"
+
+
+def test_a_brand_suspended_while_its_batch_is_called_has_the_calls_not_yet_made_withheld(service):
+    """As a pause: the brand is suspended during the first call, and the next call, made a period
+    later, reads its brand's standing again and is withheld, its step waiting with its credit."""
+    d = desk_for_a_new_brand(service)
+    d.client.sender("email", "sales@brand.example")
+    campaign = d.campaign([{"email": "ann@example.com"}, {"email": "bob@example.com"}], ONE_EMAIL)
+    ann, bob = d.launch(campaign, NOW)
+    dispatches = d.dispatch([ann, bob], NOW)
+
+    def suspend_during_the_first_call(_message) -> None:
+        if len(d.provider.sent) == 1:
+            suspend_brand(d.store, d.service.db, d.client.brand_id, "invoice unpaid", "ops", NOW)
+            time.sleep(0.2)  # past the period after which a call reads its campaign again
+
+    d.provider.during = suspend_during_the_first_call
+    with ThreadPoolExecutor(1) as one_call_at_a_time:
+        providers = {"sandbox": d.provider}
+        report = send_dispatches(
+            d.store, d.service.db, providers, dispatches, lambda: NOW, calls=one_call_at_a_time
+        )
+    assert report == SendReport(sent=1, cancelled=1)
+    assert [m.to for m in d.provider.sent] == ["ann@example.com"]
+    [withheld] = d.events(bob, Enrollment.StepCancelled)
+    assert withheld.reason == "withheld: the campaign is not active"
+    assert d.reservation(campaign).outstanding == 2  # one sent (settled later), one kept to wait
 
 
 def test_an_attempt_cut_short_then_paused_asks_the_provider_and_sends_nothing(service):

@@ -229,13 +229,14 @@ def test_a_step_at_the_provider_that_never_got_it_releases_its_credit_after_the_
     assert audit_violations(d) == []
 
 
-def test_a_text_asked_about_after_a_crash_in_quiet_hours_waits_for_the_morning(service):
+def test_a_text_asked_about_after_a_crash_outside_its_brands_hours_waits_for_the_morning(service):
     """The text was attempted in the afternoon and the worker died mid-call (the provider never
-    got it); its redelivery comes at 22:00 in the contact's zone: asked about, found nowhere, and
-    deferred to 08:00 there, not sent at night."""
+    got it); its redelivery comes at 19:00 in the contact's zone, after the brand's own hours
+    (10:00 to 18:00) though inside the default ones: asked about, found nowhere, and deferred to
+    10:00 there, not sent in the evening."""
     d = desk_for_a_new_brand(service)
     d.client.sender("sms", "+14155550199")
-    change_messaging_settings(d.service.db, d.client.brand_id, "08:00", "21:00", None, NOW)
+    change_messaging_settings(d.service.db, d.client.brand_id, "10:00", "18:00", None, NOW)
     ann = {"phone": "+14155550100", "timezone": "America/New_York"}
     afternoon = datetime(2026, 12, 7, 19, 0, tzinfo=UTC)  # 14:00 in New York
     [enrollment] = d.launch(d.campaign([ann], [{"type": "SMS", "group": 0, "body": "hi"}]), afternoon)
@@ -245,11 +246,11 @@ def test_a_text_asked_about_after_a_crash_in_quiet_hours_waits_for_the_morning(s
         d.send(dispatches, afternoon)
     d.provider.during = None
 
-    night = datetime(2026, 12, 8, 3, 0, tzinfo=UTC)  # 22:00 in New York
-    assert d.send(dispatches, night) == SendReport(deferred=1)
+    evening = datetime(2026, 12, 8, 0, 0, tzinfo=UTC)  # 19:00 in New York
+    assert d.send(dispatches, evening) == SendReport(deferred=1)
     assert d.provider.lookups == 1 and len(d.provider.sent) == 1  # asked; nothing sent again
     deferred = d.events(enrollment, Enrollment.StepDeferred)[-1]
-    assert deferred.due_at == datetime(2026, 12, 8, 13, 0, tzinfo=UTC)  # 08:00 in New York
+    assert deferred.due_at == datetime(2026, 12, 8, 15, 0, tzinfo=UTC)  # 10:00 in New York
     assert "quiet hours" in deferred.reason
 
     morning = deferred.due_at
