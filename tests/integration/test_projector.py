@@ -160,3 +160,17 @@ def test_a_failing_read_model_holds_no_other_back_and_catches_up_when_its_troubl
         assert projector.apart == {}
         assert set(positions(service.db, [p.name for p in PROJECTIONS]).values()) == {head}
         assert len(tables(service)["campaign_leads"]) == 3 * 4
+
+
+def test_a_catch_up_reports_its_progress_rising_to_the_head_of_the_log(database_url):
+    """What `projections rebuild` prints as it goes: after each batch, the read model's position
+    and the log's head, the last report at the head."""
+    with running_service(database_url, roles=()) as service:
+        history(service, brands=2, contacts=3)
+        head = service.store.recorder.max_notification_id()
+        reports: list[tuple[int, int]] = []
+        runner = ReadModelRunner(service.store, service.db, PROJECTIONS[0], 7)
+        assert runner.catch_up(progress=lambda at, of: reports.append((at, of))) > 0
+        assert len(reports) > 1 and {of for _, of in reports} == {head}
+        assert [at for at, _ in reports] == sorted({at for at, _ in reports})  # each batch further on
+        assert reports[-1] == (head, head)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -256,3 +257,14 @@ def test_a_plan_period_granted_twice_is_reported():
     assert History().renewal("2027-01").renewal("2027-02").renewal("2027-01").broken() == [
         "plan-period-granted-once"
     ]
+
+
+def test_a_violation_reads_as_its_rule_its_log_position_and_what_broke_it():
+    [below_zero] = audit_ledger(History().grant(2).reserve(3).events, {}).violations
+    assert below_zero.position is not None
+    assert (
+        str(below_zero) == f"balance-never-negative (log position {below_zero.position}): {below_zero.detail}"
+    )
+    assert below_zero.detail
+    nowhere = replace(below_zero, position=None)  # a rule over the whole history names no position
+    assert str(nowhere) == f"balance-never-negative: {below_zero.detail}"
