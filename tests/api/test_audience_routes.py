@@ -136,6 +136,39 @@ def test_contacts_can_be_imported_as_csv_with_extra_columns_kept_as_fields(servi
     assert _count(client, group) == 2
 
 
+def test_a_csv_in_the_charset_it_names_is_read_in_that_charset(service):
+    client = Client(service)
+    group = _group(client)
+    csv = "email,first_name\nzoe@example.com,Zo\u00eb\n".encode("latin-1")
+    headers = {"Content-Type": 'text/csv; charset="ISO-8859-1"'}
+    response = client.http.post(f"/v1/lead-groups/{group}/contacts", content=csv, headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["added"] == 1
+    row = service.db.fetch_one("SELECT first_name FROM contacts WHERE brand_id = %s", (client.brand_id,))
+    assert row == {"first_name": "Zo\u00eb"}  # the byte 0xEB, which UTF-8 would refuse
+
+
+@pytest.mark.parametrize(
+    ("content_type", "detail"),
+    [
+        ("text/plain", "send contacts as application/json or text/csv, not text/plain"),
+        (None, "send contacts as application/json or text/csv, not a body without a type"),
+        ("text/csv; charset=klingon", "unknown charset 'klingon'"),
+    ],
+)
+def test_contacts_in_a_type_or_charset_the_service_cannot_read_are_a_415_and_nothing_is_stored(
+    service, content_type, detail
+):
+    client = Client(service)
+    group = _group(client)
+    headers = {"Content-Type": content_type} if content_type else {}
+    body = b"email\nada@example.com\n"
+    response = client.http.post(f"/v1/lead-groups/{group}/contacts", content=body, headers=headers)
+    problem = assert_problem(response, 415)
+    assert (problem["title"], problem["detail"]) == ("Unsupported media type", detail)
+    assert _count(client, group) == 0
+
+
 def test_a_row_matching_two_different_contacts_is_reported_and_the_others_are_kept(service):
     client = Client(service)
     group = _group(client)

@@ -146,3 +146,23 @@ def test_the_api_documentation_pages_load_their_assets_from_the_service(service,
         assert asset in html
         served = http.get(asset)
         assert served.status_code == 200 and len(served.content) > 100_000
+
+
+def test_the_health_page_draws_a_warming_mailboxs_limit_for_each_of_its_first_thirty_days(service):
+    client = Client(service)
+    warmup = {"enabled": True, "start_limit": 10, "daily_increment": 5}
+    body = {"channel": "email", "provider": "sandbox", "address": "warm@brand.example", "daily_limit": 50}
+    client.ok(client.post("/v1/sender-accounts", {**body, "warmup": warmup}), 201)
+    html = signed_in(service, client.api_key).get("/console/health").text
+    drawn = re.search(
+        r'<svg class="spark" role="img" aria-label="([^"]*)"[^>]*><polyline points="([^"]*)"', html
+    )
+    assert drawn, "no warm-up curve"
+    assert drawn.group(1) == "Warm-up of warm@brand.example: 10 a day at first, 50 by day 30"
+    points = [tuple(float(n) for n in point.split(",")) for point in drawn.group(2).split()]
+    limits = [min(10 + 5 * day, 50) for day in range(30)]  # 10, 15, ... 50 from the ninth day on
+    # 160 pixels wide over 29 steps; 40 high, 2 of margin, the highest limit at the top
+    assert points == [
+        (round(day * 160 / 29, 1), round(38 - 36 * limit / 50, 1)) for day, limit in enumerate(limits)
+    ]
+    assert "from 10, +5 a day" in html
