@@ -64,7 +64,10 @@ def test_a_forged_cursor_is_a_400_problem_on_every_list(campaign_client, path, f
     client, campaign = campaign_client
     answer = lenient(client).get(path.format(campaign=campaign), params={"cursor": forged})
     problem = assert_problem(answer, 400)
-    assert problem["title"] == "Invalid cursor"
+    assert (problem["title"], problem["detail"]) == (
+        "Invalid cursor",
+        "the cursor is not one this API handed out",
+    )
 
 
 @pytest.mark.parametrize("path", LISTS)
