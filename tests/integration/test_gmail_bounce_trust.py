@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from commands.inbound.bounces import record_bounce
 from domain.enrollment import Enrollment
 from provider_fakes.google import FakeGoogle, bounce_of, forged_bounce
 from tests.integration.gmail_support import (
@@ -166,3 +167,25 @@ def test_a_bounce_with_control_characters_in_its_sender_is_recorded_without_them
 
     [undelivered] = eventually(lambda: campaign_events(service, campaign_id, Enrollment.StepUndelivered))
     assert "\x00" not in undelivered.reason and suppressed(client) == ["ada@example.com"]
+
+
+def test_a_bounce_recorded_under_another_brand_marks_nothing_and_under_its_own_brand_counts_once(
+    service, google
+):
+    """The use case's own guard, behind the poller's: a step key is taken only for the brand that
+    sent it, whoever hands it over."""
+    victim, other = Client(service), Client(service)
+    mailbox(victim, google, SALES)
+    campaign_id, _ = first_email_sent(victim, google, SALES)
+    [sent] = campaign_events(service, campaign_id, Enrollment.StepSent)
+    step_key = f"{sent.originator_id}:{sent.step_id}"
+    now = datetime.now(UTC)
+
+    assert record_bounce(service.store, service.db, other.brand_id, step_key, "bounced", now) == 0
+    assert nothing_happened(service, victim, campaign_id)
+    assert suppressed(other) == []
+
+    assert record_bounce(service.store, service.db, victim.brand_id, step_key, "bounced", now) == 1
+    assert suppressed(victim) == ["ada@example.com"]
+    [undelivered] = campaign_events(service, campaign_id, Enrollment.StepUndelivered)
+    assert (undelivered.step_id, undelivered.reason) == (sent.step_id, "bounced")
