@@ -151,18 +151,31 @@ def test_the_api_documentation_pages_load_their_assets_from_the_service(service,
 def test_the_health_page_draws_a_warming_mailboxs_limit_for_each_of_its_first_thirty_days(service):
     client = Client(service)
     warmup = {"enabled": True, "start_limit": 10, "daily_increment": 5}
-    body = {"channel": "email", "provider": "sandbox", "address": "warm@brand.example", "daily_limit": 50}
+    body = {"channel": "email", "provider": "sandbox", "address": "warm@brand.example", "daily_limit": 1000}
     client.ok(client.post("/v1/sender-accounts", {**body, "warmup": warmup}), 201)
+    cold = {**body, "address": "cold@brand.example"}  # no warm-up: no curve
+    client.ok(client.post("/v1/sender-accounts", cold), 201)
     html = signed_in(service, client.api_key).get("/console/health").text
-    drawn = re.search(
+    drawn = re.findall(
         r'<svg class="spark" role="img" aria-label="([^"]*)"[^>]*><polyline points="([^"]*)"', html
     )
-    assert drawn, "no warm-up curve"
-    assert drawn.group(1) == "Warm-up of warm@brand.example: 10 a day at first, 50 by day 30"
-    points = [tuple(float(n) for n in point.split(",")) for point in drawn.group(2).split()]
-    limits = [min(10 + 5 * day, 50) for day in range(30)]  # 10, 15, ... 50 from the ninth day on
+    assert len(drawn) == 1, "one curve, for the mailbox that warms up"
+    [(label, polyline)] = drawn
+    assert label == "Warm-up of warm@brand.example: 10 a day at first, 155 by day 30"
+    points = [tuple(float(n) for n in point.split(",")) for point in polyline.split()]
+    limits = [10 + 5 * day for day in range(30)]  # 10, 15, ... 155 on the thirtieth day
     # 160 pixels wide over 29 steps; 40 high, 2 of margin, the highest limit at the top
     assert points == [
-        (round(day * 160 / 29, 1), round(38 - 36 * limit / 50, 1)) for day, limit in enumerate(limits)
+        (round(day * 160 / 29, 1), round(38 - 36 * limit / 155, 1)) for day, limit in enumerate(limits)
     ]
     assert "from 10, +5 a day" in html
+
+
+def test_a_mailbox_warming_from_one_a_day_is_drawn_at_the_top_from_its_first_day(service):
+    client = Client(service)
+    warmup = {"enabled": True, "start_limit": 1, "daily_increment": 1}  # capped at 1
+    body = {"channel": "email", "provider": "sandbox", "address": "slow@brand.example", "daily_limit": 1}
+    client.ok(client.post("/v1/sender-accounts", {**body, "warmup": warmup}), 201)
+    html = signed_in(service, client.api_key).get("/console/health").text
+    [polyline] = re.findall(r'<polyline points="([^"]*)"', html)
+    assert {point.split(",")[1] for point in polyline.split()} == {"2.0"}  # 1 of 1: the top line

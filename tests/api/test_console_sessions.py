@@ -95,7 +95,8 @@ def test_a_form_posted_without_the_csrf_token_is_a_403_and_changes_nothing(servi
         data = {} if token is None else {"csrf_token": token}
         answer = browser.post(f"/console/campaigns/{campaign_id}/pause", data=data, follow_redirects=False)
         assert answer.status_code == 403, answer.text
-        assert "nothing was changed" in answer.text
+        reason = "This form did not carry this session&#39;s token (CSRF), so nothing was changed."
+        assert f"<p>{reason}</p>" in answer.text  # said as it is, HTML-escaped
         assert _status(client, campaign_id) == "ACTIVE"
 
 
