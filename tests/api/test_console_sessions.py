@@ -9,8 +9,13 @@ the key the session was opened with, ends the session. Another brand's campaign 
 
 from __future__ import annotations
 
+import html
+from datetime import UTC, datetime
+from uuid import UUID, uuid4
+
 import pytest
 
+from domain.campaign import Campaign
 from tests.api.console_support import csrf_of, launched_campaign, signed_in
 from tests.support import Client
 
@@ -104,15 +109,31 @@ def test_pause_and_resume_run_the_campaigns_commands(service, acme):
     client, campaign_id = acme
     browser = signed_in(service, client.api_key)
     token = csrf_of(browser.get(f"/console/campaigns/{campaign_id}").text)
+    asked = datetime.now(UTC)
     paused = browser.post(f"/console/campaigns/{campaign_id}/pause", data={"csrf_token": token})
     assert paused.status_code == 200 and 'data-testid="campaign-status">PAUSED<' in paused.text
     assert _status(client, campaign_id) == "PAUSED"
+    *_, pause = service.store.events.get(UUID(campaign_id))
+    assert isinstance(pause, Campaign.CampaignPaused) and asked <= pause.paused_at <= datetime.now(UTC)
     resumed = browser.post(f"/console/campaigns/{campaign_id}/resume", data={"csrf_token": token})
     assert 'data-testid="campaign-status">ACTIVE<' in resumed.text
     assert _status(client, campaign_id) == "ACTIVE"
     refused = browser.post(f"/console/campaigns/{campaign_id}/resume", data={"csrf_token": token})
-    assert refused.status_code == 200 and 'role="status"' in refused.text  # not PAUSED: said, not done
+    assert refused.status_code == 200  # not PAUSED: said, not done, in the API's own words
+    words = client.http.post(f"/v1/campaign/{campaign_id}/resume").json()["detail"]
+    assert f'<p class="notice" role="status">{html.escape(words)}</p>' in refused.text
     assert _status(client, campaign_id) == "ACTIVE"
+
+
+def test_a_change_to_a_campaign_that_is_not_there_is_the_404_page_of_a_signed_in_user(service, acme):
+    client, _ = acme
+    browser = signed_in(service, client.api_key)
+    token = csrf_of(browser.get("/console/").text)
+    for target in ("not-a-uuid", str(uuid4())):
+        answer = browser.post(f"/console/campaigns/{target}/pause", data={"csrf_token": token})
+        assert answer.status_code == 404
+        assert "<p>There is no such campaign here.</p>" in answer.text
+        assert 'action="/console/sign-out"' in answer.text  # still signed in: the menu stays
 
 
 def test_another_brands_campaign_is_a_404_page_and_its_forms_change_nothing(service, acme):
