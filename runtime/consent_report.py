@@ -75,8 +75,8 @@ def print_report(report: ConsentReport, form: str, out: TextIO) -> None:
         out.write(f"{name.replace('_', ' '):<18} {value:>9,}\n")
     default = QuietHours()
     out.write(
-        f"\nquiet hours: {default.allowed_from}-{default.allowed_until} (the defaults) until a change is "
-        "recorded\n"
+        f"\ntexts and calls allowed (the contact's local time): {default.allowed_from}-"
+        f"{default.allowed_until}, the defaults, until a change is recorded\n"
     )
     for position, hours in audit.hours:
         out.write(f"  from log position {position}: {hours.allowed_from}-{hours.allowed_until}\n")
