@@ -211,3 +211,55 @@ def test_an_unknown_brand_is_a_clear_error(service, audit):
     code, _, err = audit(uuid4())
     assert code == 2 and "no brand" in err
     assert main(["audit", "consent", "--brand", "not-a-uuid"]) == 2
+
+
+def events_of(d: Desk, aggregate_id: UUID) -> list[Any]:
+    return list(d.store.events.get(aggregate_id))
+
+
+def test_every_change_of_the_suppression_list_and_of_the_hours_is_an_event(service):
+    d = new_desk(service)
+    client, number = d.client, "+14155550199"
+    client.ok(client.post("/v1/suppressions", {"address": "+1 (415) 555-0199", "reason": "asked"}), 201)
+    client.ok(client.post("/v1/suppressions", {"address": number, "reason": "again"}))
+    assert client.http.delete(f"/v1/suppressions/{number}").status_code == 204
+    client.ok(client.post("/v1/suppressions", {"address": number, "reason": "asked twice"}), 201)
+    history = events_of(d, AddressConsent.create_id(client.brand_id, number))
+    assert [type(e).__name__ for e in history] == [
+        "ConsentOpened",
+        "AddressSuppressed",
+        "SuppressionLifted",
+        "AddressSuppressed",
+    ]
+    assert history[0].address == number and history[0].brand_id == client.brand_id
+    assert (history[1].reason, history[1].cause) == ("asked", "suppressed")
+
+    hours = {"allowed_from": "09:00", "allowed_until": "20:00"}
+    client.ok(client.http.put("/v1/messaging-settings", json=hours))
+    client.ok(client.http.put("/v1/messaging-settings", json={**hours, "help_text": "Reply STOP"}))
+    changes = [
+        e for e in events_of(d, d.store.ledger(client.brand_id).id) if "QuietHours" in type(e).__name__
+    ]
+    assert [(e.allowed_from, e.allowed_until) for e in changes] == [("00:00", "24:00"), ("09:00", "20:00")]
+
+
+def test_a_stop_and_a_start_are_recorded_with_their_keywords(service):
+    d = new_desk(service)
+    number, brand = "+14155550198", d.client.brand_id
+    receive_text(d.store, d.service.db, brand, number, "stop", "SM-1", T0)
+    receive_text(d.store, d.service.db, brand, number, "Unstop", "SM-2", T0 + timedelta(minutes=1))
+    suppressed, lifted = events_of(d, AddressConsent.create_id(brand, number))[1:]
+    assert (suppressed.cause, suppressed.reason) == ("stop_keyword", "SMS keyword STOP")
+    assert lifted.reason == "SMS keyword UNSTOP" and lifted.lifted_at == T0 + timedelta(minutes=1)
+
+
+def test_an_entry_whose_event_a_crash_lost_is_recorded_when_added_again(service):
+    d = new_desk(service)
+    brand, address = d.client.brand_id, "dan@example.com"
+    d.service.db.execute(  # the list's row written, then the process died before the event
+        "INSERT INTO suppressions (brand_id, address, reason, created_at) VALUES (%s, %s, 'asked', %s)",
+        (brand, address, T0),
+    )
+    suppress(d.store, d.service.db, brand, address, "asked", T0 + timedelta(minutes=1))
+    history = events_of(d, AddressConsent.create_id(brand, address))
+    assert [type(e).__name__ for e in history] == ["ConsentOpened", "AddressSuppressed"]
