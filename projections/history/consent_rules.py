@@ -138,6 +138,7 @@ class _Log:
     """What the rules remember along the log."""
 
     brand_id: UUID
+    ledger_id: UUID
     enrolled: dict[UUID, _Enrolled] = field(default_factory=dict)
     addresses: dict[UUID, str] = field(default_factory=dict)  # AddressConsent id -> address
     suppressed_since: dict[str, int] = field(default_factory=dict)  # address -> position
@@ -150,7 +151,7 @@ def audit_consent(brand_id: UUID, events: Iterable[tuple[int, Any]]) -> ConsentA
     """Replay and check; `events` are (log position, domain event) in log order. Aggregates of
     another brand are left out however they came in. Violations come in log order."""
     audit = ConsentAudit()
-    seen = _Log(brand_id)
+    seen = _Log(brand_id, CreditLedger.create_id(brand_id))
     for position, event in events:
         _apply(audit, seen, position, event)
     return audit
@@ -203,7 +204,7 @@ def _owned(seen: _Log, event: Any) -> bool:
     brand; a ledger is the brand's by its id."""
     if isinstance(event, Enrollment.ContactEnrolled | AddressConsent.ConsentOpened):
         return bool(event.brand_id == seen.brand_id)
-    return bool(event.originator_id == CreditLedger.create_id(seen.brand_id))
+    return bool(event.originator_id == seen.ledger_id)
 
 
 def _check_send(audit: ConsentAudit, seen: _Log, position: int, event: Any, enrolled: _Enrolled) -> None:
