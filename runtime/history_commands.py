@@ -154,5 +154,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     consent.add_argument("--data-dir", type=Path, help="embedded PostgreSQL folder (also DATA_DIR)")
     consent.add_argument("--brand", required=True, help="the brand's id")
-    consent.add_argument("--format", choices=["table", "json"], default="table")
+    consent.add_argument(
+        "--format", choices=["table", "json"], default="table", help="table (default) or json"
+    )
     consent.set_defaults(func=audit_consent)
