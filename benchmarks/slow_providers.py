@@ -64,7 +64,7 @@ class Client:
         now = container.clock.now()
         brand = create_brand(container.store, container.db, f"brand-{uuid4().hex[:6]}", Plan.PREMIUM, now)
         self.brand_id = brand.brand_id
-        change_messaging_settings(container.db, self.brand_id, "00:00", "24:00", None, now)
+        change_messaging_settings(container.store, container.db, self.brand_id, "00:00", "24:00", None, now)
         self.http = TestClient(container.http_app())
         self.http.headers["Authorization"] = f"Bearer {brand.api_key}"
 

@@ -9,7 +9,8 @@ batches.
 Credits are money: a purchase is a grant carrying its reference (an invoice or a payment id), and a
 reference is granted once however often it is sent; the plan's credits are granted once per
 monthly period (domain/renewal_calendar.py). A plan change, a suspension and a reinstatement are
-events naming who did it and when, so the history shows who could do what when.
+events naming who did it and when, so the history shows who could do what when; so is a change of
+the quiet hours its texts and calls keep, for the consent audit.
 """
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ class CreditLedger(TimedAggregate):
         self.suspended = False
         self.suspension_reason: str | None = None
         self.suspended_since: datetime | None = None
+        self.quiet_hours: tuple[str, str] | None = None  # recorded by QuietHoursChanged; None: defaults
 
     @classmethod
     def open(cls, brand_id: UUID, plan: Plan, opened_at: datetime) -> CreditLedger:
@@ -223,6 +225,25 @@ class CreditLedger(TimedAggregate):
     @event(BrandReinstated)
     def _reinstated(self, reinstated_by: str, reinstated_at: datetime) -> None:
         self.suspended, self.suspension_reason, self.suspended_since = False, None, None
+
+    class QuietHoursChanged(Aggregate.Event):
+        allowed_from: str  # "HH:MM", the contact's local time: texts and calls may start
+        allowed_until: str  # "HH:MM" (or "24:00"): they stop
+        changed_at: datetime
+        class_version = 1
+        TIME_FIELD = "changed_at"
+
+    def change_quiet_hours(self, allowed_from: str, allowed_until: str, changed_at: datetime) -> bool:
+        """Record the local hours the brand's texts and calls may reach a contact in (checked by
+        domain/quiet_hours.py before this is called); False when they are the hours recorded."""
+        if self.quiet_hours == (allowed_from, allowed_until):
+            return False
+        self._quiet_hours_changed(allowed_from, allowed_until, changed_at)
+        return True
+
+    @event(QuietHoursChanged)
+    def _quiet_hours_changed(self, allowed_from: str, allowed_until: str, changed_at: datetime) -> None:
+        self.quiet_hours = (allowed_from, allowed_until)
 
     class CreditsReserved(Aggregate.Event):
         campaign_id: UUID

@@ -11,12 +11,13 @@ from dataclasses import dataclass
 
 from eventsourcing.domain import Aggregate
 
+from domain.address_consent import AddressConsent
 from domain.api_keys import ApiKeys
 from domain.campaign import Campaign
 from domain.credit_ledger import CreditLedger
 from domain.enrollment import Enrollment
 
-AGGREGATES: tuple[type[Aggregate], ...] = (Campaign, CreditLedger, Enrollment, ApiKeys)
+AGGREGATES: tuple[type[Aggregate], ...] = (Campaign, CreditLedger, Enrollment, ApiKeys, AddressConsent)
 # What every stored event carries around its data (the JSON envelope names them differently).
 # The bases the library derives for each aggregate: no event is stored with these types.
 LIBRARY_BASES = frozenset({"Event", "Created"})

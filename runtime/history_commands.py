@@ -1,4 +1,5 @@
-"""The analysts' and auditors' commands: `events export` and `audit credits`, read from raw events."""
+"""The analysts' and auditors' commands: `events export`, `audit credits` and `audit consent`, read
+from raw events."""
 
 from __future__ import annotations
 
@@ -78,6 +79,38 @@ def audit_credits(args: argparse.Namespace) -> int:
     return 0
 
 
+def audit_consent(args: argparse.Namespace) -> int:
+    import psycopg
+
+    from commands.application import CampaignApplication
+    from projections.history.consent_audit import audit_brand_consent
+    from runtime.consent_report import print_report
+    from storage.database import event_store_env
+
+    brand = _brand(args.brand)
+    with database_url_for(args) as url:
+        store = CampaignApplication(env={**event_store_env(url, pool_size=1), "CREATE_TABLE": "n"})
+        try:
+            with psycopg.connect(url, autocommit=True) as conn:
+                report = audit_brand_consent(store, conn, UUID(brand))
+        except LookupError as missing:
+            print(f"campaign-service: {missing}", file=sys.stderr)
+            return 2
+        finally:
+            store.close()
+    print_report(report, args.format, sys.stdout)
+    violations = report.consent.violations
+    if report.chain_break is not None:
+        print(f"audit consent: FAILED, tampered history: {report.chain_break}", file=sys.stderr)
+        return 1
+    if violations:
+        print(f"audit consent: FAILED, first violation: {violations[0]}", file=sys.stderr)
+        return 1
+    checked = report.consent.sends_checked
+    print(f"audit consent: clean ({checked:,} sends checked)", file=sys.stderr)
+    return 0
+
+
 def _brand(text: str | None) -> str | None:
     if text is None:
         return None
@@ -88,7 +121,7 @@ def _brand(text: str | None) -> str | None:
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """`events export` and `audit credits`, on the top-level parser's subcommands."""
+    """`events export`, `audit credits` and `audit consent`, on the top-level parser's subcommands."""
     events = commands.add_parser("events", help="the event history")
     events_commands = events.add_subparsers(dest="events_command", required=True)
     export = events_commands.add_parser("export", help="export events for analysts")
@@ -115,3 +148,13 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     credits.add_argument("--brand", required=True, help="the brand's id")
     credits.add_argument("--format", choices=["table", "json", "csv"], default="table")
     credits.set_defaults(func=audit_credits)
+    consent = audit_commands.add_parser(
+        "consent",
+        help="a brand's sends replayed beside its suppressions, opt-outs, quiet hours and suspensions",
+    )
+    consent.add_argument("--data-dir", type=Path, help="embedded PostgreSQL folder (also DATA_DIR)")
+    consent.add_argument("--brand", required=True, help="the brand's id")
+    consent.add_argument(
+        "--format", choices=["table", "json"], default="table", help="table (default) or json"
+    )
+    consent.set_defaults(func=audit_consent)

@@ -75,7 +75,7 @@ class Client:
         self.brand_id, self.api_key = brand.brand_id, brand.api_key
         if not quiet_hours:
             change_messaging_settings(
-                container.db, self.brand_id, "00:00", "24:00", None, container.clock.now()
+                container.store, container.db, self.brand_id, "00:00", "24:00", None, container.clock.now()
             )
         self.http = TestClient(container.http_app())
         self.http.headers["Authorization"] = f"Bearer {self.api_key}"

@@ -36,6 +36,12 @@ def read_messaging_settings(brand: BrandDep, services: ServicesDep) -> dict[str,
 @router.put("", response_model=MessagingSettingsOut)
 def change_settings(body: MessagingSettingsIn, brand: BrandDep, services: ServicesDep) -> dict[str, Any]:
     changed = change_messaging_settings(
-        services.db, brand, body.allowed_from, body.allowed_until, body.help_text, services.clock.now()
+        services.store,
+        services.db,
+        brand,
+        body.allowed_from,
+        body.allowed_until,
+        body.help_text,
+        services.clock.now(),
     )
     return _answer(changed)

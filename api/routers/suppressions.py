@@ -62,5 +62,13 @@ def add_suppression(
 def remove_suppression(
     address: Annotated[Address, Path()], brand: BrandDep, services: ServicesDep
 ) -> Response:
-    unsuppress(services.db, brand, address, services.default_phone_region)
+    unsuppress(
+        services.store,
+        services.db,
+        brand,
+        address,
+        "taken off the list by the brand",
+        services.clock.now(),
+        services.default_phone_region,
+    )
     return Response(status_code=204)

@@ -6,6 +6,13 @@ by commands/audience/contact_normalisation.py). `suppress` is the one way in: th
 STOP keywords, unsubscribes and bounces; it also withdraws the address's pending steps in the
 brand's running campaigns. Adding an address twice keeps the first entry. The channel workers
 ask `suppressed_addresses` right before each batch of provider calls.
+
+Each change is also an event of the address's AddressConsent (domain/address_consent.py), so the
+consent audit can replay from the event log alone who could be contacted when. The two writes are
+ordered so the event never claims more than the workers saw: a suppression is written to the list
+first and recorded after (a send attempted after the event found the entry); a lift is recorded
+first and taken off the list after (a send attempted before the event still found the entry).
+Repeating either call finishes what a crash between the writes left undone.
 """
 
 from __future__ import annotations
@@ -15,9 +22,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from commands.application import CampaignApplication
+from commands.application import CampaignApplication, retry_on_conflict
 from commands.audience.contact_normalisation import normalise_address
 from commands.audience.withdraw_suppressed import withdraw_suppressed_address
+from domain.address_consent import AddressConsent
 from domain.errors import InvalidInput, NotFound
 from storage.database import Database
 from storage.paging import after, cursor_params, page
@@ -57,6 +65,7 @@ def suppress(
     if row is None:
         raise RuntimeError("INSERT ... ON CONFLICT DO UPDATE returned no row")
     created = row.pop("created")
+    _record_consent(store, brand_id, normalised, now, suppress=row["reason"])
     withdraw_suppressed_address(store, db, brand_id, normalised, f"address suppressed: {row['reason']}", now)
     return Suppressed(row, created)
 
@@ -86,14 +95,49 @@ def suppressed_addresses(db: Database, wanted: list[tuple[UUID, str]]) -> set[tu
     return {(row["brand_id"], row["address"]) for row in rows}
 
 
-def unsuppress(db: Database, brand_id: UUID, address: str, region: str = "US") -> None:
-    """Take the address off the list; NotFound if it was not on it."""
+def unsuppress(
+    store: CampaignApplication,
+    db: Database,
+    brand_id: UUID,
+    address: str,
+    reason: str,
+    now: datetime,
+    region: str = "US",
+) -> None:
+    """Take the address off the list (`reason` says why: a START text, the brand's request);
+    NotFound if it was not on it."""
     normalised = _normalised(address, region)
+    _record_consent(store, brand_id, normalised, now, lift=reason)
     removed = db.execute(
         "DELETE FROM suppressions WHERE brand_id = %s AND address = %s", (brand_id, normalised)
     )
     if not removed:
         raise NotFound(f"suppression of {normalised}")
+
+
+def _record_consent(
+    store: CampaignApplication,
+    brand_id: UUID,
+    address: str,
+    now: datetime,
+    suppress: str | None = None,
+    lift: str | None = None,
+) -> None:
+    """The address's suppression (with its reason) or lift, as an event unless it says so already;
+    nothing is recorded to lift an address that never had an event (suppressed before they were
+    recorded)."""
+
+    def decide() -> None:
+        consent = store.find(AddressConsent.create_id(brand_id, address))
+        if not isinstance(consent, AddressConsent):
+            if suppress is None:
+                return
+            consent = AddressConsent.open(brand_id, address, now)
+        changed = consent.suppress(suppress, now) if suppress is not None else consent.lift(lift or "", now)
+        if changed:
+            store.save_all([consent])
+
+    retry_on_conflict(decide)
 
 
 def suppressions(

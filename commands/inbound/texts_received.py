@@ -85,7 +85,7 @@ def receive_text(
         suppress(store, db, brand_id, number, stop_keyword_words(word), now)
     elif kind is TextKind.OPTED_IN:
         with ignoring(NotFound):  # not suppressed: nothing to lift
-            unsuppress(db, brand_id, number)
+            unsuppress(store, db, brand_id, number, f"SMS keyword {word}", now)
     elif kind is TextKind.REPLY:
         record_reply(store, db, brand_id, number, "sms", message_sid, now)
     webhook_receipts.handled(db, receipt, now)

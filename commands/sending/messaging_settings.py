@@ -2,7 +2,10 @@
 
 A brand without settings of its own gets the defaults: texts and voicemails between 08:00 and 21:00
 in the contact's time zone (domain/quiet_hours.py), and a HELP answer that names the brand and how
-to stop. The send path reads the hours of a batch's brands in one query.
+to stop. The send path reads the hours of a batch's brands in one query. A change of the hours is
+also an event on the brand's ledger (QuietHoursChanged), written after the row, so the consent audit
+knows from the event log which hours held when; storing the same hours again records it if the
+first call stopped between the two writes.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
+from commands.application import CampaignApplication, retry_on_conflict
 from domain.quiet_hours import QuietHours
 from storage.database import Database
 
@@ -48,6 +52,7 @@ def quiet_hours_of(db: Database, brand_ids: list[UUID]) -> dict[UUID, QuietHours
 
 
 def change_messaging_settings(
+    store: CampaignApplication,
     db: Database,
     brand_id: UUID,
     allowed_from: str,
@@ -66,4 +71,16 @@ def change_messaging_settings(
                updated_at = EXCLUDED.updated_at""",
         (brand_id, allowed_from, allowed_until, help_text, now),
     )
+    _record_hours(store, brand_id, allowed_from, allowed_until, now)
     return messaging_settings(db, brand_id)
+
+
+def _record_hours(
+    store: CampaignApplication, brand_id: UUID, allowed_from: str, allowed_until: str, now: datetime
+) -> None:
+    def decide() -> None:
+        ledger = store.ledger(brand_id)
+        if ledger.change_quiet_hours(allowed_from, allowed_until, now):
+            store.save_all([ledger])
+
+    retry_on_conflict(decide)

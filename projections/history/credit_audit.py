@@ -9,7 +9,6 @@ is audited without holding its whole history.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -18,11 +17,11 @@ import psycopg
 from eventsourcing.application import Application
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
-from psycopg.sql import SQL, Composed
 
 from domain.campaign import Campaign
 from domain.credit_ledger import CreditLedger
 from domain.enrollment import Enrollment
+from projections.history.brand_streams import chunks, owned
 from projections.history.ledger_audit import Audit, audit_ledger
 from storage.event_chain import ChainBreak, first_break
 from storage.stored_events import aggregate_rows, events_table
@@ -40,7 +39,6 @@ CREDIT_EVENTS = (
     Enrollment.StepWithdrawn,
     Enrollment.StepCancelled,
 )
-CHUNK = 2_000  # aggregates verified and decoded together
 
 
 @dataclass
@@ -52,28 +50,12 @@ class CreditAudit:
     stored_events: int
 
 
-def _owned(conn: psycopg.Connection[Any], table: Composed, topic: str, brand_id: UUID) -> list[UUID]:
-    rows = conn.execute(
-        SQL(
-            """SELECT originator_id FROM {} WHERE topic = %s AND originator_version = 1
-                 AND convert_from(state, 'UTF8')::jsonb #>> '{{brand_id,_data_}}' = %s"""
-        ).format(table),
-        (topic, brand_id.hex),
-    ).fetchall()
-    return [row[0] for row in rows]
-
-
-def _chunks(ids: list[UUID]) -> Iterator[list[UUID]]:
-    for start in range(0, len(ids), CHUNK):
-        yield ids[start : start + CHUNK]
-
-
 def audit_brand(store: Application[UUID], conn: psycopg.Connection[Any], brand_id: UUID) -> CreditAudit:
     """LookupError when the store holds no ledger for the brand."""
     table = events_table(store)
     ledger_id = CreditLedger.create_id(brand_id)
-    campaigns = _owned(conn, table, get_topic(Campaign.CampaignCreated), brand_id)
-    enrollments = _owned(conn, table, get_topic(Enrollment.ContactEnrolled), brand_id)
+    campaigns = owned(conn, table, get_topic(Campaign.CampaignCreated), brand_id)
+    enrollments = owned(conn, table, get_topic(Enrollment.ContactEnrolled), brand_id)
     wanted = {get_topic(cls) for cls in CREDIT_EVENTS}
     enrolled = get_topic(Enrollment.ContactEnrolled)
     credit_events: list[tuple[int, Any]] = []
@@ -81,7 +63,7 @@ def audit_brand(store: Application[UUID], conn: psycopg.Connection[Any], brand_i
     enrolled_in: dict[UUID, UUID] = {}
     stored = 0
     found_ledger = False
-    for chunk in _chunks([ledger_id, *campaigns, *enrollments]):
+    for chunk in chunks([ledger_id, *campaigns, *enrollments]):
         rows = aggregate_rows(conn, table, chunk)
         broken = first_break(rows)
         if broken is not None:

@@ -236,7 +236,7 @@ def test_a_text_asked_about_after_a_crash_outside_its_brands_hours_waits_for_the
     10:00 there, not sent in the evening."""
     d = desk_for_a_new_brand(service)
     d.client.sender("sms", "+14155550199")
-    change_messaging_settings(d.service.db, d.client.brand_id, "10:00", "18:00", None, NOW)
+    change_messaging_settings(d.store, d.service.db, d.client.brand_id, "10:00", "18:00", None, NOW)
     ann = {"phone": "+14155550100", "timezone": "America/New_York"}
     afternoon = datetime(2026, 12, 7, 19, 0, tzinfo=UTC)  # 14:00 in New York
     [enrollment] = d.launch(d.campaign([ann], [{"type": "SMS", "group": 0, "body": "hi"}]), afternoon)
