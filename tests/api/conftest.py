@@ -20,9 +20,11 @@ def service(request, server_url):
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
-    """One headless Debian chromium for the whole session (each test opens its own context in it)."""
+    """A headless Debian chromium for a module (each test opens its own context in it). Not one for
+    the session: Playwright's sync API keeps an event loop running in the main thread while it is
+    open, and a later test of the same worker calling `asyncio.run` would be refused."""
     from tests.api.console_browser import launched_chromium
 
     with launched_chromium() as browser:
