@@ -49,7 +49,7 @@ STORABLE = r"[^\u0000]"
 class _DocumentedPattern:
     """Puts a pattern in the JSON schema only: pydantic's regex engine has no surrogates to match."""
 
-    def __init__(self, pattern: str) -> None:
+    def __init__(self, pattern: str) -> None:  # pragma: no mutate block (run at import)
         self.pattern = pattern
 
     def __get_pydantic_json_schema__(self, core_schema: Any, handler: GetJsonSchemaHandler) -> Any:
@@ -58,13 +58,13 @@ class _DocumentedPattern:
         return schema
 
 
-def bounded(min_length: int = 0, max_length: int = limits.MAX_TEXT) -> Any:
+# `bounded`, `whole` and `_DocumentedPattern.__init__` run at import, before mutmut picks a mutant,
+# so no mutant of them could ever be tested (no mutate): the limits' own tests
+# (tests/api/test_input_limits.py) fail when a bound is changed by hand.
+def bounded(min_length: int = 0, max_length: int = limits.MAX_TEXT) -> Any:  # pragma: no mutate block
     """SafeText of a length; the schema shows the length and the pattern."""
-    # Run at import, before mutmut picks a mutant, so no mutant of it could be tested (no mutate):
-    # the limits' own tests (tests/api/test_input_limits.py) fail when a bound is changed by hand.
-    shape = StringConstraints(min_length=min_length, max_length=max_length)  # pragma: no mutate
-    pattern = _DocumentedPattern(f"^{STORABLE}*$")  # pragma: no mutate
-    return Annotated[str, shape, AfterValidator(_storable), pattern]  # pragma: no mutate
+    shape = StringConstraints(min_length=min_length, max_length=max_length)
+    return Annotated[str, shape, AfterValidator(_storable), _DocumentedPattern(f"^{STORABLE}*$")]
 
 
 # No space or control character (every regex engine agrees on those), so no NUL either.
@@ -84,10 +84,9 @@ def _not_a_bool(value: Any) -> Any:
     return value
 
 
-def whole(low: int, high: int, description: str | None = None) -> Any:
+def whole(low: int, high: int, description: str | None = None) -> Any:  # pragma: no mutate block
     """An integer in [low, high] that is not a boolean (bounds first, so the schema shows them)."""
-    bounds = Field(ge=low, le=high, description=description)  # pragma: no mutate (run at import)
-    return Annotated[int, bounds, BeforeValidator(_not_a_bool)]  # pragma: no mutate
+    return Annotated[int, Field(ge=low, le=high, description=description), BeforeValidator(_not_a_bool)]
 
 
 if TYPE_CHECKING:

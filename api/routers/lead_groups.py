@@ -32,7 +32,7 @@ SPOOL_IN_MEMORY = 1 << 20
 CSV_EXAMPLE = "email,phone,first_name,company,plan\nann@example.com,+14155550100,Ann,Acme,gold\n"
 
 
-def _inline(schema: Any, defs: dict[str, Any]) -> Any:
+def _inline(schema: Any, defs: dict[str, Any]) -> Any:  # pragma: no mutate block (run at import)
     """A pydantic JSON schema with its local $refs replaced by their definitions."""
     if isinstance(schema, dict):
         if "$ref" in schema:

@@ -7,6 +7,7 @@ by schemas holding the contract's fields.
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -270,6 +271,8 @@ def test_openapi_request_bodies_refuse_unknown_fields_as_the_server_does(documen
     contacts = upload["requestBody"]["content"]["application/json"]["schema"]
     assert contacts.get("additionalProperties") is False
     assert contacts["properties"]["contacts"]["items"].get("additionalProperties") is False
+    # inlined whole: a "$ref" or "$defs" left in it would point into a document that has no such place
+    assert "$ref" not in json.dumps(contacts) and "$defs" not in json.dumps(contacts)
 
 
 def test_openapi_documents_the_as_of_time_on_the_campaign_detail(document):
