@@ -28,8 +28,8 @@ def test_docs_events_md_matches_the_event_classes():
 
 def test_every_event_class_declares_its_version_and_the_upcasters_to_reach_it():
     classes = [cls for aggregate in AGGREGATES for cls in event_classes(aggregate)]
-    assert len(classes) == 33  # with StepOpened and StepClicked, the three of ApiKeys, and PlanChanged,
-    # BrandSuspended and BrandReinstated
+    assert len(classes) == 34  # with StepOpened and StepClicked, the three of ApiKeys, PlanChanged,
+    # BrandSuspended and BrandReinstated, and ContactOptedOut
     for cls in classes:
         # The library wraps each class in subclasses of the same name: ours is among the domain's.
         declared = [
