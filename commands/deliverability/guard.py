@@ -19,7 +19,7 @@ from uuid import UUID
 from commands.application import CampaignApplication, retry_on_conflict
 from commands.sending.sender_accounts import sender_account
 from domain.deliverability import Breach
-from domain.errors import IllegalTransition
+from domain.errors import IllegalTransition, NotFound
 from storage.database import Database
 
 PAUSED_DELIVERABILITY = "paused_deliverability"
@@ -77,7 +77,11 @@ def pause_mailbox(db: Database, sender_account_id: str, breach: Breach) -> bool:
 def resume_mailbox(db: Database, brand_id: UUID, account_id: UUID, window_after: int) -> dict[str, Any]:
     """Put a paused account back in rotation, its window starting after `window_after`;
     NotFound for another brand's account, IllegalTransition (409) unless it was paused."""
-    account = sender_account(db, brand_id, account_id)  # NotFound unless the brand's
+    account = db.fetch_one(
+        "SELECT status FROM sender_accounts WHERE id = %s AND brand_id = %s", (account_id, brand_id)
+    )
+    if account is None:
+        raise NotFound(f"sender account {account_id}")
     changed = db.execute(
         """UPDATE sender_accounts SET status = 'active', paused_reason = NULL, deliverability_after = %s
            WHERE id = %s AND brand_id = %s AND status = %s""",
