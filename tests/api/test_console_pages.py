@@ -146,3 +146,16 @@ def test_the_api_documentation_pages_load_their_assets_from_the_service(service,
         assert asset in html
         served = http.get(asset)
         assert served.status_code == 200 and len(served.content) > 100_000
+
+
+def test_a_paused_campaign_says_who_paused_it(service):
+    client = Client(service)
+    campaign_id = launched_campaign(client, "Paused one", contact_count=1)
+    browser = signed_in(service, client.api_key)
+    client.ok(client.post(f"/v1/campaign/{campaign_id}/pause"))
+
+    html = browser.get(f"/console/campaigns/{campaign_id}").text
+    assert 'data-testid="campaign-status">PAUSED<' in html
+    assert '<span class="pause" data-testid="campaign-pause">paused by user</span>' in html
+    client.ok(client.post(f"/v1/campaign/{campaign_id}/resume"))
+    assert 'data-testid="campaign-pause"' not in browser.get(f"/console/campaigns/{campaign_id}").text
