@@ -87,3 +87,29 @@ def test_the_sandboxs_bounce_recipients_bounce_hard_and_its_optout_ones_unsubscr
         # Their next day's steps are withdrawn: only Bob's goes.
         next_day = START + timedelta(days=1)
         assert d.send(d.dispatch([ann, bob, cy], next_day), next_day).sent == 1
+
+
+def test_a_running_service_pauses_a_campaign_its_sandbox_bounces_over_the_limit(database_url):
+    """The roles as `serve` runs them: the sandbox bounces, the projector and the guard follow."""
+    with running_service(database_url) as service:
+        client = Client(service)
+        client.sender("email", "sales@serve.example")
+        limits = {"max_bounce_rate": 0.3, "max_opt_out_rate": 0.3, "min_sends": 4, "window_sends": 10}
+        client.ok(client.http.put("/v1/deliverability-settings", json=limits))
+        people = [{"email": f"bounce-{n}@example.com"} for n in range(2)]
+        people += [{"email": f"fine-{n}@example.com"} for n in range(2)]
+        two_days = [
+            {"type": "EMAIL", "group": 0, "subject": "Hi", "body": "Hello"},
+            {"type": "EMAIL", "group": 1, "subject": "Again", "body": "Hello again"},
+        ]
+        campaign = client.campaign(client.lead_group(people), two_days)
+        client.ok(client.post(f"/v1/campaign/{campaign}/launch"))
+
+        shown = eventually(
+            lambda: (c := client.ok(client.get(f"/v1/campaign/{campaign}")))["status"] == "PAUSED" and c
+        )
+        assert shown["pause"]["by"] == "deliverability guard"
+        assert "hard-bounce rate 50.0% over the last 4 email sends" in shown["pause"]["reason"]
+        assert shown["metrics"]["bounced"] == 2
+        [account] = client.ok(client.get("/v1/sender-accounts"))["items"]
+        assert account["status"] == "paused_deliverability"
