@@ -261,17 +261,31 @@ class MessagingSettingsOut(BaseModel):
 
 
 class DeliverabilitySettingsIn(RequestBody):
+    """Strict numbers: a boolean is no rate and no count (pydantic would read `false` as 0)."""
+
     max_bounce_rate: float = Field(
-        0.05, ge=0, le=1, description="the most hard bounces per email send a window may hold (0 to 1)"
+        0.05,
+        ge=0,
+        le=1,
+        strict=True,
+        description="the most hard bounces per email send a window may hold (0 to 1)",
     )
     max_opt_out_rate: float = Field(
-        0.02, ge=0, le=1, description="the most opt-outs (unsubscribes, STOPs) per send a window may hold"
+        0.02,
+        ge=0,
+        le=1,
+        strict=True,
+        description="the most opt-outs (unsubscribes, STOPs) per send a window may hold",
     )
     min_sends: int = Field(
-        50, ge=1, le=MAX_WINDOW_SENDS, description="no window is judged under this many sends"
+        50, ge=1, le=MAX_WINDOW_SENDS, strict=True, description="no window is judged under this many sends"
     )
     window_sends: int = Field(
-        500, ge=1, le=MAX_WINDOW_SENDS, description="a window's size: the last sends, at least min_sends"
+        500,
+        ge=1,
+        le=MAX_WINDOW_SENDS,
+        strict=True,
+        description="a window's size: the last sends, at least min_sends",
     )
 
 

@@ -41,6 +41,9 @@ def test_settings_out_of_range_are_refused_and_change_nothing(service):
         ({"min_sends": 0}, "body.min_sends"),
         ({"window_sends": 10_001}, "body.window_sends"),
         ({"min_sends": 100, "window_sends": 99}, "body.window_sends"),  # a window smaller than min_sends
+        ({"max_opt_out_rate": False}, "body.max_opt_out_rate"),  # a boolean is no rate
+        ({"min_sends": True}, "body.min_sends"),
+        ({"window_sends": "500"}, "body.window_sends"),
     ]
     for change, field in refused:
         problem = assert_problem(client.http.put(SETTINGS, json={**DEFAULTS, **change}), 422)
