@@ -80,6 +80,7 @@ def _new_draft(services: Services, brand: UUID, campaign_id: UUID) -> dict[str, 
     return {
         **{name: getattr(campaign, name) for name in CampaignOut.model_fields if hasattr(campaign, name)},
         "status": campaign.status.value,
+        "pause": None,  # a new DRAFT was never paused (and `Campaign.pause` is the command)
         "steps": [step.as_dict() for step in campaign.steps],
         "metrics": {
             "enrolled": 0,
