@@ -23,6 +23,7 @@ from api.text import (
 from commands.audience.import_contacts import MAX_REPORTED
 from domain.campaign import Campaign, CampaignStatus
 from domain.credit_ledger import Plan
+from domain.deliverability import MAX_WINDOW_SENDS
 from domain.enrollment import Enrollment, StepStatus
 from domain.event_catalogue import event_classes
 from domain.steps import Channel, StepType
@@ -30,7 +31,8 @@ from domain.steps import Channel, StepType
 Item = TypeVar("Item", bound=BaseModel)
 SenderChannel = Literal["email", "sms", "voice"]  # a sender account's; its voice number drops voicemails
 Provider = Literal["gmail", "twilio", "sandbox"]
-SenderStatus = Literal["active", "reconnect_required"]  # commands/sending/sender_health.py
+# commands/sending/sender_health.py; commands/deliverability/guard.py
+SenderStatus = Literal["active", "reconnect_required", "paused_deliverability"]
 # What a campaign's event list may hold: the campaign's and its enrollments' event types.
 CAMPAIGN_EVENT_TYPES: list[JsonValue] = [
     name
@@ -93,7 +95,14 @@ class CampaignSummary(BaseModel):
     metrics: Metrics
 
 
+class PauseOut(BaseModel):
+    by: Literal["user", "deliverability guard"] = Field(description="who paused the campaign")
+    reason: str | None = Field(description="why: the deliverability guard's figures; null for a user")
+    at: datetime
+
+
 class CampaignOut(CampaignSummary):
+    pause: PauseOut | None = Field(None, description="while PAUSED: who paused it, why and when")
     audience_type: str
     ai_personalization: bool
     lead_group_ids: list[UUID]
@@ -249,6 +258,42 @@ class MessagingSettingsOut(BaseModel):
     allowed_from: str
     allowed_until: str
     help_text: str
+
+
+class DeliverabilitySettingsIn(RequestBody):
+    """Strict numbers: a boolean is no rate and no count (pydantic would read `false` as 0)."""
+
+    max_bounce_rate: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        strict=True,
+        description="the most hard bounces per email send a window may hold (0 to 1)",
+    )
+    max_opt_out_rate: float = Field(
+        0.02,
+        ge=0,
+        le=1,
+        strict=True,
+        description="the most opt-outs (unsubscribes, STOPs) per send a window may hold",
+    )
+    min_sends: int = Field(
+        50, ge=1, le=MAX_WINDOW_SENDS, strict=True, description="no window is judged under this many sends"
+    )
+    window_sends: int = Field(
+        500,
+        ge=1,
+        le=MAX_WINDOW_SENDS,
+        strict=True,
+        description="a window's size: the last sends, at least min_sends",
+    )
+
+
+class DeliverabilitySettingsOut(BaseModel):
+    max_bounce_rate: float
+    max_opt_out_rate: float
+    min_sends: int
+    window_sends: int
 
 
 class SuppressionOut(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -10,11 +11,24 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.deliverability import Breach
 from domain.errors import DomainError, IllegalTransition, InvalidCampaign
 from domain.event_time import TimedAggregate
 from domain.limits import MAX_LEAD_GROUPS, MAX_NAME, text_problem
 from domain.sending_window import SendingWindow
 from domain.steps import Step, ordered, validate_steps
+
+
+class PausedBy(StrEnum):
+    USER = "user"
+    DELIVERABILITY_GUARD = "deliverability guard"
+
+
+@dataclass(frozen=True)
+class Pause:
+    by: PausedBy
+    reason: str | None
+    at: datetime
 
 
 class CampaignStatus(StrEnum):
@@ -97,6 +111,7 @@ class Campaign(TimedAggregate):
         self.completed_at: datetime | None = None
         self.archived_at: datetime | None = None
         self.credits_reserved = 0
+        self.current_pause: Pause | None = None  # who paused it, why and when, while PAUSED
 
     @classmethod
     def create(
@@ -165,16 +180,41 @@ class Campaign(TimedAggregate):
 
     class CampaignPaused(Aggregate.Event):
         paused_at: datetime
-        class_version = 1
+        by: str = PausedBy.USER.value  # a PausedBy value: who paused it
+        reason: str | None = None  # why, in words (a user gives none)
+        figures: dict[str, Any] | None = None  # the guard's window: domain/deliverability.py Breach
+        class_version = 2
         TIME_FIELD = "paused_at"
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Added `by`, `reason` and `figures`: every v1 pause was a user's, with no reason."""
+            state.setdefault("by", PausedBy.USER.value)
+            state.setdefault("reason", None)
+            state.setdefault("figures", None)
 
     def pause(self, paused_at: datetime) -> None:
         self._require("pause")
-        self._paused(paused_at)
+        self._paused(paused_at, PausedBy.USER.value, None, None)
+
+    def pause_for_deliverability(self, paused_at: datetime, breach: Breach) -> bool:
+        """The deliverability guard pauses a running campaign (False, nothing recorded, unless ACTIVE)."""
+        if self.status is not CampaignStatus.ACTIVE:
+            return False
+        self._paused(paused_at, PausedBy.DELIVERABILITY_GUARD.value, breach.reason, breach.figures())
+        return True
 
     @event(CampaignPaused)
-    def _paused(self, paused_at: datetime) -> None:
+    def _paused(
+        self,
+        paused_at: datetime,
+        by: str,
+        reason: str | None,
+        figures: dict[str, Any] | None,
+        timestamp: datetime | None = None,
+    ) -> None:
         self.status = CampaignStatus.PAUSED
+        self.current_pause = Pause(PausedBy(by), reason, timestamp or paused_at)
 
     class CampaignResumed(Aggregate.Event):
         resumed_at: datetime
@@ -188,6 +228,7 @@ class Campaign(TimedAggregate):
     @event(CampaignResumed)
     def _resumed(self, resumed_at: datetime) -> None:
         self.status = CampaignStatus.ACTIVE
+        self.current_pause = None
 
     class CampaignCompleted(Aggregate.Event):
         completed_at: datetime

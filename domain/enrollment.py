@@ -75,6 +75,7 @@ class Enrollment(TimedAggregate, AfterTheSend):
     StepUndelivered = events.StepUndelivered
     StepAnsweredByHuman = events.StepAnsweredByHuman
     ContactReplied = events.ContactReplied
+    ContactOptedOut = events.ContactOptedOut
     StepOpened = events.StepOpened
     StepClicked = events.StepClicked
 
@@ -115,6 +116,7 @@ class Enrollment(TimedAggregate, AfterTheSend):
         self.replied_at: datetime | None = None
         self.opened_at: dict[str, datetime] = {}  # the first open of each step
         self.clicked_at: dict[str, datetime] = {}  # the first click of each step
+        self.opted_out_at: dict[str, datetime] = {}  # channel -> when the contact opted out
         for sent_off in dispatched or ():
             self.step_status[sent_off["step_id"]] = StepStatus.DISPATCHED
             self.in_flight_since[sent_off["step_id"]] = enrolled_at

@@ -31,10 +31,12 @@ class EnrollmentAfterTheSend(Protocol):
     replied_at: datetime | None
     opened_at: dict[str, datetime]
     clicked_at: dict[str, datetime]
+    opted_out_at: dict[str, datetime]
     StepDelivered: type[events.StepDelivered]
     StepUndelivered: type[events.StepUndelivered]
     StepAnsweredByHuman: type[events.StepAnsweredByHuman]
     ContactReplied: type[events.ContactReplied]
+    ContactOptedOut: type[events.ContactOptedOut]
     StepOpened: type[events.StepOpened]
     StepClicked: type[events.StepClicked]
 
@@ -68,13 +70,35 @@ class AfterTheSend:
         return True
 
     def record_undelivered(
-        self: EnrollmentAfterTheSend, step_id: str, reason: str, undelivered_at: datetime
+        self: EnrollmentAfterTheSend,
+        step_id: str,
+        reason: str,
+        undelivered_at: datetime,
+        hard: bool = False,
     ) -> bool:
-        """The provider could not deliver a sent step (a bounce); its credit stays consumed."""
+        """The provider could not deliver a sent step (a bounce, `hard` when the address can never be
+        reached); its credit stays consumed."""
         if self.status_of(step_id) is not StepStatus.SENT:
             return False
-        self._on_step(
-            self.StepUndelivered, self.plan.step(step_id), reason=reason, undelivered_at=undelivered_at
+        step = self.plan.step(step_id)
+        self._on_step(self.StepUndelivered, step, reason=reason, undelivered_at=undelivered_at, hard=hard)
+        return True
+
+    def record_opt_out(
+        self: EnrollmentAfterTheSend, channel: str, cause: WithdrawalCause, opted_out_at: datetime
+    ) -> bool:
+        """The contact opted out of the channel after a send of it (its last one is the step the
+        opt-out answered); False, nothing recorded, with no send on the channel or a second time."""
+        sent = [s.id for s in self.plan if s.channel == channel and self.status_of(s.id) in SENT_ONES]
+        if not sent or channel in self.opted_out_at:
+            return False
+        self.trigger_event(
+            self.ContactOptedOut,
+            campaign_id=self.campaign_id,
+            channel=channel,
+            step_id=sent[-1],
+            cause=cause.value,
+            opted_out_at=opted_out_at,
         )
         return True
 

@@ -36,6 +36,7 @@ class EnrollmentState(Protocol):
     replied_at: datetime | None
     opened_at: dict[str, datetime]  # the first open of each step
     clicked_at: dict[str, datetime]  # the first click of each step
+    opted_out_at: dict[str, datetime]  # channel -> when the contact opted out of it
 
 
 class ContactEnrolled(Aggregate.Created):
@@ -263,8 +264,15 @@ class StepUndelivered(Aggregate.Event):
     channel: str
     reason: str  # the provider's word, e.g. "undelivered: 30003 unreachable handset"
     undelivered_at: datetime
-    class_version = 1
+    hard: bool = False  # a hard bounce: the address can never be reached (it is suppressed)
+    class_version = 2
     TIME_FIELD = "undelivered_at"
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """Added `hard`: every v1 email was undelivered by a Gmail hard bounce (which suppressed
+        the address); no v1 text or call was taken for a hard bounce."""
+        state.setdefault("hard", state["channel"] == "email")
 
     def apply(self, aggregate: EnrollmentState) -> None:
         aggregate.step_status[self.step_id] = StepStatus.UNDELIVERED
@@ -292,6 +300,22 @@ class ContactReplied(Aggregate.Event):
 
     def apply(self, aggregate: EnrollmentState) -> None:
         aggregate.replied_at = self.replied_at
+
+
+class ContactOptedOut(Aggregate.Event):
+    """The contact opted out (a one-click unsubscribe, a STOP text) after a send of this campaign:
+    the deliverability guard counts it against that send (decision record 0024)."""
+
+    campaign_id: UUID
+    channel: str
+    step_id: str  # the last step sent on that channel: the send the opt-out answered
+    cause: str  # a WithdrawalCause value: "unsubscribed" or "stop_keyword"
+    opted_out_at: datetime
+    class_version = 1
+    TIME_FIELD = "opted_out_at"
+
+    def apply(self, aggregate: EnrollmentState) -> None:
+        aggregate.opted_out_at[self.channel] = self.opted_out_at
 
 
 class StepOpened(Aggregate.Event):

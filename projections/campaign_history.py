@@ -45,6 +45,7 @@ def campaign_as_of(
         e for e in _stream(store, db, enrollments, COUNTED_ENROLLMENT_EVENTS) if e.timestamp <= moment
     )
     ledger = [CreditLedger.create_id(brand_id)]
+    pause = campaign.current_pause
     settled = Counter[str]()
     for event in _stream(store, db, ledger, SETTLEMENT_EVENTS):
         if event.campaign_id == campaign_id and event.timestamp <= moment:
@@ -64,6 +65,9 @@ def campaign_as_of(
         "launched_at": campaign.launched_at,
         "completed_at": campaign.completed_at,
         "archived_at": campaign.archived_at,
+        "pause_by": pause.by.value if pause else None,
+        "pause_reason": pause.reason if pause else None,
+        "paused_at": pause.at if pause else None,
         "credits_reserved": settled["CreditsReserved"],
         "credits_consumed": settled["CreditsConsumed"],
         "credits_released": settled["CreditsReleased"],

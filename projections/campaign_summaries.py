@@ -3,8 +3,10 @@
 Serves the campaign list and detail. Credits come from the ledger's settlement events (the
 ledger is the credit authority); sends, failures, opens and clicks from the enrollments (an
 enrollment records only a step's first open and first click, so each counts a step once);
-`unsubscribed` counts the steps withdrawn because the contact unsubscribed (one-click or STOP). Counters are summed per campaign over a batch of events and
-written with one UPDATE per campaign, so applying thousands of sends costs a few statements.
+`unsubscribed` counts the steps withdrawn because the contact unsubscribed (one-click or STOP);
+a pause keeps who made it (a user or the deliverability guard), why and when, until the resume.
+Counters are summed per campaign over a batch of events and written with one UPDATE per
+campaign, so applying thousands of sends costs a few statements.
 Its times (`created_at`, `launched_at`, ...) are the events' own timestamps, so `as_of` one of them
 shows the change made then (domain/event_time.py).
 """
@@ -82,9 +84,11 @@ class CampaignSummaries:
             elif isinstance(event, Campaign.CampaignLaunched):
                 self._set(cur, event.originator_id, status="ACTIVE", launched_at=event.timestamp)
             elif isinstance(event, Campaign.CampaignPaused):
-                self._set(cur, event.originator_id, status="PAUSED")
+                pause = {"pause_by": event.by, "pause_reason": event.reason, "paused_at": event.timestamp}
+                self._set(cur, event.originator_id, status="PAUSED", **pause)
             elif isinstance(event, Campaign.CampaignResumed):
-                self._set(cur, event.originator_id, status="ACTIVE")
+                pause = {"pause_by": None, "pause_reason": None, "paused_at": None}
+                self._set(cur, event.originator_id, status="ACTIVE", **pause)
             elif isinstance(event, Campaign.CampaignCompleted):
                 self._set(cur, event.originator_id, status="COMPLETED", completed_at=event.timestamp)
             elif isinstance(event, Campaign.CampaignArchived):

@@ -31,6 +31,7 @@ from projections import runner
 from projections.campaign_leads import CampaignLeads
 from projections.campaign_summaries import CampaignSummaries
 from projections.credit_ledger_entries import CreditLedgerEntries
+from projections.deliverability_windows import DeliverabilityWindows
 from projections.due_steps import DueSteps
 from projections.step_executions import StepExecutions
 from runtime.embedded_postgres import EmbeddedPostgres
@@ -45,6 +46,7 @@ PROJECTIONS: list[runner.ReadModel] = [
     StepExecutions(),
     CampaignLeads(),
     CreditLedgerEntries(),
+    DeliverabilityWindows(),
 ]
 SchemaPolicy = Literal["upgrade", "wait", "skip"]
 

@@ -55,7 +55,8 @@ def count_across_processes(data_dir: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     os.environ[MULTIPROCESS_DIR] = str(folder)
-    made = [name for name in ("consumers.send_metrics", "api.request_observation") if name in sys.modules]
+    counting = ("consumers.send_metrics", "consumers.deliverability_guard", "api.request_observation")
+    made = [name for name in counting if name in sys.modules]
     if made:
         raise RuntimeError(f"metrics were made before their folder was set: {', '.join(made)}")
     values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]  # chosen when prometheus_client was imported

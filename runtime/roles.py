@@ -2,7 +2,8 @@
 what it runs, each with the factory that makes its tasks from the built parts (runtime/bootstrap.py)
 for the supervisor (runtime/supervisor.py) to run: `projector`, `relays` (every relay the transport
 needs), per channel `<channel>_relay` and `<channel>_worker`, the timed jobs (`enroller`,
-`follow_ups`, `sweeper`, `daily_reset`, `settlement`, `gmail_replies`), and `<channel>_channel_process`
+`follow_ups`, `sweeper`, `daily_reset`, `settlement`, `deliverability_guard`, `sandbox_recipients`,
+`gmail_replies`), and `<channel>_channel_process`
 and `projector_process` (a child process running that channel's relay and worker, or the projector).
 The command line takes its choices from here: `channel --channel NAME` runs that channel's relay and
 worker, `scheduler` runs the timed jobs, and `serve` runs them all, or, with the in-process transport,
@@ -163,6 +164,22 @@ def _settlement(parts: Parts) -> Callable[[], int]:
     return Settlement(parts.store, parts.db, parts.clock.now).tick
 
 
+def _deliverability_guard(parts: Parts) -> Callable[[], int]:
+    from consumers.deliverability_guard import DeliverabilityGuard
+
+    return DeliverabilityGuard(parts.store, parts.db, parts.clock.now).tick
+
+
+def _sandbox_recipients(parts: Parts) -> Callable[[], int]:
+    """The sandbox's `bounce...` and `optout...` recipients; nothing to do without the sandbox."""
+    from consumers.providers.sandbox import SandboxProvider
+    from consumers.providers.sandbox_recipients import SandboxRecipients
+
+    if not any(isinstance(p, SandboxProvider) for p in parts.providers.values()):
+        return lambda: 0
+    return SandboxRecipients(parts.store, parts.db, parts.clock.now).tick
+
+
 def _gmail_replies(parts: Parts) -> Callable[[], int]:
     """Reads the Gmail mailboxes the Gmail adapter sends from; nothing to do without that adapter."""
     from consumers.providers import gmail
@@ -179,6 +196,10 @@ TIMED_JOBS_ROLES = [
     _timed("sweeper", "sweeping", _sweeper, 30.0),
     _timed("daily_reset", "daily reset", _daily_reset, 30.0),
     _timed("settlement", "settlement", _settlement, 0.5),
+    _timed("deliverability_guard", "the deliverability guard", _deliverability_guard, 0.5),
+    _timed(
+        "sandbox_recipients", "the sandbox's bouncing and opting-out recipients", _sandbox_recipients, 0.5
+    ),
     _timed("gmail_replies", "Gmail replies", _gmail_replies, lambda p: p.settings.gmail_reply_poll_seconds),
 ]
 TIMED_JOBS: tuple[str, ...] = tuple(role.name for role in TIMED_JOBS_ROLES)  # what `scheduler` runs

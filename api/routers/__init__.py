@@ -6,6 +6,7 @@ from api.routers import (
     campaign_activity,
     campaigns,
     credits,
+    deliverability_settings,
     health,
     lead_groups,
     messaging_settings,
@@ -31,6 +32,7 @@ ALL = [
     unsubscribe.router,
     tracking.router,
     messaging_settings.router,
+    deliverability_settings.router,
     twilio_webhooks.router,
 ]
 __all__ = ["ALL", "admin", "sandbox"]

@@ -42,10 +42,18 @@ def _metrics(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _pause(row: dict[str, Any]) -> dict[str, Any] | None:
+    """Who paused the campaign, why and when, while it is PAUSED."""
+    if row["status"] != "PAUSED" or row.get("pause_by") is None:
+        return None
+    return {"by": row["pause_by"], "reason": row["pause_reason"], "at": row["paused_at"]}
+
+
 def _campaign(row: dict[str, Any]) -> dict[str, Any]:
     consumed, released = row["credits_consumed"], row["credits_released"]
     return {
         **row,
+        "pause": _pause(row),
         "metrics": _metrics(row),
         "credits": {
             "reserved": row["credits_reserved"],
@@ -72,6 +80,7 @@ def _new_draft(services: Services, brand: UUID, campaign_id: UUID) -> dict[str, 
     return {
         **{name: getattr(campaign, name) for name in CampaignOut.model_fields if hasattr(campaign, name)},
         "status": campaign.status.value,
+        "pause": None,  # a new DRAFT was never paused (and `Campaign.pause` is the command)
         "steps": [step.as_dict() for step in campaign.steps],
         "metrics": {
             "enrolled": 0,

@@ -1,4 +1,5 @@
-"""Sender account routes: register a mailbox or number with its limits and credentials, list them.
+"""Sender account routes: register a mailbox or number with its limits and credentials, list them,
+hand in fresh credentials, resume one the deliverability guard paused.
 
 Credentials are write-only: the request model hides them from its repr and dumps, and no answer
 schema has a field for them.
@@ -14,13 +15,18 @@ from fastapi.responses import JSONResponse
 
 from api.deps import BrandDep, Cursor, IdempotencyKey, Limit, Services, ServicesDep, answer_once
 from api.schemas import SenderAccountIn, SenderAccountOut, SenderAccountPage, SenderCredentialsIn
+from commands.deliverability.guard import resume_mailbox
 from commands.sending.sender_accounts import (
     register_sender_account,
     sender_accounts,
 )
 from commands.sending.sender_health import reconnect_sender_account
+from projections.deliverability_windows import latest_position
 
 router = APIRouter(prefix="/v1/sender-accounts", tags=["sender accounts"])
+NOT_PAUSED: dict[int | str, Any] = {
+    409: {"description": "the account is not paused by the deliverability guard"}
+}
 
 
 @router.post(
@@ -80,4 +86,12 @@ def reconnect(
     account = reconnect_sender_account(
         services.db, services.credential_cipher, brand, account_id, body.credentials
     )
+    return SenderAccountOut.model_validate(account)
+
+
+@router.post("/{account_id}/resume", response_model=SenderAccountOut, responses=NOT_PAUSED)
+def resume(account_id: UUID, brand: BrandDep, services: ServicesDep) -> SenderAccountOut:
+    """Put a mailbox the deliverability guard paused (`paused_deliverability`) back in rotation;
+    its bounce window starts afresh. 409 unless it was paused so."""
+    account = resume_mailbox(services.db, brand, account_id, latest_position(services.db))
     return SenderAccountOut.model_validate(account)

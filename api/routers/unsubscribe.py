@@ -4,7 +4,8 @@ No API key: the signed token (commands/audience/unsubscribe_tokens.py) says whos
 and for which brand, and a forged or altered token is a 404 that changes nothing. GET shows a
 small page with a button; POST with the body `List-Unsubscribe=One-Click`, which mailbox providers
 send on the recipient's behalf, puts the address on the brand's suppression list, and that
-withdraws its pending steps in every running campaign of the brand.
+withdraws its pending steps in every running campaign of the brand; the campaign whose email
+carried the link records the opt-out for its deliverability guard.
 """
 
 from __future__ import annotations
@@ -17,10 +18,9 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse
 
 from api.deps import ServicesDep
-from commands.audience.suppressions import suppress
 from commands.audience.unsubscribe_tokens import UnsubscribeRequest
+from commands.inbound.opt_outs import unsubscribe_by_link
 from domain.errors import InvalidInput, NotFound
-from domain.withdrawal import one_click_unsubscribe_words
 
 router = APIRouter(tags=["unsubscribe"])
 Token = Annotated[str, Path(max_length=2000, description="the token of the email's List-Unsubscribe link")]
@@ -82,14 +82,7 @@ def unsubscribe(
     request = _request(services, token)
     if form.get("List-Unsubscribe") != ["One-Click"]:
         raise NotOneClick("the body must be List-Unsubscribe=One-Click (RFC 8058)")
-    suppress(
-        services.store,
-        services.db,
-        request.brand_id,
-        request.address,
-        one_click_unsubscribe_words(request.campaign_id),
-        services.clock.now(),
-    )
+    unsubscribe_by_link(services.store, services.db, request, services.clock.now())
     return HTMLResponse(
         f"<!doctype html><title>Unsubscribed</title><p>{html.escape(request.address)} is unsubscribed.</p>"
     )

@@ -3,7 +3,8 @@ suppressed and the step is undelivered.
 
 The caller has tied the bounce to a step it sent (its `<enrollment>:<step>` key, found by the
 Message-ID the bounce names); the addresses a bounce lists are never taken, as anybody can write
-them. The step records `StepUndelivered` (its credit stays consumed: the provider took the send),
+them. The step records `StepUndelivered`, a hard one (its credit stays consumed: the provider took the
+send; the deliverability guard counts it, decision record 0024),
 and the email address it went to goes on the brand's suppression list
 (commands/audience/suppressions.py), which withdraws its pending steps in every running campaign
 of the brand and releases their credits. A step of another brand changes nothing. Both writes
@@ -48,7 +49,7 @@ def _undelivered(
         enrollment = store.enrollment(enrollment_uuid)
         if enrollment.brand_id != brand_id or step_id not in {s.id for s in enrollment.plan}:
             return None
-        if enrollment.record_undelivered(step_id, reason, now):
+        if enrollment.record_undelivered(step_id, reason, now, hard=True):
             store.save_all([enrollment])
         return enrollment.addresses.get("email")
 

@@ -3,7 +3,10 @@ call answered by a machine or a person), and the step's enrollment records it.
 
 A report names its step by the key the send put in the callback URL (`<enrollment>:<step>`); a
 key of another brand's enrollment is NotFound, so one brand's signature never writes another's
-history. Repeated or late reports change nothing (the enrollment keeps the first), and a report
+history. A text undelivered with a permanent error code (`PERMANENT_ERRORS`) is a hard bounce: the step
+records it as one and the number goes on the brand's suppression list, as a hard-bounced email
+address does (commands/inbound/bounces.py). Repeated or late reports change nothing (the
+enrollment keeps the first), and a report
 already handled (the same SID and status, webhook_receipts.py) is not even looked at again: a
 replayed callback records nothing. For a voicemail call the answer also says what the call does next: play the step's audio to a
 machine, hang up on a person, or wait while detection is still listening.
@@ -12,12 +15,14 @@ machine, hang up on a person, or wait while detection is still listening.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress as ignoring
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
 from commands.application import CampaignApplication, retry_on_conflict
+from commands.audience.suppressions import InvalidAddress, suppress
 from commands.inbound import webhook_receipts
 from commands.inbound.webhook_receipts import Webhook
 from domain.enrollment import Enrollment, StepStatus
@@ -25,6 +30,9 @@ from domain.errors import InvalidInput, NotFound
 from storage.database import Database
 
 DELIVERED, NOT_DELIVERED = {"delivered"}, {"undelivered", "failed"}
+# Twilio's error codes for a number that can never take a text: a hard bounce, which suppresses it
+# (invalid 'To', not a mobile number, unknown destination handset, landline or unreachable carrier).
+PERMANENT_ERRORS = frozenset({"21211", "21614", "30005", "30006"})
 CALL_NOT_ANSWERED = {"busy", "no-answer", "failed", "canceled"}
 
 
@@ -60,18 +68,28 @@ def record_message_status(
 ) -> bool:
     """Record a text's delivery report; True when it changed the step."""
 
+    hard = status in NOT_DELIVERED and error_code in PERMANENT_ERRORS
+    reason = f"{status}: twilio error {error_code}" if error_code else status
+    bounced_to: list[str] = []
+
     def report(enrollment: Enrollment, step_id: str) -> bool:
         if status in DELIVERED:
             return enrollment.record_delivered(step_id, status, now)
         if status in NOT_DELIVERED:
-            reason = f"{status}: twilio error {error_code}" if error_code else status
-            return enrollment.record_undelivered(step_id, reason, now)
+            changed = enrollment.record_undelivered(step_id, reason, now, hard=hard)
+            number = enrollment.addresses.get("sms")
+            if changed and hard and number:
+                bounced_to.append(number)
+            return changed
         return False  # queued, sent, ...: on its way
 
     receipt = webhook_receipts.receive(db, brand_id, Webhook.STATUS, message_sid, status, now)
     if receipt.repeat:
         return False
     changed = _change(store, brand_id, key, report)
+    for number in bounced_to[-1:]:  # the last try's: a retried decision adds it again
+        with ignoring(InvalidAddress):  # an enrollment holds only normalised numbers
+            suppress(store, db, brand_id, number, f"hard bounce: {reason}", now)
     webhook_receipts.handled(db, receipt, now)
     return changed
 

@@ -25,6 +25,7 @@ from commands.application import CampaignApplication
 from commands.audience.contact_normalisation import normalise_phone
 from commands.audience.suppressions import suppress, unsuppress
 from commands.inbound import webhook_receipts
+from commands.inbound.opt_outs import record_stop
 from commands.inbound.replies import record_reply
 from commands.inbound.webhook_receipts import Webhook
 from commands.sending.messaging_settings import messaging_settings
@@ -83,6 +84,7 @@ def receive_text(
         log.info("inbound text %s: a later STOP or START from its number was applied; ignored", message_sid)
     elif kind is TextKind.OPTED_OUT:
         suppress(store, db, brand_id, number, stop_keyword_words(word), now)
+        record_stop(store, db, brand_id, number, now)  # counted against the texts it answered
     elif kind is TextKind.OPTED_IN:
         with ignoring(NotFound):  # not suppressed: nothing to lift
             unsuppress(store, db, brand_id, number, f"SMS keyword {word}", now)

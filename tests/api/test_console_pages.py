@@ -179,3 +179,16 @@ def test_a_mailbox_warming_from_one_a_day_is_drawn_at_the_top_from_its_first_day
     html = signed_in(service, client.api_key).get("/console/health").text
     [polyline] = re.findall(r'<polyline points="([^"]*)"', html)
     assert {point.split(",")[1] for point in polyline.split()} == {"2.0"}  # 1 of 1: the top line
+
+
+def test_a_paused_campaign_says_who_paused_it(service):
+    client = Client(service)
+    campaign_id = launched_campaign(client, "Paused one", contact_count=1)
+    browser = signed_in(service, client.api_key)
+    client.ok(client.post(f"/v1/campaign/{campaign_id}/pause"))
+
+    html = browser.get(f"/console/campaigns/{campaign_id}").text
+    assert 'data-testid="campaign-status">PAUSED<' in html
+    assert '<span class="pause" data-testid="campaign-pause">paused by user</span>' in html
+    client.ok(client.post(f"/v1/campaign/{campaign_id}/resume"))
+    assert 'data-testid="campaign-pause"' not in browser.get(f"/console/campaigns/{campaign_id}").text

@@ -29,6 +29,9 @@ ROUTES = {
     ("post", "/v1/lead-groups/{}/contacts"),
     ("post", "/v1/sender-accounts"),
     ("get", "/v1/sender-accounts"),
+    ("post", "/v1/sender-accounts/{}/resume"),
+    ("get", "/v1/deliverability-settings"),
+    ("put", "/v1/deliverability-settings"),
     ("get", "/v1/credits"),
     ("get", "/v1/credits/ledger"),
     ("post", "/v1/api-keys"),
@@ -103,7 +106,19 @@ def test_openapi_schemas_hold_the_contract_fields(document):
         "completed_at",
         "metrics",
         "credits",
+        "pause",
     }
+    assert fields("PauseOut") == {"by", "reason", "at"}
+    assert (
+        fields("DeliverabilitySettingsIn")
+        == fields("DeliverabilitySettingsOut")
+        == {
+            "max_bounce_rate",
+            "max_opt_out_rate",
+            "min_sends",
+            "window_sends",
+        }
+    )
     assert fields("CampaignPage") >= {"items", "next_cursor"}
     assert fields("LaunchOut") >= {"id", "status", "credits_reserved"}
     assert fields("LeadGroupOut") >= {"id", "name", "contact_count"}
@@ -206,7 +221,7 @@ def test_statuses_types_and_channels_list_their_values(document):
         == values("SenderAccountIn", "channel")
         == {"email", "sms", "voice"}
     )
-    assert values("SenderAccountOut", "status") == {"active", "reconnect_required"}
+    assert values("SenderAccountOut", "status") == {"active", "reconnect_required", "paused_deliverability"}
     assert values("OutboxItem", "channel") == {"email", "sms", "voicemail"}
     assert values("CreditsOut", "plan") == {"basic", "standard", "premium"}
 

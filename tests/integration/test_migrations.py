@@ -63,6 +63,8 @@ TABLES |= {"settlement_open_attempts"}  # 0010_settlement_open_attempts
 TABLES |= {"twilio_webhook_receipts"}  # 0011_twilio_webhook_receipts
 TABLES |= {"api_keys"}  # 0014_api_keys
 TABLES |= {"console_sessions"}  # 0015_console_sessions
+TABLES |= {"deliverability_settings", "deliverability_sends", "deliverability_window_starts"}  # 0017
+TABLES |= {"deliverability_guard_position"}  # 0017_deliverability_guard
 YOYO_TABLES = {MIGRATION_TABLE, "_yoyo_log", "_yoyo_version", "yoyo_lock"}
 
 

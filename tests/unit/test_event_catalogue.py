@@ -20,7 +20,7 @@ def test_a_version_two_event_lists_its_fields_defaults_and_its_one_upcaster() ->
 
 
 def test_a_first_version_event_has_no_upcaster() -> None:
-    schema = schema_of(Campaign, Campaign.CampaignPaused)
+    schema = schema_of(Campaign, Campaign.CampaignResumed)
     assert (schema.version, schema.upcasts) == (1, ())
 
 

@@ -1,0 +1,89 @@
+"""The deliverability guard's timed job: after each hard bounce or opt-out the read model records,
+look again at the windows it changed, and pause what broke its brand's limits.
+
+Each pass takes the outcomes after the guard's position (projections/deliverability_windows.py),
+and for each window they touched: the campaign's on that channel, judged on the hard-bounce rate
+(email) and the opt-out rate, and the mailbox's (an email account), judged on the hard-bounce
+rate, each against the settings of the brand that owns it (domain/deliverability.py). A breach
+pauses the campaign through its aggregate, or takes the mailbox out of rotation, and counts in
+`campaign_service_deliverability_pauses_total`. Each window is judged apart and parked on its own
+after repeated failures (storage/parked.py), so one brand's campaign never holds back, let alone
+pauses, another's. Idempotent: looking at a window twice pauses nothing more (only an ACTIVE
+campaign or an active mailbox is paused).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from uuid import UUID
+
+from prometheus_client import Counter
+
+from commands.application import CampaignApplication
+from commands.deliverability.guard import (
+    campaign_brand,
+    guard_moved,
+    guard_position,
+    mailbox_standing,
+    pause_campaign_for_deliverability,
+    pause_mailbox,
+)
+from commands.deliverability.settings import deliverability_settings
+from domain.deliverability import Measure, breach, measures_of
+from projections.deliverability_windows import campaign_window, outcomes_after, sender_window
+from storage import parked
+from storage.database import Database
+
+GUARD = "deliverability_guard"
+
+PAUSES = Counter(
+    "campaign_service_deliverability_pauses",
+    "Campaigns and sender accounts the deliverability guard paused, by what and the rate broken",
+    ["kind", "measure"],
+)
+
+
+class DeliverabilityGuard:
+    def __init__(self, store: CampaignApplication, db: Database, now: Callable[[], datetime]) -> None:
+        self.store, self.db, self.now = store, db, now
+
+    def tick(self) -> int:
+        """Judge the windows the outcomes since the last pass changed; how many were paused."""
+        outcomes, through = outcomes_after(self.db, guard_position(self.db))
+        if not outcomes:
+            return 0
+        now = self.now()
+        campaigns = list(dict.fromkeys((o.campaign_id, o.channel) for o in outcomes))
+        mailboxes = list(dict.fromkeys(o.sender_account_id for o in outcomes if o.channel == "email"))
+        paused = parked.each_contained(
+            self.db,
+            GUARD,
+            campaigns,
+            lambda c: self._campaign(*c, now),
+            key=lambda c: f"campaign {c[0]} {c[1]}",
+        )
+        paused += parked.each_contained(self.db, GUARD, mailboxes, self._mailbox, key=lambda m: f"sender {m}")
+        guard_moved(self.db, through)
+        return max(paused, 1)  # it moved on: run again at once while outcomes keep coming
+
+    def _campaign(self, campaign_id: UUID, channel: str, now: datetime) -> int:
+        settings = deliverability_settings(self.db, campaign_brand(self.store, campaign_id))
+        window = campaign_window(self.db, campaign_id, channel, settings.window_sends)
+        broken = breach(window, settings, channel, measures_of(channel))
+        if broken is None or not pause_campaign_for_deliverability(self.store, campaign_id, broken, now):
+            return 0
+        PAUSES.labels("campaign", broken.measure.value).inc()
+        return 1
+
+    def _mailbox(self, sender_account_id: str) -> int:
+        standing = mailbox_standing(self.db, sender_account_id)
+        if standing is None or standing.status != "active":
+            return 0
+        settings = deliverability_settings(self.db, standing.brand_id)
+        window = sender_window(self.db, sender_account_id, standing.window_after, settings.window_sends)
+        broken = breach(window, settings, "email", (Measure.BOUNCE_RATE,))
+        if broken is None or not pause_mailbox(self.db, sender_account_id, broken):
+            return 0
+        PAUSES.labels("sender_account", broken.measure.value).inc()
+        return 1
