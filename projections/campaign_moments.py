@@ -100,6 +100,8 @@ def steps_as_of(
             _enrolled_rows(event, rows, due)
         elif isinstance(event, Enrollment.GroupScheduled):
             due[(event.originator_id, event.group)] = event.due_at
+        elif isinstance(event, Enrollment.StepClicked):
+            continue  # counted in the funnel; the read model's rows hold no click
         elif isinstance(event, Enrollment.ContactReplied) and event.step_id is None:
             continue
         else:
