@@ -104,3 +104,13 @@ def test_a_link_whose_token_is_spelled_another_way_is_a_404_that_unsubscribes_no
         assert recipient.get(other).status_code == 404, other
         assert recipient.post(other, **ONE_CLICK).status_code == 404, other
     assert _suppressed(client) == []
+
+
+def test_a_one_click_body_with_bytes_that_are_not_utf8_beside_it_still_unsubscribes(service):
+    """Mail clients post what they post: a stray byte that is no UTF-8 elsewhere in the body does
+    not turn the one click into a server error."""
+    client, _, link = _launched_to_ada(service)
+    body = {**ONE_CLICK, "content": b"List-Unsubscribe=One-Click&note=caf\xe9"}
+    answer = TestClient(service.http_app()).post(link, **body)
+    assert answer.status_code == 200, answer.text
+    assert _suppressed(client) == ["ada@example.com"]

@@ -81,3 +81,15 @@ def test_a_memory_not_checked_against_revocations_lately_is_not_used():
     assert known.get("a") is None
     known.checked(at=0.5)
     assert known.get("a") is None  # dropped, looked up again rather than revived
+
+
+def test_a_lookup_under_way_across_a_second_revocation_is_not_remembered_either():
+    """Each revocation learnt moves the memory on, however many came before: a lookup begun after
+    the first and still under way at the second may have read a key the second revoked."""
+    for revoke in (lambda known: known.forget(["x"]), lambda known: known.forget_key(uuid4())):
+        known = KnownKeys(clock=Clock())
+        revoke(known)
+        begun = known.generation  # the lookup starts here
+        revoke(known)
+        known.put("a", holder(), begun)
+        assert known.get("a") is None
