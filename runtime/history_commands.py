@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 from uuid import UUID
 
 from runtime.cli_settings import database_url_for
 from runtime.export_target import STDOUT, ReaderGone, check_target, export_target
 from runtime.progress import Progress
+
+T = TypeVar("T")
 
 
 def events_export(args: argparse.Namespace) -> int:
@@ -51,24 +55,12 @@ def events_export(args: argparse.Namespace) -> int:
 
 
 def audit_credits(args: argparse.Namespace) -> int:
-    import psycopg
-
-    from commands.application import CampaignApplication
     from projections.history.credit_audit import audit_brand
     from runtime.audit_report import print_report
-    from storage.database import event_store_env
 
-    brand = _brand(args.brand)
-    with database_url_for(args) as url:
-        store = CampaignApplication(env={**event_store_env(url, pool_size=1), "CREATE_TABLE": "n"})
-        try:
-            with psycopg.connect(url, autocommit=True) as conn:
-                audit = audit_brand(store, conn, UUID(brand))
-        except LookupError as missing:
-            print(f"campaign-service: {missing}", file=sys.stderr)
-            return 2
-        finally:
-            store.close()
+    audit = _read_brand(args, audit_brand)
+    if audit is None:
+        return 2
     print_report(audit, args.format, sys.stdout)
     problem = audit.chain_break or (audit.ledger.violations[0] if audit.ledger.violations else None)
     if problem is not None:
@@ -80,24 +72,12 @@ def audit_credits(args: argparse.Namespace) -> int:
 
 
 def audit_consent(args: argparse.Namespace) -> int:
-    import psycopg
-
-    from commands.application import CampaignApplication
     from projections.history.consent_audit import audit_brand_consent
     from runtime.consent_report import print_report
-    from storage.database import event_store_env
 
-    brand = _brand(args.brand)
-    with database_url_for(args) as url:
-        store = CampaignApplication(env={**event_store_env(url, pool_size=1), "CREATE_TABLE": "n"})
-        try:
-            with psycopg.connect(url, autocommit=True) as conn:
-                report = audit_brand_consent(store, conn, UUID(brand))
-        except LookupError as missing:
-            print(f"campaign-service: {missing}", file=sys.stderr)
-            return 2
-        finally:
-            store.close()
+    report = _read_brand(args, audit_brand_consent)
+    if report is None:
+        return 2
     print_report(report, args.format, sys.stdout)
     violations = report.consent.violations
     if report.chain_break is not None:
@@ -109,6 +89,27 @@ def audit_consent(args: argparse.Namespace) -> int:
     checked = report.consent.sends_checked
     print(f"audit consent: clean ({checked:,} sends checked)", file=sys.stderr)
     return 0
+
+
+def _read_brand(args: argparse.Namespace, audit: Callable[[Any, Any, UUID], T]) -> T | None:
+    """`audit(store, connection, brand)` on the event store of `args`; None, said on stderr, for a
+    brand the store does not hold."""
+    import psycopg
+
+    from commands.application import CampaignApplication
+    from storage.database import event_store_env
+
+    brand = UUID(_brand(args.brand))
+    with database_url_for(args) as url:
+        store = CampaignApplication(env={**event_store_env(url, pool_size=1), "CREATE_TABLE": "n"})
+        try:
+            with psycopg.connect(url, autocommit=True) as conn:
+                return audit(store, conn, brand)
+        except LookupError as missing:
+            print(f"campaign-service: {missing}", file=sys.stderr)
+            return None
+        finally:
+            store.close()
 
 
 def _brand(text: str | None) -> str | None:
