@@ -8,9 +8,11 @@ import os
 import subprocess
 import sys
 from datetime import UTC, datetime, time, timedelta
-from uuid import UUID
+from uuid import UUID, uuid4
 
-from domain.credit_ledger import CreditLedger
+from domain.credit_ledger import CreditLedger, Plan
+from projections.consumption_steps import consumption
+from projections.runner import ReadModelRunner
 from projections.shadow_rebuild import rebuild
 from runtime.bootstrap import PROJECTIONS
 from tests.support import Client, contacts, eventually, running_service
@@ -184,3 +186,30 @@ def test_a_step_deferred_for_want_of_quota_shows_when_it_is_tried_again(database
 def _lead_due(service, enrollment_id: UUID, due: datetime) -> dict | None:
     row = service.db.fetch_one("SELECT * FROM campaign_leads WHERE enrollment_id = %s", (enrollment_id,))
     return row if row and row["next_due_at"] == due else None
+
+
+def test_a_consumption_recorded_before_consumptions_kept_their_range_is_never_the_one_asked_for(
+    database_url,
+):
+    """Consumptions recorded before they kept the log position they settled through have 0 for it,
+    and which sends they paid for cannot be told: asking for the consumption that settled through 0
+    (what the console's page reads a position that is not a number as) finds none, even for a
+    campaign that has such a consumption, and the campaign's next consumption starts at the log's
+    beginning."""
+    with running_service(database_url, roles=()) as service:
+        brand, campaign = uuid4(), uuid4()
+        now = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
+        ledger = CreditLedger.open(brand, Plan.BASIC, now)
+        ledger.reserve(campaign, 3, now)
+        ledger.consume(campaign, 1, now)  # as recorded before `settled_through` was kept
+        service.store.save_all([ledger])
+        through = service.store.recorder.max_notification_id()
+        ledger.consume(campaign, 2, now, settled_through=through)
+        service.store.save_all([ledger])
+        entries = next(p for p in PROJECTIONS if p.name == "credit_ledger_entries")
+        ReadModelRunner(service.store, service.db, entries).catch_up()
+
+        assert consumption(service.store, service.db, brand, campaign, 0) is None
+        paid = consumption(service.store, service.db, brand, campaign, through)
+        assert paid is not None
+        assert (paid.amount, paid.settled_from, paid.settled_through) == (2, 0, through)
