@@ -15,6 +15,7 @@ from projections.consumption_steps import consumption
 from projections.runner import ReadModelRunner
 from projections.shadow_rebuild import rebuild
 from runtime.bootstrap import PROJECTIONS
+from storage import parked
 from tests.support import Client, contacts, eventually, running_service
 
 STEPS = [
@@ -213,3 +214,33 @@ def test_a_consumption_recorded_before_consumptions_kept_their_range_is_never_th
         paid = consumption(service.store, service.db, brand, campaign, through)
         assert paid is not None
         assert (paid.amount, paid.settled_from, paid.settled_through) == (2, 0, through)
+
+
+def test_a_rebuild_parks_the_event_it_cannot_apply_under_the_read_model_and_applies_the_rest(database_url):
+    """What a replay could not apply is there for the operator afterwards, as the live read model's
+    parked item (with the brand it belongs to), and every other event is applied around it."""
+    with running_service(database_url, roles=()) as service:
+        hostile, other = uuid4(), uuid4()
+        now = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
+        poisoned = CreditLedger.open(hostile, Plan.BASIC, now)
+        poisoned.grant(2**40, "too much for the column", now)
+        service.store.save_all([poisoned, CreditLedger.open(other, Plan.BASIC, now)])
+        grant = service.db.fetch_one(
+            "SELECT max(notification_id) AS position FROM campaigns_events WHERE originator_id = %s",
+            (poisoned.id,),
+        )
+
+        entries = next(p for p in PROJECTIONS if p.name == "credit_ledger_entries")
+        rebuild(service.store, service.db, [entries])
+
+        [item] = parked.listing(service.db)
+        assert (item["follower"], item["item"], item["brand_id"]) == (
+            "projection:credit_ledger_entries",
+            str(grant["position"]),
+            hostile,
+        )
+        rows = service.db.fetch_all("SELECT ledger_id, type, amount FROM credit_ledger_entries")
+        assert sorted((row["ledger_id"] == poisoned.id, row["type"], row["amount"]) for row in rows) == [
+            (False, "granted", 1000),
+            (True, "granted", 1000),
+        ]
