@@ -7,8 +7,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime, time, timedelta
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from datetime import time as clock_time
 from uuid import UUID, uuid4
+
+import psycopg
 
 from domain.credit_ledger import CreditLedger, Plan
 from projections.consumption_steps import consumption
@@ -177,7 +182,7 @@ def test_a_step_deferred_for_want_of_quota_shows_when_it_is_tried_again(database
 
         sent, deferred = eventually(one_sent_one_deferred)
         assert deferred["scheduled_for"] > sent["sent_at"]
-        assert deferred["scheduled_for"].astimezone(UTC).time() == time(0, 0)  # the next daily reset
+        assert deferred["scheduled_for"].astimezone(UTC).time() == clock_time(0, 0)  # the next daily reset
         lead = eventually(
             lambda: _lead_due(service, deferred["enrollment_id"], deferred["scheduled_for"]), timeout=10
         )
@@ -244,3 +249,43 @@ def test_a_rebuild_parks_the_event_it_cannot_apply_under_the_read_model_and_appl
             (False, "granted", 1000),
             (True, "granted", 1000),
         ]
+
+
+def test_a_replay_whose_swap_meets_a_readers_lock_steps_back_and_swaps_on_its_next_try(database_url):
+    """A reader in the middle of a query holds the swap off (`SWAP_LOCK_TIMEOUT`): the swap steps
+    back rather than hold every later reader behind it, and on its next try applies what was written
+    meanwhile and swaps the copies in."""
+    with running_service(database_url, roles=()) as service:
+        now = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
+        service.store.save_all([CreditLedger.open(uuid4(), Plan.BASIC, now)])
+        entries = next(p for p in PROJECTIONS if p.name == "credit_ledger_entries")
+        outcome: list[object] = []
+
+        def replay() -> None:
+            try:
+                outcome.append(rebuild(service.store, service.db, [entries]))
+            except Exception as error:  # the test's thread: told to the test below
+                outcome.append(error)
+
+        with psycopg.connect(database_url) as reader:
+            reader.execute("SELECT count(*) FROM credit_ledger_entries")  # its transaction stays open
+            replaying = threading.Thread(target=replay)
+            replaying.start()
+            eventually(lambda: _waiting_for_a_lock(service), timeout=30)
+            later = CreditLedger.open(uuid4(), Plan.BASIC, now)  # written while the swap waits
+            service.store.save_all([later])
+            time.sleep(3.5)  # the swap's first try has given up by now (it waits 3 s)
+            reader.rollback()
+            replaying.join(timeout=60)
+
+        assert outcome == [{"credit_ledger_entries": service.store.recorder.max_notification_id()}]
+        rows = service.db.fetch_all("SELECT ledger_id FROM credit_ledger_entries")
+        assert len(rows) == 2 and later.id in {row["ledger_id"] for row in rows}
+
+
+def _waiting_for_a_lock(service) -> bool:
+    row = service.db.fetch_one(  # on this test's database: the server is shared
+        """SELECT count(*) AS n FROM pg_locks
+            WHERE NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"""
+    )
+    return bool(row and row["n"])
