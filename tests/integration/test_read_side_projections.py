@@ -239,11 +239,13 @@ def test_a_rebuild_parks_the_event_it_cannot_apply_under_the_read_model_and_appl
         rebuild(service.store, service.db, [entries])
 
         [item] = parked.listing(service.db)
-        assert (item["follower"], item["item"], item["brand_id"]) == (
+        assert (item["follower"], item["item"], item["brand_id"], item["attempts"]) == (
             "projection:credit_ledger_entries",
             str(grant["position"]),
             hostile,
+            3,  # tried three times in place (storage/containment.py)
         )
+        assert "NumericValueOutOfRange" in item["error"]
         rows = service.db.fetch_all("SELECT ledger_id, type, amount FROM credit_ledger_entries")
         assert sorted((row["ledger_id"] == poisoned.id, row["type"], row["amount"]) for row in rows) == [
             (False, "granted", 1000),
