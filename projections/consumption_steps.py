@@ -28,6 +28,9 @@ from storage.event_log import events_table, to_event
 from storage.paging import page_by_position, position_after
 
 SENT = get_topic(Enrollment.StepSent)
+# The sends read per page when a consumption's total is summed: memory stays bounded however many
+# it paid for.
+TOTAL_PAGE = 1000
 
 
 @dataclass(frozen=True)
@@ -129,8 +132,8 @@ def consumption(
 def paid_steps(
     store: Application[UUID], db: Database, paid: Consumption, limit: int, cursor: str | None
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """A page of the sends the consumption paid for, in log order: contact, enrollment, step,
-    channel, sent time, log position and credits. InvalidCursor for a cursor not handed out."""
+    """A page of the sends the consumption paid for, in log order: contact, step, channel, sent
+    time, log position and credits. InvalidCursor for a cursor not handed out."""
     after = max(paid.settled_from, position_after(cursor))
     query = sql.SQL(
         """SELECT e.notification_id AS position, e.originator_id, e.originator_version, e.topic, e.state,
@@ -157,7 +160,6 @@ def paid_steps(
         steps.append(
             {
                 "position": row["position"],
-                "enrollment_id": row["originator_id"],
                 "contact_id": row["contact_id"],
                 "step_id": sent.step_id,
                 "channel": sent.channel,
@@ -173,7 +175,7 @@ def paid_total(store: Application[UUID], db: Database, paid: Consumption) -> tup
     count = total = 0
     cursor = None
     while True:
-        steps, cursor = paid_steps(store, db, paid, 1000, cursor)
+        steps, cursor = paid_steps(store, db, paid, TOTAL_PAGE, cursor)
         count += len(steps)
         total += sum(step["credits"] for step in steps)
         if cursor is None:

@@ -10,6 +10,7 @@ import re
 import pytest
 
 from api.console import credit_pages
+from projections import consumption_steps
 from tests.api.api_support import service_on_own_database
 from tests.api.console_support import launched_campaign, signed_in
 from tests.support import Client, eventually
@@ -65,6 +66,9 @@ def test_the_steps_a_consumption_paid_for_are_paged_with_a_next_link(service, mo
     path, *_, most = max(links, key=lambda link: int(link[3]))
     assert int(most) >= 2, "the sends were settled one a batch: nothing to page"
     monkeypatch.setattr(credit_pages, "STEPS_PAGE", 1)
+    # The total is summed a page at a time too: pages of one send, as a consumption of more sends
+    # than a page holds is summed.
+    monkeypatch.setattr(consumption_steps, "TOTAL_PAGE", 1)
     positions, url = [], path
     while url:
         html = browser.get(url).text
@@ -72,5 +76,8 @@ def test_the_steps_a_consumption_paid_for_are_paged_with_a_next_link(service, mo
         found = re.search(r'<a href="([^"]+)">Next steps</a>', html)
         url = found.group(1).replace("&amp;", "&") if found else None
         assert len(positions) <= 10, "the next link does not advance"
-    count = int(re.search(r'data-testid="steps-total">[\d,]+ \((\d+) steps\)', html).group(1))
-    assert len(positions) == count == len(set(positions)) and positions == sorted(positions, key=int)
+    total, count = re.search(r'data-testid="steps-total">([\d,]+) \((\d+) steps\)', html).groups()
+    assert len(positions) == int(count) == int(most) == len(set(positions))
+    assert positions == sorted(positions, key=int)
+    amount = re.search(r'data-testid="consumed-amount">([\d,]+)<', html).group(1)
+    assert total == amount and "equal the amount consumed" in html

@@ -2,17 +2,20 @@
 
 The shared read must leave every read model exactly as its own reads would; a read model moved
 back (as a rebuild does) catches up alone and joins again; one that keeps failing holds no other
-back and catches up once its trouble is gone.
+back, catches up once its trouble is gone, and is logged in words an operator can act on (database
+trouble as a one-line warning, a fault as an error with its traceback).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
 
 import psycopg
+from psycopg import sql
 
 from domain.credit_ledger import CreditLedger, Plan
 from domain.enrollment import Enrollment
@@ -20,6 +23,7 @@ from domain.steps import Step, StepType
 from projections.projector import Projector, positions
 from projections.runner import ReadModelRunner
 from runtime.bootstrap import PROJECTIONS
+from storage.event_log import events_table
 from tests.support import running_service
 
 NOW = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
@@ -111,6 +115,10 @@ def test_a_read_model_moved_back_catches_up_alone_and_joins_the_shared_read_agai
         assert set(positions(service.db, [p.name for p in PROJECTIONS]).values()) == {head}
 
 
+PROJECTOR_LOG = "projections.projector"
+LOCKED = "the read model's table is locked"
+
+
 class Failing:
     """A read model whose database trouble lasts while `failing` is set."""
 
@@ -120,15 +128,15 @@ class Failing:
 
     def apply(self, cur: Any, events: list[tuple[int, Any]]) -> None:
         if self.failing:
-            raise psycopg.OperationalError("the read model's table is locked")
+            raise psycopg.OperationalError(LOCKED)
         self.projection.apply(cur, events)
 
     def reset(self, cur: Any) -> None:
         self.projection.reset(cur)
 
 
-def test_a_failing_read_model_holds_no_other_back_and_catches_up_when_its_trouble_ends(database_url):
-    with running_service(database_url, roles=()) as service:
+def test_a_failing_read_model_holds_no_other_back_and_catches_up_when_its_trouble_ends(database_url, caplog):
+    with running_service(database_url, roles=()) as service, caplog.at_level(logging.WARNING):
         failing = Failing(next(p for p in PROJECTIONS if p.name == "campaign_leads"))
         models = [failing if p.name == "campaign_leads" else p for p in PROJECTIONS]
         # The pauses are measured on a clock of the test's own: forty passes on a busy machine take
@@ -150,6 +158,13 @@ def test_a_failing_read_model_holds_no_other_back_and_catches_up_when_its_troubl
         now[0] += 0.2
         projector.run_once()
         assert projector.apart["campaign_leads"] == 2
+        # Database trouble is no bug: the operator reads which read model waits, how long, and why,
+        # on one line without a traceback.
+        told = [(r.levelname, r.getMessage(), r.exc_info) for r in caplog.records if r.name == PROJECTOR_LOG]
+        assert told == [
+            ("WARNING", f"projection:campaign_leads waits {pause} s: OperationalError: {LOCKED}", None)
+            for pause in ("0.5", "1.0")
+        ]
 
         failing.failing = False
         now[0] += 1.1  # past the second pause (1 s)
@@ -174,3 +189,36 @@ def test_a_catch_up_reports_its_progress_rising_to_the_head_of_the_log(database_
         assert len(reports) > 1 and {of for _, of in reports} == {head}
         assert [at for at, _ in reports] == sorted({at for at, _ in reports})  # each batch further on
         assert reports[-1] == (head, head)
+
+
+def test_a_read_model_that_meets_an_event_it_cannot_read_logs_the_traceback_and_holds_no_other_back(
+    database_url, caplog
+):
+    """Not database trouble but a fault (here a stored event altered by hand, met by a rebuild):
+    logged as an error with its traceback, saying which read model failed and when it tries again."""
+    with running_service(database_url, roles=()) as service:
+        history(service)
+        projector = Projector(service.store, service.db, runners(service), 7, lambda: 0.0)
+        until_idle(projector)
+        head = service.store.recorder.max_notification_id()
+        with service.db.transaction() as cur:
+            cur.execute(
+                sql.SQL(
+                    """UPDATE {events} SET state = convert_to('{{"step_id": ', 'UTF8')
+                       WHERE notification_id = (SELECT min(notification_id) FROM {events}
+                                                WHERE topic LIKE '%%StepSent')"""
+                ).format(events=events_table(service.store))
+            )
+        reset(service, ["step_executions"])  # a rebuild from zero meets the altered event
+
+        with caplog.at_level(logging.WARNING, logger=PROJECTOR_LOG):
+            projector.run_once()
+
+        [(level, message, exc_info)] = [
+            (r.levelname, r.getMessage(), r.exc_info) for r in caplog.records if r.name == PROJECTOR_LOG
+        ]
+        assert (level, message) == ("ERROR", "projection:step_executions failed; retrying in 0.5 s")
+        assert exc_info is not None and not isinstance(exc_info[1], psycopg.OperationalError)
+        assert projector.apart == {"step_executions": 1}
+        reached = positions(service.db, [p.name for p in PROJECTIONS])
+        assert reached.pop("step_executions") < head and set(reached.values()) == {head}

@@ -7,12 +7,20 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime, time, timedelta
-from uuid import UUID
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from datetime import time as clock_time
+from uuid import UUID, uuid4
 
-from domain.credit_ledger import CreditLedger
+import psycopg
+
+from domain.credit_ledger import CreditLedger, Plan
+from projections.consumption_steps import consumption
+from projections.runner import ReadModelRunner
 from projections.shadow_rebuild import rebuild
 from runtime.bootstrap import PROJECTIONS
+from storage import parked
 from tests.support import Client, contacts, eventually, running_service
 
 STEPS = [
@@ -174,7 +182,7 @@ def test_a_step_deferred_for_want_of_quota_shows_when_it_is_tried_again(database
 
         sent, deferred = eventually(one_sent_one_deferred)
         assert deferred["scheduled_for"] > sent["sent_at"]
-        assert deferred["scheduled_for"].astimezone(UTC).time() == time(0, 0)  # the next daily reset
+        assert deferred["scheduled_for"].astimezone(UTC).time() == clock_time(0, 0)  # the next daily reset
         lead = eventually(
             lambda: _lead_due(service, deferred["enrollment_id"], deferred["scheduled_for"]), timeout=10
         )
@@ -184,3 +192,102 @@ def test_a_step_deferred_for_want_of_quota_shows_when_it_is_tried_again(database
 def _lead_due(service, enrollment_id: UUID, due: datetime) -> dict | None:
     row = service.db.fetch_one("SELECT * FROM campaign_leads WHERE enrollment_id = %s", (enrollment_id,))
     return row if row and row["next_due_at"] == due else None
+
+
+def test_a_consumption_recorded_before_consumptions_kept_their_range_is_never_the_one_asked_for(
+    database_url,
+):
+    """Consumptions recorded before they kept the log position they settled through have 0 for it,
+    and which sends they paid for cannot be told: asking for the consumption that settled through 0
+    (what the console's page reads a position that is not a number as) finds none, even for a
+    campaign that has such a consumption, and the campaign's next consumption starts at the log's
+    beginning."""
+    with running_service(database_url, roles=()) as service:
+        brand, campaign = uuid4(), uuid4()
+        now = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
+        ledger = CreditLedger.open(brand, Plan.BASIC, now)
+        ledger.reserve(campaign, 3, now)
+        ledger.consume(campaign, 1, now)  # as recorded before `settled_through` was kept
+        service.store.save_all([ledger])
+        through = service.store.recorder.max_notification_id()
+        ledger.consume(campaign, 2, now, settled_through=through)
+        service.store.save_all([ledger])
+        entries = next(p for p in PROJECTIONS if p.name == "credit_ledger_entries")
+        ReadModelRunner(service.store, service.db, entries).catch_up()
+
+        assert consumption(service.store, service.db, brand, campaign, 0) is None
+        paid = consumption(service.store, service.db, brand, campaign, through)
+        assert paid is not None
+        assert (paid.amount, paid.settled_from, paid.settled_through) == (2, 0, through)
+
+
+def test_a_rebuild_parks_the_event_it_cannot_apply_under_the_read_model_and_applies_the_rest(database_url):
+    """What a replay could not apply is there for the operator afterwards, as the live read model's
+    parked item (with the brand it belongs to), and every other event is applied around it."""
+    with running_service(database_url, roles=()) as service:
+        hostile, other = uuid4(), uuid4()
+        now = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
+        poisoned = CreditLedger.open(hostile, Plan.BASIC, now)
+        poisoned.grant(2**40, "too much for the column", now)
+        service.store.save_all([poisoned, CreditLedger.open(other, Plan.BASIC, now)])
+        grant = service.db.fetch_one(
+            "SELECT max(notification_id) AS position FROM campaigns_events WHERE originator_id = %s",
+            (poisoned.id,),
+        )
+
+        entries = next(p for p in PROJECTIONS if p.name == "credit_ledger_entries")
+        rebuild(service.store, service.db, [entries])
+
+        [item] = parked.listing(service.db)
+        assert (item["follower"], item["item"], item["brand_id"], item["attempts"]) == (
+            "projection:credit_ledger_entries",
+            str(grant["position"]),
+            hostile,
+            3,  # tried three times in place (storage/containment.py)
+        )
+        assert "NumericValueOutOfRange" in item["error"]
+        rows = service.db.fetch_all("SELECT ledger_id, type, amount FROM credit_ledger_entries")
+        assert sorted((row["ledger_id"] == poisoned.id, row["type"], row["amount"]) for row in rows) == [
+            (False, "granted", 1000),
+            (True, "granted", 1000),
+        ]
+
+
+def test_a_replay_whose_swap_meets_a_readers_lock_steps_back_and_swaps_on_its_next_try(database_url):
+    """A reader in the middle of a query holds the swap off (`SWAP_LOCK_TIMEOUT`): the swap steps
+    back rather than hold every later reader behind it, and on its next try applies what was written
+    meanwhile and swaps the copies in."""
+    with running_service(database_url, roles=()) as service:
+        now = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
+        service.store.save_all([CreditLedger.open(uuid4(), Plan.BASIC, now)])
+        entries = next(p for p in PROJECTIONS if p.name == "credit_ledger_entries")
+        outcome: list[object] = []
+
+        def replay() -> None:
+            try:
+                outcome.append(rebuild(service.store, service.db, [entries]))
+            except Exception as error:  # the test's thread: told to the test below
+                outcome.append(error)
+
+        with psycopg.connect(database_url) as reader:
+            reader.execute("SELECT count(*) FROM credit_ledger_entries")  # its transaction stays open
+            replaying = threading.Thread(target=replay)
+            replaying.start()
+            eventually(lambda: _waiting_for_a_lock(service), timeout=30)
+            later = CreditLedger.open(uuid4(), Plan.BASIC, now)  # written while the swap waits
+            service.store.save_all([later])
+            time.sleep(3.5)  # the swap's first try has given up by now (it waits 3 s)
+            reader.rollback()
+            replaying.join(timeout=60)
+
+        assert outcome == [{"credit_ledger_entries": service.store.recorder.max_notification_id()}]
+        rows = service.db.fetch_all("SELECT ledger_id FROM credit_ledger_entries")
+        assert len(rows) == 2 and later.id in {row["ledger_id"] for row in rows}
+
+
+def _waiting_for_a_lock(service) -> bool:
+    row = service.db.fetch_one(  # on this test's database: the server is shared
+        """SELECT count(*) AS n FROM pg_locks
+            WHERE NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"""
+    )
+    return bool(row and row["n"])
