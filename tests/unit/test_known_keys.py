@@ -81,3 +81,16 @@ def test_a_memory_not_checked_against_revocations_lately_is_not_used():
     assert known.get("a") is None
     known.checked(at=0.5)
     assert known.get("a") is None  # dropped, looked up again rather than revived
+
+
+def test_a_lookup_under_way_is_not_remembered_however_many_revocations_were_learnt_before_it():
+    known = KnownKeys(clock=Clock())
+    known.forget(["earlier"])
+    before = known.generation  # a lookup starts after one revocation, and another comes in
+    known.forget(["other"])
+    known.put("a", holder(), before)
+    known.forget_key(uuid4())
+    before = known.generation  # the same with revocations by key id
+    known.forget_key(uuid4())
+    known.put("b", holder(), before)
+    assert (known.get("a"), known.get("b")) == (None, None)
