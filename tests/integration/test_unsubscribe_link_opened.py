@@ -104,3 +104,13 @@ def test_a_link_whose_token_is_spelled_another_way_is_a_404_that_unsubscribes_no
         assert recipient.get(other).status_code == 404, other
         assert recipient.post(other, **ONE_CLICK).status_code == 404, other
     assert _suppressed(client) == []
+
+
+def test_a_post_whose_body_is_not_utf_8_is_refused_as_not_one_click_and_unsubscribes_no_one(service):
+    client, _, link = _launched_to_ada(service)
+    recipient = TestClient(service.http_app(), raise_server_exceptions=False)
+    answer = recipient.post(link, content=b"List-Unsubscribe=One-Click\xff", headers=ONE_CLICK["headers"])
+    assert answer.status_code == 422, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert "List-Unsubscribe=One-Click" in answer.json()["detail"]
+    assert _suppressed(client) == []
