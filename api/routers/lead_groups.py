@@ -34,13 +34,17 @@ CSV_EXAMPLE = "email,phone,first_name,company,plan\nann@example.com,+14155550100
 
 def _inline(schema: Any, defs: dict[str, Any]) -> Any:
     """A pydantic JSON schema with its local $refs replaced by their definitions."""
-    if isinstance(schema, dict):
-        if "$ref" in schema:
-            return _inline(defs[schema["$ref"].rsplit("/", 1)[-1]], defs)
-        return {key: _inline(value, defs) for key, value in schema.items() if key != "$defs"}
-    if isinstance(schema, list):
-        return [_inline(value, defs) for value in schema]
-    return schema
+    # Run at import (CONTACTS_BODY), before mutmut picks a mutant, so no mutant of it could be
+    # tested (no mutate): test_openapi_request_bodies_refuse_unknown_fields_as_the_server_does
+    # reads the contacts' schema inlined and fails when this is changed by hand.
+    if isinstance(schema, dict):  # pragma: no mutate
+        if "$ref" in schema:  # pragma: no mutate
+            return _inline(defs[schema["$ref"].rsplit("/", 1)[-1]], defs)  # pragma: no mutate
+        kept = {key: value for key, value in schema.items() if key != "$defs"}  # pragma: no mutate
+        return {key: _inline(value, defs) for key, value in kept.items()}  # pragma: no mutate
+    if isinstance(schema, list):  # pragma: no mutate
+        return [_inline(value, defs) for value in schema]  # pragma: no mutate
+    return schema  # pragma: no mutate
 
 
 _CONTACTS_SCHEMA = ContactsIn.model_json_schema()

@@ -301,3 +301,11 @@ def test_the_tracking_links_document_the_pixel_the_redirect_and_the_404_of_a_bad
             "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
         }
         assert "security" not in operation  # no bearer key: the signed token is the credential
+
+
+def test_openapi_text_fields_say_which_characters_they_take(document):
+    name = document["components"]["schemas"]["CampaignIn"]["properties"]["name"]
+    assert name["pattern"] == "^[^\\u0000]*$" and name["minLength"] == 1  # any text but NUL
+    listing = document["paths"]["/v1/campaign/"]["get"]["parameters"]
+    cursor = next(parameter for parameter in listing if parameter["name"] == "cursor")
+    assert "^[A-Za-z0-9_=-]*$" in str(cursor["schema"])  # base64url, as handed out
