@@ -115,6 +115,17 @@ def test_as_of_is_read_in_its_own_zone_or_in_utc_and_shown_in_utc_on_any_machine
         time.tzset()
 
 
+def test_a_milestone_is_shown_to_the_second_in_utc_and_links_to_its_moment(shown):
+    _, campaign_id, browser = shown
+    html = browser.get(f"/console/campaigns/{campaign_id}").text
+    found = re.search(
+        r'\?as_of=(\d{4})-(\d\d)-(\d\d)T(\d\d)%3A(\d\d)%3A(\d\d)[^"]*">created ([^<]+)</a>', html
+    )
+    assert found, "no created milestone"
+    year, month, day, hour, minute, second, shown_at = found.groups()
+    assert shown_at == f"{year}-{month}-{day} {hour}:{minute}:{second} UTC"
+
+
 def test_as_of_its_launch_the_events_include_the_launch(shown):
     _, campaign_id, browser = shown
     html = browser.get(f"/console/campaigns/{campaign_id}").text
