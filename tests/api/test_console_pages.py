@@ -8,6 +8,7 @@ And the API's /docs and /redoc pages load their assets from the service, not fro
 from __future__ import annotations
 
 import re
+import time
 from uuid import uuid4
 
 import pytest
@@ -16,7 +17,7 @@ from fastapi.testclient import TestClient
 from storage.parked import park
 from tests.api.api_support import service_on_own_database
 from tests.api.console_support import csrf_of, launched_campaign, signed_in
-from tests.support import Client, eventually
+from tests.support import Client, contacts, eventually
 
 ADMIN_KEY = "admin-" + uuid4().hex
 
@@ -89,6 +90,66 @@ def test_as_of_reads_a_time_without_a_zone_as_utc_and_says_when_a_time_is_not_on
     assert bad.status_code == 200 and "is not a time" in bad.text
     before = browser.get(f"/console/campaigns/{campaign_id}", params={"as_of": "2000-01-01T00:00:00Z"})
     assert before.status_code == 404
+
+
+def _banner(html: str) -> str:
+    found = re.search(r'class="as-of-banner">as it stood at ([^<]+)<', html)
+    assert found, "no as-of banner"
+    return found.group(1)
+
+
+WITH_A_ZONE = ("2999-01-01T01:00:00+01:00", "2999-01-01 01:00:00 +01:00", "2998-12-31T16:00-08:00")
+IN_UTC = ("2999-01-01T00:00", "2999-01-01 00:00", "2999-01-01T00:00:00Z", "2999-01-01Z")  # no zone, or Z
+
+
+def test_as_of_is_read_in_its_own_zone_or_in_utc_and_shown_in_utc_on_any_machine(shown, monkeypatch):
+    _, campaign_id, browser = shown
+    monkeypatch.setenv("TZ", "America/Los_Angeles")
+    time.tzset()
+    try:
+        for written in WITH_A_ZONE + IN_UTC:  # each the first moment of 2999, UTC
+            html = browser.get(f"/console/campaigns/{campaign_id}", params={"as_of": written}).text
+            assert _banner(html) == "2999-01-01T00:00:00Z", written
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_a_milestone_is_shown_to_the_second_in_utc_and_links_to_its_moment(shown):
+    _, campaign_id, browser = shown
+    html = browser.get(f"/console/campaigns/{campaign_id}").text
+    found = re.search(
+        r'\?as_of=(\d{4})-(\d\d)-(\d\d)T(\d\d)%3A(\d\d)%3A(\d\d)[^"]*">created ([^<]+)</a>', html
+    )
+    assert found, "no created milestone"
+    year, month, day, hour, minute, second, shown_at = found.groups()
+    assert shown_at == f"{year}-{month}-{day} {hour}:{minute}:{second} UTC"
+
+
+def test_as_of_its_launch_the_events_include_the_launch(shown):
+    _, campaign_id, browser = shown
+    html = browser.get(f"/console/campaigns/{campaign_id}").text
+    then = browser.get(_milestone(html, "launched")).text
+    assert "<td>CampaignLaunched</td>" in then  # the moment is the launch's own, to the microsecond
+
+
+def test_each_step_goes_out_after_every_wait_before_it(shown):
+    client, _, browser = shown
+    steps = [
+        {"type": "EMAIL", "group": 0, "subject": "One", "body": "One"},
+        {"type": "WAIT", "group": 1, "wait_days": 2},
+        {"type": "EMAIL", "group": 2, "subject": "Two", "body": "Two"},
+        {"type": "WAIT", "group": 3, "wait_days": 0},
+        {"type": "EMAIL", "group": 4, "subject": "Three", "body": "Three"},
+        {"type": "WAIT", "group": 5, "wait_days": 3},
+        {"type": "EMAIL", "group": 6, "subject": "Four", "body": "Four"},
+    ]
+    campaign_id = client.campaign(
+        client.lead_group(contacts(1, phones=False, start=900)), steps, name="Waits"
+    )
+    html = browser.get(f"/console/campaigns/{campaign_id}").text
+    days = re.findall(r"<tr>\s*<td>(\d+)</td>\s*<td>[^<]+</td>\s*<td>(?:EMAIL|WAIT)", html)
+    assert days == ["0", "2", "2", "2", "2", "5", "5"]
 
 
 def test_the_executions_filter_and_the_list_filter_by_status(shown):

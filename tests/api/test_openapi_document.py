@@ -319,3 +319,30 @@ def test_the_tracking_links_document_the_pixel_the_redirect_and_the_404_of_a_bad
             "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
         }
         assert "security" not in operation  # no bearer key: the signed token is the credential
+
+
+def test_openapi_text_fields_say_which_characters_they_take(document):
+    name = document["components"]["schemas"]["CampaignIn"]["properties"]["name"]
+    assert name["pattern"] == "^[^\\u0000]*$" and name["minLength"] == 1  # any text but NUL
+    listing = document["paths"]["/v1/campaign/"]["get"]["parameters"]
+    cursor = next(parameter for parameter in listing if parameter["name"] == "cursor")
+    assert "^[A-Za-z0-9_=-]*$" in str(cursor["schema"])  # base64url, as handed out
+
+
+def test_openapi_maps_say_what_their_keys_and_their_values_take(document):
+    text = {"minLength": 0, "pattern": "^[^\\u0000]*$"}
+    credentials = document["components"]["schemas"]["SenderCredentialsIn"]["properties"]["credentials"]
+    assert "patternProperties" not in credentials  # keys are checked like any text: propertyNames
+    assert credentials["propertyNames"] == {**text, "maxLength": 200}
+    assert credentials["additionalProperties"] == {**text, "type": "string", "maxLength": 10000}
+    upload = next(op for m, path, op in _operations(document) if path.endswith("/contacts"))
+    contact = upload["requestBody"]["content"]["application/json"]["schema"]["properties"]["contacts"][
+        "items"
+    ]
+    fields = contact["properties"]["fields"]
+    assert "patternProperties" not in fields and fields["propertyNames"] == {
+        **text,
+        "minLength": 1,
+        "maxLength": 100,
+    }
+    assert {"type": "boolean"} in fields["additionalProperties"]["anyOf"]

@@ -114,3 +114,22 @@ def test_a_one_click_body_with_bytes_that_are_not_utf8_beside_it_still_unsubscri
     answer = TestClient(service.http_app()).post(link, **body)
     assert answer.status_code == 200, answer.text
     assert _suppressed(client) == ["ada@example.com"]
+
+
+def test_a_post_whose_body_is_not_utf_8_is_refused_as_not_one_click_and_unsubscribes_no_one(service):
+    client, _, link = _launched_to_ada(service)
+    recipient = TestClient(service.http_app(), raise_server_exceptions=False)
+    answer = recipient.post(link, content=b"List-Unsubscribe=One-Click\xff", headers=ONE_CLICK["headers"])
+    assert answer.status_code == 422, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert "List-Unsubscribe=One-Click" in answer.json()["detail"]
+    assert _suppressed(client) == []
+
+
+def test_a_service_with_no_secret_to_sign_links_with_answers_every_link_with_a_404(database_url):
+    with running_service(database_url, roles=()) as bare:
+        assert bare.parts.unsubscribe_tokens is None  # no unsubscribe secret, credentials key or key folder
+        visitor = TestClient(bare.http_app(), raise_server_exceptions=False)
+        for answer in (visitor.get("/u/any.link"), visitor.post("/u/any.link", **ONE_CLICK)):
+            assert answer.status_code == 404, answer.text
+            assert answer.headers["content-type"] == "application/problem+json"
