@@ -361,3 +361,16 @@ def test_a_read_model_that_recovers_says_so_once_and_its_next_failure_starts_the
             (waits[0], waits[1].format("0.5")),
             (again[0], again[1].format(1)),
         ]
+
+
+def test_a_catch_up_returns_the_number_of_events_it_applied(database_url):
+    """Every event the read model was given, over all its batches; none for a read model already
+    at the head of the log."""
+    with running_service(database_url, roles=()) as service:
+        history(service)
+        tally = tally_of_the_log(service)
+        runner = ReadModelRunner(service.store, service.db, tally, 7)
+        head = service.store.recorder.max_notification_id()
+        assert head > 7  # several batches
+        assert runner.catch_up() == tally.applied == head
+        assert runner.catch_up() == 0
