@@ -3,7 +3,8 @@
 The shared read must leave every read model exactly as its own reads would; a read model moved
 back (as a rebuild does) catches up alone and joins again; one that keeps failing holds no other
 back, catches up once its trouble is gone, and is logged in words an operator can act on (database
-trouble as a one-line warning, a fault as an error with its traceback).
+trouble as a one-line warning, a fault as an error with its traceback, its recovery once). What a
+pass and a catch-up report as applied is the number of events the read models were given.
 """
 
 from __future__ import annotations
