@@ -3,7 +3,8 @@
 The shared read must leave every read model exactly as its own reads would; a read model moved
 back (as a rebuild does) catches up alone and joins again; one that keeps failing holds no other
 back, catches up once its trouble is gone, and is logged in words an operator can act on (database
-trouble as a one-line warning, a fault as an error with its traceback).
+trouble as a one-line warning, a fault as an error with its traceback, its recovery once). What a
+pass and a catch-up report as applied is the number of events the read models were given.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from domain.steps import Step, StepType
 from projections.projector import Projector, positions
 from projections.runner import ReadModelRunner
 from runtime.bootstrap import PROJECTIONS
-from storage.event_log import events_table
+from storage.event_log import events_table, read_log
 from tests.support import running_service
 
 NOW = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
@@ -222,3 +223,155 @@ def test_a_read_model_that_meets_an_event_it_cannot_read_logs_the_traceback_and_
         assert projector.apart == {"step_executions": 1}
         reached = positions(service.db, [p.name for p in PROJECTIONS])
         assert reached.pop("step_executions") < head and set(reached.values()) == {head}
+
+
+class Tally:
+    """A read model of no tables that counts the events it is given: every event class the log holds."""
+
+    name, tables = "tally", ()
+
+    def __init__(self, events: tuple[type, ...]) -> None:
+        self.events, self.applied = events, 0
+
+    def apply(self, cur: Any, events: list[tuple[int, Any]]) -> None:
+        self.applied += len(events)
+
+    def reset(self, cur: Any) -> None:
+        self.applied = 0
+
+
+def tally_of_the_log(service: Any) -> Tally:
+    events, _ = read_log(service.store, 0, 10**6)
+    return Tally(tuple({type(event) for _, event in events}))
+
+
+def move(service: Any, name: str, position: int) -> None:
+    with service.db.transaction() as cur:
+        cur.execute(
+            """INSERT INTO projection_positions (projection, position) VALUES (%s, %s)
+               ON CONFLICT (projection) DO UPDATE SET position = EXCLUDED.position""",
+            (name, position),
+        )
+
+
+def step_executions() -> Any:
+    return next(p for p in PROJECTIONS if p.name == "step_executions")
+
+
+def test_a_read_model_catching_up_alone_reports_how_many_events_it_applied_pass_by_pass(database_url):
+    """What the projector's loop reads as progress: each pass, the events the read model that
+    catches up alone applied in it, several reads of them."""
+    with running_service(database_url, roles=()) as service:
+        history(service)
+        tally = tally_of_the_log(service)
+        projector = Projector(service.store, service.db, runners(service, [step_executions(), tally]), 7)
+        until_idle(projector)
+        head = service.store.recorder.max_notification_id()
+        assert tally.applied == head
+
+        move(service, "tally", 0)  # as a rebuild starting from zero
+        tally.applied = 0
+        reported: list[int] = []
+        while projector.apart or not reported or positions(service.db, ["tally"])["tally"] < head:
+            before = tally.applied
+            reported.append(projector.run_once())
+            assert reported[-1] == tally.applied - before
+        assert reported[0] == 4 * 7  # four reads alone in a pass
+        assert sum(reported) == tally.applied == head
+
+
+def test_a_read_model_exactly_one_batch_behind_the_others_after_its_reads_alone_rejoins_the_shared_read(
+    database_url,
+):
+    """And one moved back by a little more than a batch catches up in one pass and rejoins. The
+    projector's clock reads zero here, as a monotonic clock may: a read model that never failed
+    has no pause to wait out."""
+    with running_service(database_url, roles=()) as service:
+        history(service)
+        tally = tally_of_the_log(service)
+        projector = Projector(
+            service.store, service.db, runners(service, [step_executions(), tally]), 7, lambda: 0.0
+        )
+        until_idle(projector)
+        head = service.store.recorder.max_notification_id()
+        assert head > 5 * 7
+
+        move(service, "tally", head - 5 * 7)  # four reads alone leave it one batch behind
+        assert projector.run_once() == 4 * 7
+        assert positions(service.db, ["tally"]) == {"tally": head - 7}
+        assert projector.apart == {}  # the next shared read covers it
+        assert projector.run_once() == 7
+        assert positions(service.db, ["tally", "step_executions"]) == {"tally": head, "step_executions": head}
+
+        move(service, "tally", head - 10)
+        assert projector.run_once() == 10
+        assert projector.apart == {}
+        assert positions(service.db, ["tally"]) == {"tally": head}
+
+
+def test_a_read_model_that_recovers_says_so_once_and_its_next_failure_starts_the_count_afresh(
+    database_url, caplog
+):
+    """The operator reads one line when a failing read model runs again, naming how many passes
+    failed, not one a pass while it catches up; a failure after that waits the first pause again
+    (0.5 s), not a longer one. A read model waiting out its pause is no progress: the projector's
+    loop idles meanwhile instead of spinning."""
+    with running_service(database_url, roles=()) as service:
+        history(service)
+        failing = Failing(step_executions())
+        failing.failing = False
+        leads = next(p for p in PROJECTIONS if p.name == "campaign_leads")
+        now = [0.0]
+        projector = Projector(
+            service.store, service.db, runners(service, [failing, leads]), 7, lambda: now[0]
+        )
+        until_idle(projector)
+        head = service.store.recorder.max_notification_id()
+        rows = len(tables(service)["step_executions"])
+        reset(service, ["step_executions"])  # far behind: more than a pass of reads alone
+        failing.failing = True
+
+        with caplog.at_level(logging.INFO, logger=PROJECTOR_LOG):
+            assert projector.run_once() == 0  # fails: 0.5 s
+            assert projector.run_once() == 0  # waits
+            now[0] = 0.5
+            projector.run_once()  # tried again as soon as its pause is over: fails, 1 s
+            failing.failing = False
+            now[0] = 1.5
+            assert projector.run_once() == 4 * 7  # runs again, not level yet
+            assert projector.apart == {"step_executions": 0}
+            failing.failing = True
+            projector.run_once()  # fails again: the first pause again
+            failing.failing = False
+            now[0] = 2.0
+            for _ in range(20):
+                projector.run_once()
+                if not projector.apart:
+                    break
+
+        assert projector.apart == {}
+        assert positions(service.db, ["step_executions"]) == {"step_executions": head}
+        assert len(tables(service)["step_executions"]) == rows
+        told = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == PROJECTOR_LOG]
+        waits = "WARNING", "projection:step_executions waits {} s: OperationalError: " + LOCKED
+        again = "INFO", "projection:step_executions is running again after {} failed passes"
+        assert told == [
+            (waits[0], waits[1].format("0.5")),
+            (waits[0], waits[1].format("1.0")),
+            (again[0], again[1].format(2)),
+            (waits[0], waits[1].format("0.5")),
+            (again[0], again[1].format(1)),
+        ]
+
+
+def test_a_catch_up_returns_the_number_of_events_it_applied(database_url):
+    """Every event the read model was given, over all its batches; none for a read model already
+    at the head of the log."""
+    with running_service(database_url, roles=()) as service:
+        history(service)
+        tally = tally_of_the_log(service)
+        runner = ReadModelRunner(service.store, service.db, tally, 7)
+        head = service.store.recorder.max_notification_id()
+        assert head > 7  # several batches
+        assert runner.catch_up() == tally.applied == head
+        assert runner.catch_up() == 0
