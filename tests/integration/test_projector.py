@@ -179,8 +179,9 @@ def test_a_failing_read_model_holds_no_other_back_and_catches_up_when_its_troubl
 
 
 def test_a_catch_up_reports_its_progress_rising_to_the_head_of_the_log(database_url):
-    """What `projections rebuild` prints as it goes: after each batch, the read model's position
-    and the log's head, the last report at the head."""
+    """After each batch, the read model's position and the log's head, the last report at the head
+    (only tests call `ReadModelRunner.catch_up`; the rebuild command replays through
+    projections/shadow_rebuild.py)."""
     with running_service(database_url, roles=()) as service:
         history(service, brands=2, contacts=3)
         head = service.store.recorder.max_notification_id()
