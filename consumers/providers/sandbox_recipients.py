@@ -14,14 +14,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from commands.application import CampaignApplication
 from commands.audience.unsubscribe_tokens import UnsubscribeRequest
 from commands.inbound.bounces import record_bounce
 from commands.inbound.opt_outs import unsubscribe_by_link
+from storage import parked
 from storage.database import Database
 
 BOUNCE_REASON = "sandbox: 550 5.1.1 the email account does not exist"
+FOLLOWER = "sandbox_recipients"
 
 
 class SandboxRecipients:
@@ -40,7 +43,8 @@ class SandboxRecipients:
             (self.batch,),
         )
         now = self.now()
-        for row in rows:
+
+        def react(row: dict[str, Any]) -> int:
             if row["to"].startswith("bounce"):
                 record_bounce(self.store, self.db, row["brand_id"], row["message_key"], BOUNCE_REASON, now)
             else:
@@ -49,4 +53,14 @@ class SandboxRecipients:
                 )
                 unsubscribe_by_link(self.store, self.db, request, now)
             self.db.execute("UPDATE sandbox_outbox SET reacted_at = %s WHERE seq = %s", (now, row["seq"]))
-        return len(rows)
+            return 1
+
+        # Each row on its own: one that keeps failing is parked with its brand, and the others go on.
+        return parked.each_contained(
+            self.db,
+            FOLLOWER,
+            rows,
+            react,
+            key=lambda row: f"outbox {row['seq']}",
+            brand=lambda row: row["brand_id"],
+        )

@@ -7,6 +7,7 @@ The sandbox plays them out on the pass the test runs (deterministic), and the gu
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from uuid import uuid4
 
 from consumers.providers.sandbox import SandboxProvider
 from consumers.providers.sandbox_recipients import SandboxRecipients
@@ -71,9 +72,21 @@ def test_the_sandboxs_bounce_recipients_bounce_hard_and_its_optout_ones_unsubscr
         bob, ann, cy = d.launch(campaign, START)  # by email: bob@, bounce-ann@, optout-cy@
         assert d.send(d.dispatch([ann, bob, cy], START), START).sent == 3  # all accepted
 
+        # Another brand's row that cannot be played out (an address no list takes): it fails on its
+        # own, and this brand's bounce and opt-out still play out.
+        service.db.execute(
+            """INSERT INTO sandbox_outbox (provider_message_id, message_key, channel, "to", "from",
+                   campaign_id, contact_id, step_id, brand_id)
+               VALUES ('m', 'k', 'email', 'optout-but-no-address', 'x', %s, %s, 's', %s)""",
+            (uuid4(), uuid4(), uuid4()),
+        )
         recipients = SandboxRecipients(d.store, service.db, lambda: START)
         assert recipients.tick() == 2  # the bounce and the opt-out, played out once
         assert recipients.tick() == 0
+        [failing] = service.db.fetch_all(
+            "SELECT item, brand_id FROM parked_items WHERE follower = 'sandbox_recipients'"
+        )
+        assert failing["item"].startswith("outbox ") and failing["brand_id"] != d.client.brand_id
 
         assert suppressed(d.client) == {
             "bounce-ann@example.com": "hard bounce: sandbox: 550 5.1.1 the email account does not exist",
