@@ -76,11 +76,10 @@ def record_message_status(
         if status in DELIVERED:
             return enrollment.record_delivered(step_id, status, now)
         if status in NOT_DELIVERED:
-            changed = enrollment.record_undelivered(step_id, reason, now, hard=hard)
             number = enrollment.addresses.get("sms")
-            if changed and hard and number:
+            if hard and number:  # also when the step was recorded before a crash left it unsuppressed
                 bounced_to.append(number)
-            return changed
+            return enrollment.record_undelivered(step_id, reason, now, hard=hard)
         return False  # queued, sent, ...: on its way
 
     receipt = webhook_receipts.receive(db, brand_id, Webhook.STATUS, message_sid, status, now)

@@ -54,6 +54,17 @@ def test_a_text_undelivered_for_good_suppresses_the_number_and_one_undelivered_f
             ("undelivered: twilio error 30005", True),
         ]
 
+        # As after a crash between recording the step and suppressing its number (the report not
+        # marked handled): Twilio's retry finds the step recorded, and still suppresses the number.
+        service.db.execute("DELETE FROM suppressions WHERE brand_id = %s", (client.brand_id,))
+        service.db.execute("UPDATE twilio_webhook_receipts SET handled_at = NULL")
+        assert (
+            fake_twilio.report_status(by_number["+14155550000"], "undelivered", error_code="30005").status
+            == 204
+        )
+        assert suppressed(client) == {"+14155550000": "hard bounce: undelivered: twilio error 30005"}
+        assert len(campaign_events(service, campaign_id, Enrollment.StepUndelivered)) == 2  # not again
+
 
 def test_the_sandboxs_bounce_recipients_bounce_hard_and_its_optout_ones_unsubscribe(database_url):
     with running_service(database_url, roles=ROLES) as service:
