@@ -12,12 +12,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
-import time
-from pathlib import Path
 
 from benchmarks.measured import measured, table
-from runtime.embedded_postgres import EmbeddedPostgres
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,27 +21,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--format", choices=["parquet", "csv", "jsonl"], default="parquet")
     args = parser.parse_args(argv)
-    from benchmarks.history_seed import seed
+    from benchmarks.history_seed import seeded_history
 
-    with tempfile.TemporaryDirectory(prefix="bench-export-") as folder:
-        work = Path(folder)
-        server = EmbeddedPostgres(work / "pg", durable=False)
-        url = server.start()
-        try:
-            started = time.perf_counter()
-            events = seed(url, args.events)
-            print(f"seeded {events:,} events in {time.perf_counter() - started:.1f}s", file=sys.stderr)
-            anchor = measured(work / "anchor.json", "benchmarks.copy_anchor", url)
-            out = work / f"events.{args.format}"
-            export = measured(
-                work / "export.json",
-                "runtime.cli",
-                *("events", "export", "--format", args.format, "--out", str(out)),
-                env={"DATABASE_URL": url},
-            )
-            print(f"{out.name}: {out.stat().st_size / 1e6:,.0f} MB", file=sys.stderr)
-        finally:
-            server.stop()
+    with seeded_history("bench-export-", args.events) as (work, url, events):
+        anchor = measured(work / "anchor.json", "benchmarks.copy_anchor", url)
+        out = work / f"events.{args.format}"
+        export = measured(
+            work / "export.json",
+            "runtime.cli",
+            *("events", "export", "--format", args.format, "--out", str(out)),
+            env={"DATABASE_URL": url},
+        )
+        print(f"{out.name}: {out.stat().st_size / 1e6:,.0f} MB", file=sys.stderr)
     print(
         table(
             [

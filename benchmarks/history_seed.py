@@ -10,8 +10,13 @@ the enrollment process and the workers write them). The hash-chain trigger runs 
 
 from __future__ import annotations
 
+import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -22,6 +27,7 @@ from domain.campaign import Campaign
 from domain.credit_ledger import CreditLedger, Plan
 from domain.enrollment import Enrollment
 from domain.steps import Step
+from runtime.embedded_postgres import EmbeddedPostgres
 from storage.database import event_store_env
 from storage.schema import upgrade
 
@@ -110,3 +116,20 @@ if __name__ == "__main__":
 
     started = time.perf_counter()
     print(seed(sys.argv[1], int(sys.argv[2])), f"events in {time.perf_counter() - started:.1f}s")
+
+
+@contextmanager
+def seeded_history(prefix: str, events: int) -> Iterator[tuple[Path, str, int]]:
+    """An embedded PostgreSQL in a temporary folder, seeded with about `events` events: the folder,
+    the database's URL and how many events were stored; stopped and removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as folder:
+        work = Path(folder)
+        server = EmbeddedPostgres(work / "pg", durable=False)
+        url = server.start()
+        try:
+            started = time.perf_counter()
+            stored = seed(url, events)
+            print(f"seeded {stored:,} events in {time.perf_counter() - started:.1f}s", file=sys.stderr)
+            yield work, url, stored
+        finally:
+            server.stop()

@@ -13,14 +13,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
-import time
-from pathlib import Path
 
 import psycopg
 
 from benchmarks.measured import measured, table
-from runtime.embedded_postgres import EmbeddedPostgres
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,28 +24,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--projection", help="one read model (default: all)")
     args = parser.parse_args(argv)
-    from benchmarks.history_seed import seed
+    from benchmarks.history_seed import seeded_history
 
-    with tempfile.TemporaryDirectory(prefix="bench-replay-") as folder:
-        work = Path(folder)
-        server = EmbeddedPostgres(work / "pg", durable=False)
-        url = server.start()
-        try:
-            started = time.perf_counter()
-            events = seed(url, args.events)
-            print(f"seeded {events:,} events in {time.perf_counter() - started:.1f}s", file=sys.stderr)
-            anchor = measured(work / "anchor.json", "benchmarks.copy_anchor", url)
-            chosen = ["--projection", args.projection] if args.projection else []
-            replay = measured(
-                work / "replay.json", "runtime.cli", "replay", *chosen, env={"DATABASE_URL": url}
-            )
-            with psycopg.connect(url) as conn:
-                counts = {
-                    name: conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0]  # type: ignore[index]
-                    for name in ("campaign_summaries", "due_steps", "steps_in_flight")
-                }
-        finally:
-            server.stop()
+    with seeded_history("bench-replay-", args.events) as (work, url, events):
+        anchor = measured(work / "anchor.json", "benchmarks.copy_anchor", url)
+        chosen = ["--projection", args.projection] if args.projection else []
+        replay = measured(work / "replay.json", "runtime.cli", "replay", *chosen, env={"DATABASE_URL": url})
+        with psycopg.connect(url) as conn:
+            counts = {
+                name: conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0]  # type: ignore[index]
+                for name in ("campaign_summaries", "due_steps", "steps_in_flight")
+            }
     print(
         table(
             [
