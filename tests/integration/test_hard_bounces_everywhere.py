@@ -135,5 +135,12 @@ def test_a_running_service_pauses_a_campaign_its_sandbox_bounces_over_the_limit(
         assert shown["pause"]["by"] == "deliverability guard"
         assert "hard-bounce rate 50.0% over the last 4 email sends" in shown["pause"]["reason"]
         assert shown["metrics"]["bounced"] == 2
-        [account] = client.ok(client.get("/v1/sender-accounts"))["items"]
+        # The guard judges the mailbox's window right after the campaign's, in the same pass.
+        [account] = eventually(
+            lambda: (
+                (items := client.ok(client.get("/v1/sender-accounts"))["items"])
+                and items[0]["status"] == "paused_deliverability"
+                and items
+            )
+        )
         assert account["status"] == "paused_deliverability"
