@@ -42,6 +42,8 @@ class SandboxRecipients:
                ORDER BY seq LIMIT %s""",
             (self.batch,),
         )
+        if not rows:
+            return 0  # the common case: nothing to look up in the parked items either
         now = self.now()
 
         def react(row: dict[str, Any]) -> int:
