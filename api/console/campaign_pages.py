@@ -35,6 +35,7 @@ from projections.campaign_events import campaign_events
 from projections.campaign_history import campaign_as_of
 from projections.campaign_moments import FUNNEL, milestones, step_funnels_now, steps_as_of
 from projections.campaign_summaries import summaries, summary
+from projections.history.export_rows import parse_time
 from projections.runner import wait_for_position
 from projections.step_executions import executions
 from storage.paging import InvalidCursor
@@ -91,8 +92,7 @@ def parse_moment(text: str) -> datetime | None:
     text = text.strip()
     if not text:
         return None
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "T", 1))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return parse_time(text)
 
 
 def _steps_by_day(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ remembered). Fields that could hold a secret are never exported, whatever an eve
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,6 +41,9 @@ def _may_hold_secrets(state: bytes) -> bool:
     return any(word in lowered for word in _SECRET_WORDS)
 
 
+_DAY_IN_A_ZONE = re.compile(r"\d{4}-\d{2}-\d{2}[+-]\d{2}(:?\d{2})?")
+
+
 @dataclass(frozen=True)
 class ExportFilter:
     since: datetime | None = None  # occurred at or after
@@ -50,8 +54,13 @@ class ExportFilter:
 
 def parse_time(text: str) -> datetime:
     """An RFC 3339 / ISO 8601 time; UTC when it names no zone; ValueError saying what is expected."""
+    written = text.replace("Z", "+00:00").replace("z", "+00:00")
+    if _DAY_IN_A_ZONE.fullmatch(written):
+        # Python reads a zone after a bare day as the time of day (`2026-11-29+05:00` as 05:00):
+        # the day's midnight in that zone is what the writer meant.
+        written = f"{written[:10]}T00:00:00{written[10:]}"
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+        moment = datetime.fromisoformat(written)
     except ValueError:
         raise ValueError(
             f"bad time {text!r}: use ISO 8601, e.g. 2026-11-29 or 2026-11-29T08:00:00Z"

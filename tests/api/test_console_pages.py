@@ -110,6 +110,8 @@ def test_as_of_is_read_in_its_own_zone_or_in_utc_and_shown_in_utc_on_any_machine
         for written in WITH_A_ZONE + IN_UTC:  # each the first moment of 2999, UTC
             html = browser.get(f"/console/campaigns/{campaign_id}", params={"as_of": written}).text
             assert _banner(html) == "2999-01-01T00:00:00Z", written
+        day_in_a_zone = browser.get(f"/console/campaigns/{campaign_id}", params={"as_of": "2999-01-01+05:00"})
+        assert _banner(day_in_a_zone.text) == "2998-12-31T19:00:00Z"  # that day's midnight, not 05:00
     finally:
         monkeypatch.undo()
         time.tzset()

@@ -38,3 +38,16 @@ def test_what_is_not_a_time_is_refused_saying_what_is_expected(text):
     with pytest.raises(ValueError) as refused:
         parse_time(text)
     assert str(refused.value) == (f"bad time {text!r}: use ISO 8601, e.g. 2026-11-29 or 2026-11-29T08:00:00Z")
+
+
+@pytest.mark.parametrize(
+    ("text", "midnight_utc"),
+    [
+        ("2026-11-29+05:00", datetime(2026, 11, 28, 19, 0, tzinfo=UTC)),
+        ("2026-11-29-05:00", datetime(2026, 11, 29, 5, 0, tzinfo=UTC)),
+        ("2026-11-29+0530", datetime(2026, 11, 28, 18, 30, tzinfo=UTC)),
+    ],
+)
+def test_a_day_with_an_offset_starts_at_its_midnight_in_that_zone(text, midnight_utc):
+    """Not at the offset read as a time of day (`2026-11-29+05:00` was 05:00 UTC)."""
+    assert parse_time(text) == midnight_utc
