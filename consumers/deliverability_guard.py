@@ -7,8 +7,9 @@ and for each window they touched: the campaign's on that channel, judged on the 
 rate, each against the settings of the brand that owns it (domain/deliverability.py). A breach
 pauses the campaign through its aggregate, or takes the mailbox out of rotation, and counts in
 `campaign_service_deliverability_pauses_total`. Each window is judged apart and parked on its own
-after repeated failures (storage/parked.py), so one brand's campaign never holds back, let alone
-pauses, another's. Idempotent: looking at a window twice pauses nothing more (only an ACTIVE
+after repeated failures (storage/parked.py), with its brand, so one brand's campaign never holds
+back, let alone pauses, another's; a window that failed, or that an operator handed back, is judged
+again at the next passes though no new outcome touches it. Idempotent: looking at a window twice pauses nothing more (only an ACTIVE
 campaign or an active mailbox is paused).
 """
 
@@ -25,6 +26,7 @@ from commands.deliverability.guard import (
     campaign_brand,
     guard_moved,
     guard_position,
+    listed_brand,
     mailbox_standing,
     pause_campaign_for_deliverability,
     pause_mailbox,
@@ -36,6 +38,26 @@ from storage import parked
 from storage.database import Database
 
 GUARD = "deliverability_guard"
+CAMPAIGN, SENDER = "campaign", "sender"  # the two kinds of window, first word of an item's name
+
+
+def _to_judge_again(db: Database) -> tuple[list[tuple[UUID, str]], list[str]]:
+    """The windows whose judgement failed (their backoff is `each_contained`'s to keep) or that an
+    operator handed back: no new outcome may ever touch them again, so they are named here."""
+    campaigns, mailboxes = [], []
+    rows = db.fetch_all(
+        "SELECT item FROM parked_items WHERE follower = %s AND status IN ('failing', 'retry') ORDER BY id",
+        (GUARD,),
+    )
+    for row in rows:
+        kind, _, rest = row["item"].partition(" ")
+        if kind == CAMPAIGN:
+            campaign_id, _, channel = rest.partition(" ")
+            campaigns.append((UUID(campaign_id), channel))
+        elif kind == SENDER:
+            mailboxes.append(rest)
+    return campaigns, mailboxes
+
 
 PAUSES = Counter(
     "campaign_service_deliverability_pauses",
@@ -49,23 +71,37 @@ class DeliverabilityGuard:
         self.store, self.db, self.now = store, db, now
 
     def tick(self) -> int:
-        """Judge the windows the outcomes since the last pass changed; how many were paused."""
+        """Judge the windows the outcomes since the last pass changed, and those that failed
+        before or an operator handed back; how many were paused."""
         outcomes, through = outcomes_after(self.db, guard_position(self.db))
-        if not outcomes:
+        again_campaigns, again_mailboxes = _to_judge_again(self.db)
+        if not (outcomes or again_campaigns or again_mailboxes):
             return 0
         now = self.now()
-        campaigns = list(dict.fromkeys((o.campaign_id, o.channel) for o in outcomes))
-        mailboxes = list(dict.fromkeys(o.sender_account_id for o in outcomes if o.channel == "email"))
+        campaigns = list(dict.fromkeys([*((o.campaign_id, o.channel) for o in outcomes), *again_campaigns]))
+        mailboxes = list(
+            dict.fromkeys(
+                [*(o.sender_account_id for o in outcomes if o.channel == "email"), *again_mailboxes]
+            )
+        )
         paused = parked.each_contained(
             self.db,
             GUARD,
             campaigns,
             lambda c: self._campaign(*c, now),
-            key=lambda c: f"campaign {c[0]} {c[1]}",
+            key=lambda c: f"{CAMPAIGN} {c[0]} {c[1]}",
+            brand=lambda c: listed_brand(self.db, c[0]),
         )
-        paused += parked.each_contained(self.db, GUARD, mailboxes, self._mailbox, key=lambda m: f"sender {m}")
+        paused += parked.each_contained(
+            self.db,
+            GUARD,
+            mailboxes,
+            self._mailbox,
+            key=lambda m: f"{SENDER} {m}",
+            brand=self._mailbox_brand,
+        )
         guard_moved(self.db, through)
-        return max(paused, 1)  # it moved on: run again at once while outcomes keep coming
+        return max(paused, 1) if outcomes else paused  # moved on: again at once while outcomes come
 
     def _campaign(self, campaign_id: UUID, channel: str, now: datetime) -> int:
         settings = deliverability_settings(self.db, campaign_brand(self.store, campaign_id))
@@ -75,6 +111,10 @@ class DeliverabilityGuard:
             return 0
         PAUSES.labels("campaign", broken.measure.value).inc()
         return 1
+
+    def _mailbox_brand(self, sender_account_id: str) -> UUID | None:
+        standing = mailbox_standing(self.db, sender_account_id)
+        return standing.brand_id if standing else None
 
     def _mailbox(self, sender_account_id: str) -> int:
         standing = mailbox_standing(self.db, sender_account_id)

@@ -51,6 +51,13 @@ def campaign_brand(store: CampaignApplication, campaign_id: UUID) -> UUID:
     return store.campaign(campaign_id).brand_id
 
 
+def listed_brand(db: Database, campaign_id: UUID) -> UUID | None:
+    """The campaign's brand as its listing knows it (None if not listed): read when the campaign's
+    own stream is what failed, so that what is set aside still names whose it is."""
+    row = db.fetch_one("SELECT brand_id FROM campaign_summaries WHERE id = %s", (campaign_id,))
+    return row["brand_id"] if row else None
+
+
 def mailbox_standing(db: Database, sender_account_id: str) -> MailboxStanding | None:
     """The account's brand, status and window start; None for an account that is gone."""
     try:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+import psycopg
 import pytest
 from prometheus_client import REGISTRY
 
@@ -21,6 +22,7 @@ from commands.inbound.texts_received import receive_text
 from consumers.deliverability_guard import DeliverabilityGuard
 from domain.campaign import Campaign, CampaignStatus
 from projections.runner import wait_for_position
+from storage import containment, parked
 from tests.api.api_support import service_on_own_database
 from tests.integration.desk import ROLES, Desk, desk_for_a_new_brand
 from tests.support import contacts
@@ -235,3 +237,46 @@ def test_one_brands_bounces_never_pause_another_brands_campaign_or_mailbox(servi
     assert other.store.campaign(theirs).status is CampaignStatus.ACTIVE
     [account] = other.client.ok(other.client.get("/v1/sender-accounts"))["items"]
     assert account["status"] == "active"
+
+
+def test_a_campaign_the_guard_cannot_pause_is_tried_again_then_parked_with_its_brand_and_paused_once_handed_back(
+    service,
+):
+    hostile, other = desk_for_a_new_brand(service), desk_for_a_new_brand(service)
+    for d, mailbox in ((hostile, "sales@stuck.example"), (other, "sales@unstuck.example")):
+        d.client.sender("email", mailbox)
+        limits(d)
+    stuck, stuck_enrollments, stuck_step = first_day(hostile, 10)
+    fine, fine_enrollments, fine_step = first_day(other, 10)
+    # A fault in PostgreSQL itself: no event of the stuck campaign can be written, so its pause fails.
+    with psycopg.connect(service.settings.database_url.get_secret_value(), autocommit=True) as conn:
+        conn.execute(
+            """CREATE OR REPLACE FUNCTION refuse_event() RETURNS trigger LANGUAGE plpgsql AS
+               $$ BEGIN RAISE EXCEPTION 'this campaign takes no event'; END $$"""
+        )
+        conn.execute(
+            f"""CREATE TRIGGER refuse_stuck BEFORE INSERT ON campaigns_events FOR EACH ROW
+                WHEN (NEW.originator_id = '{stuck}') EXECUTE FUNCTION refuse_event()"""
+        )
+    later = START + timedelta(hours=1)
+    bounce(hostile, stuck_enrollments[:2], stuck_step, later)
+    bounce(other, fine_enrollments[:2], fine_step, later)
+
+    guard_pass(other, later)  # one pass: the other brand's campaign is paused all the same
+    assert other.store.campaign(fine).status is CampaignStatus.PAUSED
+    item = f"campaign {stuck} email"
+    for _ in range(containment.PERIODIC_TRIES - 1):  # no new outcome: the failed window is named again
+        service.db.execute("UPDATE parked_items SET last_seen = now() - interval '1 hour'")  # backoff over
+        guard_pass(hostile, later)
+    [parked_item] = [p for p in parked.listing(service.db, "deliverability_guard") if p["item"] == item]
+    assert (parked_item["status"], parked_item["attempts"]) == ("parked", containment.PERIODIC_TRIES)
+    assert parked_item["brand_id"] == hostile.client.brand_id
+    assert "this campaign takes no event" in parked_item["error"]
+    assert hostile.store.campaign(stuck).status is CampaignStatus.ACTIVE
+
+    with psycopg.connect(service.settings.database_url.get_secret_value(), autocommit=True) as conn:
+        conn.execute("DROP TRIGGER refuse_stuck ON campaigns_events")
+    assert parked.hand_back(service.db, [parked_item["id"]]) == 1
+    guard_pass(hostile, later)  # what the operator handed back is judged again, with no new outcome
+    assert hostile.store.campaign(stuck).status is CampaignStatus.PAUSED
+    assert [p for p in parked.listing(service.db, "deliverability_guard") if p["item"] == item] == []
