@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 
 from runtime.embedded_postgres import free_port
 from tests.support import contacts, eventually, production_settings
@@ -112,6 +113,10 @@ def sent_to(http: httpx.Client, campaign_id: str) -> list[str]:
     ]
 
 
+# Starting serve and its four processes, then each again after the kills, with a bounded wait at
+# each stage (60 s at most for the worst of them): about 8 s alone, but over 45 s once in a CI run
+# beside the other xdist worker; a hang still ends at 120 s.
+@pytest.mark.timeout(120)
 def test_killed_child_processes_are_started_again_and_nothing_goes_twice(database_url):
     with serving(database_url) as (server, http):
         first = eventually(lambda: len(found := child_processes(server.pid)) == 4 and found)
