@@ -101,6 +101,12 @@ def shape(url: str, *, include_yoyo: bool = False) -> dict[str, Any]:
     return {"columns": set(columns), "constraints": set(constraints), "indexes": set(indexes)}
 
 
+@pytest.fixture
+def database_url(empty_database_url: str) -> str:
+    """Every test here starts from an empty database (not the migrated copy tests/conftest.py gives)."""
+    return empty_database_url
+
+
 def apply_first(url: str, count: int) -> None:
     """Bring the database to the first `count` migrations, as an older release would have."""
     backend = get_backend(yoyo_uri(url), MIGRATION_TABLE)
