@@ -232,6 +232,19 @@ def test_upgrading_twice_changes_nothing(database_url):
     assert schema.applied(database_url) == log_before
 
 
+def test_a_start_on_a_current_schema_does_not_wait_for_another_upgraders_lock(database_url):
+    """Another process holding the migration lock (a slow `db upgrade` elsewhere) does not hold up a
+    start that has nothing to apply; and each start on a current schema costs a read, not yoyo's pass."""
+    upgrade(database_url)
+    with psycopg.connect(database_url, autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (schema.LOCK_KEY,))
+        results: list[list[str]] = []
+        thread = threading.Thread(target=lambda: results.append(upgrade(database_url)), daemon=True)
+        thread.start()
+        thread.join(10)
+        assert results == [[]], "upgrade waited for the lock with nothing to apply"
+
+
 def test_concurrent_upgrades_apply_each_migration_once(database_url):
     results: list[list[str]] = []
     errors: list[BaseException] = []
