@@ -31,9 +31,6 @@ export "$pg_env"
 # side by side, so a test that takes 5 s alone may take a minute here. mutmut ends a mutant that
 # hangs by a limit of its own (15 times the test's measured time).
 export PYTEST_TIMEOUT="${MUTATION_TEST_TIMEOUT:-300}"
-# What tests/conftest.py does only under mutmut: freeze the objects the collection made, in the
-# process mutmut forks for each mutant, so that no mutant's run walks (and copies) them again.
-export CAMPAIGN_MUTATION=1
 
 # One phase, start to end; its wall time and CPU time go to $work/wall-seconds and cpu-seconds,
 # read by mutation_score.py.

@@ -11,7 +11,6 @@ the tests of migrating itself.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import os
 import random
@@ -33,18 +32,6 @@ from storage.schema import MIGRATIONS, upgrade
 # test failed having found nothing wrong. No property here is about speed; pytest-timeout ends hangs.
 settings.register_profile("suite", deadline=None)
 settings.load_profile("suite")
-
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """Under mutmut (scripts/mutation.sh sets CAMPAIGN_MUTATION=1), freeze what the collection made.
-
-    mutmut collects the tests once in a process it then forks for each mutant; every forked run
-    ends with pytest's `gc.collect()`s, which walked the whole inherited heap and, writing to each
-    object's header, copied every page of it: a second of each mutant's run under load. Frozen
-    objects are never collected, so a run walks only what it made itself.
-    """
-    if os.environ.get("CAMPAIGN_MUTATION") == "1" and session.config.option.collectonly:
-        gc.freeze()
 
 
 @pytest.fixture(scope="session")
