@@ -2,22 +2,23 @@
 
 `scripts/test.sh` starts both and exports DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS. Run alone,
 pytest starts an embedded PostgreSQL itself; Kafka tests then skip, unless REQUIRE_KAFKA=1 (set by
-the test script and CI), which turns a missing broker into a failure.
+the test script and CI), which turns a missing broker into a failure. `database_url` is a copy of
+a template database that has every migration applied (tests/databases.py); `empty_database_url`
+is an empty one, for the tests of migrating itself.
 """
 
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from hypothesis import settings
 
 from provider_fakes.twilio import FakeTwilio
 from runtime.embedded_postgres import EmbeddedPostgres
+from tests import databases
 
 # No time limit per example (Hypothesis' default is 200 ms): on a shared two-core CI runner an
 # example is now and then slower for reasons of its own (a first import, a busy neighbour), and the
@@ -36,17 +37,24 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def migrated_template(server_url: str) -> str:
+    """The name of a database with every migration applied (tests/databases.py), made if need be."""
+    return databases.migrated_template(server_url)
+
+
 @pytest.fixture
-def database_url(server_url: str) -> Iterator[str]:
-    """A database of its own for one test, dropped afterwards."""
-    name = f"test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    info = psycopg.conninfo.conninfo_to_dict(server_url)
-    info["dbname"] = name
-    yield psycopg.conninfo.make_conninfo(**info)
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def database_url(server_url: str, migrated_template: str) -> Iterator[str]:
+    """A database of its own for one test, every migration applied, dropped afterwards."""
+    with databases.own_database(server_url, migrated_template) as url:
+        yield url
+
+
+@pytest.fixture
+def empty_database_url(server_url: str) -> Iterator[str]:
+    """An empty database of its own, no migration applied (for the tests of migrating), dropped after."""
+    with databases.own_database(server_url, None) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

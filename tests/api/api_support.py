@@ -3,16 +3,15 @@ a launchable campaign, and a service on a database of its own that a whole test 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import psycopg
 from fastapi.testclient import TestClient
 
 from runtime.roles import IN_PROCESS
 from runtime.service import Service
+from tests import databases
 from tests.support import Client, contacts, running_service
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -60,14 +59,9 @@ def service_on_own_database(
     A module shares one such service; its tests stay independent by each working as brands of
     their own (`Client` registers a new brand), which is how the API separates tenants anyway.
     """
-    name = f"test_api_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    info = psycopg.conninfo.conninfo_to_dict(server_url)
-    info["dbname"] = name
-    try:
-        with running_service(psycopg.conninfo.make_conninfo(**info), roles=roles, **settings) as service:
-            yield service
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    template = databases.migrated_template(server_url)
+    with (
+        databases.own_database(server_url, template, prefix="test_api") as url,
+        running_service(url, roles=roles, **settings) as service,
+    ):
+        yield service

@@ -22,16 +22,16 @@ from tests.integration.test_migrations import apply_first
 from tests.support import running_service
 
 
-def test_a_key_from_before_keeps_working_and_can_be_revoked_once_another_exists(database_url):
-    apply_first(database_url, migration_ids().index("0014_api_keys"))
+def test_a_key_from_before_keeps_working_and_can_be_revoked_once_another_exists(empty_database_url):
+    apply_first(empty_database_url, migration_ids().index("0014_api_keys"))
     brand, old_key, now = uuid4(), "cs_" + secrets.token_urlsafe(32), datetime(2026, 11, 1, tzinfo=UTC)
-    with psycopg.connect(database_url) as conn:
+    with psycopg.connect(empty_database_url) as conn:
         conn.execute(
             "INSERT INTO brands (id, name, plan, api_key_sha256, created_at) VALUES (%s, 'acme', 'basic', %s, %s)",
             (brand, digest(old_key), now),
         )
 
-    with running_service(database_url, roles=()) as service:  # upgrades the schema, as `api` does
+    with running_service(empty_database_url, roles=()) as service:  # upgrades the schema, as `api` does
         service.store.save(CreditLedger.open(brand, Plan.BASIC, now))
         old = TestClient(service.http_app(), headers={"Authorization": f"Bearer {old_key}"})
         assert old.get("/v1/credits").status_code == 200

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from uuid import uuid4
@@ -17,6 +18,8 @@ import pytest
 from commands.credits.brands import create_brand
 from commands.credits.grant_credits import grant_credits
 from domain.credit_ledger import CreditLedger, Plan
+from projections.credit_ledger_entries import CreditLedgerEntries, entries
+from projections.runner import ReadModelRunner
 from runtime.cli import main
 from tests.support import running_service
 
@@ -41,6 +44,28 @@ def test_twenty_grants_at_once_with_one_reference_make_exactly_one_entry(databas
         assert sum(a.created for a in answers) == 1
         assert {(a.amount, a.reason) for a in answers} == {(first.amount, first.reason)}
         assert service.store.ledger(brand).balance == 1_000 + first.amount
+
+
+def test_the_ledger_listing_waits_for_a_grant_made_outside_the_api_to_be_applied(database_url):
+    """Read-your-writes: the ledger's page is read once its read model has applied the ledger's
+    latest event, so a grant made a moment ago (by `credits grant`, say) is on it, with its balance."""
+    with running_service(database_url, roles=()) as service:  # no projector: the test applies it
+        brand = create_brand(service.store, service.db, "acme", Plan.BASIC, NOW).brand_id
+        runner = ReadModelRunner(service.store, service.db, CreditLedgerEntries())
+        runner.run_once()
+        grant_credits(service.store, brand, 250, "inv-7", None, NOW)
+        listed: list[list[dict]] = []
+        reader = threading.Thread(
+            target=lambda: listed.append(entries(service.store, service.db, brand, 50, None)[0])
+        )
+        reader.start()
+        time.sleep(0.5)  # the listing is waiting now; the read model applies the grant after it asked
+        runner.run_once()
+        reader.join(10)
+        assert [(row["type"], row["amount"], row["balance_after"]) for row in listed[0]] == [
+            ("granted", 1_000, 1_000),
+            ("granted", 250, 1_250),
+        ]
 
 
 def test_twenty_purchases_at_once_with_twenty_references_are_each_granted(database_url):

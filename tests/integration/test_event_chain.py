@@ -40,22 +40,22 @@ def test_every_stored_row_is_linked_as_it_is_written(database_url):
     assert chain_holds(store, database_url, ids)
 
 
-def test_events_stored_before_the_migration_are_linked_by_it(database_url):
-    backend = get_backend(yoyo_uri(database_url), MIGRATION_TABLE)
+def test_events_stored_before_the_migration_are_linked_by_it(empty_database_url):
+    backend = get_backend(yoyo_uri(empty_database_url), MIGRATION_TABLE)
     try:
         with backend.lock():
             backend.apply_migrations(backend.to_apply(read_migrations(str(MIGRATIONS))[:1]))
     finally:
         backend.connection.close()
-    store, ids = save_ledgers(database_url, 2)  # the library makes its table: no trigger yet
-    with psycopg.connect(database_url) as conn:
+    store, ids = save_ledgers(empty_database_url, 2)  # the library makes its table: no trigger yet
+    with psycopg.connect(empty_database_url) as conn:
         assert conn.execute("SELECT to_regclass('event_chain')").fetchone() == (None,)
 
-    upgrade(database_url)
+    upgrade(empty_database_url)
 
-    assert chain_holds(store, database_url, ids)
+    assert chain_holds(store, empty_database_url, ids)
     store.save(CreditLedger.open(uuid4(), Plan.BASIC, NOW))  # and the trigger links what comes next
-    with psycopg.connect(database_url) as conn:
+    with psycopg.connect(empty_database_url) as conn:
         linked = conn.execute("SELECT count(*) FROM event_chain").fetchone()[0]
         stored = conn.execute("SELECT count(*) FROM campaigns_events").fetchone()[0]
     assert linked == stored == 8

@@ -13,9 +13,8 @@ import json
 from collections import Counter
 from datetime import datetime, timedelta
 
-import duckdb
-
 from runtime.cli import main
+from tests.integration.test_event_export import duck
 from tests.support import Client, eventually, processed_after, running_service
 
 STEPS = [
@@ -98,10 +97,10 @@ def test_routes_time_travel_export_and_audit_agree(database_url, tmp_path, monke
         main(["events", "export", "--brand", str(client.brand_id), "--format", "parquet", "--out", str(out)])
         == 0
     )
-    rows = duckdb.sql(
+    rows = duck(
         f"SELECT position, type, aggregate_id, data FROM '{out}' WHERE campaign_id = '{campaign_id}'"
         " ORDER BY position"
-    ).fetchall()
+    )
     routed = {e["aggregate_id"] for e in events}  # the campaign's and its enrollments' events
     assert [(r[0], r[1]) for r in rows if r[2] in routed] == [(e["position"], e["type"]) for e in events]
     assert {json.loads(r[3])["provider_message_id"] for r in rows if r[1] == "StepSent"} == sent_ids

@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests import databases
 from tests.support import Client, eventually, running_service
 
 NASTY_TEXT = st.one_of(
@@ -148,19 +149,14 @@ def _send(hostile: Client, path: str, kind: str, body: Any) -> None:
 
 @pytest.fixture(scope="module")
 def shared_service(server_url):
-    import psycopg
-
-    name = f"test_hostile_{uuid4().hex[:8]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    info = psycopg.conninfo.conninfo_to_dict(server_url)
-    info["dbname"] = name
-    with running_service(psycopg.conninfo.make_conninfo(**info)) as service:
+    template = databases.migrated_template(server_url)
+    with (
+        databases.own_database(server_url, template, prefix="test_hostile") as url,
+        running_service(url) as service,
+    ):
         calm = Client(service)
         baseline = _finished(calm, _well_behaved_campaign(calm))
         yield service, baseline
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

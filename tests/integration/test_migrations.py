@@ -101,6 +101,12 @@ def shape(url: str, *, include_yoyo: bool = False) -> dict[str, Any]:
     return {"columns": set(columns), "constraints": set(constraints), "indexes": set(indexes)}
 
 
+@pytest.fixture
+def database_url(empty_database_url: str) -> str:
+    """Every test here starts from an empty database (not the migrated copy tests/conftest.py gives)."""
+    return empty_database_url
+
+
 def apply_first(url: str, count: int) -> None:
     """Bring the database to the first `count` migrations, as an older release would have."""
     backend = get_backend(yoyo_uri(url), MIGRATION_TABLE)
@@ -224,6 +230,19 @@ def test_upgrading_twice_changes_nothing(database_url):
 
     assert shape(database_url, include_yoyo=True) == before
     assert schema.applied(database_url) == log_before
+
+
+def test_a_start_on_a_current_schema_does_not_wait_for_another_upgraders_lock(database_url):
+    """Another process holding the migration lock (a slow `db upgrade` elsewhere) does not hold up a
+    start that has nothing to apply; and each start on a current schema costs a read, not yoyo's pass."""
+    upgrade(database_url)
+    with psycopg.connect(database_url, autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (schema.LOCK_KEY,))
+        results: list[list[str]] = []
+        thread = threading.Thread(target=lambda: results.append(upgrade(database_url)), daemon=True)
+        thread.start()
+        thread.join(10)
+        assert results == [[]], "upgrade waited for the lock with nothing to apply"
 
 
 def test_concurrent_upgrades_apply_each_migration_once(database_url):
