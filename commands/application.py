@@ -13,9 +13,12 @@ from eventsourcing.postgres import PostgresAggregateRecorder
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
+from commands.personal_data.sealed_events import SealingMapper, keys_of_stored
+from commands.personal_data.sealing import PersonalDataSeal
 from domain.campaign import Campaign
 from domain.credit_ledger import CreditLedger
 from domain.enrollment import Enrollment
+from domain.enrollment_events import ContactEnrolled
 from domain.errors import NotFound
 
 T = TypeVar("T")
@@ -38,6 +41,19 @@ class CampaignApplication(Application[UUID]):
     """One event store and one notification log for campaigns, ledgers and enrollments."""
 
     name = "campaigns"
+    personal_data: PersonalDataSeal | None = None
+
+    def seal_personal_data(self, seal: PersonalDataSeal) -> None:
+        """Store contacts' personal data sealed with per-person keys from now on, and open them
+        when read (commands/personal_data/sealed_events.py). The composition root calls this
+        whenever a CREDENTIALS_KEY is configured (always, in the embedded default)."""
+        self.personal_data = seal
+        self.mapper = SealingMapper(self.mapper, seal)
+        self.events.mapper = self.mapper
+
+    def address_hash(self, brand_id: UUID, address: str) -> str | None:
+        """The brand's keyed hash of a normalised address; None when personal data are not sealed."""
+        return None if self.personal_data is None else self.personal_data.address_hash(brand_id, address)
 
     def campaign(self, campaign_id: UUID, brand_id: UUID | None = None) -> Campaign:
         """The campaign; NotFound when missing or, given `brand_id`, when it is another brand's."""
@@ -88,6 +104,8 @@ class CampaignApplication(Application[UUID]):
             " WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version",
             aggregate_ids,
         )
+        if self.personal_data is not None:  # every key the batch's sealed values need, in one query
+            self.personal_data.load(keys_of_stored(state for _, _, _, state in rows))
         events: dict[UUID, list[Any]] = {}
         for aggregate_id, version, topic, state in rows:
             stored = StoredEvent(aggregate_id, version, topic, state)
@@ -138,6 +156,13 @@ class CampaignApplication(Application[UUID]):
         application, which keeps no aggregate cache and takes no snapshots; were either turned on,
         the library's own `save` runs instead, so nothing it would do is skipped.
         """
+        if self.personal_data is not None:  # the keys of a batch of new enrolments, made at once
+            self.personal_data.ensure_keys(
+                (event.contact_id, event.brand_id, "contact")
+                for aggregate in aggregates
+                for event in aggregate.pending_events
+                if isinstance(event, ContactEnrolled)
+            )
         if self.snapshots is not None or self.repository.cache is not None:
             recordings = self.save(*aggregates)
         else:

@@ -89,6 +89,22 @@ def revoke_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def erase_contact(args: argparse.Namespace) -> int:
+    """Erase the person with that address in the brand (commands/personal_data/erase_person.py)."""
+    from commands.personal_data.erase_person import erase_person
+
+    service = service_for(args)
+    try:
+        erased = erase_person(
+            service.store, service.db, args.brand, args.address, operator(), service.clock.now()
+        )
+    finally:
+        service.close()
+    answer = {"contact_ids": [str(c) for c in erased.contact_ids], "addresses": erased.addresses}
+    print(json.dumps({**answer, "erased": True, "first_time": erased.recorded}))
+    return 0
+
+
 def replay(args: argparse.Namespace) -> int:
     """Rebuild read models into copies and swap them in: the service keeps answering meanwhile."""
     from projections.shadow_rebuild import RebuildRunning, rebuild

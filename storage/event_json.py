@@ -9,6 +9,33 @@ from typing import Any
 from uuid import UUID
 
 ENVELOPE = ("originator_id", "originator_version", "timestamp", "originator_topic")
+# Personal data never leave in JSON (Kafka, exports, the API's event routes): each event's field
+# that holds some shows `sealed`, or `erased` once the person was erased (docs/personal-data.md).
+PERSONAL_FIELDS = {"ContactEnrolled": "addresses", "ConsentOpened": "address"}
+SEALED_PREFIX = "pd1:"  # how a value sealed with a person's key starts (commands/personal_data/sealing.py)
+SEALED, ERASED = "sealed", "erased"
+
+
+def _hidden(value: Any, erased_keys: frozenset[str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _hidden(v, erased_keys) for k, v in value.items()}
+    if value is None:
+        return None
+    key = (
+        value[len(SEALED_PREFIX) : len(SEALED_PREFIX) + 36] if str(value).startswith(SEALED_PREFIX) else None
+    )
+    return ERASED if value == ERASED or key in erased_keys else SEALED
+
+
+def without_personal_data(
+    type_name: str, data: dict[str, Any], erased_keys: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """The event's JSON data with its personal data shown as `sealed` or `erased` (a value sealed
+    with one of `erased_keys`, or already opened as `erased`)."""
+    field = PERSONAL_FIELDS.get(type_name)
+    if field is None or field not in data:
+        return data
+    return {**data, field: _hidden(data[field], erased_keys)}
 
 
 def _plain(value: Any) -> Any:
@@ -38,7 +65,7 @@ def event_to_json(position: int, event: Any) -> dict[str, Any]:
         "aggregate_id": str(event.originator_id),
         "version": event.originator_version,
         "occurred_at": _plain(event.timestamp),
-        "data": data,
+        "data": without_personal_data(event_type(event), data),
     }
 
 
