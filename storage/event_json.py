@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterable
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -14,6 +16,12 @@ ENVELOPE = ("originator_id", "originator_version", "timestamp", "originator_topi
 PERSONAL_FIELDS = {"ContactEnrolled": "addresses", "ConsentOpened": "address"}
 SEALED_PREFIX = "pd1:"  # how a value sealed with a person's key starts (commands/personal_data/sealing.py)
 SEALED, ERASED = "sealed", "erased"
+_SEALED_KEY = re.compile(rb'"' + re.escape(SEALED_PREFIX.encode()) + rb"([0-9a-f-]{36}):")
+
+
+def sealed_key_ids(states: Iterable[bytes]) -> set[str]:
+    """The ids of the keys that the sealed values in these stored states were sealed with."""
+    return {found.decode() for state in states if state for found in _SEALED_KEY.findall(bytes(state))}
 
 
 def _hidden(value: Any, erased_keys: frozenset[str]) -> Any:
@@ -56,8 +64,9 @@ def event_type(event: Any) -> str:
     return type(event).__name__
 
 
-def event_to_json(position: int, event: Any) -> dict[str, Any]:
-    """{position, type, aggregate_id, version, occurred_at, data} as CONTRACT.md lists them."""
+def event_to_json(position: int, event: Any, erased_keys: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """{position, type, aggregate_id, version, occurred_at, data} as CONTRACT.md lists them; the
+    personal data `sealed`, or `erased` when sealed with one of `erased_keys`."""
     data = {k: _plain(v) for k, v in vars(event).items() if k not in ENVELOPE}
     return {
         "position": position,
@@ -65,7 +74,7 @@ def event_to_json(position: int, event: Any) -> dict[str, Any]:
         "aggregate_id": str(event.originator_id),
         "version": event.originator_version,
         "occurred_at": _plain(event.timestamp),
-        "data": without_personal_data(event_type(event), data),
+        "data": without_personal_data(event_type(event), data, erased_keys),
     }
 
 

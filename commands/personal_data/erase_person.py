@@ -154,15 +154,17 @@ def _blank_tables(
              AND (contact_id = ANY(%(contacts)s) OR "to" = ANY(%(addresses)s))""",
         """DELETE FROM sandbox_refusals WHERE error LIKE ANY (
                SELECT '%%' || a || '%%' FROM unnest(%(addresses)s::text[]) a)""",
-        """UPDATE twilio_sends SET "to" = 'erased', body = NULL WHERE "to" = ANY(%(addresses)s)""",
+        """UPDATE twilio_sends SET "to" = 'erased', body = NULL WHERE "to" = ANY(%(addresses)s)
+           AND sender_account_id IN (SELECT id FROM sender_accounts WHERE brand_id = %(brand)s)""",
         """UPDATE twilio_webhook_receipts SET number = NULL
            WHERE brand_id = %(brand)s AND number = ANY(%(addresses)s)""",
         """DELETE FROM idempotency_keys WHERE brand_id = %(brand)s AND body::text LIKE ANY (
                SELECT '%%' || a || '%%' FROM unnest(%(addresses)s::text[]) a)""",
-        """UPDATE step_executions SET error = 'erased' WHERE error LIKE ANY (
-               SELECT '%%' || a || '%%' FROM unnest(%(addresses)s::text[]) a)""",
-        """UPDATE parked_items SET error = 'erased' WHERE error LIKE ANY (
-               SELECT '%%' || a || '%%' FROM unnest(%(addresses)s::text[]) a)""",
+        """UPDATE step_executions SET error = 'erased'
+           WHERE campaign_id IN (SELECT id FROM campaign_summaries WHERE brand_id = %(brand)s)
+             AND error LIKE ANY (SELECT '%%' || a || '%%' FROM unnest(%(addresses)s::text[]) a)""",
+        """UPDATE parked_items SET error = 'erased' WHERE (brand_id = %(brand)s OR brand_id IS NULL)
+             AND error LIKE ANY (SELECT '%%' || a || '%%' FROM unnest(%(addresses)s::text[]) a)""",
         "DELETE FROM contact_senders WHERE brand_id = %(brand)s AND contact_id = ANY(%(contacts)s)",
         "DELETE FROM lead_group_members WHERE contact_id = ANY(%(contacts)s)",
         "DELETE FROM contacts WHERE brand_id = %(brand)s AND id = ANY(%(contacts)s)",

@@ -3,31 +3,31 @@
 `ContactEnrolled.addresses` are stored sealed with the contact's key and `ConsentOpened.address`
 with the consent's own key (commands/personal_data/sealing.py), each beside the brand's keyed hash
 of the address (`address_hashes`, `address_hash`), which the hash chain then covers as stored. On
-the way back the mapper opens them (or gives `erased`), and computes the hash of an event written
-before sealing, so every reader above sees plain addresses and their hashes whatever the event's
-age. Only these two events hold personal data; everything else passes through untouched.
-`keys_of_stored` lets a batch reader load every key its events need in one query first.
+the way back the events keep their sealed values: only the aggregates that need an address open
+them (`open_addresses`, which the application calls for the enrollments and consents it loads), so
+the log followers (projector, relay, audits) never read a key. An event written before sealing
+gets its hash computed as it is read, so matching by hash works whatever the event's age. Only
+these two events hold personal data; everything else passes through untouched.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import Mapper, StoredEvent
 
-from commands.personal_data.sealing import PREFIX, PersonalDataSeal, is_sealed
+from commands.personal_data.sealing import PersonalDataSeal, is_sealed
 from domain.address_consent import AddressConsent
+from domain.enrollment import Enrollment
 from domain.enrollment_events import ContactEnrolled
-
-_KEY_IDS = re.compile(rb'"' + re.escape(PREFIX.encode()) + rb"([0-9a-f-]{36}):")
+from storage.event_json import sealed_key_ids
 
 
 def keys_of_stored(states: Iterable[bytes]) -> set[UUID]:
     """The keys that the sealed values in these stored states were sealed with."""
-    return {UUID(found.decode()) for state in states for found in _KEY_IDS.findall(state)}
+    return {UUID(key_id) for key_id in sealed_key_ids(states)}
 
 
 class SealingMapper(Mapper[UUID]):
@@ -47,9 +47,16 @@ class SealingMapper(Mapper[UUID]):
     def to_domain_event(self, stored_event: StoredEvent) -> Any:
         domain_event = super().to_domain_event(stored_event)
         if isinstance(domain_event, ContactEnrolled):
-            self._open_enrolment(vars(domain_event))
+            state = vars(domain_event)
+            if state.get("address_hashes") is None:  # written before sealing: hash the plain text
+                state["address_hashes"] = {
+                    channel: self.seal.address_hash(state["brand_id"], address)
+                    for channel, address in state["addresses"].items()
+                }
         elif isinstance(domain_event, AddressConsent.ConsentOpened):
-            self._open_consent(vars(domain_event))
+            state = vars(domain_event)
+            if state.get("address_hash") is None:
+                state["address_hash"] = self.seal.address_hash(state["brand_id"], state["address"])
         return domain_event
 
     @staticmethod
@@ -81,21 +88,24 @@ class SealingMapper(Mapper[UUID]):
             "address_hash": state.get("address_hash") or self.seal.address_hash(brand, address),
         }
 
-    def _open_enrolment(self, state: dict[str, Any]) -> None:
-        addresses: dict[str, str] = state["addresses"]
-        if state.get("address_hashes") is None:  # written before sealing: hash the plain text
-            state["address_hashes"] = {
-                channel: self.seal.address_hash(state["brand_id"], address)
-                for channel, address in addresses.items()
-            }
-        opened: dict[str, str] = {}
-        for address in set(addresses.values()):
-            opened[address] = self.seal.open(address) if is_sealed(address) else address
-        state["addresses"] = {channel: opened[address] for channel, address in addresses.items()}
 
-    def _open_consent(self, state: dict[str, Any]) -> None:
-        address: str = state["address"]
-        if state.get("address_hash") is None:
-            state["address_hash"] = self.seal.address_hash(state["brand_id"], address)
-        if is_sealed(address):
-            state["address"] = self.seal.open(address)
+def open_addresses(seal: PersonalDataSeal, aggregate: Any) -> None:
+    """Open the sealed addresses of a loaded Enrollment or AddressConsent in place (`erased` where
+    the key was destroyed); the keys should have been loaded for the batch first (`keys_of_stored`)."""
+    if isinstance(aggregate, Enrollment):
+        opened = {
+            value: seal.open(value) if is_sealed(value) else value
+            for value in set(aggregate.addresses.values())
+        }
+        aggregate.addresses = {channel: opened[value] for channel, value in aggregate.addresses.items()}
+    elif isinstance(aggregate, AddressConsent) and is_sealed(aggregate.address):
+        aggregate.address = seal.open(aggregate.address)
+
+
+def sealed_values(event: Any) -> list[str]:
+    """The sealed values an event carries (none for an event that holds no personal data)."""
+    if isinstance(event, ContactEnrolled):
+        return [value for value in event.addresses.values() if is_sealed(value)]
+    if isinstance(event, AddressConsent.ConsentOpened):
+        return [event.address] if is_sealed(event.address) else []
+    return []

@@ -32,6 +32,7 @@ from storage.event_json import ERASED, SEALED_PREFIX
 
 PREFIX = SEALED_PREFIX
 KEY_TTL_S = 30.0
+MOST_CACHED = 100_000  # keys a process keeps at most (32 bytes each, plus the dict's own)
 _NONCE = 12
 
 
@@ -53,7 +54,7 @@ class PersonalDataSeal:
 
     def __init__(self, db: Database, cipher: CredentialCipher, ttl_s: float = KEY_TTL_S) -> None:
         self.db, self.cipher, self.ttl_s = db, cipher, ttl_s
-        self._keys: dict[UUID, tuple[AESGCM | None, float]] = {}  # None: erased
+        self._keys: dict[UUID, tuple[bytes | None, float]] = {}  # None: erased
         self._hash_keys: dict[UUID, bytes] = {}  # a brand's hashing key is never erased
 
     def __repr__(self) -> str:
@@ -97,13 +98,13 @@ class PersonalDataSeal:
             "SELECT key_id, sealed_key FROM personal_data_keys WHERE key_id = ANY(%s)", (wanted,)
         )
         now = time.monotonic()
+        if len(self._keys) + len(rows) > MOST_CACHED:  # forget the stale ones, else all
+            self._keys = {k: v for k, v in self._keys.items() if now - v[1] < self.ttl_s}
+            if len(self._keys) + len(rows) > MOST_CACHED:
+                self._keys = {}
         for row in rows:
             sealed = row["sealed_key"]
-            key = (
-                None
-                if sealed is None
-                else AESGCM(base64.urlsafe_b64decode(self.cipher.open(bytes(sealed))["key"]))
-            )
+            key = None if sealed is None else base64.urlsafe_b64decode(self.cipher.open(bytes(sealed))["key"])
             self._keys[row["key_id"]] = (key, now)
 
     def _fresh(self, key_id: UUID) -> bool:
@@ -162,7 +163,7 @@ class PersonalDataSeal:
         if key is None:
             return ERASED
         nonce = os.urandom(_NONCE)
-        sealed = key.encrypt(nonce, value.encode(), key_id.bytes)
+        sealed = AESGCM(key).encrypt(nonce, value.encode(), key_id.bytes)
         return f"{PREFIX}{key_id}:{base64.urlsafe_b64encode(nonce + sealed).decode()}"
 
     def open(self, value: str) -> str:
@@ -173,11 +174,11 @@ class PersonalDataSeal:
             return ERASED
         raw = base64.urlsafe_b64decode(value[len(PREFIX) + 37 :])
         try:
-            return key.decrypt(raw[:_NONCE], raw[_NONCE:], key_id.bytes).decode()
+            return AESGCM(key).decrypt(raw[:_NONCE], raw[_NONCE:], key_id.bytes).decode()
         except InvalidTag as wrong:
             raise ValueError(f"a value sealed with key {key_id} does not open with it") from wrong
 
-    def _key(self, key_id: UUID) -> AESGCM | None:
+    def _key(self, key_id: UUID) -> bytes | None:
         if not self._fresh(key_id):
             self.load([key_id])
         known = self._keys.get(key_id)

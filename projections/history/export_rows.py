@@ -10,7 +10,6 @@ remembered). Fields that could hold a secret are never exported, whatever an eve
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,7 +19,7 @@ import psycopg
 from psycopg.sql import Composed
 
 from projections.history.event_topics import campaign_topic_prefix, ownerless_topics, topics_for
-from storage.event_json import SEALED_PREFIX, stored_state_to_json, topic_type, without_personal_data
+from storage.event_json import sealed_key_ids, stored_state_to_json, topic_type, without_personal_data
 from storage.stored_events import first_event_state, head_position, pages, read_ahead
 
 COLUMNS = ("position", "occurred_at", "type", "aggregate_id", "version", "brand_id", "campaign_id", "data")
@@ -161,13 +160,10 @@ def _rows(
             yield batch
 
 
-_SEALED_KEY = re.compile(rb'"' + re.escape(SEALED_PREFIX.encode()) + rb"([0-9a-f-]{36}):")
-
-
 def _erased_keys(reader: psycopg.Connection[Any], states: list[bytes]) -> frozenset[str]:
     """The personal-data keys, among those the page's sealed values name, that were erased: their
     values are exported as `erased` (one query per page, none for a page with no sealed value)."""
-    keys = {found.decode() for state in states if state for found in _SEALED_KEY.findall(state)}
+    keys = sealed_key_ids(states)
     if not keys:
         return frozenset()
     with reader.cursor() as cur:

@@ -145,3 +145,42 @@ def test_an_erased_person_is_found_nowhere_yet_history_verifies_and_they_stay_su
     assert left == []
     assert main(["audit", "credits", "--brand", str(client.brand_id)]) == 0
     assert main(["audit", "consent", "--brand", str(client.brand_id)]) == 0
+
+
+def test_an_erasure_in_one_brand_leaves_the_same_address_in_another_brand_alone(database_url):
+    with running_service(
+        database_url, credentials_key=Fernet.generate_key().decode(), admin_api_key=ADMIN_KEY
+    ) as service:
+        erasing, other = Client(service), Client(service)
+        erasing.lead_group([ANN])
+        other.lead_group([ANN])
+        other.ok(other.post("/v1/suppressions", {"address": ANN["email"], "reason": "asked"}), 201)
+        admin = TestClient(service.http_app())
+        admin.headers["Authorization"] = f"Bearer {ADMIN_KEY}"
+        answer = admin.post(f"/admin/v1/brands/{erasing.brand_id}/erasures", json={"address": ANN["email"]})
+        assert answer.status_code == 200, answer.text
+
+        kept = service.db.fetch_all("SELECT email FROM contacts WHERE brand_id = %s", (other.brand_id,))
+        assert [c["email"] for c in kept] == [ANN["email"].lower()]
+        assert [s["address"] for s in other.ok(other.get("/v1/suppressions"))["items"]] == [
+            ANN["email"].lower()
+        ]
+        seal = service.store.personal_data
+        assert seal is not None
+        hashes = {
+            seal.address_hash(brand, ANN["email"].lower()) for brand in (erasing.brand_id, other.brand_id)
+        }
+        assert len(hashes) == 2
+        assert (
+            admin.post(
+                "/admin/v1/brands/00000000-0000-0000-0000-000000000000/erasures",
+                json={"address": ANN["email"]},
+            ).status_code
+            == 404
+        )
+        assert (
+            admin.post(
+                f"/admin/v1/brands/{erasing.brand_id}/erasures", json={"address": "not an address"}
+            ).status_code
+            == 422
+        )
