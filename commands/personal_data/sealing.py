@@ -83,11 +83,12 @@ class PersonalDataSeal:
 
     def ensure_keys(self, wanted: Iterable[tuple[UUID, UUID, str]]) -> None:
         """Make sure each (key id, brand, kind) has a key (or its erasure) known here: one insert of
-        the missing ones and one read, for the whole batch."""
+        the missing ones (the keys it made are known at once) and one read of those another writer
+        made first, for the whole batch."""
         missing = {key_id: (key_id, brand, kind) for key_id, brand, kind in wanted if not self._fresh(key_id)}
         if missing:
-            self._create(list(missing.values()))
-            self.load(list(missing))
+            made = self._create(list(missing.values()))
+            self.load([key_id for key_id in missing if key_id not in made])
 
     def load(self, key_ids: Iterable[UUID]) -> None:
         """Read the keys not already known here (erased ones are remembered as erased), in one query."""
@@ -111,23 +112,25 @@ class PersonalDataSeal:
         known = self._keys.get(key_id)
         return known is not None and time.monotonic() - known[1] < self.ttl_s
 
-    def _create(self, entries: list[tuple[UUID, UUID, str]]) -> None:
-        """Insert a key for each entry that has none (an existing or erased one is kept as it is)."""
-        rows = [
-            (
-                key_id,
-                brand,
-                kind,
-                self.cipher.seal({"key": base64.urlsafe_b64encode(os.urandom(32)).decode()}),
-            )
-            for key_id, brand, kind in entries
+    def _create(self, entries: list[tuple[UUID, UUID, str]]) -> set[UUID]:
+        """Insert a key for each entry that has none (an existing or erased one is kept as it is), in
+        one statement; the ids of the keys it made, each remembered here."""
+        keys = {key_id: os.urandom(32) for key_id, _, _ in entries}
+        sealed = [
+            self.cipher.seal({"key": base64.urlsafe_b64encode(keys[key_id]).decode()})
+            for key_id, _, _ in entries
         ]
-        with self.db.transaction() as cur:
-            cur.executemany(
-                """INSERT INTO personal_data_keys (key_id, brand_id, kind, sealed_key) VALUES (%s, %s, %s, %s)
-                   ON CONFLICT (key_id) DO NOTHING""",
-                rows,
-            )
+        rows = self.db.fetch_all(
+            """INSERT INTO personal_data_keys (key_id, brand_id, kind, sealed_key)
+               SELECT * FROM unnest(%b::uuid[], %b::uuid[], %b::text[], %b::bytea[])
+               ON CONFLICT (key_id) DO NOTHING RETURNING key_id""",
+            ([e[0] for e in entries], [e[1] for e in entries], [e[2] for e in entries], sealed),
+        )
+        made = {row["key_id"] for row in rows}
+        now = time.monotonic()
+        for key_id in made:
+            self._keys[key_id] = (keys[key_id], now)
+        return made
 
     def erase(self, brand_id: UUID, key_ids: dict[UUID, str], now: datetime) -> None:
         """Destroy these keys (key id -> kind) of the brand for good, making a row for each that had
