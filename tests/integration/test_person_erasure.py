@@ -184,3 +184,22 @@ def test_an_erasure_in_one_brand_leaves_the_same_address_in_another_brand_alone(
             ).status_code
             == 422
         )
+
+
+def test_the_command_line_refuses_an_unknown_brand_a_malformed_address_and_a_missing_key(
+    database_url, monkeypatch, capsys
+):
+    key = Fernet.generate_key().decode()
+    with running_service(database_url, credentials_key=key, roles=()) as service:
+        brand = str(Client(service).brand_id)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("CREDENTIALS_KEY", key)
+    assert main(["contacts", "erase", "--brand", str(UUID(int=1)), "--address", "ann@example.com"]) == 1
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["contacts", "erase", "--brand", brand, "--address", "not an address"]) == 1
+    assert "address" in capsys.readouterr().err
+    monkeypatch.delenv("CREDENTIALS_KEY")
+    monkeypatch.setenv("UNSUBSCRIBE_SECRET", "s" * 32)
+    monkeypatch.setenv("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+    assert main(["contacts", "erase", "--brand", brand, "--address", "ann@example.com"]) == 1
+    assert "CREDENTIALS_KEY" in capsys.readouterr().err
