@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, Strict
 
 from api.definitions import RequestBody
 from api.schemas import Page
-from api.text import Name, bounded
+from api.text import Address, Name, bounded
 from domain.credit_ledger import MAX_PURCHASE, Plan
 
 if TYPE_CHECKING:
@@ -78,3 +78,17 @@ class PlanIn(RequestBody):
 
 class SuspensionIn(RequestBody):
     reason: Reason
+
+
+class ErasureIn(RequestBody):
+    address: Address = Field(description="one of the person's addresses: an email address or a phone number")
+
+
+class ErasureOut(BaseModel):
+    contact_ids: list[UUID] = Field(
+        description="the contacts erased (none: the address was nobody's contact)"
+    )
+    addresses: int = Field(description="the person's addresses, each suppressed for good and erased")
+    first_time: bool = Field(
+        description="false: the person was erased before; this call finished nothing new"
+    )

@@ -13,9 +13,12 @@ from eventsourcing.postgres import PostgresAggregateRecorder
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
+from commands.personal_data.sealed_events import SealingMapper, keys_of_stored, open_addresses, sealed_values
+from commands.personal_data.sealing import PersonalDataSeal, sealed_key_id
 from domain.campaign import Campaign
 from domain.credit_ledger import CreditLedger
 from domain.enrollment import Enrollment
+from domain.enrollment_events import ContactEnrolled
 from domain.errors import NotFound
 
 T = TypeVar("T")
@@ -38,6 +41,28 @@ class CampaignApplication(Application[UUID]):
     """One event store and one notification log for campaigns, ledgers and enrollments."""
 
     name = "campaigns"
+    personal_data: PersonalDataSeal | None = None
+
+    def seal_personal_data(self, seal: PersonalDataSeal) -> None:
+        """Store contacts' personal data sealed with per-person keys from now on, and open them in
+        the enrollments and consents this store loads (commands/personal_data/sealed_events.py).
+        The composition root calls this whenever a CREDENTIALS_KEY is configured (always, in the
+        embedded default)."""
+        self.personal_data = seal
+        self.mapper = SealingMapper(self.mapper, seal)
+        self.events.mapper = self.mapper
+
+    def address_hash(self, brand_id: UUID, address: str) -> str | None:
+        """The brand's keyed hash of a normalised address; None when personal data are not sealed."""
+        return None if self.personal_data is None else self.personal_data.address_hash(brand_id, address)
+
+    def erased_keys(self, events: Iterable[Any]) -> frozenset[str]:
+        """The ids of the erased keys among those the events' sealed values were sealed with (one
+        query; none without sealed values): JSON shows those values as `erased`."""
+        if self.personal_data is None:
+            return frozenset()
+        key_ids = {sealed_key_id(value) for event in events for value in sealed_values(event)}
+        return frozenset(str(key_id) for key_id in self.personal_data.erased(key_ids))
 
     def campaign(self, campaign_id: UUID, brand_id: UUID | None = None) -> Campaign:
         """The campaign; NotFound when missing or, given `brand_id`, when it is another brand's."""
@@ -71,9 +96,12 @@ class CampaignApplication(Application[UUID]):
 
     def find(self, aggregate_id: UUID) -> Any | None:
         try:
-            return self.repository.get(aggregate_id)
+            aggregate: Any = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
+        if self.personal_data is not None:
+            open_addresses(self.personal_data, aggregate)
+        return aggregate
 
     def get_many(self, aggregate_ids: list[UUID]) -> dict[UUID, Any]:
         """Many aggregates in one query (the send path loads a batch of enrollments at once).
@@ -88,11 +116,17 @@ class CampaignApplication(Application[UUID]):
             " WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version",
             aggregate_ids,
         )
+        if self.personal_data is not None:  # every key the batch's sealed values name, in one query
+            self.personal_data.load(keys_of_stored(state for _, _, _, state in rows))
         events: dict[UUID, list[Any]] = {}
         for aggregate_id, version, topic, state in rows:
             stored = StoredEvent(aggregate_id, version, topic, state)
             events.setdefault(aggregate_id, []).append(self.mapper.to_domain_event(stored))
-        return {aggregate_id: _replayed(stream) for aggregate_id, stream in events.items()}
+        found = {aggregate_id: _replayed(stream) for aggregate_id, stream in events.items()}
+        if self.personal_data is not None:
+            for aggregate in found.values():
+                open_addresses(self.personal_data, aggregate)
+        return found
 
     def versions(self, aggregate_ids: list[UUID]) -> dict[UUID, int] | None:
         """The stored version of each aggregate in one query; None with a recorder other than PostgreSQL.
@@ -138,6 +172,13 @@ class CampaignApplication(Application[UUID]):
         application, which keeps no aggregate cache and takes no snapshots; were either turned on,
         the library's own `save` runs instead, so nothing it would do is skipped.
         """
+        if self.personal_data is not None:  # the keys of a batch of new enrolments, made at once
+            self.personal_data.ensure_keys(
+                (event.contact_id, event.brand_id, "contact")
+                for aggregate in aggregates
+                for event in aggregate.pending_events
+                if isinstance(event, ContactEnrolled)
+            )
         if self.snapshots is not None or self.repository.cache is not None:
             recordings = self.save(*aggregates)
         else:

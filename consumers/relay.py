@@ -19,6 +19,7 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 
+from commands.application import CampaignApplication
 from commands.sending.send_phases import Dispatch
 from consumers.transport import Transport
 from consumers.transport.messages import EVENTS_TOPIC, SEND_TOPICS, encode_dispatch
@@ -32,9 +33,9 @@ from storage.event_log import brand_of, read_log, read_one
 MAX_FEED_BYTES = 900_000
 
 
-def feed_message(position: int, event: Any) -> bytes:
+def feed_message(position: int, event: Any, erased_keys: frozenset[str] = frozenset()) -> bytes:
     """The event's JSON for `campaign.events`; past the broker's size, its envelope and a note."""
-    document = event_to_json(position, event)
+    document = event_to_json(position, event, erased_keys)
     body = json.dumps(document).encode()
     if len(body) <= MAX_FEED_BYTES:
         return body
@@ -106,13 +107,18 @@ class Relay:
     def _messages(self, events: Sequence[tuple[int, Any]]) -> list[tuple[str, str, bytes]]:
         """(topic, key, value) of every message the events make; nothing is published yet."""
         messages = []
+        erased: frozenset[str] = frozenset()
+        if self.publish_events and isinstance(self.store, CampaignApplication):  # one query a batch
+            erased = self.store.erased_keys(event for _, event in events)
         for position, event in events:
             for dispatch in _dispatches(event):
                 if dispatch.channel in self.channels:
                     key = str(dispatch.enrollment_id)
                     messages.append((SEND_TOPICS[dispatch.channel], key, encode_dispatch(dispatch, position)))
             if self.publish_events:
-                messages.append((EVENTS_TOPIC, str(event.originator_id), feed_message(position, event)))
+                messages.append(
+                    (EVENTS_TOPIC, str(event.originator_id), feed_message(position, event, erased))
+                )
         return messages
 
     def _hand_over(self, messages: list[tuple[str, str, bytes]]) -> None:

@@ -6,8 +6,9 @@ period (and at once when the dev clock moves). Running them twice, or on two mac
 nothing more: the use cases re-check state and the reset only touches accounts not reset today.
 A batch that fails for one enrollment's or one campaign's fault is done again item by item, and
 the item that keeps failing is parked (storage/parked.py): the other brands' steps go out. The
-daily cron also forgets the receipts of old Twilio delivery reports and calls, a bounded batch a
-pass (commands/inbound/webhook_receipts.py).
+daily cron also forgets the receipts of old Twilio delivery reports and calls, and the message
+bodies and provider payloads past their brand's retention, a bounded batch a pass
+(commands/inbound/webhook_receipts.py, commands/personal_data/retention.py).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from commands.credits.open_attempts import held_attempts
 from commands.credits.plan_renewals import renew_plans
 from commands.credits.settle_credits import settle_next_batch
 from commands.inbound.webhook_receipts import forget_old_callbacks
+from commands.personal_data.retention import forget_old_messages
 from commands.sending.daily_reset import reset_daily_quotas
 from commands.sending.dispatch_due_steps import dispatch_due_steps
 from commands.sending.redispatch_steps import reconcile_held_steps, redispatch_stale_steps
@@ -133,6 +135,7 @@ class DailyCron:
         return (
             reset_daily_quotas(self.db, now)
             + forget_old_callbacks(self.db, now)
+            + forget_old_messages(self.db, now)
             + renew_plans(self.store, self.db, now)
         )
 

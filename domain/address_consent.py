@@ -13,6 +13,7 @@ records nothing. The address is stored as contacts store it (normalised), like t
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -30,21 +31,33 @@ class AddressConsent(TimedAggregate):
 
     class ConsentOpened(Aggregate.Created):
         brand_id: UUID
-        address: str
-        class_version = 1
+        address: str  # stored sealed with the consent's own key from v2 on (the store seals it)
+        address_hash: str | None = None  # the brand's keyed hash of the address; None before v2
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Added `address_hash`, and the address is stored sealed: a v1 consent kept it in
+            plain text and no hash (None: computed when read)."""
+            state.setdefault("address_hash", None)
 
     @event(ConsentOpened)
-    def __init__(self, brand_id: UUID, address: str) -> None:
+    def __init__(self, brand_id: UUID, address: str, address_hash: str | None = None) -> None:
         self.brand_id = brand_id
-        self.address = address
+        self.address = address  # opened by the store; `erased` once the address is erased
+        self.address_hash = address_hash
         self.suppressed = False
         self.suppressed_since: datetime | None = None
 
     @classmethod
-    def open(cls, brand_id: UUID, address: str, opened_at: datetime) -> AddressConsent:
+    def open(
+        cls, brand_id: UUID, address: str, opened_at: datetime, consent_id: UUID | None = None
+    ) -> AddressConsent:
+        """`consent_id`: the id the caller derived (from a keyed hash of the address, so that the id
+        says nothing of it); by default the one derived from the address itself."""
         return cls._create(
             cls.ConsentOpened,
-            id=cls.create_id(brand_id, address),
+            id=consent_id or cls.create_id(brand_id, address),
             brand_id=brand_id,
             address=address,
             timestamp=opened_at,

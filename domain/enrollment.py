@@ -97,11 +97,13 @@ class Enrollment(TimedAggregate, AfterTheSend):
         group: int | None = None,
         due_at: datetime | None = None,
         dispatched: list[DispatchedStep] | None = None,
+        address_hashes: dict[str, str] | None = None,
     ) -> None:
         self.campaign_id = campaign_id
         self.brand_id = brand_id
         self.contact_id = contact_id
-        self.addresses = dict(addresses)
+        self.addresses = dict(addresses)  # opened by the store; `erased` once the contact is erased
+        self.address_hashes = dict(address_hashes or {})  # channel -> the brand's keyed hash
         self.plan = EnrollmentPlan.from_stored(plan)
         self.enrolled_at = enrolled_at
         self.window = SendingWindow.from_dict(window)

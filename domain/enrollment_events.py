@@ -53,7 +53,11 @@ class ContactEnrolled(Aggregate.Created):
     # The first group's sends dispatched with the enrolment, at `enrolled_at`, when it was due
     # then (None: a StepDispatched of its own says it, if any).
     dispatched: list[DispatchedStep] | None = None
-    class_version = 4
+    # The brand's keyed hash of each channel's address (commands/personal_data/sealing.py), which
+    # the store writes beside the sealed addresses; None where no hash was written (before v5, or
+    # without a key configured): the store then computes it from the address when it reads one.
+    address_hashes: dict[str, str] | None = None
+    class_version = 5
     TIME_FIELD = "enrolled_at"
 
     @staticmethod
@@ -74,6 +78,12 @@ class ContactEnrolled(Aggregate.Created):
         """Added `dispatched`, the first group's sends dispatched with the enrolment: before v4
         a StepDispatched event followed the enrolment for each (None: those events say it)."""
         state.setdefault("dispatched", None)
+
+    @staticmethod
+    def upcast_v4_v5(state: dict[str, Any]) -> None:
+        """Added `address_hashes`, and the addresses are stored sealed with the contact's key: a
+        v4 enrolment kept its addresses in plain text and no hash (None: computed when read)."""
+        state.setdefault("address_hashes", None)
 
 
 class GroupScheduled(Aggregate.Event):

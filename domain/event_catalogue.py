@@ -16,8 +16,16 @@ from domain.api_keys import ApiKeys
 from domain.campaign import Campaign
 from domain.credit_ledger import CreditLedger
 from domain.enrollment import Enrollment
+from domain.erasure import PersonErasure
 
-AGGREGATES: tuple[type[Aggregate], ...] = (Campaign, CreditLedger, Enrollment, ApiKeys, AddressConsent)
+AGGREGATES: tuple[type[Aggregate], ...] = (
+    Campaign,
+    CreditLedger,
+    Enrollment,
+    ApiKeys,
+    AddressConsent,
+    PersonErasure,
+)
 # What every stored event carries around its data (the JSON envelope names them differently).
 # The bases the library derives for each aggregate: no event is stored with these types.
 LIBRARY_BASES = frozenset({"Event", "Created"})

@@ -16,7 +16,7 @@ from psycopg import sql
 
 from storage.database import Database
 from storage.event_json import event_to_json
-from storage.event_log import events_table, to_event
+from storage.event_log import erased_keys, events_table, to_event
 from storage.paging import page_by_position, position_after
 
 
@@ -35,4 +35,8 @@ def campaign_events(
     ).format(events=events_table(store))
     rows = db.fetch_all(query, {"campaign": campaign_id, "after": position_after(cursor), "limit": limit + 1})
     rows, next_cursor = page_by_position(rows, limit)
-    return [event_to_json(row["position"], to_event(store, row)) for row in rows], next_cursor
+    events = [to_event(store, row) for row in rows]
+    erased = erased_keys(db, [row["state"] for row in rows])
+    return [
+        event_to_json(row["position"], event, erased) for row, event in zip(rows, events, strict=True)
+    ], next_cursor

@@ -19,6 +19,7 @@ from pydantic import SecretStr
 from commands.application import CampaignApplication
 from commands.audience.unsubscribe_tokens import UnsubscribeTokens, signing_secret
 from commands.clock import Clock, DevClock, SystemClock
+from commands.personal_data.sealing import PersonalDataSeal
 from commands.sending.credentials import CredentialCipher, cipher_for, decrypt_credentials, load_or_create_key
 from commands.sending.personalisation import Personaliser, load_personaliser
 from commands.sending.providers import Provider
@@ -140,6 +141,8 @@ def build(
     key, secret = settings.credentials_key, settings.unsubscribe_secret
     key_folder = settings.data_dir if embedded is not None else None
     cipher = cipher_for(key.get_secret_value() if key else None, key_folder)
+    if cipher is not None:  # contacts' personal data sealed per person (decision record 0027)
+        store.seal_personal_data(PersonalDataSeal(db, cipher))
     signing = signing_secret(
         secret.get_secret_value() if secret else None, key.get_secret_value() if key else None, key_folder
     )

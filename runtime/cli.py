@@ -216,7 +216,25 @@ def parser() -> argparse.ArgumentParser:
     revoking.add_argument("brand_id", type=UUID, metavar="ID")
     revoking.add_argument("key_id", type=UUID, metavar="KEY_ID")
     revoking.set_defaults(func=operations.revoke_key)
+    keeping = with_data_dir(
+        brand_commands.add_parser(
+            "retention", help="how many days message bodies and provider payloads are kept (default 90)"
+        )
+    )
+    keeping.add_argument("brand_id", type=UUID, metavar="ID")
+    keeping.add_argument("--message-days", type=int, metavar="N", help="set it (1..3650); without: show it")
+    keeping.set_defaults(func=operations.message_retention)
     account_commands.add_commands(commands, brand_commands, with_data_dir)
+    people = commands.add_parser("contacts", help="a brand's contacts as persons")
+    people_commands = people.add_subparsers(dest="contacts_command", required=True)
+    erasing = with_data_dir(
+        people_commands.add_parser(
+            "erase", help="erase a person: their data unreadable everywhere, history intact, still suppressed"
+        )
+    )
+    erasing.add_argument("--brand", type=UUID, metavar="ID", required=True)
+    erasing.add_argument("--address", metavar="EMAIL_OR_PHONE", required=True)
+    erasing.set_defaults(func=operations.erase_contact)
 
     rebuild = with_data_dir(commands.add_parser("replay", help="rebuild read models from the event store"))
     rebuild.add_argument("--projection", help="one read model by name (default: all)")

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
 
-from runtime.cli_settings import database_url_for
+from runtime.cli_settings import database_url_for, settings_for
 from runtime.export_target import STDOUT, ReaderGone, check_target, export_target
 from runtime.progress import Progress
 
@@ -97,11 +97,22 @@ def _read_brand(args: argparse.Namespace, audit: Callable[[Any, Any, UUID], T]) 
     import psycopg
 
     from commands.application import CampaignApplication
-    from storage.database import event_store_env
+    from commands.personal_data.sealing import PersonalDataSeal
+    from commands.sending.credentials import cipher_for
+    from storage.database import Database, event_store_env
 
     brand = UUID(_brand(args.brand))
+    settings = settings_for(args)
+    key = settings.credentials_key
     with database_url_for(args) as url:
         store = CampaignApplication(env={**event_store_env(url, pool_size=1), "CREATE_TABLE": "n"})
+        # With the key, events stored before sealing are matched by the same keyed hash as the
+        # sealed ones (the consent audit matches addresses by hash where it has one).
+        folder = settings.data_dir if settings.database_url is None else None
+        cipher = cipher_for(key.get_secret_value() if key else None, folder)
+        keys = Database(url, max_size=1) if cipher is not None else None
+        if keys is not None and cipher is not None:
+            store.seal_personal_data(PersonalDataSeal(keys, cipher))
         try:
             with psycopg.connect(url, autocommit=True) as conn:
                 return audit(store, conn, brand)
@@ -110,6 +121,8 @@ def _read_brand(args: argparse.Namespace, audit: Callable[[Any, Any, UUID], T]) 
             return None
         finally:
             store.close()
+            if keys is not None:
+                keys.close()
 
 
 def _brand(text: str | None) -> str | None:

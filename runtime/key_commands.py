@@ -56,5 +56,5 @@ def rotate_keys(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     for account_id in rotation.unreadable:
-        print(f"campaign-service: sender account {account_id}: no key opens its credentials", file=sys.stderr)
+        print(f"campaign-service: {account_id}: no key opens its sealed value", file=sys.stderr)
     return 1 if rotation.unreadable else 0

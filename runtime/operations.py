@@ -89,6 +89,41 @@ def revoke_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def erase_contact(args: argparse.Namespace) -> int:
+    """Erase the person with that address in the brand (commands/personal_data/erase_person.py)."""
+    from commands.personal_data.erase_person import erase_person
+
+    service = service_for(args)
+    try:
+        erased = erase_person(
+            service.store, service.db, args.brand, args.address, operator(), service.clock.now()
+        )
+    finally:
+        service.close()
+    answer = {"contact_ids": [str(c) for c in erased.contact_ids], "addresses": erased.addresses}
+    print(json.dumps({**answer, "erased": True, "first_time": erased.recorded}))
+    return 0
+
+
+def message_retention(args: argparse.Namespace) -> int:
+    """Show, or with --message-days set, how long the brand keeps message bodies and payloads."""
+    from commands.personal_data.retention import retention_days, set_retention_days
+    from domain.errors import NotFound
+
+    service = service_for(args)
+    try:
+        if service.db.fetch_one("SELECT 1 FROM brands WHERE id = %s", (args.brand_id,)) is None:
+            raise NotFound(f"brand {args.brand_id}")
+        if args.message_days is None:
+            days = retention_days(service.db, args.brand_id)
+        else:
+            days = set_retention_days(service.db, args.brand_id, args.message_days, service.clock.now())
+    finally:
+        service.close()
+    print(json.dumps({"brand_id": str(args.brand_id), "message_days": days}))
+    return 0
+
+
 def replay(args: argparse.Namespace) -> int:
     """Rebuild read models into copies and swap them in: the service keeps answering meanwhile."""
     from projections.shadow_rebuild import RebuildRunning, rebuild

@@ -3,12 +3,47 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterable
 from datetime import datetime
 from enum import Enum
 from typing import Any
 from uuid import UUID
 
 ENVELOPE = ("originator_id", "originator_version", "timestamp", "originator_topic")
+# Personal data never leave in JSON (Kafka, exports, the API's event routes): each event's field
+# that holds some shows `sealed`, or `erased` once the person was erased (docs/personal-data.md).
+PERSONAL_FIELDS = {"ContactEnrolled": "addresses", "ConsentOpened": "address"}
+SEALED_PREFIX = "pd1:"  # how a value sealed with a person's key starts (commands/personal_data/sealing.py)
+SEALED, ERASED = "sealed", "erased"
+_SEALED_KEY = re.compile(rb'"' + re.escape(SEALED_PREFIX.encode()) + rb"([0-9a-f-]{36}):")
+
+
+def sealed_key_ids(states: Iterable[bytes]) -> set[str]:
+    """The ids of the keys that the sealed values in these stored states were sealed with."""
+    return {found.decode() for state in states if state for found in _SEALED_KEY.findall(bytes(state))}
+
+
+def _hidden(value: Any, erased_keys: frozenset[str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _hidden(v, erased_keys) for k, v in value.items()}
+    if value is None:
+        return None
+    key = (
+        value[len(SEALED_PREFIX) : len(SEALED_PREFIX) + 36] if str(value).startswith(SEALED_PREFIX) else None
+    )
+    return ERASED if value == ERASED or key in erased_keys else SEALED
+
+
+def without_personal_data(
+    type_name: str, data: dict[str, Any], erased_keys: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """The event's JSON data with its personal data shown as `sealed` or `erased` (a value sealed
+    with one of `erased_keys`, or already opened as `erased`)."""
+    field = PERSONAL_FIELDS.get(type_name)
+    if field is None or field not in data:
+        return data
+    return {**data, field: _hidden(data[field], erased_keys)}
 
 
 def _plain(value: Any) -> Any:
@@ -29,8 +64,9 @@ def event_type(event: Any) -> str:
     return type(event).__name__
 
 
-def event_to_json(position: int, event: Any) -> dict[str, Any]:
-    """{position, type, aggregate_id, version, occurred_at, data} as CONTRACT.md lists them."""
+def event_to_json(position: int, event: Any, erased_keys: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """{position, type, aggregate_id, version, occurred_at, data} as CONTRACT.md lists them; the
+    personal data `sealed`, or `erased` when sealed with one of `erased_keys`."""
     data = {k: _plain(v) for k, v in vars(event).items() if k not in ENVELOPE}
     return {
         "position": position,
@@ -38,7 +74,7 @@ def event_to_json(position: int, event: Any) -> dict[str, Any]:
         "aggregate_id": str(event.originator_id),
         "version": event.originator_version,
         "occurred_at": _plain(event.timestamp),
-        "data": data,
+        "data": without_personal_data(event_type(event), data, erased_keys),
     }
 
 

@@ -19,6 +19,7 @@ from eventsourcing.utils import get_topic
 from psycopg import sql
 
 from storage.database import Database
+from storage.event_json import sealed_key_ids
 from storage.event_recorder import CampaignEventRecorder
 
 
@@ -136,3 +137,16 @@ def to_event(store: Application[UUID], row: dict[str, Any]) -> Any:
     """The domain event of one events-table row (upcast to its class's current version)."""
     stored = StoredEvent(row["originator_id"], row["originator_version"], row["topic"], bytes(row["state"]))
     return store.mapper.to_domain_event(stored)
+
+
+def erased_keys(db: Database, states: Sequence[bytes]) -> frozenset[str]:
+    """The personal-data keys, among those the stored states' sealed values name, that were erased
+    (their values show as `erased`): one query, none for states with no sealed value."""
+    keys = sealed_key_ids(states)
+    if not keys:
+        return frozenset()
+    rows = db.fetch_all(
+        "SELECT key_id::text AS key_id FROM personal_data_keys WHERE key_id = ANY(%s::uuid[]) AND sealed_key IS NULL",
+        (sorted(keys),),
+    )
+    return frozenset(row["key_id"] for row in rows)

@@ -18,6 +18,8 @@ from api.admin_schemas import (
     BrandIn,
     BrandOut,
     BrandPage,
+    ErasureIn,
+    ErasureOut,
     GrantIn,
     GrantOut,
     NewBrandOut,
@@ -30,6 +32,7 @@ from commands.credits.brand_accounts import brand_account, brand_accounts
 from commands.credits.brand_standing import change_plan, reinstate_brand, suspend_brand
 from commands.credits.brands import create_brand
 from commands.credits.grant_credits import grant_credits
+from commands.personal_data.erase_person import erase_person
 from domain.credit_ledger import Plan
 
 router = APIRouter(prefix="/admin/v1/brands", tags=["admin"])
@@ -104,3 +107,15 @@ def reinstate(brand_id: UUID, services: ServicesDep, operator: Operator = None) 
     now = services.clock.now()
     reinstate_brand(services.store, services.db, brand_id, _who(operator), now)
     return brand_account(services.store, services.db, brand_id, now)
+
+
+@router.post("/{brand_id}/erasures", response_model=ErasureOut)
+def erase(
+    brand_id: UUID, body: ErasureIn, services: ServicesDep, operator: Operator = None
+) -> dict[str, Any]:
+    """Erase a person found by one of their addresses: their personal data become unreadable in
+    every event and table, the history still verifies, and they stay suppressed. Idempotent."""
+    erased = erase_person(
+        services.store, services.db, brand_id, body.address, _who(operator), services.clock.now()
+    )
+    return {"contact_ids": erased.contact_ids, "addresses": erased.addresses, "first_time": erased.recorded}

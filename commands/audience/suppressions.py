@@ -56,11 +56,14 @@ def suppress(
     """
     normalised = _normalised(address, region, field="address")
     # The no-op update makes a re-add answer the first entry; xmax = 0 only on a fresh insert.
+    hashed = store.address_hash(brand_id, normalised)
     row = db.fetch_one(
-        f"""INSERT INTO suppressions (brand_id, address, reason, created_at) VALUES (%s, %s, %s, %s)
-            ON CONFLICT (brand_id, address) DO UPDATE SET reason = suppressions.reason
+        f"""INSERT INTO suppressions (brand_id, address, reason, created_at, address_hash)
+            VALUES (%s, %s, %s, %s, %s)
+            ON CONFLICT (brand_id, address) DO UPDATE
+                SET reason = suppressions.reason, address_hash = COALESCE(suppressions.address_hash, EXCLUDED.address_hash)
             RETURNING {COLUMNS}, (xmax = 0) AS created""",
-        (brand_id, normalised, reason, now),
+        (brand_id, normalised, reason, now, hashed),
     )
     if row is None:
         raise RuntimeError("INSERT ... ON CONFLICT DO UPDATE returned no row")
@@ -82,15 +85,25 @@ def _normalised(address: str, region: str, field: str | None = None) -> str:
     return normalised
 
 
-def suppressed_addresses(db: Database, wanted: list[tuple[UUID, str]]) -> set[tuple[UUID, str]]:
-    """Which of these (brand, address) pairs are on their brand's list now, in one query."""
+def suppressed_addresses(
+    db: Database, wanted: list[tuple[UUID, str]], hashes: dict[tuple[UUID, str], str] | None = None
+) -> set[tuple[UUID, str]]:
+    """Which of these (brand, address) pairs are on their brand's list now, in one query: by the
+    address, or by its keyed hash (`hashes`), which still matches once the entry's address was
+    erased (commands/personal_data/erase_person.py)."""
     if not wanted:
         return set()
+    known = hashes or {}
     rows = db.fetch_all(
-        """SELECT s.brand_id, s.address FROM suppressions s
-           JOIN unnest(%s::uuid[], %s::text[]) AS w(brand_id, address)
-             ON s.brand_id = w.brand_id AND s.address = w.address""",
-        ([brand for brand, _ in wanted], [address for _, address in wanted]),
+        """SELECT w.brand_id, w.address FROM unnest(%s::uuid[], %s::text[], %s::text[]) AS w(brand_id, address, hash)
+           WHERE EXISTS (SELECT 1 FROM suppressions s WHERE s.brand_id = w.brand_id AND s.address = w.address)
+              OR (w.hash IS NOT NULL AND EXISTS (
+                  SELECT 1 FROM suppressions s WHERE s.brand_id = w.brand_id AND s.address_hash = w.hash))""",
+        (
+            [brand for brand, _ in wanted],
+            [address for _, address in wanted],
+            [known.get(pair) for pair in wanted],
+        ),
     )
     return {(row["brand_id"], row["address"]) for row in rows}
 
@@ -127,17 +140,29 @@ def _record_consent(
     nothing is recorded to lift an address that never had an event (suppressed before they were
     recorded)."""
 
+    ids = consent_ids(store, brand_id, address)
+
     def decide() -> None:
-        consent = store.find(AddressConsent.create_id(brand_id, address))
-        if not isinstance(consent, AddressConsent):
+        found = store.get_many(ids)
+        consent = next((found[i] for i in ids if isinstance(found.get(i), AddressConsent)), None)
+        if consent is None:
             if suppress is None:
                 return
-            consent = AddressConsent.open(brand_id, address, now)
+            consent = AddressConsent.open(brand_id, address, now, consent_id=ids[0])
         changed = consent.suppress(suppress, now) if suppress is not None else consent.lift(lift or "", now)
         if changed:
             store.save_all([consent])
 
     retry_on_conflict(decide)
+
+
+def consent_ids(store: CampaignApplication, brand_id: UUID, address: str) -> list[UUID]:
+    """The ids an address's AddressConsent may have, the one a new consent takes first: derived
+    from the keyed hash where personal data are sealed (an id that says nothing of the address),
+    else (and for consents opened before sealing) from the address itself."""
+    hashed = store.address_hash(brand_id, address)
+    legacy = AddressConsent.create_id(brand_id, address)
+    return [AddressConsent.create_id(brand_id, f"hmac:{hashed}"), legacy] if hashed else [legacy]
 
 
 def suppressions(

@@ -1,4 +1,5 @@
-"""Use case: re-seal every stored sender credential with the first key of CREDENTIALS_KEY.
+"""Use case: re-seal every stored sender credential, and every personal-data key
+(commands/personal_data/sealing.py), with the first key of CREDENTIALS_KEY.
 
 Rotating the key is two deploys and this command between them: put the new key first in
 CREDENTIALS_KEY (`new,old`: the first seals, every one opens), run `campaign-service keys rotate`,
@@ -15,11 +16,26 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 from cryptography.fernet import InvalidToken
+from psycopg.sql import SQL, Identifier
 
 from commands.sending.credentials import CredentialCipher
 from storage.database import Database
 
 BATCH = 100
+
+
+@dataclass(frozen=True)
+class SealedColumn:
+    """A table's column of values sealed with CREDENTIALS_KEY, and its key column."""
+
+    table: str
+    id: str
+    sealed: str
+
+
+SENDER_CREDENTIALS = SealedColumn("sender_accounts", "id", "credentials")
+PERSONAL_DATA_KEYS = SealedColumn("personal_data_keys", "key_id", "sealed_key")
+SEALED_COLUMNS = (SENDER_CREDENTIALS, PERSONAL_DATA_KEYS)
 
 
 @dataclass
@@ -35,28 +51,48 @@ class Rotation:
 
 
 def reseal_credentials(
-    db: Database, cipher: CredentialCipher, progress: Callable[[Rotation], None] = lambda _: None
+    db: Database,
+    cipher: CredentialCipher,
+    progress: Callable[[Rotation], None] = lambda _: None,
+    columns: tuple[SealedColumn, ...] = SEALED_COLUMNS,
 ) -> Rotation:
-    """Re-seal, row by row in id order, every sender account's credentials with the first key."""
-    total = db.fetch_one("SELECT count(*) AS n FROM sender_accounts WHERE credentials IS NOT NULL")
-    rotation = Rotation(total=int(total["n"]) if total else 0)
-    after = UUID(int=0)
-    while True:
-        rows = db.fetch_all(
-            """SELECT id, credentials FROM sender_accounts
-               WHERE credentials IS NOT NULL AND id > %s ORDER BY id LIMIT %s""",
-            (after, BATCH),
+    """Re-seal, row by row in id order, every sealed value of these columns with the first key."""
+    rotation = Rotation()
+    for column in columns:
+        names = {
+            "table": Identifier(column.table),
+            "id": Identifier(column.id),
+            "sealed": Identifier(column.sealed),
+        }
+        total = db.fetch_one(
+            SQL("SELECT count(*) AS n FROM {table} WHERE {sealed} IS NOT NULL").format(**names)
         )
-        if not rows:
-            return rotation
-        for row in rows:
-            _reseal_one(db, cipher, row["id"], bytes(row["credentials"]), rotation)
-        after = rows[-1]["id"]
-        progress(rotation)
+        rotation.total += int(total["n"]) if total else 0
+        after = UUID(int=0)
+        while True:
+            rows = db.fetch_all(
+                SQL(
+                    """SELECT {id} AS id, {sealed} AS sealed FROM {table}
+                       WHERE {sealed} IS NOT NULL AND {id} > %s ORDER BY {id} LIMIT %s"""
+                ).format(**names),
+                (after, BATCH),
+            )
+            if not rows:
+                break
+            for row in rows:
+                _reseal_one(db, cipher, column, row["id"], bytes(row["sealed"]), rotation)
+            after = rows[-1]["id"]
+            progress(rotation)
+    return rotation
 
 
 def _reseal_one(
-    db: Database, cipher: CredentialCipher, account_id: UUID, sealed: bytes, rotation: Rotation
+    db: Database,
+    cipher: CredentialCipher,
+    column: SealedColumn,
+    row_id: UUID,
+    sealed: bytes,
+    rotation: Rotation,
 ) -> None:
     if cipher.sealed_with_first_key(sealed):
         rotation.current += 1
@@ -64,15 +100,17 @@ def _reseal_one(
     try:
         resealed = cipher.reseal(sealed)
     except InvalidToken:
-        rotation.unreadable.append(account_id)
+        rotation.unreadable.append(row_id)
         return
     with db.transaction() as cur:
         cur.execute(
-            "UPDATE sender_accounts SET credentials = %s WHERE id = %s AND credentials = %s",
-            (resealed, account_id, sealed),
+            SQL("UPDATE {table} SET {sealed} = %s WHERE {id} = %s AND {sealed} = %s").format(
+                table=Identifier(column.table), sealed=Identifier(column.sealed), id=Identifier(column.id)
+            ),
+            (resealed, row_id, sealed),
         )
         changed = cur.rowcount == 1
-    # Not changed: someone replaced the credentials meanwhile, sealing them with the first key.
+    # Not changed: someone replaced the value meanwhile (sealing it with the first key), or erased it.
     if changed:
         rotation.resealed += 1
     else:

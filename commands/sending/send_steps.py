@@ -134,8 +134,13 @@ class Sender:
 
     def _recheck_consent(self, attempts: list[Attempt]) -> list[Attempt]:
         """The attempts, those whose address is on the brand's suppression list now marked."""
-        wanted = {(a.enrollment.brand_id, a.enrollment.addresses[a.dispatch.channel]) for a in attempts}
-        suppressed = suppressed_addresses(self.db, list(wanted))
+        wanted, hashes = set(), {}
+        for a in attempts:
+            pair = (a.enrollment.brand_id, a.enrollment.addresses[a.dispatch.channel])
+            wanted.add(pair)
+            if a.dispatch.channel in a.enrollment.address_hashes:  # still matches an erased address
+                hashes[pair] = a.enrollment.address_hashes[a.dispatch.channel]
+        suppressed = suppressed_addresses(self.db, list(wanted), hashes)
         return [
             replace(
                 a,

@@ -122,7 +122,7 @@ class ConsentAudit:
 class _Enrolled:
     campaign_id: UUID
     contact_id: UUID
-    addresses: dict[str, str]
+    addresses: dict[str, str]  # channel -> what its address is matched on (keyed hash, else address)
     timezone: str
 
 
@@ -140,7 +140,7 @@ class _Log:
     brand_id: UUID
     ledger_id: UUID
     enrolled: dict[UUID, _Enrolled] = field(default_factory=dict)
-    addresses: dict[UUID, str] = field(default_factory=dict)  # AddressConsent id -> address
+    addresses: dict[UUID, str] = field(default_factory=dict)  # AddressConsent id -> its match key
     suppressed_since: dict[str, int] = field(default_factory=dict)  # address -> position
     suspended_since: int | None = None
     hours: QuietHours = field(default_factory=QuietHours)
@@ -162,11 +162,11 @@ def _apply(audit: ConsentAudit, seen: _Log, position: int, event: Any) -> None:
     if isinstance(event, Enrollment.ContactEnrolled):
         if mine:
             seen.enrolled[event.originator_id] = _Enrolled(
-                event.campaign_id, event.contact_id, dict(event.addresses), event.timezone
+                event.campaign_id, event.contact_id, _enrolled_keys(event), event.timezone
             )
     elif isinstance(event, AddressConsent.ConsentOpened):
         if mine:
-            seen.addresses[event.originator_id] = event.address
+            seen.addresses[event.originator_id] = _consent_key(event)
     elif isinstance(event, AddressConsent.AddressSuppressed):
         address = seen.addresses.get(event.originator_id)
         if address is not None:
@@ -197,6 +197,20 @@ def _apply(audit: ConsentAudit, seen: _Log, position: int, event: Any) -> None:
         enrolled = seen.enrolled.get(event.originator_id)
         if enrolled is not None:
             _check_send(audit, seen, position, event, enrolled)
+
+
+def _enrolled_keys(event: Any) -> dict[str, str]:
+    """What each channel's address is matched on: the brand's keyed hash of it where the event has
+    one (sealed personal data, commands/personal_data/), else the address itself."""
+    hashes = getattr(event, "address_hashes", None)
+    if hashes:
+        return {channel: f"hash:{hashed}" for channel, hashed in hashes.items()}
+    return {channel: f"address:{address}" for channel, address in event.addresses.items()}
+
+
+def _consent_key(event: Any) -> str:
+    hashed = getattr(event, "address_hash", None)
+    return f"hash:{hashed}" if hashed else f"address:{event.address}"
 
 
 def _owned(seen: _Log, event: Any) -> bool:

@@ -20,7 +20,7 @@ import psycopg
 from psycopg.sql import Composed
 
 from projections.history.event_topics import campaign_topic_prefix, ownerless_topics, topics_for
-from storage.event_json import stored_state_to_json, topic_type
+from storage.event_json import sealed_key_ids, stored_state_to_json, topic_type, without_personal_data
 from storage.stored_events import first_event_state, head_position, pages, read_ahead
 
 COLUMNS = ("position", "occurred_at", "type", "aggregate_id", "version", "brand_id", "campaign_id", "data")
@@ -131,8 +131,9 @@ def _rows(
     found = pages(reader, table, through=through, topics=topics, ownerless=ownerless_topics(), size=page_size)
     for page in read_ahead(found):
         batch = []
+        erased = _erased_keys(reader, [row.state for row in page])
         for row in page:
-            data = stored_state_to_json(row.state)
+            data = without_personal_data(topic_type(row.topic), stored_state_to_json(row.state), erased)
             occurred_at = datetime.fromisoformat(data["timestamp"].replace("Z", "+00:00"))
             if (wanted.since and occurred_at < wanted.since) or (
                 wanted.until and occurred_at >= wanted.until
@@ -166,3 +167,17 @@ def _rows(
             progress(page[-1].position, through)
         if batch:
             yield batch
+
+
+def _erased_keys(reader: psycopg.Connection[Any], states: list[bytes]) -> frozenset[str]:
+    """The personal-data keys, among those the page's sealed values name, that were erased: their
+    values are exported as `erased` (one query per page, none for a page with no sealed value)."""
+    keys = sealed_key_ids(states)
+    if not keys:
+        return frozenset()
+    with reader.cursor() as cur:
+        cur.execute(
+            "SELECT key_id::text FROM personal_data_keys WHERE key_id = ANY(%s::uuid[]) AND sealed_key IS NULL",
+            (sorted(keys),),
+        )
+        return frozenset(row[0] for row in cur.fetchall())

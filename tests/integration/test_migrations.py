@@ -65,6 +65,8 @@ TABLES |= {"api_keys"}  # 0014_api_keys
 TABLES |= {"console_sessions"}  # 0015_console_sessions
 TABLES |= {"deliverability_settings", "deliverability_sends", "deliverability_window_starts"}  # 0017
 TABLES |= {"deliverability_guard_position"}  # 0017_deliverability_guard
+TABLES |= {"personal_data_keys"}  # 0019_personal_data_keys
+TABLES |= {"brand_retention_settings"}  # 0020_message_retention
 YOYO_TABLES = {MIGRATION_TABLE, "_yoyo_log", "_yoyo_version", "yoyo_lock"}
 
 
