@@ -11,6 +11,7 @@ from pathlib import Path
 from soak.nemesis import KINDS
 from soak.schedule import Limits, ScheduleReport, run_schedule
 from soak.servers import KafkaBroker, Postgres
+from soak.workload import ANSWERS
 
 
 def soak(
@@ -43,10 +44,12 @@ def soak(
 
 def line(report: ScheduleReport) -> str:
     faults = " ".join(f"{kind}={report.faults[kind]}" for kind in KINDS)
-    exits = sum(report.role_exits.values())
+    exits = ", ".join(f"{kind} {n}" for kind, n in sorted(report.role_exits.items())) or "none"
+    answered = " ".join(f"{kind}={report.answered[kind]}" for kind in ANSWERS)
     return (
-        f"seed {report.seed}: {report.seconds:5.1f} s, faults {faults}, role exits {exits},"
-        f" sends checked {report.sends_checked}, violations {len(report.violations)}"
+        f"seed {report.seed}: {report.seconds:5.1f} s, faults {faults}, role exits: {exits};"
+        f" recipients' answers {answered}; sends checked {report.sends_checked},"
+        f" violations {len(report.violations)}"
     )
 
 

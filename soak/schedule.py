@@ -58,6 +58,7 @@ class ScheduleReport:
     seed: int
     faults: Counter[str] = field(default_factory=Counter)
     role_exits: Counter[str] = field(default_factory=Counter)
+    answered: Counter[str] = field(default_factory=Counter)  # recipients' STOPs, unsubscribes, bounces
     sends_checked: int = 0
     violations: list[Violation] = field(default_factory=list)
     seconds: float = 0.0
@@ -128,6 +129,7 @@ def run_schedule(
         twilio.server.server_close()
     report.faults, report.fault_log = nemesis.injected, nemesis.log
     report.role_exits = roles.exits()
+    report.answered = Counter(answer.kind for answer in workload.answers if answer.done)
     report.seconds = time.monotonic() - started
     if not report.violations:
         shutil.rmtree(folder, ignore_errors=True)  # a failing schedule keeps its logs

@@ -27,6 +27,7 @@ SHORT = Limits(
 
 
 @pytest.mark.timeout(600)
+@pytest.mark.serial  # restarts servers of its own and bounds its waits in wall time: alone, after the rest
 def test_two_schedules_of_random_faults_break_no_promise(kafka_bootstrap: str, tmp_path: Path):
     # kafka_bootstrap only says whether a broker can run here; the soak starts its own.
     said: list[str] = []
