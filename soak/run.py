@@ -9,9 +9,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from soak.nemesis import KINDS
+from soak.recipients import ANSWERS
 from soak.schedule import Limits, ScheduleReport, run_schedule
 from soak.servers import KafkaBroker, Postgres
-from soak.workload import ANSWERS
 
 
 def soak(

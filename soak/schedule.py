@@ -129,7 +129,7 @@ def run_schedule(
         twilio.server.server_close()
     report.faults, report.fault_log = nemesis.injected, nemesis.log
     report.role_exits = roles.exits()
-    report.answered = Counter(answer.kind for answer in workload.answers if answer.done)
+    report.answered = workload.recipients.given()
     report.seconds = time.monotonic() - started
     if not report.violations:
         shutil.rmtree(folder, ignore_errors=True)  # a failing schedule keeps its logs

@@ -2,9 +2,9 @@
 would: brands with credits, a Gmail mailbox and a Twilio account each, and campaigns of email,
 text, voicemail and wait steps over several days, one lead group of their own each (so a contact
 and a step name one send). The clock moves a day at a time through CLOCK_OFFSET_FILE, so days
-pass in seconds; and while the campaigns run, a few recipients answer: a STOP text, a one-click
-unsubscribe, a bounce. Every call is retried until the service answers, as a client (or Twilio,
-or a mailer) would across an outage."""
+pass in seconds; and while the campaigns run, about a quarter of the recipients answer with a STOP
+text, a one-click unsubscribe or a bounce (soak/recipients.py). Every call is retried until the
+service answers, as a client would across an outage."""
 
 from __future__ import annotations
 
@@ -21,15 +21,15 @@ from typing import Any
 
 import httpx
 
-from provider_fakes.google import FakeGoogle, SentMessage, bounce_of
+from provider_fakes.google import FakeGoogle
 from provider_fakes.twilio import Account, FakeTwilio
+from soak.recipients import ANSWERS, Answer, Recipients
 from soak.role_processes import CLI
 
 DAY = 86_400
 ANYTIME = {"allowed_from": "00:00", "allowed_until": "24:00"}
 # The guard would pause a campaign whose recipients bounce and opt out as often as the soak's do.
 GUARD_OFF = {"max_bounce_rate": 1.0, "max_opt_out_rate": 1.0, "min_sends": 10_000, "window_sends": 10_000}
-ANSWERS = ("stop", "unsubscribe", "bounce")
 
 
 def steps(campaign: int) -> list[dict[str, Any]]:
@@ -55,15 +55,6 @@ class Brand:
     campaigns: list[str] = field(default_factory=list)
 
 
-@dataclass
-class Answer:
-    kind: str  # one of ANSWERS
-    email: str
-    phone: str
-    brand: Brand
-    done: bool = False
-
-
 class Workload:
     """Sets up and launches the campaigns, then moves the clock and answers while they run."""
 
@@ -81,7 +72,7 @@ class Workload:
         self.rng, self.api, self.env, self.folder = rng, api, env, folder
         self.google, self.twilio, self.clock_file, self.say = google, twilio, clock_file, say
         self.brands: list[Brand] = []
-        self.answers: list[Answer] = []
+        self.recipients = Recipients(api, google, twilio)
         self._late: list[tuple[Brand, str]] = []
         self._late_at = 0.0
         self._day_seconds = 1.0
@@ -154,7 +145,8 @@ class Workload:
         for person in people:
             if self.rng.random() < 0.25:  # about a quarter of the recipients answer
                 kind = self.rng.choice(ANSWERS)
-                self.answers.append(Answer(kind, person["email"], person["phone"], brand))
+                answer = Answer(kind, person["email"], person["phone"], brand.twilio, brand.sms_number)
+                self.recipients.answers.append(answer)
         return campaign
 
     def call(
@@ -229,37 +221,7 @@ class Workload:
 
     def _answering(self, _: float) -> None:
         while not self._stop.wait(0.5):
-            for answer in self.answers:
-                if not answer.done and not self._stop.is_set():
-                    answer.done = self._answer(answer)
-
-    def _answer(self, answer: Answer) -> bool:
-        """Answers once the recipient got something to answer; True when the answer was taken."""
-        if answer.kind == "stop":
-            if not any(m["to"] == answer.phone for m in list(self.twilio.messages)):
-                return False
-            url = f"{self.api}/webhooks/twilio/sms"
-            try:
-                taken = self.twilio.text_in(
-                    answer.brand.twilio, answer.phone, answer.brand.sms_number, "STOP", url
-                )
-            except httpx.TransportError:
-                return False
-            return taken.status < 300
-        email = self._email_to(answer.email)
-        if email is None:
-            return False
-        if answer.kind == "bounce":
-            self.google.deliver(email.mailbox, bounce_of(email))
-            return True
-        link = str(email.parsed["List-Unsubscribe"]).strip("<>")
-        try:
-            return httpx.post(link, data={"List-Unsubscribe": "One-Click"}, timeout=10).status_code < 300
-        except httpx.TransportError:
-            return False
-
-    def _email_to(self, address: str) -> SentMessage | None:
-        return next((m for m in self.google.messages() if address in str(m.parsed["To"])), None)
+            self.recipients.answer_due()
 
     def stop(self) -> None:
         self._stop.set()
