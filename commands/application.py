@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence, Sized
+from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -20,6 +20,8 @@ from domain.credit_ledger import CreditLedger
 from domain.enrollment import Enrollment
 from domain.enrollment_events import ContactEnrolled
 from domain.errors import NotFound
+
+CONNECT_TIMEOUT_S = 10  # seconds libpq may take to open one of the event store's connections
 
 T = TypeVar("T")
 A = TypeVar("A", bound=Aggregate)
@@ -63,6 +65,17 @@ class CampaignApplication(Application[UUID]):
             return frozenset()
         key_ids = {sealed_key_id(value) for event in events for value in sealed_values(event)}
         return frozenset(str(key_id) for key_id in self.personal_data.erased(key_ids))
+
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        super().__init__(env)
+        recorder = self.recorder
+        if isinstance(recorder, PostgresAggregateRecorder):
+            # eventsourcing opens its pool's connections without libpq's connect timeout: with the
+            # pool checking connections on checkout, a database that accepts and never answers held
+            # every waiting role (and serve's stop) for psycopg's default of 130 s.
+            pool = recorder.datastore.pool
+            if isinstance(pool.kwargs, dict):
+                pool.kwargs["connect_timeout"] = CONNECT_TIMEOUT_S
 
     def campaign(self, campaign_id: UUID, brand_id: UUID | None = None) -> Campaign:
         """The campaign; NotFound when missing or, given `brand_id`, when it is another brand's."""

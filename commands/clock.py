@@ -1,9 +1,12 @@
-"""Where the write side gets "now": the system clock, or a development clock that can be advanced."""
+"""Where the write side gets "now": the system clock, a development clock that can be advanced in
+this process, or one whose advance is read from a file, so that every process of a test run (the
+soak's roles, each a process of its own) shares one moved clock."""
 
 from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Protocol
 
 
@@ -43,3 +46,22 @@ class DevClock:
         with self._lock:
             generation = self._generation
             self._advanced.wait_for(lambda: self._generation != generation, timeout=seconds)
+
+
+class SharedOffsetClock:
+    """System time plus the seconds written in a file, read on every call: whoever writes the file
+    moves the clock of every process given it (`CLOCK_OFFSET_FILE`; soak/ writes it). A missing or
+    half-written file reads as the last offset seen, and the offset never goes back."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._offset = 0.0
+
+    def now(self) -> datetime:
+        try:
+            written = float(self.path.read_text() or "nan")
+        except (OSError, ValueError):
+            written = self._offset
+        if written > self._offset:  # nan compares false: a torn read keeps the last offset
+            self._offset = written
+        return datetime.now(UTC) + timedelta(seconds=self._offset)

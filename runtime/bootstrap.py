@@ -18,7 +18,7 @@ from pydantic import SecretStr
 
 from commands.application import CampaignApplication
 from commands.audience.unsubscribe_tokens import UnsubscribeTokens, signing_secret
-from commands.clock import Clock, DevClock, SystemClock
+from commands.clock import Clock, DevClock, SharedOffsetClock, SystemClock
 from commands.personal_data.sealing import PersonalDataSeal
 from commands.sending.credentials import CredentialCipher, cipher_for, decrypt_credentials, load_or_create_key
 from commands.sending.personalisation import Personaliser, load_personaliser
@@ -137,7 +137,7 @@ def build(
         if settings.kafka_bootstrap_servers
         else InProcessTransport(settings.batch_size)
     )
-    clock = clock or (DevClock() if settings.dev_clock else SystemClock())
+    clock = clock or _clock(settings)
     key, secret = settings.credentials_key, settings.unsubscribe_secret
     key_folder = settings.data_dir if embedded is not None else None
     cipher = cipher_for(key.get_secret_value() if key else None, key_folder)
@@ -151,6 +151,15 @@ def build(
     tracking = TrackingTokens(signing) if signing is not None else None
     child = settings_for_a_child(settings, url, key_folder, signing)
     return Parts(settings, store, db, clock, transport, adapters, embedded, cipher, tokens, tracking, child)
+
+
+def _clock(settings: Settings) -> Clock:
+    """The dev clock (`--dev-clock`), the clock shared through CLOCK_OFFSET_FILE, or the machine's."""
+    if settings.dev_clock:
+        return DevClock()
+    if settings.clock_offset_file is not None:
+        return SharedOffsetClock(settings.clock_offset_file)
+    return SystemClock()
 
 
 def settings_for_a_child(

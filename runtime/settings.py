@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     dev_clock: bool = False
+    clock_offset_file: Path | None = Field(
+        None,
+        description="tests and the soak only: a file holding the seconds every process's clock runs ahead"
+        " of the machine's, read on every reading (`python -m soak` writes it); unset: the machine's clock",
+    )
     channel_processes: bool = Field(
         True,
         description="`serve` runs each channel's relay and send worker, and the projector, in processes of"

@@ -23,8 +23,9 @@ class Database:
             # connect_timeout: a database that accepts but never answers must not hang a role forever
             kwargs={"row_factory": dict_row, "autocommit": False, "connect_timeout": 10},
             # After a database restart every pooled connection is dead and would fail one request
-            # each; checking on checkout (~40 us on loopback) replaces them first. The event store
-            # needs no such check: its recorder retries operational errors itself.
+            # each; checking on checkout (~40 us on loopback) replaces them first. The event store's
+            # pool is checked the same way (event_store_env): the batch reads of commands/application.py
+            # go past the recorder's own retry.
             check=ConnectionPool.check_connection,
             open=True,
         )
@@ -85,5 +86,9 @@ def event_store_env(url: str, *, lock_timeout_s: int = 5, pool_size: int = 5) ->
         "POSTGRES_POOL_SIZE": str(pool_size),
         "POSTGRES_MAX_OVERFLOW": "5",
         "POSTGRES_CONNECT_TIMEOUT": "10",
+        # Checked on checkout as the plain pool's are: after a PostgreSQL restart each dead pooled
+        # connection would otherwise fail one more batch, and a send worker backing off longer after
+        # each sent nothing for minutes (found by the soak, decision record 25).
+        "POSTGRES_PRE_PING": "y",
         "CREATE_TABLE": "y",
     }
