@@ -41,6 +41,15 @@ def free_port() -> int:
         return port
 
 
+def free_ports(n: int) -> list[int]:
+    """n distinct free loopback ports (held open together so they differ)."""
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(n)]
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+
+
 class EmbeddedPostgres:
     """One PostgreSQL server whose data lives in `<data_dir>/pgdata`."""
 

@@ -24,10 +24,11 @@ from cryptography.fernet import Fernet
 
 from provider_fakes.google import FakeGoogle
 from provider_fakes.twilio import FakeTwilio
+from runtime.embedded_postgres import free_ports
 from soak.checker import Violation, check, gmail_sends, readable, step_keys, twilio_sends
 from soak.nemesis import Nemesis, plan
 from soak.role_processes import CLI, RoleProcesses
-from soak.servers import ROOT, KafkaBroker, Postgres, free_ports
+from soak.servers import ROOT, KafkaBroker, Postgres
 from soak.workload import Workload
 
 UNLIMITED = {

@@ -14,9 +14,10 @@ import httpx
 
 from benchmarks.suite import open_loop
 from benchmarks.suite.brand_client import EMAIL_STEP, BrandClient, wait_until
-from benchmarks.suite.infrastructure import Infrastructure, NotMeasured, free_ports
+from benchmarks.suite.infrastructure import Infrastructure, NotMeasured
 from benchmarks.suite.results import Results
 from benchmarks.suite.service_processes import Processes, create_brand, service_env, start_serve
+from runtime.embedded_postgres import free_ports
 
 FIXED_RATE = 50.0
 P99_TARGET_MS = 25.0

@@ -16,7 +16,8 @@ from types import TracebackType
 
 from cryptography.fernet import Fernet
 
-from benchmarks.suite.infrastructure import ROOT, NotMeasured, free_ports
+from benchmarks.suite.infrastructure import ROOT, NotMeasured
+from runtime.embedded_postgres import free_ports
 
 CLI = Path(sys.executable).with_name("campaign-service")
 
