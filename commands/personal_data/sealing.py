@@ -24,6 +24,7 @@ from datetime import datetime
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from cryptography.exceptions import InvalidTag
+from cryptography.fernet import InvalidToken
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from commands.sending.credentials import CredentialCipher
@@ -34,6 +35,11 @@ PREFIX = SEALED_PREFIX
 KEY_TTL_S = 30.0
 MOST_CACHED = 100_000  # keys a process keeps at most (32 bytes each, plus the dict's own)
 _NONCE = 12
+
+
+class KeyNotOpened(RuntimeError):
+    """A person's key is sealed under another CREDENTIALS_KEY than this process's (a role
+    started with the wrong key): said in words, where Fernet's own error says nothing."""
 
 
 def is_sealed(value: object) -> bool:
@@ -75,7 +81,7 @@ class PersonalDataSeal:
         row = self.db.fetch_one("SELECT sealed_key FROM personal_data_keys WHERE key_id = %s", (key_id,))
         if row is None or row["sealed_key"] is None:
             raise RuntimeError(f"the address-hashing key of brand {brand_id} is missing")
-        key = base64.urlsafe_b64decode(self.cipher.open(bytes(row["sealed_key"]))["key"])
+        key = self._opened(key_id, bytes(row["sealed_key"]))
         self._hash_keys[brand_id] = key
         return key
 
@@ -105,8 +111,17 @@ class PersonalDataSeal:
                 self._keys = {}
         for row in rows:
             sealed = row["sealed_key"]
-            key = None if sealed is None else base64.urlsafe_b64decode(self.cipher.open(bytes(sealed))["key"])
+            key = None if sealed is None else self._opened(row["key_id"], bytes(sealed))
             self._keys[row["key_id"]] = (key, now)
+
+    def _opened(self, key_id: UUID, sealed: bytes) -> bytes:
+        try:
+            return base64.urlsafe_b64decode(self.cipher.open(sealed)["key"])
+        except InvalidToken:
+            raise KeyNotOpened(
+                f"personal-data key {key_id} does not open with this process's CREDENTIALS_KEY: "
+                "every role must run with the key (or, after `keys rotate`, a key list) that sealed it"
+            ) from None
 
     def _fresh(self, key_id: UUID) -> bool:
         known = self._keys.get(key_id)

@@ -10,10 +10,11 @@ from datetime import UTC, datetime
 from uuid import uuid4
 
 import psycopg
+import pytest
 from cryptography.fernet import Fernet
 
 from commands.application import CampaignApplication
-from commands.personal_data.sealing import PersonalDataSeal
+from commands.personal_data.sealing import KeyNotOpened, PersonalDataSeal
 from commands.sending.credential_rotation import reseal_credentials
 from commands.sending.credentials import CredentialCipher
 from domain.address_consent import AddressConsent
@@ -124,3 +125,21 @@ def test_a_key_rotation_reseals_the_personal_data_keys(database_url):
         )  # the contact's key, the brand's hashing key
     with running_service(database_url, credentials_key=new, roles=()) as service:
         assert service.store.enrollment(enrollment.id).addresses == ADDRESSES
+
+
+def test_a_role_started_with_another_credentials_key_says_so_instead_of_an_empty_error(database_url):
+    """Found by the two-worker crash test: each worker had a CREDENTIALS_KEY of its own, and every
+    send it took was parked with `InvalidToken:` and nothing else."""
+    with running_service(database_url, credentials_key=Fernet.generate_key().decode(), roles=()) as service:
+        enrollment = _enrolment()
+        service.store.save_all([enrollment])
+
+        other = CampaignApplication(env=event_store_env(database_url))
+        other.seal_personal_data(
+            PersonalDataSeal(Database(database_url), CredentialCipher(Fernet.generate_key().decode()))
+        )
+        with pytest.raises(KeyNotOpened) as refused:
+            other.enrollments([enrollment.id])
+        assert "does not open with this process's CREDENTIALS_KEY" in str(refused.value)
+        assert "every role must run with the key" in str(refused.value)
+        other.close()

@@ -27,7 +27,9 @@ from tests.support import Client, contacts, eventually, production_settings, run
 CONTACTS = 200
 
 
-def start_worker(database_url: str, kafka: str, prefix: str, log: Path, batch: int = 25) -> subprocess.Popen:
+def start_worker(
+    database_url: str, kafka: str, prefix: str, log: Path, secrets: dict[str, str], batch: int = 25
+) -> subprocess.Popen:
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -37,7 +39,7 @@ def start_worker(database_url: str, kafka: str, prefix: str, log: Path, batch: i
         "BATCH_SIZE": str(batch),
         "LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",
-        **production_settings(),
+        **secrets,
     }
     with log.open("w") as output:  # a file, not a pipe: a full pipe would stall the worker
         worker = subprocess.Popen(
@@ -58,10 +60,14 @@ def two_workers(
     """The service with every role but the send workers in this process, and two email workers as
     processes of their own sharing the partitions; the workers are stopped on the way out."""
     roles = ("projector", "relays", "enroller", "follow_ups", "settlement")
-    with running_service(database_url, kafka=kafka, roles=roles) as service:
+    # One deployment, one CREDENTIALS_KEY: the enroller seals each contact's key with it (decision
+    # record 27), and a worker with a key of its own could open none of them.
+    secrets = production_settings()
+    key = secrets["CREDENTIALS_KEY"]
+    with running_service(database_url, kafka=kafka, roles=roles, credentials_key=key) as service:
         prefix = service.settings.kafka_topic_prefix
         logs = [folder / f"worker{i}.log" for i in range(2)]
-        workers = [start_worker(database_url, kafka, prefix, log, batch) for log in logs]
+        workers = [start_worker(database_url, kafka, prefix, log, secrets, batch) for log in logs]
         try:
             yield service, workers
         finally:
