@@ -30,6 +30,9 @@ from storage.database import Database
 from storage.event_json import ERASED
 
 REASON = "erased at the person's request"
+# A text that quotes one of the addresses, compared as plain text: LIKE would read an address's own
+# `%` and `_` (both allowed in an email's local part) as wildcards, and blank other people's texts.
+_QUOTES = "EXISTS (SELECT 1 FROM unnest(%(addresses)s::text[]) a WHERE strpos({column}, a) > 0)"
 
 
 class ErasureUnavailable(Unavailable):
@@ -152,19 +155,17 @@ def _blank_tables(
         """DELETE FROM sandbox_outbox
            WHERE (brand_id = %(brand)s OR brand_id IS NULL)
              AND (contact_id = ANY(%(contacts)s) OR "to" = ANY(%(addresses)s))""",
-        """DELETE FROM sandbox_refusals WHERE error LIKE ANY (
-               SELECT '%%' || a || '%%' FROM unnest(%(addresses)s::text[]) a)""",
+        f"DELETE FROM sandbox_refusals WHERE {_QUOTES.format(column='error')}",
         """UPDATE twilio_sends SET "to" = 'erased', body = NULL WHERE "to" = ANY(%(addresses)s)
            AND sender_account_id IN (SELECT id FROM sender_accounts WHERE brand_id = %(brand)s)""",
         """UPDATE twilio_webhook_receipts SET number = NULL
            WHERE brand_id = %(brand)s AND number = ANY(%(addresses)s)""",
-        """DELETE FROM idempotency_keys WHERE brand_id = %(brand)s AND body::text LIKE ANY (
-               SELECT '%%' || a || '%%' FROM unnest(%(addresses)s::text[]) a)""",
-        """UPDATE step_executions SET error = 'erased'
+        f"DELETE FROM idempotency_keys WHERE brand_id = %(brand)s AND {_QUOTES.format(column='body::text')}",
+        f"""UPDATE step_executions SET error = 'erased'
            WHERE campaign_id IN (SELECT id FROM campaign_summaries WHERE brand_id = %(brand)s)
-             AND error LIKE ANY (SELECT '%%' || a || '%%' FROM unnest(%(addresses)s::text[]) a)""",
-        """UPDATE parked_items SET error = 'erased' WHERE (brand_id = %(brand)s OR brand_id IS NULL)
-             AND error LIKE ANY (SELECT '%%' || a || '%%' FROM unnest(%(addresses)s::text[]) a)""",
+             AND {_QUOTES.format(column="error")}""",
+        f"""UPDATE parked_items SET error = 'erased' WHERE (brand_id = %(brand)s OR brand_id IS NULL)
+             AND {_QUOTES.format(column="error")}""",
         "DELETE FROM contact_senders WHERE brand_id = %(brand)s AND contact_id = ANY(%(contacts)s)",
         "DELETE FROM lead_group_members WHERE contact_id = ANY(%(contacts)s)",
         "DELETE FROM contacts WHERE brand_id = %(brand)s AND id = ANY(%(contacts)s)",

@@ -186,6 +186,27 @@ def test_an_erasure_in_one_brand_leaves_the_same_address_in_another_brand_alone(
         )
 
 
+def test_an_address_with_underscore_or_percent_blanks_only_texts_that_quote_it_exactly(database_url):
+    """`_` and `%` may stand in an email's local part: matched as LIKE patterns, erasing
+    `a_b%c@example.com` blanked texts quoting `axbyyc@example.com` too, in any brand."""
+    with running_service(
+        database_url, credentials_key=Fernet.generate_key().decode(), admin_api_key=ADMIN_KEY
+    ) as service:
+        erasing = Client(service)
+        service.db.execute(
+            "INSERT INTO sandbox_refusals (message_key, error) VALUES ('k1', %s), ('k2', %s)",
+            ("550 no mailbox a_b%c@example.com", "550 no mailbox axbyyc@example.com"),
+        )
+        admin = TestClient(service.http_app())
+        admin.headers["Authorization"] = f"Bearer {ADMIN_KEY}"
+        answer = admin.post(
+            f"/admin/v1/brands/{erasing.brand_id}/erasures", json={"address": "a_b%c@example.com"}
+        )
+        assert answer.status_code == 200, answer.text
+        left = service.db.fetch_all("SELECT message_key FROM sandbox_refusals ORDER BY message_key")
+        assert [row["message_key"] for row in left] == ["k2"]
+
+
 def test_the_command_line_refuses_an_unknown_brand_a_malformed_address_and_a_missing_key(
     database_url, monkeypatch, capsys
 ):
