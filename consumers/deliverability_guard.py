@@ -53,7 +53,10 @@ def _to_judge_again(db: Database) -> tuple[list[tuple[UUID, str]], list[str]]:
         kind, _, rest = row["item"].partition(" ")
         if kind == CAMPAIGN:
             campaign_id, _, channel = rest.partition(" ")
-            campaigns.append((UUID(campaign_id), channel))
+            try:
+                campaigns.append((UUID(campaign_id), channel))
+            except ValueError:  # not an item of ours: never let one row stop every brand's guard
+                continue
         elif kind == SENDER:
             mailboxes.append(rest)
     return campaigns, mailboxes

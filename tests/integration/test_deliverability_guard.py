@@ -280,3 +280,20 @@ def test_a_campaign_the_guard_cannot_pause_is_tried_again_then_parked_with_its_b
     guard_pass(hostile, later)  # what the operator handed back is judged again, with no new outcome
     assert hostile.store.campaign(stuck).status is CampaignStatus.PAUSED
     assert [p for p in parked.listing(service.db, "deliverability_guard") if p["item"] == item] == []
+
+
+def test_an_unreadable_item_on_the_guards_record_stops_no_pass(service):
+    d = desk_for_a_new_brand(service)
+    d.client.sender("email", "sales@unreadable.example")
+    limits(d)
+    campaign, enrollments, step_id = first_day(d, 10)
+    bounce(d, enrollments[:2], step_id, START)
+    service.db.execute(
+        """INSERT INTO parked_items (follower, item, error, attempts, status)
+           VALUES ('deliverability_guard', 'campaign not-a-uuid email', 'planted', 1, 'retry')"""
+    )
+    try:  # before, UUID('not-a-uuid') raised and no window of any brand was judged
+        guard_pass(d, START)
+        assert d.store.campaign(campaign).status is CampaignStatus.PAUSED
+    finally:
+        service.db.execute("DELETE FROM parked_items WHERE item = 'campaign not-a-uuid email'")
