@@ -5,7 +5,10 @@ Launch copies the eligible, non-suppressed contacts of the campaign's lead group
 exactly it, so contacts added to a lead group later never spend credits nobody reserved.
 Taking and discarding a snapshot both hold the campaign's advisory lock and re-check that the
 campaign is still a DRAFT: a launch that lost a race to another launch of the same campaign can
-neither replace nor discard the audience the winner reserved for.
+neither replace nor discard the audience the winner reserved for. An erased person's suppression
+keeps only the brand's keyed hash of the address (docs/personal-data.md), so when the brand has
+erased anyone, the snapshot's addresses are hashed too and an erased person imported again is
+neither counted nor reserved for.
 """
 
 from __future__ import annotations
@@ -19,6 +22,10 @@ from psycopg import sql
 from commands.sending.personalisation import CONTACT_COLUMNS
 from domain.errors import IllegalTransition
 from storage.database import Database
+from storage.event_json import ERASED
+
+# The brand's keyed hash of a normalised address (None when personal data are not sealed).
+AddressHash = Callable[[str], str | None]
 
 # The launch audience: each contact of the lead groups once, an address blanked when suppressed.
 ELIGIBLE_AUDIENCE = """
@@ -38,6 +45,7 @@ def snapshot_audience(
     campaign_id: UUID,
     lead_group_ids: list[UUID],
     still_draft: Callable[[], bool],
+    address_hash: AddressHash | None = None,
 ) -> dict[str, int]:
     """Take (again) the launch snapshot; return eligible contacts per channel.
 
@@ -55,6 +63,7 @@ def snapshot_audience(
             + ") eligible",
             {"campaign": campaign_id, "brand": brand_id, "groups": lead_group_ids},
         )
+        _blank_erased(cur, brand_id, campaign_id, address_hash)
         cur.execute(
             "DELETE FROM launch_audiences WHERE campaign_id = %s AND email IS NULL AND phone IS NULL",
             (campaign_id,),
@@ -73,13 +82,56 @@ def snapshot_audience(
     return {"email": counts["email"], "sms": counts["phone"], "voicemail": counts["phone"]}
 
 
-def count_eligible(db: Database, brand_id: UUID, lead_group_ids: list[UUID]) -> dict[str, int]:
+def count_eligible(
+    db: Database, brand_id: UUID, lead_group_ids: list[UUID], address_hash: AddressHash | None = None
+) -> dict[str, int]:
     """What `snapshot_audience` would return now, read-only: eligible contacts per channel."""
+    params = {"brand": brand_id, "groups": lead_group_ids}
+    erased = _erased_hashes(db.fetch_all, brand_id) if address_hash else set()
+    if erased and address_hash:
+        rows = db.fetch_all(ELIGIBLE_AUDIENCE, params)
+        email = sum(1 for r in rows if r["email"] is not None and address_hash(r["email"]) not in erased)
+        phone = sum(1 for r in rows if r["phone"] is not None and address_hash(r["phone"]) not in erased)
+        return {"email": email, "sms": phone, "voicemail": phone}
     counts = db.fetch_one(
         "SELECT count(email) AS email, count(phone) AS phone FROM (" + ELIGIBLE_AUDIENCE + ") eligible",
-        {"brand": brand_id, "groups": lead_group_ids},
+        params,
     ) or {"email": 0, "phone": 0}
     return {"email": counts["email"], "sms": counts["phone"], "voicemail": counts["phone"]}
+
+
+def _erased_hashes(fetch_all: Callable[..., list[dict[str, Any]]], brand_id: UUID) -> set[str]:
+    """The keyed hashes of the brand's suppressed addresses that only a hash still names (erased)."""
+    rows = fetch_all(
+        """SELECT address_hash FROM suppressions
+           WHERE brand_id = %s AND address_hash IS NOT NULL AND starts_with(address, %s)""",
+        (brand_id, f"{ERASED}-"),
+    )
+    return {row["address_hash"] for row in rows}
+
+
+def _blank_erased(cur: Any, brand_id: UUID, campaign_id: UUID, address_hash: AddressHash | None) -> None:
+    """Blank each snapshot address whose keyed hash an erased person's suppression holds."""
+    if address_hash is None:
+        return
+
+    def fetch_all(query: str, params: Any) -> list[dict[str, Any]]:
+        cur.execute(query, params)
+        return list(cur.fetchall())
+
+    erased = _erased_hashes(fetch_all, brand_id)
+    if not erased:
+        return
+    rows = fetch_all(
+        "SELECT contact_id, email, phone FROM launch_audiences WHERE campaign_id = %s", (campaign_id,)
+    )
+    for field in ("email", "phone"):
+        hit = [(r["contact_id"],) for r in rows if r[field] is not None and address_hash(r[field]) in erased]
+        if hit:
+            cur.executemany(
+                f"UPDATE launch_audiences SET {field} = NULL WHERE campaign_id = %s AND contact_id = %s",
+                [(campaign_id, contact_id) for (contact_id,) in hit],
+            )
 
 
 def contacts_missing_field(

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -64,7 +65,9 @@ def estimated_launch_cost(
     if campaign.status is not CampaignStatus.DRAFT:
         return None
     groups = [UUID(group_id) for group_id in campaign.lead_group_ids]
-    return launch_cost(campaign.steps, count_eligible(db, brand_id, groups))
+    return launch_cost(
+        campaign.steps, count_eligible(db, brand_id, groups, partial(store.address_hash, brand_id))
+    )
 
 
 def launch_campaign(
@@ -91,7 +94,8 @@ def launch_campaign(
         if campaign.status is not CampaignStatus.DRAFT:
             raise IllegalTransition(f"cannot launch a campaign that is {campaign.status.value}")
         groups = [UUID(group_id) for group_id in campaign.lead_group_ids]
-        eligible = snapshot_audience(db, brand_id, campaign_id, groups, still_draft)
+        hashed = partial(store.address_hash, brand_id)
+        eligible = snapshot_audience(db, brand_id, campaign_id, groups, still_draft, hashed)
         problems = _problems(db, campaign, eligible, providers)
         if problems:
             raise refuse(CannotRun(problems))
