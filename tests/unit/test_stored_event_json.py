@@ -58,3 +58,19 @@ def test_the_stored_bytes_give_the_same_json_as_the_event_object():
 def test_fields_named_like_secrets_are_dropped_at_any_depth():
     data = {"credentials": {"token": "x"}, "plan": [{"api_key": "k", "body": "hello"}], "amount": 1}
     assert without_secrets(data) == {"plan": [{"body": "hello"}], "amount": 1}
+
+
+def test_the_type_of_a_topic_is_its_last_name_whether_nested_in_a_class_or_not():
+    assert topic_type("domain.enrollment:Enrollment.StepSent") == "StepSent"
+    assert topic_type("domain.enrollment_events:StepSent") == "StepSent"  # the class's own topic
+    assert topic_type("eventsourcing.domain:Snapshot") == "Snapshot"
+    assert topic_type("legacy:Thing") == "Thing"  # a module with no package
+
+
+def test_only_the_transcoders_two_key_wrapper_is_unwrapped_not_any_two_key_object():
+    state = b'{"sending_window": {"start": "09:00", "end": "17:00"}, "id": {"_type_": "uuid_hex", "_data_": "%b"}}'
+    plain = stored_state_to_json(state % (b"a" * 32))
+    assert plain == {
+        "sending_window": {"start": "09:00", "end": "17:00"},
+        "id": "aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa",
+    }
