@@ -110,6 +110,7 @@ class _Batch:
 
 def brands_to_reseal(store: CampaignApplication, url: str) -> list[UUID]:
     """The brands that still have events with personal data in plain text."""
+    _seal(store)
     statement = SQL(f"SELECT DISTINCT {BRAND} FROM {{table}} e WHERE {PLAIN}").format(
         table=events_table(store)
     )
@@ -141,9 +142,7 @@ def reseal_brand(
     """Reseal the brand's events; `progress` hears the events rewritten so far, `after_read` the
     aggregates of each batch once read and before they are written (where a concurrent writer's
     append would fall)."""
-    seal = store.personal_data
-    if seal is None:
-        raise ResealUnavailable("personal data are not sealed: set CREDENTIALS_KEY to reseal events")
+    seal = _seal(store)
     table = events_table(store)
     done = Resealed(brand_id)
     with psycopg.connect(url, autocommit=True) as conn:
@@ -168,6 +167,12 @@ def reseal_brand(
                 done.events, done.batches = done.events + len(batch.recorded), done.batches + 1
                 progress(done.events)
             after = found[-1][0]
+
+
+def _seal(store: CampaignApplication) -> PersonalDataSeal:
+    if store.personal_data is None:
+        raise ResealUnavailable("personal data are not sealed: set CREDENTIALS_KEY to reseal events")
+    return store.personal_data
 
 
 def _candidates(table: Composed) -> Composed:

@@ -9,6 +9,7 @@ edited by hand is neither laundered by a reseal nor hidden after one; each brand
 from __future__ import annotations
 
 import dataclasses
+import threading
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -239,3 +240,33 @@ def test_each_brand_is_sealed_with_its_own_hashing_key(database_url):
         assert hashes[first.id] == seal.address_hash(one, "ann@example.com")
         assert hashes[second.id] == seal.address_hash(other, "ann@example.com")
         assert hashes[first.id] != hashes[second.id]
+
+
+def test_sends_appending_to_the_aggregates_throughout_a_reseal_leave_every_chain_whole(database_url):
+    """A writer keeps appending to the consents being re-sealed, one batch of one at a time: its
+    inserts wait for each batch's transaction (the writers' lock) and chain onto the new links, or
+    land before the batch's lock and make it read again."""
+    brand = uuid4()
+    consents = [_old_history(database_url, brand, f"p{n}@example.com")[1] for n in range(12)]
+    with running_service(database_url, credentials_key=Fernet.generate_key().decode(), roles=()) as service:
+        store, stop, appended = service.store, threading.Event(), []
+
+        def keep_appending() -> None:
+            while not stop.is_set():
+                for consent in consents:
+                    current = store.find(consent.id)
+                    changed = current.lift("START", T0) or current.suppress("a STOP text", T0)
+                    assert changed
+                    store.save_all([current])
+                    appended.append(consent.id)
+
+        writer = threading.Thread(target=keep_appending)
+        writer.start()
+        try:
+            done = reseal_brand(store, database_url, brand, "cli: test", lambda: T0, batch_size=1)
+        finally:
+            stop.set()
+            writer.join(timeout=30)
+        assert done.events == 24 and len(appended) > 24
+        assert _chain_break(database_url, store) is None
+        assert brands_to_reseal(store, database_url) == []
