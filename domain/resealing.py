@@ -6,14 +6,15 @@ without a CREDENTIALS_KEY) are re-encoded with their addresses sealed; that chan
 so the hash-chain links of their aggregates are computed again from the rewritten row on. Each
 batch is recorded here, in the same transaction as the rewrite, with every rewritten row's old and
 new link and its aggregate's old and new chain head: an auditor who published the old heads can
-connect them to the new ones. One per brand; it holds no personal data.
+connect them to the new ones. One per run of the command and brand (a run that finds nothing to do
+records nothing); it holds no personal data.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
@@ -21,11 +22,7 @@ from domain.event_time import TimedAggregate
 
 
 class EventResealing(TimedAggregate):
-    """Which of a brand's stored events were re-sealed in place, by whom and when, old links to new."""
-
-    @staticmethod
-    def create_id(brand_id: UUID) -> UUID:
-        return uuid5(NAMESPACE_URL, f"/event-resealing/{brand_id}")
+    """Which of a brand's stored events one run re-sealed in place, by whom and when, old links to new."""
 
     class ResealingBegun(Aggregate.Created):
         brand_id: UUID
@@ -40,10 +37,11 @@ class EventResealing(TimedAggregate):
         self.resealed = 0
 
     @classmethod
-    def begin(cls, brand_id: UUID, begun_by: str, begun_at: datetime) -> EventResealing:
+    def begin(cls, resealing_id: UUID, brand_id: UUID, begun_by: str, begun_at: datetime) -> EventResealing:
+        """`resealing_id`: the run's own id (a run of the command is one aggregate)."""
         return cls._create(
             cls.ResealingBegun,
-            id=cls.create_id(brand_id),
+            id=resealing_id,
             brand_id=brand_id,
             begun_by=begun_by,
             begun_at=begun_at,

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import psycopg
 from eventsourcing.persistence import IntegrityError, PersistenceError, StoredEvent
@@ -145,6 +145,9 @@ def reseal_brand(
     seal = _seal(store)
     table = events_table(store)
     done = Resealed(brand_id)
+    # This run's record: an aggregate of its own, begun with its first batch and kept here, so a
+    # batch never reads back the ones before it.
+    record_id, record = uuid4(), None
     with psycopg.connect(url, autocommit=True) as conn:
         after = 0
         while True:
@@ -157,9 +160,11 @@ def reseal_brand(
                 batch = _read(store, seal, conn, table, ids)
                 after_read(ids)
                 try:
-                    _write(store, brand_id, batch, resealed_by, now())
+                    record = _write(store, brand_id, (record_id, record), batch, resealed_by, now())
                     break
                 except PersistenceError as moved:  # another writer came first: read again
+                    stored = store.find(record_id)  # the record here ran ahead of the store
+                    record = stored if isinstance(stored, EventResealing) else None
                     if attempt == MAX_CONFLICT_RETRIES - 1 or not _moved(moved):
                         raise
             done.refused += batch.refused
@@ -234,18 +239,27 @@ def _key(event: Any) -> tuple[UUID, UUID, str]:
     return event.originator_id, event.brand_id, "consent"
 
 
-def _write(store: CampaignApplication, brand_id: UUID, batch: _Batch, by: str, at: datetime) -> None:
-    """The batch rewritten and recorded, in one transaction under the writers' lock."""
+def _write(
+    store: CampaignApplication,
+    brand_id: UUID,
+    run: tuple[UUID, EventResealing | None],
+    batch: _Batch,
+    by: str,
+    at: datetime,
+) -> EventResealing | None:
+    """The batch rewritten and recorded on the run's record (begun with its first batch), in one
+    transaction under the writers' lock; the record as saved."""
+    record_id, record = run
     if not batch.recorded:
-        return
-    record = store.find(EventResealing.create_id(brand_id))
-    if not isinstance(record, EventResealing):
-        record = EventResealing.begin(brand_id, by, at)
+        return record
+    if record is None:
+        record = EventResealing.begin(record_id, brand_id, by, at)
     record.record(batch.recorded, by, at)
     store.save(record, alongside=[(REWRITE, batch.arguments())])
+    return record
 
 
 def _moved(error: Exception) -> bool:
-    """Whether a failed write lost to another writer: another run's record took the version, or
-    reseal_event_rows refused an aggregate that changed since it was read (its messages' prefix)."""
+    """Whether a failed write lost to another writer: reseal_event_rows refused an aggregate that
+    changed since it was read (its messages' prefix), or a version was taken."""
     return isinstance(error, IntegrityError) or str(error).startswith("reseal:")

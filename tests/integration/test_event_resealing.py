@@ -9,6 +9,11 @@ edited by hand is neither laundered by a reseal nor hidden after one; each brand
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 from datetime import UTC, datetime
 from typing import Any
@@ -29,7 +34,7 @@ from storage.database import event_store_env
 from storage.event_chain import first_break
 from storage.event_log import events_table
 from storage.stored_events import aggregate_rows
-from tests.support import running_service
+from tests.support import eventually, running_service
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 STEPS = [
@@ -83,10 +88,17 @@ def _old_history(
     return enrollment, consent
 
 
-def _records(store: CampaignApplication, brand: UUID) -> list[Any]:
-    return [
-        e for e in store.events.get(EventResealing.create_id(brand)) if type(e).__name__ == "EventsResealed"
-    ]
+def _records(store: CampaignApplication, url: str, brand: UUID) -> list[Any]:
+    """The brand's EventsResealed events, of every run, in log order."""
+    begun = get_topic(EventResealing.ResealingBegun)
+    with psycopg.connect(url) as conn:
+        runs = conn.execute(
+            """SELECT originator_id FROM campaigns_events WHERE topic = %s
+                 AND convert_from(state, 'UTF8')::jsonb #>> '{brand_id,_data_}' = %s ORDER BY notification_id""",
+            (begun, brand.hex),
+        ).fetchall()
+    events = [event for (run,) in runs for event in store.events.get(run)]
+    return [event for event in events if isinstance(event, EventResealing.EventsResealed)]
 
 
 def test_old_events_are_sealed_in_place_with_their_chains_relinked_and_the_rewrite_recorded(database_url):
@@ -118,7 +130,7 @@ def test_old_events_are_sealed_in_place_with_their_chains_relinked_and_the_rewri
         assert store.find(consent.id).address == "bob@example.com"
         assert store.find(consent.id).suppressed is False
 
-        [record] = _records(store, brand)
+        [record] = _records(store, database_url, brand)
         links = {(row[1], row[2]): bytes(row[5]).hex() for row in before}
         new_links = {(row[1], row[2]): bytes(row[5]).hex() for row in after}
         assert record.resealed_by == "cli: test"
@@ -142,7 +154,7 @@ def test_old_events_are_sealed_in_place_with_their_chains_relinked_and_the_rewri
         again = reseal_brand(store, database_url, brand, "cli: test", lambda: T0)
         assert (again.events, again.batches) == (0, 0)
         assert _stored(database_url) == after  # nothing changed the second time
-        assert len(_records(store, brand)) == 1
+        assert len(_records(store, database_url, brand)) == 1
 
 
 def test_a_row_edited_by_hand_is_not_resealed_and_still_found_after_a_reseal(database_url):
@@ -189,7 +201,7 @@ def test_an_event_appended_between_the_read_and_the_write_leaves_the_chain_whole
         assert done.events == 2 and appended == [4]
         assert _chain_break(database_url, store) is None
         assert store.find(consent.id).suppressed is True
-        [record] = _records(store, brand)
+        [record] = _records(store, database_url, brand)
         assert {r["aggregate_id"]: r["head_version"] for r in record.rows}[str(consent.id)] == 4
 
 
@@ -209,7 +221,7 @@ def test_a_reseal_stopped_after_its_first_batch_finishes_on_the_next_run(databas
             reseal_brand(
                 store, database_url, brand, "cli: test", lambda: T0, 1, after_read=stopped_in_the_second_batch
             )
-        assert len(_records(store, brand)) == 1 and _chain_break(database_url, store) is None
+        assert len(_records(store, database_url, brand)) == 1 and _chain_break(database_url, store) is None
 
         done = reseal_brand(store, database_url, brand, "cli: test", lambda: T0, batch_size=1)
         assert (done.events, done.batches) == (3, 3)
@@ -218,7 +230,7 @@ def test_a_reseal_stopped_after_its_first_batch_finishes_on_the_next_run(databas
             value for row in _stored(database_url) for value in [*PLAIN, b"carol@"] if value in bytes(row[4])
         ]
         assert left == []
-        assert sum(len(r.rows) for r in _records(store, brand)) == 4
+        assert sum(len(r.rows) for r in _records(store, database_url, brand)) == 4
 
 
 def test_each_brand_is_sealed_with_its_own_hashing_key(database_url):
@@ -270,3 +282,53 @@ def test_sends_appending_to_the_aggregates_throughout_a_reseal_leave_every_chain
         assert done.events == 24 and len(appended) > 24
         assert _chain_break(database_url, store) is None
         assert brands_to_reseal(store, database_url) == []
+
+
+def test_a_person_erased_before_the_reseal_has_erased_stored_in_place_of_their_addresses(database_url):
+    brand = uuid4()
+    enrollment, consent = _old_history(database_url, brand)
+    with running_service(database_url, credentials_key=Fernet.generate_key().decode(), roles=()) as service:
+        store, seal = service.store, service.store.personal_data
+        assert seal is not None
+        seal.erase(brand, {enrollment.contact_id: "contact", consent.id: "consent"}, T0)
+
+        done = reseal_brand(store, database_url, brand, "cli: test", lambda: T0)
+
+        assert done.events == 2
+        assert not any(value in bytes(row[4]) for row in _stored(database_url) for value in PLAIN)
+        assert store.enrollment(enrollment.id).addresses == dict.fromkeys(ADDRESSES, "erased")
+        assert store.find(consent.id).address == "erased"
+        assert _chain_break(database_url, store) is None
+        assert reseal_brand(store, database_url, brand, "cli: test", lambda: T0).events == 0
+
+
+def test_a_reseal_killed_in_the_middle_finishes_on_the_next_call_with_every_chain_whole(database_url):
+    brand, key = uuid4(), Fernet.generate_key().decode()
+    for n in range(30):
+        _old_history(database_url, brand, f"p{n}@example.com")
+    env = {**os.environ, "DATABASE_URL": database_url, "CREDENTIALS_KEY": key}
+    command = [sys.executable, "-m", "runtime.cli", "events", "reseal", "--batch-size", "1"]
+    child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        eventually(lambda: _count(database_url, EventResealing.EventsResealed) >= 3, timeout=60)
+    finally:
+        child.kill()
+        child.wait(timeout=30)
+    killed_at = _count(database_url, EventResealing.EventsResealed)
+    assert child.returncode == -signal.SIGKILL and killed_at < 60  # stopped part-way
+
+    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout.strip().splitlines()[-1])["resealed"] == 60 - killed_at
+    with running_service(database_url, credentials_key=key, roles=()) as service:
+        assert _chain_break(database_url, service.store) is None
+        assert brands_to_reseal(service.store, database_url) == []
+        assert sum(len(r.rows) for r in _records(service.store, database_url, brand)) == 60
+
+
+def _count(url: str, event_class: type) -> int:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM campaigns_events WHERE topic = %s", (get_topic(event_class),)
+        )
+        return int(row.fetchone()[0])
