@@ -12,7 +12,9 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
 
+from commands.personal_data.resealing import reseal_brand
 from runtime.cli import main
+from tests.integration.test_consent_at_send_time import DAY, FOLLOW_UP, LEADS
 from tests.integration.test_person_erasure import ANN, ANN_VALUES, BOB, STEPS, campaign, values_found
 from tests.support import Client, eventually, running_service
 
@@ -94,3 +96,30 @@ def test_the_command_line_refuses_a_missing_key_an_unknown_brand_and_a_batch_of_
     monkeypatch.setenv("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
     assert main(["events", "reseal"]) == 1
     assert "CREDENTIALS_KEY" in capsys.readouterr().err
+
+
+def test_follow_ups_of_enrolments_resealed_while_the_service_runs_still_go_out(database_url):
+    """The send path opens the re-sealed addresses of enrolments made before sealing; the log
+    followers take the record's events in their stride (nothing parked)."""
+    with running_service(database_url, dev_clock=True) as service:  # no key: plain enrolments
+        client = Client(service)
+        client.sender("email", "sales@brand.example")
+        client.sender("sms", "+14155550199")
+        campaign_id = client.campaign(client.lead_group(LEADS), FOLLOW_UP)
+        client.ok(client.post(f"/v1/campaign/{campaign_id}/launch"))
+        eventually(lambda: len(client.outbox(campaign_id)) == 2)
+    key = Fernet.generate_key().decode()
+    with running_service(database_url, credentials_key=key, dev_clock=True) as service:
+        done = reseal_brand(service.store, database_url, client.brand_id, "test", service.clock.now)
+        assert done.events == 2
+        api = TestClient(service.http_app())
+        api.headers["Authorization"] = f"Bearer {client.api_key}"
+        assert api.post("/v1/dev/clock/advance", json={"seconds": 2 * DAY}).status_code == 200
+        eventually(lambda: api.get(f"/v1/campaign/{campaign_id}").json()["status"] == "COMPLETED")
+        sent = api.get(f"/v1/campaign/{campaign_id}").json()["metrics"]["sent"]
+        assert sent == {"email": 4, "sms": 2, "voicemail": 0}
+        outbox = api.get("/v1/sandbox/outbox", params={"campaign_id": campaign_id}).json()["items"]
+        assert sorted(m["to"] for m in outbox) == sorted(
+            ["ann@example.com"] * 2 + ["bob@example.com"] * 2 + ["+14155550100", "+14155550101"]
+        )
+        assert service.db.fetch_all("SELECT follower, error FROM parked_items") == []
