@@ -43,9 +43,8 @@ TOPICS = (get_topic(Enrollment.ContactEnrolled), get_topic(AddressConsent.Consen
 BRAND = "convert_from(e.state, 'UTF8')::jsonb #>> '{{brand_id,_data_}}'"
 PLAIN = """e.topic = ANY(%(topics)s) AND e.originator_version = 1
            AND position('"pd1:'::bytea IN e.state) = 0"""
-Row = tuple[
-    int | None, UUID, int, str | None, bytes | None, bytes | None
-]  # storage.stored_events.aggregate_rows
+# A row of storage.stored_events.aggregate_rows: position, aggregate, version, topic, state, link.
+Row = tuple[int | None, UUID, int, str | None, bytes | None, bytes | None]
 REWRITE = """SELECT reseal_event_rows(%s::uuid[], %s::bigint[], %s::bytea[], %s::bytea[],
                                       %s::uuid[], %s::bigint[], %s::bytea[],
                                       %s::uuid[], %s::bigint[], %s::bytea[])"""
@@ -71,36 +70,33 @@ class _Batch:
     EventsResealed records."""
 
     refused: list[ChainBreak]
-    rows: tuple[list[Any], ...] = field(
-        default_factory=lambda: ([], [], [], [])
-    )  # id, version, old, new state
-    heads: tuple[list[Any], ...] = field(default_factory=lambda: ([], [], []))  # id, version, old link
-    links: tuple[list[Any], ...] = field(default_factory=lambda: ([], [], []))  # id, version, new link
+    # The columns, each a list: the rewritten rows (aggregate, version, old state, new state), the
+    # heads as read (aggregate, version, link) and the new links (aggregate, version, link).
+    rows: tuple[list[Any], ...] = field(default_factory=lambda: ([], [], [], []))
+    heads: tuple[list[Any], ...] = field(default_factory=lambda: ([], [], []))
+    links: tuple[list[Any], ...] = field(default_factory=lambda: ([], [], []))
     recorded: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, stream: list[Row], new_state: bytes) -> None:
         """One aggregate whose first row takes `new_state`: that row, its head and every new link."""
         first, head = stream[0], stream[-1]
-        aggregate_id, old_state, old_head = first[1], first[4] or b"", bytes(head[5] or b"")
-        link: bytes | None = None
-        for position, (_, _, version, topic, state, _) in enumerate(stream):
-            link = chain_link(
-                link, aggregate_id, version, topic or "", state or b"" if position else new_state
-            )
-            _append(self.links, aggregate_id, version, link)
-            if position == 0:
-                first_link = link
-        _append(self.rows, aggregate_id, first[2], old_state, new_state)
+        aggregate_id, old_head = first[1], bytes(head[5] or b"")
+        links: list[bytes] = []
+        for _, _, version, topic, state, _ in stream:
+            stored = new_state if not links else (state or b"")
+            links.append(chain_link(links[-1] if links else None, aggregate_id, version, topic or "", stored))
+            _append(self.links, aggregate_id, version, links[-1])
+        _append(self.rows, aggregate_id, first[2], first[4] or b"", new_state)
         _append(self.heads, aggregate_id, head[2], old_head)
         self.recorded.append(
             {
                 "aggregate_id": str(aggregate_id),
                 "version": first[2],
                 "old_link": bytes(first[5] or b"").hex(),
-                "new_link": first_link.hex(),
+                "new_link": links[0].hex(),
                 "head_version": head[2],
                 "old_head": old_head.hex(),
-                "new_head": (link or b"").hex(),
+                "new_head": links[-1].hex(),
             }
         )
 
