@@ -17,6 +17,7 @@ from domain.campaign import Campaign
 from domain.credit_ledger import CreditLedger
 from domain.enrollment import Enrollment
 from domain.erasure import PersonErasure
+from domain.resealing import EventResealing
 
 AGGREGATES: tuple[type[Aggregate], ...] = (
     Campaign,
@@ -25,6 +26,7 @@ AGGREGATES: tuple[type[Aggregate], ...] = (
     ApiKeys,
     AddressConsent,
     PersonErasure,
+    EventResealing,
 )
 # What every stored event carries around its data (the JSON envelope names them differently).
 # The bases the library derives for each aggregate: no event is stored with these types.

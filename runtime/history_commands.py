@@ -1,16 +1,17 @@
 """The analysts' and auditors' commands: `events export`, `audit credits` and `audit consent`, read
-from raw events."""
+from raw events, and the operators' `events reseal`, which seals old events' personal data in place."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
 
-from runtime.cli_settings import database_url_for, settings_for
+from runtime.cli_settings import database_url_for, service_for, settings_for
 from runtime.export_target import STDOUT, ReaderGone, check_target, export_target
 from runtime.progress import Progress
 
@@ -52,6 +53,61 @@ def events_export(args: argparse.Namespace) -> int:
             return 1
     progress.done(f"{written:,} events written to {where} ({args.format})")
     return 0
+
+
+def events_reseal(args: argparse.Namespace) -> int:
+    """Seal in place the personal data of events stored before sealing, brand by brand
+    (commands/personal_data/resealing.py): a progress line per brand on stderr, a JSON summary on
+    stdout; exit 1 when an aggregate's chain was found broken (it is left as it is)."""
+    import json
+
+    from commands.personal_data.resealing import brands_to_reseal, plain_events, reseal_brand
+    from domain.errors import NotFound
+    from runtime.operations import operator
+
+    if args.batch_size < 1:
+        raise ValueError(f"--batch-size {args.batch_size}: at least 1")
+    service = service_for(args)
+    try:
+        store, url = service.store, service.db.url
+        if args.brand is not None:
+            brands = [UUID(_brand(args.brand))]
+            if service.db.fetch_one("SELECT 1 FROM brands WHERE id = %s", (brands[0],)) is None:
+                raise NotFound(f"brand {brands[0]}")
+        else:
+            brands = brands_to_reseal(store, url)
+        summary, resealed, refused = [], 0, 0
+        for brand in brands:
+            progress, target = Progress(f"events reseal {brand}"), plain_events(store, url, brand)
+            done = reseal_brand(
+                store,
+                url,
+                brand,
+                operator(),
+                service.clock.now,
+                batch_size=args.batch_size,
+                progress=partial(_shown, progress, target),
+            )
+            progress.done(f"{done.events:,} events re-sealed in {done.batches:,} batches")
+            for broken in done.refused:
+                print(f"events reseal: left as it is, its chain is broken: {broken}", file=sys.stderr)
+            resealed, refused = resealed + done.events, refused + len(done.refused)
+            summary.append(
+                {
+                    "brand_id": str(brand),
+                    "resealed": done.events,
+                    "batches": done.batches,
+                    "refused": [str(broken) for broken in done.refused],
+                }
+            )
+    finally:
+        service.close()
+    print(json.dumps({"brands": summary, "resealed": resealed, "refused": refused}))
+    return 1 if refused else 0
+
+
+def _shown(progress: Progress, target: int, reached: int) -> None:
+    progress(reached, max(reached, target))
 
 
 def audit_credits(args: argparse.Namespace) -> int:
@@ -152,6 +208,17 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "standard output; a symbolic link, a device, a socket or a folder is refused",
     )
     export.set_defaults(func=events_export)
+    reseal = events_commands.add_parser(
+        "reseal",
+        help="seal in place the personal data of events stored before sealing (once, after upgrading; "
+        "safe to run again)",
+    )
+    reseal.add_argument("--data-dir", type=Path, help="embedded PostgreSQL folder (also DATA_DIR)")
+    reseal.add_argument("--brand", help="only this brand's events (default: every brand that has some)")
+    reseal.add_argument(
+        "--batch-size", type=int, default=200, metavar="N", help="events rewritten per transaction (200)"
+    )
+    reseal.set_defaults(func=events_reseal)
 
     audit = commands.add_parser("audit", help="audits rebuilt from the raw events")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)

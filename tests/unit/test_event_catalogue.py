@@ -27,9 +27,15 @@ def test_a_first_version_event_has_no_upcaster() -> None:
 def test_the_catalogue_holds_every_aggregates_events_once() -> None:
     names = [(s.aggregate, s.name) for s in catalogue()]
     assert len(names) == len(set(names))
-    assert {"AddressConsent", "ApiKeys", "Campaign", "CreditLedger", "Enrollment", "PersonErasure"} == {
-        aggregate for aggregate, _ in names
-    }
+    assert {
+        "AddressConsent",
+        "ApiKeys",
+        "Campaign",
+        "CreditLedger",
+        "Enrollment",
+        "PersonErasure",
+        "EventResealing",
+    } == {aggregate for aggregate, _ in names}
     assert ("Enrollment", "StepSent") in names and ("CreditLedger", "CreditsReserved") in names
 
 
