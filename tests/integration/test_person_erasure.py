@@ -11,67 +11,15 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-import psycopg
 from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
 
 from domain.erasure import PersonErasure
 from runtime.cli import main
+from tests.personal_data import ANN, ANN_VALUES, BOB, STEPS, values_found
 from tests.support import Client, eventually, running_service
 
 ADMIN_KEY = "admin-erasure-test"
-STEPS = [
-    {
-        "type": "EMAIL",
-        "group": 0,
-        "subject": "Hi {{first_name}}",
-        "body": "Hello {{first_name}} {{last_name}}",
-    },
-    {"type": "SMS", "group": 0, "body": "Hi {{first_name}}"},
-]
-# The person erased: values found nowhere else, so any hit in the search is theirs.
-ANN = {
-    "email": "Zyxannabel.Quokka@Example.com",
-    "phone": "+14155550123",
-    "first_name": "Zyxannabel",
-    "last_name": "Plumquokka",
-    "fields": {"favourite": "marmaladequince"},
-}
-ANN_VALUES = [
-    "zyxannabel.quokka@example.com",
-    "+14155550123",
-    "4155550123",
-    "Zyxannabel",
-    "Plumquokka",
-    "marmaladequince",
-]
-BOB = {"email": "bob@example.com", "phone": "+14155550124", "first_name": "Bob", "last_name": "Ray"}
-
-
-def values_found(url: str, values: list[str]) -> list[str]:
-    """`table.column: value` for every text, JSON or bytea column of every table holding one of the values."""
-    found = []
-    with psycopg.connect(url) as conn:
-        columns = conn.execute(
-            """SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns
-               WHERE table_schema NOT IN ('pg_catalog', 'information_schema')
-                 AND data_type IN ('text', 'character varying', 'jsonb', 'json', 'bytea', 'ARRAY')
-                 AND table_name IN (SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE')"""
-        ).fetchall()
-        for schema, table, column, kind in columns:
-            for value in values:
-                test = (
-                    f"position(convert_to(%s, 'UTF8') in \"{column}\") > 0"
-                    if kind == "bytea"
-                    else f'lower("{column}"::text) LIKE %s'
-                )
-                needle = value if kind == "bytea" else f"%{value.lower()}%"
-                hits = conn.execute(
-                    f'SELECT count(*) FROM "{schema}"."{table}" WHERE {test}', (needle,)
-                ).fetchone()
-                if hits and hits[0]:
-                    found.append(f"{table}.{column}: {value}")
-    return found
 
 
 def campaign(client: Client, campaign_id: str) -> dict[str, Any]:
