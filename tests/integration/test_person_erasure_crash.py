@@ -1,0 +1,246 @@
+"""Erasure killed with SIGKILL at each of its steps, then run again, ends as an uninterrupted one.
+
+`campaign-service contacts erase` runs as a child process. The test stops it at a known point
+without touching its code: its own connection holds a lock on what the step writes next (an
+uncommitted suppression of the person's second address, the contact's key row, the contact row),
+waits until the child's statement is blocked on that lock (pg_blocking_pids), kills the child with
+SIGKILL, ends the child's server session (a killed client's statement would otherwise still run
+once the lock is released: the crash point would not be known), and releases the lock. The command
+run again must answer `first_time: true` (the first call did not finish) and leave the person
+suppressed by keyed hash, their erasure recorded once, their keys destroyed, none of their values
+anywhere, the campaign's figures and both audits as they were; a third call answers `first_time:
+false`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import psycopg
+from cryptography.fernet import Fernet
+from psycopg import sql
+
+from commands.audience.suppressions import consent_ids
+from domain.erasure import PersonErasure
+from runtime.service import Service
+from storage.event_log import events_table
+from tests.personal_data import ANN, ANN_VALUES, BOB, STEPS, values_found
+from tests.support import Client, eventually, running_service
+
+CLI = str(Path(sys.executable).with_name("campaign-service"))
+ANN_EMAIL, ANN_PHONE = ANN_VALUES[0], ANN_VALUES[1]
+
+
+@dataclass
+class Scene:
+    """A campaign sent to Ann and Bob, its figures before any erasure, and the child's settings."""
+
+    database_url: str
+    service: Service
+    client: Client
+    campaign_id: str
+    before: dict[str, Any]
+    ann: UUID
+    env: dict[str, str]
+    log: Path
+
+    def erase(self) -> dict[str, Any]:
+        """`contacts erase` run to its end in a child process: its answer."""
+        done = self.run("contacts", "erase", "--brand", str(self.client.brand_id), "--address", ANN_PHONE)
+        answer: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+        return answer
+
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run([CLI, *args], env=self.env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done
+
+    def figures(self) -> tuple[Any, Any]:
+        detail = self.client.ok(self.client.get(f"/v1/campaign/{self.campaign_id}"))
+        return detail["metrics"], detail["credits"]
+
+
+@contextmanager
+def scene(database_url: str, tmp_path: Path) -> Iterator[Scene]:
+    key = Fernet.generate_key().decode()
+    with running_service(database_url, credentials_key=key) as service:
+        client = Client(service)
+        client.sender("email", "sales@brand.example")
+        client.sender("sms", "+14155550199")
+        campaign_id = client.campaign(client.lead_group([ANN, BOB]), STEPS)
+        client.ok(client.post(f"/v1/campaign/{campaign_id}/launch"))
+        detail = eventually(
+            lambda: (
+                (d := client.ok(client.get(f"/v1/campaign/{campaign_id}")))["credits"]["consumed"] == 4 and d
+            )
+        )
+        ann = service.db.fetch_one(
+            "SELECT id FROM contacts WHERE brand_id = %s AND email = %s", (client.brand_id, ANN_EMAIL)
+        )
+        assert ann is not None
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "CREDENTIALS_KEY": key,
+            "UNSUBSCRIBE_SECRET": f"unsubscribe-{uuid4().hex}",
+            "PUBLIC_BASE_URL": "http://127.0.0.1:8000",
+            "LOG_LEVEL": "WARNING",
+        }
+        yield Scene(
+            database_url,
+            service,
+            client,
+            campaign_id,
+            {"metrics": detail["metrics"], "credits": detail["credits"]},
+            ann["id"],
+            env,
+            tmp_path / "erase.log",
+        )
+
+
+def kill_erasure_blocked_on(scene: Scene, lock: str, params: tuple[Any, ...], waits_in: str) -> None:
+    """Hold `lock` (a statement) in a transaction of the test's own, start the erasure, wait until
+    its statement on table `waits_in` is blocked by it, SIGKILL the child, end its server session,
+    then release the lock."""
+    with psycopg.connect(scene.database_url) as holder:
+        holder.execute(lock, params)
+        holder_pid = holder.info.backend_pid
+        with scene.log.open("w") as log:
+            child = subprocess.Popen(
+                [CLI, "contacts", "erase", "--brand", str(scene.client.brand_id), "--address", ANN_PHONE],
+                env=scene.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            with psycopg.connect(scene.database_url, autocommit=True) as watcher:
+
+                def blocked() -> int | None:
+                    row = watcher.execute(
+                        """SELECT pid FROM pg_stat_activity
+                           WHERE %s = ANY(pg_blocking_pids(pid)) AND query ILIKE %s""",
+                        (holder_pid, f"%{waits_in}%"),
+                    ).fetchone()
+                    return row[0] if row else (-1 if child.poll() is not None else None)
+
+                session = eventually(blocked, timeout=60)
+                assert session != -1, f"the erasure ended before the crash point: {scene.log.read_text()}"
+                child.send_signal(signal.SIGKILL)
+                assert child.wait(timeout=10) == -signal.SIGKILL
+                watcher.execute("SELECT pg_terminate_backend(%s)", (session,))
+                eventually(
+                    lambda: (
+                        watcher.execute(
+                            "SELECT 1 FROM pg_stat_activity WHERE pid = %s", (session,)
+                        ).fetchone()
+                        is None
+                    )
+                )
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait(timeout=10)
+        holder.rollback()
+
+
+def erasures_recorded(scene: Scene) -> int:
+    row = scene.service.db.fetch_one(
+        sql.SQL("SELECT count(*) AS n FROM {} WHERE topic LIKE %s").format(events_table(scene.service.store)),
+        ("%PersonErased",),
+    )
+    return int(row["n"]) if row else 0
+
+
+def keys_destroyed(scene: Scene) -> bool:
+    seal = scene.service.store.personal_data
+    assert seal is not None
+    brand = scene.client.brand_id
+    keys = {scene.ann} | {
+        c for a in (ANN_EMAIL, ANN_PHONE) for c in consent_ids(scene.service.store, brand, a)
+    }
+    return seal.erased(keys) == keys
+
+
+def assert_finished_as_if_never_interrupted(scene: Scene) -> None:
+    answer = scene.erase()
+    assert answer == {"contact_ids": [str(scene.ann)], "addresses": 2, "erased": True, "first_time": True}
+    assert scene.erase()["first_time"] is False  # now it was finished before
+
+    seal = scene.service.store.personal_data
+    assert seal is not None
+    brand = scene.client.brand_id
+    for address in (ANN_EMAIL, ANN_PHONE):
+        entries = scene.service.db.fetch_all(
+            "SELECT address FROM suppressions WHERE brand_id = %s AND address_hash = %s",
+            (brand, seal.address_hash(brand, address)),
+        )
+        assert [e["address"].startswith("erased-") for e in entries] == [True]
+    assert erasures_recorded(scene) == 1
+    recorded = list(scene.service.store.events.get(PersonErasure.create_id(brand, str(scene.ann))))
+    assert [(type(e).__name__, e.contact_id) for e in recorded] == [("PersonErased", scene.ann)]
+    assert keys_destroyed(scene)
+    assert values_found(scene.database_url, ANN_VALUES) == []
+    bob = scene.service.db.fetch_all("SELECT email FROM contacts WHERE brand_id = %s", (brand,))
+    assert [b["email"] for b in bob] == [BOB["email"]]
+    assert scene.figures() == (scene.before["metrics"], scene.before["credits"])
+    scene.run("audit", "credits", "--brand", str(brand))
+    scene.run("audit", "consent", "--brand", str(brand))
+
+
+def test_erasure_killed_between_suppressing_two_addresses_is_finished_by_the_next_call(
+    database_url, tmp_path: Path
+):
+    with scene(database_url, tmp_path) as s:
+        # The phone is suppressed first (addresses in order); the email's insert waits on ours.
+        kill_erasure_blocked_on(
+            s,
+            """INSERT INTO suppressions (brand_id, address, reason, created_at)
+               VALUES (%s, %s, 'held by the test', now())""",
+            (s.client.brand_id, ANN_EMAIL),
+            waits_in="INSERT INTO suppressions",
+        )
+        suppressed = s.service.db.fetch_all(
+            "SELECT address FROM suppressions WHERE brand_id = %s", (s.client.brand_id,)
+        )
+        assert [row["address"] for row in suppressed] == [ANN_PHONE]  # killed mid-step
+        assert erasures_recorded(s) == 0
+        assert_finished_as_if_never_interrupted(s)
+
+
+def test_erasure_killed_after_recording_it_but_before_destroying_the_keys_is_finished_by_the_next_call(
+    database_url, tmp_path: Path
+):
+    with scene(database_url, tmp_path) as s:
+        kill_erasure_blocked_on(
+            s,
+            "SELECT 1 FROM personal_data_keys WHERE key_id = %s FOR UPDATE",
+            (s.ann,),
+            waits_in="INSERT INTO personal_data_keys",
+        )
+        assert erasures_recorded(s) == 1
+        assert not keys_destroyed(s)
+        assert_finished_as_if_never_interrupted(s)
+
+
+def test_erasure_killed_while_blanking_the_tables_is_finished_by_the_next_call(database_url, tmp_path: Path):
+    with scene(database_url, tmp_path) as s:
+        # The contact row goes last, in the one transaction that blanks every table.
+        kill_erasure_blocked_on(
+            s,
+            "SELECT 1 FROM contacts WHERE id = %s FOR UPDATE",
+            (s.ann,),
+            waits_in="DELETE FROM contacts",
+        )
+        assert keys_destroyed(s)
+        assert values_found(s.database_url, ANN_VALUES)  # the tables still hold them
+        assert_finished_as_if_never_interrupted(s)
