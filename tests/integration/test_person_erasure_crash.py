@@ -14,6 +14,8 @@ false`.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import os
 import signal
@@ -39,6 +41,7 @@ from tests.support import Client, eventually, running_service
 
 CLI = str(Path(sys.executable).with_name("campaign-service"))
 ANN_EMAIL, ANN_PHONE = ANN_VALUES[0], ANN_VALUES[1]
+CHILD = "erasure-under-test"
 
 
 @dataclass
@@ -95,6 +98,7 @@ def scene(database_url: str, tmp_path: Path) -> Iterator[Scene]:
             "UNSUBSCRIBE_SECRET": f"unsubscribe-{uuid4().hex}",
             "PUBLIC_BASE_URL": "http://127.0.0.1:8000",
             "LOG_LEVEL": "WARNING",
+            "PGAPPNAME": CHILD,  # libpq's: the child's sessions are told from the service's by it
         }
         yield Scene(
             database_url,
@@ -108,13 +112,23 @@ def scene(database_url: str, tmp_path: Path) -> Iterator[Scene]:
         )
 
 
-def kill_erasure_blocked_on(scene: Scene, lock: str, params: tuple[Any, ...], waits_in: str) -> None:
-    """Hold `lock` (a statement) in a transaction of the test's own, start the erasure, wait until
-    its statement on table `waits_in` is blocked by it, SIGKILL the child, end its server session,
-    then release the lock."""
-    with psycopg.connect(scene.database_url) as holder:
-        holder.execute(lock, params)
-        holder_pid = holder.info.backend_pid
+@dataclass(frozen=True)
+class Lock:
+    """A statement that takes a lock in the test's own transaction, and the start of the child's
+    statement that it blocks (`waits_in`, matched in pg_stat_activity)."""
+
+    statement: str | sql.Composed
+    params: tuple[Any, ...]
+    waits_in: str
+
+
+def kill_erasure_blocked_on(scene: Scene, *locks: Lock) -> None:
+    """Start the erasure with the first lock held; once the child is blocked on one lock, take the
+    next and release the one before (a lock the child's start-up would wait on too is reached this
+    way); blocked on the last, SIGKILL the child, end its server session, release the lock."""
+    with contextlib.ExitStack() as held, psycopg.connect(scene.database_url, autocommit=True) as watcher:
+        holder = held.enter_context(psycopg.connect(scene.database_url))
+        holder.execute(locks[0].statement, locks[0].params)
         with scene.log.open("w") as log:
             child = subprocess.Popen(
                 [CLI, "contacts", "erase", "--brand", str(scene.client.brand_id), "--address", ANN_PHONE],
@@ -122,35 +136,47 @@ def kill_erasure_blocked_on(scene: Scene, lock: str, params: tuple[Any, ...], wa
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        try:
-            with psycopg.connect(scene.database_url, autocommit=True) as watcher:
+        held.callback(lambda: child.poll() is None and (child.kill(), child.wait(timeout=10)))
 
-                def blocked() -> int | None:
-                    row = watcher.execute(
-                        """SELECT pid FROM pg_stat_activity
-                           WHERE %s = ANY(pg_blocking_pids(pid)) AND query ILIKE %s""",
-                        (holder_pid, f"%{waits_in}%"),
-                    ).fetchone()
-                    return row[0] if row else (-1 if child.poll() is not None else None)
+        def blocked_by(holder: psycopg.Connection[Any], lock: Lock) -> int:
+            def blocked() -> int | None:
+                row = watcher.execute(
+                    """SELECT pid FROM pg_stat_activity WHERE application_name = %s
+                         AND %s = ANY(pg_blocking_pids(pid)) AND query ILIKE %s""",
+                    (CHILD, holder.info.backend_pid, f"%{lock.waits_in}%"),
+                ).fetchone()
+                return row[0] if row else (-1 if child.poll() is not None else None)
 
-                session = eventually(blocked, timeout=60)
-                assert session != -1, f"the erasure ended before the crash point: {scene.log.read_text()}"
-                child.send_signal(signal.SIGKILL)
-                assert child.wait(timeout=10) == -signal.SIGKILL
-                watcher.execute("SELECT pg_terminate_backend(%s)", (session,))
-                eventually(
-                    lambda: (
-                        watcher.execute(
-                            "SELECT 1 FROM pg_stat_activity WHERE pid = %s", (session,)
-                        ).fetchone()
-                        is None
-                    )
-                )
-        finally:
-            if child.poll() is None:
-                child.kill()
-                child.wait(timeout=10)
+            session = eventually(blocked, timeout=30)
+            assert session != -1, f"the erasure ended before the crash point: {scene.log.read_text()}"
+            return session
+
+        for before, lock in itertools.pairwise(locks):
+            blocked_by(holder, before)
+            following = held.enter_context(psycopg.connect(scene.database_url))
+            following.execute(lock.statement, lock.params)
+            holder.rollback()
+            holder = following
+        session = blocked_by(holder, locks[-1])
+        child.send_signal(signal.SIGKILL)
+        assert child.wait(timeout=10) == -signal.SIGKILL
+        watcher.execute("SELECT pg_terminate_backend(%s)", (session,))
+        eventually(
+            lambda: (
+                watcher.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (session,)).fetchone()
+                is None
+            )
+        )
         holder.rollback()
+
+
+def suppression_held(scene: Scene, address: str) -> Lock:
+    """An uncommitted suppression of the address: the child's insert of the same one waits on it."""
+    return Lock(
+        "INSERT INTO suppressions (brand_id, address, reason, created_at) VALUES (%s, %s, 'held', now())",
+        (scene.client.brand_id, address),
+        "INSERT INTO suppressions",
+    )
 
 
 def erasures_recorded(scene: Scene) -> int:
@@ -202,13 +228,7 @@ def test_erasure_killed_between_suppressing_two_addresses_is_finished_by_the_nex
 ):
     with scene(database_url, tmp_path) as s:
         # The phone is suppressed first (addresses in order); the email's insert waits on ours.
-        kill_erasure_blocked_on(
-            s,
-            """INSERT INTO suppressions (brand_id, address, reason, created_at)
-               VALUES (%s, %s, 'held by the test', now())""",
-            (s.client.brand_id, ANN_EMAIL),
-            waits_in="INSERT INTO suppressions",
-        )
+        kill_erasure_blocked_on(s, suppression_held(s, ANN_EMAIL))
         suppressed = s.service.db.fetch_all(
             "SELECT address FROM suppressions WHERE brand_id = %s", (s.client.brand_id,)
         )
@@ -217,16 +237,29 @@ def test_erasure_killed_between_suppressing_two_addresses_is_finished_by_the_nex
         assert_finished_as_if_never_interrupted(s)
 
 
+def test_erasure_killed_between_suppressing_an_address_and_recording_its_consent_is_finished_by_the_next_call(
+    database_url, tmp_path: Path
+):
+    with scene(database_url, tmp_path) as s:
+        # Every event write takes the events table's lock first, and so does the child's start-up
+        # (it makes sure of the table's indexes): held once the child waits on the phone's suppression.
+        events = sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(events_table(s.service.store))
+        kill_erasure_blocked_on(s, suppression_held(s, ANN_PHONE), Lock(events, (), "LOCK TABLE"))
+        suppressed = s.service.db.fetch_all(
+            "SELECT address FROM suppressions WHERE brand_id = %s", (s.client.brand_id,)
+        )
+        assert [row["address"] for row in suppressed] == [ANN_PHONE]
+        consents = consent_ids(s.service.store, s.client.brand_id, ANN_PHONE)
+        assert s.service.store.get_many(consents) == {}  # its consent not recorded yet
+        assert_finished_as_if_never_interrupted(s)
+
+
 def test_erasure_killed_after_recording_it_but_before_destroying_the_keys_is_finished_by_the_next_call(
     database_url, tmp_path: Path
 ):
     with scene(database_url, tmp_path) as s:
-        kill_erasure_blocked_on(
-            s,
-            "SELECT 1 FROM personal_data_keys WHERE key_id = %s FOR UPDATE",
-            (s.ann,),
-            waits_in="INSERT INTO personal_data_keys",
-        )
+        key = "SELECT 1 FROM personal_data_keys WHERE key_id = %s FOR UPDATE"
+        kill_erasure_blocked_on(s, Lock(key, (s.ann,), "INSERT INTO personal_data_keys"))
         assert erasures_recorded(s) == 1
         assert not keys_destroyed(s)
         assert_finished_as_if_never_interrupted(s)
@@ -236,10 +269,7 @@ def test_erasure_killed_while_blanking_the_tables_is_finished_by_the_next_call(d
     with scene(database_url, tmp_path) as s:
         # The contact row goes last, in the one transaction that blanks every table.
         kill_erasure_blocked_on(
-            s,
-            "SELECT 1 FROM contacts WHERE id = %s FOR UPDATE",
-            (s.ann,),
-            waits_in="DELETE FROM contacts",
+            s, Lock("SELECT 1 FROM contacts WHERE id = %s FOR UPDATE", (s.ann,), "DELETE FROM contacts")
         )
         assert keys_destroyed(s)
         assert values_found(s.database_url, ANN_VALUES)  # the tables still hold them
