@@ -2,14 +2,14 @@
 
 `campaign-service contacts erase` runs as a child process. The test stops it at a known point
 without touching its code: its own connection holds a lock on what the step writes next (an
-uncommitted suppression of the person's second address, the contact's key row, the contact row),
-waits until the child's statement is blocked on that lock (pg_blocking_pids), kills the child with
+uncommitted suppression of the person's second address, the events table, a key's row, the contact
+row), waits until the child's statement is blocked on that lock (pg_blocking_pids), kills the child with
 SIGKILL, ends the child's server session (a killed client's statement would otherwise still run
 once the lock is released: the crash point would not be known), and releases the lock. The command
 run again must answer `first_time: true` (the first call did not finish) and leave the person
 suppressed by keyed hash, their erasure recorded once, their keys destroyed, none of their values
-anywhere, the campaign's figures and both audits as they were; a third call answers `first_time:
-false`.
+anywhere, their pending step cancelled and its credit released once, both audits passing; a
+third call answers `first_time: false`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -42,6 +42,12 @@ from tests.support import Client, eventually, running_service
 CLI = str(Path(sys.executable).with_name("campaign-service"))
 ANN_EMAIL, ANN_PHONE = ANN_VALUES[0], ANN_VALUES[1]
 CHILD = "erasure-under-test"
+NOBODY = "zyxnobody.quokka@example.com"  # an address no contact has
+# A step two days on, still pending when the person is erased: its credit is released.
+LATER = [
+    {"type": "WAIT", "group": 1, "wait_days": 2},
+    {"type": "EMAIL", "group": 1, "subject": "Re", "body": "Again"},
+]
 
 
 @dataclass
@@ -56,10 +62,11 @@ class Scene:
     ann: UUID
     env: dict[str, str]
     log: Path
+    address: str = ANN_PHONE  # the address the erasure is asked for
 
     def erase(self) -> dict[str, Any]:
         """`contacts erase` run to its end in a child process: its answer."""
-        done = self.run("contacts", "erase", "--brand", str(self.client.brand_id), "--address", ANN_PHONE)
+        done = self.run("contacts", "erase", "--brand", str(self.client.brand_id), "--address", self.address)
         answer: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
         return answer
 
@@ -80,7 +87,7 @@ def scene(database_url: str, tmp_path: Path) -> Iterator[Scene]:
         client = Client(service)
         client.sender("email", "sales@brand.example")
         client.sender("sms", "+14155550199")
-        campaign_id = client.campaign(client.lead_group([ANN, BOB]), STEPS)
+        campaign_id = client.campaign(client.lead_group([ANN, BOB]), [*STEPS, *LATER])
         client.ok(client.post(f"/v1/campaign/{campaign_id}/launch"))
         detail = eventually(
             lambda: (
@@ -131,7 +138,7 @@ def kill_erasure_blocked_on(scene: Scene, *locks: Lock) -> None:
         holder.execute(locks[0].statement, locks[0].params)
         with scene.log.open("w") as log:
             child = subprocess.Popen(
-                [CLI, "contacts", "erase", "--brand", str(scene.client.brand_id), "--address", ANN_PHONE],
+                [CLI, "contacts", "erase", "--brand", str(scene.client.brand_id), "--address", scene.address],
                 env=scene.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -218,7 +225,13 @@ def assert_finished_as_if_never_interrupted(scene: Scene) -> None:
     assert values_found(scene.database_url, ANN_VALUES) == []
     bob = scene.service.db.fetch_all("SELECT email FROM contacts WHERE brand_id = %s", (brand,))
     assert [b["email"] for b in bob] == [BOB["email"]]
-    assert scene.figures() == (scene.before["metrics"], scene.before["credits"])
+    # Ann's pending step cancelled and its credit released, once; Bob's still pending.
+    metrics, credits = scene.before["metrics"], scene.before["credits"]
+    expected = (
+        {**metrics, "cancelled": metrics["cancelled"] + 1},
+        {**credits, "released": credits["released"] + 1, "outstanding": credits["outstanding"] - 1},
+    )
+    eventually(lambda: scene.figures() == expected)
     scene.run("audit", "credits", "--brand", str(brand))
     scene.run("audit", "consent", "--brand", str(brand))
 
@@ -237,20 +250,22 @@ def test_erasure_killed_between_suppressing_two_addresses_is_finished_by_the_nex
         assert_finished_as_if_never_interrupted(s)
 
 
-def test_erasure_killed_between_suppressing_an_address_and_recording_its_consent_is_finished_by_the_next_call(
+def test_erasure_killed_between_suppressing_an_address_and_withdrawing_its_steps_is_finished_by_the_next_call(
     database_url, tmp_path: Path
 ):
     with scene(database_url, tmp_path) as s:
         # Every event write takes the events table's lock first, and so does the child's start-up
-        # (it makes sure of the table's indexes): held once the child waits on the phone's suppression.
+        # (it makes sure of the table's indexes): held once the child waits on the email's
+        # suppression, it stops the child after that insert, at the email consent's event, before
+        # the email's pending step is withdrawn.
         events = sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(events_table(s.service.store))
-        kill_erasure_blocked_on(s, suppression_held(s, ANN_PHONE), Lock(events, (), "LOCK TABLE"))
+        kill_erasure_blocked_on(s, suppression_held(s, ANN_EMAIL), Lock(events, (), "LOCK TABLE"))
         suppressed = s.service.db.fetch_all(
-            "SELECT address FROM suppressions WHERE brand_id = %s", (s.client.brand_id,)
+            "SELECT address FROM suppressions WHERE brand_id = %s ORDER BY address", (s.client.brand_id,)
         )
-        assert [row["address"] for row in suppressed] == [ANN_PHONE]
-        consents = consent_ids(s.service.store, s.client.brand_id, ANN_PHONE)
-        assert s.service.store.get_many(consents) == {}  # its consent not recorded yet
+        assert [row["address"] for row in suppressed] == [ANN_PHONE, ANN_EMAIL]
+        assert s.service.store.get_many(consent_ids(s.service.store, s.client.brand_id, ANN_EMAIL)) == {}
+        assert s.figures() == (s.before["metrics"], s.before["credits"])  # nothing withdrawn yet
         assert_finished_as_if_never_interrupted(s)
 
 
@@ -274,3 +289,35 @@ def test_erasure_killed_while_blanking_the_tables_is_finished_by_the_next_call(d
         assert keys_destroyed(s)
         assert values_found(s.database_url, ANN_VALUES)  # the tables still hold them
         assert_finished_as_if_never_interrupted(s)
+
+
+def test_erasure_of_an_address_nobody_has_killed_before_destroying_its_key_is_finished_by_the_next_call(
+    database_url, tmp_path: Path
+):
+    """Nobody's contact: the erasure is recorded under the address's keyed hash, and its consent's
+    key (made when the address was suppressed before) is the one destroyed."""
+    with scene(database_url, tmp_path) as ann_scene:
+        s = replace(ann_scene, address=NOBODY)
+        store, brand = s.service.store, s.client.brand_id
+        s.client.ok(s.client.post("/v1/suppressions", {"address": NOBODY, "reason": "asked"}), 201)
+        consents = set(consent_ids(store, brand, NOBODY))
+        key = "SELECT 1 FROM personal_data_keys WHERE key_id = ANY(%s) FOR UPDATE"
+        kill_erasure_blocked_on(s, Lock(key, (list(consents),), "INSERT INTO personal_data_keys"))
+        assert erasures_recorded(s) == 1
+        seal = store.personal_data
+        assert seal is not None
+        assert seal.erased(consents) == set()
+
+        assert s.erase() == {"contact_ids": [], "addresses": 1, "erased": True, "first_time": True}
+        assert s.erase()["first_time"] is False
+        hashed = seal.address_hash(brand, NOBODY)
+        entries = s.service.db.fetch_all(
+            "SELECT address FROM suppressions WHERE brand_id = %s AND address_hash = %s", (brand, hashed)
+        )
+        assert [e["address"].startswith("erased-") for e in entries] == [True]
+        recorded = list(store.events.get(PersonErasure.create_id(brand, f"hmac:{hashed}")))
+        assert [(type(e).__name__, e.contact_id) for e in recorded] == [("PersonErased", None)]
+        assert erasures_recorded(s) == 1
+        assert seal.erased(consents) == consents
+        assert values_found(s.database_url, [NOBODY]) == []
+        s.run("audit", "consent", "--brand", str(brand))
