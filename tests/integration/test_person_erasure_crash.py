@@ -223,8 +223,8 @@ def assert_finished_as_if_never_interrupted(scene: Scene) -> None:
     assert [(type(e).__name__, e.contact_id) for e in recorded] == [("PersonErased", scene.ann)]
     assert keys_destroyed(scene)
     assert values_found(scene.database_url, ANN_VALUES) == []
-    bob = scene.service.db.fetch_all("SELECT email FROM contacts WHERE brand_id = %s", (brand,))
-    assert [b["email"] for b in bob] == [BOB["email"]]
+    kept = scene.service.db.fetch_all("SELECT email FROM contacts WHERE brand_id = %s", (brand,))
+    assert [c["email"] for c in kept] == [BOB["email"]]
     # Ann's pending step cancelled and its credit released, once; Bob's still pending.
     metrics, credits = scene.before["metrics"], scene.before["credits"]
     expected = (
