@@ -90,5 +90,6 @@ class ErasureOut(BaseModel):
     )
     addresses: int = Field(description="the person's addresses, each suppressed for good and erased")
     first_time: bool = Field(
-        description="false: the person was erased before; this call finished nothing new"
+        description="false: an earlier call had finished erasing the person; true also on the call "
+        "that finishes an erasure a crash interrupted"
     )

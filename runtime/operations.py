@@ -101,7 +101,7 @@ def erase_contact(args: argparse.Namespace) -> int:
     finally:
         service.close()
     answer = {"contact_ids": [str(c) for c in erased.contact_ids], "addresses": erased.addresses}
-    print(json.dumps({**answer, "erased": True, "first_time": erased.recorded}))
+    print(json.dumps({**answer, "erased": True, "first_time": erased.first_time}))
     return 0
 
 

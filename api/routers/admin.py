@@ -118,4 +118,4 @@ def erase(
     erased = erase_person(
         services.store, services.db, brand_id, body.address, _who(operator), services.clock.now()
     )
-    return {"contact_ids": erased.contact_ids, "addresses": erased.addresses, "first_time": erased.recorded}
+    return {"contact_ids": erased.contact_ids, "addresses": erased.addresses, "first_time": erased.first_time}

@@ -43,7 +43,9 @@ class ErasureUnavailable(Unavailable):
 class Erasure:
     contact_ids: list[UUID]  # the contacts erased (none: the address was nobody's contact any more)
     addresses: int  # how many addresses were suppressed and erased
-    recorded: bool  # False when the erasure had been recorded before (a repeated call)
+    # False only when an earlier call had finished erasing the person (no contact holds the address,
+    # its suppression keeps only the hash): a call that finishes what a crashed one began says True.
+    first_time: bool
 
 
 def erase_person(
@@ -74,9 +76,10 @@ def erase_person(
         suppress(store, db, brand_id, each, REASON, now, region)
     people: list[tuple[str, UUID | None]] = [(str(row["id"]), row["id"]) for row in contacts]
     hashed = seal.address_hash(brand_id, given)
-    if not people and not _erased_before(db, brand_id, hashed):  # nobody's contact: its consent alone
+    finished_before = not contacts and _erased_before(db, brand_id, hashed)
+    if not people and not finished_before:  # nobody's contact: its consent alone
         people = [(f"hmac:{hashed}", None)]
-    recorded = _record(store, brand_id, people, erased_by, now)
+    _record(store, brand_id, people, erased_by, now)
     keys: dict[UUID, str] = {row["id"]: "contact" for row in contacts}
     for each in addresses:
         keys.update({consent_id: "consent" for consent_id in consent_ids(store, brand_id, each)})
@@ -84,11 +87,12 @@ def erase_person(
     contact_ids = [row["id"] for row in contacts]
     with db.transaction() as cur:
         _blank_tables(cur, seal, brand_id, contact_ids, sorted(addresses))
-    return Erasure(contact_ids, len(addresses), recorded)
+    return Erasure(contact_ids, len(addresses), first_time=not finished_before)
 
 
 def _erased_before(db: Database, brand_id: UUID, hashed: str) -> bool:
-    """Whether an erasure already blanked the address's suppression (it keeps only the hash)."""
+    """Whether an erasure already blanked the address's suppression (it keeps only the hash): in the
+    transaction that deletes the contact row, so with no contact left it says the erasure finished."""
     row = db.fetch_one(
         f"""SELECT 1 FROM suppressions WHERE brand_id = %s AND address_hash = %s AND address LIKE '{ERASED}-%%'""",
         (brand_id, hashed),
@@ -102,10 +106,10 @@ def _record(
     people: list[tuple[str, UUID | None]],
     erased_by: str,
     now: datetime,
-) -> bool:
-    """One PersonErasure per person not recorded before; whether any was new."""
+) -> None:
+    """One PersonErasure per person not recorded before (a call after a crash records none twice)."""
 
-    def decide() -> bool:
+    def decide() -> None:
         found = store.get_many([PersonErasure.create_id(brand_id, person) for person, _ in people])
         new = [
             PersonErasure.record(brand_id, person, contact_id, erased_by, now)
@@ -113,9 +117,8 @@ def _record(
             if PersonErasure.create_id(brand_id, person) not in found
         ]
         store.save_all(new)
-        return bool(new)
 
-    return retry_on_conflict(decide)
+    retry_on_conflict(decide)
 
 
 def _blank_tables(

@@ -11,67 +11,17 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-import psycopg
 from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
 
+from consumers.transport.messages import DEAD_LETTER_TOPIC, EVENTS_TOPIC, SEND_TOPICS
+from domain.enrollment import Enrollment
 from domain.erasure import PersonErasure
 from runtime.cli import main
+from tests.personal_data import ANN, ANN_VALUES, BOB, STEPS, topic_messages, topic_values_found, values_found
 from tests.support import Client, eventually, running_service
 
 ADMIN_KEY = "admin-erasure-test"
-STEPS = [
-    {
-        "type": "EMAIL",
-        "group": 0,
-        "subject": "Hi {{first_name}}",
-        "body": "Hello {{first_name}} {{last_name}}",
-    },
-    {"type": "SMS", "group": 0, "body": "Hi {{first_name}}"},
-]
-# The person erased: values found nowhere else, so any hit in the search is theirs.
-ANN = {
-    "email": "Zyxannabel.Quokka@Example.com",
-    "phone": "+14155550123",
-    "first_name": "Zyxannabel",
-    "last_name": "Plumquokka",
-    "fields": {"favourite": "marmaladequince"},
-}
-ANN_VALUES = [
-    "zyxannabel.quokka@example.com",
-    "+14155550123",
-    "4155550123",
-    "Zyxannabel",
-    "Plumquokka",
-    "marmaladequince",
-]
-BOB = {"email": "bob@example.com", "phone": "+14155550124", "first_name": "Bob", "last_name": "Ray"}
-
-
-def values_found(url: str, values: list[str]) -> list[str]:
-    """`table.column: value` for every text, JSON or bytea column of every table holding one of the values."""
-    found = []
-    with psycopg.connect(url) as conn:
-        columns = conn.execute(
-            """SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns
-               WHERE table_schema NOT IN ('pg_catalog', 'information_schema')
-                 AND data_type IN ('text', 'character varying', 'jsonb', 'json', 'bytea', 'ARRAY')
-                 AND table_name IN (SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE')"""
-        ).fetchall()
-        for schema, table, column, kind in columns:
-            for value in values:
-                test = (
-                    f"position(convert_to(%s, 'UTF8') in \"{column}\") > 0"
-                    if kind == "bytea"
-                    else f'lower("{column}"::text) LIKE %s'
-                )
-                needle = value if kind == "bytea" else f"%{value.lower()}%"
-                hits = conn.execute(
-                    f'SELECT count(*) FROM "{schema}"."{table}" WHERE {test}', (needle,)
-                ).fetchone()
-                if hits and hits[0]:
-                    found.append(f"{table}.{column}: {value}")
-    return found
 
 
 def campaign(client: Client, campaign_id: str) -> dict[str, Any]:
@@ -145,6 +95,65 @@ def test_an_erased_person_is_found_nowhere_yet_history_verifies_and_they_stay_su
     assert left == []
     assert main(["audit", "credits", "--brand", str(client.brand_id)]) == 0
     assert main(["audit", "consent", "--brand", str(client.brand_id)]) == 0
+
+
+def test_after_erasure_no_kafka_topic_holds_any_of_the_persons_values(
+    database_url, kafka_bootstrap, tmp_path: Path, monkeypatch
+):
+    """Over Kafka the campaign puts the person's enrollment on the send topics and her events on
+    `campaign.events`; after erasure none of the service's topics, read from the beginning, holds
+    any of her values, and neither does the database nor an export."""
+    key = Fernet.generate_key().decode()
+    with running_service(
+        database_url, kafka=kafka_bootstrap, credentials_key=key, admin_api_key=ADMIN_KEY
+    ) as service:
+        prefix = service.settings.kafka_topic_prefix
+        topics = [prefix + t for t in (*SEND_TOPICS.values(), EVENTS_TOPIC, DEAD_LETTER_TOPIC)]
+        client = Client(service)
+        client.sender("email", "sales@brand.example")
+        client.sender("sms", "+14155550199")
+        campaign_id = client.campaign(client.lead_group([ANN, BOB]), STEPS)
+        client.ok(client.post(f"/v1/campaign/{campaign_id}/launch"))
+        eventually(lambda: campaign(client, campaign_id)["credits"]["consumed"] == 4, timeout=60)
+        row = service.db.fetch_one("SELECT id FROM contacts WHERE email = %s", (ANN_VALUES[0],))
+        assert row is not None
+        ann = str(row["id"])
+        enrollment = str(Enrollment.create_id(UUID(campaign_id), row["id"]))
+
+        def holding(*marks: str) -> dict[str, list[str]]:
+            """Per topic, which of the marks its messages hold."""
+            read = topic_messages(kafka_bootstrap, topics)
+            return {
+                t[len(prefix) :]: [m for m in marks if any(m.encode() in x for x in read[t])] for t in topics
+            }
+
+        # Not vacuous: her enrollment went through both send topics, her events through the feed.
+        eventually(
+            lambda: (
+                (held := holding(ann, enrollment))["sends.email"] == [enrollment]
+                and held["sends.sms"] == [enrollment]
+                and ann in held["campaign.events"]
+            ),
+            timeout=60,
+        )
+        admin = TestClient(service.http_app())
+        admin.headers["Authorization"] = f"Bearer {ADMIN_KEY}"
+        answer = admin.post(f"/admin/v1/brands/{client.brand_id}/erasures", json={"address": ANN["email"]})
+        assert answer.status_code == 200, answer.text
+        # The feed goes on past the erasure: what was published after it is searched too.
+        erasure = str(PersonErasure.create_id(client.brand_id, ann))
+        eventually(lambda: erasure in holding(erasure)["campaign.events"], timeout=60)
+        in_topics = topic_values_found(kafka_bootstrap, topics, ANN_VALUES)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("CREDENTIALS_KEY", key)
+    out = tmp_path / "events.jsonl"
+    assert main(["events", "export", "--format", "jsonl", "--out", str(out)]) == 0
+    exported = out.read_text().lower()
+    left = (
+        in_topics + values_found(database_url, ANN_VALUES) + [v for v in ANN_VALUES if v.lower() in exported]
+    )
+    print("search of the database, the Kafka topics and an export after erasure:", left or "nothing found")
+    assert left == []
 
 
 def test_an_erasure_in_one_brand_leaves_the_same_address_in_another_brand_alone(database_url):
