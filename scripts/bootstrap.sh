@@ -4,7 +4,7 @@
 # requirements.lock changed. The service's dependencies come from requirements.lock (exact versions,
 # hash-checked: the same as the Docker image); the extras' own are resolved against them. With the
 # "test" extras it also installs Debian's chromium (the console's browser tests drive it with
-# Playwright, whose own browser download is not reachable) when /usr/bin/chromium is missing.
+# Playwright, whose own browser download is not reachable) and kcat when they are missing.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 extras="${1:-}"
@@ -23,16 +23,24 @@ if [ ! -e "$stamp" ]; then
     touch "$stamp"
 fi
 
-# The browser for tests/api/test_console_in_browser.py: Debian's package, as root (or through sudo).
-if [[ ",$extras," == *",test,"* ]] && [ ! -x /usr/bin/chromium ]; then
+# The browser for tests/api/test_console_in_browser.py and kcat, a Kafka client nobody here wrote,
+# for the tests that read the topics (tests/personal_data.py): Debian's packages, as root (or
+# through sudo).
+missing=()
+if [[ ",$extras," == *",test,"* ]]; then
+    [ -x /usr/bin/chromium ] || missing+=(chromium)
+    command -v kcat >/dev/null 2>&1 || missing+=(kcat)
+fi
+if [ "${#missing[@]}" -gt 0 ]; then
     if command -v apt-get >/dev/null 2>&1; then
         sudo=""
         [ "$(id -u)" -eq 0 ] || sudo="sudo"
-        echo "bootstrap: installing chromium (apt-get) for the browser tests" >&2
-        # Not fatal here: without it the browser tests skip, or fail under scripts/test.sh (REQUIRE_BROWSER).
-        { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium; } >&2 ||
-            echo "bootstrap: could not install chromium: the browser tests need /usr/bin/chromium" >&2
+        echo "bootstrap: installing ${missing[*]} (apt-get) for the tests" >&2
+        # Not fatal here: without them those tests skip, or fail under scripts/test.sh
+        # (REQUIRE_BROWSER, REQUIRE_KCAT).
+        { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"; } >&2 ||
+            echo "bootstrap: could not install ${missing[*]}: the browser and topic tests need them" >&2
     else
-        echo "bootstrap: no apt-get: install chromium at /usr/bin/chromium for the browser tests" >&2
+        echo "bootstrap: no apt-get: install ${missing[*]} for the browser and topic tests" >&2
     fi
 fi

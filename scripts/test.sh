@@ -40,6 +40,8 @@ export "$kafka_env"
 export REQUIRE_KAFKA=1
 # The console's browser tests fail, rather than skip, without the chromium bootstrap.sh installed.
 export REQUIRE_BROWSER=1
+# The topic searches read with kcat (a client nobody here wrote), which bootstrap.sh installed.
+export REQUIRE_KCAT=1
 
 # Most tests wait (on background roles, servers starting, providers' answers), so TEST_WORKERS
 # pytest-xdist workers (default 4, each taking whole test files) overlap those waits; the few
