@@ -1,7 +1,7 @@
 """Read model: checkpoints of each campaign's figures, and the figures as of a moment added up from them.
 
-Each batch the projector applies leaves, per campaign it touched, one row of `campaign_checkpoints`
-(projections/campaign_figures.py's `Checkpoint`). As of a moment, `checkpointed_figures` reads in
+Each batch the projector applies leaves, per campaign it touched, rows of `campaign_checkpoints`
+(projections/campaign_figures.py's `Checkpoint`s: its counted events in order of time, a few hundred a row). As of a moment, `checkpointed_figures` reads in
 one statement (one snapshot) this read model's log position and the sums of the rows at or before
 it, then the campaign's counted events after that position from the log: the answer is the full
 fold's whatever the projector has applied; only its cost grows with the projector's lag. It answers
@@ -19,7 +19,13 @@ from uuid import UUID
 from eventsourcing.application import Application
 from psycopg.types.json import Jsonb
 
-from projections.campaign_figures import COUNTED_EVENTS, checkpoints_of, figures_as_of, figures_moved
+from projections.campaign_figures import (
+    COUNTED_EVENTS,
+    checkpoints_of,
+    figures_as_of,
+    figures_moved,
+    microseconds,
+)
 from storage.database import Database
 from storage.event_log import read_log
 
@@ -41,7 +47,11 @@ SELECT at.position, at.parked,
             SELECT figure.key AS name, sum(figure.value::bigint) AS total
             FROM taken, jsonb_each_text(taken.figures) AS figure
             WHERE taken.latest <= %(moment)s GROUP BY figure.key) AS sums) AS whole,
-       (SELECT coalesce(jsonb_agg(moments), '[]'::jsonb) FROM taken WHERE latest > %(moment)s) AS split
+       (SELECT coalesce(jsonb_object_agg(name, total), '{}'::jsonb) FROM (
+            SELECT counted.value->>1 AS name, sum((counted.value->>2)::bigint) AS total
+            FROM taken, jsonb_array_elements(taken.moments) AS counted
+            WHERE taken.latest > %(moment)s AND (counted.value->>0)::bigint <= %(until)s
+            GROUP BY 1) AS sums) AS split
 FROM at
 """
 
@@ -58,7 +68,7 @@ class CampaignCheckpoints:
         made = checkpoints_of(
             (position, event.campaign_id, event.timestamp, figures_moved(event)) for position, event in events
         )
-        for campaign_id, checkpoint in made.items():
+        for campaign_id, checkpoint in made:
             cur.execute(
                 """INSERT INTO campaign_checkpoints
                    (campaign_id, last_position, first_position, earliest, latest, figures, moments)
@@ -80,7 +90,8 @@ def checkpointed_figures(
 ) -> dict[str, int] | None:
     """The campaign's figures as of `moment` from its checkpoints and the log after them; None when
     the checkpoints are too far behind the log, or miss a parked event."""
-    params = {"name": NAME, "follower": f"projection:{NAME}", "campaign": campaign_id, "moment": moment}
+    params = {"name": NAME, "follower": f"projection:{NAME}", "campaign": campaign_id}
+    params |= {"moment": moment, "until": microseconds(moment)}
     row = db.fetch_one(CHECKPOINTS_AS_OF, params)
     if row is None or row["parked"]:
         return None

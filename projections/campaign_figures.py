@@ -1,13 +1,13 @@
 """A campaign's figures (its metrics and credits) as of a moment, added up from checkpoints.
 
 A counted event (an enrollment's, or a settlement on the brand's ledger) moves some figures
-(`figures_moved`). A checkpoint (`Checkpoint`) holds what the counted events of one campaign in a
-range of log positions move, with the earliest and the latest of their own times and each one's
+(`figures_moved`). A checkpoint (`Checkpoint`) holds what some counted events of one campaign
+move, with the earliest and the latest of their own times and each one's
 time and figures. Times are not monotonic in log position (several writers; an event stamped
 before another may commit after it), so a checkpoint is not "the figures as of a time": as of
 `moment`, a checkpoint whose latest time is at or before it counts whole, one whose earliest time
 is after it counts nothing, and one in between counts the events it lists at or before it. With
-every counted event of the campaign up to a log position in checkpoints, and the events after that
+every counted event of the campaign up to a log position in exactly one checkpoint, and the events after that
 position read from the log (`tail`), the sum is exactly the full fold's, whatever the order of the
 times (`figures_as_of`); see docs/decisions/0029-time-travel-from-checkpoints.md.
 """
@@ -48,6 +48,7 @@ FIGURES = (*METRICS, *CREDITS.values())
 COUNTED = frozenset(COUNTED_ENROLLMENT_EVENTS)
 COUNTED_EVENTS = (*COUNTED_ENROLLMENT_EVENTS, *SETTLEMENT_EVENTS)  # every event that moves a figure
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+CHECKPOINT_SIZE = 500  # counted events of a campaign a checkpoint holds at most
 
 
 def figures_moved(event: Any) -> Counter[str]:
@@ -90,35 +91,43 @@ class Checkpoint:
         self.moments.extend((microseconds(at), name, amount) for name, amount in moved.items())
 
 
-def checkpoints_of(events: Iterable[tuple[int, Any, datetime, Mapping[str, int]]]) -> dict[Any, Checkpoint]:
-    """One checkpoint per campaign of (log position, campaign, time, figures moved) in a batch."""
-    made: dict[Any, Checkpoint] = {}
+def checkpoints_of(
+    events: Iterable[tuple[int, Any, datetime, Mapping[str, int]]], size: int = CHECKPOINT_SIZE
+) -> list[tuple[Any, Checkpoint]]:
+    """The checkpoints of (log position, campaign, time, figures moved) in a batch: per campaign,
+    its events in order of time, `size` at a time, so that a moment falls between the earliest
+    and latest times of few checkpoints, each of few events. (A checkpoint is any set of the
+    campaign's events up to the read model's position, each event in one: they need not be
+    consecutive in the log.)"""
+    by_campaign: dict[Any, list[tuple[datetime, int, Mapping[str, int]]]] = {}
     for position, campaign, at, moved in events:
-        if not moved:
-            continue
-        if campaign not in made:
-            made[campaign] = Checkpoint(position, position, at, at)
-        made[campaign].add(position, at, moved)
+        if moved:
+            by_campaign.setdefault(campaign, []).append((at, position, moved))
+    made = []
+    for campaign, counted in by_campaign.items():
+        counted.sort(key=lambda item: (item[0], item[1]))
+        for start in range(0, len(counted), size):
+            chunk = counted[start : start + size]
+            checkpoint = Checkpoint(chunk[0][1], chunk[0][1], chunk[0][0], chunk[0][0])
+            for at, position, moved in chunk:
+                checkpoint.add(position, at, moved)
+            made.append((campaign, checkpoint))
     return made
 
 
 def figures_as_of(
     whole: Mapping[str, int],
-    split: Iterable[Iterable[tuple[int, str, int]]],
+    split: Mapping[str, int],
     tail: Iterable[tuple[datetime, Mapping[str, int]]],
     moment: datetime,
 ) -> dict[str, int]:
-    """The figures as of `moment`: those of the checkpoints whose latest time is at or before it
-    (`whole`, summed), the listed events at or before it of those it falls between (`split`: each
-    one's `moments`), and the events after the checkpoints' log position at or before it (`tail`)."""
+    """The figures as of `moment`: the sums of the checkpoints whose latest time is at or before it
+    (`whole`), of the listed events at or before it of those it falls between (`split`), and the
+    events after the checkpoints' log position at or before it (`tail`)."""
     figures = Counter(dict.fromkeys(FIGURES, 0))
     figures.update(whole)
-    until = microseconds(moment)
-    for moments in split:
-        for at, name, amount in moments:
-            if at <= until:
-                figures[name] += amount
-    for at_time, moved in tail:
-        if at_time <= moment:
+    figures.update(split)
+    for at, moved in tail:
+        if at <= moment:
             figures.update(moved)
     return dict(figures)

@@ -2,7 +2,8 @@
 
 Random histories of counted events of a few campaigns, their times out of order against their log
 positions, cut into projector batches at random (each batch leaving one checkpoint per campaign),
-the checkpoints taken up to a random log position and the events after it read as the tail: as of
+each batch's events of a campaign in checkpoints of a random size, the checkpoints taken up to a
+random log position and the events after it read as the tail: as of
 any moment (an event's own time, just before or after one, or far off) the figures equal the sum
 of every event of the campaign at or before it.
 """
@@ -15,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from projections.campaign_figures import FIGURES, checkpoints_of, figures_as_of
+from projections.campaign_figures import FIGURES, checkpoints_of, figures_as_of, microseconds
 
 START = datetime(2026, 12, 1, tzinfo=UTC)
 CAMPAIGNS = ("a", "b", "c")
@@ -40,6 +41,7 @@ def _from_checkpoints(
     events: list[tuple[int, str, datetime, dict[str, int]]],
     cuts: list[int],
     applied: int,
+    size: int,
     campaign: str,
     moment: datetime,
 ) -> dict[str, int]:
@@ -50,13 +52,19 @@ def _from_checkpoints(
     start = 0
     for bound in bounds:
         batch = [event for event in events if start < event[0] <= bound]
-        checkpoints.extend(c for owner, c in checkpoints_of(batch).items() if owner == campaign)
+        checkpoints.extend(c for owner, c in checkpoints_of(batch, size) if owner == campaign)
         start = bound
     whole = Counter[str]()
     for checkpoint in checkpoints:
         if checkpoint.latest <= moment:
             whole.update(checkpoint.figures)
-    split = [c.moments for c in checkpoints if c.earliest <= moment < c.latest]
+    split = Counter[str]()  # as the read model's query sums them
+    until = microseconds(moment)
+    for checkpoint in checkpoints:
+        if checkpoint.earliest <= moment < checkpoint.latest:
+            for at, name, amount in checkpoint.moments:
+                if at <= until:
+                    split[name] += amount
     tail = [
         (at, figures) for position, owner, at, figures in events if position > applied and owner == campaign
     ]
@@ -69,10 +77,11 @@ def _from_checkpoints(
     cuts=st.lists(st.integers(1, 60), max_size=10),
     applied=st.integers(0, 61),
     picks=st.lists(st.tuples(st.integers(0, 59), st.sampled_from((-1, 0, 1))), min_size=1, max_size=6),
+    size=st.integers(1, 8),
     campaign=st.sampled_from(CAMPAIGNS),
 )
 def test_checkpoints_and_tail_give_the_full_folds_figures_at_every_moment(
-    history, cuts, applied, picks, campaign
+    history, cuts, applied, picks, size, campaign
 ):
     events = [
         (position, owner, START + timedelta(microseconds=offset), figures)
@@ -83,14 +92,15 @@ def test_checkpoints_and_tail_give_the_full_folds_figures_at_every_moment(
         if events:
             moments.append(events[index % len(events)][2] + timedelta(microseconds=shift))
     for moment in moments:
-        assert _from_checkpoints(events, cuts, applied, campaign, moment) == _folded(events, campaign, moment)
+        assert _from_checkpoints(events, cuts, applied, size, campaign, moment) == _folded(
+            events, campaign, moment
+        )
 
 
 def test_a_checkpoint_whose_times_run_backwards_still_counts_only_what_happened_by_the_moment():
     late, early = START + timedelta(minutes=5), START + timedelta(minutes=1)
     events = [(1, "a", late, {"sent_email": 1}), (2, "a", early, {"enrolled": 1})]
-    checkpoint = checkpoints_of(events)["a"]
+    [(_, checkpoint)] = checkpoints_of(events)
     assert (checkpoint.earliest, checkpoint.latest) == (early, late)
-    between = START + timedelta(minutes=2)
-    figures = figures_as_of({}, [checkpoint.moments], [], between)
+    figures = _from_checkpoints(events, [], 2, 10, "a", START + timedelta(minutes=2))
     assert figures["enrolled"] == 1 and figures["sent_email"] == 0
