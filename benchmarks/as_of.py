@@ -24,6 +24,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -117,7 +119,54 @@ def timed(get: Any, path: str, params: dict[str, str], repeat: int) -> tuple[flo
     return percentiles(took)
 
 
-def measure(url: str, api_key: str, brand_id: UUID, campaign_id: UUID, batches: int, repeat: int) -> None:
+MOMENTS = ("its launch", "a quarter through", "half through", "three quarters through", "after the last send")
+
+
+@dataclass(frozen=True)
+class Seeded:
+    """A database with the campaign written and its read models (checkpoints included) rebuilt."""
+
+    api_key: str
+    brand_id: UUID
+    campaign_id: UUID
+    batches: int
+    events: int
+    checkpoints: int
+    seconds: float
+
+    def moment(self, name: str) -> datetime:
+        half_second = timedelta(milliseconds=500)  # between a batch's enrolment and its sends
+        return {
+            "its launch": NOW,
+            "a quarter through": NOW + timedelta(minutes=self.batches // 4) + half_second,
+            "half through": NOW + timedelta(minutes=self.batches // 2) + half_second,
+            "three quarters through": NOW + timedelta(minutes=3 * self.batches // 4) + half_second,
+            "after the last send": NOW + timedelta(minutes=self.batches, hours=1),
+        }[name]
+
+
+def seeded(url: str, contacts: int) -> Seeded:
+    """The campaign of `contacts` written (`seed`) and the read models rebuilt (`replay`)."""
+    started = time.perf_counter()
+    api_key, brand_id, campaign_id, batches = seed(url, contacts)
+    subprocess.run(
+        [sys.executable, "-m", "runtime.cli", "replay"],
+        env={**os.environ, "DATABASE_URL": url},
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    with psycopg.connect(url, autocommit=True) as conn:
+        events = conn.execute("SELECT count(*) FROM campaigns_events").fetchone()[0]  # type: ignore[index]
+        checkpoints = conn.execute("SELECT count(*) FROM campaign_checkpoints").fetchone()[0]  # type: ignore[index]
+    return Seeded(api_key, brand_id, campaign_id, batches, events, checkpoints, time.perf_counter() - started)
+
+
+def measure(
+    url: str, campaign: Seeded, repeat: int, shown: Callable[[str], None] = print
+) -> dict[str, tuple[float, float]]:
+    """p50 and p95 (ms) of a plain GET (before and after: "plain GET", "plain GET again"), of the
+    GET as of each of `MOMENTS`, and of one full fold ("folded", once: p50 = p95), each shown as a
+    table row as it is measured."""
     from fastapi.testclient import TestClient
 
     from projections.campaign_history import campaign_as_of
@@ -125,41 +174,38 @@ def measure(url: str, api_key: str, brand_id: UUID, campaign_id: UUID, batches: 
     from runtime.settings import Settings
 
     # No rate limit in the way: the requests come one after another, faster than a brand's share.
-    unlimited = {"rate_limit_premium_per_second": 1e6, "rate_limit_premium_burst": 1_000_000}
-    container = build_service(Settings(database_url=url, **unlimited))
+    unlimited: dict[str, object] = {"rate_limit_premium_per_second": 1e6, "rate_limit_premium_burst": 10**6}
+    container = build_service(Settings(database_url=url, **unlimited))  # type: ignore[arg-type]
+    figures: dict[str, tuple[float, float]] = {}
     try:
-        client = TestClient(container.http_app(), headers={"Authorization": f"Bearer {api_key}"})
-        path = f"/v1/campaign/{campaign_id}"
-        half_second = timedelta(milliseconds=500)  # between a batch's enrolment and its sends
-        moments = {
-            "its launch": NOW,
-            "a quarter through": NOW + timedelta(minutes=batches // 4) + half_second,
-            "half through": NOW + timedelta(minutes=batches // 2) + half_second,
-            "three quarters through": NOW + timedelta(minutes=3 * batches // 4) + half_second,
-            "after the last send": NOW + timedelta(minutes=batches, hours=1),
-        }
+        client = TestClient(container.http_app(), headers={"Authorization": f"Bearer {campaign.api_key}"})
+        path = f"/v1/campaign/{campaign.campaign_id}"
         timed(client.get, path, {}, 5)  # warm up
-        plain = timed(client.get, path, {}, repeat)
-        print("| request | p50 | p95 | p95 / plain GET p95 |")
-        print("| --- | ---: | ---: | ---: |")
-        print(f"| plain GET (anchor) | {plain[0]:.1f} ms | {plain[1]:.1f} ms | 1.0 |", flush=True)
-        for name, moment in moments.items():
-            p50, p95 = timed(client.get, path, {"as_of": moment.isoformat()}, repeat)
-            print(f"| as_of {name} | {p50:.1f} ms | {p95:.1f} ms | {p95 / plain[1]:.1f} |", flush=True)
-        again = timed(client.get, path, {}, repeat)
-        print(f"| plain GET again (anchor) | {again[0]:.1f} ms | {again[1]:.1f} ms | 1.0 |", flush=True)
+        shown("| request | p50 | p95 | p95 / plain GET p95 |")
+        shown("| --- | ---: | ---: | ---: |")
+        plain = figures["plain GET"] = timed(client.get, path, {}, repeat)
+        shown(f"| plain GET (anchor) | {plain[0]:.1f} ms | {plain[1]:.1f} ms | 1.0 |")
+        for name in MOMENTS:
+            p50, p95 = figures[name] = timed(
+                client.get, path, {"as_of": campaign.moment(name).isoformat()}, repeat
+            )
+            shown(f"| as_of {name} | {p50:.1f} ms | {p95:.1f} ms | {p95 / plain[1]:.1f} |")
+        again = figures["plain GET again"] = timed(client.get, path, {}, repeat)
+        shown(f"| plain GET again (anchor) | {again[0]:.1f} ms | {again[1]:.1f} ms | 1.0 |")
         started = time.perf_counter()
         row = campaign_as_of(
             container.parts.store,
             container.parts.db,
-            brand_id,
-            campaign_id,
-            moments["half through"],
+            campaign.brand_id,
+            campaign.campaign_id,
+            campaign.moment("half through"),
             fold_every_event=True,
         )
-        folded = (time.perf_counter() - started) * 1000
         assert row is not None
-        print(f"| as_of half through, every event folded (before; once) | {folded:.0f} ms | | |", flush=True)
+        folded = (time.perf_counter() - started) * 1000
+        figures["folded"] = (folded, folded)
+        shown(f"| as_of half through, every event folded (before; once) | {folded:.0f} ms | | |")
+        return figures
     finally:
         container.close()
 
@@ -175,27 +221,14 @@ def main(argv: list[str] | None = None) -> int:
         server = EmbeddedPostgres(Path(folder) / "pg", durable=False)
         url = server.start()
         try:
-            started = time.perf_counter()
-            api_key, brand_id, campaign_id, batches = seed(url, args.contacts)
-            seeded = time.perf_counter() - started
-            started = time.perf_counter()
-            subprocess.run(
-                [sys.executable, "-m", "runtime.cli", "replay"],
-                env={**os.environ, "DATABASE_URL": url},
-                check=True,
-                stdout=subprocess.DEVNULL,
-            )
-            replayed = time.perf_counter() - started
-            with psycopg.connect(url, autocommit=True) as conn:
-                events = conn.execute("SELECT count(*) FROM campaigns_events").fetchone()[0]  # type: ignore[index]
-                checkpoints = conn.execute("SELECT count(*) FROM campaign_checkpoints").fetchone()[0]  # type: ignore[index]
+            campaign = seeded(url, args.contacts)
             print(f"p50 and p95 of {args.repeat} requests each\n", flush=True)
-            measure(url, api_key, brand_id, campaign_id, batches, args.repeat)
+            measure(url, campaign, args.repeat, lambda line: print(line, flush=True))
         finally:
             server.stop()
     print(
-        f"\n({args.contacts:,} contacts, {events:,} stored events, {checkpoints:,} checkpoints;"
-        f" seeded in {seeded:.1f}s, read models rebuilt in {replayed:.1f}s)"
+        f"\n({args.contacts:,} contacts, {campaign.events:,} stored events, {campaign.checkpoints:,} checkpoints;"
+        f" seeded and read models rebuilt in {campaign.seconds:.1f}s)"
     )
     return 0
 

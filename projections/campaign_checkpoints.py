@@ -1,7 +1,8 @@
 """Read model: checkpoints of each campaign's figures, and the figures as of a moment added up from them.
 
 Each batch the projector applies leaves, per campaign it touched, rows of `campaign_checkpoints`
-(projections/campaign_figures.py's `Checkpoint`s: its counted events in order of time, a few hundred a row). As of a moment, `checkpointed_figures` reads in
+(projections/campaign_figures.py's `Checkpoint`s: its counted events in order of time, a few hundred a row;
+a batch's few events of a campaign join the campaign's latest row while it is small). As of a moment, `checkpointed_figures` reads in
 one statement (one snapshot) this read model's log position and the sums of the rows at or before
 it, then the campaign's counted events after that position from the log: the answer is the full
 fold's whatever the projector has applied; only its cost grows with the projector's lag. It answers
@@ -21,6 +22,7 @@ from psycopg.types.json import Jsonb
 
 from projections.campaign_figures import (
     COUNTED_EVENTS,
+    Checkpoint,
     checkpoints_of,
     figures_as_of,
     figures_moved,
@@ -69,20 +71,49 @@ class CampaignCheckpoints:
             (position, event.campaign_id, event.timestamp, figures_moved(event)) for position, event in events
         )
         for campaign_id, checkpoint in made:
-            cur.execute(
-                """INSERT INTO campaign_checkpoints
-                   (campaign_id, last_position, first_position, earliest, latest, figures, moments)
-                   VALUES (%s, %s, %s, %s, %s, %s, %s)""",
-                (
-                    campaign_id,
-                    checkpoint.last_position,
-                    checkpoint.first_position,
-                    checkpoint.earliest,
-                    checkpoint.latest,
-                    Jsonb(dict(checkpoint.figures)),
-                    Jsonb(checkpoint.moments),
-                ),
+            self._keep(cur, campaign_id, checkpoint)
+
+    @staticmethod
+    def _keep(cur: Any, campaign_id: UUID, checkpoint: Checkpoint) -> None:
+        """Store a checkpoint, in the campaign's latest row while that stays small: a campaign sent
+        beside many others has a few of its events in each batch, and its rows stay few all the same."""
+        cur.execute(
+            """SELECT last_position, first_position, earliest, latest, figures, moments
+               FROM campaign_checkpoints WHERE campaign_id = %s
+               ORDER BY last_position DESC LIMIT 1 FOR UPDATE""",
+            (campaign_id,),
+        )
+        row = cur.fetchone()
+        if row is not None:
+            latest = Checkpoint(
+                row["first_position"],
+                row["last_position"],
+                row["earliest"],
+                row["latest"],
+                Counter(row["figures"]),
+                [(at, name, amount) for at, name, amount in row["moments"]],
             )
+            if latest.can_absorb(checkpoint):
+                latest.absorb(checkpoint)
+                cur.execute(
+                    "DELETE FROM campaign_checkpoints WHERE campaign_id = %s AND last_position = %s",
+                    (campaign_id, row["last_position"]),
+                )
+                checkpoint = latest
+        cur.execute(
+            """INSERT INTO campaign_checkpoints
+               (campaign_id, last_position, first_position, earliest, latest, figures, moments)
+               VALUES (%s, %s, %s, %s, %s, %s, %s)""",
+            (
+                campaign_id,
+                checkpoint.last_position,
+                checkpoint.first_position,
+                checkpoint.earliest,
+                checkpoint.latest,
+                Jsonb(dict(checkpoint.figures)),
+                Jsonb(checkpoint.moments),
+            ),
+        )
 
 
 def checkpointed_figures(

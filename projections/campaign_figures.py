@@ -90,6 +90,18 @@ class Checkpoint:
         self.figures.update(moved)
         self.moments.extend((microseconds(at), name, amount) for name, amount in moved.items())
 
+    def absorb(self, other: Checkpoint) -> None:
+        """Hold the events of `other` too (a checkpoint is a set of events: any two make one)."""
+        self.first_position = min(self.first_position, other.first_position)
+        self.last_position = max(self.last_position, other.last_position)
+        self.earliest, self.latest = min(self.earliest, other.earliest), max(self.latest, other.latest)
+        self.figures.update(other.figures)
+        self.moments.extend(other.moments)
+
+    def can_absorb(self, other: Checkpoint, size: int = CHECKPOINT_SIZE) -> bool:
+        """Whether the two together stay within a checkpoint's size (counted in figures moved)."""
+        return len(self.moments) + len(other.moments) <= size
+
 
 def checkpoints_of(
     events: Iterable[tuple[int, Any, datetime, Mapping[str, int]]], size: int = CHECKPOINT_SIZE

@@ -2,8 +2,8 @@
 
 Random histories of counted events of a few campaigns, their times out of order against their log
 positions, cut into projector batches at random (each batch leaving one checkpoint per campaign),
-each batch's events of a campaign in checkpoints of a random size, the checkpoints taken up to a
-random log position and the events after it read as the tail: as of
+each batch's events of a campaign in checkpoints of a random size, a small one joining the
+campaign's latest, the checkpoints taken up to a random log position and the events after it read as the tail: as of
 any moment (an event's own time, just before or after one, or far off) the figures equal the sum
 of every event of the campaign at or before it.
 """
@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from projections.campaign_figures import FIGURES, checkpoints_of, figures_as_of, microseconds
+from projections.campaign_figures import FIGURES, Checkpoint, checkpoints_of, figures_as_of, microseconds
 
 START = datetime(2026, 12, 1, tzinfo=UTC)
 CAMPAIGNS = ("a", "b", "c")
@@ -48,11 +48,17 @@ def _from_checkpoints(
     """Checkpoints of the batches up to log position `applied`, summed as the read model's query
     sums them, and the events after it as the tail."""
     bounds = sorted({cut for cut in cuts if cut < applied} | {applied})
-    checkpoints = []
+    checkpoints: list[Checkpoint] = []
     start = 0
     for bound in bounds:
         batch = [event for event in events if start < event[0] <= bound]
-        checkpoints.extend(c for owner, c in checkpoints_of(batch, size) if owner == campaign)
+        for owner, checkpoint in checkpoints_of(batch, size):
+            if owner != campaign:
+                continue
+            if checkpoints and checkpoints[-1].can_absorb(checkpoint, size):  # as the read model keeps it
+                checkpoints[-1].absorb(checkpoint)
+            else:
+                checkpoints.append(checkpoint)
         start = bound
     whole = Counter[str]()
     for checkpoint in checkpoints:
