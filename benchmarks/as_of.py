@@ -132,6 +132,7 @@ class Seeded:
     batches: int
     events: int
     checkpoints: int
+    checkpoint_bytes: int  # on disk, the table with its index and TOAST
     seconds: float
 
     def moment(self, name: str) -> datetime:
@@ -158,7 +159,9 @@ def seeded(url: str, contacts: int) -> Seeded:
     with psycopg.connect(url, autocommit=True) as conn:
         events = conn.execute("SELECT count(*) FROM campaigns_events").fetchone()[0]  # type: ignore[index]
         checkpoints = conn.execute("SELECT count(*) FROM campaign_checkpoints").fetchone()[0]  # type: ignore[index]
-    return Seeded(api_key, brand_id, campaign_id, batches, events, checkpoints, time.perf_counter() - started)
+        size = conn.execute("SELECT pg_total_relation_size('campaign_checkpoints')").fetchone()[0]  # type: ignore[index]
+    took = time.perf_counter() - started
+    return Seeded(api_key, brand_id, campaign_id, batches, events, checkpoints, size, took)
 
 
 def measure(
@@ -227,7 +230,8 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             server.stop()
     print(
-        f"\n({args.contacts:,} contacts, {campaign.events:,} stored events, {campaign.checkpoints:,} checkpoints;"
+        f"\n({args.contacts:,} contacts, {campaign.events:,} stored events, {campaign.checkpoints:,} checkpoints"
+        f" in {campaign.checkpoint_bytes / 2**20:.1f} MiB;"
         f" seeded and read models rebuilt in {campaign.seconds:.1f}s)"
     )
     return 0

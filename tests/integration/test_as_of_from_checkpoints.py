@@ -6,7 +6,8 @@ it is paused and resumed, the rest are sent, a reply and a bounce come in, and i
 the projector caught up (checkpoints written), the campaign as of each moment (each event's own
 time, a microsecond before and after it, and moments between) equals the full fold's, over the
 API and in the console's summary alike; with no projector running (no checkpoint, every counted
-event in the log's tail) it is the same again.
+event in the log's tail) it is the same again; and with an event of the checkpoints parked (so
+missing from their rows) it folds every event rather than answer otherwise.
 """
 
 from __future__ import annotations
@@ -136,3 +137,30 @@ def test_with_no_checkpoint_written_as_of_reads_the_log_and_answers_the_same(dat
             reference = campaign_as_of(d.store, db, brand, campaign, moment, fold_every_event=True)
             assert campaign_as_of(d.store, db, brand, campaign, moment) == reference, f"as of {moment}"
         assert checkpointed_figures(d.store, db, campaign, marks[-1]) is not None  # from the tail alone
+
+
+def test_with_an_event_of_the_checkpoints_parked_as_of_folds_every_event_and_answers_the_same(database_url):
+    with running_service(database_url, roles=ROLES) as service:
+        d = Desk(service, Client(service), ScriptedProvider())
+        d.client.sender("email", "sales@brand.example")
+        campaign = d.campaign([{"email": f"{name}@example.com"} for name in NAMES], STEPS)
+        marks = _life(d, campaign)
+        _caught_up(d)
+        brand, db = d.client.brand_id, service.db
+        with db.transaction() as cur:  # an event the read model could not apply: parked, in no row
+            cur.execute(
+                """DELETE FROM campaign_checkpoints WHERE campaign_id = %s AND last_position =
+                   (SELECT max(last_position) FROM campaign_checkpoints WHERE campaign_id = %s)
+                   RETURNING last_position""",
+                (campaign, campaign),
+            )
+            [row] = cur.fetchall()
+            cur.execute(
+                """INSERT INTO parked_items (follower, item, error, attempts, status)
+                   VALUES ('projection:campaign_checkpoints', %s, 'boom', 3, 'parked')""",
+                (str(row["last_position"]),),
+            )
+        assert checkpointed_figures(d.store, db, campaign, marks[-1]) is None
+        for moment in marks:
+            reference = campaign_as_of(d.store, db, brand, campaign, moment, fold_every_event=True)
+            assert campaign_as_of(d.store, db, brand, campaign, moment) == reference, f"as of {moment}"
