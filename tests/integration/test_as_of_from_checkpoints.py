@@ -5,7 +5,7 @@ stamped before, a send of another contact: times out of order against the log), 
 it is paused and resumed, the rest are sent, a reply and a bounce come in, and it completes. With
 the projector caught up (checkpoints written), the campaign as of each moment (each event's own
 time, a microsecond before and after it, and moments between) equals the full fold's, over the
-API and in the console's summary alike; with no projector running (no checkpoint, every counted
+API and on the console's As of page alike; with no projector running (no checkpoint, every counted
 event in the log's tail) it is the same again; and with an event of the checkpoints parked (so
 missing from their rows) it folds every event rather than answer otherwise.
 """
@@ -22,6 +22,7 @@ from commands.inbound.replies import record_reply_in_enrollment
 from projections.campaign_checkpoints import checkpointed_figures
 from projections.campaign_history import campaign_as_of
 from runtime.bootstrap import PROJECTIONS
+from tests.api.console_support import signed_in
 from tests.integration.desk import ROLES, Desk, ScriptedProvider
 from tests.support import Client, eventually, running_service
 
@@ -164,3 +165,28 @@ def test_with_an_event_of_the_checkpoints_parked_as_of_folds_every_event_and_ans
         for moment in marks:
             reference = campaign_as_of(d.store, db, brand, campaign, moment, fold_every_event=True)
             assert campaign_as_of(d.store, db, brand, campaign, moment) == reference, f"as of {moment}"
+
+
+def test_the_consoles_as_of_page_from_checkpoints_reads_as_from_every_event_folded(database_url):
+    with running_service(database_url, roles=ROLES) as service:
+        d = Desk(service, Client(service), ScriptedProvider())
+        d.client.sender("email", "sales@brand.example")
+        campaign = d.campaign([{"email": f"{name}@example.com"} for name in NAMES], STEPS)
+        marks = _life(d, campaign)[1:]  # from launch on: the page of a campaign not yet created is a 404
+        _caught_up(d)
+        browser = signed_in(service, d.client.api_key)
+        page = f"/console/campaigns/{campaign}"
+
+        def pages() -> list[str]:
+            return [browser.get(page, params={"as_of": moment.isoformat()}).text for moment in marks]
+
+        assert checkpointed_figures(d.store, service.db, campaign, marks[-1]) is not None
+        from_checkpoints = pages()
+        service.db.execute(  # from here the checkpoints decline: every event is folded
+            """INSERT INTO parked_items (follower, item, error, attempts, status)
+               VALUES ('projection:campaign_checkpoints', '0', 'boom', 3, 'parked')"""
+        )
+        assert checkpointed_figures(d.store, service.db, campaign, marks[-1]) is None
+        for moment, fast, folded in zip(marks, from_checkpoints, pages(), strict=True):
+            assert fast == folded, f"the page as of {moment}"
+        assert "PAUSED" in from_checkpoints[2] and "COMPLETED" in from_checkpoints[-1]
