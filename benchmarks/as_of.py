@@ -12,7 +12,7 @@ half and three quarters through its sends (each between two events of a batch), 
 last send. Prints p50 and p95 of each and the ratio of the as-of p95 to the plain GET's; then one
 as-of answered by folding every event (the reference, as before the checkpoints), once.
 
-    .venv/bin/python -m benchmarks.as_of [--contacts 100000] [--repeat 100]
+    .venv/bin/python -m benchmarks.as_of [--contacts 100000] [--repeat 100] [--projector-batch 500]
 """
 
 from __future__ import annotations
@@ -146,22 +146,46 @@ class Seeded:
         }[name]
 
 
-def seeded(url: str, contacts: int) -> Seeded:
-    """The campaign of `contacts` written (`seed`) and the read models rebuilt (`replay`)."""
+def seeded(url: str, contacts: int, projector_batch: int | None = None) -> Seeded:
+    """The campaign of `contacts` written (`seed`) and the read models rebuilt: by `replay`, or,
+    given `projector_batch`, by the projector itself in batches of that many events, as a live
+    projector that kept up writes them (more, smaller checkpoints for the read model to merge)."""
     started = time.perf_counter()
     api_key, brand_id, campaign_id, batches = seed(url, contacts)
-    subprocess.run(
-        [sys.executable, "-m", "runtime.cli", "replay"],
-        env={**os.environ, "DATABASE_URL": url},
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
+    if projector_batch is None:
+        subprocess.run(
+            [sys.executable, "-m", "runtime.cli", "replay"],
+            env={**os.environ, "DATABASE_URL": url},
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    else:
+        _project(url, projector_batch)
     with psycopg.connect(url, autocommit=True) as conn:
         events = conn.execute("SELECT count(*) FROM campaigns_events").fetchone()[0]  # type: ignore[index]
         checkpoints = conn.execute("SELECT count(*) FROM campaign_checkpoints").fetchone()[0]  # type: ignore[index]
         size = conn.execute("SELECT pg_total_relation_size('campaign_checkpoints')").fetchone()[0]  # type: ignore[index]
     took = time.perf_counter() - started
     return Seeded(api_key, brand_id, campaign_id, batches, events, checkpoints, size, took)
+
+
+def _project(url: str, batch: int) -> None:
+    from commands.application import CampaignApplication
+    from projections.projector import Projector
+    from projections.runner import ReadModelRunner
+    from runtime.bootstrap import PROJECTIONS
+    from storage.database import Database, event_store_env
+
+    store = CampaignApplication(env=event_store_env(url))
+    db = Database(url)
+    try:
+        runners = [ReadModelRunner(store, db, projection, batch) for projection in PROJECTIONS]
+        projector = Projector(store, db, runners, batch)
+        while projector.run_once() or projector.apart:
+            pass
+    finally:
+        db.close()
+        store.close()
 
 
 def measure(
@@ -217,6 +241,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--contacts", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=100)
+    parser.add_argument(
+        "--projector-batch",
+        type=int,
+        help="build the read models with the projector in batches of this many events (the service's"
+        " default is 500), as a live projector writes its checkpoints, instead of with replay",
+    )
     args = parser.parse_args(argv)
     from runtime.embedded_postgres import EmbeddedPostgres
 
@@ -224,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         server = EmbeddedPostgres(Path(folder) / "pg", durable=False)
         url = server.start()
         try:
-            campaign = seeded(url, args.contacts)
+            campaign = seeded(url, args.contacts, args.projector_batch)
             print(f"p50 and p95 of {args.repeat} requests each\n", flush=True)
             measure(url, campaign, args.repeat, lambda line: print(line, flush=True))
         finally:

@@ -1,13 +1,14 @@
 """Read model: checkpoints of each campaign's figures, and the figures as of a moment added up from them.
 
 Each batch the projector applies leaves, per campaign it touched, rows of `campaign_checkpoints`
-(projections/campaign_figures.py's `Checkpoint`s: its counted events in order of time, a few hundred a row;
-a batch's few events of a campaign join the campaign's latest row while it is small). As of a moment, `checkpointed_figures` reads in
-one statement (one snapshot) this read model's log position and the sums of the rows at or before
-it, then the campaign's counted events after that position from the log: the answer is the full
-fold's whatever the projector has applied; only its cost grows with the projector's lag. It answers
-None (the caller folds every event instead) when the lag is over `MAX_TAIL` log positions or when
-an event of this read model is parked, since a parked event is missing from its rows.
+(projections/campaign_figures.py's `Checkpoint`s: its counted events in order of time, a few
+hundred a row; a batch's few events of a campaign join the campaign's latest row while that is
+small). As of a moment, `checkpointed_figures` reads in one statement (one snapshot) this read
+model's log position and the sums of the rows at or before it, then the campaign's counted events
+after that position from the log: the answer is the full fold's whatever the projector has
+applied; only its cost grows with the projector's lag. It answers None (the caller folds every
+event instead) when the lag is over `MAX_TAIL` log positions or when an event of this read model
+is parked, since a parked event is missing from its rows.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ CHECKPOINTS_AS_OF = """
 WITH at AS (
     SELECT coalesce((SELECT position FROM projection_positions WHERE projection = %(name)s), 0) AS position,
            EXISTS (SELECT 1 FROM parked_items WHERE follower = %(follower)s) AS parked
-), taken AS (
+), taken AS NOT MATERIALIZED (  -- each use reads only the columns it needs
     SELECT figures, moments, earliest, latest FROM campaign_checkpoints
     WHERE campaign_id = %(campaign)s AND last_position <= (SELECT position FROM at)
       AND earliest <= %(moment)s

@@ -2,14 +2,14 @@
 
 A counted event (an enrollment's, or a settlement on the brand's ledger) moves some figures
 (`figures_moved`). A checkpoint (`Checkpoint`) holds what some counted events of one campaign
-move, with the earliest and the latest of their own times and each one's
-time and figures. Times are not monotonic in log position (several writers; an event stamped
-before another may commit after it), so a checkpoint is not "the figures as of a time": as of
-`moment`, a checkpoint whose latest time is at or before it counts whole, one whose earliest time
-is after it counts nothing, and one in between counts the events it lists at or before it. With
-every counted event of the campaign up to a log position in exactly one checkpoint, and the events after that
-position read from the log (`tail`), the sum is exactly the full fold's, whatever the order of the
-times (`figures_as_of`); see docs/decisions/0029-time-travel-from-checkpoints.md.
+move, the earliest and the latest of their own times, and each one's time and figures. Times are
+not monotonic in log position (several writers; an event stamped before another may commit after
+it), so a checkpoint is not "the figures as of a time": as of `moment`, a checkpoint whose latest
+time is at or before it counts whole, one whose earliest time is after it counts nothing, and one
+in between counts the events it lists at or before it. With every counted event of the campaign up
+to a log position in exactly one checkpoint, and the events after that position read from the log
+(`tail`), the sum is exactly the full fold's, whatever the order of the times (`figures_as_of`);
+see docs/decisions/0029-time-travel-from-checkpoints.md.
 """
 
 from __future__ import annotations
