@@ -12,12 +12,12 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from benchmarks.suite import chart, launch, overdraft, reads, sends
+from benchmarks.suite import as_of, chart, launch, overdraft, reads, sends
 from benchmarks.suite.infrastructure import Infrastructure
 from benchmarks.suite.results import Results, write_markdown
 
 HERE = Path(__file__).resolve().parent
-SCENARIOS = ("sends", "launch", "reads", "overdraft")
+SCENARIOS = ("sends", "launch", "reads", "overdraft", "as_of")
 
 
 def arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -30,7 +30,11 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--repeat", type=int, help="runs of each measure (default 3, quick 2)")
     parser.add_argument("--sizes", help="send counts, comma-separated (default 20000,100000; quick 2000)")
-    parser.add_argument("--contacts", type=int, help="contacts launched (default 100,000; quick 10,000)")
+    parser.add_argument(
+        "--contacts",
+        type=int,
+        help="contacts launched, and of the as_of campaign (default 100,000; quick 10,000)",
+    )
     parser.add_argument("--note", default="", help="a line for RESULTS.md's header (e.g. what else ran)")
     parser.add_argument(
         "--out", type=Path, default=HERE, help="folder of RESULTS.md and the chart (all only)"
@@ -63,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
                     launch.run(infra, results, args.contacts, args.repeat)
                 elif scenario == "reads":
                     reads.run(infra, results, args.repeat, quick=args.quick)
+                elif scenario == "as_of":
+                    as_of.run(infra, results, args.contacts, args.repeat)
                 else:
                     overdraft.run(infra, results, args.repeat)
     except KeyboardInterrupt:

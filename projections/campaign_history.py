@@ -3,7 +3,9 @@
 The campaign's own events recorded up to the moment give its definition and status; its
 enrollments' events (the enrollments of the audience its launch took) and its brand's ledger's
 settlement events up to then give the metrics and credits, counted as the campaign summaries count
-them. No read model is consulted, so the answer does not depend on how far a projection has got.
+them. The figures are added up from checkpoints a read model writes and the events after them
+(projections/campaign_checkpoints.py), which answer exactly what folding every event does, so the
+answer does not depend on how far a projection has got: only its cost does.
 A moment is compared with each event's own time (its timestamp, the `occurred_at` every read
 reports, stamped from the service's clock: domain/event_time.py), inclusively: as of a time a
 resource reports, the event that reported it has happened.
@@ -25,31 +27,33 @@ from psycopg import sql
 from domain.campaign import Campaign
 from domain.credit_ledger import CreditLedger
 from domain.enrollment import Enrollment
+from projections.campaign_checkpoints import checkpointed_figures
 from projections.campaign_summaries import COUNTED_ENROLLMENT_EVENTS, SETTLEMENT_EVENTS, count_execution
 from storage.database import Database
 from storage.event_log import events_table, to_event
 
 
 def campaign_as_of(
-    store: Application[UUID], db: Database, brand_id: UUID, campaign_id: UUID, moment: datetime
+    store: Application[UUID],
+    db: Database,
+    brand_id: UUID,
+    campaign_id: UUID,
+    moment: datetime,
+    *,
+    fold_every_event: bool = False,
 ) -> dict[str, Any] | None:
-    """The campaign's summary row as of `moment`; None before it was created or if not the brand's."""
+    """The campaign's summary row as of `moment`; None before it was created or if not the brand's.
+    Its figures come from the campaign's checkpoints and the log after them, or, when those cannot
+    answer or `fold_every_event` says so (the reference the checkpoints are tested against), from
+    every counted event of the campaign."""
     history = list(takewhile(lambda e: e.timestamp <= moment, _stream(store, db, [campaign_id])))
     campaign = project_aggregate(None, history)
     if not isinstance(campaign, Campaign) or campaign.brand_id != brand_id:
         return None
-    # The audience its launch took (the write side's snapshot, not a read model) names its enrollments.
-    contacts = db.fetch_all("SELECT contact_id FROM launch_audiences WHERE campaign_id = %s", (campaign_id,))
-    enrollments = [Enrollment.create_id(campaign_id, row["contact_id"]) for row in contacts]
-    counts = _counts(
-        e for e in _stream(store, db, enrollments, COUNTED_ENROLLMENT_EVENTS) if e.timestamp <= moment
-    )
-    ledger = [CreditLedger.create_id(brand_id)]
+    figures = None if fold_every_event else checkpointed_figures(store, db, campaign_id, moment)
+    if figures is None:
+        figures = folded_figures(store, db, brand_id, campaign_id, moment)
     pause = campaign.current_pause
-    settled = Counter[str]()
-    for event in _stream(store, db, ledger, SETTLEMENT_EVENTS):
-        if event.campaign_id == campaign_id and event.timestamp <= moment:
-            settled[type(event).__name__] += event.amount
     return {
         "id": campaign.id,
         "brand_id": campaign.brand_id,
@@ -68,6 +72,27 @@ def campaign_as_of(
         "pause_by": pause.by.value if pause else None,
         "pause_reason": pause.reason if pause else None,
         "paused_at": pause.at if pause else None,
+        **figures,
+    }
+
+
+def folded_figures(
+    store: Application[UUID], db: Database, brand_id: UUID, campaign_id: UUID, moment: datetime
+) -> dict[str, int]:
+    """The campaign's metrics and credits as of `moment`, folded from every counted event of its
+    enrollments (those of the audience its launch took, the write side's snapshot, not a read
+    model) and every settlement of its brand's ledger."""
+    contacts = db.fetch_all("SELECT contact_id FROM launch_audiences WHERE campaign_id = %s", (campaign_id,))
+    enrollments = [Enrollment.create_id(campaign_id, row["contact_id"]) for row in contacts]
+    counts = _counts(
+        e for e in _stream(store, db, enrollments, COUNTED_ENROLLMENT_EVENTS) if e.timestamp <= moment
+    )
+    ledger = [CreditLedger.create_id(brand_id)]
+    settled = Counter[str]()
+    for event in _stream(store, db, ledger, SETTLEMENT_EVENTS):
+        if event.campaign_id == campaign_id and event.timestamp <= moment:
+            settled[type(event).__name__] += event.amount
+    return {
         "credits_reserved": settled["CreditsReserved"],
         "credits_consumed": settled["CreditsConsumed"],
         "credits_released": settled["CreditsReleased"],

@@ -29,6 +29,7 @@ from consumers.transport import Transport
 from consumers.transport.in_process import InProcessTransport
 from consumers.transport.kafka import KafkaTransport
 from projections import runner
+from projections.campaign_checkpoints import CampaignCheckpoints
 from projections.campaign_leads import CampaignLeads
 from projections.campaign_summaries import CampaignSummaries
 from projections.credit_ledger_entries import CreditLedgerEntries
@@ -48,6 +49,7 @@ PROJECTIONS: list[runner.ReadModel] = [
     CampaignLeads(),
     CreditLedgerEntries(),
     DeliverabilityWindows(),
+    CampaignCheckpoints(),
 ]
 SchemaPolicy = Literal["upgrade", "wait", "skip"]
 

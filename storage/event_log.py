@@ -28,12 +28,13 @@ def read_log(
     after: int,
     limit: int,
     classes: Sequence[type] = (),
-    having: tuple[str, Sequence[str]] | None = None,
+    having: tuple[str, Sequence[str | UUID]] | None = None,
 ) -> tuple[list[tuple[int, Any]], int]:
     """Up to `limit` (position, event) pairs after `after`, and the position read through; with
     `having` (a field, its wanted text values) only the events of `classes` whose field, or the
     field of a dict in one of their lists, is one of them (PostgreSQL hands over the rows whose
-    bytes hold `"field":"value"`, which may be a few more: filtered here)."""
+    bytes hold `"field":"value"`, or an id's hex for a UUID value, which may be a few more:
+    filtered here)."""
     recorder = store.recorder
     decode = store.mapper.to_domain_event
     if not classes:
@@ -57,7 +58,7 @@ def read_log(
     return events, through
 
 
-def _holds(event: Any, field: str, values: Sequence[str]) -> bool:
+def _holds(event: Any, field: str, values: Sequence[str | UUID]) -> bool:
     """Whether the event's `field`, or that of a dict in one of its lists, is one of `values`."""
     if getattr(event, field, None) in values:
         return True
@@ -74,13 +75,18 @@ def _plain_json(store: Application[UUID]) -> bool:
     return store.mapper.compressor is None and store.mapper.cipher is None
 
 
-def _field_needles(field: str, values: Sequence[str]) -> list[bytes]:
-    """The bytes `"field":"value"` of each value, as the event store's JSON transcoder writes them
-    (compact separators, no ASCII escaping): every stored event whose field has one of the values
-    holds one of them. A text that merely contains them gives a row more, which `read_log` drops
-    after decoding."""
+def _field_needles(field: str, values: Sequence[str | UUID]) -> list[bytes]:
+    """The bytes `"field":"value"` of each text value, as the event store's JSON transcoder writes
+    them (compact separators, no ASCII escaping), and the hex of each UUID value (the transcoder
+    wraps an id as its hex): every stored event whose field has one of the values holds one of
+    them. A text that merely contains them gives a row more, which `read_log` drops after decoding."""
     key = json.dumps(field, ensure_ascii=False)
-    return [f"{key}:{json.dumps(value, ensure_ascii=False)}".encode() for value in values]
+    return [
+        value.hex.encode()
+        if isinstance(value, UUID)
+        else f"{key}:{json.dumps(value, ensure_ascii=False)}".encode()
+        for value in values
+    ]
 
 
 def read_one(store: Application[UUID], position: int) -> tuple[int, Any]:

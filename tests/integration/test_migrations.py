@@ -67,6 +67,7 @@ TABLES |= {"deliverability_settings", "deliverability_sends", "deliverability_wi
 TABLES |= {"deliverability_guard_position"}  # 0017_deliverability_guard
 TABLES |= {"personal_data_keys"}  # 0019_personal_data_keys
 TABLES |= {"brand_retention_settings"}  # 0020_message_retention
+TABLES |= {"campaign_checkpoints"}  # 0022_campaign_checkpoints
 YOYO_TABLES = {MIGRATION_TABLE, "_yoyo_log", "_yoyo_version", "yoyo_lock"}
 
 
