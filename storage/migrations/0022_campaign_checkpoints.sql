@@ -1,4 +1,4 @@
--- depends: 0020_message_retention
+-- depends: 0021_reseal_event_rows
 -- 0022_campaign_checkpoints: checkpoints of each campaign's figures, so `as_of` adds up a few
 -- rows instead of folding every enrollment's events (docs/decisions/0029-time-travel-from-checkpoints.md).
 
