@@ -180,17 +180,28 @@ def executions(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """A page of the campaign's executions, by enrollment time then contact and step; the caller
     has checked the campaign is the brand's. InvalidCursor for a cursor not handed out."""
-    rows = db.fetch_all(
-        f"""SELECT * FROM step_executions
-           WHERE campaign_id = %(campaign)s AND (%(status)s::text IS NULL OR status = %(status)s)
-             AND (%(contact)s::uuid IS NULL OR contact_id = %(contact)s) AND {after("id", "text")}
-           ORDER BY created_at, id LIMIT %(limit)s""",
-        {
-            "campaign": campaign_id,
-            "status": status,
-            "contact": contact_id,
-            "limit": limit + 1,
-            **cursor_params(cursor, uuid_key=False),
-        },
-    )
+    rows = db.fetch_all(EXECUTIONS_PAGE, executions_params(campaign_id, status, contact_id, limit, cursor))
     return page(rows, limit)
+
+
+# One contact's rows are one enrollment's (its id is derived from campaign and contact), found by
+# the primary key; without a contact, the campaign's rows in page order (step_executions_campaign).
+EXECUTIONS_PAGE = f"""SELECT * FROM step_executions
+    WHERE campaign_id = %(campaign)s AND (%(status)s::text IS NULL OR status = %(status)s)
+      AND (%(contact)s::uuid IS NULL OR enrollment_id = %(enrollment)s) AND {after("id", "text")}
+    ORDER BY created_at, id LIMIT %(limit)s"""
+
+
+def executions_params(
+    campaign_id: UUID, status: str | None, contact_id: UUID | None, limit: int, cursor: str | None
+) -> dict[str, Any]:
+    """The parameters of EXECUTIONS_PAGE for one page; InvalidCursor for a cursor not handed out."""
+    enrollment_id = Enrollment.create_id(campaign_id, contact_id) if contact_id else None
+    return {
+        "campaign": campaign_id,
+        "status": status,
+        "contact": contact_id,
+        "enrollment": enrollment_id,
+        "limit": limit + 1,
+        **cursor_params(cursor, uuid_key=False),
+    }

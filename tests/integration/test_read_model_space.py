@@ -1,0 +1,73 @@
+"""The read models keep only the indexes their queries use (issue 29, target 2; decision record 31):
+a contact's StepExecutions are found by the primary key, since the enrollment's id is derived from
+the campaign and the contact, so no index of their own is kept for them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import UUID, uuid4
+
+import psycopg
+from psycopg.rows import dict_row
+
+from domain.enrollment import Enrollment
+from projections.step_executions import EXECUTIONS_PAGE, executions, executions_params
+from storage.database import Database
+
+CONTACTS = 3_000
+STEPS = ("a1", "b2")
+
+
+def _campaign_with_executions(url: str) -> tuple[UUID, list[UUID]]:
+    """One campaign's rows as the projection writes them: a row per contact and step."""
+    campaign, contacts = uuid4(), [uuid4() for _ in range(CONTACTS)]
+    rows = [
+        (Enrollment.create_id(campaign, contact), step, campaign, contact, order)
+        for contact in contacts
+        for order, step in enumerate(STEPS)
+    ]
+    with psycopg.connect(url, autocommit=True) as conn:
+        with conn.cursor() as cur:
+            cur.executemany(
+                """INSERT INTO step_executions (enrollment_id, step_id, campaign_id, contact_id, type,
+                       step_group, step_order, status, created_at)
+                   VALUES (%s, %s, %s, %s, 'EMAIL', 0, %s, 'sent', %s)""",
+                [(*row, datetime(2026, 12, 7, tzinfo=UTC)) for row in rows],
+            )
+        conn.execute("VACUUM ANALYZE step_executions")
+    return campaign, contacts
+
+
+def test_a_contacts_executions_are_found_by_the_primary_key_not_by_scanning_the_campaign(database_url):
+    campaign, contacts = _campaign_with_executions(database_url)
+    contact = contacts[CONTACTS // 2]
+    with psycopg.connect(database_url, row_factory=dict_row) as conn:
+        plan = "\n".join(
+            row["QUERY PLAN"]
+            for row in conn.execute(
+                "EXPLAIN " + EXECUTIONS_PAGE, executions_params(campaign, None, contact, 50, None)
+            )
+        )
+    assert "step_executions_pkey" in plan, plan
+    assert "Seq Scan" not in plan and "step_executions_campaign" not in plan, plan
+
+    db = Database(database_url)
+    try:
+        rows, cursor = executions(db, campaign, None, contact, 50, None)
+        assert [(row["contact_id"], row["step_id"]) for row in rows] == [(contact, step) for step in STEPS]
+        assert cursor is None
+        assert executions(db, campaign, None, uuid4(), 50, None) == ([], None)
+        assert executions(db, campaign, "failed", contact, 50, None) == ([], None)
+    finally:
+        db.close()
+
+
+def test_the_migrations_leave_no_index_on_a_campaigns_contacts_in_step_executions(database_url):
+    with psycopg.connect(database_url) as conn:
+        indexes = {
+            name
+            for (name,) in conn.execute(
+                "SELECT indexname FROM pg_indexes WHERE tablename = 'step_executions'"
+            )
+        }
+    assert indexes == {"step_executions_pkey", "step_executions_campaign"}
