@@ -9,3 +9,12 @@
 
 -- Owner: projections/step_executions.py
 DROP INDEX IF EXISTS step_executions_contact;
+
+-- A StepExecutions row is written when its contact is enrolled and rewritten as its step is
+-- attempted and sent (later delivered, opened, replied). With every page filled to the brim, each
+-- rewrite went to another page, with a new entry in every index, and left a dead copy behind:
+-- 20,000 sent one-step contacts kept 825 bytes of heap each for 320 of live rows, and 0.1 of their
+-- 1.9 rewrites were HOT. Half of each page left free lets a rewrite land beside its row (a HOT
+-- update: no new index entry, the old copy pruned in place): 1.7 of 1.9 HOT, the table 1,159 -> 957
+-- bytes per sent contact (60% free gave 1,021). Only pages written from now on keep the room.
+ALTER TABLE step_executions SET (fillfactor = 50);
