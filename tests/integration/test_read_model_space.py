@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
 import psycopg
+import pytest
 from psycopg.rows import dict_row
 
 from commands.application import CampaignApplication
@@ -16,6 +17,7 @@ from domain.enrollment import Enrollment
 from projections.shadow_rebuild import rebuild
 from projections.step_executions import EXECUTIONS_PAGE, StepExecutions, executions, executions_params
 from storage.database import Database, event_store_env
+from storage.paging import InvalidCursor, encode_cursor
 
 CONTACTS = 3_000
 STEPS = ("a1", "b2")
@@ -109,3 +111,30 @@ def test_a_rebuilt_step_executions_table_keeps_the_room_in_its_pages(database_ur
         db.close()
         store.close()
     assert options == {"reloptions": ["fillfactor=50"]}
+
+
+def test_pages_of_executions_go_through_every_row_once_in_order_with_no_stored_paging_key(database_url):
+    campaign, contacts = _campaign_with_executions(database_url)
+    with psycopg.connect(database_url) as conn:
+        columns = {
+            name
+            for (name,) in conn.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = 'step_executions'"
+            )
+        }
+    assert "id" not in columns
+    db = Database(database_url)
+    try:
+        seen: list[str] = []
+        cursor: str | None = None
+        while True:
+            rows, cursor = executions(db, campaign, None, None, 700, cursor)
+            seen += [row["id"] for row in rows]
+            if cursor is None:
+                break
+        forged = encode_cursor({"created_at": datetime.now(UTC), "id": "x/a1"})
+        with pytest.raises(InvalidCursor):
+            executions(db, campaign, None, None, 10, forged)
+    finally:
+        db.close()
+    assert seen == sorted(f"{Enrollment.create_id(campaign, c)}/{s}" for c in contacts for s in STEPS)
