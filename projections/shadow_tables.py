@@ -1,7 +1,8 @@
 """The tables of a read model's rebuild: empty copies in a schema of their own, swapped in at the end.
 
 `copy_tables` makes `rebuild_<name>` with a copy of each of the model's live tables (columns,
-defaults, keys and unique constraints: `apply`'s ON CONFLICT needs them); `build_other_indexes`
+defaults, keys and unique constraints: `apply`'s ON CONFLICT needs them; storage parameters such as
+a fill factor); `build_other_indexes`
 adds the live tables' other indexes, same names, once the rows are in (faster than keeping them
 up to date row by row, and a later migration's `CREATE INDEX IF NOT EXISTS` still finds them);
 `swap_in` moves the live tables out and the copies in, inside the caller's transaction, and drops
@@ -55,6 +56,7 @@ def copy_tables(db: Database, model: ReadModel) -> Shadow:
         for table in model.tables:
             source, copy = Identifier(live, table), Identifier(schema, table)
             cur.execute(SQL("CREATE TABLE {} (LIKE {} INCLUDING ALL EXCLUDING INDEXES)").format(copy, source))
+            _copy_storage_parameters(cur, f"{live}.{table}", copy)
             cur.execute(  # keys and unique constraints now: apply's ON CONFLICT needs them
                 """SELECT conname, pg_get_constraintdef(oid) AS definition FROM pg_constraint
                     WHERE conrelid = %s::regclass AND contype IN ('p', 'u') ORDER BY conname""",
@@ -66,6 +68,15 @@ def copy_tables(db: Database, model: ReadModel) -> Shadow:
                     + SQL(key["definition"])
                 )
     return Shadow(model, schema, live)
+
+
+def _copy_storage_parameters(cur: Any, live: str, copy: Identifier) -> None:
+    """The live table's storage parameters (a fill factor: room for rewrites in each page), which
+    LIKE does not copy, so a rebuilt table is stored as its migration asked."""
+    cur.execute("SELECT reloptions FROM pg_class WHERE oid = %s::regclass", (live,))
+    options = (cur.fetchone() or {}).get("reloptions")
+    if options:
+        cur.execute(SQL("ALTER TABLE {} SET ({})").format(copy, SQL(", ").join(SQL(o) for o in options)))
 
 
 def build_other_indexes(cur: Any, shadow: Shadow) -> None:

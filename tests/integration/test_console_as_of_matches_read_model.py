@@ -73,7 +73,9 @@ def read_now(d: Desk, campaign: UUID) -> tuple[dict[str, dict[str, int]], list[d
     assert found is not None
     funnels = step_funnels_now(d.store, d.service.db, campaign, found["clicked"])
     rows = d.service.db.fetch_all(
-        "SELECT * FROM step_executions WHERE campaign_id = %s ORDER BY created_at, id", (campaign,)
+        """SELECT *, enrollment_id::text || '/' || step_id AS id FROM step_executions
+           WHERE campaign_id = %s ORDER BY created_at, enrollment_id, step_id""",
+        (campaign,),
     )
     return funnels, rows
 

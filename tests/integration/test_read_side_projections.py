@@ -33,7 +33,11 @@ FAILING = {"email": "fail-permanent@example.com", "first_name": "Fay"}
 
 
 def _rows(service, table: str) -> list[dict]:
-    order = {"step_executions": "id", "campaign_leads": "enrollment_id", "credit_ledger_entries": "position"}
+    order = {
+        "step_executions": "enrollment_id, step_id",
+        "campaign_leads": "enrollment_id",
+        "credit_ledger_entries": "position",
+    }
     return service.db.fetch_all(f"SELECT * FROM {table} ORDER BY {order[table]}")
 
 
