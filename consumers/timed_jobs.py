@@ -8,11 +8,14 @@ A batch that fails for one enrollment's or one campaign's fault is done again it
 the item that keeps failing is parked (storage/parked.py): the other brands' steps go out. The
 daily cron also forgets the receipts of old Twilio delivery reports and calls, and the message
 bodies and provider payloads past their brand's retention, a bounded batch a pass
-(commands/inbound/webhook_receipts.py, commands/personal_data/retention.py).
+(commands/inbound/webhook_receipts.py, commands/personal_data/retention.py). The resealer is the
+data migration of decision record 28: where personal data are sealed, it seals in place the events
+stored before sealing, at start and hourly after (with none left, a pass is one scan of the events).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -25,6 +28,7 @@ from commands.credits.open_attempts import held_attempts
 from commands.credits.plan_renewals import renew_plans
 from commands.credits.settle_credits import settle_next_batch
 from commands.inbound.webhook_receipts import forget_old_callbacks
+from commands.personal_data.resealing import brands_to_reseal, reseal_brand
 from commands.personal_data.retention import forget_old_messages
 from commands.sending.daily_reset import reset_daily_quotas
 from commands.sending.dispatch_due_steps import dispatch_due_steps
@@ -33,6 +37,8 @@ from projections.campaign_summaries import finished_counts
 from projections.due_steps import due_enrollments, stale_in_flight
 from storage import containment, parked
 from storage.database import Database
+
+log = logging.getLogger(__name__)
 
 DISPATCHER = "follow_ups"
 COMPLETION = "completion"
@@ -146,3 +152,28 @@ class Settlement:
 
     def tick(self) -> int:
         return settle_next_batch(self.store, self.db, self.now())
+
+
+class Resealer:
+    """Seals in place, brand by brand, the personal data of events stored before sealing (or by a
+    deployment without CREDENTIALS_KEY), recording each batch as `EventsResealed` by the scheduler;
+    nothing to do where personal data are not sealed. An aggregate whose chain is already broken
+    is left as it is and logged, as `events reseal` reports it."""
+
+    BY = "the scheduler"
+
+    def __init__(self, store: CampaignApplication, url: str, now: Callable[[], datetime]) -> None:
+        self.store, self.url, self.now = store, url, now
+
+    def tick(self) -> int:
+        if self.store.personal_data is None:
+            return 0
+        resealed = 0
+        for brand_id in brands_to_reseal(self.store, self.url):
+            done = reseal_brand(self.store, self.url, brand_id, self.BY, self.now)
+            resealed += done.events
+            if done.events:
+                log.info("resealed %d stored events of brand %s", done.events, brand_id)
+            for broken in done.refused:
+                log.error("not resealed, its chain is broken: %s", broken)
+        return 0  # one pass re-seals everything it can: the next waits its hour

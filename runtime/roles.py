@@ -2,7 +2,7 @@
 what it runs, each with the factory that makes its tasks from the built parts (runtime/bootstrap.py)
 for the supervisor (runtime/supervisor.py) to run: `projector`, `relays` (every relay the transport
 needs), per channel `<channel>_relay` and `<channel>_worker`, the timed jobs (`enroller`,
-`follow_ups`, `sweeper`, `daily_reset`, `settlement`, `deliverability_guard`, `sandbox_recipients`,
+`follow_ups`, `sweeper`, `daily_reset`, `resealer`, `settlement`, `deliverability_guard`, `sandbox_recipients`,
 `gmail_replies`), and `<channel>_channel_process`
 and `projector_process` (a child process running that channel's relay and worker, or the projector).
 The command line takes its choices from here: `channel --channel NAME` runs that channel's relay and
@@ -158,6 +158,13 @@ def _daily_reset(parts: Parts) -> Callable[[], int]:
     return DailyCron(parts.store, parts.db, parts.clock.now).tick
 
 
+def _resealer(parts: Parts) -> Callable[[], int]:
+    """Events stored before sealing, sealed in place (decision record 28)."""
+    from consumers.timed_jobs import Resealer
+
+    return Resealer(parts.store, parts.db.url, parts.clock.now).tick
+
+
 def _settlement(parts: Parts) -> Callable[[], int]:
     from consumers.timed_jobs import Settlement
 
@@ -195,6 +202,7 @@ TIMED_JOBS_ROLES = [
     _timed("follow_ups", "follow-ups", _follow_ups, 1.0),
     _timed("sweeper", "sweeping", _sweeper, 30.0),
     _timed("daily_reset", "daily reset", _daily_reset, 30.0),
+    _timed("resealer", "sealing the events stored before sealing", _resealer, 3600.0),
     _timed("settlement", "settlement", _settlement, 0.5),
     _timed("deliverability_guard", "the deliverability guard", _deliverability_guard, 0.5),
     _timed(

@@ -10,9 +10,11 @@ import json
 from pathlib import Path
 
 from cryptography.fernet import Fernet
+from eventsourcing.utils import get_topic
 from fastapi.testclient import TestClient
 
-from commands.personal_data.resealing import reseal_brand
+from commands.personal_data.resealing import plain_events
+from domain.resealing import EventResealing
 from runtime.cli import main
 from tests.integration.test_consent_at_send_time import DAY, FOLLOW_UP, LEADS
 from tests.integration.test_person_erasure import ANN, ANN_VALUES, BOB, STEPS, campaign, values_found
@@ -99,8 +101,9 @@ def test_the_command_line_refuses_a_missing_key_an_unknown_brand_and_a_batch_of_
 
 
 def test_follow_ups_of_enrolments_resealed_while_the_service_runs_still_go_out(database_url):
-    """The send path opens the re-sealed addresses of enrolments made before sealing; the log
-    followers take the record's events in their stride (nothing parked)."""
+    """A service started with a key over enrolments made before sealing seals them by itself (the
+    scheduler's resealer); the send path opens the re-sealed addresses; the log followers take the
+    record's events in their stride (nothing parked)."""
     with running_service(database_url, dev_clock=True) as service:  # no key: plain enrolments
         client = Client(service)
         client.sender("email", "sales@brand.example")
@@ -110,8 +113,13 @@ def test_follow_ups_of_enrolments_resealed_while_the_service_runs_still_go_out(d
         eventually(lambda: len(client.outbox(campaign_id)) == 2)
     key = Fernet.generate_key().decode()
     with running_service(database_url, credentials_key=key, dev_clock=True) as service:
-        done = reseal_brand(service.store, database_url, client.brand_id, "test", service.clock.now)
-        assert done.events == 2
+        # The scheduler's resealer seals them as it starts: the upgrade's data migration.
+        eventually(lambda: plain_events(service.store, database_url, client.brand_id) == 0)
+        records = service.db.fetch_all(
+            "SELECT state FROM campaigns_events WHERE topic = %s", (get_topic(EventResealing.EventsResealed),)
+        )
+        assert [json.loads(r["state"])["resealed_by"] for r in records] == ["the scheduler"]
+        assert sum(len(json.loads(r["state"])["rows"]) for r in records) == 2
         api = TestClient(service.http_app())
         api.headers["Authorization"] = f"Bearer {client.api_key}"
         assert api.post("/v1/dev/clock/advance", json={"seconds": 2 * DAY}).status_code == 200
