@@ -48,7 +48,11 @@ def memory_kb(pid: int) -> dict[str, int]:
         name, _, rest = line.partition(":")
         if name in values:
             values[name] = int(rest.split()[0])
-    return {"rss": values["Rss"], "pss": values["Pss"], "uss": values["Private_Clean"] + values["Private_Dirty"]}
+    return {
+        "rss": values["Rss"],
+        "pss": values["Pss"],
+        "uss": values["Private_Clean"] + values["Private_Dirty"],
+    }
 
 
 def role_of(pid: int, root: int, root_name: str) -> str | None:
@@ -69,7 +73,9 @@ def cpu_ticks(pids: list[int]) -> int:
     total = 0
     for pid in pids:
         try:
-            total += sum(int(v) for v in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[11:13])
+            total += sum(
+                int(v) for v in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[11:13]
+            )
         except OSError:
             continue
     return total
@@ -98,9 +104,12 @@ def postgres_of(data: Path | None) -> list[int]:
         return []
     for entry in Path("/proc").iterdir():
         try:
-            if entry.name.isdigit() and str(data) in (entry / "cmdline").read_bytes().decode(errors="replace"):
-                if "postgres" in (entry / "comm").read_text():
-                    return [int(entry.name), *descendants(int(entry.name))]
+            if (
+                entry.name.isdigit()
+                and str(data) in (entry / "cmdline").read_bytes().decode(errors="replace")
+                and "postgres" in (entry / "comm").read_text()
+            ):
+                return [int(entry.name), *descendants(int(entry.name))]
         except OSError:
             continue
     return []
@@ -120,7 +129,9 @@ def table(title: str, root: int, root_name: str = "serve", data: Path | None = N
             rows.append((f"{role} ({pid})", kb))
     lines = [title, f"  {'process':<34} {'RSS MB':>8} {'PSS MB':>8} {'USS MB':>8}"]
     for name, kb in rows:
-        lines.append(f"  {name:<34} {kb['rss'] / 1024:>8.1f} {kb['pss'] / 1024:>8.1f} {kb['uss'] / 1024:>8.1f}")
+        lines.append(
+            f"  {name:<34} {kb['rss'] / 1024:>8.1f} {kb['pss'] / 1024:>8.1f} {kb['uss'] / 1024:>8.1f}"
+        )
     sums = {k: sum(kb[k] for _, kb in rows) / 1024 for k in ("rss", "pss", "uss")}
     lines.append(
         f"  {f'sum of {len(rows)} Python processes':<34} {sums['rss']:>8.1f} {sums['pss']:>8.1f} {sums['uss']:>8.1f}"
@@ -135,7 +146,9 @@ def table(title: str, root: int, root_name: str = "serve", data: Path | None = N
 def first_send_seconds(http: httpx.Client, group: str, name: str) -> float:
     """Launch a campaign of one email to the group; seconds until the sandbox sent it."""
     steps = [{"type": "EMAIL", "group": 0, "subject": "Hi", "body": "Hello"}]
-    campaign = http.post("/v1/campaign/", json={"name": name, "lead_group_ids": [group], "steps": steps}).json()
+    campaign = http.post(
+        "/v1/campaign/", json={"name": name, "lead_group_ids": [group], "steps": steps}
+    ).json()
     started = time.monotonic()
     assert http.post(f"/v1/campaign/{campaign['id']}/launch").status_code == 200
     while not http.get("/v1/sandbox/outbox", params={"campaign_id": campaign["id"]}).json()["items"]:
@@ -157,14 +170,20 @@ def main(argv: list[str] | None = None) -> int:
     with Processes(folder) as processes:
         floor = processes.start("floor", [], env, program=[sys.executable, "-c", FLOOR])
         floor.wait_for_output("imported")
-        print(table("anchor: one Python process that imports the service", floor.process.pid, "floor"), flush=True)
+        print(
+            table("anchor: one Python process that imports the service", floor.process.pid, "floor"),
+            flush=True,
+        )
         floor.stop()
         serve: ServiceProcess = processes.start(
             "serve", ["serve", "--data-dir", str(data), "--port", str(port)], env
         )
         serve.wait_for_output("Campaign Service ready at")
         used = wait_until_idle(serve.process.pid)
-        print(table(f"serve, idle after its start ({used:.0%} of a core)", serve.process.pid, data=data), flush=True)
+        print(
+            table(f"serve, idle after its start ({used:.0%} of a core)", serve.process.pid, data=data),
+            flush=True,
+        )
         created = subprocess.run(
             [str(CLI), "brand", "create", "bench", "--plan", "basic", "--data-dir", str(data)],
             cwd=folder,
@@ -178,12 +197,18 @@ def main(argv: list[str] | None = None) -> int:
         with httpx.Client(
             base_url=f"http://127.0.0.1:{port}", timeout=10, headers={"Authorization": f"Bearer {key}"}
         ) as http:
-            http.post("/v1/sender-accounts", json={"channel": "email", "provider": "sandbox", "address": "s@b.example"})
+            http.post(
+                "/v1/sender-accounts",
+                json={"channel": "email", "provider": "sandbox", "address": "s@b.example"},
+            )
             group = http.post("/v1/lead-groups", json={"name": "leads"}).json()["id"]
             http.post(f"/v1/lead-groups/{group}/contacts", json={"contacts": [{"email": "ann@example.com"}]})
             cold = first_send_seconds(http, group, "first")
             warm = first_send_seconds(http, group, "second")
-        print(f"launch to sent, one email: {cold:.2f} s the first, {warm:.2f} s the next one at once", flush=True)
+        print(
+            f"launch to sent, one email: {cold:.2f} s the first, {warm:.2f} s the next one at once",
+            flush=True,
+        )
         time.sleep(args.idle_seconds)
         used = wait_until_idle(serve.process.pid)
         title = f"serve, idle again after the sends (CHANNEL_IDLE_SECONDS={args.idle_seconds:g}; {used:.0%} of a core)"

@@ -4,7 +4,8 @@ for the supervisor (runtime/supervisor.py) to run: `projector`, `relays` (every 
 needs), per channel `<channel>_relay` and `<channel>_worker`, the timed jobs (`enroller`,
 `follow_ups`, `sweeper`, `daily_reset`, `settlement`, `deliverability_guard`, `sandbox_recipients`,
 `gmail_replies`), and `<channel>_channel_process`
-and `projector_process` (a child process running that channel's relay and worker, or the projector).
+and `projector_process` (a child process running that channel's relay and worker while the channel
+has work, or the projector).
 The command line takes its choices from here: `channel --channel NAME` runs that channel's relay and
 worker, `scheduler` runs the timed jobs, and `serve` runs them all, or, with the in-process transport,
 each channel and the projector in child processes (runtime/child_processes.py; decision records 13
@@ -49,13 +50,13 @@ def relays(parts: Parts) -> list[Relay]:
     channel's worker handled its batch: a slow provider then holds back only its own channel's
     dispatches. Each starts where the single relay of earlier releases stood, and each takes its
     own copy of what that relay parked."""
-    from consumers.relay import Relay
+    from consumers.relay import RETIRED_RELAY, Relay
     from consumers.transport.kafka import KafkaTransport
     from consumers.transport.messages import SEND_TOPICS
 
     kafka = isinstance(parts.transport, KafkaTransport)
     heirs = ["relay:sends", "relay:feed"] if kafka else [f"relay:{channel}" for channel in SEND_TOPICS]
-    relay = partial(Relay, parts.store, parts.db, parts.transport, resume_from="relay", heirs=heirs)
+    relay = partial(Relay, parts.store, parts.db, parts.transport, resume_from=RETIRED_RELAY, heirs=heirs)
     if kafka:
         return [
             relay(publish_events=False, name="relay:sends"),
@@ -113,9 +114,18 @@ def _worker(parts: Parts, channel: str) -> list[Task]:
 
 
 def _child(kind: str, name: str, parts: Parts) -> list[Task]:
+    """The child process of a channel, run only while the channel has work (decision record 30),
+    or the projector's, always running."""
+    from consumers.channel_demand import ChannelDemand
     from runtime.supervisor import Child
 
-    return [Child(name, kind, parts.child_environment())]
+    if kind == PROJECTOR:
+        return [Child(name, kind, parts.child_environment())]
+    demand = ChannelDemand(parts.store, parts.db, kind)
+    idle = parts.settings.channel_idle_seconds
+    return [
+        Child(name, kind, parts.child_environment(), lambda advance: demand.pending(advance=advance), idle)
+    ]
 
 
 def _timed(
