@@ -185,19 +185,38 @@ def _sandbox_recipients(parts: Parts) -> Callable[[], int]:
     from consumers.providers.sandbox import SandboxProvider
     from consumers.providers.sandbox_recipients import SandboxRecipients
 
-    if not any(isinstance(p, SandboxProvider) for p in parts.providers.values()):
+    if "sandbox" not in parts.providers or not isinstance(parts.providers["sandbox"], SandboxProvider):
         return lambda: 0
     return SandboxRecipients(parts.store, parts.db, parts.clock.now).tick
 
 
 def _gmail_replies(parts: Parts) -> Callable[[], int]:
-    """Reads the Gmail mailboxes the Gmail adapter sends from; nothing to do without that adapter."""
-    from consumers.providers import gmail
+    """Reads the Gmail mailboxes the Gmail adapter sends from; nothing to do without that adapter.
+    The adapter, and the Google client it loads (a third of a process's memory), is taken only once
+    a brand has a Gmail mailbox to read."""
+    from commands.sending.sender_accounts import connected_mailboxes
 
-    adapter = parts.providers.get("gmail")
-    if not isinstance(adapter, gmail.GmailProvider):
+    if "gmail" not in parts.providers:
         return lambda: 0
-    return gmail.ReplyPoller(parts.store, parts.db, adapter.sessions, adapter.cipher, parts.clock.now).tick
+    poller: list[Callable[[], int]] = []
+
+    def tick() -> int:
+        if not poller:
+            if not connected_mailboxes(parts.db, "gmail"):
+                return 0
+            from consumers.providers import gmail
+
+            adapter = parts.providers["gmail"]
+            if not isinstance(adapter, gmail.GmailProvider):
+                poller.append(lambda: 0)
+            else:
+                now = parts.clock.now
+                poller.append(
+                    gmail.ReplyPoller(parts.store, parts.db, adapter.sessions, adapter.cipher, now).tick
+                )
+        return poller[0]()
+
+    return tick
 
 
 TIMED_JOBS_ROLES = [

@@ -29,6 +29,7 @@ from runtime.embedded_postgres import free_port
 from tests.support import contacts, eventually, production_settings
 
 CLI = [sys.executable, "-m", "runtime.cli"]
+N = 160  # the contacts of the campaign whose processes are killed
 
 
 def child_processes(parent: int) -> dict[str, int]:
@@ -97,9 +98,8 @@ def serving(
 
 
 def launch(http: httpx.Client, count: int, start: int = 0) -> str:
-    http.post(
-        "/v1/sender-accounts", json={"channel": "email", "provider": "sandbox", "address": "s@acme.example"}
-    )
+    account = {"channel": "email", "provider": "sandbox", "address": "s@acme.example", "daily_limit": 500}
+    http.post("/v1/sender-accounts", json=account)
     group = http.post("/v1/lead-groups", json={"name": "leads"}).json()
     audience = contacts(count, phones=False, start=start)
     http.post(f"/v1/lead-groups/{group['id']}/contacts", json={"contacts": audience})
@@ -126,7 +126,9 @@ def sent_to(http: httpx.Client, campaign_id: str) -> list[str]:
 def test_killed_child_processes_are_started_again_and_nothing_goes_twice(database_url):
     with serving(database_url) as (server, http):
         eventually(lambda: "projector" in child_processes(server.pid))
-        campaign_id = launch(http, 40)  # 8 sends at a time, 100 ms each: about half a second
+        # 8 sends at a time, 100 ms each: about two seconds, so the kill below finds the email
+        # channel's process at work (one with no work left is not started again until work comes).
+        campaign_id = launch(http, N)
 
         eventually(lambda: len(sent_to(http, campaign_id)) >= 8, timeout=60)
         first = child_processes(server.pid)
@@ -145,14 +147,14 @@ def test_killed_child_processes_are_started_again_and_nothing_goes_twice(databas
         assert set(again) == {"email", "projector"}
 
         done = eventually(
-            lambda: (d := http.get(f"/v1/campaign/{campaign_id}").json())["credits"]["consumed"] == 40 and d,
+            lambda: (d := http.get(f"/v1/campaign/{campaign_id}").json())["credits"]["consumed"] == N and d,
             timeout=60,
         )
-        assert done["credits"] == {"reserved": 40, "consumed": 40, "released": 0, "outstanding": 0}
+        assert done["credits"] == {"reserved": N, "consumed": N, "released": 0, "outstanding": 0}
         # The restarted projector applied nothing twice and skipped nothing.
-        assert (done["metrics"]["enrolled"], done["metrics"]["sent"]["email"]) == (40, 40)
+        assert (done["metrics"]["enrolled"], done["metrics"]["sent"]["email"]) == (N, N)
         assert eventually(lambda: http.get(f"/v1/campaign/{campaign_id}").json()["status"] == "COMPLETED")
-        assert sorted(sent_to(http, campaign_id)) == sorted(c["email"] for c in contacts(40, phones=False))
+        assert sorted(sent_to(http, campaign_id)) == sorted(c["email"] for c in contacts(N, phones=False))
         assert eventually(lambda: http.get("/readyz").status_code == 200)
 
         server.send_signal(signal.SIGTERM)
