@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -213,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         used = wait_until_idle(serve.process.pid)
         title = f"serve, idle again after the sends (CHANNEL_IDLE_SECONDS={args.idle_seconds:g}; {used:.0%} of a core)"
         print(table(title, serve.process.pid, data=data))
+    shutil.rmtree(folder, ignore_errors=True)
     return 0
 
 
