@@ -119,9 +119,10 @@ def sent_to(http: httpx.Client, campaign_id: str) -> list[str]:
     ]
 
 
-# Starting serve and its four processes, then each again after the kills, with a bounded wait at
-# each stage (60 s at most for the worst of them): about 8 s alone, but over 45 s once in a CI run
-# beside the other xdist worker; a hang still ends at 120 s.
+# Starting serve and its two processes (the projector, then the email channel's for the campaign),
+# then each again after the kills, with a bounded wait at each stage (60 s at most for the worst of
+# them): about 8 s alone, but over 45 s once in a CI run beside the other xdist worker; a hang still
+# ends at 120 s.
 @pytest.mark.timeout(120)
 def test_killed_child_processes_are_started_again_and_nothing_goes_twice(database_url):
     with serving(database_url) as (server, http):
