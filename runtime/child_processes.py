@@ -133,8 +133,8 @@ class ChildProcess:
                 log.info(
                     "%s: no work for %.0f s; its process %d stops", self.label, now - worked, process.pid
                 )
+                self.resting = True  # before it ends, so that it is never seen down in between
                 self._end(process)
-                self.resting = True
                 return "idle"
         return "died"
 
