@@ -108,9 +108,16 @@ def _relays(parts: Parts, channel: str | None = None) -> list[Task]:
 
 
 def _worker(parts: Parts, channel: str) -> list[Task]:
+    """The channel's worker; in process, its topic is expected at once, so that a relay started
+    before the worker's thread consumes waits for it (consumers/transport/in_process.py)."""
+    from consumers.transport.in_process import InProcessTransport
+    from consumers.transport.messages import SEND_TOPICS
     from runtime.supervisor import Loop
 
-    return [Loop(f"{channel}_worker", channel_worker(parts, channel).run_forever)]
+    worker = channel_worker(parts, channel)
+    if isinstance(parts.transport, InProcessTransport):
+        parts.transport.expect_consumer(SEND_TOPICS[channel])
+    return [Loop(f"{channel}_worker", worker.run_forever)]
 
 
 def _child(kind: str, name: str, parts: Parts) -> list[Task]:
@@ -260,12 +267,14 @@ ROLES: Mapping[str, Role] = {
     ]
 }
 # Every role in this process (tests, and serve with Kafka or the dev clock).
-IN_PROCESS: tuple[str, ...] = ("projector", "relays", *TIMED_JOBS, *(f"{c}_worker" for c in CHANNELS))
+# The workers before the relays: a relay's first pass must find its worker expected.
+IN_PROCESS: tuple[str, ...] = ("projector", *(f"{c}_worker" for c in CHANNELS), "relays", *TIMED_JOBS)
 
 
 def channel_roles(channel: str) -> tuple[str, str]:
-    """What `channel --channel NAME` runs: that channel's relay and send worker."""
-    return f"{channel}_relay", f"{channel}_worker"
+    """What `channel --channel NAME` runs: that channel's send worker and relay (in that order:
+    the relay's first pass waits for the worker)."""
+    return f"{channel}_worker", f"{channel}_relay"
 
 
 def serving_roles(parts: Parts) -> tuple[str, ...]:
