@@ -31,6 +31,7 @@ from storage.event_log import brand_of, read_log, read_one
 
 # Kafka's default largest message is 1 MiB; a campaign of 100 steps with 100 KB bodies is larger.
 MAX_FEED_BYTES = 900_000
+RETIRED_RELAY = "relay"  # the single relay of earlier releases; its heirs carry on from its position
 
 
 def feed_message(position: int, event: Any, erased_keys: frozenset[str] = frozenset()) -> bytes:
@@ -70,12 +71,7 @@ class Relay:
         self.inherited = resume_from is None or not heirs
 
     def position(self) -> int:
-        row = self.db.fetch_one(
-            """SELECT position FROM relay_positions WHERE relay = %s OR relay = %s
-               ORDER BY relay = %s DESC LIMIT 1""",
-            (self.name, self.resume_from, self.name),
-        )
-        return row["position"] if row else 0
+        return relay_position(self.db, self.name, self.resume_from)
 
     def run_once(self) -> int:
         if not self.inherited:
@@ -141,6 +137,16 @@ def _dispatches(event: Any) -> list[Dispatch]:
         Dispatch(event.originator_id, event.campaign_id, step_id, channel)
         for step_id, channel in dispatched_steps(event)
     ]
+
+
+def relay_position(db: Database, name: str, resume_from: str | None) -> int:
+    """How far the relay `name` has read the log; before its first pass, where `resume_from` stood."""
+    row = db.fetch_one(
+        """SELECT position FROM relay_positions WHERE relay = %s OR relay = %s
+           ORDER BY relay = %s DESC LIMIT 1""",
+        (name, resume_from, name),
+    )
+    return row["position"] if row else 0
 
 
 def positions(db: Database) -> dict[str, int]:

@@ -48,15 +48,20 @@ def count_sends(channel: str, report: SendReport) -> None:
 
 
 def timed(providers: Mapping[str, Provider], now: Callable[[], datetime]) -> dict[str, Provider]:
-    """The providers, each call timed and its lag measured on the service's clock."""
-    return {name: TimedProvider(name, provider, now) for name, provider in providers.items()}
+    """The providers, each call timed and its lag measured on the service's clock; each is taken
+    from `providers` at its first use, so one built on demand is built only if a send needs it."""
+    return {name: TimedProvider(name, providers, now) for name in providers}
 
 
 class TimedProvider(Provider):
     """A provider whose calls are observed; it takes batches exactly when the one it wraps does."""
 
-    def __init__(self, name: str, provider: Provider, now: Callable[[], datetime]) -> None:
-        self.name, self.provider, self.now = name, provider, now
+    def __init__(self, name: str, providers: Mapping[str, Provider], now: Callable[[], datetime]) -> None:
+        self.name, self.providers, self.now = name, providers, now
+
+    @property
+    def provider(self) -> Provider:
+        return self.providers[self.name]
 
     def send(self, message: OutboundMessage) -> SendOutcome:
         self._lag(message)
@@ -91,6 +96,8 @@ class TimedProvider(Provider):
         return self.provider.find_sent(message_key)
 
     def __getattr__(self, name: str) -> object:  # what else an adapter offers (the Gmail sessions, ...)
+        if name in ("name", "providers", "now"):  # not set yet (a copy being made): never recurse
+            raise AttributeError(name)
         return getattr(self.provider, name)
 
     def _lag(self, message: OutboundMessage) -> None:

@@ -20,11 +20,10 @@ from commands.application import CampaignApplication
 from commands.audience.unsubscribe_tokens import UnsubscribeTokens, signing_secret
 from commands.clock import Clock, DevClock, SharedOffsetClock, SystemClock
 from commands.personal_data.sealing import PersonalDataSeal
-from commands.sending.credentials import CredentialCipher, cipher_for, decrypt_credentials, load_or_create_key
+from commands.sending.credentials import CredentialCipher, cipher_for, load_or_create_key
 from commands.sending.personalisation import Personaliser, load_personaliser
 from commands.sending.providers import Provider
 from commands.tracking.tracking_tokens import TrackingTokens
-from consumers.providers import gmail, sandbox, twilio
 from consumers.transport import Transport
 from consumers.transport.in_process import InProcessTransport
 from consumers.transport.kafka import KafkaTransport
@@ -37,6 +36,7 @@ from projections.deliverability_windows import DeliverabilityWindows
 from projections.due_steps import DueSteps
 from projections.step_executions import StepExecutions
 from runtime.embedded_postgres import EmbeddedPostgres
+from runtime.provider_adapters import default_providers
 from runtime.settings import Settings
 from storage.database import Database, event_store_env
 from storage.schema import upgrade as upgrade_schema
@@ -149,7 +149,7 @@ def build(
         secret.get_secret_value() if secret else None, key.get_secret_value() if key else None, key_folder
     )
     tokens = UnsubscribeTokens(signing) if signing is not None else None
-    adapters = (providers or _default_providers(settings, cipher, tokens))(db)
+    adapters = (providers or default_providers(settings, cipher, tokens))(db)
     tracking = TrackingTokens(signing) if signing is not None else None
     child = settings_for_a_child(settings, url, key_folder, signing)
     return Parts(settings, store, db, clock, transport, adapters, embedded, cipher, tokens, tracking, child)
@@ -181,24 +181,3 @@ def settings_for_a_child(
         if settings.unsubscribe_secret is None and signing is not None:
             resolved["unsubscribe_secret"] = SecretStr(signing.decode())
     return settings.model_copy(update=resolved)
-
-
-def _default_providers(
-    settings: Settings, cipher: CredentialCipher | None, tokens: UnsubscribeTokens | None
-) -> Callable[[Database], Mapping[str, Provider]]:
-    """The sandbox (with the latency `SANDBOX_DELAY_MS` asks for), Gmail at GMAIL_API_BASE_URL and
-    Twilio at TWILIO_API_BASE_URL; accounts' credentials are opened only when a send needs them."""
-    sessions = gmail.MailboxSessions(
-        settings.gmail_api_base_url, settings.gmail_token_uri, settings.gmail_timeout
-    )
-    return lambda db: {
-        "sandbox": sandbox.SandboxProvider(db, settings.sandbox_delay_ms / 1000),
-        "gmail": gmail.GmailProvider(db, cipher, sessions, tokens, settings.public_url),
-        "twilio": twilio.TwilioProvider(
-            db,
-            lambda account_id: decrypt_credentials(db, cipher, account_id),
-            settings.twilio_api_base_url,
-            settings.public_url,
-            settings.twilio_timeout,
-        ),
-    }

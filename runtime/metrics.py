@@ -37,7 +37,7 @@ from storage.database import Database
 log = logging.getLogger(__name__)
 
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
-RETIRED_RELAY = "relay"  # the single relay of earlier releases; its heirs carry on from its position
+RETIRED_RELAY = relay.RETIRED_RELAY
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 

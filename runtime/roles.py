@@ -4,7 +4,8 @@ for the supervisor (runtime/supervisor.py) to run: `projector`, `relays` (every 
 needs), per channel `<channel>_relay` and `<channel>_worker`, the timed jobs (`enroller`,
 `follow_ups`, `sweeper`, `daily_reset`, `resealer`, `settlement`, `deliverability_guard`, `sandbox_recipients`,
 `gmail_replies`), and `<channel>_channel_process`
-and `projector_process` (a child process running that channel's relay and worker, or the projector).
+and `projector_process` (a child process running that channel's relay and worker while the channel
+has work, or the projector).
 The command line takes its choices from here: `channel --channel NAME` runs that channel's relay and
 worker, `scheduler` runs the timed jobs, and `serve` runs them all, or, with the in-process transport,
 each channel and the projector in child processes (runtime/child_processes.py; decision records 13
@@ -49,13 +50,13 @@ def relays(parts: Parts) -> list[Relay]:
     channel's worker handled its batch: a slow provider then holds back only its own channel's
     dispatches. Each starts where the single relay of earlier releases stood, and each takes its
     own copy of what that relay parked."""
-    from consumers.relay import Relay
+    from consumers.relay import RETIRED_RELAY, Relay
     from consumers.transport.kafka import KafkaTransport
     from consumers.transport.messages import SEND_TOPICS
 
     kafka = isinstance(parts.transport, KafkaTransport)
     heirs = ["relay:sends", "relay:feed"] if kafka else [f"relay:{channel}" for channel in SEND_TOPICS]
-    relay = partial(Relay, parts.store, parts.db, parts.transport, resume_from="relay", heirs=heirs)
+    relay = partial(Relay, parts.store, parts.db, parts.transport, resume_from=RETIRED_RELAY, heirs=heirs)
     if kafka:
         return [
             relay(publish_events=False, name="relay:sends"),
@@ -107,15 +108,31 @@ def _relays(parts: Parts, channel: str | None = None) -> list[Task]:
 
 
 def _worker(parts: Parts, channel: str) -> list[Task]:
+    """The channel's worker; in process, its topic is expected at once, so that a relay started
+    before the worker's thread consumes waits for it (consumers/transport/in_process.py)."""
+    from consumers.transport.in_process import InProcessTransport
+    from consumers.transport.messages import SEND_TOPICS
     from runtime.supervisor import Loop
 
-    return [Loop(f"{channel}_worker", channel_worker(parts, channel).run_forever)]
+    worker = channel_worker(parts, channel)
+    if isinstance(parts.transport, InProcessTransport):
+        parts.transport.expect_consumer(SEND_TOPICS[channel])
+    return [Loop(f"{channel}_worker", worker.run_forever)]
 
 
 def _child(kind: str, name: str, parts: Parts) -> list[Task]:
+    """The child process of a channel, run only while the channel has work (decision record 30),
+    or the projector's, always running."""
+    from consumers.channel_demand import ChannelDemand
     from runtime.supervisor import Child
 
-    return [Child(name, kind, parts.child_environment())]
+    if kind == PROJECTOR:
+        return [Child(name, kind, parts.child_environment())]
+    demand = ChannelDemand(parts.store, parts.db, kind)
+    idle = parts.settings.channel_idle_seconds
+    return [
+        Child(name, kind, parts.child_environment(), lambda advance: demand.pending(advance=advance), idle)
+    ]
 
 
 def _timed(
@@ -182,19 +199,38 @@ def _sandbox_recipients(parts: Parts) -> Callable[[], int]:
     from consumers.providers.sandbox import SandboxProvider
     from consumers.providers.sandbox_recipients import SandboxRecipients
 
-    if not any(isinstance(p, SandboxProvider) for p in parts.providers.values()):
+    if "sandbox" not in parts.providers or not isinstance(parts.providers["sandbox"], SandboxProvider):
         return lambda: 0
     return SandboxRecipients(parts.store, parts.db, parts.clock.now).tick
 
 
 def _gmail_replies(parts: Parts) -> Callable[[], int]:
-    """Reads the Gmail mailboxes the Gmail adapter sends from; nothing to do without that adapter."""
-    from consumers.providers import gmail
+    """Reads the Gmail mailboxes the Gmail adapter sends from; nothing to do without that adapter.
+    The adapter, and the Google client it loads (a third of a process's memory), is taken only once
+    a brand has a Gmail mailbox to read."""
+    from commands.sending.sender_accounts import connected_mailboxes
 
-    adapter = parts.providers.get("gmail")
-    if not isinstance(adapter, gmail.GmailProvider):
+    if "gmail" not in parts.providers:
         return lambda: 0
-    return gmail.ReplyPoller(parts.store, parts.db, adapter.sessions, adapter.cipher, parts.clock.now).tick
+    poller: list[Callable[[], int]] = []
+
+    def tick() -> int:
+        if not poller:
+            if not connected_mailboxes(parts.db, "gmail"):
+                return 0
+            from consumers.providers import gmail
+
+            adapter = parts.providers["gmail"]
+            if not isinstance(adapter, gmail.GmailProvider):
+                poller.append(lambda: 0)
+            else:
+                now = parts.clock.now
+                poller.append(
+                    gmail.ReplyPoller(parts.store, parts.db, adapter.sessions, adapter.cipher, now).tick
+                )
+        return poller[0]()
+
+    return tick
 
 
 TIMED_JOBS_ROLES = [
@@ -239,12 +275,14 @@ ROLES: Mapping[str, Role] = {
     ]
 }
 # Every role in this process (tests, and serve with Kafka or the dev clock).
-IN_PROCESS: tuple[str, ...] = ("projector", "relays", *TIMED_JOBS, *(f"{c}_worker" for c in CHANNELS))
+# The workers before the relays: a relay's first pass must find its worker expected.
+IN_PROCESS: tuple[str, ...] = ("projector", *(f"{c}_worker" for c in CHANNELS), "relays", *TIMED_JOBS)
 
 
 def channel_roles(channel: str) -> tuple[str, str]:
-    """What `channel --channel NAME` runs: that channel's relay and send worker."""
-    return f"{channel}_relay", f"{channel}_worker"
+    """What `channel --channel NAME` runs: that channel's send worker and relay (in that order:
+    the relay's first pass waits for the worker)."""
+    return f"{channel}_worker", f"{channel}_relay"
 
 
 def serving_roles(parts: Parts) -> tuple[str, ...]:

@@ -37,6 +37,13 @@ class Settings(BaseSettings):
         description="`serve` runs each channel's relay and send worker, and the projector, in processes of"
         " their own (in-process transport, no dev clock); false keeps every role in one process",
     )
+    channel_idle_seconds: float = Field(
+        300.0,
+        gt=0,
+        le=86_400,
+        description="`serve` starts a channel's process when that channel has work and stops it after this"
+        " many seconds without any (with channel processes)",
+    )
     development_routes: bool = Field(
         False,
         description="the sandbox outbox and, with dev_clock, the dev clock routes; `serve` turns it on,"

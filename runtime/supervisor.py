@@ -46,11 +46,14 @@ class Loop:
 
 @dataclass(frozen=True)
 class Child:
-    """A child process running `kind` (a channel, or the projector: runtime/child_processes.py)."""
+    """A child process running `kind` (a channel, or the projector: runtime/child_processes.py);
+    with `demand`, only while that says there is work, stopped after `idle_after` seconds without."""
 
     name: str
     kind: str
     environment: Mapping[str, str]
+    demand: Callable[[bool], bool] | None = None
+    idle_after: float = 300.0
 
 
 Task = Periodic | Loop | Child
@@ -74,7 +77,7 @@ class Supervisor:
         elif isinstance(task, Loop):
             self.spawn(task.name, partial(task.run, self.stop))
         else:
-            child = ChildProcess(task.kind, task.environment, self.stop)
+            child = ChildProcess(task.kind, task.environment, self.stop, task.demand, task.idle_after)
             self.children.append(child)
             self.spawn(task.name, child.supervise)
 
@@ -94,10 +97,11 @@ class Supervisor:
         self.stop.set()
 
     def alive(self) -> bool:
-        """Every thread and child process is running and nothing has given up."""
+        """Every thread and child process is running (or resting for want of work) and nothing
+        has given up."""
         return (
             all(thread.is_alive() for thread in self.threads)
-            and all(child.running() for child in self.children)
+            and all(child.healthy() for child in self.children)
             and self.fatal is None
         )
 

@@ -1,7 +1,11 @@
 """The in-process transport of the embedded default: queues in this process, batches for the workers.
 
 The relay's `wait_until_handled` returns once the workers have handled what it published, so the
-relay records its position only after the sends are recorded: a crash loses nothing.
+relay records its position only after the sends are recorded: a crash loses nothing. A worker is
+`expected` on its topic when it is built, before any relay runs: a relay's first pass, made while
+that worker's thread was still starting, once found no consumer to wait for and recorded its
+position over sends not made (a channel's process, started when its channel has work, made that
+the rule, and a kill at that moment lost the sends until their lease ran out).
 """
 
 from __future__ import annotations
@@ -34,6 +38,12 @@ class InProcessTransport:
 
     def flush(self) -> None:
         pass  # a put on an in-memory queue is already handed over
+
+    def expect_consumer(self, topic: str) -> None:
+        """A worker of this process will consume `topic`: a relay waits for it from now on."""
+        self._queue(topic)
+        with self._lock:
+            self._consumed.add(topic)
 
     def wait_until_handled(self, topics: Collection[str] | None = None) -> None:
         with self._lock:

@@ -51,8 +51,8 @@ def test_a_provider_that_takes_no_batches_sends_a_batch_one_message_at_a_time_in
 def test_the_timed_provider_takes_batches_exactly_when_the_one_it_wraps_does() -> None:
     one, batches = OneAtATime(), Batches()
     timed_one, timed_batches = (
-        TimedProvider("one", one, lambda: NOW),
-        TimedProvider("b", batches, lambda: NOW),
+        TimedProvider("one", {"one": one}, lambda: NOW),
+        TimedProvider("b", {"b": batches}, lambda: NOW),
     )
     assert (timed_one.takes_batches, timed_batches.takes_batches) == (False, True)
 
