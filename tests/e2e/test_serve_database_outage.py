@@ -81,8 +81,13 @@ def run_a_campaign(http: httpx.Client, count: int, start: int = 0) -> dict:
     body = {"name": "drop", "lead_group_ids": [group], "steps": steps}
     campaign_id = http.post("/v1/campaign/", json=body).json()["id"]
     assert http.post(f"/v1/campaign/{campaign_id}/launch").status_code == 200
+    # Right after the database came back the projector may still be reconnecting: the campaign's
+    # read model (404 until it is written) and its credits follow within the minute.
     return eventually(
-        lambda: (d := http.get(f"/v1/campaign/{campaign_id}").json())["credits"]["consumed"] == count and d,
+        lambda: (
+            (d := http.get(f"/v1/campaign/{campaign_id}").json()).get("credits", {}).get("consumed") == count
+            and d
+        ),
         timeout=60,
     )
 
