@@ -10,7 +10,11 @@ times, through the app in this process (FastAPI's test client, no network), `--r
 and as many GETs as of each of several moments of the campaign's life: its launch, a quarter,
 half and three quarters through its sends (each between two events of a batch), and after the
 last send. Prints p50 and p95 of each and the ratio of the as-of p95 to the plain GET's; then one
-as-of answered by folding every event (the reference, as before the checkpoints), once.
+as-of answered by folding every event (the reference, as before the checkpoints), once. Then the
+console's campaign page, signed in as the brand, in the same run: now (the live page) and As of
+each of the same moments (its funnel and its first page of StepExecutions as of then), with the
+ratio of each p95 to the plain GET's and to the live page's; then one As of page's funnel and
+executions answered by folding every enrollment's events (the reference, as before), once.
 
     .venv/bin/python -m benchmarks.as_of [--contacts 100000] [--repeat 100] [--projector-batch 500]
 """
@@ -232,9 +236,56 @@ def measure(
         folded = (time.perf_counter() - started) * 1000
         figures["folded"] = (folded, folded)
         shown(f"| as_of half through, every event folded (before; once) | {folded:.0f} ms | | |")
+        figures |= _console(container, campaign, repeat, plain[1], shown)
         return figures
     finally:
         container.close()
+
+
+def _console(
+    container: Any, campaign: Seeded, repeat: int, plain_p95: float, shown: Callable[[str], None]
+) -> dict[str, tuple[float, float]]:
+    """p50 and p95 (ms) of the console's campaign page now ("console now") and As of each of
+    `MOMENTS` ("console <moment>"), and of the As of page's funnel and executions folded from every
+    event ("console folded", once), each shown as a table row as it is measured."""
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from projections.campaign_moments import steps_as_of
+
+    browser = TestClient(container.http_app())
+    form = browser.get("/console/sign-in").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
+    browser.post("/console/sign-in", data={"api_key": campaign.api_key, "csrf_token": token})
+    page = f"/console/campaigns/{campaign.campaign_id}"
+    timed(browser.get, page, {}, 3)  # warm up
+    figures: dict[str, tuple[float, float]] = {}
+    shown("")
+    shown("| console page | p50 | p95 | p95 / plain GET p95 | p95 / console now p95 |")
+    shown("| --- | ---: | ---: | ---: | ---: |")
+    live = figures["console now"] = timed(browser.get, page, {}, repeat)
+    shown(f"| console now (anchor) | {live[0]:.1f} ms | {live[1]:.1f} ms | {live[1] / plain_p95:.1f} | 1.0 |")
+    for name in MOMENTS:
+        as_of = campaign.moment(name).isoformat().replace("+00:00", "Z")
+        p50, p95 = figures[f"console {name}"] = timed(browser.get, page, {"as_of": as_of}, repeat)
+        shown(
+            f"| console As of {name} | {p50:.1f} ms | {p95:.1f} ms | {p95 / plain_p95:.1f} | {p95 / live[1]:.1f} |"
+        )
+    again = figures["console now again"] = timed(browser.get, page, {}, repeat)
+    shown(
+        f"| console now again (anchor) | {again[0]:.1f} ms | {again[1]:.1f} ms | {again[1] / plain_p95:.1f} | 1.0 |"
+    )
+    started = time.perf_counter()
+    steps_as_of(
+        container.parts.store, container.parts.db, campaign.campaign_id, campaign.moment("half through")
+    )
+    folded = (time.perf_counter() - started) * 1000
+    figures["console folded"] = (folded, folded)
+    shown(
+        f"| As of half through: funnel and executions, every event folded (before; once) | {folded:.0f} ms | | | |"
+    )
+    return figures
 
 
 def main(argv: list[str] | None = None) -> int:
