@@ -11,12 +11,13 @@ and as many GETs as of each of several moments of the campaign's life: its launc
 half and three quarters through its sends (each between two events of a batch), and after the
 last send. Prints p50 and p95 of each and the ratio of the as-of p95 to the plain GET's; then one
 as-of answered by folding every event (the reference, as before the checkpoints), once. Then the
-console's campaign page, signed in as the brand, in the same run: now (the live page) and As of
+console's campaign page (`--console-repeat` renders of each), signed in as the brand, in the same run: now (the live page) and As of
 each of the same moments (its funnel and its first page of StepExecutions as of then), with the
 ratio of each p95 to the plain GET's and to the live page's; then one As of page's funnel and
 executions answered by folding every enrollment's events (the reference, as before), once.
 
-    .venv/bin/python -m benchmarks.as_of [--contacts 100000] [--repeat 100] [--projector-batch 500]
+    .venv/bin/python -m benchmarks.as_of [--contacts 100000] [--repeat 100] [--console-repeat 20]
+        [--projector-batch 500]
 """
 
 from __future__ import annotations
@@ -193,11 +194,11 @@ def _project(url: str, batch: int) -> None:
 
 
 def measure(
-    url: str, campaign: Seeded, repeat: int, shown: Callable[[str], None] = print
+    url: str, campaign: Seeded, repeat: int, shown: Callable[[str], None] = print, console_repeat: int = 0
 ) -> dict[str, tuple[float, float]]:
     """p50 and p95 (ms) of a plain GET (before and after: "plain GET", "plain GET again"), of the
     GET as of each of `MOMENTS`, and of one full fold ("folded", once: p50 = p95), each shown as a
-    table row as it is measured."""
+    table row as it is measured; given `console_repeat`, the console's pages too (`_console`)."""
     from fastapi.testclient import TestClient
 
     from projections.campaign_history import campaign_as_of
@@ -236,7 +237,8 @@ def measure(
         folded = (time.perf_counter() - started) * 1000
         figures["folded"] = (folded, folded)
         shown(f"| as_of half through, every event folded (before; once) | {folded:.0f} ms | | |")
-        figures |= _console(container, campaign, repeat, plain[1], shown)
+        if console_repeat:
+            figures |= _console(container, campaign, console_repeat, plain[1], shown)
         return figures
     finally:
         container.close()
@@ -293,6 +295,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--contacts", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=100)
     parser.add_argument(
+        "--console-repeat",
+        type=int,
+        default=20,
+        help="renders of each console page (0: the API alone); the pages take far longer than a GET",
+    )
+    parser.add_argument(
         "--projector-batch",
         type=int,
         help="build the read models with the projector in batches of this many events (the service's"
@@ -307,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             campaign = seeded(url, args.contacts, args.projector_batch)
             print(f"p50 and p95 of {args.repeat} requests each\n", flush=True)
-            measure(url, campaign, args.repeat, lambda line: print(line, flush=True))
+            measure(url, campaign, args.repeat, lambda line: print(line, flush=True), args.console_repeat)
         finally:
             server.stop()
     print(

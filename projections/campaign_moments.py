@@ -1,14 +1,17 @@
-"""A campaign's steps as they stood at any moment, rebuilt from its enrollments' events: the funnel
-of each step and its StepExecutions, and the campaign's own milestones (for the console).
+"""A campaign's steps as they stood at any moment: the funnel of each step and its StepExecutions,
+and the campaign's own milestones (for the console).
 
 The funnel counts, per planned step, the contacts enrolled in it and those it was sent to,
 delivered to, opened and clicked by, replied from, bounced for and unsubscribed by. Now, it is one
-grouped query of the StepExecutions read model (and the StepClicked events, which that model does
-not hold, when the campaign has clicks); as of a moment, it is counted from the events at or
-before it, in the same pass that folds them into StepExecutions rows with the read model's own
-patches (projections/step_executions.py), so a row then reads as the read model's row read then
-would have. The enrollments are those the
-campaign's launch took (`launch_audiences`), as in projections/campaign_history.py.
+grouped query of the StepExecutions read model (and the StepClicked events when the campaign has
+clicks). As of a moment, `funnels_as_of` counts the read model's rows enrolled by then and, per
+stage, those that first reached it by then (each row keeps those times), and `executions_as_of`
+takes one page of the rows enrolled by then in the fold's order and rebuilds only those from
+their own enrollments' events; both fall back to the full fold (`steps_as_of`: every enrollment's
+events at or before the moment folded into rows with the read model's own patches,
+projections/step_executions.py) when the read model lacks an event the moment shows. The
+enrollments folded are those the campaign's launch took (`launch_audiences`), as in
+projections/campaign_history.py; see docs/decisions/0029-time-travel-from-checkpoints.md.
 """
 
 from __future__ import annotations

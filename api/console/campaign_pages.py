@@ -3,8 +3,9 @@ steps by day, its funnel per step, its StepExecutions, its events and its Pause,
 Archive forms, now or as it stood at a moment ("As of").
 
 The reads are the API's own: the campaign summaries read model, `campaign_as_of` for a past
-moment (projections/campaign_history.py), the StepExecutions read model now and the same rows
-rebuilt from events as of a moment (projections/campaign_moments.py), the campaign's events
+moment (projections/campaign_history.py), the StepExecutions read model now and, as of a moment,
+the funnel counted from it and the page's rows rebuilt from their enrollments' events
+(projections/campaign_moments.py), the campaign's events
 (projections/campaign_events.py). Pause, Resume and Archive run the commands the API's routes run
 (commands/campaigns/campaign_lifecycle.py), then wait for the read models as the API does. Another
 brand's campaign, or an id that is not one, is the 404 page.
