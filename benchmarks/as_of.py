@@ -13,8 +13,10 @@ last send. Prints p50 and p95 of each and the ratio of the as-of p95 to the plai
 as-of answered by folding every event (the reference, as before the checkpoints), once. Then the
 console's campaign page (`--console-repeat` renders of each), signed in as the brand, in the same run: now (the live page) and As of
 each of the same moments (its funnel and its first page of StepExecutions as of then), with the
-ratio of each p95 to the plain GET's and to the live page's; then one As of page's funnel and
-executions answered by folding every enrollment's events (the reference, as before), once.
+ratio of each p95 to the plain GET's and to the live page's; the part of the page As of changes
+alone (its funnel and first page of executions, called as the page calls them), now and as of
+each moment; then one As of page's funnel and executions answered by folding every enrollment's
+events (the reference, as before), once.
 
     .venv/bin/python -m benchmarks.as_of [--contacts 100000] [--repeat 100] [--console-repeat 20]
         [--projector-batch 500]
@@ -254,7 +256,9 @@ def _console(
 
     from fastapi.testclient import TestClient
 
-    from projections.campaign_moments import steps_as_of
+    from api.console.campaign_pages import PAGE_SIZE
+    from projections.campaign_moments import executions_as_of, funnels_as_of, step_funnels_now, steps_as_of
+    from projections.step_executions import executions
 
     browser = TestClient(container.http_app())
     form = browser.get("/console/sign-in").text
@@ -278,16 +282,46 @@ def _console(
     shown(
         f"| console now again (anchor) | {again[0]:.1f} ms | {again[1]:.1f} ms | {again[1] / plain_p95:.1f} | 1.0 |"
     )
-    started = time.perf_counter()
-    steps_as_of(
-        container.parts.store, container.parts.db, campaign.campaign_id, campaign.moment("half through")
+    store, db, found = container.parts.store, container.parts.db, campaign.campaign_id
+    shown("")
+    shown(
+        "| the page's funnel and first page of executions (what As of changes) | p50 | p95 | p95 / now p95 |"
     )
+    shown("| --- | ---: | ---: | ---: |")
+    now = figures["funnel and page now"] = _called(
+        lambda: (step_funnels_now(store, db, found, 0), executions(db, found, None, None, PAGE_SIZE, None)),
+        repeat,
+    )
+    shown(
+        f"| now (anchor: the read model's grouped count and first page) | {now[0]:.1f} ms | {now[1]:.1f} ms | 1.0 |"
+    )
+    for name in MOMENTS:
+        moment = campaign.moment(name)
+        p50, p95 = figures[f"funnel and page {name}"] = _called(
+            lambda moment=moment: (  # type: ignore[misc]
+                funnels_as_of(store, db, found, moment),
+                executions_as_of(store, db, found, moment, None, None, 0, PAGE_SIZE + 1),
+            ),
+            repeat,
+        )
+        shown(f"| as of {name} | {p50:.1f} ms | {p95:.1f} ms | {p95 / now[1]:.1f} |")
+    started = time.perf_counter()
+    steps_as_of(store, db, found, campaign.moment("half through"))
     folded = (time.perf_counter() - started) * 1000
     figures["console folded"] = (folded, folded)
     shown(
         f"| As of half through: funnel and executions, every event folded (before; once) | {folded:.0f} ms | | | |"
     )
     return figures
+
+
+def _called(call: Callable[[], object], repeat: int) -> tuple[float, float]:
+    took = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        call()
+        took.append(time.perf_counter() - started)
+    return percentiles(took)
 
 
 def main(argv: list[str] | None = None) -> int:
