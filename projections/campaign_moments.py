@@ -223,22 +223,41 @@ def executions_as_of(
     }
     found: list[dict[str, Any]] = []
     offset = 0 if status else start
+    position: int | None = None  # the read model's, when its first keys were read
     while True:
         want = SCAN if status else limit
         keys = db.fetch_all(ROWS_AS_OF, params | {"offset": offset, "limit": want})
-        if offset == 0 and (
-            _parked(db) or not _tail_is_later(store, campaign_id, keys[0]["position"], moment)
-        ):
-            return _matching(steps_as_of(store, db, campaign_id, moment)[1], status, contact_id)[
-                start : start + limit
-            ]
+        if position is None:  # whatever page: checked once, before any row is taken from it
+            position = keys[0]["position"]
+            if _parked(db) or not _tail_is_later(store, campaign_id, position, moment):
+                return _folded_page(store, db, campaign_id, moment, status, contact_id, start, limit)
         wanted = [(row["enrollment_id"], row["step_id"]) for row in keys if row["enrollment_id"]]
         _, folded = _fold(store, db, list(dict.fromkeys(key[0] for key in wanted)), moment)
         by_key = {(row["enrollment_id"], row["step_id"]): row for row in folded}
+        if keys[0]["position"] < position or any(key not in by_key for key in wanted):
+            # emptied to be rebuilt in between, or a row the fold does not make (an enrollment the
+            # launch did not take): the fold decides (a batch applied in between only adds events
+            # later than the moment, or committed after the first keys were read)
+            return _folded_page(store, db, campaign_id, moment, status, contact_id, start, limit)
         found.extend(_matching([by_key[key] for key in wanted], status, contact_id))
         offset += want
         if not status or len(found) >= start + limit or len(wanted) < want:
             return found[start : start + limit] if status else found
+
+
+def _folded_page(
+    store: Application[UUID],
+    db: Database,
+    campaign_id: UUID,
+    moment: datetime,
+    status: str | None,
+    contact_id: UUID | None,
+    start: int,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """The same page from the full fold (the reference, and the answer where the read model cannot say)."""
+    rows = _matching(steps_as_of(store, db, campaign_id, moment)[1], status, contact_id)
+    return rows[start : start + limit]
 
 
 def _matching(

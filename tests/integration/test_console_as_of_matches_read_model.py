@@ -270,12 +270,13 @@ def test_a_click_the_read_model_has_not_caught_up_with_counts_in_the_funnel_now_
         client = Client(service)
         client.sender("email", "sales@brand.example")
         campaign = Desk(service, client, ScriptedProvider()).campaign(
-            [{"email": "ann@example.com"}], STEPS[:1]
+            [{"email": f"{name}@example.com"} for name in NAMES[:3]], STEPS[:1]
         )
     with running_service(database_url, roles=(), **secret) as service:  # no projector from here
         d = Desk(service, client, ScriptedProvider())
-        [ann] = d.launch(campaign, LAUNCH)
-        d.send(d.dispatch([ann], LAUNCH), LAUNCH)
+        enrolled = d.launch(campaign, LAUNCH)
+        ann = enrolled[0]
+        d.send(d.dispatch(enrolled, LAUNCH), LAUNCH)
         [first] = [step.id for step in d.enrollment(ann).plan]
         tokens = service.parts.tracking_tokens
         clicked = TrackedStep(client.brand_id, campaign, ann, first, 0)
@@ -285,6 +286,7 @@ def test_a_click_the_read_model_has_not_caught_up_with_counts_in_the_funnel_now_
             first: {name: int(name == "clicked") for name in FUNNEL}
         }
         # As of a moment, the read model lacks what the log holds at or before it: the full fold
-        # answers; before every event of the campaign, the read model can (it had nothing then).
-        for moment in moments_of(d, [ann]):
+        # answers (every page of it); before every event of the campaign, the read model can (it
+        # had nothing then).
+        for moment in moments_of(d, enrolled):
             assert_pages_and_funnels_are_the_full_folds(d, campaign, moment)
