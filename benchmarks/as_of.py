@@ -10,9 +10,16 @@ times, through the app in this process (FastAPI's test client, no network), `--r
 and as many GETs as of each of several moments of the campaign's life: its launch, a quarter,
 half and three quarters through its sends (each between two events of a batch), and after the
 last send. Prints p50 and p95 of each and the ratio of the as-of p95 to the plain GET's; then one
-as-of answered by folding every event (the reference, as before the checkpoints), once.
+as-of answered by folding every event (the reference, as before the checkpoints), once. Then the
+console's campaign page (`--console-repeat` renders of each), signed in as the brand, in the same run: now (the live page) and As of
+each of the same moments (its funnel and its first page of StepExecutions as of then), with the
+ratio of each p95 to the plain GET's and to the live page's; the part of the page As of changes
+alone (its funnel and first page of executions, called as the page calls them), now and as of
+each moment; then one As of page's funnel and executions answered by folding every enrollment's
+events (the reference, as before), once.
 
-    .venv/bin/python -m benchmarks.as_of [--contacts 100000] [--repeat 100] [--projector-batch 500]
+    .venv/bin/python -m benchmarks.as_of [--contacts 100000] [--repeat 100] [--console-repeat 20]
+        [--projector-batch 500]
 """
 
 from __future__ import annotations
@@ -189,11 +196,11 @@ def _project(url: str, batch: int) -> None:
 
 
 def measure(
-    url: str, campaign: Seeded, repeat: int, shown: Callable[[str], None] = print
+    url: str, campaign: Seeded, repeat: int, shown: Callable[[str], None] = print, console_repeat: int = 0
 ) -> dict[str, tuple[float, float]]:
     """p50 and p95 (ms) of a plain GET (before and after: "plain GET", "plain GET again"), of the
     GET as of each of `MOMENTS`, and of one full fold ("folded", once: p50 = p95), each shown as a
-    table row as it is measured."""
+    table row as it is measured; given `console_repeat`, the console's pages too (`_console`)."""
     from fastapi.testclient import TestClient
 
     from projections.campaign_history import campaign_as_of
@@ -232,15 +239,101 @@ def measure(
         folded = (time.perf_counter() - started) * 1000
         figures["folded"] = (folded, folded)
         shown(f"| as_of half through, every event folded (before; once) | {folded:.0f} ms | | |")
+        if console_repeat:
+            figures |= _console(container, campaign, console_repeat, plain[1], shown)
         return figures
     finally:
         container.close()
+
+
+def _console(
+    container: Any, campaign: Seeded, repeat: int, plain_p95: float, shown: Callable[[str], None]
+) -> dict[str, tuple[float, float]]:
+    """p50 and p95 (ms) of the console's campaign page now ("console now") and As of each of
+    `MOMENTS` ("console <moment>"), and of the As of page's funnel and executions folded from every
+    event ("console folded", once), each shown as a table row as it is measured."""
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from api.console.campaign_pages import PAGE_SIZE
+    from projections.campaign_moments import executions_as_of, funnels_as_of, step_funnels_now, steps_as_of
+    from projections.step_executions import executions
+
+    browser = TestClient(container.http_app())
+    form = browser.get("/console/sign-in").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
+    browser.post("/console/sign-in", data={"api_key": campaign.api_key, "csrf_token": token})
+    page = f"/console/campaigns/{campaign.campaign_id}"
+    timed(browser.get, page, {}, 3)  # warm up
+    figures: dict[str, tuple[float, float]] = {}
+    shown("")
+    shown("| console page | p50 | p95 | p95 / plain GET p95 | p95 / console now p95 |")
+    shown("| --- | ---: | ---: | ---: | ---: |")
+    live = figures["console now"] = timed(browser.get, page, {}, repeat)
+    shown(f"| console now (anchor) | {live[0]:.1f} ms | {live[1]:.1f} ms | {live[1] / plain_p95:.1f} | 1.0 |")
+    for name in MOMENTS:
+        as_of = campaign.moment(name).isoformat().replace("+00:00", "Z")
+        p50, p95 = figures[f"console {name}"] = timed(browser.get, page, {"as_of": as_of}, repeat)
+        shown(
+            f"| console As of {name} | {p50:.1f} ms | {p95:.1f} ms | {p95 / plain_p95:.1f} | {p95 / live[1]:.1f} |"
+        )
+    again = figures["console now again"] = timed(browser.get, page, {}, repeat)
+    shown(
+        f"| console now again (anchor) | {again[0]:.1f} ms | {again[1]:.1f} ms | {again[1] / plain_p95:.1f} | 1.0 |"
+    )
+    store, db, found = container.parts.store, container.parts.db, campaign.campaign_id
+    shown("")
+    shown(
+        "| the page's funnel and first page of executions (what As of changes) | p50 | p95 | p95 / now p95 |"
+    )
+    shown("| --- | ---: | ---: | ---: |")
+    now = figures["funnel and page now"] = _called(
+        lambda: (step_funnels_now(store, db, found, 0), executions(db, found, None, None, PAGE_SIZE, None)),
+        repeat,
+    )
+    shown(
+        f"| now (anchor: the read model's grouped count and first page) | {now[0]:.1f} ms | {now[1]:.1f} ms | 1.0 |"
+    )
+    for name in MOMENTS:
+        moment = campaign.moment(name)
+        p50, p95 = figures[f"funnel and page {name}"] = _called(
+            lambda moment=moment: (  # type: ignore[misc]
+                funnels_as_of(store, db, found, moment),
+                executions_as_of(store, db, found, moment, None, None, 0, PAGE_SIZE + 1),
+            ),
+            repeat,
+        )
+        shown(f"| as of {name} | {p50:.1f} ms | {p95:.1f} ms | {p95 / now[1]:.1f} |")
+    started = time.perf_counter()
+    steps_as_of(store, db, found, campaign.moment("half through"))
+    folded = (time.perf_counter() - started) * 1000
+    figures["console folded"] = (folded, folded)
+    shown(
+        f"| As of half through: funnel and executions, every event folded (before; once) | {folded:.0f} ms | | | |"
+    )
+    return figures
+
+
+def _called(call: Callable[[], object], repeat: int) -> tuple[float, float]:
+    took = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        call()
+        took.append(time.perf_counter() - started)
+    return percentiles(took)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--contacts", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=100)
+    parser.add_argument(
+        "--console-repeat",
+        type=int,
+        default=20,
+        help="renders of each console page (0: the API alone); the pages take far longer than a GET",
+    )
     parser.add_argument(
         "--projector-batch",
         type=int,
@@ -256,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             campaign = seeded(url, args.contacts, args.projector_batch)
             print(f"p50 and p95 of {args.repeat} requests each\n", flush=True)
-            measure(url, campaign, args.repeat, lambda line: print(line, flush=True))
+            measure(url, campaign, args.repeat, lambda line: print(line, flush=True), args.console_repeat)
         finally:
             server.stop()
     print(

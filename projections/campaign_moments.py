@@ -1,14 +1,17 @@
-"""A campaign's steps as they stood at any moment, rebuilt from its enrollments' events: the funnel
-of each step and its StepExecutions, and the campaign's own milestones (for the console).
+"""A campaign's steps as they stood at any moment: the funnel of each step and its StepExecutions,
+and the campaign's own milestones (for the console).
 
 The funnel counts, per planned step, the contacts enrolled in it and those it was sent to,
 delivered to, opened and clicked by, replied from, bounced for and unsubscribed by. Now, it is one
-grouped query of the StepExecutions read model (and the StepClicked events, which that model does
-not hold, when the campaign has clicks); as of a moment, it is counted from the events at or
-before it, in the same pass that folds them into StepExecutions rows with the read model's own
-patches (projections/step_executions.py), so a row then reads as the read model's row read then
-would have. The enrollments are those the
-campaign's launch took (`launch_audiences`), as in projections/campaign_history.py.
+grouped query of the StepExecutions read model (and the StepClicked events when the campaign has
+clicks). As of a moment, `funnels_as_of` counts the read model's rows enrolled by then and, per
+stage, those that first reached it by then (each row keeps those times), and `executions_as_of`
+takes one page of the rows enrolled by then in the fold's order and rebuilds only those from
+their own enrollments' events; both fall back to the full fold (`steps_as_of`: every enrollment's
+events at or before the moment folded into rows with the read model's own patches,
+projections/step_executions.py) when the read model lacks an event the moment shows. The
+enrollments folded are those the campaign's launch took (`launch_audiences`), as in
+projections/campaign_history.py; see docs/decisions/0029-time-travel-from-checkpoints.md.
 """
 
 from __future__ import annotations
@@ -26,10 +29,10 @@ from psycopg import sql
 from domain.campaign import Campaign
 from domain.enrollment import Enrollment, StepStatus
 from domain.withdrawal import ONE_CLICK_WORDS, STOP_KEYWORD_WORDS
-from projections.step_executions import StepExecutions
+from projections.step_executions import StepExecutions, reached
 from projections.step_executions import _patch as step_patch
 from storage.database import Database
-from storage.event_log import events_table, to_event
+from storage.event_log import events_table, read_log, to_event
 
 CHUNK = 2_000  # aggregates whose events are read together
 FUNNEL = ("enrolled", "sent", "delivered", "opened", "clicked", "replied", "bounced", "unsubscribed")
@@ -51,14 +54,6 @@ FUNNEL_EVENTS = (
     Enrollment.StepUndelivered,
     Enrollment.StepWithdrawn,
 )
-FUNNEL_MOVES: dict[type, str] = {
-    Enrollment.StepSent: "sent",
-    Enrollment.StepDelivered: "delivered",
-    Enrollment.StepOpened: "opened",
-    Enrollment.StepClicked: "clicked",
-    Enrollment.ContactReplied: "replied",
-    Enrollment.StepUndelivered: "bounced",
-}
 
 
 def _events(
@@ -87,12 +82,19 @@ def steps_as_of(
     store: Application[UUID], db: Database, campaign_id: UUID, moment: datetime
 ) -> tuple[dict[str, dict[str, int]], list[dict[str, Any]]]:
     """Each planned step's funnel (`FUNNEL`'s counts, by step id) and the StepExecutions rows (by
-    enrollment time, contact, step) as they stood at `moment`, from one pass over the events."""
+    enrollment time, contact, step) as they stood at `moment`, from one pass over every event of
+    the campaign's enrollments: the reference `funnels_as_of` and `executions_as_of` answer as."""
+    return _fold(store, db, _enrollments(db, campaign_id), moment)
+
+
+def _fold(
+    store: Application[UUID], db: Database, enrollments: list[UUID], moment: datetime
+) -> tuple[dict[str, dict[str, int]], list[dict[str, Any]]]:
     funnels: dict[str, dict[str, set[UUID]]] = defaultdict(lambda: defaultdict(set))
     rows: dict[tuple[UUID, str], dict[str, Any]] = {}
     due: dict[tuple[UUID, int], datetime] = {}
     classes = tuple(dict.fromkeys((*FUNNEL_EVENTS, *StepExecutions.events)))
-    for event in _events(store, db, _enrollments(db, campaign_id), classes):
+    for event in _events(store, db, enrollments, classes):
         if event.timestamp > moment:
             continue
         _count(event, funnels)
@@ -122,11 +124,159 @@ def _count(event: Any, funnels: dict[str, dict[str, set[UUID]]]) -> None:
         for step in event.plan:
             if step["type"] != "WAIT":
                 funnels[step["id"]]["enrolled"].add(event.originator_id)
-    elif isinstance(event, Enrollment.StepWithdrawn):
-        if event.withdrawal_cause.is_unsubscribe:
-            funnels[event.step_id]["unsubscribed"].add(event.originator_id)
-    elif type(event) in FUNNEL_MOVES and getattr(event, "step_id", None) is not None:
-        funnels[event.step_id][FUNNEL_MOVES[type(event)]].add(event.originator_id)
+    else:
+        stage = reached(event)
+        if stage is not None:
+            funnels[event.step_id][stage].add(event.originator_id)
+
+
+# As of a moment, from the StepExecutions read model: its log position and whether an event of it
+# is parked, read in the same statement as the counts (one snapshot). A row exists at a moment
+# exactly when its contact's ContactEnrolled (its created_at) is at or before it, and a contact
+# reached a stage by then exactly when its first event of that stage (<stage>_first_at) is.
+FUNNEL_AS_OF = """
+WITH at AS (
+    SELECT coalesce((SELECT position FROM projection_positions WHERE projection = %(name)s), 0) AS position,
+           EXISTS (SELECT 1 FROM parked_items WHERE follower = %(follower)s) AS parked
+)
+SELECT at.position, at.parked, counts.* FROM at LEFT JOIN (
+    SELECT step_id, count(*) AS enrolled,
+           count(*) FILTER (WHERE sent_first_at <= %(moment)s) AS sent,
+           count(*) FILTER (WHERE delivered_first_at <= %(moment)s) AS delivered,
+           count(*) FILTER (WHERE opened_first_at <= %(moment)s) AS opened,
+           count(*) FILTER (WHERE clicked_first_at <= %(moment)s) AS clicked,
+           count(*) FILTER (WHERE replied_first_at <= %(moment)s) AS replied,
+           count(*) FILTER (WHERE bounced_first_at <= %(moment)s) AS bounced,
+           count(*) FILTER (WHERE unsubscribed_first_at <= %(moment)s) AS unsubscribed
+    FROM step_executions WHERE campaign_id = %(campaign)s AND created_at <= %(moment)s GROUP BY step_id
+) AS counts ON true
+"""
+# The keys of the rows that existed at the moment, in the page order of the full fold (by
+# enrollment time, then `<enrollment id>/<step id>` as Python orders text: the id's 36 characters
+# are the uuid's own order, and the step id's by code point, which is the "C" collation's).
+ROWS_AS_OF = """
+WITH at AS (
+    SELECT coalesce((SELECT position FROM projection_positions WHERE projection = %(name)s), 0) AS position
+)
+SELECT at.position, rows.enrollment_id, rows.step_id FROM at LEFT JOIN (
+    SELECT enrollment_id, step_id, created_at FROM step_executions
+    WHERE campaign_id = %(campaign)s AND created_at <= %(moment)s
+      AND (%(enrollment)s::uuid IS NULL OR enrollment_id = %(enrollment)s)
+    ORDER BY created_at, enrollment_id, step_id COLLATE "C" OFFSET %(offset)s LIMIT %(limit)s
+) AS rows ON true ORDER BY rows.created_at, rows.enrollment_id, rows.step_id COLLATE "C"
+"""
+MAX_TAIL = 50_000  # log positions past the read model read before folding every event is cheaper
+TAIL_READ = 5_000
+SCAN = 2_000  # rows folded at a time when a status filter decides which are on the page
+
+
+def _tail_is_later(store: Application[UUID], campaign_id: UUID, position: int, moment: datetime) -> bool:
+    """Whether every event of the campaign's StepExecutions after the read model's `position` is
+    later than `moment` (so the read model holds all that the moment shows); False too when the
+    read model is more than `MAX_TAIL` positions behind."""
+    head = store.recorder.max_notification_id() or 0
+    if head - position > MAX_TAIL:
+        return False
+    wanted: tuple[str, list[str | UUID]] = ("campaign_id", [campaign_id])
+    while position < head:
+        events, position = read_log(store, position, TAIL_READ, StepExecutions.events, wanted)
+        if any(event.campaign_id == campaign_id and event.timestamp <= moment for _, event in events):
+            return False
+    return True
+
+
+def funnels_as_of(
+    store: Application[UUID], db: Database, campaign_id: UUID, moment: datetime
+) -> dict[str, dict[str, int]]:
+    """Each planned step's funnel as of `moment`: one grouped count of the read model when it holds
+    every event the moment shows (none parked, none of the campaign's after its position at or
+    before the moment), else the full fold's (`steps_as_of`); the same answer either way."""
+    params = {"name": StepExecutions.name, "follower": f"projection:{StepExecutions.name}"}
+    rows = db.fetch_all(FUNNEL_AS_OF, params | {"campaign": campaign_id, "moment": moment})
+    if rows[0]["parked"] or not _tail_is_later(store, campaign_id, rows[0]["position"], moment):
+        return steps_as_of(store, db, campaign_id, moment)[0]
+    return {row["step_id"]: {name: int(row[name]) for name in FUNNEL} for row in rows if row["step_id"]}
+
+
+def executions_as_of(
+    store: Application[UUID],
+    db: Database,
+    campaign_id: UUID,
+    moment: datetime,
+    status: str | None,
+    contact_id: UUID | None,
+    start: int,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """The StepExecutions rows `start` to `start + limit` (fewer at the end) of those that stood at
+    `moment` with this status and contact, in `steps_as_of`'s order, each as it stood then: the
+    read model says which rows existed and in what order, and each is rebuilt from its own
+    enrollment's events (a handful), so a page costs its rows, not the campaign. With a status,
+    which rows have it is known only once folded: the rows are folded `SCAN` at a time, in order,
+    until the page is full. Falls back to the full fold where the read model cannot say."""
+    enrollment = Enrollment.create_id(campaign_id, contact_id) if contact_id else None
+    params = {
+        "name": StepExecutions.name,
+        "campaign": campaign_id,
+        "moment": moment,
+        "enrollment": enrollment,
+    }
+    found: list[dict[str, Any]] = []
+    offset = 0 if status else start
+    position: int | None = None  # the read model's, when its first keys were read
+    while True:
+        want = SCAN if status else limit
+        keys = db.fetch_all(ROWS_AS_OF, params | {"offset": offset, "limit": want})
+        if position is None:  # whatever page: checked once, before any row is taken from it
+            position = keys[0]["position"]
+            if _parked(db) or not _tail_is_later(store, campaign_id, position, moment):
+                return _folded_page(store, db, campaign_id, moment, status, contact_id, start, limit)
+        wanted = [(row["enrollment_id"], row["step_id"]) for row in keys if row["enrollment_id"]]
+        _, folded = _fold(store, db, list(dict.fromkeys(key[0] for key in wanted)), moment)
+        by_key = {(row["enrollment_id"], row["step_id"]): row for row in folded}
+        if keys[0]["position"] < position or any(key not in by_key for key in wanted):
+            # emptied to be rebuilt in between, or a row the fold does not make (an enrollment the
+            # launch did not take): the fold decides (a batch applied in between only adds events
+            # later than the moment, or committed after the first keys were read)
+            return _folded_page(store, db, campaign_id, moment, status, contact_id, start, limit)
+        found.extend(_matching([by_key[key] for key in wanted], status, contact_id))
+        offset += want
+        if not status or len(found) >= start + limit or len(wanted) < want:
+            return found[start : start + limit] if status else found
+
+
+def _folded_page(
+    store: Application[UUID],
+    db: Database,
+    campaign_id: UUID,
+    moment: datetime,
+    status: str | None,
+    contact_id: UUID | None,
+    start: int,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """The same page from the full fold (the reference, and the answer where the read model cannot say)."""
+    rows = _matching(steps_as_of(store, db, campaign_id, moment)[1], status, contact_id)
+    return rows[start : start + limit]
+
+
+def _matching(
+    rows: list[dict[str, Any]], status: str | None, contact_id: UUID | None
+) -> list[dict[str, Any]]:
+    return [
+        row
+        for row in rows
+        if (status is None or row["status"] == status)
+        and (contact_id is None or row["contact_id"] == contact_id)
+    ]
+
+
+def _parked(db: Database) -> bool:
+    row = db.fetch_one(
+        "SELECT EXISTS (SELECT 1 FROM parked_items WHERE follower = %s) AS parked",
+        (f"projection:{StepExecutions.name}",),
+    )
+    return bool(row and row["parked"])
 
 
 def _enrolled_rows(

@@ -6,7 +6,10 @@ due; dispatch, attempt (with the sender), send (with the provider's id), failure
 cancellation and withdrawal move the row's status, with the reason as its error; then
 the provider's delivery report (delivered, undelivered, a voicemail answered by a person) and a
 reply (`replied_at`, on the step it answered), and the step's first open (`opened_at`); each
-time is its event's own timestamp. A
+time is its event's own timestamp. Each row also keeps when the contact first reached each stage
+of the console's funnel on that step (`REACHED`: sent, delivered, opened, clicked, replied, bounced,
+unsubscribed; the earliest event's own time, whatever order the events commit in), so the funnel as
+of any moment is one grouped count (projections/campaign_moments.py). A
 batch is folded in memory into the last word per row, then written with a few set statements
 (storage/row_sets.py), so thousands of sends cost a handful of statements.
 """
@@ -18,6 +21,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from psycopg.sql import SQL, Identifier
+
 from domain.enrollment import Enrollment, StepStatus
 from domain.steps import StepData
 from storage.database import Database
@@ -25,6 +30,25 @@ from storage.paging import InvalidCursor, cursor_params, page
 from storage.row_sets import insert_rows, update_rows
 
 Patch = dict[str, Any]  # column -> new value, for one (enrollment, step) row
+REACHES: dict[type, str] = {  # the funnel stage an event takes its contact to on its step
+    Enrollment.StepSent: "sent",
+    Enrollment.StepDelivered: "delivered",
+    Enrollment.StepOpened: "opened",
+    Enrollment.StepClicked: "clicked",
+    Enrollment.ContactReplied: "replied",
+    Enrollment.StepUndelivered: "bounced",
+}
+REACHED = ("sent", "delivered", "opened", "clicked", "replied", "bounced", "unsubscribed")
+
+
+def reached(event: Any) -> str | None:
+    """The funnel stage one event takes its contact to on its step, if any (a reply before
+    anything was sent answers no step; a withdrawal counts when the contact unsubscribed)."""
+    if getattr(event, "step_id", None) is None:
+        return None
+    if isinstance(event, Enrollment.StepWithdrawn):
+        return "unsubscribed" if event.withdrawal_cause.is_unsubscribe else None
+    return REACHES.get(type(event))
 
 
 def _patch(event: Any) -> Patch:
@@ -121,6 +145,7 @@ class StepExecutions:
         Enrollment.StepAnsweredByHuman,
         Enrollment.ContactReplied,
         Enrollment.StepOpened,
+        Enrollment.StepClicked,  # only when each stage was first reached
     )
 
     def reset(self, cur: Any) -> None:
@@ -132,7 +157,14 @@ class StepExecutions:
         # a row enrolled in this same batch is inserted with its time.
         scheduled: dict[tuple[UUID, int], datetime] = {}
         patches: dict[tuple[UUID, str], Patch] = defaultdict(dict)
+        firsts: dict[tuple[UUID, str], dict[str, datetime]] = defaultdict(dict)
         for _, event in events:
+            stage = reached(event)
+            if stage is not None:
+                seen = firsts[(event.originator_id, event.step_id)]
+                seen[stage] = min(seen.get(stage, event.timestamp), event.timestamp)
+            if isinstance(event, Enrollment.StepClicked):
+                continue
             if isinstance(event, Enrollment.ContactEnrolled):
                 for step in event.plan:
                     if step["type"] != "WAIT":
@@ -168,6 +200,23 @@ class StepExecutions:
             by_columns[tuple(patch)].append((*patch.values(), enrollment_id, step_id))
         for columns, params in by_columns.items():
             update_rows(cur, "step_executions", [(c, COLUMN_TYPES[c]) for c in columns], ROW_KEY, params)
+        _keep_firsts(cur, firsts)
+
+
+def _keep_firsts(cur: Any, firsts: dict[tuple[UUID, str], dict[str, datetime]]) -> None:
+    """Set each row's `<stage>_first_at` to the earlier of its own and this batch's (LEAST skips
+    a NULL), in one statement."""
+    columns = [(f"{stage}_first_at", "timestamptz") for stage in REACHED]
+    update_rows(
+        cur,
+        "step_executions",
+        columns,
+        ROW_KEY,
+        [(*(seen.get(stage) for stage in REACHED), *key) for key, seen in firsts.items()],
+        assign=SQL(", ").join(
+            SQL("{0} = LEAST(t.{0}, u.{0})").format(Identifier(name)) for name, _ in columns
+        ),
+    )
 
 
 def executions(

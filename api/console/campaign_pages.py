@@ -3,8 +3,9 @@ steps by day, its funnel per step, its StepExecutions, its events and its Pause,
 Archive forms, now or as it stood at a moment ("As of").
 
 The reads are the API's own: the campaign summaries read model, `campaign_as_of` for a past
-moment (projections/campaign_history.py), the StepExecutions read model now and the same rows
-rebuilt from events as of a moment (projections/campaign_moments.py), the campaign's events
+moment (projections/campaign_history.py), the StepExecutions read model now and, as of a moment,
+the funnel counted from it and the page's rows rebuilt from their enrollments' events
+(projections/campaign_moments.py), the campaign's events
 (projections/campaign_events.py). Pause, Resume and Archive run the commands the API's routes run
 (commands/campaigns/campaign_lifecycle.py), then wait for the read models as the API does. Another
 brand's campaign, or an id that is not one, is the 404 page.
@@ -33,7 +34,13 @@ from domain.enrollment import StepStatus
 from domain.errors import DomainError, NotFound
 from projections.campaign_events import campaign_events
 from projections.campaign_history import campaign_as_of
-from projections.campaign_moments import FUNNEL, milestones, step_funnels_now, steps_as_of
+from projections.campaign_moments import (
+    FUNNEL,
+    executions_as_of,
+    funnels_as_of,
+    milestones,
+    step_funnels_now,
+)
 from projections.campaign_summaries import summaries, summary
 from projections.history.export_rows import parse_time
 from projections.runner import wait_for_position
@@ -108,24 +115,22 @@ def _steps_by_day(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _executions(
     services: Any,
     campaign_id: UUID,
-    then: list[dict[str, Any]] | None,
+    moment: datetime | None,
     status: str,
     contact: str,
     cursor: str,
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """A page of the executions: now from the read model, or of `then` (rebuilt as of a moment)."""
+    """A page of the executions: now from the read model, or as of a moment (each row rebuilt
+    from its enrollment's events; paged by offset)."""
     state = status if status in STEP_STATUSES else None
     contact_id = parse_id(contact) if contact else None
-    if then is not None:  # rebuilt from events: paged by offset
-        rows = [
-            row
-            for row in then
-            if (state is None or row["status"] == state)
-            and (contact_id is None or row["contact_id"] == contact_id)
-        ]
+    if moment is not None:
         start = int(cursor) if cursor.isdigit() else 0
-        more = len(rows) > start + PAGE_SIZE
-        return rows[start : start + PAGE_SIZE], str(start + PAGE_SIZE) if more else None
+        rows = executions_as_of(
+            services.store, services.db, campaign_id, moment, state, contact_id, start, PAGE_SIZE + 1
+        )
+        more = len(rows) > PAGE_SIZE
+        return rows[:PAGE_SIZE], str(start + PAGE_SIZE) if more else None
     try:
         return executions(services.db, campaign_id, state, contact_id, PAGE_SIZE, cursor or None)
     except InvalidCursor:
@@ -179,11 +184,10 @@ def campaign_page(
         if past is None:
             return not_found(request, session, f"campaign yet at {moment.isoformat()}")
         row = past
-    rebuilt: list[dict[str, Any]] | None = None  # the executions as of the moment
     if moment is None:
         funnels = step_funnels_now(services.store, services.db, found, row["clicked"])
     else:
-        funnels, rebuilt = steps_as_of(services.store, services.db, found, moment)
+        funnels = funnels_as_of(services.store, services.db, found, moment)
     steps = _steps_by_day(row["steps"])
     charts = {
         step["id"]: funnel_bars(
@@ -194,7 +198,7 @@ def campaign_page(
         for step in steps
         if step["type"] != "WAIT"
     }
-    rows, next_rows = _executions(services, found, rebuilt, status, contact, cursor)
+    rows, next_rows = _executions(services, found, moment, status, contact, cursor)
     events, next_events = _events(services, found, moment, events_cursor)
     here = {"as_of": as_of, "status": status, "contact": contact}
     return page(

@@ -31,8 +31,16 @@ from commands.tracking.record_tracking import follow_click, record_open
 from commands.tracking.tracking_tokens import TrackedStep
 from domain.enrollment import Enrollment
 from domain.withdrawal import one_click_unsubscribe_words
-from projections.campaign_moments import FUNNEL, milestones, step_funnels_now, steps_as_of
+from projections.campaign_moments import (
+    FUNNEL,
+    executions_as_of,
+    funnels_as_of,
+    milestones,
+    step_funnels_now,
+    steps_as_of,
+)
 from projections.campaign_summaries import summary
+from projections.step_executions import REACHED
 from runtime.bootstrap import PROJECTIONS
 from tests.integration.desk import ROLES, Desk, ScriptedProvider
 from tests.support import Client, eventually, running_service
@@ -48,8 +56,9 @@ STEPS = [
     {"type": "SMS", "group": 1, "body": "Hello by text"},
 ]
 NAMES = ("ann", "bob", "cy", "dee", "eve", "fay", "gus", "hal", "ivy")
-# What the read model has that a row rebuilt from the events does not carry.
-NOT_REBUILT = {"campaign_id", "step_order"}
+# What the read model has that a row rebuilt from the events does not carry (when each stage was
+# first reached is the funnel's, compared through it).
+NOT_REBUILT = {"campaign_id", "step_order", *(f"{stage}_first_at" for stage in REACHED)}
 
 
 def caught_up(d: Desk) -> None:
@@ -82,6 +91,37 @@ def read_now(d: Desk, campaign: UUID) -> tuple[dict[str, dict[str, int]], list[d
 
 def shown(row: dict[str, Any], columns: set[str]) -> dict[str, Any]:
     return {column: row.get(column) for column in sorted(columns)}
+
+
+def moments_of(d: Desk, enrollments: list[UUID]) -> list[datetime]:
+    """Each time an event of these enrollments happened, a microsecond either side, and far
+    before and after."""
+    times = {event.timestamp for e in enrollments for event in d.store.events.get(e)}
+    tick = timedelta(microseconds=1)
+    edges = {min(times) - timedelta(days=400), max(times) + timedelta(days=400)}
+    return sorted({moment for at in times for moment in (at - tick, at, at + tick)} | edges)
+
+
+def assert_pages_and_funnels_are_the_full_folds(d: Desk, campaign: UUID, moment: datetime) -> None:
+    """As of `moment`, the funnels and every page of the executions (in pages of 2, 7 and all; by
+    each status a row has then, or none; for one contact or all) are the full fold's."""
+    db = d.service.db
+    funnels, rows = steps_as_of(d.store, db, campaign, moment)
+    assert funnels_as_of(d.store, db, campaign, moment) == funnels, f"the funnels as of {moment}"
+    contacts = [None, *{row["contact_id"] for row in rows[:1]}]
+    for status in (None, *sorted({row["status"] for row in rows}), "cancelled"):
+        for contact in contacts:
+            wanted = [
+                row
+                for row in rows
+                if status in (None, row["status"]) and contact in (None, row["contact_id"])
+            ]
+            for size in (2, 7, 1_000):
+                for start in range(0, len(wanted) + 1, size):
+                    got = executions_as_of(d.store, db, campaign, moment, status, contact, start, size)
+                    assert got == wanted[start : start + size], (
+                        f"rows {start} to {start + size} as of {moment}, {status}, {contact}"
+                    )
 
 
 def test_the_campaign_as_of_each_moment_reads_as_its_read_models_read_then(database_url):
@@ -215,6 +255,10 @@ def test_the_campaign_as_of_each_moment_reads_as_its_read_models_read_then(datab
         [(created, at)] = milestones(d.store, d.service.db, campaign)[:1]
         assert created == "created" and before_creation <= at <= after_creation
 
+        caught_up(d)  # the read model holds every event: the pages and funnels are read from it
+        for moment in moments_of(d, enrollments):
+            assert_pages_and_funnels_are_the_full_folds(d, campaign, moment)
+
 
 def test_a_click_the_read_model_has_not_caught_up_with_counts_in_the_funnel_now_as_a_click_alone(
     database_url,
@@ -226,12 +270,13 @@ def test_a_click_the_read_model_has_not_caught_up_with_counts_in_the_funnel_now_
         client = Client(service)
         client.sender("email", "sales@brand.example")
         campaign = Desk(service, client, ScriptedProvider()).campaign(
-            [{"email": "ann@example.com"}], STEPS[:1]
+            [{"email": f"{name}@example.com"} for name in NAMES[:3]], STEPS[:1]
         )
     with running_service(database_url, roles=(), **secret) as service:  # no projector from here
         d = Desk(service, client, ScriptedProvider())
-        [ann] = d.launch(campaign, LAUNCH)
-        d.send(d.dispatch([ann], LAUNCH), LAUNCH)
+        enrolled = d.launch(campaign, LAUNCH)
+        ann = enrolled[0]
+        d.send(d.dispatch(enrolled, LAUNCH), LAUNCH)
         [first] = [step.id for step in d.enrollment(ann).plan]
         tokens = service.parts.tracking_tokens
         clicked = TrackedStep(client.brand_id, campaign, ann, first, 0)
@@ -240,3 +285,8 @@ def test_a_click_the_read_model_has_not_caught_up_with_counts_in_the_funnel_now_
         assert step_funnels_now(d.store, service.db, campaign, 1) == {
             first: {name: int(name == "clicked") for name in FUNNEL}
         }
+        # As of a moment, the read model lacks what the log holds at or before it: the full fold
+        # answers (every page of it); before every event of the campaign, the read model can (it
+        # had nothing then).
+        for moment in moments_of(d, enrolled):
+            assert_pages_and_funnels_are_the_full_folds(d, campaign, moment)
