@@ -131,7 +131,11 @@ def _rows(
     found = pages(reader, table, through=through, topics=topics, ownerless=ownerless_topics(), size=page_size)
     for page in read_ahead(found):
         batch = []
-        erased = _erased_keys(reader, [row.state for row in page])
+        # The page's states side by side (each a JSON object: no word or sealed value runs from one
+        # into the next): one search for the whole page; a row is searched alone only when it finds one.
+        states = b"".join(row.state for row in page)
+        erased = _erased_keys(reader, states)
+        any_secrets = _may_hold_secrets(states)
         for row in page:
             data = without_personal_data(topic_type(row.topic), stored_state_to_json(row.state), erased)
             occurred_at = datetime.fromisoformat(data["timestamp"].replace("Z", "+00:00"))
@@ -160,7 +164,7 @@ def _rows(
                     row.version,
                     brand,
                     campaign,
-                    dumps(without_secrets(data) if _may_hold_secrets(row.state) else data),
+                    dumps(without_secrets(data) if any_secrets and _may_hold_secrets(row.state) else data),
                 )
             )
         if progress:
@@ -169,10 +173,10 @@ def _rows(
             yield batch
 
 
-def _erased_keys(reader: psycopg.Connection[Any], states: list[bytes]) -> frozenset[str]:
+def _erased_keys(reader: psycopg.Connection[Any], states: bytes) -> frozenset[str]:
     """The personal-data keys, among those the page's sealed values name, that were erased: their
     values are exported as `erased` (one query per page, none for a page with no sealed value)."""
-    keys = sealed_key_ids(states)
+    keys = sealed_key_ids([states])
     if not keys:
         return frozenset()
     with reader.cursor() as cur:
