@@ -60,10 +60,21 @@ def _catch_up(store: Application[UUID], cur: Any, shadows: list[Shadow], batch_s
     start = min(shadow.position for shadow in shadows)
     classes = tuple({cls for shadow in shadows for cls in shadow.model.events})
     events, through = read_log(store, start, batch_size, classes)
-    for shadow in shadows:
-        mine = [(p, e) for p, e in events if p > shadow.position and isinstance(e, shadow.model.events)]
-        if mine:
-            _apply(store, cur, shadow, mine)
+    # Each event to the shadows that read its class and have not reached it: the shadows are looked
+    # up once per class, not with one isinstance per event and shadow (seven read models: seven checks an event).
+    readers: dict[type, list[int]] = {}
+    mine: list[list[tuple[int, Any]]] = [[] for _ in shadows]
+    for position, event in events:
+        kind = type(event)
+        chosen = readers.get(kind)
+        if chosen is None:
+            chosen = readers[kind] = [i for i, s in enumerate(shadows) if issubclass(kind, s.model.events)]
+        for i in chosen:
+            if position > shadows[i].position:
+                mine[i].append((position, event))
+    for shadow, theirs in zip(shadows, mine, strict=True):
+        if theirs:
+            _apply(store, cur, shadow, theirs)
         shadow.position = max(shadow.position, through)
     return len(events) if through > start else 0
 

@@ -9,7 +9,6 @@ remembered). Fields that could hold a secret are never exported, whatever an eve
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -20,7 +19,14 @@ import psycopg
 from psycopg.sql import Composed
 
 from projections.history.event_topics import campaign_topic_prefix, ownerless_topics, topics_for
-from storage.event_json import sealed_key_ids, stored_state_to_json, topic_type, without_personal_data
+from storage.event_json import (
+    decoded_state,
+    json_text,
+    sealed_key_ids,
+    stored_state_to_json,
+    topic_type,
+    without_personal_data,
+)
 from storage.stored_events import first_event_state, head_position, pages, read_ahead
 
 COLUMNS = ("position", "occurred_at", "type", "aggregate_id", "version", "brand_id", "campaign_id", "data")
@@ -127,13 +133,17 @@ def _rows(
     page_size: int,
 ) -> Iterator[list[tuple[Any, ...]]]:
     campaign_prefix = campaign_topic_prefix()
-    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     found = pages(reader, table, through=through, topics=topics, ownerless=ownerless_topics(), size=page_size)
     for page in read_ahead(found):
         batch = []
-        erased = _erased_keys(reader, [row.state for row in page])
+        # The page's states side by side (each a JSON object: no word or sealed value runs from one
+        # into the next): one search for the whole page; a row is searched alone only when it finds one.
+        states = b"".join(row.state for row in page)
+        erased = _erased_keys(reader, states)
+        any_secrets = _may_hold_secrets(states)
         for row in page:
-            data = without_personal_data(topic_type(row.topic), stored_state_to_json(row.state), erased)
+            decoded, exact = decoded_state(row.state)
+            data = without_personal_data(topic_type(row.topic), decoded, erased)
             occurred_at = datetime.fromisoformat(data["timestamp"].replace("Z", "+00:00"))
             if (wanted.since and occurred_at < wanted.since) or (
                 wanted.until and occurred_at >= wanted.until
@@ -160,7 +170,9 @@ def _rows(
                     row.version,
                     brand,
                     campaign,
-                    dumps(without_secrets(data) if _may_hold_secrets(row.state) else data),
+                    json_text(
+                        without_secrets(data) if any_secrets and _may_hold_secrets(row.state) else data, exact
+                    ),
                 )
             )
         if progress:
@@ -169,10 +181,10 @@ def _rows(
             yield batch
 
 
-def _erased_keys(reader: psycopg.Connection[Any], states: list[bytes]) -> frozenset[str]:
+def _erased_keys(reader: psycopg.Connection[Any], states: bytes) -> frozenset[str]:
     """The personal-data keys, among those the page's sealed values name, that were erased: their
     values are exported as `erased` (one query per page, none for a page with no sealed value)."""
-    keys = sealed_key_ids(states)
+    keys = sealed_key_ids([states])
     if not keys:
         return frozenset()
     with reader.cursor() as cur:
