@@ -158,7 +158,8 @@ class Resealer:
     """Seals in place, brand by brand, the personal data of events stored before sealing (or by a
     deployment without CREDENTIALS_KEY), recording each batch as `EventsResealed` by the scheduler;
     nothing to do where personal data are not sealed. An aggregate whose chain is already broken
-    is left as it is and logged, as `events reseal` reports it."""
+    is left as it is and logged, as `events reseal` reports it; a brand whose re-seal fails is
+    logged and tried again next pass, after the other brands'."""
 
     BY = "the scheduler"
 
@@ -170,7 +171,11 @@ class Resealer:
             return 0
         resealed = 0
         for brand_id in brands_to_reseal(self.store, self.url):
-            done = reseal_brand(self.store, self.url, brand_id, self.BY, self.now)
+            try:
+                done = reseal_brand(self.store, self.url, brand_id, self.BY, self.now)
+            except Exception:  # one brand's unreadable event never keeps the others plain
+                log.exception("brand %s: its events could not be resealed; trying again next pass", brand_id)
+                continue
             resealed += done.events
             if done.events:
                 log.info("resealed %d stored events of brand %s", done.events, brand_id)

@@ -26,6 +26,7 @@ from eventsourcing.utils import get_topic
 
 from commands.application import CampaignApplication
 from commands.personal_data.resealing import brands_to_reseal, reseal_brand
+from consumers.timed_jobs import Resealer
 from domain.address_consent import AddressConsent
 from domain.enrollment import Enrollment
 from domain.resealing import EventResealing
@@ -332,3 +333,21 @@ def _count(url: str, event_class: type) -> int:
             "SELECT count(*) FROM campaigns_events WHERE topic = %s", (get_topic(event_class),)
         )
         return int(row.fetchone()[0])
+
+
+def test_one_brands_unreadable_event_leaves_the_schedulers_reseal_of_every_other_brand_going(database_url):
+    broken, brand = UUID("00000000-0000-4000-8000-000000000001"), uuid4()  # the broken one comes first
+    _old_history(database_url, brand)
+    garbage = b'{"brand_id":{"_type_":"uuid_hex","_data_":"%s"},"addresses":42}' % broken.hex.encode()
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO campaigns_events (originator_id, originator_version, topic, state) VALUES (%s, 1, %s, %s)",
+            (uuid4(), get_topic(Enrollment.ContactEnrolled), garbage),
+        )
+    with running_service(database_url, credentials_key=Fernet.generate_key().decode(), roles=()) as service:
+        assert brands_to_reseal(service.store, database_url) == [broken, brand]
+
+        Resealer(service.store, database_url, lambda: T0).tick()
+
+        assert brands_to_reseal(service.store, database_url) == [broken]  # the other brand is sealed
+        assert len(_records(service.store, database_url, brand)) == 1
