@@ -17,6 +17,8 @@ from runtime.progress import Progress
 
 T = TypeVar("T")
 
+MAX_BATCH = 10_000  # events re-sealed in one transaction, at most
+
 
 def events_export(args: argparse.Namespace) -> int:
     import psycopg
@@ -65,8 +67,8 @@ def events_reseal(args: argparse.Namespace) -> int:
     from domain.errors import NotFound
     from runtime.operations import operator
 
-    if args.batch_size < 1:
-        raise ValueError(f"--batch-size {args.batch_size}: at least 1")
+    if not 1 <= args.batch_size <= MAX_BATCH:  # a batch holds every writer: keep it short
+        raise ValueError(f"--batch-size {args.batch_size}: 1 to {MAX_BATCH:,}")
     service = service_for(args)
     try:
         store, url = service.store, service.db.url
@@ -216,7 +218,11 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     reseal.add_argument("--data-dir", type=Path, help="embedded PostgreSQL folder (also DATA_DIR)")
     reseal.add_argument("--brand", help="only this brand's events (default: every brand that has some)")
     reseal.add_argument(
-        "--batch-size", type=int, default=200, metavar="N", help="events rewritten per transaction (200)"
+        "--batch-size",
+        type=int,
+        default=200,
+        metavar="N",
+        help=f"events rewritten per transaction (200; at most {MAX_BATCH:,})",
     )
     reseal.set_defaults(func=events_reseal)
 

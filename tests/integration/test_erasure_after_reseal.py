@@ -93,6 +93,8 @@ def test_the_command_line_refuses_a_missing_key_an_unknown_brand_and_a_batch_of_
     assert "does not exist" in capsys.readouterr().err
     assert main(["events", "reseal", "--batch-size", "0"]) == 2
     assert "--batch-size" in capsys.readouterr().err
+    assert main(["events", "reseal", "--batch-size", "9" * 30]) == 2  # a batch holds every writer
+    assert "1 to 10,000" in capsys.readouterr().err
     monkeypatch.delenv("CREDENTIALS_KEY")
     monkeypatch.setenv("UNSUBSCRIBE_SECRET", "s" * 32)
     monkeypatch.setenv("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
