@@ -5,7 +5,9 @@ pass of this timed job): it goes through the bounce path Gmail's bounces take
 (commands/inbound/bounces.py), so the step is undelivered, the address suppressed and the
 deliverability guard counts it. One starting `optout` unsubscribes moments later through the
 one-click path (commands/inbound/opt_outs.py). Each outbox row plays out once (`reacted_at`), in
-the order sent, so a test that runs a pass knows exactly what happened. A text's recipient is a
+the order sent, so a test that runs a pass knows exactly what happened; one whose step's send is
+not stored yet (the pass fell between the sandbox's call and the step's `StepSent`) waits for the
+next pass, as a bounce of a step not yet sent would be lost. A text's recipient is a
 phone number, which never starts with either word: for texts, STOP and Twilio's status callbacks
 are the way in.
 """
@@ -20,6 +22,8 @@ from commands.application import CampaignApplication
 from commands.audience.unsubscribe_tokens import UnsubscribeRequest
 from commands.inbound.bounces import record_bounce
 from commands.inbound.opt_outs import unsubscribe_by_link
+from domain.enrollment import Enrollment
+from domain.step_status import IN_FLIGHT
 from storage import parked
 from storage.database import Database
 
@@ -36,7 +40,7 @@ class SandboxRecipients:
     def tick(self) -> int:
         """Play out the bounces and opt-outs of what the sandbox took since the last pass."""
         rows = self.db.fetch_all(
-            """SELECT seq, message_key, "to", brand_id, campaign_id, contact_id FROM sandbox_outbox
+            """SELECT seq, message_key, "to", brand_id, campaign_id, contact_id, step_id FROM sandbox_outbox
                WHERE reacted_at IS NULL AND ("to" LIKE 'bounce%%' OR "to" LIKE 'optout%%')
                  AND channel = 'email' AND brand_id IS NOT NULL
                ORDER BY seq LIMIT %s""",
@@ -47,6 +51,9 @@ class SandboxRecipients:
         now = self.now()
 
         def react(row: dict[str, Any]) -> int:
+            enrollment = self.store.enrollment(Enrollment.create_id(row["campaign_id"], row["contact_id"]))
+            if enrollment.status_of(row["step_id"]) in IN_FLIGHT:
+                return 0  # the send is not stored yet: the next pass plays it out
             if row["to"].startswith("bounce"):
                 record_bounce(self.store, self.db, row["brand_id"], row["message_key"], BOUNCE_REASON, now)
             else:

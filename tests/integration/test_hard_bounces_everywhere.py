@@ -7,6 +7,7 @@ The sandbox plays them out on the pass the test runs (deterministic), and the gu
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import uuid4
 
 from consumers.providers.sandbox import SandboxProvider
@@ -144,3 +145,37 @@ def test_a_running_service_pauses_a_campaign_its_sandbox_bounces_over_the_limit(
             )
         )
         assert account["status"] == "paused_deliverability"
+
+
+class SandboxPlayingOutMidSend(SandboxProvider):
+    """The sandbox, with its recipients' pass run right after it took a batch: as the scheduler's
+    pass can fall between the provider's call and the step's `StepSent` being stored."""
+
+    def __init__(self, db: Any, recipients: SandboxRecipients) -> None:
+        super().__init__(db)
+        self.recipients, self.played_mid_send = recipients, []
+
+    def send_many(self, messages: list[Any]) -> list[Any]:
+        outcomes = super().send_many(messages)
+        self.played_mid_send.append(self.recipients.tick())
+        return outcomes
+
+
+def test_a_sandbox_bounce_and_opt_out_whose_send_is_not_stored_yet_play_out_once_it_is(database_url):
+    with running_service(database_url, roles=ROLES) as service:
+        recipients = SandboxRecipients(service.store, service.db, lambda: START)
+        sandbox = SandboxPlayingOutMidSend(service.db, recipients)
+        d = Desk(service, Client(service), sandbox)  # type: ignore[arg-type]
+        d.client.sender("email", "sales@sandbox.example")
+        people = [{"email": "bounce-ann@example.com"}, {"email": "optout-cy@example.com"}]
+        campaign = d.campaign(people, [{"type": "EMAIL", "group": 0, "subject": "Hi", "body": "Hello"}])
+        ann, cy = d.launch(campaign, START)
+        assert d.send(d.dispatch([ann, cy], START), START).sent == 2
+
+        assert sandbox.played_mid_send == [0]  # their steps were not sent yet: nothing lost
+        assert recipients.tick() == 2  # once they are, the bounce and the opt-out play out
+        [undelivered] = d.events(ann, Enrollment.StepUndelivered)
+        assert undelivered.hard
+        [opted_out] = d.events(cy, Enrollment.ContactOptedOut)
+        assert opted_out.cause == "unsubscribed"
+        assert recipients.tick() == 0
