@@ -9,7 +9,8 @@ pauses the campaign through its aggregate, or takes the mailbox out of rotation,
 `campaign_service_deliverability_pauses_total`. Each window is judged apart and parked on its own
 after repeated failures (storage/parked.py), with its brand, so one brand's campaign never holds
 back, let alone pauses, another's; a window that failed, or that an operator handed back, is judged
-again at the next passes though no new outcome touches it. Idempotent: looking at a window twice pauses nothing more (only an ACTIVE
+again at the next passes though no new outcome touches it, and so is one that holds outcomes but
+fewer sends than `min_sends` (it waits: later sends alone can take it over a limit). Idempotent: looking at a window twice pauses nothing more (only an ACTIVE
 campaign or an active mailbox is paused).
 """
 
@@ -23,16 +24,18 @@ from prometheus_client import Counter
 
 from commands.application import CampaignApplication
 from commands.deliverability.guard import (
-    campaign_brand,
     guard_moved,
     guard_position,
     listed_brand,
     mailbox_standing,
     pause_campaign_for_deliverability,
     pause_mailbox,
+    waiting_windows,
+    window_waits,
 )
 from commands.deliverability.settings import deliverability_settings
-from domain.deliverability import Measure, breach, measures_of
+from domain.campaign import CampaignStatus
+from domain.deliverability import Measure, breach, measures_of, waits
 from projections.deliverability_windows import campaign_window, outcomes_after, sender_window
 from storage import parked
 from storage.database import Database
@@ -42,15 +45,21 @@ CAMPAIGN, SENDER = "campaign", "sender"  # the two kinds of window, first word o
 
 
 def _to_judge_again(db: Database) -> tuple[list[tuple[UUID, str]], list[str]]:
-    """The windows whose judgement failed (their backoff is `each_contained`'s to keep) or that an
-    operator handed back: no new outcome may ever touch them again, so they are named here."""
-    campaigns, mailboxes = [], []
+    """The windows whose judgement failed (their backoff is `each_contained`'s to keep), that an
+    operator handed back, or that wait for sends: no new outcome may ever touch them again, so they
+    are named here."""
     rows = db.fetch_all(
         "SELECT item FROM parked_items WHERE follower = %s AND status IN ('failing', 'retry') ORDER BY id",
         (GUARD,),
     )
-    for row in rows:
-        kind, _, rest = row["item"].partition(" ")
+    return _windows([row["item"] for row in rows] + waiting_windows(db))
+
+
+def _windows(items: list[str]) -> tuple[list[tuple[UUID, str]], list[str]]:
+    """The campaigns' and the mailboxes' windows the items name; an item not of ours is skipped."""
+    campaigns, mailboxes = [], []
+    for item in items:
+        kind, _, rest = item.partition(" ")
         if kind == CAMPAIGN:
             campaign_id, _, channel = rest.partition(" ")
             try:
@@ -107,9 +116,14 @@ class DeliverabilityGuard:
         return max(paused, 1) if outcomes else paused  # moved on: again at once while outcomes come
 
     def _campaign(self, campaign_id: UUID, channel: str, now: datetime) -> int:
-        settings = deliverability_settings(self.db, campaign_brand(self.store, campaign_id))
+        campaign = self.store.campaign(campaign_id)
+        settings = deliverability_settings(self.db, campaign.brand_id)
         window = campaign_window(self.db, campaign_id, channel, settings.window_sends)
-        broken = breach(window, settings, channel, measures_of(channel))
+        measures = measures_of(channel)
+        # Only an ACTIVE campaign can be paused; a resume starts its window afresh.
+        waiting = waits(window, settings, measures) and campaign.status is CampaignStatus.ACTIVE
+        window_waits(self.db, f"{CAMPAIGN} {campaign_id} {channel}", campaign.brand_id, waiting)
+        broken = breach(window, settings, channel, measures)
         if broken is None or not pause_campaign_for_deliverability(self.store, campaign_id, broken, now):
             return 0
         PAUSES.labels("campaign", broken.measure.value).inc()
@@ -120,11 +134,14 @@ class DeliverabilityGuard:
         return standing.brand_id if standing else None
 
     def _mailbox(self, sender_account_id: str) -> int:
+        item = f"{SENDER} {sender_account_id}"
         standing = mailbox_standing(self.db, sender_account_id)
         if standing is None or standing.status != "active":
+            window_waits(self.db, item, None, False)
             return 0
         settings = deliverability_settings(self.db, standing.brand_id)
         window = sender_window(self.db, sender_account_id, standing.window_after, settings.window_sends)
+        window_waits(self.db, item, standing.brand_id, waits(window, settings, (Measure.BOUNCE_RATE,)))
         broken = breach(window, settings, "email", (Measure.BOUNCE_RATE,))
         if broken is None or not pause_mailbox(self.db, sender_account_id, broken):
             return 0

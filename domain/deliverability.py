@@ -110,6 +110,12 @@ def breach(
     return None
 
 
+def waits(window: Window, settings: DeliverabilitySettings, measures: tuple[Measure, ...]) -> bool:
+    """Whether the window holds outcomes of `measures` but too few sends to be judged: later sends
+    alone, with no further outcome, can take it over a limit."""
+    return window.sends < settings.min_sends and any(window.count(measure) for measure in measures)
+
+
 def measures_of(channel: str) -> tuple[Measure, ...]:
     """What a campaign's window on a channel is held to: hard bounces for email, opt-outs for all."""
     if channel == "email":

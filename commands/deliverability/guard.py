@@ -5,7 +5,9 @@ The Campaign aggregate decides a campaign's pause (`pause_for_deliverability`: o
 recorded as `CampaignPaused` by the deliverability guard with the window's figures). A mailbox is a
 plain row: it gets status `paused_deliverability`, which the rotation skips (only `active` accounts
 send, commands/sending/claim_senders.py), until its owner resumes it; the resume starts its window
-afresh after the read model's position then. The guard's timed job (consumers/deliverability_guard.py)
+afresh after the read model's position then. A window holding bounces or opt-outs but fewer sends
+than `min_sends` waits (`window_waits`): the guard judges it again at each pass until later sends
+take it there. The guard's timed job (consumers/deliverability_guard.py)
 reads the windows and calls these; everything here acts on one campaign or one account of one brand.
 """
 
@@ -45,10 +47,6 @@ def pause_campaign_for_deliverability(
         return True
 
     return retry_on_conflict(decide)
-
-
-def campaign_brand(store: CampaignApplication, campaign_id: UUID) -> UUID:
-    return store.campaign(campaign_id).brand_id
 
 
 def listed_brand(db: Database, campaign_id: UUID) -> UUID | None:
@@ -113,3 +111,21 @@ def guard_moved(db: Database, position: int) -> None:
                EXCLUDED.position)""",
         (position,),
     )
+
+
+def waiting_windows(db: Database) -> list[str]:
+    """The windows (as the guard names them) that hold outcomes but too few sends to be judged."""
+    return [
+        row["item"] for row in db.fetch_all("SELECT item FROM deliverability_waiting_windows ORDER BY item")
+    ]
+
+
+def window_waits(db: Database, item: str, brand_id: UUID | None, waits: bool) -> None:
+    """Record whether the window named `item` waits for sends (see `domain.deliverability.waits`)."""
+    if waits:
+        db.execute(
+            "INSERT INTO deliverability_waiting_windows (item, brand_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+            (item, brand_id),
+        )
+    else:
+        db.execute("DELETE FROM deliverability_waiting_windows WHERE item = %s", (item,))

@@ -89,6 +89,14 @@ def bounce(d: Desk, enrollments: list[UUID], step_id: str, at: datetime) -> None
         )
 
 
+def waiting(d: Desk) -> list[str]:
+    """The brand's windows the guard looks at again for want of sends."""
+    rows = d.service.db.fetch_all(
+        "SELECT item FROM deliverability_waiting_windows WHERE brand_id = %s", (d.client.brand_id,)
+    )
+    return [row["item"] for row in rows]
+
+
 def pauses(d: Desk, campaign_id: UUID) -> list[Any]:
     return [e for e in d.store.events.get(campaign_id) if isinstance(e, Campaign.CampaignPaused)]
 
@@ -139,6 +147,28 @@ def test_under_min_sends_nothing_is_paused_however_many_bounce(service):
     guard_pass(d, START)
     assert d.store.campaign(campaign).status is CampaignStatus.ACTIVE
     assert pauses(d, campaign) == []
+
+
+def test_bounces_that_come_before_min_sends_pause_the_campaign_once_its_later_sends_reach_it(service):
+    d = desk_for_a_new_brand(service)
+    d.client.sender("email", "sales@early.example")
+    limits(d, min_sends=4, window_sends=10, max_bounce_rate=0.3)
+    campaign = d.campaign(contacts(4), TWO_DAYS)
+    enrollments = d.launch(campaign, START)
+    step_id = d.store.campaign(campaign).steps[0].id
+    dispatches = d.dispatch(enrollments, START)
+    assert d.send(dispatches[:2], START).sent == 2
+    bounce(d, enrollments[:2], step_id, START)  # both bounce before the other two go out
+    guard_pass(d, START)  # 2 sends: under min_sends, nothing paused yet
+    assert d.store.campaign(campaign).status is CampaignStatus.ACTIVE
+    assert len(waiting(d)) == 2  # the campaign's window and its mailbox's wait for sends
+    assert d.send(dispatches[2:], START).sent == 2
+
+    assert guard_pass(d, START) == 2  # 2 of 4 bounced: the campaign, and its mailbox
+    assert d.store.campaign(campaign).status is CampaignStatus.PAUSED
+    [paused] = pauses(d, campaign)
+    assert (paused.figures["sends"], paused.figures["count"]) == (4, 2)
+    assert waiting(d) == []  # judged on enough sends: nothing waits any more
 
 
 def test_a_users_resume_starts_the_window_afresh(service):
