@@ -228,6 +228,13 @@ class FakeTwilio:
         }
         return self.post_signed(url, params, account, signature)
 
+    def call_ended(self, call: dict[str, Any], status: str, signature: str = "good") -> WebhookAnswer:
+        """The call's status callback as Twilio posts it for a call that ended as `status` (busy,
+        no-answer, failed, canceled: nobody picked up) or that moved on (ringing)."""
+        account, form = self.accounts[call["account_sid"]], call["form"]
+        params = {"CallSid": call["sid"], "AccountSid": account.sid, "From": call["from"], "To": call["to"]}
+        return self.post_signed(form["StatusCallback"], {**params, "CallStatus": status}, account, signature)
+
     def answer_call(self, call: dict[str, Any], answered_by: str, signature: str = "good") -> CallOutcome:
         """Play the call as Twilio would: fetch its TwiML, report detection, follow redirects, end it."""
         account, form = self.accounts[call["account_sid"]], call["form"]

@@ -1,13 +1,15 @@
 """Every word Twilio or a texter uses for a thing means that thing: each message status that says a
 text did not arrive (undelivered, failed) counts it bounced; each answering-machine result that
 says a machine took the call (machine_start and the three machine_end_* kinds) gets the voicemail
-played, and a person, a fax or an unknown answer gets a hang-up; and each keyword for HELP (HELP,
+played, and a person, a fax or an unknown answer gets a hang-up; each call status that says nobody
+picked up (busy, no-answer, failed, canceled) records the voicemail undelivered, once; and each keyword for HELP (HELP,
 INFO) and for START (START, UNSTOP) is understood in any case and with spaces around it, as is
 each opt-out keyword (STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT) on its own, while a sentence
 that merely contains one is a reply."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from uuid import UUID
 from xml.etree import ElementTree
 
@@ -24,6 +26,7 @@ SMS_STATUSES = {
 }
 MACHINE_ANSWERS = ["machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other"]
 NOBODY_TO_TELL = ["human", "fax", "unknown"]
+NOBODY_PICKED_UP = ["busy", "no-answer", "failed", "canceled"]
 AUDIO = "https://brand.example/hello.mp3"
 
 
@@ -81,19 +84,66 @@ def test_every_machine_answer_gets_the_voicemail_and_a_person_a_fax_or_an_unknow
             )
         )
         calls = sorted(fake_twilio.calls, key=lambda call: call["to"])
+        before = datetime.now(UTC)
 
         outcomes = {
             answer: fake_twilio.answer_call(call, answer) for call, answer in zip(calls, answers, strict=True)
         }
+        after = datetime.now(UTC)
 
         for answer in MACHINE_ANSWERS:
             assert (outcomes[answer].played, outcomes[answer].hung_up) == ([AUDIO], False), answer
         for answer in NOBODY_TO_TELL:
             assert (outcomes[answer].played, outcomes[answer].hung_up) == ([], True), answer
-        assert len(campaign_events(service, campaign_id, Enrollment.StepDelivered)) == len(MACHINE_ANSWERS)
+        delivered = campaign_events(service, campaign_id, Enrollment.StepDelivered)
+        assert len(delivered) == len(MACHINE_ANSWERS)
+        assert all(before <= e.delivered_at <= after for e in delivered)
+        [human] = campaign_events(service, campaign_id, Enrollment.StepAnsweredByHuman)
+        assert before <= human.answered_at <= after
+        undelivered = campaign_events(service, campaign_id, Enrollment.StepUndelivered)
+        assert sorted(e.reason for e in undelivered) == [
+            "answering machine detection: fax",
+            "answering machine detection: unknown",
+        ]
+        assert all(before <= e.undelivered_at <= after for e in undelivered)
         expected = {call["to"]: "delivered" for call in calls[: len(MACHINE_ANSWERS)]}
         expected[calls[len(MACHINE_ANSWERS)]["to"]] = "answered_by_human"
         expected.update({call["to"]: "undelivered" for call in calls[len(MACHINE_ANSWERS) + 1 :]})
+        eventually(lambda: _execution_statuses(service, client, campaign_id) == expected)
+
+
+def test_each_call_status_that_says_nobody_picked_up_records_the_voicemail_undelivered_with_it(
+    database_url, fake_twilio
+):
+    with service_with_twilio(database_url, fake_twilio) as service:
+        brand = twilio_brand(service, fake_twilio)
+        client = brand.client
+        people = contacts(len(NOBODY_PICKED_UP) + 1)
+        campaign_id = client.campaign(
+            client.lead_group(people), [{"type": "VOICEMAIL", "group": 0, "audio_url": AUDIO}]
+        )
+        client.ok(client.post(f"/v1/campaign/{campaign_id}/launch"))
+        eventually(lambda: len(fake_twilio.calls) == len(people))
+        eventually(
+            lambda: (
+                client.ok(client.get(f"/v1/campaign/{campaign_id}"))["metrics"]["sent"]["voicemail"]
+                == len(people)
+            )
+        )
+        *unanswered, ringing = sorted(fake_twilio.calls, key=lambda call: call["to"])
+        before = datetime.now(UTC)
+
+        for call, status in zip(unanswered, NOBODY_PICKED_UP, strict=True):
+            assert fake_twilio.call_ended(call, "ringing").status == 200  # on its way: nothing yet
+            assert fake_twilio.call_ended(call, status).status == 200
+            assert fake_twilio.call_ended(call, status).status == 200  # Twilio's retry: once only
+        assert fake_twilio.call_ended(ringing, "ringing").status == 200
+
+        after = datetime.now(UTC)
+        undelivered = campaign_events(service, campaign_id, Enrollment.StepUndelivered)
+        assert sorted(e.reason for e in undelivered) == sorted(f"call {s}" for s in NOBODY_PICKED_UP)
+        assert all(before <= e.undelivered_at <= after and not e.hard for e in undelivered)
+        expected = {call["to"]: "undelivered" for call in unanswered} | {ringing["to"]: "sent"}
         eventually(lambda: _execution_statuses(service, client, campaign_id) == expected)
 
 
