@@ -68,11 +68,17 @@ def test_an_error_in_the_page_fetch_is_raised_to_the_caller():
         next(pages)
 
 
+def started_since(before: set[threading.Thread]) -> list[threading.Thread]:
+    """The threads named `read-ahead` started since `before` (one test's own)."""
+    return [t for t in threading.enumerate() if t not in before and t.name == "read-ahead"]
+
+
 def test_a_caller_that_stops_early_lets_the_fetching_thread_go_at_once():
+    before = set(threading.enumerate())
     pages = read_ahead(iter(range(100)))
     assert next(pages) == 0
     time.sleep(0.2)  # the fetch now waits for a free place
-    fetching = [t for t in threading.enumerate() if t.name == "read-ahead"]
+    fetching = started_since(before)
 
     started = time.monotonic()
     pages.close()
@@ -82,9 +88,10 @@ def test_a_caller_that_stops_early_lets_the_fetching_thread_go_at_once():
 
 
 def test_the_fetching_thread_is_named_for_thread_dumps_and_never_keeps_the_process_alive():
+    before = set(threading.enumerate())
     pages = read_ahead(iter(range(10)))
     next(pages)
-    fetching = [t for t in threading.enumerate() if t.name == "read-ahead"]
+    fetching = started_since(before)
     pages.close()
     assert len(fetching) == 1 and fetching[0].daemon is True
 
