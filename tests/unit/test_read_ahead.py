@@ -83,7 +83,7 @@ def test_a_caller_that_stops_early_lets_the_fetching_thread_go_at_once():
     started = time.monotonic()
     pages.close()
 
-    assert time.monotonic() - started < 0.8
+    assert time.monotonic() - started < 3  # not the five seconds a hung fetch is given
     assert fetching and not any(t.is_alive() for t in fetching)
 
 
