@@ -96,3 +96,14 @@ def test_a_position_handed_back_to_the_channels_relay_is_work(container):
     parked.hand_back(container.db, None)
 
     assert demand.pending(advance=True)
+
+
+def test_a_dispatch_the_old_single_relay_handed_over_is_no_work_for_the_channel(container):
+    demand = ChannelDemand(container.store, container.db, "email")
+    handed_over = dispatched(container.store, "email")
+    container.db.execute("INSERT INTO relay_positions (relay, position) VALUES ('relay', %s)", (handed_over,))
+
+    assert not demand.pending(advance=False)  # its relay starts where the single relay stood
+
+    dispatched(container.store, "email")
+    assert demand.pending(advance=False)

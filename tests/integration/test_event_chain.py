@@ -80,3 +80,20 @@ def test_links_hold_across_statements_that_extend_old_aggregates_and_add_new_one
         stored = conn.execute("SELECT count(*) FROM campaigns_events").fetchone()[0]
     assert len(rows) == stored == sum(ledger.version for ledger in ledgers)
     assert first_break(rows) is None
+
+
+def test_a_row_written_with_no_topic_or_state_is_checked_as_the_trigger_linked_it(database_url):
+    """The columns allow NULL, and the trigger links NULL as empty: the audit reads it the same way,
+    so only a row changed after it was stored is a break."""
+    upgrade(database_url)
+    store, [ledger] = save_ledgers(database_url, 1)
+    bare = uuid4()
+    with psycopg.connect(database_url) as conn:
+        conn.execute(
+            "INSERT INTO campaigns_events (originator_id, originator_version, topic, state) VALUES "
+            "(%s, 1, NULL, %s), (%s, 2, %s, NULL)",
+            (bare, b"{}", bare, "domain.credit_ledger:CreditLedger.CreditsGranted"),
+        )
+        rows = aggregate_rows(conn, events_table(store), [ledger, bare])
+    assert len(rows) == 5
+    assert first_break(rows) is None

@@ -226,3 +226,41 @@ def test_a_periodic_jobs_failing_item_is_logged_as_retried_then_as_parked_at_its
         assert (row["item"], row["brand_id"], row["status"]) == ("campaign-7", brand, "parked")
     finally:
         db.close()
+
+
+def test_an_item_parked_at_once_is_logged_with_its_follower_brand_attempts_and_error(database_url, caplog):
+    db = Database(database_url)
+    brand = uuid4()
+    try:
+        with caplog.at_level(logging.ERROR, logger="storage.parked"), db.transaction() as cur:
+            parked.park(cur, "relay:email", "42", brand, ValueError("no such\ncampaign"), 5)
+        lines = [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "storage.parked"]
+        assert lines == [
+            (
+                logging.ERROR,
+                f"relay:email: parked 42 (brand {brand}) after 5 attempts: ValueError: no such campaign",
+            )
+        ]
+    finally:
+        db.close()
+
+
+def test_the_sweeper_knows_each_enrollment_whose_dispatch_a_channel_worker_parked(database_url):
+    """So it leaves their steps in flight alone until an operator retries them."""
+    db = Database(database_url)
+    ann, bob, cy = uuid4(), uuid4(), uuid4()
+    try:
+        with db.transaction() as cur:
+            parked.park(cur, "worker:email", f"{ann}:s0", None, ValueError("bad"), 3)
+            parked.park(cur, "worker:email", f"{ann}:s2", None, ValueError("bad"), 3)
+            parked.park(cur, "worker:sms", f"{bob}:s1", None, ValueError("bad"), 3)
+            parked.park(cur, "worker:sms", f"{cy}:s1", None, ValueError("bad"), 3)
+            parked.park(cur, "enroller", str(uuid4()), None, ValueError("bad"), 3)  # not a dispatch
+        [handed_back] = [
+            row["id"] for row in parked.listing(db, "worker:sms") if row["item"].startswith(str(cy))
+        ]
+        parked.hand_back(db, [handed_back])  # an operator retries Cy's
+
+        assert parked.parked_dispatches(db) == {str(ann), str(bob)}
+    finally:
+        db.close()

@@ -5,6 +5,7 @@ are."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from uuid import uuid4
@@ -12,6 +13,7 @@ from uuid import uuid4
 import pytest
 
 from commands.application import CampaignApplication
+from consumers.relay import Relay
 from consumers.transport.in_process import InProcessTransport
 from domain.enrollment import Enrollment
 from domain.steps import Step, StepType
@@ -23,6 +25,7 @@ from storage import parked
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 EMAIL = Step("e0", StepType.EMAIL, 0, order=0, subject="Hi", body="Hello")
+SMS = Step("s0", StepType.SMS, 0, order=0, body="Hello")
 
 
 @pytest.fixture
@@ -37,19 +40,18 @@ def container(database_url: str) -> Iterator[Service]:
         built.close()
 
 
-def _enrolled(store: CampaignApplication) -> tuple[int, Enrollment]:
-    """An enrollment that dispatched its email with it, stored; its log position."""
-    enrollment = Enrollment.enroll(
-        uuid4(), uuid4(), uuid4(), {"email": "ann@example.com"}, [EMAIL], T0, dispatch=True
-    )
+def _enrolled(store: CampaignApplication, step: Step = EMAIL) -> tuple[int, Enrollment]:
+    """An enrollment that dispatched its email (or the step given) with it, stored; its log position."""
+    addresses = {"email": "ann@example.com", "sms": "+14155550123"}
+    enrollment = Enrollment.enroll(uuid4(), uuid4(), uuid4(), addresses, [step], T0, dispatch=True)
     assert enrollment is not None
     position = store.save_all([enrollment])
     assert position is not None
     return position, enrollment
 
 
-def _sends_queued(transport: InProcessTransport) -> list[bytes]:
-    queue = transport._queue("sends.email")
+def _sends_queued(transport: InProcessTransport, channel: str = "email") -> list[bytes]:
+    queue = transport._queue(f"sends.{channel}")
     queued = []
     while not queue.empty():
         queued.append(queue.get_nowait())
@@ -126,3 +128,53 @@ def test_a_handed_back_position_that_holds_no_event_is_parked_again_saying_so(co
     [row] = parked.listing(db, "relay:email")
     assert (row["item"], row["status"]) == (nowhere, "parked")
     assert f"no event at log position {nowhere}" in row["error"]
+
+
+def test_a_relay_of_every_channel_hands_each_channels_dispatches_to_its_own_topic(container):
+    # As Kafka's `relay:sends` does: built with no channels named.
+    store, db = container.store, container.db
+    transport = InProcessTransport()
+    _, email = _enrolled(store, EMAIL)
+    _, sms = _enrolled(store, SMS)
+
+    Relay(store, db, transport, publish_events=False, name="relay:sends").run_once()
+
+    [to_email] = _sends_queued(transport, "email")
+    [to_sms] = _sends_queued(transport, "sms")
+    assert str(email.id).encode() in to_email and str(sms.id).encode() in to_sms
+
+
+def test_a_channels_relay_hands_over_only_its_own_channels_dispatches(container):
+    store, transport = container.store, container.transport
+    assert isinstance(transport, InProcessTransport)
+    relays = {relay.name: relay for relay in roles.relays(container.parts)}
+    _, email = _enrolled(store, EMAIL)
+    _enrolled(store, SMS)
+
+    relays["relay:email"].run_once()
+
+    [to_email] = _sends_queued(transport, "email")
+    assert str(email.id).encode() in to_email
+    assert _sends_queued(transport, "sms") == []
+
+
+def test_a_channel_whose_worker_is_slow_does_not_hold_back_another_channels_relay(container):
+    store, transport = container.store, container.transport
+    assert isinstance(transport, InProcessTransport)
+    relays = {relay.name: relay for relay in roles.relays(container.parts)}
+    transport.expect_consumer("sends.sms")
+    transport.publish("sends.sms", "k", b"a text its worker has not handled yet")
+    position, _ = _enrolled(store, EMAIL)
+
+    passing = threading.Thread(target=relays["relay:email"].run_once, daemon=True)
+    passing.start()
+    passing.join(timeout=10)
+    try:
+        assert not passing.is_alive()
+        assert relays["relay:email"].position() >= position
+    finally:
+        held = transport._queue("sends.sms")
+        while not held.empty():  # the text is handled at last: nothing stays waiting for it
+            held.get_nowait()
+            held.task_done()
+        passing.join(timeout=10)

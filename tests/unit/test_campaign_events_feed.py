@@ -9,6 +9,7 @@ from uuid import uuid4
 
 from consumers.relay import MAX_FEED_BYTES, feed_message
 from domain.campaign import Campaign
+from domain.enrollment import Enrollment
 from domain.limits import MAX_BODY
 from domain.steps import Step
 from storage.event_json import event_to_json
@@ -65,3 +66,17 @@ def test_an_event_past_the_brokers_limit_is_fed_as_its_envelope_with_where_to_re
     assert document["truncated"] == (
         f"{len(whole)} bytes; read it from GET /v1/campaign/{{id}}/events or the export"
     )
+
+
+def test_an_erased_persons_enrollment_is_fed_with_their_address_shown_as_erased():
+    key = str(uuid4())
+    sealed = f"pd1:{key}:{'A' * 40}"
+    step = Step.from_dict(
+        {"type": "EMAIL", "group": 0, "order": 0, "id": "s0", "subject": "Hi", "body": "Hi"}
+    )
+    enrollment = Enrollment.enroll(uuid4(), uuid4(), uuid4(), {"email": sealed}, [step], NOW)
+    assert enrollment is not None
+    (enrolled,) = enrollment.collect_events()
+
+    assert json.loads(feed_message(5, enrolled, frozenset({key})))["data"]["addresses"] == {"email": "erased"}
+    assert json.loads(feed_message(5, enrolled))["data"]["addresses"] == {"email": "sealed"}

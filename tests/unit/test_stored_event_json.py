@@ -3,6 +3,7 @@ makes of the event object (the shape Kafka and the API use)."""
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime
 from uuid import uuid4
 
@@ -73,4 +74,59 @@ def test_only_the_transcoders_two_key_wrapper_is_unwrapped_not_any_two_key_objec
     assert plain == {
         "sending_window": {"start": "09:00", "end": "17:00"},
         "id": "aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa",
+    }
+
+
+def sealed_with(key: str) -> str:
+    """A value as `commands/personal_data/sealing.py` seals it: `pd1:<key id>:<nonce + ciphertext>`."""
+    return f"pd1:{key}:{base64.urlsafe_b64encode(bytes(range(28))).decode()}"
+
+
+ANNS_KEY, BOBS_KEY = str(uuid4()), str(uuid4())
+
+
+def test_sealed_addresses_show_as_sealed_and_those_of_an_erased_person_as_erased():
+    data = {
+        "addresses": {"email": sealed_with(BOBS_KEY), "phone": sealed_with(ANNS_KEY), "voice": None},
+        "contact_id": "c1",
+    }
+    shown = without_personal_data("ContactEnrolled", data, frozenset({ANNS_KEY}))
+    assert shown == {"addresses": {"email": "sealed", "phone": "erased", "voice": None}, "contact_id": "c1"}
+
+
+def test_an_address_already_opened_as_erased_stays_erased_and_a_sealed_one_stays_sealed():
+    assert without_personal_data("ConsentOpened", {"address": "erased"}) == {"address": "erased"}
+    assert without_personal_data(
+        "ConsentOpened", {"address": sealed_with(ANNS_KEY)}, frozenset({BOBS_KEY})
+    ) == {"address": "sealed"}
+
+
+def test_an_event_with_no_personal_field_or_without_its_field_is_shown_as_stored():
+    assert without_personal_data("CampaignCreated", {"name": "Q4"}, frozenset({ANNS_KEY})) == {"name": "Q4"}
+    assert without_personal_data("ConsentOpened", {"brand_id": "b1"}) == {"brand_id": "b1"}
+
+
+def test_the_json_of_an_erased_persons_enrollment_shows_their_address_as_erased():
+    step = Step.from_dict(
+        {"type": "EMAIL", "group": 0, "order": 0, "id": "s1", "subject": "Hi", "body": "Hi"}
+    )
+    enrollment = Enrollment.enroll(uuid4(), uuid4(), uuid4(), {"email": sealed_with(ANNS_KEY)}, [step], NOW)
+    assert enrollment is not None
+    (enrolled,) = enrollment.collect_events()
+    assert event_to_json(3, enrolled, frozenset({ANNS_KEY}))["data"]["addresses"] == {"email": "erased"}
+    assert event_to_json(3, enrolled)["data"]["addresses"] == {"email": "sealed"}
+
+
+def test_an_object_that_merely_holds_a_data_key_is_read_as_stored():
+    state = b'{"fields": {"_data_": "kept", "colour": "teal"}, "note": {"_data_": "alone"}}'
+    assert stored_state_to_json(state) == {
+        "fields": {"_data_": "kept", "colour": "teal"},
+        "note": {"_data_": "alone"},
+    }
+
+
+def test_a_list_inside_a_list_is_read_whole_with_its_wrapped_values_unwrapped():
+    state = b'{"rows": [[1, {"_type_": "uuid_hex", "_data_": "%b"}], [], [[true]]]}' % (b"b" * 32)
+    assert stored_state_to_json(state) == {
+        "rows": [[1, "bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb"], [], [[True]]]
     }
