@@ -41,13 +41,24 @@ def test_each_brands_message_bodies_are_forgotten_after_its_retention(database_u
         assert forget_old_messages(service.db, now + timedelta(days=91)) == 0  # twice changes nothing more
 
 
-def test_a_retention_outside_one_day_to_ten_years_is_refused(database_url):
+def test_a_retention_outside_one_day_to_ten_years_is_refused_naming_the_field(database_url):
     with running_service(database_url, roles=()) as service:
         client = Client(service)
         for days in (0, 3651):
-            with pytest.raises(InvalidInput):
+            with pytest.raises(InvalidInput) as refused:
                 set_retention_days(service.db, client.brand_id, days, service.clock.now())
+            assert str(refused.value) == f"message bodies are kept 1 to 3650 days, not {days}"
+            assert refused.value.errors == [{"field": "message_days", "error": "between 1 and 3650"}]
         assert retention_days(service.db, client.brand_id) == 90
+
+
+def test_a_retention_of_one_day_or_of_ten_years_is_kept_and_read_back(database_url):
+    with running_service(database_url, roles=()) as service:
+        client, other = Client(service), Client(service)
+        for days in (1, 3650):
+            assert set_retention_days(service.db, client.brand_id, days, service.clock.now()) == days
+            assert retention_days(service.db, client.brand_id) == days
+        assert retention_days(service.db, other.brand_id) == 90  # another brand keeps the default
 
 
 def test_the_command_line_shows_and_sets_a_brands_retention(database_url, monkeypatch, capsys):
@@ -57,5 +68,7 @@ def test_the_command_line_shows_and_sets_a_brands_retention(database_url, monkey
     assert main(["brand", "retention", brand]) == 0
     assert json.loads(capsys.readouterr().out)["message_days"] == 90
     assert main(["brand", "retention", brand, "--message-days", "30"]) == 0
+    assert json.loads(capsys.readouterr().out)["message_days"] == 30
+    assert main(["brand", "retention", brand]) == 0  # read back as stored
     assert json.loads(capsys.readouterr().out)["message_days"] == 30
     assert main(["brand", "retention", brand, "--message-days", "0"]) == 1
