@@ -175,7 +175,7 @@ def test_a_sandbox_bounce_and_opt_out_whose_send_is_not_stored_yet_play_out_once
         assert sandbox.played_mid_send == [0]  # their steps were not sent yet: nothing lost
         assert recipients.tick() == 2  # once they are, the bounce and the opt-out play out
         [undelivered] = d.events(ann, Enrollment.StepUndelivered)
-        assert undelivered.hard
+        assert (undelivered.hard, undelivered.undelivered_at) == (True, START)
         [opted_out] = d.events(cy, Enrollment.ContactOptedOut)
-        assert opted_out.cause == "unsubscribed"
+        assert (opted_out.cause, opted_out.opted_out_at) == ("unsubscribed", START)  # the pass's moment
         assert recipients.tick() == 0
