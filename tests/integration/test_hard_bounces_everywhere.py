@@ -163,7 +163,8 @@ class SandboxPlayingOutMidSend(SandboxProvider):
 
 def test_a_sandbox_bounce_and_opt_out_whose_send_is_not_stored_yet_play_out_once_it_is(database_url):
     with running_service(database_url, roles=ROLES) as service:
-        recipients = SandboxRecipients(service.store, service.db, lambda: START)
+        later = START + timedelta(minutes=5)  # the recipients' pass, after the send's moment
+        recipients = SandboxRecipients(service.store, service.db, lambda: later)
         sandbox = SandboxPlayingOutMidSend(service.db, recipients)
         d = Desk(service, Client(service), sandbox)  # type: ignore[arg-type]
         d.client.sender("email", "sales@sandbox.example")
@@ -175,7 +176,7 @@ def test_a_sandbox_bounce_and_opt_out_whose_send_is_not_stored_yet_play_out_once
         assert sandbox.played_mid_send == [0]  # their steps were not sent yet: nothing lost
         assert recipients.tick() == 2  # once they are, the bounce and the opt-out play out
         [undelivered] = d.events(ann, Enrollment.StepUndelivered)
-        assert (undelivered.hard, undelivered.undelivered_at) == (True, START)
+        assert (undelivered.hard, undelivered.undelivered_at) == (True, later)
         [opted_out] = d.events(cy, Enrollment.ContactOptedOut)
-        assert (opted_out.cause, opted_out.opted_out_at) == ("unsubscribed", START)  # the pass's moment
+        assert (opted_out.cause, opted_out.opted_out_at) == ("unsubscribed", later)  # the pass's moment
         assert recipients.tick() == 0
