@@ -120,7 +120,10 @@ def test_a_key_claimed_by_a_request_that_died_is_taken_over_after_its_lease(serv
     assert taken_over.status_code == 201, taken_over.text
     again = client.post("/v1/campaign/", body, headers={"Idempotency-Key": "died-long-ago"})
     assert again.json() == taken_over.json()
-    assert_problem(client.post("/v1/campaign/", body, headers={"Idempotency-Key": "still-running"}), 409)
+    running = assert_problem(
+        client.post("/v1/campaign/", body, headers={"Idempotency-Key": "still-running"}), 409
+    )
+    assert running["detail"] == "a request with Idempotency-Key 'still-running' is still running"
     assert len(client.ok(client.get("/v1/campaign/"))["items"]) == 1
 
 
