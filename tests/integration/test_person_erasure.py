@@ -7,6 +7,7 @@ records one erasure."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -44,7 +45,9 @@ def test_an_erased_person_is_found_nowhere_yet_history_verifies_and_they_stay_su
 
         admin = TestClient(service.http_app())
         admin.headers["Authorization"] = f"Bearer {ADMIN_KEY}"
+        asked = datetime.now(UTC)
         answer = admin.post(f"/admin/v1/brands/{client.brand_id}/erasures", json={"address": ANN["phone"]})
+        answered = datetime.now(UTC)
         assert answer.status_code == 200, answer.text
         erased = answer.json()
         assert (erased["addresses"], erased["first_time"], len(erased["contact_ids"])) == (2, True, 1)
@@ -67,6 +70,7 @@ def test_an_erased_person_is_found_nowhere_yet_history_verifies_and_they_stay_su
         )
         assert [type(e).__name__ for e in erasures] == ["PersonErased"]
         assert erasures[0].contact_id == UUID(erased["contact_ids"][0])
+        assert erasures[0].erased_by == "admin api" and asked <= erasures[0].erased_at <= answered
 
         # Imported again later, with the same address: suppressed by keyed hash, never contacted.
         again_id = client.campaign(
