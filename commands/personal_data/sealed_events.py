@@ -23,6 +23,7 @@ from domain.address_consent import AddressConsent
 from domain.enrollment import Enrollment
 from domain.enrollment_events import ContactEnrolled
 from storage.event_json import sealed_key_ids
+from storage.stored_times import OwnTimeOnceMapper
 
 
 def keys_of_stored(states: Iterable[bytes]) -> set[UUID]:
@@ -30,8 +31,9 @@ def keys_of_stored(states: Iterable[bytes]) -> set[UUID]:
     return {UUID(key_id) for key_id in sealed_key_ids(states)}
 
 
-class SealingMapper(Mapper[UUID]):
-    """The application's mapper (same transcoder, compressor and cipher) with personal data sealed."""
+class SealingMapper(OwnTimeOnceMapper):
+    """The application's mapper (same transcoder, compressor and cipher, each event's own time
+    stored once: storage/stored_times.py) with personal data sealed."""
 
     def __init__(self, base: Mapper[UUID], seal: PersonalDataSeal) -> None:
         super().__init__(base.transcoder, base.compressor, base.cipher)

@@ -28,6 +28,7 @@ from storage.event_json import (
     without_personal_data,
 )
 from storage.stored_events import first_event_state, head_position, pages, read_ahead
+from storage.stored_times import with_own_time
 
 COLUMNS = ("position", "occurred_at", "type", "aggregate_id", "version", "brand_id", "campaign_id", "data")
 ENVELOPE = ("timestamp", "originator_topic")
@@ -143,6 +144,7 @@ def _rows(
         any_secrets = _may_hold_secrets(states)
         for row in page:
             decoded, exact = decoded_state(row.state)
+            with_own_time(row.topic, decoded)  # stored once: storage/stored_times.py
             data = without_personal_data(topic_type(row.topic), decoded, erased)
             occurred_at = datetime.fromisoformat(data["timestamp"].replace("Z", "+00:00"))
             if (wanted.since and occurred_at < wanted.since) or (
