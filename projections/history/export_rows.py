@@ -19,6 +19,7 @@ import psycopg
 from psycopg.sql import Composed
 
 from projections.history.event_topics import campaign_topic_prefix, ownerless_topics, topics_for
+from storage.compact_states import expanded
 from storage.event_json import (
     decoded_state,
     json_text,
@@ -139,11 +140,12 @@ def _rows(
         batch = []
         # The page's states side by side (each a JSON object: no word or sealed value runs from one
         # into the next): one search for the whole page; a row is searched alone only when it finds one.
-        states = b"".join(row.state for row in page)
+        plain = [expanded(row.state) for row in page]  # JSON, also where compacted
+        states = b"".join(plain)
         erased = _erased_keys(reader, states)
         any_secrets = _may_hold_secrets(states)
-        for row in page:
-            decoded, exact = decoded_state(row.state)
+        for row, state in zip(page, plain, strict=True):
+            decoded, exact = decoded_state(state)
             with_own_time(row.topic, decoded)  # stored once: storage/stored_times.py
             data = without_personal_data(topic_type(row.topic), decoded, erased)
             occurred_at = datetime.fromisoformat(data["timestamp"].replace("Z", "+00:00"))
@@ -173,7 +175,7 @@ def _rows(
                     brand,
                     campaign,
                     json_text(
-                        without_secrets(data) if any_secrets and _may_hold_secrets(row.state) else data, exact
+                        without_secrets(data) if any_secrets and _may_hold_secrets(state) else data, exact
                     ),
                 )
             )

@@ -17,6 +17,7 @@ from commands.application import CampaignApplication
 from domain.enrollment import Enrollment
 from domain.steps import Step, StepType
 from projections.history.export_rows import ExportFilter, export_rows
+from storage.compact_states import expanded
 from storage.database import event_store_env
 from storage.event_log import events_table
 
@@ -46,7 +47,7 @@ def _enrollment_events() -> list[Any]:
 
 
 def _states(store: CampaignApplication, aggregate_id: Any) -> list[dict[str, Any]]:
-    return [json.loads(stored.state) for stored in store.recorder.select_events(aggregate_id)]
+    return [json.loads(expanded(stored.state)) for stored in store.recorder.select_events(aggregate_id)]
 
 
 def test_an_events_own_time_is_stored_once_and_read_back_as_its_field(database_url):
