@@ -40,6 +40,8 @@ from uuid import UUID, uuid4
 
 import psycopg
 
+from storage.compact_states import compact, expanded, is_compact
+
 BATCH = 1_000  # contacts enrolled and sent together, a minute apart
 NOW = datetime(2026, 11, 2, 9, tzinfo=UTC)
 
@@ -88,13 +90,14 @@ def seed(url: str, contacts: int) -> tuple[str, UUID, UUID, int]:
                 "COPY campaigns_events (originator_id, originator_version, topic, state) FROM STDIN"
             ) as copy:
                 for stored in template:
-                    moved = _shifted(stored.state, times, by)
+                    moved = _shifted(expanded(stored.state), times, by)  # the JSON, also if compacted
                     for enrollment_id, person in zip(ids, people, strict=True):
                         state = (
                             moved.replace(base_id.hex.encode(), enrollment_id.hex.encode())
                             .replace(str(base_id).encode(), str(enrollment_id).encode())
                             .replace(UUID(int=0).hex.encode(), person.hex.encode())
                         )
+                        state = compact(state) if is_compact(stored.state) else state  # stored as it was
                         copy.write_row((enrollment_id, stored.originator_version, stored.topic, state))
             with cur.copy("COPY launch_audiences (campaign_id, contact_id) FROM STDIN") as copy:
                 for person in people:

@@ -2,10 +2,11 @@
 and what other encodings would make of the same events (decision record 31).
 
 Per event type: events per sent contact, the row's bytes (`pg_column_size`: tuple header, ids,
-version, topic, state) and, inside the state (the library's JSON), the wrappers the JSON transcoder
-puts around each uuid and datetime (`{"_type_":"uuid_hex","_data_":...}` less the value itself),
+version, topic, state as stored: a later event's compacted, storage/compact_states.py) and, inside
+a state stored as the library's JSON, the wrappers the JSON transcoder puts around each uuid and
+datetime (`{"_type_":"uuid_hex","_data_":...}` less the value itself),
 the timestamps' values, and the sealed addresses of ContactEnrolled. Then a sample of the stored
-states encoded again: the library's zlib compressor over them as they are, plain compact JSON with
+states (as JSON) encoded again: as stored, the library's zlib compressor over them as they are, plain compact JSON with
 the wrappers taken off (what orjson or msgspec writes for typed fields; the bytes are those of
 any compact JSON), that compressed, and msgspec's MessagePack with uuids as 16 bytes and times as
 MessagePack timestamps (only when msgspec is installed: `.venv/bin/pip install msgspec`)."""
@@ -21,6 +22,8 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
+
+from storage.compact_states import expanded
 
 WRAPPER = re.compile(rb'\{"_type_":"([a-z_]+)","_data_":("(?:[^"\\]|\\.)*"|[^{}]*?)\}')
 SEALED_ADDRESSES = re.compile(rb'"addresses":(\{[^{}]*\})')
@@ -82,9 +85,11 @@ def encodings(states: list[bytes]) -> None:
     """The same sample of stored states in other encodings, bytes per event on average."""
     packer = _msgpack()
     sizes: dict[str, int] = defaultdict(int)
-    for state in states:
+    for stored in states:
+        state = expanded(stored)  # the library's JSON, also of a state stored compacted
         plain = json.dumps(_unwrapped(json.loads(state), False), separators=(",", ":"), ensure_ascii=False)
         sizes["stored (library JSON)"] += len(state)
+        sizes["as stored (later events compacted, storage/compact_states.py)"] += len(stored)
         sizes["stored, zlib (library's compressor)"] += len(zlib.compress(state))
         sizes["compact JSON, no wrappers (orjson/msgspec)"] += len(plain.encode())
         sizes["compact JSON, no wrappers, zlib"] += len(zlib.compress(plain.encode()))
@@ -106,6 +111,6 @@ def print_event_bytes(url: str, n: int, sample: int) -> None:
         ).fetchall()
     anatomy([(t, bytes(s), r, ts) for t, s, r, ts in rows], n)
     biggest = max(rows, key=lambda row: len(row[1]))
-    print(f"\nThe largest stored event ({biggest[0]}), as stored:\n  {bytes(biggest[1]).decode()}")
+    print(f"\nThe largest stored event ({biggest[0]}), as stored:\n  {expanded(bytes(biggest[1])).decode()}")
     step = max(1, len(rows) // max(sample, 1))
     encodings([bytes(row[1]) for row in rows[::step]])

@@ -28,6 +28,7 @@ from domain.credit_ledger import CreditLedger, Plan
 from domain.enrollment import Enrollment
 from domain.steps import Step
 from runtime.embedded_postgres import EmbeddedPostgres
+from storage.compact_states import compact, expanded, is_compact
 from storage.database import event_store_env
 from storage.schema import upgrade
 
@@ -101,12 +102,14 @@ def _copy_enrollments(
                 "COPY campaigns_events (originator_id, originator_version, topic, state) FROM STDIN"
             ) as copy:
                 for stored in template:  # each event of the batch's enrollments, in turn
+                    plain = expanded(stored.state)  # the JSON, also of a compacted state
                     for enrollment_id, contact in zip(ids, contacts, strict=True):
                         state = (
-                            stored.state.replace(base_id.hex.encode(), enrollment_id.hex.encode())
+                            plain.replace(base_id.hex.encode(), enrollment_id.hex.encode())
                             .replace(str(base_id).encode(), str(enrollment_id).encode())
                             .replace(base_contact.hex.encode(), contact.hex.encode())
                         )
+                        state = compact(state) if is_compact(stored.state) else state  # stored as it was
                         copy.write_row((enrollment_id, stored.originator_version, stored.topic, state))
             conn.commit()
 

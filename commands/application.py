@@ -8,7 +8,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.persistence import IntegrityError, Mapper, StoredEvent
 from eventsourcing.postgres import PostgresAggregateRecorder
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
@@ -20,6 +20,7 @@ from domain.credit_ledger import CreditLedger
 from domain.enrollment import Enrollment
 from domain.enrollment_events import ContactEnrolled
 from domain.errors import NotFound
+from storage.compact_states import CompactMapper
 
 CONNECT_TIMEOUT_S = 10  # seconds libpq may take to open one of the event store's connections
 
@@ -44,6 +45,16 @@ class CampaignApplication(Application[UUID]):
 
     name = "campaigns"
     personal_data: PersonalDataSeal | None = None
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        """The library's mapper (transcoder, compressor and cipher as the environment says) storing
+        each event's own time once (storage/stored_times.py) and an aggregate's later events
+        compacted (storage/compact_states.py), but for the dispatches: the relays pick a channel's
+        out of their stored JSON (storage/event_log.py)."""
+        mapper = self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=CompactMapper)
+        if isinstance(mapper, CompactMapper):
+            mapper.plain_classes = (Enrollment.StepDispatched,)
+        return mapper
 
     def seal_personal_data(self, seal: PersonalDataSeal) -> None:
         """Store contacts' personal data sealed with per-person keys from now on, and open them in

@@ -195,28 +195,31 @@ class StepExecutions:
             [("enrollment_id", "uuid"), ("step_group", "integer")],
             [(due, *key) for key, due in scheduled.items() if key[0] not in enrolled_here],
         )
-        by_columns: dict[tuple[str, ...], list[tuple[Any, ...]]] = defaultdict(list)
-        for (enrollment_id, step_id), patch in patches.items():
-            by_columns[tuple(patch)].append((*patch.values(), enrollment_id, step_id))
-        for columns, params in by_columns.items():
-            update_rows(cur, "step_executions", [(c, COLUMN_TYPES[c]) for c in columns], ROW_KEY, params)
-        _keep_firsts(cur, firsts)
+        _rewrite(cur, patches, firsts)
 
 
-def _keep_firsts(cur: Any, firsts: dict[tuple[UUID, str], dict[str, datetime]]) -> None:
-    """Set each row's `<stage>_first_at` to the earlier of its own and this batch's (LEAST skips
-    a NULL), in one statement."""
-    columns = [(f"{stage}_first_at", "timestamptz") for stage in REACHED]
-    update_rows(
-        cur,
-        "step_executions",
-        columns,
-        ROW_KEY,
-        [(*(seen.get(stage) for stage in REACHED), *key) for key, seen in firsts.items()],
-        assign=SQL(", ").join(
-            SQL("{0} = LEAST(t.{0}, u.{0})").format(Identifier(name)) for name, _ in columns
-        ),
-    )
+FIRSTS = [(f"{stage}_first_at", "timestamptz") for stage in REACHED]
+
+
+def _rewrite(
+    cur: Any, patches: dict[tuple[UUID, str], Patch], firsts: dict[tuple[UUID, str], dict[str, datetime]]
+) -> None:
+    """Each row's patch and its first-reached times in one UPDATE of that row (a statement per set
+    of columns): every UPDATE of a row writes a whole new copy of it, so a send's status and its
+    `sent_first_at` written apart left two copies. A `<stage>_first_at` becomes the earlier of the
+    row's own and this batch's (LEAST skips a NULL)."""
+    by_columns: dict[tuple[tuple[str, ...], bool], list[tuple[Any, ...]]] = defaultdict(list)
+    for key in dict.fromkeys([*patches, *firsts]):
+        patch, seen = patches.get(key, {}), firsts.get(key)
+        values = (*patch.values(), *((seen.get(stage) for stage in REACHED) if seen is not None else ()))
+        by_columns[(tuple(patch), seen is not None)].append((*values, *key))
+    for (names, with_firsts), params in by_columns.items():
+        columns = [(name, COLUMN_TYPES[name]) for name in names]
+        sets = [SQL("{0} = u.{0}").format(Identifier(name)) for name in names]
+        if with_firsts:
+            columns += FIRSTS
+            sets += [SQL("{0} = LEAST(t.{0}, u.{0})").format(Identifier(name)) for name, _ in FIRSTS]
+        update_rows(cur, "step_executions", columns, ROW_KEY, params, assign=SQL(", ").join(sets))
 
 
 def executions(

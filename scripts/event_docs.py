@@ -34,7 +34,9 @@ moves), never earlier than the aggregate's previous event; an event's own time f
 with the outcome that caused them (their `due_at` and `finished_at` are the schedule's times, which
 may lie ahead). Every time a resource reports is its event's `occurred_at`, so `?as_of=` that time
 includes the event. Events stored before this rule may hold a field a few milliseconds (or, under
-`--dev-clock`, the clock's advance) off `occurred_at`; what is reported is `occurred_at`.
+`--dev-clock`, the clock's advance) off `occurred_at`; what is reported is `occurred_at`. The
+event store keeps that instant once: an own time field equal to the timestamp is left out of the
+stored JSON and put back by every reader (storage/stored_times.py), so `data` shows it as before.
 
 An event's `version` below is its class version: when its shape changes, the version goes up and
 an upcaster (`upcast_vN_vN+1`) turns the stored older shape into the new one as it is read, so

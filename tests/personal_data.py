@@ -16,6 +16,8 @@ from typing import Any
 
 import psycopg
 
+from storage.compact_states import expanded
+
 STEPS: list[dict[str, Any]] = [
     {
         "type": "EMAIL",
@@ -71,6 +73,15 @@ def values_found(url: str, values: list[str]) -> list[str]:
                 ).fetchone()
                 if hits and hits[0]:
                     found.append(f"{table}.{column}: {value}")
+        # An event's state stored compacted (storage/compact_states.py) hides its text from SQL:
+        # searched again as the JSON it is.
+        compacted = conn.execute(
+            "SELECT state FROM campaigns_events WHERE substring(state FROM 1 FOR 1) = '\\x01'::bytea"
+        ).fetchall()
+        hidden = [expanded(bytes(state)) for (state,) in compacted]
+        found += [
+            f"campaigns_events.state: {v}" for v in values if any(v.encode() in text for text in hidden)
+        ]
     return found
 
 

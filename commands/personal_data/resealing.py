@@ -40,7 +40,10 @@ from storage.stored_events import aggregate_rows
 
 BATCH = 200  # events rewritten in one transaction (the writers wait for it: keep it short)
 TOPICS = (get_topic(Enrollment.ContactEnrolled), get_topic(AddressConsent.ConsentOpened))  # as stored
-BRAND = "convert_from(e.state, 'UTF8')::jsonb #>> '{{brand_id,_data_}}'"
+# Only a first event's state is JSON to PostgreSQL (later ones may be compacted:
+# storage/compact_states.py): CASE keeps the conversion off every other row, whatever order the
+# planner gives the conditions.
+BRAND = "CASE WHEN e.originator_version = 1 THEN convert_from(e.state, 'UTF8')::jsonb #>> '{{brand_id,_data_}}' END"
 PLAIN = """e.topic = ANY(%(topics)s) AND e.originator_version = 1
            AND position('"pd1:'::bytea IN e.state) = 0"""
 # A row of storage.stored_events.aggregate_rows: position, aggregate, version, topic, state, link.

@@ -22,6 +22,7 @@ from commands.personal_data.sealing import PersonalDataSeal, is_sealed
 from domain.address_consent import AddressConsent
 from domain.enrollment import Enrollment
 from domain.enrollment_events import ContactEnrolled
+from storage.compact_states import CompactMapper
 from storage.event_json import sealed_key_ids
 
 
@@ -30,11 +31,13 @@ def keys_of_stored(states: Iterable[bytes]) -> set[UUID]:
     return {UUID(key_id) for key_id in sealed_key_ids(states)}
 
 
-class SealingMapper(Mapper[UUID]):
-    """The application's mapper (same transcoder, compressor and cipher) with personal data sealed."""
+class SealingMapper(CompactMapper):
+    """The application's mapper (same transcoder, compressor and cipher, each event's own time
+    stored once, later events compacted: storage/compact_states.py) with personal data sealed."""
 
     def __init__(self, base: Mapper[UUID], seal: PersonalDataSeal) -> None:
         super().__init__(base.transcoder, base.compressor, base.cipher)
+        self.plain_classes = getattr(base, "plain_classes", ())
         self.seal = seal
 
     def to_stored_event(self, domain_event: Any) -> StoredEvent:

@@ -27,7 +27,8 @@ def owned(conn: psycopg.Connection[Any], table: Composed, topic: str, brand_id: 
     rows = conn.execute(
         SQL(
             """SELECT originator_id FROM {} WHERE topic = %s AND originator_version = 1
-                 AND convert_from(state, 'UTF8')::jsonb #>> '{{brand_id,_data_}}' = %s"""
+                 AND CASE WHEN originator_version = 1
+                          THEN convert_from(state, 'UTF8')::jsonb #>> '{{brand_id,_data_}}' END = %s"""
         ).format(table),
         (topic, brand_id.hex),
     ).fetchall()

@@ -19,6 +19,7 @@ import psycopg
 from psycopg.sql import Composed
 
 from projections.history.event_topics import campaign_topic_prefix, ownerless_topics, topics_for
+from storage.compact_states import expanded
 from storage.event_json import (
     decoded_state,
     json_text,
@@ -28,6 +29,7 @@ from storage.event_json import (
     without_personal_data,
 )
 from storage.stored_events import first_event_state, head_position, pages, read_ahead
+from storage.stored_times import with_own_time
 
 COLUMNS = ("position", "occurred_at", "type", "aggregate_id", "version", "brand_id", "campaign_id", "data")
 ENVELOPE = ("timestamp", "originator_topic")
@@ -138,11 +140,13 @@ def _rows(
         batch = []
         # The page's states side by side (each a JSON object: no word or sealed value runs from one
         # into the next): one search for the whole page; a row is searched alone only when it finds one.
-        states = b"".join(row.state for row in page)
+        plain = [expanded(row.state) for row in page]  # JSON, also where compacted
+        states = b"".join(plain)
         erased = _erased_keys(reader, states)
         any_secrets = _may_hold_secrets(states)
-        for row in page:
-            decoded, exact = decoded_state(row.state)
+        for row, state in zip(page, plain, strict=True):
+            decoded, exact = decoded_state(state)
+            with_own_time(row.topic, decoded)  # stored once: storage/stored_times.py
             data = without_personal_data(topic_type(row.topic), decoded, erased)
             occurred_at = datetime.fromisoformat(data["timestamp"].replace("Z", "+00:00"))
             if (wanted.since and occurred_at < wanted.since) or (
@@ -171,7 +175,7 @@ def _rows(
                     brand,
                     campaign,
                     json_text(
-                        without_secrets(data) if any_secrets and _may_hold_secrets(row.state) else data, exact
+                        without_secrets(data) if any_secrets and _may_hold_secrets(state) else data, exact
                     ),
                 )
             )

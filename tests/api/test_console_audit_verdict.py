@@ -16,6 +16,7 @@ from domain.credit_ledger import CreditLedger
 from projections.history.credit_audit import audit_brand
 from tests.api.api_support import service_on_own_database
 from tests.api.console_support import launched_campaign, signed_in
+from tests.stored_rows import edit_states
 from tests.support import Client, eventually
 
 VERDICT = re.compile(r'data-testid="audit-verdict">Failed</span>: ([^\n]*)\n')
@@ -57,12 +58,7 @@ def test_an_altered_row_is_shown_as_tampered_history_naming_the_break(server_url
         campaign_id = launched_campaign(client, "Altered", contact_count=2)
         eventually(lambda: client.ok(client.get(f"/v1/campaign/{campaign_id}"))["credits"]["consumed"] == 2)
         with psycopg.connect(service.db.url) as conn:
-            conn.execute(
-                """UPDATE campaigns_events SET state = convert_to(
-                       replace(convert_from(state, 'UTF8'), '"credits":1', '"credits":0'), 'UTF8')
-                   WHERE notification_id = (SELECT min(notification_id) FROM campaigns_events
-                                            WHERE convert_from(state, 'UTF8') LIKE '%"credits":1%')"""
-            )
+            edit_states(conn, "true", [], b'"credits":1', b'"credits":0', first=True)
         before = datetime.now(UTC)
         audit = the_commands_verdict(service, client)
         assert audit.chain_break is not None

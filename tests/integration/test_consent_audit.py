@@ -24,6 +24,7 @@ from domain.withdrawal import one_click_unsubscribe_words
 from runtime.cli import main
 from tests.api.api_support import service_on_own_database
 from tests.integration.desk import ROLES, Desk, desk_for_a_new_brand
+from tests.stored_rows import edit_states
 
 T0 = datetime(2026, 12, 7, 12, tzinfo=UTC)
 EMAIL = {"type": "EMAIL", "group": 0, "subject": "Hi", "body": "Hello"}
@@ -201,11 +202,8 @@ def test_an_edited_event_row_fails_the_audit_as_tampered(service, audit):
     assert send_due(d, [ann], T0) == 1
     url = service.settings.database_url.get_secret_value()
     with psycopg.connect(url) as conn:
-        conn.execute(
-            """UPDATE campaigns_events SET state = convert_to(replace(convert_from(state, 'UTF8'),
-                 '"credits":1', '"credits":0'), 'UTF8')
-               WHERE originator_id = %s AND topic LIKE '%%StepSent'""",
-            (ann,),
+        edit_states(
+            conn, "originator_id = %s AND topic LIKE %s", [ann, "%StepSent"], b'"credits":1', b'"credits":0'
         )
     code, _, err = audit(d.client.brand_id)
     assert code == 1 and "tampered history" in err and "changed after it was stored" in err

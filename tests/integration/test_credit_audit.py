@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 from runtime.cli import main
+from tests.stored_rows import edit_states
 from tests.support import Client, contacts, eventually, running_service
 
 STEPS = [{"type": "EMAIL", "group": 0, "subject": "Hi", "body": "Hello"}]
@@ -54,13 +55,9 @@ def test_the_table_and_csv_formats_show_the_running_balance(brand, capsys):
 
 def test_an_event_row_edited_with_sql_is_detected_and_named(brand, capsys):
     with psycopg.connect(brand["url"]) as conn:
-        position = conn.execute(
-            """UPDATE campaigns_events
-                  SET state = convert_to(replace(convert_from(state, 'UTF8'), '"credits":1', '"credits":0'), 'UTF8')
-                WHERE notification_id = (SELECT min(notification_id) FROM campaigns_events
-                                          WHERE topic LIKE '%StepSent')
-            RETURNING notification_id"""
-        ).fetchone()[0]
+        [position] = edit_states(
+            conn, "topic LIKE %s", ["%StepSent"], b'"credits":1', b'"credits":0', first=True
+        )
     assert main(["audit", "credits", "--brand", brand["id"]]) == 1
     err = capsys.readouterr().err
     assert "tampered history" in err

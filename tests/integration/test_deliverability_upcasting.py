@@ -13,6 +13,7 @@ from commands.application import CampaignApplication
 from domain.campaign import Campaign, CampaignStatus, PausedBy
 from domain.enrollment import Enrollment
 from domain.steps import Step, StepType
+from storage.compact_states import expanded
 from storage.database import event_store_env
 from storage.event_log import read_log
 
@@ -28,7 +29,7 @@ def _stored_as_v1(
     stored = [store.mapper.to_stored_event(event) for event in events]
     for index, row in enumerate(stored):
         if row.topic.endswith(name):
-            state = store.mapper.transcoder.decode(row.state)
+            state = store.mapper.transcoder.decode(expanded(row.state))
             assert state.pop("class_version") == 2
             for field in fields:
                 del state[field]

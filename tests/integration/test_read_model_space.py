@@ -138,3 +138,73 @@ def test_pages_of_executions_go_through_every_row_once_in_order_with_no_stored_p
     finally:
         db.close()
     assert seen == sorted(f"{Enrollment.create_id(campaign, c)}/{s}" for c in contacts for s in STEPS)
+
+
+def _enrolment(enrollment: UUID, campaign: UUID, at: datetime) -> Enrollment.ContactEnrolled:
+    plan = [{"id": step, "type": "EMAIL", "group": 0, "order": i} for i, step in enumerate(STEPS)]
+    return Enrollment.ContactEnrolled(
+        originator_id=enrollment,
+        originator_version=1,
+        timestamp=at,
+        originator_topic="enrollment",
+        campaign_id=campaign,
+        brand_id=uuid4(),
+        contact_id=uuid4(),
+        addresses={},
+        plan=plan,
+        enrolled_at=at,
+        group=0,
+        due_at=at,
+    )
+
+
+def test_a_send_and_its_first_reached_time_rewrite_its_row_once(database_url):
+    """Every UPDATE of a row writes a whole new copy of it: a batch that attempts and sends a step
+    rewrites that step's row once, its status and `sent_first_at` together, not once each."""
+    campaign, at = uuid4(), datetime(2026, 12, 7, 9, tzinfo=UTC)
+    enrollments = [uuid4() for _ in range(200)]
+    sent = [
+        event
+        for enrollment in enrollments
+        for event in (
+            Enrollment.StepAttempted(
+                originator_id=enrollment,
+                originator_version=2,
+                timestamp=at,
+                step_id="a1",
+                sender_account_id="sender",
+                message_key="key",
+                attempted_at=at,
+                campaign_id=campaign,
+            ),
+            Enrollment.StepSent(
+                originator_id=enrollment,
+                originator_version=3,
+                timestamp=at,
+                campaign_id=campaign,
+                step_id="a1",
+                channel="email",
+                sender_account_id="sender",
+                provider_message_id="m",
+                credits=1,
+                sent_at=at,
+            ),
+        )
+    ]
+    db = Database(database_url)
+    try:
+        with db.transaction() as cur:
+            StepExecutions().apply(cur, [(i, _enrolment(e, campaign, at)) for i, e in enumerate(enrollments)])
+        with db.transaction() as cur:
+            StepExecutions().apply(cur, list(enumerate(sent, start=len(enrollments))))
+            cur.execute("SELECT n_tup_upd FROM pg_stat_xact_user_tables WHERE relname = 'step_executions'")
+            (updated,) = cur.fetchone().values()
+        rows = db.fetch_all(
+            "SELECT step_id, status, sent_first_at FROM step_executions WHERE campaign_id = %s", (campaign,)
+        )
+    finally:
+        db.close()
+    assert updated == len(enrollments)
+    assert sorted((r["step_id"], r["status"], r["sent_first_at"]) for r in rows) == sorted(
+        [("a1", "sent", at)] * len(enrollments) + [("b2", "pending", None)] * len(enrollments)
+    )

@@ -1,0 +1,41 @@
+"""Stored event rows edited by hand, as a person with SQL access would tamper with them: the JSON of
+a state changed and written back the way it was stored (compacted or not: storage/compact_states.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+
+from storage.compact_states import compact, expanded, is_compact
+
+
+def edit_states(
+    conn: psycopg.Connection[Any],
+    where: str,
+    params: Sequence[Any],
+    old: bytes,
+    new: bytes,
+    *,
+    first: bool = False,
+) -> list[int]:
+    """Replace `old` by `new` in the JSON of the event rows that `where` picks and whose JSON holds
+    `old` (only the first in log order with `first`); their log positions."""
+    rows = conn.execute(
+        f"SELECT notification_id, state FROM campaigns_events WHERE {where} ORDER BY notification_id", params
+    ).fetchall()
+    edited = []
+    for position, stored in rows:
+        state = expanded(bytes(stored))
+        if old not in state:
+            continue
+        changed = state.replace(old, new)
+        conn.execute(
+            "UPDATE campaigns_events SET state = %s WHERE notification_id = %s",
+            (compact(changed) if is_compact(bytes(stored)) else changed, position),
+        )
+        edited.append(position)
+        if first:
+            break
+    return edited
