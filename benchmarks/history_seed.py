@@ -31,6 +31,8 @@ import psycopg
 
 from commands.application import CampaignApplication
 from commands.credits.brands import create_brand
+from commands.personal_data.sealing import PersonalDataSeal
+from commands.sending.credentials import CredentialCipher
 from domain.campaign import Campaign
 from domain.credit_ledger import CreditLedger, Plan
 from domain.enrollment import Enrollment
@@ -96,13 +98,18 @@ def seed(url: str, events: int, campaigns: int = 10) -> int:
     return int(store.recorder.max_notification_id() or 0)
 
 
-def seed_year_of_use(url: str, events: int, brands: int = 10, campaigns_per_brand: int = 12) -> int:
+def seed_year_of_use(
+    url: str, events: int, credentials_key: str, brands: int = 10, campaigns_per_brand: int = 12
+) -> int:
     """Write about `events` events of finished campaigns over the year before 1 November 2026, by
     `brands` premium brands (`campaigns_per_brand` campaigns each, one a month); return how many
-    events the store holds."""
+    events the store holds. Personal data are sealed as the service seals them under
+    `credentials_key` (which every process that reads them needs); the copies of an enrollment
+    share its contact's key."""
     upgrade(url)
     store = CampaignApplication(env=event_store_env(url))
     db = Database(url)
+    store.seal_personal_data(PersonalDataSeal(db, CredentialCipher(credentials_key)))
     end = datetime(2026, 11, 1, tzinfo=UTC)
     start = end - timedelta(days=365)
     campaigns = brands * campaigns_per_brand

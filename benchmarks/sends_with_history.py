@@ -2,14 +2,15 @@
 
 Starts one embedded PostgreSQL (the suite's Infrastructure, loopback only) and builds, once, a
 history database: about N events of finished campaigns of other brands over the year before
-(benchmarks/history_seed.py's `seed_year_of_use`: events by COPY, contacts, lead groups and launch
-audiences), its read models rebuilt (`campaign-service replay`), then `campaign-service serve`
+(benchmarks/history_seed.py's `seed_year_of_use`: events by COPY, their personal data sealed as
+the service seals them, contacts, lead groups and launch audiences), its read models rebuilt (`campaign-service replay`), then `campaign-service serve`
 started on it until every log follower (the projector's read models, the relays, settlement; the
 deliverability guard at the last outcome) stands at the head of the log, as after a year of use,
 and a VACUUM ANALYZE of every table, as autovacuum would have done. Then, in each repetition, alternating which goes first: N sends (the suite's `sends` scenario, "serve (HTTP
 API, in-process transport)": a new premium brand, a sandbox sender, N contacts uploaded, a
 one-step EMAIL campaign, launch to all sent from the API's metrics) on a fresh empty database (the
-anchor) and on a fresh file copy of the history database. Prints the median, range and ratio of
+anchor) and on a fresh file copy of the history database, every `serve` with the same
+CREDENTIALS_KEY (as one deployment keeps its key). Prints the median, range and ratio of
 the two rates, and the load average after each run.
 
 With `--statements N`, PostgreSQL's pg_stat_statements is loaded (as profile_stages loads it)
@@ -29,6 +30,7 @@ import sys
 import time
 
 import psycopg
+from cryptography.fernet import Fernet
 
 from benchmarks.history_seed import seed_year_of_use
 from benchmarks.profile_stages import enable_statement_statistics, top_statements
@@ -70,23 +72,24 @@ def followers_behind(url: str) -> int:
     return max(int(head - lowest), int(outcomes))
 
 
-def caught_up_history(infra: Infrastructure, events: int) -> tuple[str, int]:
-    """The history database: seeded, followed by serve to the head, vacuumed; its URL and events."""
+def caught_up_history(infra: Infrastructure, events: int, key: str) -> tuple[str, int]:
+    """The history database: seeded (personal data sealed under `key`), followed by serve to the
+    head, vacuumed; its URL and events."""
     url = infra.fresh_database()
     started = time.perf_counter()
-    stored = seed_year_of_use(url, events)
+    stored = seed_year_of_use(url, events, key)
     print(f"seeded {stored:,} events in {time.perf_counter() - started:.0f} s", flush=True)
     started = time.perf_counter()
     subprocess.run(  # the read models, faster than the projector would follow so many events
         [sys.executable, "-m", "runtime.cli", "replay"],
-        env={**os.environ, "DATABASE_URL": url},
+        env={**os.environ, "DATABASE_URL": url, "CREDENTIALS_KEY": key},
         check=True,
         stdout=subprocess.DEVNULL,
     )
     print(f"read models replayed in {time.perf_counter() - started:.0f} s", flush=True)
     started = time.perf_counter()
     with Processes(infra.folder / "catch-up") as processes:
-        start_serve(processes, url)
+        start_serve(processes, url, CREDENTIALS_KEY=key)
         wait_until(lambda: followers_behind(url) == 0, CATCH_UP_LIMIT, "serve caught up", interval=2.0)
         time.sleep(5)  # what the followers write after the head (completions, settlement) settles
         wait_until(lambda: followers_behind(url) == 0, CATCH_UP_LIMIT, "serve caught up", interval=2.0)
@@ -118,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     with Infrastructure() as infra:
         if args.statements:
             enable_statement_statistics(infra)
-        history, stored = caught_up_history(infra, args.history_events)
+        key = Fernet.generate_key().decode()  # the service's one key, as in production
+        history, stored = caught_up_history(infra, args.history_events, key)
         with_history = f"serve on {stored:,} events of history"
         results.figure(scenario, with_history, "sends/s", EMPTY)
         results.figure(scenario, EMPTY, "sends/s")
@@ -130,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
                     if args.statements:
                         with psycopg.connect(url, autocommit=True) as conn:
                             conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
-                    rate, _ = serve_sends(infra, url, args.sends)
+                    rate, _ = serve_sends(infra, url, args.sends, CREDENTIALS_KEY=key)
                     if args.statements:
                         statements[measure] = top_statements(url, args.statements)
                     results.add(scenario, measure, "sends/s", rate, None if template is None else EMPTY)
