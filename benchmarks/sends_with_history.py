@@ -15,7 +15,8 @@ the two rates, and the load average after each run.
 
 With `--statements N`, PostgreSQL's pg_stat_statements is loaded (as profile_stages loads it)
 and each store's N statements of most total time in its last run (setting up included) are
-printed, with their calls and mean time, to compare what costs more on the history.
+printed, with their calls and mean time, and after each run the shared buffers its statements
+found in PostgreSQL's pool, read in and wrote out, to compare what costs more on the history.
 
     .venv/bin/python -m benchmarks.sends_with_history [--history-events 1000000] [--sends 20000] [--repeat 3]
         [--statements 0]
@@ -70,6 +71,18 @@ def followers_behind(url: str) -> int:
     expected = [p.name for p in PROJECTIONS] + [f"relay relay:{c}" for c in CHANNELS] + ["settlement"]
     lowest = min(positions.get(name, 0) for name in expected)
     return max(int(head - lowest), int(outcomes))
+
+
+def buffer_totals(url: str) -> str:
+    """The run's statements' shared buffers: found in the pool, read in, written out by them."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute(
+            """SELECT sum(shared_blks_hit), sum(shared_blks_read), sum(shared_blks_written),
+                      sum(total_exec_time) FROM pg_stat_statements
+               WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"""
+        ).fetchone()
+    hit, read, written, took = row if row else (0, 0, 0, 0)
+    return f"{hit:,} hit, {read:,} read, {written:,} written; statements {took / 1000:,.1f} s"
 
 
 def caught_up_history(infra: Infrastructure, events: int, key: str) -> tuple[str, int]:
@@ -137,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
                     rate, _ = serve_sends(infra, url, args.sends, CREDENTIALS_KEY=key)
                     if args.statements:
                         statements[measure] = top_statements(url, args.statements)
+                        print(f"    PostgreSQL's buffers in that run: {buffer_totals(url)}")
                     results.add(scenario, measure, "sends/s", rate, None if template is None else EMPTY)
                     print(
                         f"  run {repetition + 1}/{args.repeat}, {measure}: {rate:,.0f} sends/s (load {load()})"
