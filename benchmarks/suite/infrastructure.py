@@ -51,15 +51,20 @@ class Infrastructure:
     def cores(self) -> int:
         return os.cpu_count() or 1
 
-    def fresh_database(self) -> str:
-        """The URL of a new, empty database on the run's one PostgreSQL server."""
+    def fresh_database(self, copy_of: str | None = None) -> str:
+        """The URL of a new database on the run's one PostgreSQL server: empty, or a file copy of
+        the database at `copy_of` (a URL this returned; nothing may be connected to it)."""
         if self._admin_url is None:
             self.postgres.start()
             self._admin_url = self.postgres.url.rsplit("/", 1)[0] + "/postgres"
         name = f"bench_{next(self._databases)}"
+        create = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if copy_of is not None:
+            template = sql.Identifier(copy_of.rsplit("/", 1)[1])
+            create = sql.SQL("{} TEMPLATE {} STRATEGY FILE_COPY").format(create, template)
         with psycopg.connect(self._admin_url, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            conn.execute(create)
         return self._admin_url.rsplit("/", 1)[0] + f"/{name}"
 
     def drop_database(self, url: str) -> None:

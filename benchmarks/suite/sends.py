@@ -47,14 +47,21 @@ def launch_to_all_sent(base_url: str, database_url: str, folder: Path, n: int) -
         client.close()
 
 
+def serve_sends(infra: Infrastructure, url: str, n: int, **env: str) -> tuple[float, float]:
+    """`serve` started on the database at `url` (with `env`, as start_serve takes it), then N
+    sends timed (launch_to_all_sent): the sends per second, and serve's peak memory in MB."""
+    with Processes(infra.folder / f"serve-{uuid4().hex[:6]}") as processes:
+        serve, base_url = start_serve(processes, url, **env)
+        seconds = launch_to_all_sent(base_url, url, processes.folder, n)
+        return n / seconds, serve.peak_rss_mb()
+
+
 def embedded(infra: Infrastructure, results: Results, scenario: str, n: int) -> None:
     url = infra.fresh_database()
     try:
-        with Processes(infra.folder / f"serve-{uuid4().hex[:6]}") as processes:
-            serve, base_url = start_serve(processes, url)
-            seconds = launch_to_all_sent(base_url, url, processes.folder, n)
-            results.add(scenario, EMBEDDED, "sends/s", n / seconds, REPLACED)
-            results.add(scenario, MEMORY, "MB", serve.peak_rss_mb())
+        rate, peak = serve_sends(infra, url, n)
+        results.add(scenario, EMBEDDED, "sends/s", rate, REPLACED)
+        results.add(scenario, MEMORY, "MB", peak)
     finally:
         infra.drop_database(url)
 

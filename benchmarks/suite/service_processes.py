@@ -152,11 +152,12 @@ class Processes:
             process.stop()
 
 
-def start_serve(processes: Processes, database_url: str) -> tuple[ServiceProcess, str]:
-    """`campaign-service serve` on a free port; the process and its base URL once it is ready."""
+def start_serve(processes: Processes, database_url: str, **env: str) -> tuple[ServiceProcess, str]:
+    """`campaign-service serve` on a free port (`env`: settings to set, as service_env takes
+    them); the process and its base URL once it is ready."""
     (port,) = free_ports(1)
     serve = processes.start(
-        "serve", ["serve", "--host", "127.0.0.1", "--port", str(port)], service_env(database_url)
+        "serve", ["serve", "--host", "127.0.0.1", "--port", str(port)], service_env(database_url, **env)
     )
     serve.wait_for_output("Campaign Service ready at")
     return serve, f"http://127.0.0.1:{port}"
