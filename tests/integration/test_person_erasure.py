@@ -191,12 +191,48 @@ def test_an_erasure_in_one_brand_leaves_the_same_address_in_another_brand_alone(
             ).status_code
             == 404
         )
-        assert (
-            admin.post(
-                f"/admin/v1/brands/{erasing.brand_id}/erasures", json={"address": "not an address"}
-            ).status_code
-            == 422
+        refused = admin.post(
+            f"/admin/v1/brands/{erasing.brand_id}/erasures", json={"address": "not an address"}
         )
+        assert refused.status_code == 422
+        assert [e["field"] for e in refused.json()["errors"]] == ["body.address"]
+
+
+def test_an_address_nobody_was_imported_with_is_erased_once_and_a_national_phone_reads_as_american(
+    database_url,
+):
+    with running_service(
+        database_url, credentials_key=Fernet.generate_key().decode(), admin_api_key=ADMIN_KEY
+    ) as service:
+        client = Client(service)
+        client.lead_group([BOB])
+        client.ok(client.post("/v1/suppressions", {"address": "walk-in@example.com", "reason": "asked"}), 201)
+        admin = TestClient(service.http_app())
+        admin.headers["Authorization"] = f"Bearer {ADMIN_KEY}"
+        erasures = f"/admin/v1/brands/{client.brand_id}/erasures"
+
+        seal = service.store.personal_data
+        assert seal is not None
+        person = f"hmac:{seal.address_hash(client.brand_id, 'walk-in@example.com')}"
+        first = admin.post(erasures, json={"address": "walk-in@example.com"}).json()
+        [erased] = list(service.store.events.get(PersonErasure.create_id(client.brand_id, person)))
+        assert erased.contact_id is None  # its consent alone: recorded at the first call
+        again = admin.post(erasures, json={"address": "walk-in@example.com"}).json()
+        assert (first["first_time"], first["contact_ids"], again["first_time"]) == (True, [], False)
+        assert len(list(service.store.events.get(PersonErasure.create_id(client.brand_id, person)))) == 1
+
+        national = BOB["phone"].removeprefix("+1")  # as an American operator would type it
+        answer = admin.post(erasures, json={"address": f"({national[:3]}) {national[3:6]}-{national[6:]}"})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["first_time"] is True and len(answer.json()["contact_ids"]) == 1
+        placeholders = sorted(s["address"] for s in client.ok(client.get("/v1/suppressions"))["items"])
+        email_one, phone_one = (
+            (p for p in placeholders if "@" in p),
+            (p for p in placeholders if "@" not in p),
+        )
+        assert [len(p) for p in email_one] == [len("erased-") + 32 + len("@erased.invalid")] * 2
+        assert all(p.endswith("@erased.invalid") for p in placeholders if "@" in p)
+        assert [len(p) for p in phone_one] == [len("erased-") + 32]
 
 
 def test_an_address_with_underscore_or_percent_blanks_only_texts_that_quote_it_exactly(database_url):
@@ -229,11 +265,11 @@ def test_the_command_line_refuses_an_unknown_brand_a_malformed_address_and_a_mis
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("CREDENTIALS_KEY", key)
     assert main(["contacts", "erase", "--brand", str(UUID(int=1)), "--address", "ann@example.com"]) == 1
-    assert "does not exist" in capsys.readouterr().err
+    assert f"brand {UUID(int=1)}" in capsys.readouterr().err and "does not exist"
     assert main(["contacts", "erase", "--brand", brand, "--address", "not an address"]) == 1
-    assert "address" in capsys.readouterr().err
+    assert "not an address" in capsys.readouterr().err
     monkeypatch.delenv("CREDENTIALS_KEY")
     monkeypatch.setenv("UNSUBSCRIBE_SECRET", "s" * 32)
     monkeypatch.setenv("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
     assert main(["contacts", "erase", "--brand", brand, "--address", "ann@example.com"]) == 1
-    assert "CREDENTIALS_KEY" in capsys.readouterr().err
+    assert "personal data are not sealed: set CREDENTIALS_KEY to erase a person" in capsys.readouterr().err
