@@ -55,13 +55,23 @@ def test_every_status_twilio_gives_a_text_that_did_not_arrive_counts_it_bounced(
         )
         reported = dict(zip(sorted(m["to"] for m in fake_twilio.messages), SMS_STATUSES, strict=True))
 
+        before = datetime.now(UTC)
         for message in fake_twilio.messages:
-            assert fake_twilio.report_status(message, reported[message["to"]], "30003").status == 204
+            status = reported[message["to"]]
+            code = None if status == "failed" else "30003"  # a failure Twilio gives no code
+            assert fake_twilio.report_status(message, status, code).status == 204
+        after = datetime.now(UTC)
 
         expected = {phone: SMS_STATUSES[status] for phone, status in reported.items()}
         eventually(lambda: _execution_statuses(service, client, campaign_id) == expected)
         metrics = client.ok(client.get(f"/v1/campaign/{campaign_id}"))["metrics"]
         assert (metrics["delivered"], metrics["bounced"]) == (1, 2)
+        undelivered = campaign_events(service, campaign_id, Enrollment.StepUndelivered)
+        assert sorted(e.reason for e in undelivered) == ["failed", "undelivered: twilio error 30003"]
+        [delivered] = campaign_events(service, campaign_id, Enrollment.StepDelivered)
+        assert delivered.detail == "delivered"
+        assert all(before <= e.undelivered_at <= after for e in undelivered)
+        assert before <= delivered.delivered_at <= after
 
 
 def test_every_machine_answer_gets_the_voicemail_and_a_person_a_fax_or_an_unknown_a_hang_up(
