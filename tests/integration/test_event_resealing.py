@@ -136,7 +136,7 @@ def test_old_events_are_sealed_in_place_with_their_chains_relinked_and_the_rewri
         [record] = _records(store, database_url, brand)
         links = {(row[1], row[2]): bytes(row[5]).hex() for row in before}
         new_links = {(row[1], row[2]): bytes(row[5]).hex() for row in after}
-        assert record.resealed_by == "cli: test"
+        assert (record.resealed_by, record.resealed_at, done.brand_id) == ("cli: test", T0, brand)
         assert sorted(record.rows, key=lambda r: r["aggregate_id"]) == sorted(
             [
                 {
