@@ -198,7 +198,8 @@ def test_the_suppression_list_adds_idempotently_pages_and_removes(database_url):
         _problem(stranger.http.delete("/v1/suppressions/ann@example.com"), 404)
         assert client.http.delete("/v1/suppressions/ANN@example.com").status_code == 204
         assert client.http.delete("/v1/suppressions/+14155550100").status_code == 204
-        _problem(client.http.delete("/v1/suppressions/ann@example.com"), 404)
+        gone = _problem(client.http.delete("/v1/suppressions/ann@example.com"), 404)
+        assert "suppression of ann@example.com" in gone["detail"]
         assert client.ok(client.get("/v1/suppressions"))["items"] == []
 
 
