@@ -10,6 +10,7 @@ that merely contains one is a reply."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 from xml.etree import ElementTree
 
@@ -38,6 +39,21 @@ def _execution_statuses(service, client, campaign_id: str) -> dict[str, str]:
     phone_of = {str(row["contact_id"]): row["phone"] for row in audience}
     rows = client.ok(client.get(f"/v1/campaign/{campaign_id}/executions"))["items"]
     return {phone_of[row["contact_id"]]: row["status"] for row in rows}
+
+
+def _voicemails_placed(service, fake_twilio, people: int) -> tuple[Any, str, list[dict[str, Any]]]:
+    """A brand's voicemail drop to `people` contacts, launched until every call is placed and
+    counted sent: the brand's client, the campaign, its calls by number."""
+    client = twilio_brand(service, fake_twilio).client
+    campaign_id = client.campaign(
+        client.lead_group(contacts(people)), [{"type": "VOICEMAIL", "group": 0, "audio_url": AUDIO}]
+    )
+    client.ok(client.post(f"/v1/campaign/{campaign_id}/launch"))
+    eventually(lambda: len(fake_twilio.calls) == people)
+    eventually(
+        lambda: client.ok(client.get(f"/v1/campaign/{campaign_id}"))["metrics"]["sent"]["voicemail"] == people
+    )
+    return client, campaign_id, sorted(fake_twilio.calls, key=lambda call: call["to"])
 
 
 def test_every_status_twilio_gives_a_text_that_did_not_arrive_counts_it_bounced(database_url, fake_twilio):
@@ -79,21 +95,7 @@ def test_every_machine_answer_gets_the_voicemail_and_a_person_a_fax_or_an_unknow
 ):
     answers = [*MACHINE_ANSWERS, *NOBODY_TO_TELL]
     with service_with_twilio(database_url, fake_twilio) as service:
-        brand = twilio_brand(service, fake_twilio)
-        client = brand.client
-        people = contacts(len(answers))
-        campaign_id = client.campaign(
-            client.lead_group(people), [{"type": "VOICEMAIL", "group": 0, "audio_url": AUDIO}]
-        )
-        client.ok(client.post(f"/v1/campaign/{campaign_id}/launch"))
-        eventually(lambda: len(fake_twilio.calls) == len(answers))
-        eventually(
-            lambda: (
-                client.ok(client.get(f"/v1/campaign/{campaign_id}"))["metrics"]["sent"]["voicemail"]
-                == len(answers)
-            )
-        )
-        calls = sorted(fake_twilio.calls, key=lambda call: call["to"])
+        client, campaign_id, calls = _voicemails_placed(service, fake_twilio, len(answers))
         before = datetime.now(UTC)
 
         outcomes = {
@@ -126,21 +128,8 @@ def test_each_call_status_that_says_nobody_picked_up_records_the_voicemail_undel
     database_url, fake_twilio
 ):
     with service_with_twilio(database_url, fake_twilio) as service:
-        brand = twilio_brand(service, fake_twilio)
-        client = brand.client
-        people = contacts(len(NOBODY_PICKED_UP) + 1)
-        campaign_id = client.campaign(
-            client.lead_group(people), [{"type": "VOICEMAIL", "group": 0, "audio_url": AUDIO}]
-        )
-        client.ok(client.post(f"/v1/campaign/{campaign_id}/launch"))
-        eventually(lambda: len(fake_twilio.calls) == len(people))
-        eventually(
-            lambda: (
-                client.ok(client.get(f"/v1/campaign/{campaign_id}"))["metrics"]["sent"]["voicemail"]
-                == len(people)
-            )
-        )
-        *unanswered, ringing = sorted(fake_twilio.calls, key=lambda call: call["to"])
+        client, campaign_id, calls = _voicemails_placed(service, fake_twilio, len(NOBODY_PICKED_UP) + 1)
+        *unanswered, ringing = calls
         before = datetime.now(UTC)
 
         for call, status in zip(unanswered, NOBODY_PICKED_UP, strict=True):
