@@ -15,3 +15,8 @@ CREATE TABLE IF NOT EXISTS campaign_event_positions (
     positions bigint[] NOT NULL,
     PRIMARY KEY (campaign_id, block)
 );
+-- Stored out of line as they are, not compressed: each batch appends its positions to their block's
+-- row, rewriting it (a dense campaign's row some 8 times as its block fills, at batches of 500), and
+-- compressing it again each time made applying a batch about twice as slow (8 bytes a position
+-- on disk instead of about 5).
+ALTER TABLE campaign_event_positions ALTER COLUMN positions SET STORAGE EXTERNAL;
