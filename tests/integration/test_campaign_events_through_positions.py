@@ -203,7 +203,7 @@ def test_as_of_a_moment_the_console_shows_the_live_pages_events_up_to_it(databas
         assert browser.get(f"/console/campaigns/{theirs}").status_code == 404
 
 
-def test_a_page_reads_the_read_models_key_and_the_log_position_not_every_stream(database_url):
+def test_a_page_reads_the_read_models_key_the_log_position_and_the_tails_leads_by_key(database_url):
     with running_service(database_url, roles=ROLES) as service:
         d = Desk(service, Client(service), ScriptedProvider())
         d.client.sender("email", "sales@brand.example")
@@ -217,6 +217,12 @@ def test_a_page_reads_the_read_models_key_and_the_log_position_not_every_stream(
                 """INSERT INTO campaign_event_positions (campaign_id, block, positions)
                    SELECT gen_random_uuid(), n % 50, ARRAY[n] FROM generate_series(1, 5000) AS n"""
             )
+            conn.execute(  # and a large campaign's leads, so that its leads are many to look through
+                """INSERT INTO campaign_leads (enrollment_id, campaign_id, contact_id, state, created_at)
+                   SELECT gen_random_uuid(), %s, gen_random_uuid(), 'finished', now()
+                   FROM generate_series(1, 20000)""",
+                (mine,),
+            )
             conn.execute("ANALYZE")
             params = {"name": NAME, "follower": f"projection:{NAME}", "campaign": mine}
             params |= {"after": 0, "first": 0, "limit": 51}
@@ -224,10 +230,15 @@ def test_a_page_reads_the_read_models_key_and_the_log_position_not_every_stream(
             page = _plan(
                 conn, history._query(d.store, history.BY_POSITION).as_string(conn), {"positions": positions}
             )
+            tail_params = {"campaign": mine, "after": 0, "limit": 51}
+            tail = _plan(conn, history._query(d.store, history.IN_THE_TAIL).as_string(conn), tail_params)
         assert (
             "campaign_event_positions_pkey" in walk and "Seq Scan on campaign_event_positions" not in walk
         ), walk
         assert "notification_id_idx" in page and "Seq Scan" not in page and "campaign_leads" not in page, page
+        # the log past the read model: from the position on, each row's lead by its key, not every lead
+        assert "notification_id_idx" in tail and "campaign_leads_pkey" in tail, tail
+        assert "hashed" not in tail and "Seq Scan on campaign_leads" not in tail, tail
 
 
 def _plan(conn: psycopg.Connection, query: str, params: dict[str, object]) -> str:
