@@ -275,3 +275,24 @@ def test_an_attempt_that_names_no_campaign_is_placed_by_its_lead_and_parked_with
             CampaignEventPositions().apply(cur, [(8, _old_attempt(uuid4()))])
     finally:
         db.close()
+
+
+def test_a_position_handed_back_later_takes_its_place_in_order_once(database_url):
+    campaign, enrollment = uuid4(), uuid4()
+    db = Database(database_url)
+    try:
+        with db.transaction() as cur:
+            cur.execute(
+                """INSERT INTO campaign_leads (enrollment_id, campaign_id, contact_id, state, created_at)
+                   VALUES (%s, %s, %s, 'active', %s)""",
+                (enrollment, campaign, uuid4(), LAUNCH),
+            )
+        assert positions_after(db, campaign, 0, 10)[2] == []  # nothing of the campaign yet
+        for batch in ([10, 20, 4_100], [15], [20], [4_099, 4_101]):  # a parked event retried, twice
+            with db.transaction() as cur:
+                CampaignEventPositions().apply(cur, [(p, _old_attempt(enrollment)) for p in batch])
+        assert positions_after(db, campaign, 0, 10)[2] == [10, 15, 20, 4_099, 4_100, 4_101]
+        assert positions_after(db, campaign, 15, 2)[2] == [20, 4_099]
+        assert positions_after(db, campaign, 4_101, 10)[2] == []
+    finally:
+        db.close()
