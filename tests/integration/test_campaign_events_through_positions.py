@@ -8,8 +8,8 @@ and its enrollments', in log order: what the page read before the read model), n
 after the last event a page is empty with no cursor. With the read model held back (its events in
 the log's tail), too far behind, or with an event parked, the page is the same. On the console, As
 of a moment, the events are the live page's up to that moment. The page's reads go through the
-indexes (the read model's key, the log position), not through every enrollment's stream. An old
-StepAttempted, which names no campaign, is placed by its lead, or parked without one.
+indexes (the read model's key, the log position), not through every enrollment's stream
+(the read model's own rules: tests/integration/test_campaign_event_positions.py).
 """
 
 from __future__ import annotations
@@ -19,23 +19,19 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import psycopg
-import pytest
 from psycopg.rows import dict_row
 
 from commands.campaigns.campaign_lifecycle import pause_campaign, resume_campaign
-from domain.enrollment import Enrollment
 from projections import campaign_events as history
 from projections.campaign_event_positions import (
     BLOCK_BITS,
     NAME,
     POSITIONS_AFTER,
-    CampaignEventPositions,
     positions_after,
 )
-from storage.database import Database
 from storage.paging import page_by_position
 from tests.api.console_support import signed_in
 from tests.integration.desk import ROLES, Desk, ScriptedProvider, desk_for_a_new_brand
@@ -243,56 +239,3 @@ def test_a_page_reads_the_read_models_key_the_log_position_and_the_tails_leads_b
 
 def _plan(conn: psycopg.Connection, query: str, params: dict[str, object]) -> str:
     return "\n".join(row["QUERY PLAN"] for row in conn.execute("EXPLAIN " + query, params))  # type: ignore[arg-type]
-
-
-def _old_attempt(enrollment: UUID) -> Enrollment.StepAttempted:
-    """A StepAttempted as recorded before version 2: it names no campaign."""
-    return Enrollment.StepAttempted(
-        originator_id=enrollment,
-        originator_version=2,
-        timestamp=LAUNCH,
-        step_id="s1",
-        sender_account_id="sender",
-        message_key="key",
-        attempted_at=LAUNCH,
-        campaign_id=None,
-    )
-
-
-def test_an_attempt_that_names_no_campaign_is_placed_by_its_lead_and_parked_without_one(database_url):
-    campaign, enrollment = uuid4(), uuid4()
-    db = Database(database_url)
-    try:
-        with db.transaction() as cur:
-            cur.execute(
-                """INSERT INTO campaign_leads (enrollment_id, campaign_id, contact_id, state, created_at)
-                   VALUES (%s, %s, %s, 'active', %s)""",
-                (enrollment, campaign, uuid4(), LAUNCH),
-            )
-            CampaignEventPositions().apply(cur, [(7, _old_attempt(enrollment))])
-        assert positions_after(db, campaign, 0, 10)[2] == [7]
-        with pytest.raises(LookupError), db.transaction() as cur:  # the runner parks it
-            CampaignEventPositions().apply(cur, [(8, _old_attempt(uuid4()))])
-    finally:
-        db.close()
-
-
-def test_a_position_handed_back_later_takes_its_place_in_order_once(database_url):
-    campaign, enrollment = uuid4(), uuid4()
-    db = Database(database_url)
-    try:
-        with db.transaction() as cur:
-            cur.execute(
-                """INSERT INTO campaign_leads (enrollment_id, campaign_id, contact_id, state, created_at)
-                   VALUES (%s, %s, %s, 'active', %s)""",
-                (enrollment, campaign, uuid4(), LAUNCH),
-            )
-        assert positions_after(db, campaign, 0, 10)[2] == []  # nothing of the campaign yet
-        for batch in ([10, 20, 4_100], [15], [20], [4_099, 4_101]):  # a parked event retried, twice
-            with db.transaction() as cur:
-                CampaignEventPositions().apply(cur, [(p, _old_attempt(enrollment)) for p in batch])
-        assert positions_after(db, campaign, 0, 10)[2] == [10, 15, 20, 4_099, 4_100, 4_101]
-        assert positions_after(db, campaign, 15, 2)[2] == [20, 4_099]
-        assert positions_after(db, campaign, 4_101, 10)[2] == []
-    finally:
-        db.close()
