@@ -29,6 +29,7 @@ from consumers.transport.in_process import InProcessTransport
 from consumers.transport.kafka import KafkaTransport
 from projections import runner
 from projections.campaign_checkpoints import CampaignCheckpoints
+from projections.campaign_event_positions import CampaignEventPositions
 from projections.campaign_leads import CampaignLeads
 from projections.campaign_summaries import CampaignSummaries
 from projections.credit_ledger_entries import CreditLedgerEntries
@@ -50,6 +51,7 @@ PROJECTIONS: list[runner.ReadModel] = [
     CreditLedgerEntries(),
     DeliverabilityWindows(),
     CampaignCheckpoints(),
+    CampaignEventPositions(),  # after CampaignLeads: an old StepAttempted's campaign is its lead's
 ]
 SchemaPolicy = Literal["upgrade", "wait", "skip"]
 

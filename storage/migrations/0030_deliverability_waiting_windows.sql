@@ -1,4 +1,4 @@
--- depends: 0024_funnel_first_reached
+-- depends: 0025_campaign_event_positions
 -- 0030_deliverability_waiting_windows: the windows holding hard bounces or opt-outs but fewer sends
 -- than the brand's `min_sends`. The guard judges them again at each pass until they reach it, as
 -- sends after the outcomes (not only further outcomes) can take such a window over its limit.

@@ -68,6 +68,7 @@ TABLES |= {"deliverability_guard_position"}  # 0017_deliverability_guard
 TABLES |= {"personal_data_keys"}  # 0019_personal_data_keys
 TABLES |= {"brand_retention_settings"}  # 0020_message_retention
 TABLES |= {"campaign_checkpoints"}  # 0022_campaign_checkpoints
+TABLES |= {"campaign_event_positions"}  # 0025_campaign_event_positions
 TABLES |= {"deliverability_waiting_windows"}  # 0030_deliverability_waiting_windows
 YOYO_TABLES = {MIGRATION_TABLE, "_yoyo_log", "_yoyo_version", "yoyo_lock"}
 
