@@ -13,6 +13,7 @@ and figures.
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -146,6 +147,7 @@ def test_a_replay_rebuilds_every_read_model_as_the_live_projector_built_it(datab
         live = read_models(d)
 
         through = rebuild(d.store, d.service.db, PROJECTIONS)
+        assert gc.isenabled()  # the cycle collector, paused while the log is applied, is back
 
         head = d.store.recorder.max_notification_id()
         assert through == {p.name: head for p in PROJECTIONS}
