@@ -15,6 +15,7 @@ copies themselves are projections/shadow_tables.py's.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -93,14 +94,15 @@ def rebuild(
     with _one_rebuild_at_a_time(db, models):
         shadows = [copy_tables(db, model) for model in models]
         try:
-            while True:
-                head = store.recorder.max_notification_id() or 0
-                with db.transaction() as cur:
-                    read = _catch_up(store, cur, shadows, batch_size)
-                if progress:
-                    progress(min(s.position for s in shadows), head)
-                if read == 0 and min(s.position for s in shadows) >= head:
-                    break
+            with _cycle_collector_paused():
+                while True:
+                    head = store.recorder.max_notification_id() or 0
+                    with db.transaction() as cur:
+                        read = _catch_up(store, cur, shadows, batch_size)
+                    if progress:
+                        progress(min(s.position for s in shadows), head)
+                    if read == 0 and min(s.position for s in shadows) >= head:
+                        break
             for shadow in shadows:
                 with db.transaction() as cur:
                     build_other_indexes(cur, shadow)
@@ -109,6 +111,24 @@ def rebuild(
             with db.transaction() as cur:
                 for shadow in shadows:  # gone after a swap; what a failure left behind otherwise
                     cur.execute(SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(Identifier(shadow.schema)))
+
+
+@contextmanager
+def _cycle_collector_paused() -> Iterator[None]:
+    """Python's cycle collector off while the log is applied, then one collection. Each batch's
+    thousands of decoded events live through the batch, so the collector kept promoting them and
+    walking the whole heap again: a quarter of the replay's CPU (decision record 34). What a batch
+    makes has no cycles and is freed by its reference counts as the next batch comes; peak memory
+    over 155,573 events was the same (88 MB) with the collector off."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.collect()
 
 
 class RebuildRunning(RuntimeError):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
@@ -20,6 +21,8 @@ from eventsourcing.utils import retry
 from psycopg import InterfaceError, OperationalError
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
+
+LogRow = tuple[int, UUID, int, str, bytes]  # notification id, originator id and version, topic, state
 
 
 class CampaignEventRecorder(PostgresApplicationRecorder):
@@ -89,20 +92,26 @@ class CampaignEventRecorder(PostgresApplicationRecorder):
         return self._notes(self._select_after, (start, stop, list(topics), limit))
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
-    def select_containing(
-        self, start: int, stop: int, topics: Sequence[str], limit: int, needles: Sequence[bytes]
-    ) -> Sequence[Notification]:
-        """Like the followers' read, only of the events whose stored state holds one of `needles`
-        (byte strings): a superset the caller narrows by decoding, so what a follower does not want
-        is not sent or decoded."""
-        return self._notes(self._select_containing, (start, stop, list(topics), list(needles), limit))
+    def select_rows(
+        self, start: int, stop: int, topics: Sequence[str], limit: int, needles: Sequence[bytes] = ()
+    ) -> list[LogRow]:
+        """The followers' read as plain tuples (no Notification built for a row the caller decodes
+        at once, storage/event_decoding.py); with `needles` (byte strings) only the rows whose
+        stored state holds one of them: a superset the caller narrows by decoding, so what a
+        follower does not want is not sent or decoded."""
+        if needles:
+            return self._rows(self._select_containing, (start, stop, list(topics), list(needles), limit))
+        return self._rows(self._select_after, (start, stop, list(topics), limit))
 
     def _notes(self, statement: Any, params: Sequence[Any]) -> list[Notification]:
+        return [
+            Notification(
+                id=position, originator_id=aggregate, originator_version=version, topic=topic, state=state
+            )
+            for position, aggregate, version, topic, state in self._rows(statement, params)
+        ]
+
+    def _rows(self, statement: Any, params: Sequence[Any]) -> list[LogRow]:
         with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row, binary=True) as curs:
             curs.execute(statement, params, prepare=True)
-            return [
-                Notification(
-                    id=position, originator_id=aggregate, originator_version=version, topic=topic, state=state
-                )
-                for position, aggregate, version, topic, state in curs.fetchall()
-            ]
+            return curs.fetchall()
