@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 import psycopg
@@ -110,9 +111,10 @@ def _held_back(url: str) -> Iterator[None]:
             conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (NAME,))
 
 
-def test_a_campaigns_events_page_as_every_stream_holds_them_across_blocks_and_never_another_brands(
-    database_url,
-):
+@contextmanager
+def _two_brands(database_url: str) -> Iterator[tuple[Any, Desk, Desk, UUID, UUID]]:
+    """A service, the brand under test and another, each with a sender and the history `_history`
+    writes, the projector caught up: (service, desk, other's desk, its campaign, the other's)."""
     with running_service(database_url, roles=ROLES) as service:
         d = Desk(service, Client(service), ScriptedProvider())
         d.client.sender("email", "sales@brand.example")
@@ -120,7 +122,13 @@ def test_a_campaigns_events_page_as_every_stream_holds_them_across_blocks_and_ne
         other.client.sender("email", "sales@other.example")
         mine, theirs = _history(d, other)
         _caught_up(d)
+        yield service, d, other, mine, theirs
 
+
+def test_a_campaigns_events_page_as_every_stream_holds_them_across_blocks_and_never_another_brands(
+    database_url,
+):
+    with _two_brands(database_url) as (service, d, other, mine, theirs):
         reference = _same_in_every_page_size(d, mine)
         assert reference[0] >> BLOCK_BITS < reference[-1] >> BLOCK_BITS  # the history spans blocks
         assert len(reference) == 16 and reference[-1] > NOISE  # created, launched, 4 x 3, paused, resumed
@@ -141,13 +149,7 @@ def test_a_campaigns_events_page_as_every_stream_holds_them_across_blocks_and_ne
 def test_the_page_is_the_same_with_the_read_model_behind_too_far_behind_or_with_an_event_parked(
     database_url, monkeypatch
 ):
-    with running_service(database_url, roles=ROLES) as service:
-        d = Desk(service, Client(service), ScriptedProvider())
-        d.client.sender("email", "sales@brand.example")
-        other = desk_for_a_new_brand(service)
-        other.client.sender("email", "sales@other.example")
-        mine, theirs = _history(d, other)
-        _caught_up(d)
+    with _two_brands(database_url) as (service, d, other, mine, theirs):
         with _held_back(database_url):  # a pause and a resume more of each campaign, in the tail
             for desk, campaign in ((d, mine), (other, theirs), (d, mine)):
                 pause_campaign(desk.store, desk.client.brand_id, campaign, LAUNCH + timedelta(hours=3))
@@ -175,13 +177,7 @@ def test_the_page_is_the_same_with_the_read_model_behind_too_far_behind_or_with_
 
 
 def test_as_of_a_moment_the_console_shows_the_live_pages_events_up_to_it(database_url):
-    with running_service(database_url, roles=ROLES) as service:
-        d = Desk(service, Client(service), ScriptedProvider())
-        d.client.sender("email", "sales@brand.example")
-        other = desk_for_a_new_brand(service)
-        other.client.sender("email", "sales@other.example")
-        mine, theirs = _history(d, other)
-        _caught_up(d)
+    with _two_brands(database_url) as (service, d, _other, mine, theirs):
         browser = signed_in(service, d.client.api_key)
         page = f"/console/campaigns/{mine}"
         live = EVENT.findall(browser.get(page).text)
@@ -200,13 +196,7 @@ def test_as_of_a_moment_the_console_shows_the_live_pages_events_up_to_it(databas
 
 
 def test_a_page_reads_the_read_models_key_the_log_position_and_the_tails_leads_by_key(database_url):
-    with running_service(database_url, roles=ROLES) as service:
-        d = Desk(service, Client(service), ScriptedProvider())
-        d.client.sender("email", "sales@brand.example")
-        other = desk_for_a_new_brand(service)
-        other.client.sender("email", "sales@other.example")
-        mine, _ = _history(d, other)
-        _caught_up(d)
+    with _two_brands(database_url) as (service, d, _other, mine, _):
         positions = positions_after(service.db, mine, 0, 51)[2]
         with psycopg.connect(database_url, row_factory=dict_row) as conn:
             conn.execute(  # the rows of many other campaigns, as a service holds them
