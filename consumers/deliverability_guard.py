@@ -10,7 +10,8 @@ pauses the campaign through its aggregate, or takes the mailbox out of rotation,
 after repeated failures (storage/parked.py), with its brand, so one brand's campaign never holds
 back, let alone pauses, another's; a window that failed, or that an operator handed back, is judged
 again at the next passes though no new outcome touches it, and so is one that holds outcomes but
-fewer sends than `min_sends` (it waits: later sends alone can take it over a limit). Idempotent: looking at a window twice pauses nothing more (only an ACTIVE
+fewer sends than `min_sends` (it waits: later sends alone can take it over a limit), once a send
+has reached it since it was last judged. Idempotent: looking at a window twice pauses nothing more (only an ACTIVE
 campaign or an active mailbox is paused).
 """
 
@@ -36,7 +37,13 @@ from commands.deliverability.guard import (
 from commands.deliverability.settings import deliverability_settings
 from domain.campaign import CampaignStatus
 from domain.deliverability import Measure, breach, measures_of, waits
-from projections.deliverability_windows import campaign_window, outcomes_after, sender_window
+from projections.deliverability_windows import (
+    campaign_window,
+    latest_position,
+    outcomes_after,
+    sender_window,
+    sent_to_since,
+)
 from storage import parked
 from storage.database import Database
 
@@ -52,7 +59,19 @@ def _to_judge_again(db: Database) -> tuple[list[tuple[UUID, str]], list[str]]:
         "SELECT item FROM parked_items WHERE follower = %s AND status IN ('failing', 'retry') ORDER BY id",
         (GUARD,),
     )
-    return _windows([row["item"] for row in rows] + waiting_windows(db))
+    campaigns, mailboxes = _windows([row["item"] for row in rows])
+    waiting = waiting_windows(db)
+    through = dict(waiting)
+    waiting_campaigns, waiting_mailboxes = _windows([item for item, _ in waiting])
+    # A waiting window is judged again only once a send reached it since it was last judged.
+    sent_campaigns, sent_mailboxes = sent_to_since(
+        db,
+        [(c, channel, through[f"{CAMPAIGN} {c} {channel}"]) for c, channel in waiting_campaigns],
+        [(m, through[f"{SENDER} {m}"]) for m in waiting_mailboxes],
+    )
+    campaigns += [window for window in waiting_campaigns if window in sent_campaigns]
+    mailboxes += [mailbox for mailbox in waiting_mailboxes if mailbox in sent_mailboxes]
+    return campaigns, mailboxes
 
 
 def _windows(items: list[str]) -> tuple[list[tuple[UUID, str]], list[str]]:
@@ -86,6 +105,7 @@ class DeliverabilityGuard:
         """Judge the windows the outcomes since the last pass changed, and those that failed
         before or an operator handed back; how many were paused."""
         outcomes, through = outcomes_after(self.db, guard_position(self.db))
+        judged = latest_position(self.db)  # the windows below hold at least the sends up to it
         again_campaigns, again_mailboxes = _to_judge_again(self.db)
         if not (outcomes or again_campaigns or again_mailboxes):
             return 0
@@ -100,7 +120,7 @@ class DeliverabilityGuard:
             self.db,
             GUARD,
             campaigns,
-            lambda c: self._campaign(*c, now),
+            lambda c: self._campaign(*c, now, judged),
             key=lambda c: f"{CAMPAIGN} {c[0]} {c[1]}",
             brand=lambda c: listed_brand(self.db, c[0]),
         )
@@ -108,21 +128,21 @@ class DeliverabilityGuard:
             self.db,
             GUARD,
             mailboxes,
-            self._mailbox,
+            lambda m: self._mailbox(m, judged),
             key=lambda m: f"{SENDER} {m}",
             brand=self._mailbox_brand,
         )
         guard_moved(self.db, through)
         return max(paused, 1) if outcomes else paused  # moved on: again at once while outcomes come
 
-    def _campaign(self, campaign_id: UUID, channel: str, now: datetime) -> int:
+    def _campaign(self, campaign_id: UUID, channel: str, now: datetime, judged: int) -> int:
         campaign = self.store.campaign(campaign_id)
         settings = deliverability_settings(self.db, campaign.brand_id)
         window = campaign_window(self.db, campaign_id, channel, settings.window_sends)
         measures = measures_of(channel)
         # Only an ACTIVE campaign can be paused; a resume starts its window afresh.
         waiting = waits(window, settings, measures) and campaign.status is CampaignStatus.ACTIVE
-        window_waits(self.db, f"{CAMPAIGN} {campaign_id} {channel}", campaign.brand_id, waiting)
+        window_waits(self.db, f"{CAMPAIGN} {campaign_id} {channel}", campaign.brand_id, waiting, judged)
         broken = breach(window, settings, channel, measures)
         if broken is None or not pause_campaign_for_deliverability(self.store, campaign_id, broken, now):
             return 0
@@ -133,7 +153,7 @@ class DeliverabilityGuard:
         standing = mailbox_standing(self.db, sender_account_id)
         return standing.brand_id if standing else None
 
-    def _mailbox(self, sender_account_id: str) -> int:
+    def _mailbox(self, sender_account_id: str, judged: int) -> int:
         item = f"{SENDER} {sender_account_id}"
         standing = mailbox_standing(self.db, sender_account_id)
         if standing is None or standing.status != "active":
@@ -141,7 +161,8 @@ class DeliverabilityGuard:
             return 0
         settings = deliverability_settings(self.db, standing.brand_id)
         window = sender_window(self.db, sender_account_id, standing.window_after, settings.window_sends)
-        window_waits(self.db, item, standing.brand_id, waits(window, settings, (Measure.BOUNCE_RATE,)))
+        waiting = waits(window, settings, (Measure.BOUNCE_RATE,))
+        window_waits(self.db, item, standing.brand_id, waiting, judged)
         broken = breach(window, settings, "email", (Measure.BOUNCE_RATE,))
         if broken is None or not pause_mailbox(self.db, sender_account_id, broken):
             return 0

@@ -136,6 +136,38 @@ def sender_window(db: Database, sender_account_id: str, after: int, window_sends
     )
 
 
+def sent_to_since(
+    db: Database, campaigns: list[tuple[UUID, str, int]], mailboxes: list[tuple[str, int]]
+) -> tuple[set[tuple[UUID, str]], set[str]]:
+    """Of these campaigns' windows (campaign, channel, after) and mailboxes' (account, after), those
+    with a send past their `after` position: one indexed probe each, in two statements."""
+    sent_campaigns = (
+        db.fetch_all(
+            """SELECT w.campaign_id, w.channel FROM unnest(%s::uuid[], %s::text[], %s::bigint[])
+               AS w(campaign_id, channel, after)
+           WHERE EXISTS (SELECT 1 FROM deliverability_sends s WHERE s.campaign_id = w.campaign_id
+                         AND s.channel = w.channel AND s.position > w.after)""",
+            ([c[0] for c in campaigns], [c[1] for c in campaigns], [c[2] for c in campaigns]),
+        )
+        if campaigns
+        else []
+    )
+    sent_mailboxes = (
+        db.fetch_all(
+            """SELECT w.account FROM unnest(%s::text[], %s::bigint[]) AS w(account, after)
+           WHERE EXISTS (SELECT 1 FROM deliverability_sends s
+                         WHERE s.sender_account_id = w.account AND s.position > w.after)""",
+            ([m[0] for m in mailboxes], [m[1] for m in mailboxes]),
+        )
+        if mailboxes
+        else []
+    )
+    return (
+        {(row["campaign_id"], row["channel"]) for row in sent_campaigns},
+        {row["account"] for row in sent_mailboxes},
+    )
+
+
 def latest_position(db: Database) -> int:
     """How far in the log this read model has read (0 before its first pass): a window started
     now starts after it."""

@@ -113,19 +113,21 @@ def guard_moved(db: Database, position: int) -> None:
     )
 
 
-def waiting_windows(db: Database) -> list[str]:
-    """The windows (as the guard names them) that hold outcomes but too few sends to be judged."""
-    return [
-        row["item"] for row in db.fetch_all("SELECT item FROM deliverability_waiting_windows ORDER BY item")
-    ]
+def waiting_windows(db: Database) -> list[tuple[str, int]]:
+    """The windows (as the guard names them) that hold outcomes but too few sends to be judged,
+    each with the read model's position when it was last judged."""
+    rows = db.fetch_all("SELECT item, judged_through FROM deliverability_waiting_windows ORDER BY item")
+    return [(row["item"], row["judged_through"]) for row in rows]
 
 
-def window_waits(db: Database, item: str, brand_id: UUID | None, waits: bool) -> None:
-    """Record whether the window named `item` waits for sends (see `domain.deliverability.waits`)."""
+def window_waits(db: Database, item: str, brand_id: UUID | None, waits: bool, through: int = 0) -> None:
+    """Record whether the window named `item`, judged on the read model up to `through`, waits for
+    sends (see `domain.deliverability.waits`)."""
     if waits:
         db.execute(
-            "INSERT INTO deliverability_waiting_windows (item, brand_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-            (item, brand_id),
+            """INSERT INTO deliverability_waiting_windows (item, brand_id, judged_through) VALUES (%s, %s, %s)
+               ON CONFLICT (item) DO UPDATE SET judged_through = EXCLUDED.judged_through""",
+            (item, brand_id, through),
         )
     else:
         db.execute("DELETE FROM deliverability_waiting_windows WHERE item = %s", (item,))

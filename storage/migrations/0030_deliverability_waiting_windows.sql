@@ -5,8 +5,10 @@
 
 -- Owner: commands/deliverability/guard.py
 -- One row per waiting window, named as the guard names its items ("campaign <id> <channel>",
--- "sender <id>"), with the brand that owns it.
+-- "sender <id>"), with the brand that owns it and the read model's position when it was last
+-- judged: it is judged again only once a send past that position reaches it.
 CREATE TABLE IF NOT EXISTS deliverability_waiting_windows (
     item text PRIMARY KEY,
-    brand_id uuid
+    brand_id uuid,
+    judged_through bigint NOT NULL DEFAULT 0
 );

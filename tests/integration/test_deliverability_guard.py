@@ -20,6 +20,7 @@ from prometheus_client import REGISTRY
 from commands.inbound.bounces import record_bounce
 from commands.inbound.texts_received import receive_text
 from consumers.deliverability_guard import DeliverabilityGuard
+from consumers.deliverability_guard import _to_judge_again as to_judge_again
 from domain.campaign import Campaign, CampaignStatus
 from projections.runner import wait_for_position
 from storage import containment, parked
@@ -162,7 +163,11 @@ def test_bounces_that_come_before_min_sends_pause_the_campaign_once_its_later_se
     guard_pass(d, START)  # 2 sends: under min_sends, nothing paused yet
     assert d.store.campaign(campaign).status is CampaignStatus.ACTIVE
     assert len(waiting(d)) == 2  # the campaign's window and its mailbox's wait for sends
+    caught_up(d)
+    assert (campaign, "email") not in to_judge_again(d.service.db)[0]  # no send since: not read again
     assert d.send(dispatches[2:], START).sent == 2
+    caught_up(d)
+    assert (campaign, "email") in to_judge_again(d.service.db)[0]  # a send came: judged again
 
     assert guard_pass(d, START) == 2  # 2 of 4 bounced: the campaign, and its mailbox
     assert d.store.campaign(campaign).status is CampaignStatus.PAUSED
