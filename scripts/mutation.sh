@@ -19,6 +19,8 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/bootstrap.sh" test,mutation
 py="$root/.venv/bin/python"
+# mutmut runs `mypy` (type_check_command in pyproject.toml) by name, from the project's venv.
+export PATH="$root/.venv/bin:$PATH"
 base="${MUTATION_DIR:-$root/.mutation}"
 phases="${MUTATION_PHASES:-$("$py" "$root/scripts/mutation_phase.py" --list "$root/pyproject.toml")}"
 jobs="${MUTATION_JOBS:-2}"

@@ -2,7 +2,9 @@
 
 Each phase's wall time and CPU time are the ones scripts/mutation.sh wrote to the phase's
 `wall-seconds` and `cpu-seconds` (of the last run, or resumed run, of the phase). Score = killed (a timeout counts: the mutant hung the tests) / every mutant, so a mutant that no
-fast test reaches counts as a survivor; those are listed as "no tests". Run by scripts/mutation.sh
+fast test reaches counts as a survivor; those are listed as "no tests". A mutant mypy rejects counts
+as killed (CI's `mypy --strict` would refuse it); the tests' own score, over the mutants mypy lets
+through, is printed beside it. Run by scripts/mutation.sh
 after mutmut; the arguments are mutmut's path and each phase's scratch folder.
 """
 
@@ -13,7 +15,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-KILLED = ("killed", "timeout", "caught by type check")
+TYPE_CHECKED = "caught by type check"
+KILLED = ("killed", "timeout", TYPE_CHECKED)
 SURVIVED = ("survived", "no tests", "suspicious")
 
 
@@ -40,9 +43,9 @@ def main(mutmut: str, folders: list[str]) -> int:
         counts = Counter(status.values())
         totals.update(counts)
         print(f"\n{folder.name}: " + ", ".join(f"{verdict} {n}" for verdict, n in counts.most_common()))
-        print(f"{folder.name}: mutation score {_score(counts)}")
+        print(f"{folder.name}: mutation score {_score(counts)}; the tests' own {_tests_score(counts)}")
         print(f"{folder.name}: wall time {_duration(folder, 'wall')}, CPU time {_duration(folder, 'cpu')}\n")
-    print(f"all phases: mutation score {_score(totals)}")
+    print(f"all phases: mutation score {_score(totals)}; the tests' own {_tests_score(totals)}")
     return 0
 
 
@@ -57,6 +60,12 @@ def _duration(folder: Path, kind: str) -> str:
 def _score(counts: Counter[str]) -> str:
     killed, every = sum(counts[v] for v in KILLED), sum(counts.values())
     return f"{killed}/{every} = {killed / every:.1%}" if every else "no mutants"
+
+
+def _tests_score(counts: Counter[str]) -> str:
+    """Killed by tests over the mutants mypy lets through (those the tests alone must catch)."""
+    typed = Counter({v: n for v, n in counts.items() if v != TYPE_CHECKED})
+    return _score(typed) if typed else "no mutants past mypy"
 
 
 if __name__ == "__main__":
