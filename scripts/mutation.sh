@@ -34,12 +34,23 @@ export "$pg_env"
 # hangs by a limit of its own (15 times the test's measured time).
 export PYTEST_TIMEOUT="${MUTATION_TEST_TIMEOUT:-300}"
 
+# The database server's CPU seconds so far: its own and its ended backends' (each test's
+# connections end with the test, and the server collects their times). With one phase at a time
+# (MUTATION_JOBS=1) a phase's share is its difference; phases side by side share the server.
+db_cpu() {
+    local pid ticks
+    pid=$(head -n 1 "$state/pg/pgdata/postmaster.pid")
+    ticks=$(awk '{ print $14 + $15 + $16 + $17 }' "/proc/$pid/stat")
+    echo $((ticks / $(getconf CLK_TCK)))
+}
+
 # One phase, start to end; its wall time and CPU time go to $work/wall-seconds and cpu-seconds,
 # read by mutation_score.py.
 run_phase() {
     local phase="$1" work="$base/$1"
     shift
-    local started=$SECONDS status=0
+    local started=$SECONDS status=0 db_started
+    db_started=$(db_cpu)
     if [ "${MUTATION_RESUME:-0}" = 1 ] && [ -d "$work/mutants" ]; then
         echo "mutation: resuming $phase in $work, with the current tests" >&2
         rm -rf "$work/tests" && cp -r "$root/tests" "$work/tests"
@@ -55,6 +66,7 @@ run_phase() {
     { time (cd "$work" && "$root/.venv/bin/mutmut" run "$@" >"$work/mutmut.log" 2>&1); } 2>"$work/cpu" || status=$?
     echo $((SECONDS - started)) >"$work/wall-seconds"
     awk '{ print int($1 + $2) }' "$work/cpu" >"$work/cpu-seconds"
+    echo $(($(db_cpu) - db_started)) >"$work/db-cpu-seconds"
     if [ "$status" -ne 0 ]; then
         tail -n 40 "$work/mutmut.log" >&2
         echo "mutation: $phase: mutmut exited with $status" >&2

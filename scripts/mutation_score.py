@@ -1,7 +1,7 @@
 """Prints the mutation score of each phase of the last `mutation.sh` run and of all, and each survivor's diff.
 
 Each phase's wall time and CPU time are the ones scripts/mutation.sh wrote to the phase's
-`wall-seconds` and `cpu-seconds` (of the last run, or resumed run, of the phase). Score = killed (a timeout counts: the mutant hung the tests) / every mutant, so a mutant that no
+`wall-seconds`, `cpu-seconds` and `db-cpu-seconds` (of the last run, or resumed run, of the phase). Score = killed (a timeout counts: the mutant hung the tests) / every mutant, so a mutant that no
 fast test reaches counts as a survivor; those are listed as "no tests". A mutant mypy rejects counts
 as killed (CI's `mypy --strict` would refuse it); the tests' own score, over the mutants mypy lets
 through, is printed beside it. Run by scripts/mutation.sh
@@ -44,7 +44,10 @@ def main(mutmut: str, folders: list[str]) -> int:
         totals.update(counts)
         print(f"\n{folder.name}: " + ", ".join(f"{verdict} {n}" for verdict, n in counts.most_common()))
         print(f"{folder.name}: mutation score {_score(counts)}; the tests' own {_tests_score(counts)}")
-        print(f"{folder.name}: wall time {_duration(folder, 'wall')}, CPU time {_duration(folder, 'cpu')}\n")
+        print(
+            f"{folder.name}: wall time {_duration(folder, 'wall')}, CPU time {_duration(folder, 'cpu')}"
+            f" (tests), {_duration(folder, 'db-cpu')} (the database, shared by the phases beside it)\n"
+        )
     print(f"all phases: mutation score {_score(totals)}; the tests' own {_tests_score(totals)}")
     return 0
 
