@@ -22,6 +22,7 @@ from uuid import UUID, uuid4
 import psycopg
 import pytest
 from cryptography.fernet import Fernet
+from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
 from commands.application import CampaignApplication
@@ -34,6 +35,7 @@ from domain.steps import Step, StepType
 from storage.compact_states import expanded
 from storage.database import event_store_env
 from storage.event_chain import first_break
+from storage.event_decoding import EventDecoder
 from storage.event_log import events_table
 from storage.stored_events import aggregate_rows
 from tests.stored_rows import edit_states
@@ -350,3 +352,27 @@ def test_one_brands_unreadable_event_leaves_the_schedulers_reseal_of_every_other
 
         assert brands_to_reseal(service.store, database_url) == [broken]  # the other brand is sealed
         assert len(_records(service.store, database_url, brand)) == 1
+
+
+def test_the_logs_followers_read_events_stored_before_sealing_with_their_address_hashes(database_url):
+    """Before any re-seal, the projector's faster reading (storage/event_decoding.py) gives an old
+    enrolment and consent the brand's address hashes, as the store's own mapper does: the read
+    models that find a person by hash (erasure, suppression) see them from the first replay on."""
+    brand = uuid4()
+    enrollment, consent = _old_history(database_url, brand)
+    with running_service(database_url, credentials_key=Fernet.generate_key().decode(), roles=()) as service:
+        store, seal = service.store, service.store.personal_data
+        assert seal is not None
+        decoder = EventDecoder(store.mapper)
+        for row in _stored(database_url):
+            if row[1] not in (enrollment.id, consent.id) or row[2] != 1:
+                continue
+            wanted = store.mapper.to_domain_event(StoredEvent(row[1], row[2], row[3], bytes(row[4])))
+            got = decoder.decode(row[1], row[2], row[3], bytes(row[4]))
+            assert vars(got) == vars(wanted)
+            if isinstance(got, Enrollment.ContactEnrolled):
+                assert got.address_hashes == {
+                    channel: seal.address_hash(brand, address) for channel, address in ADDRESSES.items()
+                }
+            else:
+                assert got.address_hash == seal.address_hash(brand, "bob@example.com")
