@@ -71,3 +71,12 @@ def test_the_quiet_hours_are_recorded_when_they_change_only():
     changes = [e for e in ledger.collect_events() if isinstance(e, CreditLedger.QuietHoursChanged)]
     assert [(e.allowed_from, e.allowed_until) for e in changes] == [("09:00", "20:00"), ("09:00", "21:00")]
     assert ledger.quiet_hours == ("09:00", "21:00")
+
+
+def test_a_consent_takes_the_id_its_caller_derived_and_holds_the_address():
+    derived = uuid4()
+    consent = AddressConsent.open(BRAND, "ann@example.com", NOW, consent_id=derived)
+    assert (consent.id, consent.brand_id, consent.address) == (derived, BRAND, "ann@example.com")
+    assert consent.created_on == NOW
+    by_default = AddressConsent.open(BRAND, "ann@example.com", NOW)
+    assert by_default.id == AddressConsent.create_id(BRAND, "ann@example.com")

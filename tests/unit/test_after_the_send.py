@@ -53,6 +53,14 @@ def test_an_undelivered_step_is_a_bounce_and_keeps_its_credit_consumed() -> None
     assert event.reason == "undelivered: 30003 unreachable"
     assert enrollment.status_of("s0") is StepStatus.UNDELIVERED
     assert not enrollment.finished  # a bounce alone does not stop the follow-ups
+    assert event.hard is False  # a report says so when the address can never be reached
+
+
+def test_a_hard_bounce_is_recorded_as_hard() -> None:
+    enrollment = sent_first_text()
+    assert enrollment.record_undelivered("s0", "undelivered: 21211 invalid number", T0, hard=True)
+    [event] = events_of(enrollment, Enrollment.StepUndelivered)
+    assert event.hard is True
 
 
 def test_a_voicemail_answered_by_a_person_is_recorded_as_such() -> None:

@@ -19,6 +19,7 @@ from domain.deliverability import (
     Window,
     breach,
     measures_of,
+    waits,
 )
 from domain.enrollment import Enrollment, WithdrawalCause
 from domain.steps import Step, StepType
@@ -126,19 +127,54 @@ def test_an_opt_out_is_recorded_once_against_the_last_send_of_its_channel() -> N
     steps = [
         Step("e0", StepType.EMAIL, 0, order=0, subject="s", body="b"),
         Step("e1", StepType.EMAIL, 0, order=1, subject="s", body="b"),
-        Step("s0", StepType.SMS, 0, order=2, body="b"),
+        Step("e2", StepType.EMAIL, 0, order=2, subject="s", body="b"),
+        Step("s0", StepType.SMS, 0, order=3, body="b"),
     ]
     addresses = {"email": "ann@example.com", "sms": "+14155550000"}
-    enrollment = Enrollment.enroll(uuid4(), uuid4(), uuid4(), addresses, steps, T0)
+    campaign = uuid4()
+    enrollment = Enrollment.enroll(campaign, uuid4(), uuid4(), addresses, steps, T0)
     assert enrollment is not None
     enrollment.dispatch_due(T0)
     assert not enrollment.record_opt_out("email", WithdrawalCause.UNSUBSCRIBED, T0)  # nothing sent yet
-    for step_id in ("e0", "e1"):
+    for step_id in ("e0", "e1", "e2"):
         enrollment.attempt(step_id, "sender-1", T0)
         enrollment.record_sent(step_id, f"p-{step_id}", 1, T0)
 
-    assert enrollment.record_opt_out("email", WithdrawalCause.UNSUBSCRIBED, T0)
-    assert not enrollment.record_opt_out("email", WithdrawalCause.UNSUBSCRIBED, T0)  # once
-    assert not enrollment.record_opt_out("sms", WithdrawalCause.STOP_KEYWORD, T0)  # no text sent
+    later = T0 + timedelta(hours=3)
+    assert enrollment.record_opt_out("email", WithdrawalCause.UNSUBSCRIBED, later)
+    assert not enrollment.record_opt_out("email", WithdrawalCause.UNSUBSCRIBED, later)  # once
+    assert not enrollment.record_opt_out("sms", WithdrawalCause.STOP_KEYWORD, later)  # no text sent
     [opted_out] = [e for e in enrollment.collect_events() if isinstance(e, Enrollment.ContactOptedOut)]
-    assert (opted_out.channel, opted_out.step_id, opted_out.cause) == ("email", "e1", "unsubscribed")
+    assert (opted_out.channel, opted_out.step_id, opted_out.cause) == ("email", "e2", "unsubscribed")
+    assert (opted_out.campaign_id, opted_out.opted_out_at) == (campaign, later)
+
+
+def test_every_limit_out_of_range_is_named_with_what_it_must_be() -> None:
+    with pytest.raises(InvalidDeliverabilitySettings) as refused:
+        DeliverabilitySettings(
+            max_bounce_rate=1.5, max_opt_out_rate=-0.1, min_sends=0, window_sends=MAX_WINDOW_SENDS + 1
+        )
+    assert str(refused.value) == "deliverability settings out of range"
+    assert refused.value.errors == [
+        {"field": "max_bounce_rate", "error": "must be between 0 and 1"},
+        {"field": "max_opt_out_rate", "error": "must be between 0 and 1"},
+        {"field": "min_sends", "error": "must be at least 1"},
+        {"field": "window_sends", "error": f"must be at least min_sends and at most {MAX_WINDOW_SENDS}"},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("window", "measures", "waiting"),
+    [
+        (Window(sends=9, hard_bounces=1, opt_outs=0), BOTH, True),  # a bounce, one send short
+        (Window(sends=0, hard_bounces=0, opt_outs=1), BOTH, True),  # an opt-out before any send
+        (Window(sends=10, hard_bounces=3, opt_outs=0), BOTH, False),  # enough sends: judged now
+        (Window(sends=9, hard_bounces=0, opt_outs=0), BOTH, False),  # nothing to judge later
+        (Window(sends=9, hard_bounces=2, opt_outs=0), (Measure.OPT_OUT_RATE,), False),  # texts
+        (Window(sends=9, hard_bounces=0, opt_outs=2), (Measure.OPT_OUT_RATE,), True),
+    ],
+)
+def test_a_window_waits_for_more_sends_only_with_an_outcome_it_is_held_to_and_too_few_sends(
+    window, measures, waiting
+) -> None:
+    assert waits(window, TEN_OF_TWENTY, measures) is waiting

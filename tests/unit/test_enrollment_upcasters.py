@@ -14,6 +14,7 @@ UPCASTS: list[tuple[Any, int, dict[str, Any], dict[str, Any]]] = [
     (Enrollment.ContactEnrolled, 1, {}, {"window": None, "timezone": "UTC"}),
     (Enrollment.ContactEnrolled, 2, {}, {"group": None, "due_at": None}),
     (Enrollment.ContactEnrolled, 3, {}, {"dispatched": None}),
+    (Enrollment.ContactEnrolled, 4, {}, {"address_hashes": None}),
     (Enrollment.StepDispatched, 1, {}, {"redispatched": False}),
     (Enrollment.StepAttempted, 1, {}, {"campaign_id": None}),
     (Enrollment.StepSent, 1, {}, {"personalisation": "template"}),
@@ -50,3 +51,16 @@ def test_an_upcaster_keeps_a_field_the_state_already_has(cls, version, stored, a
     state = {**stored, **kept}
     getattr(cls, f"upcast_v{version}_v{version + 1}")(state)
     assert state == {**stored, **kept} | {k: v for k, v in added.items() if k in stored}
+
+
+@pytest.mark.parametrize(("channel", "hard"), [("email", True), ("sms", False), ("voicemail", False)])
+def test_an_old_undelivered_email_was_a_hard_bounce_and_an_old_text_or_call_was_not(channel, hard) -> None:
+    state = {"step_id": "e0", "channel": channel}
+    Enrollment.StepUndelivered.upcast_v1_v2(state)
+    assert state == {"step_id": "e0", "channel": channel, "hard": hard}
+
+
+def test_an_undelivered_state_that_says_whether_it_was_hard_keeps_its_word() -> None:
+    state = {"channel": "email", "hard": False}
+    Enrollment.StepUndelivered.upcast_v1_v2(state)
+    assert state == {"channel": "email", "hard": False}
