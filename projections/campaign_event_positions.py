@@ -6,7 +6,8 @@ enrollment and sorted them (at 100,000 contacts, 700,000 rows and about a second
 campaign's positions are kept in rows of one block of 4,096 log positions each, in order
 (`positions`): a page reads a row or two from where its cursor stands, then those events by
 position. `positions_after` reads, in one statement (one snapshot), this read model's log
-position, whether one of its events is parked, and the page's positions up to it; the caller
+position, whether an event that may be the campaign's is parked (one of the campaign's brand, or
+of a brand not known), and the page's positions up to it; the caller
 reads the events after that position (the tail) from the log. An enrollment's campaign is its
 events' `campaign_id`; a StepAttempted recorded before version 2 names none, and its enrollment's
 campaign is then its ContactEnrolled's in the same batch, else the leads read model's (this read
@@ -43,12 +44,16 @@ ON CONFLICT (campaign_id, block) DO UPDATE SET positions = CASE
 END
 """
 
+# Another brand's parked event cannot be this campaign's: it never sends this brand's pages to the
+# streams' slower read.
 # The campaign's rows from the cursor's block on, one at a time in order, each cut to what the page
 # can still take, until the page is full: a page reads a row or two, not every row of the campaign.
 POSITIONS_AFTER = """
 WITH RECURSIVE at AS (
     SELECT coalesce((SELECT position FROM projection_positions WHERE projection = %(name)s), 0) AS position,
-           EXISTS (SELECT 1 FROM parked_items WHERE follower = %(follower)s) AS parked
+           EXISTS (SELECT 1 FROM parked_items WHERE follower = %(follower)s
+                   AND coalesce(brand_id = (SELECT brand_id FROM campaign_summaries
+                                            WHERE id = %(campaign)s), true)) AS parked
 ), walk(block, taken, total) AS (
     SELECT %(first)s::bigint - 1, '{}'::bigint[], 0
     UNION ALL
@@ -105,7 +110,8 @@ def _campaign_of(cur: Any, enrollment_id: UUID) -> UUID:
 
 
 def positions_after(db: Database, campaign_id: UUID, after: int, limit: int) -> tuple[int, bool, list[int]]:
-    """This read model's log position, whether one of its events is parked, and the campaign's first
+    """This read model's log position, whether an event that may be the campaign's is parked (its
+    brand's, or of no brand known, or the campaign not listed yet), and the campaign's first
     `limit` positions after `after` up to that position, in order (one snapshot)."""
     row = db.fetch_one(
         POSITIONS_AFTER,

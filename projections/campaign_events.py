@@ -4,7 +4,8 @@ Read from the event store's table, not from a read model of copies. Which positi
 comes from the campaign's positions read model (projections/campaign_event_positions.py: a row or
 two from where the cursor stands) and, past that read model's position, from the log itself, whose
 rows of the campaign's streams are the campaign's own and those of its enrollments in the leads read
-model; a read model more than `MAX_TAIL` positions behind, or with an event parked, hands the page
+model; a read model more than `MAX_TAIL` positions behind, or with an event of the campaign's brand
+(or of no brand known) parked, hands the page
 to the streams' read (every enrollment's events, as before it): slower, never different. Each row
 is decoded by the application (so old shapes are upcast) and rendered by the one event-to-JSON
 function. No event carries a secret: sender credentials live only, encrypted, in sender_accounts.

@@ -146,7 +146,7 @@ def test_a_campaigns_events_page_as_every_stream_holds_them_across_blocks_and_ne
         assert Client(service).get(f"/v1/campaign/{mine}/events").status_code == 404
 
 
-def test_the_page_is_the_same_with_the_read_model_behind_too_far_behind_or_with_an_event_parked(
+def test_the_page_is_the_same_with_the_read_model_behind_too_far_behind_or_with_an_event_parked_and_only_its_brands_parked_event_slows_it(
     database_url, monkeypatch
 ):
     with _two_brands(database_url) as (service, d, other, mine, theirs):
@@ -171,6 +171,14 @@ def test_the_page_is_the_same_with_the_read_model_behind_too_far_behind_or_with_
                     (f"projection:{NAME}", str(reference[-1])),
                 )
             assert _same_in_every_page_size(d, mine) == reference
+            assert positions_after(service.db, mine, 0, 1)[1]  # a brand not known: maybe the campaign's
+            # Another brand's parked event cannot be this campaign's: its pages stay on the read model.
+            for brand, slowed in ((other.client.brand_id, False), (d.client.brand_id, True)):
+                service.db.execute(
+                    "UPDATE parked_items SET brand_id = %s WHERE follower = %s", (brand, f"projection:{NAME}")
+                )
+                assert positions_after(service.db, mine, 0, 1)[1] is slowed
+                assert _same_in_every_page_size(d, mine) == reference
             service.db.execute("DELETE FROM parked_items WHERE follower = %s", (f"projection:{NAME}",))
         _caught_up(d)
         assert _same_in_every_page_size(d, mine) == reference
