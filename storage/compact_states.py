@@ -12,9 +12,9 @@ An aggregate's first event is read by PostgreSQL (its `brand_id` for the audits 
 its `campaign_id` for the export, a relay's channel): it stays JSON, but for the classes the
 application names `headed_classes` (an enrolment, once its addresses are sealed), stored as the
 marker 0x02, a plain head of what PostgreSQL reads (`owner_sql`) and searches (`read_log`'s
-needles): the brand's and the campaign's hex and a `"channel":"..."` for each step dispatched with
-it; then 0x00 and the raw deflate stream of the whole JSON against `DICTIONARY_ENROLMENT` followed
-by that head. Stored as JSON, as before: the classes of `plain_classes` (what a relay picks out of
+needles): the brand's and the campaign's ids (16 bytes each) and a `"channel":"..."` for each step
+dispatched with it; then 0x00 and the raw deflate stream of the whole JSON against
+`DICTIONARY_ENROLMENT` followed by that head as text. Stored as JSON, as before: the classes of `plain_classes` (what a relay picks out of
 the stored bytes), an unsealed enrolment (the resealer finds those by the absence of a sealed value
 in their bytes), and every event when the library's own compressor or cipher is configured. Every
 state is read whichever way it was stored; `expanded` gives a reader of the raw rows the JSON.
@@ -78,7 +78,8 @@ DICTIONARY_ENROLMENT = (
     b'":{"sms":"","voicemail":"","email":""},"class_version":5}'
 )
 # Where PostgreSQL finds an owner's hex in a headed state (1-based, as SQL's substring counts).
-_HEAD_AT = {"brand_id": 2, "campaign_id": 34}
+_HEAD_AT = {"brand_id": 2, "campaign_id": 18}
+_HEAD_IDS = 33  # the marker and the two ids: the channels' text follows, up to 0x00
 
 
 def owner_sql(state: str, field: Literal["brand_id", "campaign_id"]) -> str:
@@ -87,22 +88,25 @@ def owner_sql(state: str, field: Literal["brand_id", "campaign_id"]) -> str:
     aggregate's first event: a later one may be compacted without a head."""
     return (
         f"CASE WHEN substring({state} FROM 1 FOR 1) = '\\x02'::bytea"
-        f" THEN convert_from(substring({state} FROM {_HEAD_AT[field]} FOR 32), 'UTF8')"
+        f" THEN encode(substring({state} FROM {_HEAD_AT[field]} FOR 16), 'hex')"
         f" ELSE convert_from({state}, 'UTF8')::jsonb #>> '{{{{{field},_data_}}}}' END"
     )
 
 
 def compact_headed(state: bytes) -> bytes:
-    """A first event's state stored headed: the marker, its owners' hex and its dispatched
-    channels in plain, 0x00, then raw deflate against the enrolment's dictionary."""
+    """A first event's state stored headed: the marker, its owners' ids (16 bytes each) and its
+    dispatched channels' text in plain, 0x00, then raw deflate against the enrolment's dictionary
+    followed by the head as text."""
     plain: dict[str, Any] = orjson.loads(state)
     owners = str(plain["brand_id"]["_data_"]) + str(plain["campaign_id"]["_data_"])
-    channels = "".join(f'"channel":"{d["channel"]}"' for d in plain.get("dispatched") or ())
-    head = (owners + channels).encode()
+    channels = "".join(f'"channel":"{d["channel"]}"' for d in plain.get("dispatched") or ()).encode()
     # The head ends the dictionary, so the JSON's copies of its ids cost a reference each. Memory
     # level 4 (not 2, as above): a long plan's texts stay in one block of one Huffman table.
-    deflate = zlib.compressobj(9, zlib.DEFLATED, -11, 4, zlib.Z_DEFAULT_STRATEGY, DICTIONARY_ENROLMENT + head)
-    return MARK_HEADED + head + b"\x00" + deflate.compress(state) + deflate.flush()
+    preset = DICTIONARY_ENROLMENT + owners.encode() + channels
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -11, 4, zlib.Z_DEFAULT_STRATEGY, preset)
+    return (
+        MARK_HEADED + bytes.fromhex(owners) + channels + b"\x00" + deflate.compress(state) + deflate.flush()
+    )
 
 
 def compact(state: bytes) -> bytes:
@@ -124,8 +128,9 @@ def expanded(state: bytes) -> bytes:
         inflate = zlib.decompressobj(-15, DICTIONARY_V1)
         return inflate.decompress(state[1:]) + inflate.flush()
     if mark == MARK_HEADED:
-        end = state.index(b"\x00")
-        inflate = zlib.decompressobj(-15, DICTIONARY_ENROLMENT + state[1:end])
+        end = state.index(b"\x00", _HEAD_IDS)
+        preset = DICTIONARY_ENROLMENT + state[1:_HEAD_IDS].hex().encode() + state[_HEAD_IDS:end]
+        inflate = zlib.decompressobj(-15, preset)
         return inflate.decompress(state[end + 1 :]) + inflate.flush()
     return state
 
