@@ -40,7 +40,7 @@ from uuid import UUID, uuid4
 
 import psycopg
 
-from storage.compact_states import compact, expanded, is_compact
+from storage.compact_states import expanded, stored_like
 
 BATCH = 1_000  # contacts enrolled and sent together, a minute apart
 NOW = datetime(2026, 11, 2, 9, tzinfo=UTC)
@@ -97,7 +97,7 @@ def seed(url: str, contacts: int) -> tuple[str, UUID, UUID, int]:
                             .replace(str(base_id).encode(), str(enrollment_id).encode())
                             .replace(UUID(int=0).hex.encode(), person.hex.encode())
                         )
-                        state = compact(state) if is_compact(stored.state) else state  # stored as it was
+                        state = stored_like(stored.state, state)  # stored as it was
                         copy.write_row((enrollment_id, stored.originator_version, stored.topic, state))
             with cur.copy("COPY launch_audiences (campaign_id, contact_id) FROM STDIN") as copy:
                 for person in people:

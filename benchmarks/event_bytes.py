@@ -89,7 +89,7 @@ def encodings(states: list[bytes]) -> None:
         state = expanded(stored)  # the library's JSON, also of a state stored compacted
         plain = json.dumps(_unwrapped(json.loads(state), False), separators=(",", ":"), ensure_ascii=False)
         sizes["stored (library JSON)"] += len(state)
-        sizes["as stored (later events compacted, storage/compact_states.py)"] += len(stored)
+        sizes["as stored (compacted or headed, storage/compact_states.py)"] += len(stored)
         sizes["stored, zlib (library's compressor)"] += len(zlib.compress(state))
         sizes["compact JSON, no wrappers (orjson/msgspec)"] += len(plain.encode())
         sizes["compact JSON, no wrappers, zlib"] += len(zlib.compress(plain.encode()))

@@ -38,7 +38,7 @@ from domain.credit_ledger import CreditLedger, Plan
 from domain.enrollment import Enrollment
 from domain.steps import Step
 from runtime.embedded_postgres import EmbeddedPostgres
-from storage.compact_states import compact, expanded, is_compact
+from storage.compact_states import expanded, stored_like
 from storage.database import Database, event_store_env
 from storage.schema import upgrade
 
@@ -209,7 +209,7 @@ def _copy_enrollments(
                             .replace(str(base_id).encode(), str(enrollment_id).encode())
                             .replace(base_contact.hex.encode(), contact.hex.encode())
                         )
-                        state = compact(state) if is_compact(stored.state) else state  # stored as it was
+                        state = stored_like(stored.state, state)  # stored as it was
                         copy.write_row((enrollment_id, stored.originator_version, stored.topic, state))
             conn.commit()
     return written

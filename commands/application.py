@@ -50,10 +50,12 @@ class CampaignApplication(Application[UUID]):
         """The library's mapper (transcoder, compressor and cipher as the environment says) storing
         each event's own time once (storage/stored_times.py) and an aggregate's later events
         compacted (storage/compact_states.py), but for the dispatches: the relays pick a channel's
-        out of their stored JSON (storage/event_log.py)."""
+        out of their stored JSON (storage/event_log.py); a sealed enrolment is stored headed (what
+        PostgreSQL reads of it in plain, the rest compacted)."""
         mapper = self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=CompactMapper)
         if isinstance(mapper, CompactMapper):
             mapper.plain_classes = (Enrollment.StepDispatched,)
+            mapper.headed_classes = (Enrollment.ContactEnrolled,)
         return mapper
 
     def seal_personal_data(self, seal: PersonalDataSeal) -> None:

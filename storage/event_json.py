@@ -12,6 +12,8 @@ from uuid import UUID
 
 import orjson
 
+from storage.compact_states import expanded
+
 ENVELOPE = ("originator_id", "originator_version", "timestamp", "originator_topic")
 # Personal data never leave in JSON (Kafka, exports, the API's event routes): each event's field
 # that holds some shows `sealed`, or `erased` once the person was erased (docs/personal-data.md).
@@ -23,7 +25,9 @@ _SEALED_KEY = re.compile(rb'"' + re.escape(SEALED_PREFIX.encode()) + rb"([0-9a-f
 
 def sealed_key_ids(states: Iterable[bytes]) -> set[str]:
     """The ids of the keys that the sealed values in these stored states were sealed with."""
-    return {found.decode() for state in states if state for found in _SEALED_KEY.findall(bytes(state))}
+    return {
+        found.decode() for state in states if state for found in _SEALED_KEY.findall(expanded(bytes(state)))
+    }
 
 
 def _hidden(value: Any, erased_keys: frozenset[str]) -> Any:

@@ -96,15 +96,17 @@ def _plain_json(store: Application[UUID]) -> bool:
 def _field_needles(field: str, values: Sequence[str | UUID]) -> list[bytes]:
     """The bytes `"field":"value"` of each text value, as the event store's JSON transcoder writes
     them (compact separators, no ASCII escaping), and the hex of each UUID value (the transcoder
-    wraps an id as its hex): every stored event whose field has one of the values holds one of
+    wraps an id as its hex) and its 16 bytes (a headed enrolment's head holds its owners so,
+    storage/compact_states.py): every stored event whose field has one of the values holds one of
     them. A text that merely contains them gives a row more, which `read_log` drops after decoding."""
     key = json.dumps(field, ensure_ascii=False)
-    return [
-        value.hex.encode()
-        if isinstance(value, UUID)
-        else f"{key}:{json.dumps(value, ensure_ascii=False)}".encode()
-        for value in values
-    ]
+    needles: list[bytes] = []
+    for value in values:
+        if isinstance(value, UUID):
+            needles += [value.hex.encode(), value.bytes]
+        else:
+            needles.append(f"{key}:{json.dumps(value, ensure_ascii=False)}".encode())
+    return needles
 
 
 def read_one(store: Application[UUID], position: int) -> tuple[int, Any]:

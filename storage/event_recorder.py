@@ -41,7 +41,8 @@ class CampaignEventRecorder(PostgresApplicationRecorder):
         # Only the rows whose stored bytes hold one of the needles: a search in the bytes, with no
         # JSON parsed in PostgreSQL (parsing every dispatch for every channel's relay was a fifth of
         # PostgreSQL's CPU on long runs), so a row jsonb could not hold is found like any other. A
-        # compacted state (storage/compact_states.py) hides its bytes: it is always handed over.
+        # compacted state (storage/compact_states.py) hides its bytes: it is always handed over; a
+        # headed one (an enrolment) holds what is searched for in its plain head.
         self._select_containing = SQL(select).format(
             table=table,
             having=SQL(

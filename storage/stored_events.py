@@ -21,6 +21,8 @@ from eventsourcing.application import Application
 from eventsourcing.postgres import PostgresAggregateRecorder
 from psycopg.sql import SQL, Composed, Identifier
 
+from storage.compact_states import owner_sql
+
 T = TypeVar("T")
 
 
@@ -59,14 +61,14 @@ def pages(
     """Pages of at most `size` rows with `after < position <= through`, in log order, only of
     `topics` when given."""
     statement = SQL(
-        """SELECT e.notification_id, e.originator_id::text, e.originator_version, e.topic, e.state,
+        f"""SELECT e.notification_id, e.originator_id::text, e.originator_version, e.topic, e.state,
                   CASE WHEN e.topic = ANY(%(ownerless)s) THEN
-                      (SELECT convert_from(f.state, 'UTF8')::jsonb #>> '{{campaign_id,_data_}}'
-                         FROM {table} f
+                      (SELECT {owner_sql("f.state", "campaign_id")}
+                         FROM {{table}} f
                         WHERE f.originator_id = e.originator_id AND f.originator_version = 1)
                   END
-             FROM {table} e
-            WHERE e.notification_id > %(after)s AND e.notification_id <= %(through)s {topic_filter}
+             FROM {{table}} e
+            WHERE e.notification_id > %(after)s AND e.notification_id <= %(through)s {{topic_filter}}
             ORDER BY e.notification_id LIMIT %(size)s"""
     ).format(table=table, topic_filter=SQL("AND e.topic = ANY(%(topics)s)") if topics else SQL(""))
     params: dict[str, Any] = {"ownerless": list(ownerless), "topics": list(topics), "size": size}

@@ -76,7 +76,7 @@ def values_found(url: str, values: list[str]) -> list[str]:
         # An event's state stored compacted (storage/compact_states.py) hides its text from SQL:
         # searched again as the JSON it is.
         compacted = conn.execute(
-            "SELECT state FROM campaigns_events WHERE substring(state FROM 1 FOR 1) = '\\x01'::bytea"
+            "SELECT state FROM campaigns_events WHERE substring(state FROM 1 FOR 1) IN ('\\x01', '\\x02')"
         ).fetchall()
         hidden = [expanded(bytes(state)) for (state,) in compacted]
         found += [

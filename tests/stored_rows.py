@@ -8,7 +8,7 @@ from typing import Any
 
 import psycopg
 
-from storage.compact_states import compact, expanded, is_compact
+from storage.compact_states import expanded, stored_like
 
 
 def edit_states(
@@ -33,7 +33,7 @@ def edit_states(
         changed = state.replace(old, new)
         conn.execute(
             "UPDATE campaigns_events SET state = %s WHERE notification_id = %s",
-            (compact(changed) if is_compact(bytes(stored)) else changed, position),
+            (stored_like(bytes(stored), changed), position),
         )
         edited.append(position)
         if first:

@@ -33,6 +33,7 @@ from domain.enrollment import Enrollment
 from domain.enrollment_events import ContactEnrolled
 from domain.errors import Unavailable
 from domain.resealing import EventResealing
+from storage.compact_states import owner_sql
 from storage.event_chain import ChainBreak, chain_link, first_break
 from storage.event_json import ERASED
 from storage.event_log import events_table
@@ -40,12 +41,12 @@ from storage.stored_events import aggregate_rows
 
 BATCH = 200  # events rewritten in one transaction (the writers wait for it: keep it short)
 TOPICS = (get_topic(Enrollment.ContactEnrolled), get_topic(AddressConsent.ConsentOpened))  # as stored
-# Only a first event's state is JSON to PostgreSQL (later ones may be compacted:
-# storage/compact_states.py): CASE keeps the conversion off every other row, whatever order the
-# planner gives the conditions.
-BRAND = "CASE WHEN e.originator_version = 1 THEN convert_from(e.state, 'UTF8')::jsonb #>> '{{brand_id,_data_}}' END"
+# Only a first event's brand is readable to PostgreSQL (later ones may be compacted:
+# storage/compact_states.py): CASE keeps the reading off every other row, whatever order the
+# planner gives the conditions. A headed enrolment was sealed when it was stored.
+BRAND = f"CASE WHEN e.originator_version = 1 THEN {owner_sql('e.state', 'brand_id')} END"
 PLAIN = """e.topic = ANY(%(topics)s) AND e.originator_version = 1
-           AND position('"pd1:'::bytea IN e.state) = 0"""
+           AND position('"pd1:'::bytea IN e.state) = 0 AND substring(e.state FROM 1 FOR 1) <> '\\x02'::bytea"""
 # A row of storage.stored_events.aggregate_rows: position, aggregate, version, topic, state, link.
 Row = tuple[int | None, UUID, int, str | None, bytes | None, bytes | None]
 REWRITE = """SELECT reseal_event_rows(%s::uuid[], %s::bigint[], %s::bytea[], %s::bytea[],

@@ -38,6 +38,7 @@ class SealingMapper(CompactMapper):
     def __init__(self, base: Mapper[UUID], seal: PersonalDataSeal) -> None:
         super().__init__(base.transcoder, base.compressor, base.cipher)
         self.plain_classes = getattr(base, "plain_classes", ())
+        self.headed_classes = getattr(base, "headed_classes", ())
         self.seal = seal
 
     def to_stored_event(self, domain_event: Any) -> StoredEvent:

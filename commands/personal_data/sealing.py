@@ -35,6 +35,9 @@ PREFIX = SEALED_PREFIX
 KEY_TTL_S = 30.0
 MOST_CACHED = 100_000  # keys a process keeps at most (32 bytes each, plus the dict's own)
 _NONCE = 12
+# A key sealed as its Fernet token's bytes starts with the token's version byte; one sealed before
+# (decision record 35) is the token's base64 text of `{"key": <the key, base64>}`, starting `g`.
+SEALED_BYTES = b"\x80"
 
 
 class KeyNotOpened(RuntimeError):
@@ -116,7 +119,9 @@ class PersonalDataSeal:
 
     def _opened(self, key_id: UUID, sealed: bytes) -> bytes:
         try:
-            return base64.urlsafe_b64decode(self.cipher.open(sealed)["key"])
+            if sealed[:1] == SEALED_BYTES:  # the token's bytes, sealing the key itself
+                return self.cipher.open_bytes(sealed)
+            return base64.urlsafe_b64decode(self.cipher.open(sealed)["key"])  # before: JSON in a token's text
         except InvalidToken:
             raise KeyNotOpened(
                 f"personal-data key {key_id} does not open with this process's CREDENTIALS_KEY: "
@@ -131,10 +136,7 @@ class PersonalDataSeal:
         """Insert a key for each entry that has none (an existing or erased one is kept as it is), in
         one statement; the ids of the keys it made, each remembered here."""
         keys = {key_id: os.urandom(32) for key_id, _, _ in entries}
-        sealed = [
-            self.cipher.seal({"key": base64.urlsafe_b64encode(keys[key_id]).decode()})
-            for key_id, _, _ in entries
-        ]
+        sealed = [self.cipher.seal_bytes(keys[key_id]) for key_id, _, _ in entries]
         rows = self.db.fetch_all(
             """INSERT INTO personal_data_keys (key_id, brand_id, kind, sealed_key)
                SELECT * FROM unnest(%b::uuid[], %b::uuid[], %b::text[], %b::bytea[])

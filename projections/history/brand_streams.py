@@ -16,6 +16,7 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import StoredEvent
 from psycopg.sql import SQL, Composed
 
+from storage.compact_states import owner_sql
 from storage.event_chain import ChainBreak, first_break
 from storage.stored_events import aggregate_rows
 
@@ -26,9 +27,8 @@ def owned(conn: psycopg.Connection[Any], table: Composed, topic: str, brand_id: 
     """The aggregates whose first event has this topic and names this brand."""
     rows = conn.execute(
         SQL(
-            """SELECT originator_id FROM {} WHERE topic = %s AND originator_version = 1
-                 AND CASE WHEN originator_version = 1
-                          THEN convert_from(state, 'UTF8')::jsonb #>> '{{brand_id,_data_}}' END = %s"""
+            f"""SELECT originator_id FROM {{}} WHERE topic = %s AND originator_version = 1
+                  AND CASE WHEN originator_version = 1 THEN {owner_sql("state", "brand_id")} END = %s"""
         ).format(table),
         (topic, brand_id.hex),
     ).fetchall()

@@ -97,7 +97,7 @@ class Owners:
     def brand_of(self, aggregate_id: str) -> str | None:
         if aggregate_id not in self.brands:
             state = first_event_state(self.conn, self.table, aggregate_id)
-            brand = stored_state_to_json(state).get("brand_id") if state else None
+            brand = stored_state_to_json(expanded(state)).get("brand_id") if state else None
             self.brands[aggregate_id] = brand if isinstance(brand, str) else None
         return self.brands[aggregate_id]
 

@@ -39,8 +39,9 @@ def _enrolment(brand=None, contact=None) -> Enrollment:
 
 
 def _stored_bytes(url: str) -> bytes:
+    """Every stored state's JSON (an enrolment's is stored headed and deflated: read inside it)."""
     with psycopg.connect(url) as conn:
-        return b"".join(bytes(row[0]) for row in conn.execute("SELECT state FROM campaigns_events"))
+        return b"".join(expanded(bytes(row[0])) for row in conn.execute("SELECT state FROM campaigns_events"))
 
 
 def test_a_new_enrolment_is_stored_sealed_and_reads_back_open_with_its_hashes(database_url):
