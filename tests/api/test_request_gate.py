@@ -82,3 +82,20 @@ def test_contact_uploads_have_the_larger_limits():
     assert body_limit("POST", upload, "application/json") == 16 * MIB
     assert body_limit("POST", "/v1/campaign/", "application/json") == MIB
     assert body_limit("POST", "/v1/lead-groups", "text/csv") == MIB
+
+
+def test_a_413_says_how_large_the_body_may_be(service):
+    client = Client(service)
+    json = {"Content-Type": "application/json"}
+    group = client.ok(client.post("/v1/lead-groups", {"name": "leads"}), 201)["id"]
+    upload = f"/v1/lead-groups/{group}/contacts"
+    for path, headers, body, limit in [
+        ("/v1/campaign/", json, b" " * (MIB + 1), "1 MiB"),  # declared
+        ("/v1/lead-groups", json, _chunks(2 * MIB), "1 MiB"),  # streamed past it
+        (upload, json, b" " * (16 * MIB + 1), "16 MiB"),
+        (upload, {"Content-Type": "text/csv", "Content-Length": str(256 * MIB + 1)}, b"email\n", "256 MiB"),
+    ]:
+        problem = assert_problem(client.http.post(path, content=body, headers=headers), 413)
+        assert problem["title"] == "Content Too Large"
+        assert problem["detail"] == f"the request body may hold at most {limit}", path
+    assert client.ok(client.get(f"/v1/lead-groups/{group}"))["contact_count"] == 0
