@@ -189,7 +189,10 @@ def test_a_suspended_brand_is_refused_within_a_second_and_answered_again_after_r
     assert suspended.json()["suspension_reason"] == "invoice unpaid"
     refused = eventually(lambda: (a := own.get("/v1/credits")).status_code == 403 and a, timeout=1.0)
     problem = assert_problem(refused, 403)
-    assert problem["type"].endswith("/brand-suspended")
+    assert problem["type"].endswith("/brand-suspended") and problem["title"] == "Brand suspended"
+    assert problem["detail"] == (
+        "this brand is suspended: its API calls are refused and nothing of it is sent"
+    )
     for method, path in [("GET", "/v1/campaign/"), ("POST", "/v1/lead-groups")]:
         assert_problem(own.request(method, path, json={"name": "x"}), 403)
     other = Client(operated)  # another brand goes on
