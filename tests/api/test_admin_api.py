@@ -67,6 +67,26 @@ def test_a_missing_or_wrong_admin_key_is_a_401_before_the_body_is_read(operated)
     assert_problem(http.get("/admin/v1/brands", headers={"Authorization": f"Bearer {brand.api_key}"}), 401)
 
 
+def test_an_admin_401_says_whether_the_key_is_missing_or_not_valid(operated):
+    http = TestClient(operated.http_app())
+    missing = "send Authorization: Bearer <ADMIN_API_KEY>"
+    for headers in ({}, {"Authorization": f"Basic {ADMIN_KEY}"}, {"Authorization": "Bearer  "}):
+        problem = assert_problem(http.get("/admin/v1/brands", headers=headers), 401)
+        assert (problem["title"], problem["detail"]) == ("Unauthorized", missing), headers
+    for wrong in (f"Bearer {ADMIN_KEY}x", f"Bearer {ADMIN_KEY[:-1]}", "Bearer admin"):
+        problem = assert_problem(http.get("/admin/v1/brands", headers={"Authorization": wrong}), 401)
+        assert problem["detail"] == "the admin key is not valid", wrong
+    assert http.get("/admin/v1/brands", headers={"Authorization": f"bearer {ADMIN_KEY}"}).status_code == 200
+
+
+def test_everything_under_admin_is_behind_the_admin_key_and_only_that(operated):
+    http = TestClient(operated.http_app())
+    for path in ("/admin", "/admin/", "/admin/v2/anything", "/admin/v1/brands"):
+        assert_problem(http.get(path), 401)
+    assert assert_problem(http.get("/administrator"), 404)["title"] == "Not Found"
+    assert http.get("/healthz").status_code == 200
+
+
 def test_a_brand_made_by_the_billing_system_gets_its_key_once_and_is_listed_and_shown(admin, operated):
     made = new_brand(admin, "standard")
     assert made["api_key"].startswith("cs_") and made["brand_id"] == made["id"]
