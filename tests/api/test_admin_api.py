@@ -252,6 +252,8 @@ def test_the_openapi_document_describes_the_admin_routes_and_their_problems(admi
         assert {"401", "422", "500"} <= responses.keys(), (path, method)
         assert "application/problem+json" in responses["401"]["content"]
         assert paths[path][method]["security"] == [{"admin": []}]
+        assert not {"403", "429"} & responses.keys(), (path, method)  # no brand's standing or rate here
+        assert not [s for s, answer in responses.items() if "headers" in answer], (path, method)
     assert "404" in paths["/admin/v1/brands/{brand_id}/credits"]["post"]["responses"]
     assert "403" in paths["/v1/credits"]["get"]["responses"]
     assert "renews_at" in document["components"]["schemas"]["CreditsOut"]["properties"]
