@@ -54,6 +54,7 @@ def test_a_brand_gets_its_burst_then_429_with_retry_after(service):
     assert 1 <= int(refused.headers["Retry-After"]) <= 1 / PER_SECOND
     assert refused.headers["RateLimit-Remaining"] == "0"
     assert refused.headers["RateLimit-Limit"] == str(BURST)
+    assert BURST / PER_SECOND - 2 <= int(refused.headers["RateLimit-Reset"]) <= BURST / PER_SECOND  # empty
 
 
 def test_a_refused_brand_is_let_through_again_after_retry_after(service):
