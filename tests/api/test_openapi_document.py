@@ -57,11 +57,19 @@ def _shape(path: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def document(server_url):
-    with service_on_own_database(server_url, roles=()) as service:
-        response = TestClient(service.http_app()).get("/openapi.json")
-        assert response.status_code == 200, response.text
-        yield response.json()
+def service(server_url):
+    with service_on_own_database(server_url, roles=()) as running:
+        yield running
+
+
+@pytest.fixture
+def document(service):
+    """Made again for each test (a fraction of a second): mutmut runs a mutant of the code that
+    makes it only against the tests it saw reach that code, and it sees a module fixture's work
+    as the first test's alone, so the other tests of the document would never judge such a mutant."""
+    response = TestClient(service.http_app()).get("/openapi.json")
+    assert response.status_code == 200, response.text
+    return response.json()
 
 
 def test_openapi_describes_every_contract_route_served_here(document):
