@@ -116,6 +116,10 @@ PROBLEMS: dict[type[Exception], tuple[int, str]] = {
     ServiceError: (400, "Bad request"),
 }
 LOCATIONS = ("body.", "header.", "query.", "path.")
+# RFC 9110's name where Python 3.11's HTTPStatus still has RFC 7231's (3.13 has RFC 9110's): a body
+# past its limit is the same problem, `content-too-large`, whether Content-Length declared it (the
+# gate answers at once) or the stream passed it (BodyTooLarge, answered here), on any Python.
+TITLES = {413: "Content Too Large"}
 
 
 def problem_for(error: Exception) -> JSONResponse:
@@ -155,7 +159,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def on_http(request: Request, error: HTTPException) -> JSONResponse:
-        title, headers = HTTPStatus(error.status_code).phrase, dict(error.headers or {})
+        title = TITLES.get(error.status_code) or HTTPStatus(error.status_code).phrase
+        headers = dict(error.headers or {})
         if error.status_code == 405:
             headers["Allow"] = _allowed_methods(request)
         return problem_response(error.status_code, title, str(error.detail), headers=headers)

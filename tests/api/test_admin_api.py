@@ -67,6 +67,26 @@ def test_a_missing_or_wrong_admin_key_is_a_401_before_the_body_is_read(operated)
     assert_problem(http.get("/admin/v1/brands", headers={"Authorization": f"Bearer {brand.api_key}"}), 401)
 
 
+def test_an_admin_401_says_whether_the_key_is_missing_or_not_valid(operated):
+    http = TestClient(operated.http_app())
+    missing = "send Authorization: Bearer <ADMIN_API_KEY>"
+    for headers in ({}, {"Authorization": f"Basic {ADMIN_KEY}"}, {"Authorization": "Bearer  "}):
+        problem = assert_problem(http.get("/admin/v1/brands", headers=headers), 401)
+        assert (problem["title"], problem["detail"]) == ("Unauthorized", missing), headers
+    for wrong in (f"Bearer {ADMIN_KEY}x", f"Bearer {ADMIN_KEY[:-1]}", "Bearer admin"):
+        problem = assert_problem(http.get("/admin/v1/brands", headers={"Authorization": wrong}), 401)
+        assert problem["detail"] == "the admin key is not valid", wrong
+    assert http.get("/admin/v1/brands", headers={"Authorization": f"bearer {ADMIN_KEY}"}).status_code == 200
+
+
+def test_everything_under_admin_is_behind_the_admin_key_and_only_that(operated):
+    http = TestClient(operated.http_app())
+    for path in ("/admin", "/admin/", "/admin/v2/anything", "/admin/v1/brands"):
+        assert_problem(http.get(path), 401)
+    assert assert_problem(http.get("/administrator"), 404)["title"] == "Not Found"
+    assert http.get("/healthz").status_code == 200
+
+
 def test_a_brand_made_by_the_billing_system_gets_its_key_once_and_is_listed_and_shown(admin, operated):
     made = new_brand(admin, "standard")
     assert made["api_key"].startswith("cs_") and made["brand_id"] == made["id"]
@@ -189,7 +209,10 @@ def test_a_suspended_brand_is_refused_within_a_second_and_answered_again_after_r
     assert suspended.json()["suspension_reason"] == "invoice unpaid"
     refused = eventually(lambda: (a := own.get("/v1/credits")).status_code == 403 and a, timeout=1.0)
     problem = assert_problem(refused, 403)
-    assert problem["type"].endswith("/brand-suspended")
+    assert problem["type"].endswith("/brand-suspended") and problem["title"] == "Brand suspended"
+    assert problem["detail"] == (
+        "this brand is suspended: its API calls are refused and nothing of it is sent"
+    )
     for method, path in [("GET", "/v1/campaign/"), ("POST", "/v1/lead-groups")]:
         assert_problem(own.request(method, path, json={"name": "x"}), 403)
     other = Client(operated)  # another brand goes on
@@ -229,6 +252,8 @@ def test_the_openapi_document_describes_the_admin_routes_and_their_problems(admi
         assert {"401", "422", "500"} <= responses.keys(), (path, method)
         assert "application/problem+json" in responses["401"]["content"]
         assert paths[path][method]["security"] == [{"admin": []}]
+        assert not {"403", "429"} & responses.keys(), (path, method)  # no brand's standing or rate here
+        assert not [s for s, answer in responses.items() if "headers" in answer], (path, method)
     assert "404" in paths["/admin/v1/brands/{brand_id}/credits"]["post"]["responses"]
     assert "403" in paths["/v1/credits"]["get"]["responses"]
     assert "renews_at" in document["components"]["schemas"]["CreditsOut"]["properties"]

@@ -11,7 +11,7 @@ another route is a 422. A claim whose request died before answering is taken ove
 from __future__ import annotations
 
 from tests.api.api_support import EMAIL_STEP, assert_problem, launchable_campaign, service_on_own_database
-from tests.support import Client, credits_without_renewal
+from tests.support import Client, credits_without_renewal, eventually
 
 # Launches need only the read model kept up to date. With the senders and the settlement running,
 # the credits a launch reserves are consumed as its emails go out, and `reserved_outstanding`
@@ -87,6 +87,37 @@ def test_a_create_answers_201_and_stays_idempotent_while_the_read_model_lags(ser
         again = client.post("/v1/campaign/", {"name": "lagging"}, headers=key)
         assert again.status_code == 201, again.text
         assert again.json()["id"] == first.json()["id"]
+
+
+def test_a_campaign_created_while_the_read_model_lags_is_answered_as_it_reads_once_caught_up(server_url):
+    with service_on_own_database(server_url, roles=()) as api_alone:  # no projector running yet
+        client = Client(api_alone)
+        window = {"days": ["mon", "tue"], "start": "09:00", "end": "17:30"}
+        steps = [EMAIL_STEP, {"type": "WAIT", "group": 1, "wait_days": 2}, {**EMAIL_STEP, "group": 1}]
+        body = {"name": "lagging", "steps": steps, "timezone": "Europe/Paris", "sending_window": window}
+        lagging = client.ok(client.post("/v1/campaign/", body), 201)
+        assert lagging["metrics"] == {
+            "enrolled": 0,
+            "sent": {"email": 0, "sms": 0, "voicemail": 0},
+            **dict.fromkeys(
+                [
+                    "delivered",
+                    "opened",
+                    "clicked",
+                    "replied",
+                    "bounced",
+                    "failed",
+                    "unsubscribed",
+                    "cancelled",
+                ],
+                0,
+            ),
+        }
+        assert lagging["credits"] == {"reserved": 0, "consumed": 0, "released": 0, "outstanding": 0}
+        assert (lagging["status"], lagging["pause"], lagging["estimated_credits"]) == ("DRAFT", None, 0)
+        api_alone.start(("projector",))
+        read = eventually(lambda: (a := client.get(f"/v1/campaign/{lagging['id']}")).status_code == 200 and a)
+        assert lagging == read.json()
 
 
 def test_the_same_key_with_another_body_or_on_another_route_is_a_422(service):

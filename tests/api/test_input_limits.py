@@ -181,3 +181,13 @@ def test_unknown_body_fields_are_refused_by_every_create(service):
         ("/v1/sender-accounts", {"channel": "sms", "provider": "sandbox", "address": "+14155550100", "x": 1}),
     ]:
         assert_problem(client.post(path, body), 422)
+
+
+def test_an_unknown_time_zone_is_refused_saying_what_a_zone_name_looks_like(service):
+    client = Client(service)
+    problem = assert_problem(client.post("/v1/campaign/", _campaign(timezone="Mars/Olympus_Mons")), 422)
+    [error] = [e["error"] for e in problem["errors"] if e["field"] == "body.timezone"]
+    assert "unknown time zone 'Mars/Olympus_Mons': use an IANA name such as Europe/Paris" in error
+    assert client.ok(client.post("/v1/campaign/", _campaign(timezone="Europe/Paris")), 201)["timezone"] == (
+        "Europe/Paris"
+    )

@@ -57,11 +57,19 @@ def _shape(path: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def document(server_url):
-    with service_on_own_database(server_url, roles=()) as service:
-        response = TestClient(service.http_app()).get("/openapi.json")
-        assert response.status_code == 200, response.text
-        yield response.json()
+def service(server_url):
+    with service_on_own_database(server_url, roles=()) as running:
+        yield running
+
+
+@pytest.fixture
+def document(service):
+    """Made again for each test (a fraction of a second): mutmut runs a mutant of the code that
+    makes it only against the tests it saw reach that code, and it sees a module fixture's work
+    as the first test's alone, so the other tests of the document would never judge such a mutant."""
+    response = TestClient(service.http_app()).get("/openapi.json")
+    assert response.status_code == 200, response.text
+    return response.json()
 
 
 def test_openapi_describes_every_contract_route_served_here(document):
@@ -346,3 +354,62 @@ def test_openapi_maps_say_what_their_keys_and_their_values_take(document):
         "maxLength": 100,
     }
     assert {"type": "boolean"} in fields["additionalProperties"]["anyOf"]
+
+
+LIMITS = ["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"]
+
+
+def _answers(document, path: str, method: str) -> dict[str, tuple[str, list[str], list[str]]]:
+    """Each status an operation documents: its description, its headers and its media types."""
+    responses = document["paths"][path][method]["responses"]
+    return {
+        status: (answer["description"], sorted(answer.get("headers", {})), list(answer.get("content", {})))
+        for status, answer in responses.items()
+    }
+
+
+def test_openapi_lists_exactly_what_each_kind_of_route_can_answer_with_the_headers_it_carries(document):
+    problem, ok = ["application/problem+json"], ["application/json"]
+    limited = (LIMITS, problem)
+    assert _answers(document, "/v1/campaign/", "get") == {
+        "200": ("Successful Response", LIMITS, ok),
+        "400": ("Bad Request", *limited),  # a cursor
+        "401": ("Unauthorized", [], problem),  # no brand yet: no limits
+        "403": ("Forbidden", *limited),  # a suspended brand
+        "422": ("Validation Error", *limited),
+        "429": ("Too Many Requests", [*LIMITS, "Retry-After"], problem),
+        "500": ("Internal Server Error", [], problem),  # a crash, outside the gate
+    }
+    create = _answers(document, "/v1/campaign/", "post")
+    assert sorted(create) == ["201", "400", "401", "403", "404", "409", "413", "422", "429", "500"]
+    assert create["409"] == ("Conflict", *limited)  # the Idempotency-Key's request under way
+    assert create["413"][1:] == limited
+    assert sorted(_answers(document, "/v1/campaign/{campaign_id}", "get")) == [
+        "200", "401", "403", "404", "422", "429", "500"
+    ]  # fmt: skip
+    assert _answers(document, "/healthz", "get") == {
+        "200": ("Successful Response", [], ok),
+        "500": ("Internal Server Error", [], problem),
+    }
+    assert sorted(_answers(document, "/u/{token}", "post")) == ["200", "400", "404", "413", "422", "500"]
+    operations = document["paths"]
+    assert operations["/v1/campaign/"]["get"]["security"] == [{"bearer": []}]
+    assert (
+        "security" not in operations["/healthz"]["get"] and "security" not in operations["/u/{token}"]["post"]
+    )
+    assert document["components"]["securitySchemes"] == {
+        "bearer": {"type": "http", "scheme": "bearer", "description": "the brand's API key"},
+        "admin": {"type": "http", "scheme": "bearer", "description": "the operators' ADMIN_API_KEY"},
+    }
+
+
+def test_openapi_names_its_problem_schema_and_drops_fastapis_validation_shapes(document):
+    schemas = document["components"]["schemas"]
+    assert schemas["Problem"]["title"] == "Problem"
+    assert schemas["Problem"]["required"] == ["type", "title", "status", "detail"]
+    assert schemas["Problem"]["properties"]["errors"]["anyOf"][0]["items"] == {
+        "$ref": "#/components/schemas/FieldError"
+    }
+    assert set(schemas["FieldError"]["properties"]) == {"field", "error"}
+    assert "HTTPValidationError" not in schemas and "ValidationError" not in schemas
+    assert "HTTPValidationError" not in json.dumps(document)

@@ -49,10 +49,12 @@ def test_a_brand_gets_its_burst_then_429_with_retry_after(service):
 
     refused = brand.get("/v1/credits")
     problem = assert_problem(refused, 429)
-    assert problem["type"].endswith("/too-many-requests")
+    assert problem["type"].endswith("/too-many-requests") and problem["title"] == "Too Many Requests"
+    assert problem["detail"] == f"this brand may make {BURST} requests at once, refilled at its plan's rate"
     assert 1 <= int(refused.headers["Retry-After"]) <= 1 / PER_SECOND
     assert refused.headers["RateLimit-Remaining"] == "0"
     assert refused.headers["RateLimit-Limit"] == str(BURST)
+    assert BURST / PER_SECOND - 2 <= int(refused.headers["RateLimit-Reset"]) <= BURST / PER_SECOND  # empty
 
 
 def test_a_refused_brand_is_let_through_again_after_retry_after(service):
@@ -62,7 +64,10 @@ def test_a_refused_brand_is_let_through_again_after_retry_after(service):
     refused = brand.get("/v1/credits")
     assert refused.status_code == 429
 
-    time.sleep(int(refused.headers["Retry-After"]))
+    time.sleep(1.05)  # half a request back at 0.5 a second: still refused, for the one second left
+    half_way = brand.get("/v1/credits")
+    assert half_way.status_code == 429 and half_way.headers["Retry-After"] == "1"
+    time.sleep(int(half_way.headers["Retry-After"]))
 
     assert brand.get("/v1/credits").status_code == 200
 
@@ -164,7 +169,9 @@ def test_a_brand_may_run_only_a_few_imports_at_once_and_others_are_unaffected(se
     with httpx.Client(base_url=live_url, headers={"Authorization": f"Bearer {brand.api_key}"}) as http:
         third = http.post(f"/v1/lead-groups/{group}/contacts", json={"contacts": contacts(1)})
         problem = assert_problem(third, 429)
-        assert "imports" in problem["detail"] and int(third.headers["Retry-After"]) >= 1
+        assert problem["detail"] == "this brand may run 2 contact imports at once"
+        assert third.headers["Retry-After"] == "5"  # an import takes a while: asking at once is no use
+        assert third.headers["RateLimit-Limit"] == str(BURST)  # the bucket's figures, as on any answer
         assert http.get("/v1/credits").status_code == 200  # light requests still pass
     imported = other.post(f"/v1/lead-groups/{other_group}/contacts", {"contacts": contacts(1)})
     assert imported.status_code == 200, imported.text

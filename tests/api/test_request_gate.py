@@ -82,3 +82,43 @@ def test_contact_uploads_have_the_larger_limits():
     assert body_limit("POST", upload, "application/json") == 16 * MIB
     assert body_limit("POST", "/v1/campaign/", "application/json") == MIB
     assert body_limit("POST", "/v1/lead-groups", "text/csv") == MIB
+
+
+def test_a_401_says_whether_the_key_is_missing_or_not_the_brands(service):
+    client = Client(service)
+    anonymous = TestClient(service.http_app())
+    missing = "send Authorization: Bearer <api_key>"
+    for authorization in (None, "", f"Basic {client.api_key}", "Bearer", "Bearer    ", client.api_key):
+        headers = {} if authorization is None else {"Authorization": authorization}
+        problem = assert_problem(anonymous.get("/v1/credits", headers=headers), 401)
+        assert (problem["title"], problem["detail"]) == ("Unauthorized", missing), authorization
+        assert problem["type"].endswith("/unauthorized")
+    for wrong in (f"Bearer {client.api_key}x", f"Bearer x{client.api_key}"):
+        problem = assert_problem(anonymous.get("/v1/credits", headers={"Authorization": wrong}), 401)
+        assert problem["detail"] == "the API key is not valid"
+    for spelled in (f"bearer {client.api_key}", f"BEARER {client.api_key}  "):
+        assert anonymous.get("/v1/credits", headers={"Authorization": spelled}).status_code == 200, spelled
+
+
+def test_the_v1_root_needs_a_key_and_paths_that_merely_start_alike_do_not(service):
+    anonymous = TestClient(service.http_app())
+    assert_problem(anonymous.get("/v1"), 401)
+    assert_problem(anonymous.get("/v1/"), 401)
+    assert assert_problem(anonymous.get("/v1beta/credits"), 404)["title"] == "Not Found"
+
+
+def test_a_413_says_how_large_the_body_may_be(service):
+    client = Client(service)
+    json = {"Content-Type": "application/json"}
+    group = client.ok(client.post("/v1/lead-groups", {"name": "leads"}), 201)["id"]
+    upload = f"/v1/lead-groups/{group}/contacts"
+    for path, headers, body, limit in [
+        ("/v1/campaign/", json, b" " * (MIB + 1), "1 MiB"),  # declared
+        ("/v1/lead-groups", json, _chunks(2 * MIB), "1 MiB"),  # streamed past it
+        (upload, json, b" " * (16 * MIB + 1), "16 MiB"),
+        (upload, {"Content-Type": "text/csv", "Content-Length": str(256 * MIB + 1)}, b"email\n", "256 MiB"),
+    ]:
+        problem = assert_problem(client.http.post(path, content=body, headers=headers), 413)
+        assert problem["title"] == "Content Too Large"
+        assert problem["detail"] == f"the request body may hold at most {limit}", path
+    assert client.ok(client.get(f"/v1/lead-groups/{group}"))["contact_count"] == 0
