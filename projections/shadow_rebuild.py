@@ -26,6 +26,7 @@ import psycopg
 from eventsourcing.application import Application
 from psycopg.sql import SQL, Identifier
 
+from projections.rebuild_helper import StoreOpener, helping
 from projections.runner import ReadModel
 from projections.shadow_tables import Shadow, build_other_indexes, copy_tables, swap_in
 from storage import containment, parked
@@ -86,31 +87,50 @@ def rebuild(
     models: Sequence[ReadModel],
     batch_size: int = 5000,
     progress: Callable[[int, int], None] | None = None,
+    helper: StoreOpener | None = None,
 ) -> dict[str, int]:
     """Rebuild `models` from zero and swap them in; each one's log position it was rebuilt through.
 
+    With `helper` (how a fresh process opens the store), every other model is filled by a second
+    process meanwhile (projections/rebuild_helper.py); `progress` follows this process's share.
     RebuildRunning when another replay of one of them is under way; on any failure the copies are
     dropped and the live read models are left as they were."""
     with _one_rebuild_at_a_time(db, models):
         shadows = [copy_tables(db, model) for model in models]
+        mine, theirs = (shadows[0::2], shadows[1::2]) if helper is not None else (shadows, [])
         try:
-            with _cycle_collector_paused():
-                while True:
-                    head = store.recorder.max_notification_id() or 0
-                    with db.transaction() as cur:
-                        read = _catch_up(store, cur, shadows, batch_size)
-                    if progress:
-                        progress(min(s.position for s in shadows), head)
-                    if read == 0 and min(s.position for s in shadows) >= head:
-                        break
-            for shadow in shadows:
-                with db.transaction() as cur:
-                    build_other_indexes(cur, shadow)
+            with helping(helper, fill, theirs, batch_size) as helped:
+                fill(store, db, mine, batch_size, progress)
+                helped.wait()
             return {shadow.model.name: _swap(store, db, shadow, batch_size) for shadow in shadows}
         finally:
             with db.transaction() as cur:
                 for shadow in shadows:  # gone after a swap; what a failure left behind otherwise
                     cur.execute(SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(Identifier(shadow.schema)))
+
+
+def fill(
+    store: Application[UUID],
+    db: Database,
+    shadows: list[Shadow],
+    batch_size: int,
+    progress: Callable[[int, int], None] | None = None,
+) -> None:
+    """Apply the log to the copies up to its head, then build their other indexes."""
+    if not shadows:
+        return
+    with _cycle_collector_paused():
+        while True:
+            head = store.recorder.max_notification_id() or 0
+            with db.transaction() as cur:
+                read = _catch_up(store, cur, shadows, batch_size)
+            if progress:
+                progress(min(s.position for s in shadows), head)
+            if read == 0 and min(s.position for s in shadows) >= head:
+                break
+    for shadow in shadows:
+        with db.transaction() as cur:
+            build_other_indexes(cur, shadow)
 
 
 @contextmanager
