@@ -143,7 +143,7 @@ def replay(args: argparse.Namespace) -> int:
         try:
             # A second process fills half the read models when there is a second core to run it.
             child = service.parts.child_settings
-            helper = partial(event_store_alone, child) if child and len(os.sched_getaffinity(0)) > 1 else None
+            helper = partial(event_store_alone, child) if child and _cores() > 1 else None
             through = rebuild(service.store, service.db, chosen, progress=progress, helper=helper)
         except RebuildRunning as running:
             print(f"campaign-service: {running}", file=sys.stderr)
@@ -154,6 +154,13 @@ def replay(args: argparse.Namespace) -> int:
     for name, position in through.items():
         print(f"{name}: rebuilt through log position {position}", file=sys.stderr)
     return 0
+
+
+def _cores() -> int:
+    """The cores this process may run on (all of the machine's where that cannot be told)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def parked_list(args: argparse.Namespace) -> int:
