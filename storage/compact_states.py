@@ -68,8 +68,8 @@ def expanded(state: bytes) -> bytes:
     """A stored state's JSON, whichever way it was stored."""
     if not is_compact(state):
         return state
-    inflate = zlib.decompressobj(-15, DICTIONARY_V1)
-    return inflate.decompress(state[1:]) + inflate.flush()
+    # A whole stream comes out of one decompress() (flush() adds only what a max_length held back).
+    return zlib.decompressobj(-15, DICTIONARY_V1).decompress(state[1:])
 
 
 class CompactMapper(OwnTimeOnceMapper):
