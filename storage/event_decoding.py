@@ -108,7 +108,7 @@ def _decoder_of(transcoding: Transcoding) -> Callable[[Any], Any]:
     return transcoding.decode
 
 
-REMEMBERED_IDS = 65_536  # ids a decoder keeps made; forgotten all at once when it holds more
+REMEMBERED_IDS = 4_096  # ids a decoder keeps made; forgotten all at once when it holds more
 
 
 def _remembered_ids() -> Callable[[str], UUID]:
