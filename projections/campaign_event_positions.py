@@ -33,7 +33,7 @@ BLOCK_BITS = 12  # a row holds a campaign's positions in one block of 4,096 log 
 KEEP_POSITIONS = """
 INSERT INTO campaign_event_positions (campaign_id, block, positions)
 SELECT campaign, position >> %(bits)s, array_agg(position ORDER BY position)
-FROM unnest(%(campaigns)s::uuid[], %(positions)s::bigint[]) AS batch(campaign, position)
+FROM unnest(%(campaigns)b::uuid[], %(positions)b::bigint[]) AS batch(campaign, position)
 GROUP BY campaign, position >> %(bits)s
 ON CONFLICT (campaign_id, block) DO UPDATE SET positions = CASE
     WHEN EXCLUDED.positions[1] > campaign_event_positions.positions[

@@ -74,7 +74,7 @@ class DueSteps:
         self._apply_flights(cur, events)
         gone = [enrollment for enrollment, row in due.items() if row is None]
         if gone:
-            cur.execute("DELETE FROM due_steps WHERE enrollment_id = ANY(%s)", (gone,))
+            cur.execute("DELETE FROM due_steps WHERE enrollment_id = ANY(%b::uuid[])", (gone,))
         rows = [(enrollment, *row) for enrollment, row in due.items() if row is not None]
         insert_rows(
             cur,
@@ -107,7 +107,7 @@ class DueSteps:
         landed = [key for key, flight in flights.items() if flight is None]
         if landed:
             cur.execute(
-                """DELETE FROM steps_in_flight f USING unnest(%s::uuid[], %s::text[]) AS l(e, s)
+                """DELETE FROM steps_in_flight f USING unnest(%b::uuid[], %b::text[]) AS l(e, s)
                    WHERE f.enrollment_id = l.e AND f.step_id = l.s""",
                 ([e for e, _ in landed], [s for _, s in landed]),
             )

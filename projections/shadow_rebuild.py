@@ -26,6 +26,7 @@ import psycopg
 from eventsourcing.application import Application
 from psycopg.sql import SQL, Identifier
 
+from projections.rebuild_helper import StoreOpener, helping
 from projections.runner import ReadModel
 from projections.shadow_tables import Shadow, build_other_indexes, copy_tables, swap_in
 from storage import containment, parked
@@ -33,13 +34,18 @@ from storage.database import Database
 from storage.event_log import brand_of, read_log
 
 
-def _apply(store: Application[UUID], cur: Any, shadow: Shadow, events: list[tuple[int, Any]]) -> None:
+def _apply(
+    store: Application[UUID], cur: Any, shadow: Shadow, events: list[tuple[int, Any]], contained: bool
+) -> None:
     cur.execute(
         SQL("SET LOCAL search_path TO {}, {}").format(
             Identifier(shadow.schema), Identifier(shadow.live_schema)
         )
     )
     try:
+        if not contained:
+            shadow.model.apply(cur, events)
+            return
         containment.contain(
             events,
             lambda batch: _savepoint(cur, shadow.model, batch),
@@ -56,8 +62,12 @@ def _savepoint(cur: Any, model: ReadModel, batch: Sequence[tuple[int, Any]]) -> 
         model.apply(cur, list(batch))
 
 
-def _catch_up(store: Application[UUID], cur: Any, shadows: list[Shadow], batch_size: int) -> int:
-    """Apply the next batch of the log to every shadow; how many events that read (0 at the head)."""
+def _catch_up(
+    store: Application[UUID], cur: Any, shadows: list[Shadow], batch_size: int, contained: bool = True
+) -> int:
+    """Apply the next batch of the log to every shadow; how many events that read (0 at the head).
+    `contained`: each shadow's share in a savepoint, a failing event parked (as the live runner
+    does); else straight, the caller rolling back the whole batch on any failure."""
     start = min(shadow.position for shadow in shadows)
     classes = tuple({cls for shadow in shadows for cls in shadow.model.events})
     events, through = read_log(store, start, batch_size, classes)
@@ -75,7 +85,7 @@ def _catch_up(store: Application[UUID], cur: Any, shadows: list[Shadow], batch_s
                 mine[i].append((position, event))
     for shadow, theirs in zip(shadows, mine, strict=True):
         if theirs:
-            _apply(store, cur, shadow, theirs)
+            _apply(store, cur, shadow, theirs, contained)
         shadow.position = max(shadow.position, through)
     return len(events) if through > start else 0
 
@@ -86,31 +96,68 @@ def rebuild(
     models: Sequence[ReadModel],
     batch_size: int = 5000,
     progress: Callable[[int, int], None] | None = None,
+    helper: StoreOpener | None = None,
 ) -> dict[str, int]:
     """Rebuild `models` from zero and swap them in; each one's log position it was rebuilt through.
 
+    With `helper` (how a fresh process opens the store), every other model is filled by a second
+    process meanwhile (projections/rebuild_helper.py); `progress` follows this process's share.
     RebuildRunning when another replay of one of them is under way; on any failure the copies are
     dropped and the live read models are left as they were."""
     with _one_rebuild_at_a_time(db, models):
         shadows = [copy_tables(db, model) for model in models]
+        mine, theirs = (shadows[0::2], shadows[1::2]) if helper is not None else (shadows, [])
         try:
-            with _cycle_collector_paused():
-                while True:
-                    head = store.recorder.max_notification_id() or 0
-                    with db.transaction() as cur:
-                        read = _catch_up(store, cur, shadows, batch_size)
-                    if progress:
-                        progress(min(s.position for s in shadows), head)
-                    if read == 0 and min(s.position for s in shadows) >= head:
-                        break
-            for shadow in shadows:
-                with db.transaction() as cur:
-                    build_other_indexes(cur, shadow)
+            with helping(helper, fill, theirs, batch_size) as helped:
+                fill(store, db, mine, batch_size, progress)
+                helped.wait()
             return {shadow.model.name: _swap(store, db, shadow, batch_size) for shadow in shadows}
         finally:
             with db.transaction() as cur:
                 for shadow in shadows:  # gone after a swap; what a failure left behind otherwise
                     cur.execute(SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(Identifier(shadow.schema)))
+
+
+def fill(
+    store: Application[UUID],
+    db: Database,
+    shadows: list[Shadow],
+    batch_size: int,
+    progress: Callable[[int, int], None] | None = None,
+) -> None:
+    """Apply the log to the copies up to its head, then build their other indexes."""
+    if not shadows:
+        return
+    with _cycle_collector_paused():
+        while True:
+            head = store.recorder.max_notification_id() or 0
+            read = _next_batch(store, db, shadows, batch_size)
+            if progress:
+                progress(min(s.position for s in shadows), head)
+            if read == 0 and min(s.position for s in shadows) >= head:
+                break
+    for shadow in shadows:
+        with db.transaction() as cur:
+            build_other_indexes(cur, shadow)
+
+
+def _next_batch(store: Application[UUID], db: Database, shadows: list[Shadow], batch_size: int) -> int:
+    """Apply the log's next batch to the copies, in one transaction; how many events it read.
+
+    First in one pipeline, with no savepoint per read model: the statements stream to PostgreSQL,
+    which writes one read model's rows while this process reads and makes the next one's, and
+    nobody waits for an answer until the commit (a savepoint's end is such a wait). A batch in
+    which anything failed is rolled back and applied again as the live runner applies it, each
+    read model's share in a savepoint and a failing event parked (storage/containment.py)."""
+    reached = [shadow.position for shadow in shadows]
+    try:
+        with db.transaction() as cur, cur.connection.pipeline():
+            return _catch_up(store, cur, shadows, batch_size, contained=False)
+    except Exception:
+        for shadow, position in zip(shadows, reached, strict=True):
+            shadow.position = position
+    with db.transaction() as cur:
+        return _catch_up(store, cur, shadows, batch_size)
 
 
 @contextmanager

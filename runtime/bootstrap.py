@@ -166,6 +166,27 @@ def _clock(settings: Settings) -> Clock:
     return SystemClock()
 
 
+def event_store_alone(settings: Settings) -> tuple[CampaignApplication, Database]:
+    """The event store and the database, as `build` makes them, from a child's settings (its
+    database and keys resolved): for a replay's helper process, which only reads the log and
+    writes read models. The caller closes both."""
+    if settings.database_url is None:
+        raise ValueError("a child's settings name their database")
+    url = settings.database_url.get_secret_value()
+    db = Database(url, max_size=2)
+    store = CampaignApplication(
+        env={
+            **event_store_env(url, lock_timeout_s=settings.postgres_lock_timeout, pool_size=1),
+            "CREATE_TABLE": "n",
+        }
+    )
+    key = settings.credentials_key
+    cipher = cipher_for(key.get_secret_value() if key else None, None)
+    if cipher is not None:  # events are read as this process reads them (decision record 0027)
+        store.seal_personal_data(PersonalDataSeal(db, cipher))
+    return store, db
+
+
 def settings_for_a_child(
     settings: Settings, url: str, key_folder: Path | None, signing: bytes | None
 ) -> Settings:

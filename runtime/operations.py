@@ -7,8 +7,10 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import os
 import sys
 from datetime import UTC, datetime
+from functools import partial
 
 from runtime.cli_settings import database_url_for, service_for
 
@@ -127,7 +129,7 @@ def message_retention(args: argparse.Namespace) -> int:
 def replay(args: argparse.Namespace) -> int:
     """Rebuild read models into copies and swap them in: the service keeps answering meanwhile."""
     from projections.shadow_rebuild import RebuildRunning, rebuild
-    from runtime.bootstrap import PROJECTIONS
+    from runtime.bootstrap import PROJECTIONS, event_store_alone
     from runtime.progress import Progress
 
     chosen = [p for p in PROJECTIONS if args.projection in (None, p.name)]
@@ -139,7 +141,10 @@ def replay(args: argparse.Namespace) -> int:
     try:
         progress = Progress("replay " + ", ".join(p.name for p in chosen))
         try:
-            through = rebuild(service.store, service.db, chosen, progress=progress)
+            # A second process fills half the read models when there is a second core to run it.
+            child = service.parts.child_settings
+            helper = partial(event_store_alone, child) if child and _cores() > 1 else None
+            through = rebuild(service.store, service.db, chosen, progress=progress, helper=helper)
         except RebuildRunning as running:
             print(f"campaign-service: {running}", file=sys.stderr)
             return 1
@@ -149,6 +154,13 @@ def replay(args: argparse.Namespace) -> int:
     for name, position in through.items():
         print(f"{name}: rebuilt through log position {position}", file=sys.stderr)
     return 0
+
+
+def _cores() -> int:
+    """The cores this process may run on (all of the machine's where that cannot be told)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def parked_list(args: argparse.Namespace) -> int:

@@ -124,14 +124,13 @@ def is_compact(state: bytes) -> bool:
 def expanded(state: bytes) -> bytes:
     """A stored state's JSON, whichever way it was stored."""
     mark = state[:1]
+    # A whole stream comes out of one decompress() (flush() adds only what a max_length held back).
     if mark == MARK_V1:
-        inflate = zlib.decompressobj(-15, DICTIONARY_V1)
-        return inflate.decompress(state[1:]) + inflate.flush()
+        return zlib.decompressobj(-15, DICTIONARY_V1).decompress(state[1:])
     if mark == MARK_HEADED:
         end = state.index(b"\x00", _HEAD_IDS)
         preset = DICTIONARY_ENROLMENT + state[1:_HEAD_IDS].hex().encode() + state[_HEAD_IDS:end]
-        inflate = zlib.decompressobj(-15, preset)
-        return inflate.decompress(state[end + 1 :]) + inflate.flush()
+        return zlib.decompressobj(-15, preset).decompress(state[end + 1 :])
     return state
 
 

@@ -5,8 +5,8 @@ before anything went out and one that withdraws the later steps, a bounce, STOP 
 unsubscribe, opens and clicks, a delivery report, a pause and a resume, completed and archived;
 steps in flight and waiting),
 each use case at a moment the test holds (tests/integration/desk.py) while the live projector
-applies the log in its own batches. Then `rebuild` replays the whole log into copies and swaps
-them in: every table of every read model must hold the same rows. The checkpoints are cut where
+applies the log in its own batches. Then `rebuild` replays the whole log into copies (in one
+process, or half of them in a helper process) and swaps them in: every table of every read model must hold the same rows. The checkpoints are cut where
 the batches were, so for them what they add up to is compared: each campaign's counted moments
 and figures.
 """
@@ -16,9 +16,11 @@ from __future__ import annotations
 import gc
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 from uuid import UUID
 
+import pytest
 from cryptography.fernet import Fernet
 
 from commands.audience.suppressions import suppress
@@ -33,7 +35,7 @@ from commands.tracking.record_tracking import follow_click, record_open
 from commands.tracking.tracking_tokens import TrackedStep
 from domain.withdrawal import one_click_unsubscribe_words
 from projections.shadow_rebuild import rebuild
-from runtime.bootstrap import PROJECTIONS
+from runtime.bootstrap import PROJECTIONS, event_store_alone
 from storage.event_decoding import EventDecoder, FinishesEvents
 from tests.integration.desk import ROLES, Desk, ScriptedProvider
 from tests.support import Client, eventually, running_service
@@ -136,7 +138,8 @@ def varied_history(d: Desk) -> None:
     d.send(d.dispatch([waiting], started), started)
 
 
-def test_a_replay_rebuilds_every_read_model_as_the_live_projector_built_it(database_url):
+@pytest.mark.parametrize("helped", [False, True], ids=["one process", "with a helper process"])
+def test_a_replay_rebuilds_every_read_model_as_the_live_projector_built_it(database_url, helped):
     script = {"bob@example.com": [REFUSED, OK], "cy@example.com": [BUSY, OK]}
     with running_service(database_url, roles=ROLES, unsubscribe_secret="replay-signing-secret") as service:
         d = Desk(service, Client(service), ScriptedProvider(per_address=script))
@@ -146,7 +149,8 @@ def test_a_replay_rebuilds_every_read_model_as_the_live_projector_built_it(datab
         caught_up(d)
         live = read_models(d)
 
-        through = rebuild(d.store, d.service.db, PROJECTIONS)
+        helper = partial(event_store_alone, service.parts.child_settings) if helped else None
+        through = rebuild(d.store, d.service.db, PROJECTIONS, helper=helper)
         assert gc.isenabled()  # the cycle collector, paused while the log is applied, is back
 
         head = d.store.recorder.max_notification_id()

@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 from domain.credit_ledger import CreditLedger
+from projections.rebuild_helper import HelperFailed
 from projections.shadow_rebuild import RebuildRunning, rebuild
 from runtime.bootstrap import PROJECTIONS
 from tests.support import Client, contacts, eventually, running_service
@@ -149,4 +150,19 @@ def test_a_second_replay_of_the_same_read_model_is_refused_and_a_failed_one_leav
         with pytest.raises(psycopg.OperationalError):
             rebuild(service.store, service.db, [Failing()])
         assert service.db.fetch_all("SELECT amount FROM grants_log") == [{"amount": 1}]
+        assert service.db.fetch_all("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'rebuild_%'") == []
+
+
+def _unreachable_store():
+    """A helper process's opener that cannot reach the database (run in the helper process)."""
+    raise psycopg.OperationalError("the helper cannot reach the database")
+
+
+def test_a_replay_whose_helper_process_fails_leaves_every_live_read_model(database_url):
+    with running_service(database_url, roles=()) as service:
+        Client(service)
+        live = snapshot(service.db)
+        with pytest.raises(HelperFailed, match="the helper cannot reach the database"):
+            rebuild(service.store, service.db, PROJECTIONS, helper=_unreachable_store)
+        assert snapshot(service.db) == live
         assert service.db.fetch_all("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'rebuild_%'") == []

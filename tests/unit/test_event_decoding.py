@@ -14,6 +14,7 @@ from eventsourcing.utils import get_topic
 
 from domain.campaign import Campaign
 from domain.enrollment import Enrollment
+from storage import event_decoding
 from storage.event_decoding import EventDecoder
 
 MAPPER = Application[UUID](env={"PERSISTENCE_MODULE": "eventsourcing.popo"}).mapper
@@ -68,3 +69,24 @@ def test_a_name_no_transcoding_has_is_the_mappers_error():
         _both(Campaign.CampaignPaused, state)
     with pytest.raises(type(wanted.value)):
         EventDecoder(MAPPER).decode(uuid4(), 3, get_topic(Campaign.CampaignPaused), state.encode())
+
+
+def test_ids_met_again_read_as_the_mapper_reads_them_and_those_kept_stay_bounded(monkeypatch):
+    """A decoder keeps the ids it made (the same campaign in event after event), a bounded number:
+    each event still holds the mapper's value, an id not valid as hex is still the mapper's error."""
+    monkeypatch.setattr(event_decoding, "REMEMBERED_IDS", 3)
+    decoder = EventDecoder(MAPPER)
+    topic = get_topic(Enrollment.StepDispatched)
+    for n in [*range(5), 0, 1, 4]:
+        campaign = '{"_type_":"uuid_hex","_data_":"' + f"{n:032x}" + '"}'
+        state = f'{{"timestamp":{TIME},"campaign_id":{campaign},"step_id":"s1","channel":"sms","group":0,"dispatched_at":{TIME}}}'
+        stored = StoredEvent(uuid4(), 3, topic, state.encode())
+        _same(MAPPER.to_domain_event(stored), decoder.decode(stored.originator_id, 3, topic, stored.state))
+        assert decoder.decode(stored.originator_id, 3, topic, stored.state).campaign_id == UUID(int=n)
+    remembered = decoder.names["uuid_hex"]  # type: ignore[index]
+    assert len(remembered.__closure__[0].cell_contents) <= 3
+    bad = f'{{"timestamp":{TIME},"campaign_id":{{"_type_":"uuid_hex","_data_":"not hex"}},"step_id":"s1","channel":"sms","group":0,"dispatched_at":{TIME}}}'
+    with pytest.raises(ValueError):
+        MAPPER.to_domain_event(StoredEvent(uuid4(), 3, topic, bad.encode()))
+    with pytest.raises(ValueError):
+        decoder.decode(uuid4(), 3, topic, bad.encode())
