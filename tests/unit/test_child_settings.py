@@ -77,3 +77,17 @@ def test_settings_given_in_code_come_back_whole_from_their_environment(monkeypat
         public_base_url="https://links.brand.example",
     )
     assert as_the_child_reads_it(given, monkeypatch) == given
+
+
+def test_the_settings_a_child_is_given_are_the_environment_variables_an_operator_would_write(
+    tmp_path: Path,
+):
+    key = Fernet.generate_key().decode()
+    env = Settings(
+        **{**NO_KEYS, "credentials_key": key}, data_dir=tmp_path, dev_clock=True, durable=False
+    ).environment()
+    assert env["CREDENTIALS_KEY"] == key  # the secret itself, not its mask
+    assert (env["DEV_CLOCK"], env["DURABLE"]) == ("true", "false")  # as the docs spell them
+    assert env["DATA_DIR"] == str(tmp_path)
+    assert all(name == name.upper() for name in env)
+    assert "DATABASE_URL" not in env and "UNSUBSCRIBE_SECRET" not in env  # not set: not given
