@@ -4,6 +4,7 @@ DuckDB and pandas, typed columns, filters, and bad arguments that leave no file 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import psycopg
 import pytest
 
 from runtime.cli import main
+from tests.stored_rows import edit_states
 from tests.support import Client, contacts, eventually, running_service
 
 STEPS = [
@@ -189,3 +191,20 @@ def test_a_failed_export_keeps_the_previous_file_and_leaves_no_partial_one(histo
         main(["events", "export", "--format", "csv", "--out", str(out)])
     assert out.read_text() == "the previous export\n"
     assert list(tmp_path.iterdir()) == [out]
+
+
+def test_an_attempt_stored_before_attempts_named_their_campaign_is_exported_under_its_campaign(
+    history, tmp_path
+):
+    # Attempts recorded before version 2 name no campaign: the export takes their enrollment's
+    # (its first event's), written as a UUID like every other campaign_id in the file.
+    campaign_hex = history["campaign"].replace("-", "").encode()
+    named = b'"campaign_id":{"_type_":"uuid_hex","_data_":"' + campaign_hex + b'"}'
+    with psycopg.connect(os.environ["DATABASE_URL"]) as conn:
+        edited = edit_states(conn, "topic LIKE %s", ["%StepAttempted"], named, b'"campaign_id":null')
+    assert len(edited) == 10
+    attempted = pd.read_parquet(export(tmp_path, "parquet", "--type", "StepAttempted"))
+    assert sorted(attempted["position"]) == edited
+    assert {json.loads(d).get("campaign_id") for d in attempted["data"]} == {None}
+    assert set(attempted["campaign_id"]) == {history["campaign"]}
+    assert set(attempted["brand_id"]) == {history["brand"]}

@@ -226,9 +226,15 @@ def test_a_send_after_the_archive_of_a_step_that_was_not_at_the_provider_then_is
     assert history.broken()[0] == "no-send-after-release"
 
 
-def test_a_close_that_keeps_credits_for_steps_no_provider_has_is_reported():
+def test_a_close_that_keeps_credits_for_steps_no_provider_has_is_reported_at_the_close_with_its_counts():
     history = History().grant(10).reserve(2).archived().released(1, "campaign archived", held=1)
-    assert "close-keeps-only-steps-at-the-provider" in history.broken()
+    violations = audit_ledger(history.events, {ENROLLMENT: CONTACT}).violations
+    (kept,) = [v for v in violations if v.invariant == "close-keeps-only-steps-at-the-provider"]
+    close = len(history.events)  # the auditor is sent to the ledger's release that closed the campaign
+    assert str(kept) == (
+        f"close-keeps-only-steps-at-the-provider (log position {close}): campaign {CAMPAIGN}: "
+        "its close kept 1 credits for 0 steps at the provider"
+    )
 
 
 def test_a_kept_unit_left_outstanding_after_its_step_ended_is_reported():
