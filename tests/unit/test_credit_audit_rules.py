@@ -194,7 +194,14 @@ def test_a_closed_campaign_not_yet_settled_is_a_note_not_a_violation():
     history = History().grant(10).reserve(2).sent().completed()
     audit = audit_ledger(history.events, {ENROLLMENT: CONTACT})
     assert audit.violations == []
-    assert "has not caught up" in audit.notes[0]
+    assert audit.notes == [f"campaign {CAMPAIGN} is closed; its settlement has not caught up yet"]
+
+
+def test_a_campaign_still_sending_is_neither_a_violation_nor_a_note():
+    history = History().grant(10).reserve(2).sent().consumed(1)
+    audit = audit_ledger(history.events, {ENROLLMENT: CONTACT})
+    assert audit.violations == [] and audit.notes == []
+    assert audit.campaigns[CAMPAIGN].outstanding == 1
 
 
 def test_a_send_at_the_provider_when_its_campaign_was_archived_is_paid_from_the_unit_kept_for_it():
@@ -211,7 +218,28 @@ def test_a_unit_kept_at_archive_for_a_step_still_at_the_provider_is_a_note_not_a
     )
     audit = audit_ledger(history.events, {ENROLLMENT: CONTACT})
     assert audit.violations == []
-    assert any("keeps 1 credits for steps that were at a provider" in note for note in audit.notes)
+    assert audit.notes == [
+        f"campaign {CAMPAIGN} keeps 1 credits for steps that were at a provider when it closed, until "
+        "their outcome is settled"
+    ]
+
+
+def test_a_campaign_archived_with_a_step_at_the_provider_and_not_settled_yet_is_noted_as_behind_alone():
+    history = History().grant(10).reserve(2).attempted("s1").archived()
+    audit = audit_ledger(history.events, {ENROLLMENT: CONTACT})
+    assert audit.violations == []
+    assert audit.notes == [f"campaign {CAMPAIGN} is closed; its settlement has not caught up yet"]
+
+
+def test_a_close_that_leaves_more_outstanding_than_its_steps_at_the_provider_is_reported_at_the_close():
+    history = History().grant(10).reserve(2).attempted("s1").archived()
+    archived_at = len(history.events)
+    history.released(0, "campaign archived", held=1)
+    (violation,) = audit_ledger(history.events, {ENROLLMENT: CONTACT}).violations
+    assert str(violation) == (
+        f"nothing-outstanding-at-close (log position {archived_at}): campaign {CAMPAIGN} is COMPLETED or "
+        "ARCHIVED with 2 credits outstanding, 1 of them for steps at a provider"
+    )
 
 
 def test_a_step_at_the_provider_that_was_not_sent_gives_back_the_unit_kept_for_it():
@@ -239,8 +267,13 @@ def test_a_close_that_keeps_credits_for_steps_no_provider_has_is_reported_at_the
 
 def test_a_kept_unit_left_outstanding_after_its_step_ended_is_reported():
     history = History().grant(10).reserve(2).attempted("s1").attempted("s2").archived()
+    archived_at = len(history.events)
     history.released(0, "campaign archived", held=2).cancelled("s1").sent("s2").consumed(1)
-    assert history.broken() == ["nothing-outstanding-at-close"]
+    (violation,) = audit_ledger(history.events, {ENROLLMENT: CONTACT}).violations
+    assert str(violation) == (
+        f"nothing-outstanding-at-close (log position {archived_at}): campaign {CAMPAIGN} is COMPLETED or ARCHIVED "
+        "with 1 credits outstanding"
+    )
 
 
 def test_purchases_and_renewals_are_listed_with_their_references_and_periods():
