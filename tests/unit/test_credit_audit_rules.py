@@ -139,14 +139,14 @@ def test_a_clean_history_breaks_nothing_and_lists_every_movement_with_the_balanc
     history.consumed(1).released(1).released(1, "campaign completed")
     audit = audit_ledger(history.events, {ENROLLMENT: CONTACT})
     assert audit.violations == []
-    assert [(e.kind, e.amount, e.balance_after) for e in audit.entries] == [
-        ("grant", 100, 100),
-        ("reservation", -3, 97),
-        ("send", 1, 97),
-        ("step released", 1, 97),
-        ("consumed", 1, 97),
-        ("released", 1, 98),
-        ("released", 1, 99),
+    assert [(e.kind, e.amount, e.balance_after, e.campaign_id, e.reason) for e in audit.entries] == [
+        ("grant", 100, 100, None, "plan"),
+        ("reservation", -3, 97, CAMPAIGN, None),
+        ("send", 1, 97, CAMPAIGN, None),
+        ("step released", 1, 97, CAMPAIGN, None),
+        ("consumed", 1, 97, CAMPAIGN, "sends settled"),
+        ("released", 1, 98, CAMPAIGN, "steps that will not be sent"),
+        ("released", 1, 99, CAMPAIGN, "campaign completed"),
     ]
     send = audit.entries[2]
     assert (send.campaign_id, send.contact_id, send.step_id, send.provider_message_id) == (
@@ -160,6 +160,22 @@ def test_a_clean_history_breaks_nothing_and_lists_every_movement_with_the_balanc
 
 def test_a_balance_below_zero_is_reported():
     assert History().grant(2).reserve(3).broken() == ["balance-never-negative"]
+
+
+def test_a_campaign_reserved_and_settled_in_several_parts_balances_to_nothing_outstanding():
+    history = History().grant(10).reserve(2).reserve(1).sent("s1").sent("s2").consumed(2)
+    history.sent("s3").completed().consumed(1).released(0, "campaign completed")
+    audit = audit_ledger(history.events, {ENROLLMENT: CONTACT})
+    assert audit.violations == []
+    credits = audit.campaigns[CAMPAIGN]
+    assert (credits.reserved, credits.consumed, credits.outstanding, audit.balance) == (3, 3, 0, 7)
+
+
+def test_settling_credits_a_campaign_never_reserved_is_reported():
+    (violation,) = audit_ledger(History().grant(10).consumed(1).events, {}).violations
+    assert str(violation) == (
+        f"reservation-balances (log position 2): campaign {CAMPAIGN} settles credits it never reserved"
+    )
 
 
 def test_settling_more_than_was_reserved_is_reported():
@@ -186,8 +202,13 @@ def test_a_send_after_the_campaigns_reservation_was_closed_is_reported():
 
 def test_a_ledger_that_disagrees_with_the_sends_is_reported():
     history = History().grant(10).reserve(2).sent().sent("s2").completed()
+    completed_at = len(history.events)
     history.consumed(1).released(1, "campaign completed")
-    assert history.broken() == ["ledger-agrees-with-sends"]
+    (violation,) = audit_ledger(history.events, {ENROLLMENT: CONTACT}).violations
+    assert str(violation) == (
+        f"ledger-agrees-with-sends (log position {completed_at}): campaign {CAMPAIGN}: the ledger consumed "
+        "1 credits, its sends carry 2"
+    )
 
 
 def test_a_closed_campaign_not_yet_settled_is_a_note_not_a_violation():
@@ -216,6 +237,17 @@ def test_a_unit_kept_at_archive_for_a_step_still_at_the_provider_is_a_note_not_a
     history = (
         History().grant(10).reserve(2).attempted("s1").archived().released(1, "campaign archived", held=1)
     )
+    audit = audit_ledger(history.events, {ENROLLMENT: CONTACT})
+    assert audit.violations == []
+    assert audit.notes == [
+        f"campaign {CAMPAIGN} keeps 1 credits for steps that were at a provider when it closed, until "
+        "their outcome is settled"
+    ]
+
+
+def test_a_kept_step_sent_after_the_close_and_not_settled_yet_is_a_note_not_a_violation():
+    history = History().grant(10).reserve(2).attempted("s1").archived()
+    history.released(1, "campaign archived", held=1).sent("s1")
     audit = audit_ledger(history.events, {ENROLLMENT: CONTACT})
     assert audit.violations == []
     assert audit.notes == [
