@@ -162,6 +162,10 @@ def test_a_balance_below_zero_is_reported():
     assert History().grant(2).reserve(3).broken() == ["balance-never-negative"]
 
 
+def test_a_balance_spent_to_exactly_zero_breaks_nothing():
+    assert History().grant(2).reserve(2).broken() == []
+
+
 def test_a_campaign_reserved_and_settled_in_several_parts_balances_to_nothing_outstanding():
     history = History().grant(10).reserve(2).reserve(1).sent("s1").sent("s2").consumed(2)
     history.sent("s3").completed().consumed(1).released(0, "campaign completed")
@@ -187,8 +191,12 @@ def test_credits_outstanding_after_a_settled_completion_are_reported():
     assert history.broken() == ["nothing-outstanding-at-close"]
 
 
-def test_a_send_without_a_reservation_is_reported():
-    assert History().grant(10).sent().broken() == ["no-send-without-reservation"]
+def test_a_send_without_a_reservation_is_reported_with_its_step_contact_and_campaign():
+    (violation,) = audit_ledger(History().grant(10).sent().events, {ENROLLMENT: CONTACT}).violations
+    assert str(violation) == (
+        f"no-send-without-reservation (log position 2): step s1 of contact {CONTACT} in campaign {CAMPAIGN} "
+        "was sent with no reservation"
+    )
 
 
 def test_a_send_after_its_credit_was_released_is_reported():
@@ -197,7 +205,11 @@ def test_a_send_after_its_credit_was_released_is_reported():
 
 def test_a_send_after_the_campaigns_reservation_was_closed_is_reported():
     history = History().grant(10).reserve(1).completed().released(1, "campaign completed").sent()
-    assert history.broken()[0] == "no-send-after-release"
+    violation = audit_ledger(history.events, {ENROLLMENT: CONTACT}).violations[0]
+    assert str(violation) == (
+        f"no-send-after-release (log position 5): step s1 of contact {CONTACT} in campaign {CAMPAIGN} was "
+        "sent after the campaign's reservation was closed, and was not at the provider then"
+    )
 
 
 def test_a_ledger_that_disagrees_with_the_sends_is_reported():
