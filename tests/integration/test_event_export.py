@@ -153,6 +153,23 @@ def test_no_secret_is_ever_exported(history, tmp_path):
         assert word not in text
 
 
+def test_a_secret_field_in_any_stored_event_is_left_out_of_the_export(history, tmp_path):
+    # No event carries one today; one written by hand (or by a future event) is still never exported.
+    with psycopg.connect(os.environ["DATABASE_URL"]) as conn:
+        edited = edit_states(
+            conn,
+            "topic LIKE %s",
+            ["%LedgerOpened"],
+            b'"plan":"basic"',
+            b'"plan":"basic","Password":"hunter2"',
+        )
+    assert len(edited) == 2
+    text = export(tmp_path, "jsonl").read_text()
+    assert "hunter2" not in text and "Password" not in text
+    opened = [json.loads(line) for line in text.splitlines() if json.loads(line)["type"] == "LedgerOpened"]
+    assert [json.loads(row["data"])["plan"] for row in opened] == ["basic", "basic"]
+
+
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
