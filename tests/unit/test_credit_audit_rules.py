@@ -268,6 +268,24 @@ def test_a_kept_step_sent_after_the_close_and_not_settled_yet_is_a_note_not_a_vi
     ]
 
 
+def test_a_step_of_another_campaign_at_the_provider_is_not_kept_by_this_campaigns_close():
+    other_campaign, other_enrollment = uuid4(), uuid4()
+    history = History().grant(10).reserve(2)
+    history.add(
+        Enrollment.StepAttempted,
+        other_enrollment,
+        step_id="s1",
+        sender_account_id="a",
+        message_key=f"{other_enrollment}:s1",
+        attempted_at=NOW,
+        campaign_id=other_campaign,
+    )
+    history.archived().released(2, "campaign archived")
+    audit = audit_ledger(history.events, {ENROLLMENT: CONTACT, other_enrollment: uuid4()})
+    assert audit.violations == [] and audit.notes == []
+    assert audit.campaigns[CAMPAIGN].held == {}
+
+
 def test_a_campaign_archived_with_a_step_at_the_provider_and_not_settled_yet_is_noted_as_behind_alone():
     history = History().grant(10).reserve(2).attempted("s1").archived()
     audit = audit_ledger(history.events, {ENROLLMENT: CONTACT})
