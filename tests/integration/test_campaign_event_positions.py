@@ -51,8 +51,13 @@ def test_an_attempt_that_names_no_campaign_is_placed_by_its_lead_and_parked_with
         with db.transaction() as cur:
             CampaignEventPositions().apply(cur, [(7, _old_attempt(enrollment))])
         assert positions_after(db, campaign, 0, 10)[2] == [7]
-        with pytest.raises(LookupError), db.transaction() as cur:  # the runner parks it
-            CampaignEventPositions().apply(cur, [(8, _old_attempt(uuid4()))])
+        orphan = uuid4()
+        # the runner parks it, under this reason: the operator reads which enrollment has no campaign
+        with (
+            pytest.raises(LookupError, match=f"enrollment {orphan}: no campaign known"),
+            db.transaction() as cur,
+        ):
+            CampaignEventPositions().apply(cur, [(8, _old_attempt(orphan))])
     finally:
         db.close()
 

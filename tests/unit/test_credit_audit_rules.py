@@ -139,14 +139,14 @@ def test_a_clean_history_breaks_nothing_and_lists_every_movement_with_the_balanc
     history.consumed(1).released(1).released(1, "campaign completed")
     audit = audit_ledger(history.events, {ENROLLMENT: CONTACT})
     assert audit.violations == []
-    assert [(e.kind, e.amount, e.balance_after) for e in audit.entries] == [
-        ("grant", 100, 100),
-        ("reservation", -3, 97),
-        ("send", 1, 97),
-        ("step released", 1, 97),
-        ("consumed", 1, 97),
-        ("released", 1, 98),
-        ("released", 1, 99),
+    assert [(e.kind, e.amount, e.balance_after, e.campaign_id, e.reason) for e in audit.entries] == [
+        ("grant", 100, 100, None, "plan"),
+        ("reservation", -3, 97, CAMPAIGN, None),
+        ("send", 1, 97, CAMPAIGN, None),
+        ("step released", 1, 97, CAMPAIGN, None),
+        ("consumed", 1, 97, CAMPAIGN, "sends settled"),
+        ("released", 1, 98, CAMPAIGN, "steps that will not be sent"),
+        ("released", 1, 99, CAMPAIGN, "campaign completed"),
     ]
     send = audit.entries[2]
     assert (send.campaign_id, send.contact_id, send.step_id, send.provider_message_id) == (
@@ -162,6 +162,26 @@ def test_a_balance_below_zero_is_reported():
     assert History().grant(2).reserve(3).broken() == ["balance-never-negative"]
 
 
+def test_a_balance_spent_to_exactly_zero_breaks_nothing():
+    assert History().grant(2).reserve(2).broken() == []
+
+
+def test_a_campaign_reserved_and_settled_in_several_parts_balances_to_nothing_outstanding():
+    history = History().grant(10).reserve(2).reserve(1).sent("s1").sent("s2").consumed(2)
+    history.sent("s3").completed().consumed(1).released(0, "campaign completed")
+    audit = audit_ledger(history.events, {ENROLLMENT: CONTACT})
+    assert audit.violations == []
+    credits = audit.campaigns[CAMPAIGN]
+    assert (credits.reserved, credits.consumed, credits.outstanding, audit.balance) == (3, 3, 0, 7)
+
+
+def test_settling_credits_a_campaign_never_reserved_is_reported():
+    (violation,) = audit_ledger(History().grant(10).consumed(1).events, {}).violations
+    assert str(violation) == (
+        f"reservation-balances (log position 2): campaign {CAMPAIGN} settles credits it never reserved"
+    )
+
+
 def test_settling_more_than_was_reserved_is_reported():
     assert History().grant(10).reserve(1).sent().sent("s2").consumed(2).broken() == ["reservation-balances"]
 
@@ -171,8 +191,12 @@ def test_credits_outstanding_after_a_settled_completion_are_reported():
     assert history.broken() == ["nothing-outstanding-at-close"]
 
 
-def test_a_send_without_a_reservation_is_reported():
-    assert History().grant(10).sent().broken() == ["no-send-without-reservation"]
+def test_a_send_without_a_reservation_is_reported_with_its_step_contact_and_campaign():
+    (violation,) = audit_ledger(History().grant(10).sent().events, {ENROLLMENT: CONTACT}).violations
+    assert str(violation) == (
+        f"no-send-without-reservation (log position 2): step s1 of contact {CONTACT} in campaign {CAMPAIGN} "
+        "was sent with no reservation"
+    )
 
 
 def test_a_send_after_its_credit_was_released_is_reported():
@@ -181,20 +205,36 @@ def test_a_send_after_its_credit_was_released_is_reported():
 
 def test_a_send_after_the_campaigns_reservation_was_closed_is_reported():
     history = History().grant(10).reserve(1).completed().released(1, "campaign completed").sent()
-    assert history.broken()[0] == "no-send-after-release"
+    violation = audit_ledger(history.events, {ENROLLMENT: CONTACT}).violations[0]
+    assert str(violation) == (
+        f"no-send-after-release (log position 5): step s1 of contact {CONTACT} in campaign {CAMPAIGN} was "
+        "sent after the campaign's reservation was closed, and was not at the provider then"
+    )
 
 
 def test_a_ledger_that_disagrees_with_the_sends_is_reported():
     history = History().grant(10).reserve(2).sent().sent("s2").completed()
+    completed_at = len(history.events)
     history.consumed(1).released(1, "campaign completed")
-    assert history.broken() == ["ledger-agrees-with-sends"]
+    (violation,) = audit_ledger(history.events, {ENROLLMENT: CONTACT}).violations
+    assert str(violation) == (
+        f"ledger-agrees-with-sends (log position {completed_at}): campaign {CAMPAIGN}: the ledger consumed "
+        "1 credits, its sends carry 2"
+    )
 
 
 def test_a_closed_campaign_not_yet_settled_is_a_note_not_a_violation():
     history = History().grant(10).reserve(2).sent().completed()
     audit = audit_ledger(history.events, {ENROLLMENT: CONTACT})
     assert audit.violations == []
-    assert "has not caught up" in audit.notes[0]
+    assert audit.notes == [f"campaign {CAMPAIGN} is closed; its settlement has not caught up yet"]
+
+
+def test_a_campaign_still_sending_is_neither_a_violation_nor_a_note():
+    history = History().grant(10).reserve(2).sent().consumed(1)
+    audit = audit_ledger(history.events, {ENROLLMENT: CONTACT})
+    assert audit.violations == [] and audit.notes == []
+    assert audit.campaigns[CAMPAIGN].outstanding == 1
 
 
 def test_a_send_at_the_provider_when_its_campaign_was_archived_is_paid_from_the_unit_kept_for_it():
@@ -211,7 +251,57 @@ def test_a_unit_kept_at_archive_for_a_step_still_at_the_provider_is_a_note_not_a
     )
     audit = audit_ledger(history.events, {ENROLLMENT: CONTACT})
     assert audit.violations == []
-    assert any("keeps 1 credits for steps that were at a provider" in note for note in audit.notes)
+    assert audit.notes == [
+        f"campaign {CAMPAIGN} keeps 1 credits for steps that were at a provider when it closed, until "
+        "their outcome is settled"
+    ]
+
+
+def test_a_kept_step_sent_after_the_close_and_not_settled_yet_is_a_note_not_a_violation():
+    history = History().grant(10).reserve(2).attempted("s1").archived()
+    history.released(1, "campaign archived", held=1).sent("s1")
+    audit = audit_ledger(history.events, {ENROLLMENT: CONTACT})
+    assert audit.violations == []
+    assert audit.notes == [
+        f"campaign {CAMPAIGN} keeps 1 credits for steps that were at a provider when it closed, until "
+        "their outcome is settled"
+    ]
+
+
+def test_a_step_of_another_campaign_at_the_provider_is_not_kept_by_this_campaigns_close():
+    other_campaign, other_enrollment = uuid4(), uuid4()
+    history = History().grant(10).reserve(2)
+    history.add(
+        Enrollment.StepAttempted,
+        other_enrollment,
+        step_id="s1",
+        sender_account_id="a",
+        message_key=f"{other_enrollment}:s1",
+        attempted_at=NOW,
+        campaign_id=other_campaign,
+    )
+    history.archived().released(2, "campaign archived")
+    audit = audit_ledger(history.events, {ENROLLMENT: CONTACT, other_enrollment: uuid4()})
+    assert audit.violations == [] and audit.notes == []
+    assert audit.campaigns[CAMPAIGN].held == {}
+
+
+def test_a_campaign_archived_with_a_step_at_the_provider_and_not_settled_yet_is_noted_as_behind_alone():
+    history = History().grant(10).reserve(2).attempted("s1").archived()
+    audit = audit_ledger(history.events, {ENROLLMENT: CONTACT})
+    assert audit.violations == []
+    assert audit.notes == [f"campaign {CAMPAIGN} is closed; its settlement has not caught up yet"]
+
+
+def test_a_close_that_leaves_more_outstanding_than_its_steps_at_the_provider_is_reported_at_the_close():
+    history = History().grant(10).reserve(2).attempted("s1").archived()
+    archived_at = len(history.events)
+    history.released(0, "campaign archived", held=1)
+    (violation,) = audit_ledger(history.events, {ENROLLMENT: CONTACT}).violations
+    assert str(violation) == (
+        f"nothing-outstanding-at-close (log position {archived_at}): campaign {CAMPAIGN} is COMPLETED or "
+        "ARCHIVED with 2 credits outstanding, 1 of them for steps at a provider"
+    )
 
 
 def test_a_step_at_the_provider_that_was_not_sent_gives_back_the_unit_kept_for_it():
@@ -226,15 +316,26 @@ def test_a_send_after_the_archive_of_a_step_that_was_not_at_the_provider_then_is
     assert history.broken()[0] == "no-send-after-release"
 
 
-def test_a_close_that_keeps_credits_for_steps_no_provider_has_is_reported():
+def test_a_close_that_keeps_credits_for_steps_no_provider_has_is_reported_at_the_close_with_its_counts():
     history = History().grant(10).reserve(2).archived().released(1, "campaign archived", held=1)
-    assert "close-keeps-only-steps-at-the-provider" in history.broken()
+    violations = audit_ledger(history.events, {ENROLLMENT: CONTACT}).violations
+    (kept,) = [v for v in violations if v.invariant == "close-keeps-only-steps-at-the-provider"]
+    close = len(history.events)  # the auditor is sent to the ledger's release that closed the campaign
+    assert str(kept) == (
+        f"close-keeps-only-steps-at-the-provider (log position {close}): campaign {CAMPAIGN}: "
+        "its close kept 1 credits for 0 steps at the provider"
+    )
 
 
 def test_a_kept_unit_left_outstanding_after_its_step_ended_is_reported():
     history = History().grant(10).reserve(2).attempted("s1").attempted("s2").archived()
+    archived_at = len(history.events)
     history.released(0, "campaign archived", held=2).cancelled("s1").sent("s2").consumed(1)
-    assert history.broken() == ["nothing-outstanding-at-close"]
+    (violation,) = audit_ledger(history.events, {ENROLLMENT: CONTACT}).violations
+    assert str(violation) == (
+        f"nothing-outstanding-at-close (log position {archived_at}): campaign {CAMPAIGN} is COMPLETED or ARCHIVED "
+        "with 1 credits outstanding"
+    )
 
 
 def test_purchases_and_renewals_are_listed_with_their_references_and_periods():
