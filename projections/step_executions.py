@@ -25,6 +25,7 @@ from psycopg.sql import SQL, Identifier
 
 from domain.enrollment import Enrollment, StepStatus
 from domain.steps import StepData
+from projections import step_funnels
 from storage.database import Database
 from storage.paging import InvalidCursor, cursor_params, page
 from storage.row_sets import insert_rows, update_rows
@@ -129,7 +130,7 @@ COLUMN_TYPES = {  # the columns a step event changes
 
 class StepExecutions:
     name = "step_executions"
-    tables = ("step_executions",)
+    tables = ("step_executions", "step_funnel_counts", "step_funnel_moments")  # the funnel's counts too
     events = (
         Enrollment.ContactEnrolled,
         Enrollment.GroupScheduled,
@@ -150,6 +151,7 @@ class StepExecutions:
 
     def reset(self, cur: Any) -> None:
         cur.execute("DELETE FROM step_executions")
+        step_funnels.reset(cur)
 
     def apply(self, cur: Any, events: list[tuple[int, Any]]) -> None:
         enrolled: dict[tuple[UUID, str], tuple[Any, StepData]] = {}  # (event, step) per new row
@@ -182,6 +184,8 @@ class StepExecutions:
                     patches[(event.originator_id, event.step_id)].update(_patch(event))
             else:
                 patches[(event.originator_id, event.step_id)].update(_patch(event))
+        touched = list(dict.fromkeys([*enrolled, *patches, *firsts]))  # the rows whose funnel may move
+        before = step_funnels.touched(cur, touched)
         rows = [
             _pending(event, step, scheduled.get((event.originator_id, step["group"])))
             for event, step in enrolled.values()
@@ -196,6 +200,7 @@ class StepExecutions:
             [(due, *key) for key, due in scheduled.items() if key[0] not in enrolled_here],
         )
         _rewrite(cur, patches, firsts)
+        step_funnels.count_changes(cur, before, step_funnels.touched(cur, touched))
 
 
 FIRSTS = [(f"{stage}_first_at", "timestamptz") for stage in REACHED]

@@ -35,7 +35,6 @@ from domain.errors import DomainError, NotFound
 from projections.campaign_events import campaign_events
 from projections.campaign_history import campaign_as_of
 from projections.campaign_moments import (
-    FUNNEL,
     executions_as_of,
     funnels_as_of,
     milestones,
@@ -45,6 +44,7 @@ from projections.campaign_summaries import summaries, summary
 from projections.history.export_rows import parse_time
 from projections.runner import wait_for_position
 from projections.step_executions import executions
+from projections.step_funnels import FUNNEL
 from storage.paging import InvalidCursor
 
 router = APIRouter()
