@@ -131,14 +131,17 @@ def _count(event: Any, funnels: dict[str, dict[str, set[UUID]]]) -> None:
 
 # As of a moment, the funnel is the read model's kept counts (projections/step_funnels.py), read
 # with its log position and whether an event of it is parked (one snapshot).
-# The keys of the rows that existed at the moment, in the page order of the full fold (by
+# The keys of the rows that existed at the moment (with the read model's position, whether one of
+# its events is parked and the log's head, in the same statement), in the page order of the full fold (by
 # enrollment time, then `<enrollment id>/<step id>` as Python orders text: the id's 36 characters
 # are the uuid's own order, and the step id's by code point, which is the "C" collation's).
 ROWS_AS_OF = """
 WITH at AS (
-    SELECT coalesce((SELECT position FROM projection_positions WHERE projection = %(name)s), 0) AS position
+    SELECT coalesce((SELECT position FROM projection_positions WHERE projection = %(name)s), 0) AS position,
+           EXISTS (SELECT 1 FROM parked_items WHERE follower = %(follower)s) AS parked,
+           (SELECT max(notification_id) FROM {events}) AS head
 )
-SELECT at.position, rows.enrollment_id, rows.step_id FROM at LEFT JOIN (
+SELECT at.position, at.parked, at.head, rows.enrollment_id, rows.step_id FROM at LEFT JOIN (
     SELECT enrollment_id, step_id, created_at FROM step_executions
     WHERE campaign_id = %(campaign)s AND created_at <= %(moment)s
       AND (%(enrollment)s::uuid IS NULL OR enrollment_id = %(enrollment)s)
@@ -150,11 +153,24 @@ TAIL_READ = 5_000
 SCAN = 2_000  # rows folded at a time when a status filter decides which are on the page
 
 
-def _tail_is_later(store: Application[UUID], campaign_id: UUID, position: int, moment: datetime) -> bool:
+def _with_head(store: Application[UUID], query: str) -> sql.Composed:
+    """The query's rows, each with the log's head (`head`) read in the same statement: one round
+    trip less than asking the recorder after it, and never before the read model's position."""
+    return sql.SQL(
+        "SELECT (SELECT max(notification_id) FROM {events}) AS head, q.* FROM ({query}) AS q"
+    ).format(
+        events=events_table(store),
+        query=sql.SQL(query),
+    )
+
+
+def _tail_is_later(
+    store: Application[UUID], campaign_id: UUID, position: int, moment: datetime, head: int | None
+) -> bool:
     """Whether every event of the campaign's StepExecutions after the read model's `position` is
     later than `moment` (so the read model holds all that the moment shows); False too when the
-    read model is more than `MAX_TAIL` positions behind."""
-    head = store.recorder.max_notification_id() or 0
+    read model is more than `MAX_TAIL` positions behind. `head`: the log's, read with the position."""
+    head = head or 0
     if head - position > MAX_TAIL:
         return False
     wanted: tuple[str, list[str | UUID]] = ("campaign_id", [campaign_id])
@@ -173,8 +189,11 @@ def funnels_as_of(
     after its position at or before the moment), else the full fold's (`steps_as_of`); the same
     answer either way."""
     params = {"name": StepExecutions.name, "follower": f"projection:{StepExecutions.name}"}
-    rows = db.fetch_all(FUNNELS_AT, params | {"campaign": campaign_id} | moment_params(moment))
-    if rows[0]["parked"] or not _tail_is_later(store, campaign_id, rows[0]["position"], moment):
+    rows = db.fetch_all(
+        _with_head(store, FUNNELS_AT), params | {"campaign": campaign_id} | moment_params(moment)
+    )
+    at = rows[0]
+    if at["parked"] or not _tail_is_later(store, campaign_id, at["position"], moment, at["head"]):
         return steps_as_of(store, db, campaign_id, moment)[0]
     return _shown(rows)
 
@@ -202,19 +221,22 @@ def executions_as_of(
     enrollment = Enrollment.create_id(campaign_id, contact_id) if contact_id else None
     params = {
         "name": StepExecutions.name,
+        "follower": f"projection:{StepExecutions.name}",
         "campaign": campaign_id,
         "moment": moment,
         "enrollment": enrollment,
     }
+    rows_as_of = sql.SQL(ROWS_AS_OF).format(events=events_table(store))
     found: list[dict[str, Any]] = []
     offset = 0 if status else start
     position: int | None = None  # the read model's, when its first keys were read
     while True:
         want = SCAN if status else limit
-        keys = db.fetch_all(ROWS_AS_OF, params | {"offset": offset, "limit": want})
+        keys = db.fetch_all(rows_as_of, params | {"offset": offset, "limit": want})
         if position is None:  # whatever page: checked once, before any row is taken from it
             position = keys[0]["position"]
-            if _parked(db) or not _tail_is_later(store, campaign_id, position, moment):
+            at = keys[0]
+            if at["parked"] or not _tail_is_later(store, campaign_id, position, moment, at["head"]):
                 return _folded_page(store, db, campaign_id, moment, status, contact_id, start, limit)
         wanted = [(row["enrollment_id"], row["step_id"]) for row in keys if row["enrollment_id"]]
         _, folded = _fold(store, db, list(dict.fromkeys(key[0] for key in wanted)), moment)
@@ -254,14 +276,6 @@ def _matching(
         if (status is None or row["status"] == status)
         and (contact_id is None or row["contact_id"] == contact_id)
     ]
-
-
-def _parked(db: Database) -> bool:
-    row = db.fetch_one(
-        "SELECT EXISTS (SELECT 1 FROM parked_items WHERE follower = %s) AS parked",
-        (f"projection:{StepExecutions.name}",),
-    )
-    return bool(row and row["parked"])
 
 
 def _enrolled_rows(
