@@ -63,7 +63,7 @@ TOUCHED = (
     + ", ".join(f"coalesce({LIVE[name]}, false)" for name in FUNNEL)
     + ", "
     + ", ".join(REACHED_AT[name] for name in FUNNEL)
-    + " FROM step_executions AS t JOIN unnest(%(enrollments)s::uuid[], %(steps)s::text[])"
+    + " FROM step_executions AS t JOIN unnest(%(enrollments)b::uuid[], %(steps)b::text[])"
     " AS u(enrollment_id, step_id) USING (enrollment_id, step_id)"
 )
 
@@ -104,10 +104,14 @@ def count_changes(cur: Any, before: Seen, after: Seen) -> None:
     removed: dict[tuple[UUID, str, datetime], list[int]] = defaultdict(list)
     for key, now in after.items():
         was = before.get(key)
+        if was == now:
+            continue
         campaign, step = now[0], now[1]
-        counts = live[(campaign, step)]
+        if was is None or was[3 : 3 + STAGES] != now[3 : 3 + STAGES]:
+            counts = live[(campaign, step)]
+            for stage in range(STAGES):
+                counts[stage] += now[3 + stage] - (was[3 + stage] if was else 0)
         for stage in range(STAGES):
-            counts[stage] += int(now[3 + stage]) - (int(was[3 + stage]) if was else 0)
             old, new = (was[3 + STAGES + stage] if was else None), now[3 + STAGES + stage]
             if old == new:
                 continue
