@@ -28,14 +28,13 @@ from psycopg import sql
 
 from domain.campaign import Campaign
 from domain.enrollment import Enrollment, StepStatus
-from domain.withdrawal import ONE_CLICK_WORDS, STOP_KEYWORD_WORDS
 from projections.step_executions import StepExecutions, reached
 from projections.step_executions import _patch as step_patch
+from projections.step_funnels import FUNNEL, FUNNELS_AT, FUNNELS_NOW, moment_params
 from storage.database import Database
 from storage.event_log import events_table, read_log, to_event
 
 CHUNK = 2_000  # aggregates whose events are read together
-FUNNEL = ("enrolled", "sent", "delivered", "opened", "clicked", "replied", "bounced", "unsubscribed")
 MILESTONES: dict[type, str] = {
     Campaign.CampaignCreated: "created",
     Campaign.CampaignLaunched: "launched",
@@ -130,35 +129,19 @@ def _count(event: Any, funnels: dict[str, dict[str, set[UUID]]]) -> None:
             funnels[event.step_id][stage].add(event.originator_id)
 
 
-# As of a moment, from the StepExecutions read model: its log position and whether an event of it
-# is parked, read in the same statement as the counts (one snapshot). A row exists at a moment
-# exactly when its contact's ContactEnrolled (its created_at) is at or before it, and a contact
-# reached a stage by then exactly when its first event of that stage (<stage>_first_at) is.
-FUNNEL_AS_OF = """
-WITH at AS (
-    SELECT coalesce((SELECT position FROM projection_positions WHERE projection = %(name)s), 0) AS position,
-           EXISTS (SELECT 1 FROM parked_items WHERE follower = %(follower)s) AS parked
-)
-SELECT at.position, at.parked, counts.* FROM at LEFT JOIN (
-    SELECT step_id, count(*) AS enrolled,
-           count(*) FILTER (WHERE sent_first_at <= %(moment)s) AS sent,
-           count(*) FILTER (WHERE delivered_first_at <= %(moment)s) AS delivered,
-           count(*) FILTER (WHERE opened_first_at <= %(moment)s) AS opened,
-           count(*) FILTER (WHERE clicked_first_at <= %(moment)s) AS clicked,
-           count(*) FILTER (WHERE replied_first_at <= %(moment)s) AS replied,
-           count(*) FILTER (WHERE bounced_first_at <= %(moment)s) AS bounced,
-           count(*) FILTER (WHERE unsubscribed_first_at <= %(moment)s) AS unsubscribed
-    FROM step_executions WHERE campaign_id = %(campaign)s AND created_at <= %(moment)s GROUP BY step_id
-) AS counts ON true
-"""
-# The keys of the rows that existed at the moment, in the page order of the full fold (by
+# As of a moment, the funnel is the read model's kept counts (projections/step_funnels.py), read
+# with its log position and whether an event of it is parked (one snapshot).
+# The keys of the rows that existed at the moment (with the read model's position, whether one of
+# its events is parked and the log's head, in the same statement), in the page order of the full fold (by
 # enrollment time, then `<enrollment id>/<step id>` as Python orders text: the id's 36 characters
 # are the uuid's own order, and the step id's by code point, which is the "C" collation's).
 ROWS_AS_OF = """
 WITH at AS (
-    SELECT coalesce((SELECT position FROM projection_positions WHERE projection = %(name)s), 0) AS position
+    SELECT coalesce((SELECT position FROM projection_positions WHERE projection = %(name)s), 0) AS position,
+           EXISTS (SELECT 1 FROM parked_items WHERE follower = %(follower)s) AS parked,
+           (SELECT max(notification_id) FROM {events}) AS head
 )
-SELECT at.position, rows.enrollment_id, rows.step_id FROM at LEFT JOIN (
+SELECT at.position, at.parked, at.head, rows.enrollment_id, rows.step_id FROM at LEFT JOIN (
     SELECT enrollment_id, step_id, created_at FROM step_executions
     WHERE campaign_id = %(campaign)s AND created_at <= %(moment)s
       AND (%(enrollment)s::uuid IS NULL OR enrollment_id = %(enrollment)s)
@@ -170,11 +153,24 @@ TAIL_READ = 5_000
 SCAN = 2_000  # rows folded at a time when a status filter decides which are on the page
 
 
-def _tail_is_later(store: Application[UUID], campaign_id: UUID, position: int, moment: datetime) -> bool:
+def _with_head(store: Application[UUID], query: str) -> sql.Composed:
+    """The query's rows, each with the log's head (`head`) read in the same statement: one round
+    trip less than asking the recorder after it, and never before the read model's position."""
+    return sql.SQL(
+        "SELECT (SELECT max(notification_id) FROM {events}) AS head, q.* FROM ({query}) AS q"
+    ).format(
+        events=events_table(store),
+        query=sql.SQL(query),
+    )
+
+
+def _tail_is_later(
+    store: Application[UUID], campaign_id: UUID, position: int, moment: datetime, head: int | None
+) -> bool:
     """Whether every event of the campaign's StepExecutions after the read model's `position` is
     later than `moment` (so the read model holds all that the moment shows); False too when the
-    read model is more than `MAX_TAIL` positions behind."""
-    head = store.recorder.max_notification_id() or 0
+    read model is more than `MAX_TAIL` positions behind. `head`: the log's, read with the position."""
+    head = head or 0
     if head - position > MAX_TAIL:
         return False
     wanted: tuple[str, list[str | UUID]] = ("campaign_id", [campaign_id])
@@ -188,14 +184,22 @@ def _tail_is_later(store: Application[UUID], campaign_id: UUID, position: int, m
 def funnels_as_of(
     store: Application[UUID], db: Database, campaign_id: UUID, moment: datetime
 ) -> dict[str, dict[str, int]]:
-    """Each planned step's funnel as of `moment`: one grouped count of the read model when it holds
-    every event the moment shows (none parked, none of the campaign's after its position at or
-    before the moment), else the full fold's (`steps_as_of`); the same answer either way."""
+    """Each planned step's funnel as of `moment`: the read model's counts kept in buckets of time
+    (a few rows) when it holds every event the moment shows (none parked, none of the campaign's
+    after its position at or before the moment), else the full fold's (`steps_as_of`); the same
+    answer either way."""
     params = {"name": StepExecutions.name, "follower": f"projection:{StepExecutions.name}"}
-    rows = db.fetch_all(FUNNEL_AS_OF, params | {"campaign": campaign_id, "moment": moment})
-    if rows[0]["parked"] or not _tail_is_later(store, campaign_id, rows[0]["position"], moment):
+    rows = db.fetch_all(
+        _with_head(store, FUNNELS_AT), params | {"campaign": campaign_id} | moment_params(moment)
+    )
+    at = rows[0]
+    if at["parked"] or not _tail_is_later(store, campaign_id, at["position"], moment, at["head"]):
         return steps_as_of(store, db, campaign_id, moment)[0]
-    return {row["step_id"]: {name: int(row[name]) for name in FUNNEL} for row in rows if row["step_id"]}
+    return _shown(rows)
+
+
+def _shown(rows: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    return {row["step_id"]: {name: int(row[name] or 0) for name in FUNNEL} for row in rows if row["step_id"]}
 
 
 def executions_as_of(
@@ -217,19 +221,22 @@ def executions_as_of(
     enrollment = Enrollment.create_id(campaign_id, contact_id) if contact_id else None
     params = {
         "name": StepExecutions.name,
+        "follower": f"projection:{StepExecutions.name}",
         "campaign": campaign_id,
         "moment": moment,
         "enrollment": enrollment,
     }
+    rows_as_of = sql.SQL(ROWS_AS_OF).format(events=events_table(store))
     found: list[dict[str, Any]] = []
     offset = 0 if status else start
     position: int | None = None  # the read model's, when its first keys were read
     while True:
         want = SCAN if status else limit
-        keys = db.fetch_all(ROWS_AS_OF, params | {"offset": offset, "limit": want})
+        keys = db.fetch_all(rows_as_of, params | {"offset": offset, "limit": want})
         if position is None:  # whatever page: checked once, before any row is taken from it
             position = keys[0]["position"]
-            if _parked(db) or not _tail_is_later(store, campaign_id, position, moment):
+            at = keys[0]
+            if at["parked"] or not _tail_is_later(store, campaign_id, position, moment, at["head"]):
                 return _folded_page(store, db, campaign_id, moment, status, contact_id, start, limit)
         wanted = [(row["enrollment_id"], row["step_id"]) for row in keys if row["enrollment_id"]]
         _, folded = _fold(store, db, list(dict.fromkeys(key[0] for key in wanted)), moment)
@@ -271,14 +278,6 @@ def _matching(
     ]
 
 
-def _parked(db: Database) -> bool:
-    row = db.fetch_one(
-        "SELECT EXISTS (SELECT 1 FROM parked_items WHERE follower = %s) AS parked",
-        (f"projection:{StepExecutions.name}",),
-    )
-    return bool(row and row["parked"])
-
-
 def _enrolled_rows(
     event: Any, rows: dict[tuple[UUID, str], dict[str, Any]], due: dict[tuple[UUID, int], datetime]
 ) -> None:
@@ -307,25 +306,43 @@ def _enrolled_rows(
 def step_funnels_now(
     store: Application[UUID], db: Database, campaign_id: UUID, clicked: int
 ) -> dict[str, dict[str, int]]:
-    """Each planned step's funnel now, from the StepExecutions read model (one grouped query); its
-    clicks, which that model does not hold, from the campaign's StepClicked events, read only when
-    the campaign has any (`clicked`, the campaign summary's count)."""
-    rows = db.fetch_all(
-        """SELECT step_id, count(*) AS enrolled, count(sent_at) AS sent,
-                  count(*) FILTER (WHERE status = 'delivered') AS delivered,
-                  count(opened_at) AS opened, count(replied_at) AS replied,
-                  count(*) FILTER (WHERE status = 'undelivered') AS bounced,
-                  count(*) FILTER (WHERE status = 'withdrawn'
-                                   AND (strpos(error, %(one_click)s) > 0 OR strpos(error, %(stop)s) > 0))
-                      AS unsubscribed
-           FROM step_executions WHERE campaign_id = %(campaign)s GROUP BY step_id""",
-        {"campaign": campaign_id, "one_click": ONE_CLICK_WORDS, "stop": STOP_KEYWORD_WORDS},
+    """Each planned step's funnel now: the StepExecutions read model's kept counts (one row a
+    step); its clicks, counted as the log has them, only when the campaign has any (`clicked`, the
+    campaign summary's count): those the read model has applied (its kept count) and the
+    campaign's StepClicked events after its position, or, with an event of it parked or its lag
+    over `MAX_TAIL`, every StepClicked event of the campaign's enrollments."""
+    params = {"name": StepExecutions.name, "follower": f"projection:{StepExecutions.name}"}
+    rows = db.fetch_all(FUNNELS_NOW, params | {"campaign": campaign_id})
+    funnels = _shown(rows)
+    later = (
+        None if rows[0]["parked"] or not clicked else _clicks_after(store, campaign_id, rows[0]["position"])
     )
-    funnels = {row["step_id"]: {name: int(row.get(name) or 0) for name in FUNNEL} for row in rows}
-    if clicked:  # a step records its first click only: one event per contact and step
-        for event in _events(store, db, _enrollments(db, campaign_id), (Enrollment.StepClicked,)):
-            funnels.setdefault(event.step_id, dict.fromkeys(FUNNEL, 0))["clicked"] += 1
+    if later is None:  # the clicks from the log alone, as many as it holds (none when the summary says so)
+        for funnel in funnels.values():
+            funnel["clicked"] = 0
+        if clicked:  # a step records its first click only: one event per contact and step
+            for event in _events(store, db, _enrollments(db, campaign_id), (Enrollment.StepClicked,)):
+                funnels.setdefault(event.step_id, dict.fromkeys(FUNNEL, 0))["clicked"] += 1
+        return funnels
+    for step_id, count in later.items():
+        funnels.setdefault(step_id, dict.fromkeys(FUNNEL, 0))["clicked"] += count
     return funnels
+
+
+def _clicks_after(store: Application[UUID], campaign_id: UUID, position: int) -> dict[str, int] | None:
+    """The campaign's StepClicked events after `position`, counted per step; None when that is
+    more than `MAX_TAIL` positions of the log."""
+    head = store.recorder.max_notification_id() or 0
+    if head - position > MAX_TAIL:
+        return None
+    counts: dict[str, int] = defaultdict(int)
+    wanted: tuple[str, list[str | UUID]] = ("campaign_id", [campaign_id])
+    while position < head:
+        events, position = read_log(store, position, TAIL_READ, (Enrollment.StepClicked,), wanted)
+        for _, event in events:
+            if event.campaign_id == campaign_id:
+                counts[event.step_id] += 1
+    return counts
 
 
 def milestones(store: Application[UUID], db: Database, campaign_id: UUID) -> list[tuple[str, datetime]]:

@@ -21,10 +21,12 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
 from domain.enrollment import Enrollment, StepStatus
 from domain.steps import StepData
+from projections import step_funnels
 from storage.database import Database
 from storage.paging import InvalidCursor, cursor_params, page
 from storage.row_sets import insert_rows, update_rows
@@ -129,7 +131,7 @@ COLUMN_TYPES = {  # the columns a step event changes
 
 class StepExecutions:
     name = "step_executions"
-    tables = ("step_executions",)
+    tables = ("step_executions", "step_funnel_counts", "step_funnel_moments")  # the funnel's counts too
     events = (
         Enrollment.ContactEnrolled,
         Enrollment.GroupScheduled,
@@ -150,6 +152,7 @@ class StepExecutions:
 
     def reset(self, cur: Any) -> None:
         cur.execute("DELETE FROM step_executions")
+        step_funnels.reset(cur)
 
     def apply(self, cur: Any, events: list[tuple[int, Any]]) -> None:
         enrolled: dict[tuple[UUID, str], tuple[Any, StepData]] = {}  # (event, step) per new row
@@ -182,11 +185,26 @@ class StepExecutions:
                     patches[(event.originator_id, event.step_id)].update(_patch(event))
             else:
                 patches[(event.originator_id, event.step_id)].update(_patch(event))
+        # The funnel's counts move by the difference of the rows this batch makes or changes:
+        # those it changes, read before, and, after, those it changes and those it inserted (a row
+        # already there is left as it was by the insert).
+        changed = list(dict.fromkeys([*patches, *firsts]))
+        before = step_funnels.touched(cur, changed)
         rows = [
             _pending(event, step, scheduled.get((event.originator_id, step["group"])))
             for event, step in enrolled.values()
         ]
-        insert_rows(cur, "step_executions", PENDING_COLUMNS, rows, "ON CONFLICT DO NOTHING")
+        inserted: list[tuple[UUID, str]] = []
+        if rows:
+            with cur.connection.cursor(row_factory=tuple_row) as mine:
+                insert_rows(
+                    mine,
+                    "step_executions",
+                    PENDING_COLUMNS,
+                    rows,
+                    "ON CONFLICT DO NOTHING RETURNING enrollment_id, step_id",
+                )
+                inserted = [(row[0], row[1]) for row in mine.fetchall()]
         enrolled_here = {enrollment_id for enrollment_id, _ in enrolled}
         update_rows(
             cur,
@@ -196,6 +214,9 @@ class StepExecutions:
             [(due, *key) for key, due in scheduled.items() if key[0] not in enrolled_here],
         )
         _rewrite(cur, patches, firsts)
+        step_funnels.count_changes(
+            cur, before, step_funnels.touched(cur, dict.fromkeys([*inserted, *changed]))
+        )
 
 
 FIRSTS = [(f"{stage}_first_at", "timestamptz") for stage in REACHED]

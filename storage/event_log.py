@@ -14,7 +14,7 @@ from uuid import UUID
 from weakref import WeakKeyDictionary
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import Mapper, StoredEvent
+from eventsourcing.persistence import Mapper
 from eventsourcing.postgres import PostgresAggregateRecorder
 from eventsourcing.utils import get_topic
 from psycopg import sql
@@ -160,9 +160,11 @@ def last_position(store: Application[UUID], db: Database, originator_id: UUID) -
 
 
 def to_event(store: Application[UUID], row: dict[str, Any]) -> Any:
-    """The domain event of one events-table row (upcast to its class's current version)."""
-    stored = StoredEvent(row["originator_id"], row["originator_version"], row["topic"], bytes(row["state"]))
-    return store.mapper.to_domain_event(stored)
+    """The domain event of one events-table row (upcast to its class's current version), by the
+    mapper's faster twin (the same event: `decoder`), as the log's reading decodes."""
+    return decoder(store).decode(
+        row["originator_id"], row["originator_version"], row["topic"], bytes(row["state"])
+    )
 
 
 def erased_keys(db: Database, states: Sequence[bytes]) -> frozenset[str]:

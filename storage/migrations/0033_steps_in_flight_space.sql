@@ -1,4 +1,4 @@
--- depends: 0030_deliverability_waiting_windows
+-- depends: 0031_step_funnels_kept
 -- 0033_steps_in_flight_space: what a step in flight and a campaign's lead leave behind (issue 29,
 -- target 2; decision record 35, measured with benchmarks/bytes_per_send.py).
 --

@@ -6,7 +6,8 @@ clicked, replied, bounced, an unsubscribe or another withdrawal; a stage may com
 enrollment's at times running forward from its enrolment (as domain/event_time.py keeps every
 aggregate's history), their streams interleaved into one log, so that times run out of order
 against log positions, and applied by the read model in random batches: as of each event's time, a microsecond either side, and far before
-and after, `FUNNEL_AS_OF`'s counts equal those of the full fold's own counting
+and after, the grouped count over the first-reached times (`FUNNELS_COUNTED_AS_OF`) and the counts
+kept in buckets of time (`FUNNELS_AT`) equal those of the full fold's own counting
 (projections/campaign_moments.py's `_count`, which `steps_as_of` uses).
 """
 
@@ -22,8 +23,9 @@ from hypothesis import strategies as st
 
 from domain.enrollment import Enrollment
 from domain.withdrawal import WithdrawalCause
-from projections.campaign_moments import FUNNEL, FUNNEL_AS_OF, _count
+from projections.campaign_moments import _count
 from projections.step_executions import StepExecutions
+from projections.step_funnels import FUNNEL, FUNNELS_AT, FUNNELS_COUNTED_AS_OF, moment_params
 from storage.database import Database
 
 START = datetime(2031, 3, 1, 9, tzinfo=UTC)
@@ -144,13 +146,16 @@ def test_the_funnel_from_first_reached_times_is_the_full_folds_at_every_moment(
             folded = {
                 step: {name: len(reached[name]) for name in FUNNEL} for step, reached in funnels.items()
             }
-            rows = db.fetch_all(
-                FUNNEL_AS_OF,
-                {"name": "none", "follower": "none", "campaign": campaign, "moment": moment},
+            rows = db.fetch_all(FUNNELS_COUNTED_AS_OF, {"campaign": campaign, "moment": moment})
+            kept = db.fetch_all(
+                FUNNELS_AT, {"name": "none", "follower": "none", "campaign": campaign} | moment_params(moment)
             )
-            counted = {
-                row["step_id"]: {name: int(row[name]) for name in FUNNEL} for row in rows if row["step_id"]
-            }
+            assert _shown(kept) == folded, f"kept, as of {moment}"
+            counted = _shown(rows)
             assert counted == folded, f"as of {moment}"
     finally:
         db.close()
+
+
+def _shown(rows: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    return {row["step_id"]: {name: int(row[name] or 0) for name in FUNNEL} for row in rows if row["step_id"]}

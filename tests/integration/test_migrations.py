@@ -70,6 +70,7 @@ TABLES |= {"brand_retention_settings"}  # 0020_message_retention
 TABLES |= {"campaign_checkpoints"}  # 0022_campaign_checkpoints
 TABLES |= {"campaign_event_positions"}  # 0025_campaign_event_positions
 TABLES |= {"deliverability_waiting_windows"}  # 0030_deliverability_waiting_windows
+TABLES |= {"step_funnel_counts", "step_funnel_moments"}  # 0031_step_funnels_kept
 YOYO_TABLES = {MIGRATION_TABLE, "_yoyo_log", "_yoyo_version", "yoyo_lock"}
 
 

@@ -36,7 +36,11 @@ TABLES = sorted({table for projection in PROJECTIONS for table in projection.tab
 # A checkpoint per campaign and batch: other reads cut other batches, so what must be the same is
 # every counted event's time and figures, whichever checkpoint holds it.
 WHAT_ROWS_HOLD = {
-    "campaign_checkpoints": "SELECT campaign_id, moment FROM campaign_checkpoints, jsonb_array_elements(moments) AS moment"
+    "campaign_checkpoints": "SELECT campaign_id, moment FROM campaign_checkpoints, jsonb_array_elements(moments) AS moment",
+    # The funnel's minutes list their times in the order batches brought them: the same set.
+    "step_funnel_moments": "SELECT campaign_id, width, bucket, step_id, enrolled, sent, delivered, opened, clicked,"
+    " replied, bounced, unsubscribed, ARRAY(SELECT unnest(added) ORDER BY 1) AS added,"
+    " ARRAY(SELECT unnest(removed) ORDER BY 1) AS removed FROM step_funnel_moments",
 }
 
 
