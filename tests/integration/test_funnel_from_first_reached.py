@@ -21,77 +21,15 @@ from uuid import UUID, uuid4
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from domain.enrollment import Enrollment
-from domain.withdrawal import WithdrawalCause
 from projections.campaign_moments import _count
 from projections.step_executions import StepExecutions
 from projections.step_funnels import FUNNEL, FUNNELS_AT, FUNNELS_COUNTED_AS_OF, moment_params
 from storage.database import Database
+from tests.integration.test_funnel_kept_as_counts import _enrolled, _event  # the same events, more kinds
 
 START = datetime(2031, 3, 1, 9, tzinfo=UTC)
 STEPS = ("s1", "s2")
 KINDS = ("sent", "delivered", "opened", "clicked", "replied", "bounced", "unsubscribed", "withdrawn")
-
-
-def _event(kind: str, enrollment: UUID, version: int, campaign: UUID, step: str, at: datetime) -> Any:
-    common = {
-        "originator_id": enrollment,
-        "originator_version": version,
-        "timestamp": at,
-        "campaign_id": campaign,
-    }
-    if kind == "sent":
-        return Enrollment.StepSent(
-            **common,
-            step_id=step,
-            channel="email",
-            sender_account_id="a",
-            provider_message_id="m",
-            credits=1,
-            sent_at=at,
-        )
-    if kind == "delivered":
-        return Enrollment.StepDelivered(
-            **common, step_id=step, channel="email", detail="delivered", delivered_at=at
-        )
-    if kind == "opened":
-        return Enrollment.StepOpened(**common, step_id=step, opened_at=at)
-    if kind == "clicked":
-        return Enrollment.StepClicked(**common, step_id=step, url="https://example.com", clicked_at=at)
-    if kind == "replied":
-        return Enrollment.ContactReplied(
-            **common, channel="email", step_id=step, provider_message_id="r", replied_at=at
-        )
-    if kind == "bounced":
-        return Enrollment.StepUndelivered(
-            **common, step_id=step, channel="email", reason="550", undelivered_at=at
-        )
-    cause = WithdrawalCause.STOP_KEYWORD if kind == "unsubscribed" else WithdrawalCause.SUPPRESSED
-    return Enrollment.StepWithdrawn(
-        **common,
-        step_id=step,
-        channel="email",
-        reason="stop",
-        credits_released=0,
-        withdrawn_at=at,
-        cause=cause.value,
-    )
-
-
-def _enrolled(enrollment: UUID, campaign: UUID, at: datetime) -> Any:
-    plan = [{"id": step, "type": "EMAIL", "group": 0, "order": i} for i, step in enumerate(STEPS)]
-    return Enrollment.ContactEnrolled(
-        originator_id=enrollment,
-        originator_version=1,
-        timestamp=at,
-        originator_topic="enrollment",
-        campaign_id=campaign,
-        brand_id=uuid4(),
-        contact_id=uuid4(),
-        addresses={},
-        plan=plan,
-        enrolled_at=at,
-    )
 
 
 minutes = st.integers(0, 600)  # after the start, or after the event before
