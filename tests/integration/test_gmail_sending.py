@@ -289,7 +289,10 @@ def test_an_answer_slower_than_the_timeout_is_found_in_the_mailbox_not_sent_agai
         credentials_key=KEY,
         gmail_api_base_url=google.api_base_url,
         public_base_url=PUBLIC,
-        gmail_timeout=0.5,  # the fake holds its answer until the test ends: the client gives up first
+        # The fake holds the send's answer until the test ends, so the client gives up on it first;
+        # the mailbox's lookup after it has the same limit, and at 0.5 s a loaded CI machine once
+        # answered it too late (the send then stays unsure, and the test's 30 s ran out).
+        gmail_timeout=2.0,
     ) as service:
         client = Client(service)
         mailbox(client, google, "sales@brand.example")
