@@ -52,9 +52,10 @@ router = APIRouter()
 STATUSES = [status.value for status in CampaignStatus]
 STEP_STATUSES = [status.value for status in StepStatus]
 PAGE_SIZE = 50
-SECTIONS = ThreadPoolExecutor(
-    max_workers=8, thread_name_prefix="console-page"
-)  # a page's sections, read side by side
+# A page's sections, read side by side. Each takes a connection of the process's pool (8, shared
+# with the API and the roles serve runs in process): three at a time across every page leaves the
+# rest of the pool to them, whoever keeps opening console pages.
+SECTIONS = ThreadPoolExecutor(max_workers=3, thread_name_prefix="console-page")
 
 
 def _sent(row: dict[str, Any]) -> int:
